@@ -1,0 +1,10 @@
+package main
+
+import "github.com/spf13/cobra"
+
+// subcommands lists every top-level command. Add one line per new
+// cmd_<name>.go file.
+var subcommands = []func(*globals) *cobra.Command{
+	newVersionCmd,
+	newConfigCmd,
+}

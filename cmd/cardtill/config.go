@@ -1,0 +1,624 @@
+package main
+
+import (
+	"bytes"
+	"encoding"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/pelletier/go-toml/v2"
+)
+
+// Config is the one configuration file of a till or a hub. The TOML key
+// names are a contract that outside tools rely on: do not rename them.
+type Config struct {
+	WeChat   WeChatConfig   `toml:"wechat"`
+	Store    StoreConfig    `toml:"store"`
+	Terminal TerminalConfig `toml:"terminal"`
+	Offline  OfflineConfig  `toml:"offline"`
+	Sync     SyncConfig     `toml:"sync"`
+	Scanner  ScannerConfig  `toml:"scanner"`
+	UI       UIConfig       `toml:"ui"`
+	Shift    ShiftConfig    `toml:"shift"`
+	Log      LogConfig      `toml:"log"`
+	Hub      HubConfig      `toml:"hub"`
+
+	// Path is the file the config was read from ("" for built-in defaults).
+	Path string `toml:"-"`
+}
+
+// WeChatConfig says how the till reaches WeChat and where its token comes from.
+type WeChatConfig struct {
+	APIBase         string   `toml:"api_base"`
+	TokenSource     string   `toml:"token_source"` // "stable" | "hub" | "static"
+	AppID           string   `toml:"appid"`
+	SecretFile      string   `toml:"secret_file"`
+	StaticToken     string   `toml:"static_token" secret:"true"`
+	HubURL          string   `toml:"hub_url"`
+	TerminalKeyFile string   `toml:"terminal_key_file"`
+	CustomCodeCards []string `toml:"custom_code_cards"`
+	// Timeout bounds one request while a cashier waits.
+	Timeout Duration `toml:"timeout"`
+	// SyncTimeout bounds one request of the background drain.
+	SyncTimeout Duration `toml:"sync_timeout"`
+}
+
+// StoreConfig locates the journal.
+type StoreConfig struct {
+	Path        string   `toml:"path"`
+	RetainDays  int      `toml:"retain_days"`
+	MaxSizeMB   int      `toml:"max_size_mb"`
+	LockTimeout Duration `toml:"lock_timeout"`
+}
+
+// TerminalConfig names this till.
+type TerminalConfig struct {
+	ID        string `toml:"id"`
+	StoreName string `toml:"store_name"`
+}
+
+// OfflineConfig is the merchant's offline acceptance policy.
+type OfflineConfig struct {
+	Mode         string   `toml:"mode"` // "accept" | "refuse"
+	MaxPerShift  int      `toml:"max_per_shift"`
+	MaxAge       Duration `toml:"max_age"`
+	AllowCards   []string `toml:"allow_cards"`
+	UnknownCodes string   `toml:"unknown_codes"` // "accept" | "refuse"
+}
+
+// SyncConfig tunes the outbox drain.
+type SyncConfig struct {
+	Concurrency int      `toml:"concurrency"`
+	Interval    Duration `toml:"interval"`
+	MaxBackoff  Duration `toml:"max_backoff"`
+	// QuietPeriod is how long an in-doubt consume waits before it is
+	// resolved by a query; it must exceed wechat.timeout and sync_timeout.
+	QuietPeriod Duration `toml:"quiet_period"`
+}
+
+// ScannerConfig describes a serial barcode scanner. An empty Port means
+// keyboard (wedge) input only.
+type ScannerConfig struct {
+	Port         string   `toml:"port"`
+	Baud         int      `toml:"baud"`
+	DataBits     int      `toml:"data_bits"`
+	Parity       string   `toml:"parity"` // "none" | "odd" | "even" | "mark" | "space"
+	StopBits     int      `toml:"stop_bits"`
+	Terminator   string   `toml:"terminator"` // "cr" | "lf" | "crlf" | "etx" | "tab" | "none"
+	FrameTimeout Duration `toml:"frame_timeout"`
+	Prefix       string   `toml:"prefix"`
+	Suffix       string   `toml:"suffix"`
+	MaxLength    int      `toml:"max_length"`
+}
+
+// UIConfig tunes the till screen.
+type UIConfig struct {
+	Lang    string `toml:"lang"` // "zh" | "en" | "" (from the locale)
+	Confirm bool   `toml:"confirm"`
+	Bell    bool   `toml:"bell"`
+	Recent  int    `toml:"recent"`
+}
+
+// ShiftConfig says what happens when a code is scanned with no open shift.
+type ShiftConfig struct {
+	OnScanWithoutShift string `toml:"on_scan_without_shift"` // "open" | "ask"
+	DefaultCashier     string `toml:"default_cashier"`
+}
+
+// LogConfig places the rotated log file.
+type LogConfig struct {
+	File       string `toml:"file"` // "" = next to the journal; "-" = stderr
+	Level      string `toml:"level"`
+	MaxSizeMB  int    `toml:"max_size_mb"`
+	MaxBackups int    `toml:"max_backups"`
+	MaxAgeDays int    `toml:"max_age_days"`
+}
+
+// HubConfig configures `cardtill hub`. Key names are a contract.
+type HubConfig struct {
+	Listen                 string   `toml:"listen"`
+	AppID                  string   `toml:"appid"`
+	SecretFile             string   `toml:"secret_file"`
+	Token                  string   `toml:"token" secret:"true"`
+	EncodingAESKey         string   `toml:"encoding_aes_key" secret:"true"`
+	PreviousToken          string   `toml:"previous_token" secret:"true"`
+	PreviousEncodingAESKey string   `toml:"previous_encoding_aes_key" secret:"true"`
+	TimestampWindow        Duration `toml:"timestamp_window"`
+	StorePath              string   `toml:"store_path"`
+	TLSCert                string   `toml:"tls_cert"`
+	TLSKey                 string   `toml:"tls_key"`
+	APIBase                string   `toml:"api_base"`
+}
+
+// Duration is a time.Duration written as "5s", "10m", "4h" in the file.
+type Duration struct{ time.Duration }
+
+var _ encoding.TextUnmarshaler = (*Duration)(nil)
+
+// UnmarshalText parses a Go duration string.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("%q is not a duration: write it like \"5s\", \"10m\" or \"4h\"", string(b))
+	}
+	if v < 0 {
+		return fmt.Errorf("%q is negative", string(b))
+	}
+	d.Duration = v
+	return nil
+}
+
+// MarshalText writes the duration back as a string.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// ConfigError is a problem with the configuration: it names the file, the key
+// (and line when known) and says what to do.
+type ConfigError struct {
+	Path string // file, or "environment"
+	Line int    // 0 when unknown
+	Key  string // e.g. "offline.mode"
+	Msg  string
+}
+
+func (e *ConfigError) Error() string {
+	var b strings.Builder
+	b.WriteString("config")
+	if e.Path != "" {
+		b.WriteString(" ")
+		b.WriteString(e.Path)
+		if e.Line > 0 {
+			fmt.Fprintf(&b, ":%d", e.Line)
+		}
+	}
+	if e.Key != "" {
+		fmt.Fprintf(&b, ": %s", e.Key)
+	}
+	b.WriteString(": ")
+	b.WriteString(e.Msg)
+	return b.String()
+}
+
+// stateDir is where the journal and logs live by default.
+func stateDir() string {
+	if runtime.GOOS == "windows" {
+		return filepath.Join(programData(), "cardtill")
+	}
+	return "/var/lib/cardtill"
+}
+
+func programData() string {
+	if p := os.Getenv("ProgramData"); p != "" {
+		return p
+	}
+	return `C:\ProgramData`
+}
+
+// defaultConfigPath is where the config lives when neither --config nor
+// CARDTILL_CONFIG says otherwise.
+func defaultConfigPath() string {
+	if runtime.GOOS == "windows" {
+		return filepath.Join(programData(), "cardtill", "config.toml")
+	}
+	return "/etc/cardtill/config.toml"
+}
+
+// DefaultConfig returns the configuration used for every key the file
+// leaves out.
+func DefaultConfig() *Config {
+	return &Config{
+		WeChat: WeChatConfig{
+			APIBase:     "https://api.weixin.qq.com",
+			TokenSource: "stable",
+			Timeout:     Duration{4 * time.Second},
+			SyncTimeout: Duration{15 * time.Second},
+		},
+		Store: StoreConfig{
+			Path:        filepath.Join(stateDir(), "journal.db"),
+			RetainDays:  90,
+			MaxSizeMB:   1024,
+			LockTimeout: Duration{2 * time.Second},
+		},
+		Offline: OfflineConfig{
+			Mode:         "accept",
+			MaxPerShift:  20,
+			MaxAge:       Duration{4 * time.Hour},
+			UnknownCodes: "accept",
+		},
+		Sync: SyncConfig{
+			Concurrency: 8,
+			Interval:    Duration{30 * time.Second},
+			MaxBackoff:  Duration{5 * time.Minute},
+			QuietPeriod: Duration{20 * time.Second},
+		},
+		Scanner: ScannerConfig{
+			Baud:         9600,
+			DataBits:     8,
+			Parity:       "none",
+			StopBits:     1,
+			Terminator:   "cr",
+			FrameTimeout: Duration{100 * time.Millisecond},
+			MaxLength:    512,
+		},
+		UI:    UIConfig{Bell: true, Recent: 50},
+		Shift: ShiftConfig{OnScanWithoutShift: "open"},
+		Log:   LogConfig{Level: "info", MaxSizeMB: 10, MaxBackups: 5, MaxAgeDays: 30},
+		Hub: HubConfig{
+			Listen:          ":8443",
+			TimestampWindow: Duration{5 * time.Minute},
+			StorePath:       filepath.Join(stateDir(), "hub.db"),
+			APIBase:         "https://api.weixin.qq.com",
+		},
+	}
+}
+
+// resolveConfigPath picks the file: the flag, else CARDTILL_CONFIG, else the
+// platform default. explicit reports whether the user named it.
+func resolveConfigPath(flag string, getenv func(string) string) (path string, explicit bool) {
+	if flag != "" {
+		return flag, true
+	}
+	if p := getenv("CARDTILL_CONFIG"); p != "" {
+		return p, true
+	}
+	return defaultConfigPath(), false
+}
+
+// LoadConfig reads path over the defaults, applies CARDTILL_* environment
+// overrides and validates the result.
+func LoadConfig(path string, getenv func(string) string) (*Config, error) {
+	cfg := DefaultConfig()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, &ConfigError{Path: path, Msg: "file not found: create it with 'cardtill config example > " + path + "' and edit it, or pass --config FILE"}
+		}
+		return nil, &ConfigError{Path: path, Msg: fmt.Sprintf("cannot read: %v", err)}
+	}
+	if err := decodeConfig(path, data, cfg); err != nil {
+		return nil, err
+	}
+	cfg.Path = path
+	if err := applyEnv(cfg, getenv); err != nil {
+		return nil, err
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+func decodeConfig(path string, data []byte, cfg *Config) error {
+	dec := toml.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	err := dec.Decode(cfg)
+	if err == nil {
+		return nil
+	}
+	var sm *toml.StrictMissingError
+	if errors.As(err, &sm) && len(sm.Errors) > 0 {
+		de := sm.Errors[0]
+		line, _ := de.Position()
+		key := strings.Join(de.Key(), ".")
+		return &ConfigError{Path: path, Line: line, Key: key,
+			Msg: "unknown key: check its spelling and section; 'cardtill config example' lists every key"}
+	}
+	var de *toml.DecodeError
+	if errors.As(err, &de) {
+		line, _ := de.Position()
+		key := strings.Join(de.Key(), ".")
+		if k := keyFromTypeError(de.Error()); k != "" {
+			return &ConfigError{Path: path, Line: line, Key: k, Msg: typeErrorMsg(de)}
+		}
+		msg := strings.TrimPrefix(de.Error(), "toml: ")
+		if key == "" {
+			msg += ": fix the TOML syntax"
+		}
+		return &ConfigError{Path: path, Line: line, Key: key, Msg: msg}
+	}
+	// A value our own types refuse (a duration, say) comes back without its
+	// key: find the key by decoding each one on its own.
+	if key, line, kerr := findBadKey(data); key != "" {
+		return &ConfigError{Path: path, Line: line, Key: key, Msg: kerr.Error()}
+	}
+	return &ConfigError{Path: path, Key: keyFromTypeError(err.Error()), Msg: typeErrorMsg(err)}
+}
+
+// findBadKey decodes every key of the file alone into a fresh Config and
+// reports the first that fails, with its line.
+func findBadKey(data []byte) (key string, line int, err error) {
+	var doc map[string]any
+	if toml.Unmarshal(data, &doc) != nil {
+		return "", 0, nil
+	}
+	secs := make([]string, 0, len(doc))
+	for s := range doc {
+		secs = append(secs, s)
+	}
+	slices.Sort(secs)
+	for _, sec := range secs {
+		kv, ok := doc[sec].(map[string]any)
+		if !ok {
+			continue
+		}
+		keys := make([]string, 0, len(kv))
+		for k := range kv {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		for _, k := range keys {
+			one, _ := toml.Marshal(map[string]any{sec: map[string]any{k: kv[k]}})
+			if derr := toml.Unmarshal(one, DefaultConfig()); derr != nil {
+				return sec + "." + k, lineOf(data, sec, k), derr
+			}
+		}
+	}
+	return "", 0, nil
+}
+
+// lineOf finds the line of key inside [sec] (0 when not found).
+func lineOf(data []byte, sec, key string) int {
+	in := false
+	for i, l := range strings.Split(string(data), "\n") {
+		t := strings.TrimSpace(l)
+		if strings.HasPrefix(t, "[") {
+			in = strings.Trim(t, "[] \t") == sec
+			continue
+		}
+		if in {
+			name, _, ok := strings.Cut(t, "=")
+			if ok && strings.Trim(strings.TrimSpace(name), `"'`) == key {
+				return i + 1
+			}
+		}
+	}
+	return 0
+}
+
+// keyFromTypeError finds the toml key named by a go-toml type error such as
+// "toml: cannot decode TOML string into struct field main.OfflineConfig.MaxPerShift of type int".
+func keyFromTypeError(msg string) string {
+	i := strings.Index(msg, "struct field ")
+	if i < 0 {
+		return ""
+	}
+	rest := msg[i+len("struct field "):]
+	if j := strings.Index(rest, " "); j >= 0 {
+		rest = rest[:j]
+	}
+	parts := strings.Split(rest, ".")
+	if len(parts) < 2 {
+		return ""
+	}
+	typeName, field := parts[len(parts)-2], parts[len(parts)-1]
+	rt := reflect.TypeOf(Config{})
+	for i := 0; i < rt.NumField(); i++ {
+		sec := rt.Field(i)
+		if sec.Type.Name() != typeName {
+			continue
+		}
+		if f, ok := sec.Type.FieldByName(field); ok {
+			return tomlName(sec) + "." + tomlName(f)
+		}
+	}
+	return ""
+}
+
+func typeErrorMsg(err error) string {
+	msg := err.Error()
+	msg = strings.TrimPrefix(msg, "toml: ")
+	if i := strings.Index(msg, " into struct field "); i >= 0 {
+		rest := msg[i+len(" into struct field "):]
+		if j := strings.Index(rest, " of type "); j >= 0 {
+			msg = msg[:i] + " into a value of type " + rest[j+len(" of type "):]
+		}
+	}
+	return msg + ": give the key a value of the right type (see 'cardtill config example')"
+}
+
+func tomlName(f reflect.StructField) string {
+	name, _, _ := strings.Cut(f.Tag.Get("toml"), ",")
+	return name
+}
+
+// applyEnv overrides any scalar key from CARDTILL_<SECTION>_<KEY>, e.g.
+// CARDTILL_OFFLINE_MODE=refuse. Lists take comma-separated values.
+func applyEnv(cfg *Config, getenv func(string) string) error {
+	rv := reflect.ValueOf(cfg).Elem()
+	rt := rv.Type()
+	for i := 0; i < rt.NumField(); i++ {
+		sec := rt.Field(i)
+		secName := tomlName(sec)
+		if secName == "" || secName == "-" {
+			continue
+		}
+		sv := rv.Field(i)
+		for j := 0; j < sec.Type.NumField(); j++ {
+			f := sec.Type.Field(j)
+			key := tomlName(f)
+			env := "CARDTILL_" + strings.ToUpper(secName) + "_" + strings.ToUpper(key)
+			val := getenv(env)
+			if val == "" {
+				continue
+			}
+			if err := setField(sv.Field(j), val); err != nil {
+				return &ConfigError{Path: "environment", Key: secName + "." + key,
+					Msg: fmt.Sprintf("%s: %v", env, err)}
+			}
+		}
+	}
+	return nil
+}
+
+func setField(v reflect.Value, s string) error {
+	if u, ok := v.Addr().Interface().(encoding.TextUnmarshaler); ok {
+		return u.UnmarshalText([]byte(s))
+	}
+	switch v.Kind() {
+	case reflect.String:
+		v.SetString(s)
+	case reflect.Int:
+		n, err := strconv.Atoi(s)
+		if err != nil {
+			return fmt.Errorf("%q is not a whole number", s)
+		}
+		v.SetInt(int64(n))
+	case reflect.Bool:
+		b, err := strconv.ParseBool(s)
+		if err != nil {
+			return fmt.Errorf("%q is not true or false", s)
+		}
+		v.SetBool(b)
+	case reflect.Slice:
+		var list []string
+		for _, p := range strings.Split(s, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				list = append(list, p)
+			}
+		}
+		v.Set(reflect.ValueOf(list))
+	default:
+		return fmt.Errorf("cannot be set from the environment")
+	}
+	return nil
+}
+
+// Validate checks values that are wrong whatever the command.
+func (c *Config) Validate() error {
+	bad := func(key, msg string) error { return &ConfigError{Path: c.Path, Key: key, Msg: msg} }
+	oneOf := func(key, v string, allowed ...string) error {
+		if slices.Contains(allowed, v) {
+			return nil
+		}
+		return bad(key, fmt.Sprintf("%q is not allowed: use one of %s", v, strings.Join(quoteAll(allowed), ", ")))
+	}
+	checks := []error{
+		oneOf("wechat.token_source", c.WeChat.TokenSource, "stable", "hub", "static"),
+		oneOf("offline.mode", c.Offline.Mode, "accept", "refuse"),
+		oneOf("offline.unknown_codes", c.Offline.UnknownCodes, "accept", "refuse"),
+		oneOf("scanner.terminator", c.Scanner.Terminator, "cr", "lf", "crlf", "etx", "tab", "none"),
+		oneOf("scanner.parity", c.Scanner.Parity, "none", "odd", "even", "mark", "space"),
+		oneOf("ui.lang", c.UI.Lang, "", "zh", "en"),
+		oneOf("shift.on_scan_without_shift", c.Shift.OnScanWithoutShift, "open", "ask"),
+		oneOf("log.level", strings.ToLower(c.Log.Level), "debug", "info", "warn", "error"),
+	}
+	for _, err := range checks {
+		if err != nil {
+			return err
+		}
+	}
+	switch {
+	case c.WeChat.APIBase == "" || !(strings.HasPrefix(c.WeChat.APIBase, "https://") || strings.HasPrefix(c.WeChat.APIBase, "http://")):
+		return bad("wechat.api_base", fmt.Sprintf("%q must be an http(s) URL such as https://api.weixin.qq.com", c.WeChat.APIBase))
+	case c.WeChat.Timeout.Duration <= 0:
+		return bad("wechat.timeout", "must be more than 0, e.g. \"4s\"")
+	case c.WeChat.SyncTimeout.Duration <= 0:
+		return bad("wechat.sync_timeout", "must be more than 0, e.g. \"15s\"")
+	case c.Sync.QuietPeriod.Duration <= c.WeChat.Timeout.Duration || c.Sync.QuietPeriod.Duration <= c.WeChat.SyncTimeout.Duration:
+		return bad("sync.quiet_period", fmt.Sprintf("%s must be longer than wechat.timeout (%s) and wechat.sync_timeout (%s), so a lost consume cannot still land when it is checked",
+			c.Sync.QuietPeriod, c.WeChat.Timeout, c.WeChat.SyncTimeout))
+	case c.Sync.Concurrency < 1 || c.Sync.Concurrency > 64:
+		return bad("sync.concurrency", fmt.Sprintf("%d is out of range: use 1 to 64", c.Sync.Concurrency))
+	case c.Offline.MaxPerShift < 0:
+		return bad("offline.max_per_shift", "must be 0 or more (0 = no offline acceptance)")
+	case c.Store.Path == "":
+		return bad("store.path", "must name the journal file, e.g. /var/lib/cardtill/journal.db")
+	case c.Store.RetainDays < 1:
+		return bad("store.retain_days", "must be at least 1")
+	case c.Store.MaxSizeMB < 16:
+		return bad("store.max_size_mb", "must be at least 16")
+	case c.Scanner.Baud <= 0:
+		return bad("scanner.baud", "must be a positive baud rate such as 9600 or 115200")
+	case c.Scanner.DataBits < 5 || c.Scanner.DataBits > 8:
+		return bad("scanner.data_bits", "must be 5, 6, 7 or 8")
+	case c.Scanner.StopBits != 1 && c.Scanner.StopBits != 2:
+		return bad("scanner.stop_bits", "must be 1 or 2")
+	case c.Scanner.MaxLength < 20 || c.Scanner.MaxLength > 4096:
+		return bad("scanner.max_length", "must be between 20 and 4096")
+	case c.Scanner.Terminator == "none" && c.Scanner.FrameTimeout.Duration <= 0:
+		return bad("scanner.frame_timeout", "must be set (e.g. \"100ms\") when terminator = \"none\"")
+	case c.UI.Recent < 1 || c.UI.Recent > 1000:
+		return bad("ui.recent", "must be between 1 and 1000")
+	case (c.Hub.TLSCert == "") != (c.Hub.TLSKey == ""):
+		return bad("hub.tls_cert", "set both tls_cert and tls_key, or neither (plain HTTP behind a reverse proxy)")
+	}
+	return nil
+}
+
+func quoteAll(s []string) []string {
+	out := make([]string, len(s))
+	for i, v := range s {
+		out[i] = strconv.Quote(v)
+	}
+	return out
+}
+
+// readSecret returns a secret from the environment variable env, else from
+// file (key names the config key for error messages). The secret itself
+// never appears in an error.
+func readSecret(key, file, env string, getenv func(string) string) (string, error) {
+	if v := strings.TrimSpace(getenv(env)); v != "" {
+		return v, nil
+	}
+	if file == "" {
+		return "", &ConfigError{Key: key, Msg: fmt.Sprintf("not set: point %s at a file holding the secret (mode 0600), or set %s", key, env)}
+	}
+	fi, err := os.Stat(file)
+	if err != nil {
+		return "", &ConfigError{Key: key, Msg: fmt.Sprintf("cannot read %s: %v: create it or fix the path", file, errors.Unwrap(err))}
+	}
+	if fi.IsDir() {
+		return "", &ConfigError{Key: key, Msg: fmt.Sprintf("%s is a directory: point it at the file holding the secret", file)}
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return "", &ConfigError{Key: key, Msg: fmt.Sprintf("cannot read %s: %v: check its permissions (the cardtill user must be able to read it)", file, errors.Unwrap(err))}
+	}
+	v := strings.TrimSpace(string(b))
+	if v == "" {
+		return "", &ConfigError{Key: key, Msg: fmt.Sprintf("%s is empty: put the secret in it", file)}
+	}
+	return v, nil
+}
+
+// WeChatSecret is the AppSecret for token_source = "stable".
+func (c *Config) WeChatSecret(getenv func(string) string) (string, error) {
+	return readSecret("wechat.secret_file", c.WeChat.SecretFile, "CARDTILL_WECHAT_SECRET", getenv)
+}
+
+// TerminalKey is this till's key for the hub (token_source = "hub").
+func (c *Config) TerminalKey(getenv func(string) string) (string, error) {
+	return readSecret("wechat.terminal_key_file", c.WeChat.TerminalKeyFile, "CARDTILL_TERMINAL_KEY", getenv)
+}
+
+// HubSecret is the AppSecret the hub uses to keep the token fresh.
+func (c *Config) HubSecret(getenv func(string) string) (string, error) {
+	return readSecret("hub.secret_file", c.Hub.SecretFile, "CARDTILL_HUB_SECRET", getenv)
+}
+
+// Redacted returns a copy whose secret values are replaced by a marker, for
+// printing.
+func (c *Config) Redacted() *Config {
+	cp := *c
+	rv := reflect.ValueOf(&cp).Elem()
+	for i := 0; i < rv.NumField(); i++ {
+		sv := rv.Field(i)
+		if sv.Kind() != reflect.Struct {
+			continue
+		}
+		st := sv.Type()
+		for j := 0; j < st.NumField(); j++ {
+			if st.Field(j).Tag.Get("secret") == "true" && sv.Field(j).String() != "" {
+				sv.Field(j).SetString("(redacted)")
+			}
+		}
+	}
+	return &cp
+}
