@@ -230,6 +230,7 @@ func DefaultConfig() *Config {
 			Mode:         "accept",
 			MaxPerShift:  20,
 			MaxAge:       Duration{4 * time.Hour},
+			AllowCards:   []string{},
 			UnknownCodes: "accept",
 		},
 		Sync: SyncConfig{

@@ -1,0 +1,205 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+func writeFile(t *testing.T, name, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func noEnv(string) string { return "" }
+
+func envMap(m map[string]string) func(string) string {
+	return func(k string) string { return m[k] }
+}
+
+func TestExampleConfigLoadsAndMatchesDefaults(t *testing.T) {
+	p := writeFile(t, "config.toml", exampleConfig)
+	cfg, err := LoadConfig(p, noEnv)
+	if err != nil {
+		t.Fatalf("the shipped example must load: %v", err)
+	}
+	def := DefaultConfig()
+	if !reflect.DeepEqual(cfg.Offline, def.Offline) || cfg.Sync != def.Sync || cfg.Scanner != def.Scanner || cfg.Log != def.Log {
+		t.Errorf("example and defaults disagree:\n example %+v %+v %+v\n default %+v %+v %+v",
+			cfg.Offline, cfg.Sync, cfg.Scanner, def.Offline, def.Sync, def.Scanner)
+	}
+	if cfg.WeChat.Timeout != def.WeChat.Timeout || cfg.Store.RetainDays != def.Store.RetainDays {
+		t.Errorf("example and defaults disagree on wechat/store")
+	}
+}
+
+func TestConfigErrorsNameKeyAndLine(t *testing.T) {
+	tests := []struct {
+		name    string
+		content string
+		want    []string
+	}{
+		{"unknown key", "[offline]\nmode = \"accept\"\nmax_per_shfit = 3\n",
+			[]string{":3:", "offline.max_per_shfit", "unknown key", "config example"}},
+		{"unknown section", "[offlien]\nmode = \"accept\"\n",
+			[]string{"offlien", "unknown key"}},
+		{"bad type", "[offline]\nmax_per_shift = \"many\"\n",
+			[]string{":2:", "offline.max_per_shift", "type int"}},
+		{"bad duration", "[offline]\n\nmax_age = \"4 hours\"\n",
+			[]string{":3:", "offline.max_age", "not a duration", "\"4h\""}},
+		{"bad duration type", "[sync]\nquiet_period = 5\n",
+			[]string{"sync.quiet_period", "not a duration"}},
+		{"bad enum", "[offline]\nmode = \"maybe\"\n",
+			[]string{"offline.mode", `"accept", "refuse"`}},
+		{"syntax", "[offline\nmode = 1\n",
+			[]string{":1:", "fix the TOML syntax"}},
+		{"quiet period too short", "[sync]\nquiet_period = \"2s\"\n",
+			[]string{"sync.quiet_period", "longer than wechat.timeout"}},
+		{"tls half set", "[hub]\ntls_cert = \"/x.pem\"\n",
+			[]string{"hub.tls_cert", "both"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := writeFile(t, "config.toml", tt.content)
+			_, err := LoadConfig(p, noEnv)
+			if err == nil {
+				t.Fatal("want an error")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not contain %q", err, w)
+				}
+			}
+			if !strings.Contains(err.Error(), p) {
+				t.Errorf("error %q does not name the file", err)
+			}
+		})
+	}
+}
+
+func TestConfigMissingFileSaysWhatToDo(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "nope.toml")
+	_, err := LoadConfig(p, noEnv)
+	if err == nil || !strings.Contains(err.Error(), "cardtill config example > "+p) {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestEnvironmentOverrides(t *testing.T) {
+	p := writeFile(t, "config.toml", "[offline]\nmode = \"accept\"\n")
+	cfg, err := LoadConfig(p, envMap(map[string]string{
+		"CARDTILL_OFFLINE_MODE":          "refuse",
+		"CARDTILL_OFFLINE_MAX_PER_SHIFT": "7",
+		"CARDTILL_OFFLINE_MAX_AGE":       "30m",
+		"CARDTILL_OFFLINE_ALLOW_CARDS":   "pA, pB",
+		"CARDTILL_UI_CONFIRM":            "true",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Offline.Mode != "refuse" || cfg.Offline.MaxPerShift != 7 || cfg.Offline.MaxAge.Duration != 30*time.Minute ||
+		len(cfg.Offline.AllowCards) != 2 || cfg.Offline.AllowCards[1] != "pB" || !cfg.UI.Confirm {
+		t.Errorf("overrides not applied: %+v %+v", cfg.Offline, cfg.UI)
+	}
+	_, err = LoadConfig(p, envMap(map[string]string{"CARDTILL_OFFLINE_MAX_PER_SHIFT": "lots"}))
+	if err == nil || !strings.Contains(err.Error(), "CARDTILL_OFFLINE_MAX_PER_SHIFT") || !strings.Contains(err.Error(), "offline.max_per_shift") {
+		t.Errorf("bad env value: got %v", err)
+	}
+}
+
+func TestSecrets(t *testing.T) {
+	const secret = "s3cr3t-app-secret-value"
+	dir := t.TempDir()
+	good := filepath.Join(dir, "secret")
+	if err := os.WriteFile(good, []byte(secret+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	empty := filepath.Join(dir, "empty")
+	if err := os.WriteFile(empty, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, file string
+		env        map[string]string
+		want       string // value, or error substring
+		wantErr    bool
+	}{
+		{"from file", good, nil, secret, false},
+		{"env wins", good, map[string]string{"CARDTILL_WECHAT_SECRET": "fromenv"}, "fromenv", false},
+		{"missing file", filepath.Join(dir, "missing"), nil, "wechat.secret_file", true},
+		{"empty file", empty, nil, "is empty", true},
+		{"directory", dir, nil, "is a directory", true},
+		{"not set", "", nil, "CARDTILL_WECHAT_SECRET", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := DefaultConfig()
+			cfg.WeChat.SecretFile = tt.file
+			got, err := cfg.WeChatSecret(envMap(tt.env))
+			if tt.wantErr {
+				if err == nil || !strings.Contains(err.Error(), tt.want) {
+					t.Fatalf("got %q, %v; want error with %q", got, err, tt.want)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Fatalf("got %q, %v; want %q", got, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestConfigShowRedactsSecrets(t *testing.T) {
+	const tok = "static-token-never-printed"
+	p := writeFile(t, "config.toml", "[wechat]\ntoken_source = \"static\"\nstatic_token = \""+tok+"\"\n[hub]\ntoken = \"pushtoken-x\"\nencoding_aes_key = \"aeskey-x\"\n")
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), []string{"--config", p, "config", "show"}, strings.NewReader(""), &out, &errOut)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	for _, s := range []string{tok, "pushtoken-x", "aeskey-x"} {
+		if strings.Contains(out.String(), s) {
+			t.Errorf("config show printed a secret %q", s)
+		}
+	}
+	if !strings.Contains(out.String(), "(redacted)") || !strings.Contains(out.String(), "token_source = 'static'") {
+		t.Errorf("unexpected output:\n%s", out.String())
+	}
+}
+
+func TestExitCodes(t *testing.T) {
+	bad := writeFile(t, "config.toml", "[offline]\nmode = \"maybe\"\n")
+	tests := []struct {
+		name string
+		args []string
+		code int
+		msg  string
+	}{
+		{"version", []string{"version"}, 0, ""},
+		{"unknown command", []string{"frobnicate"}, 2, "unknown command"},
+		{"unknown flag", []string{"version", "--frob"}, 2, "unknown flag"},
+		{"extra args", []string{"version", "x"}, 2, "expected no arguments"},
+		{"bad config", []string{"--config", bad, "config", "show"}, 2, "offline.mode"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			code := run(context.Background(), tt.args, strings.NewReader(""), &out, &errOut)
+			if code != tt.code {
+				t.Errorf("exit %d, want %d (stderr %q)", code, tt.code, errOut.String())
+			}
+			if !strings.Contains(errOut.String(), tt.msg) {
+				t.Errorf("stderr %q does not contain %q", errOut.String(), tt.msg)
+			}
+		})
+	}
+}
