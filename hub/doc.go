@@ -1,0 +1,23 @@
+// Package hub is the HQ-side role of cardtill (`cardtill hub`), run on a
+// server the merchant controls:
+//
+//   - the WeChat event-push receiver (plain, compatible and safe mode, via
+//     wechat.PushCodec): every push is stored durably in the hub's own bbolt
+//     file before `success` is answered, WeChat's retries are stored once
+//     (across restarts), and bad requests store nothing;
+//   - the token service: the hub owns the AppSecret and hands the access
+//     token to tills at GET /v1/token, authenticated per terminal key;
+//   - the code-status feed GET /v1/codes/changes: per-code statuses and
+//     manager notices derived from the events, pulled by tills (Client).
+//
+// The hub owns its bbolt file (Store) and nothing else: it never touches a
+// till's journal, never logs a token, secret, AES key or terminal key, and
+// does nothing slow (no network call) between receiving a push and
+// answering it.
+//
+// TLS: Serve uses the configured certificate and key files when given.
+// Without them it serves plain HTTP, which is meant only behind a reverse
+// proxy (nginx, Caddy, a cloud load balancer) that terminates TLS: WeChat
+// requires HTTPS on port 443 for the push URL, and terminal keys and access
+// tokens must never cross a network in the clear.
+package hub

@@ -1,0 +1,238 @@
+package hub
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"cardtill/wechat"
+)
+
+// TokenSource is what the token service needs: a fresh access token and
+// when it expires. cmd/cardtill adapts wechat's stable-token source to it.
+type TokenSource interface {
+	Token(ctx context.Context) (token string, expires time.Time, err error)
+}
+
+// Paths served by Server.Handler.
+const (
+	PathPush    = "/wechat"           // the URL to enter in the WeChat admin console
+	PathToken   = "/v1/token"         // GET, terminal key: {"access_token":..,"expires_in":..}
+	PathChanges = "/v1/codes/changes" // GET ?since=CURSOR&limit=N, terminal key: ChangesPage
+	PathHealth  = "/healthz"          // GET: "ok"
+	maxPageSize = 1000                // items per feed page, at most
+	defPageSize = 500                 // items per feed page by default
+	tokenWait   = 10 * time.Second    // bound on one token fetch for a till
+)
+
+// Options configures a Server.
+type Options struct {
+	// Push verifies and decodes WeChat's pushes. Required.
+	Push *wechat.PushCodec
+	// Store is the hub's bbolt file. Required.
+	Store *Store
+	// Tokens feeds GET /v1/token; nil answers 503 there (no secret given).
+	Tokens TokenSource
+	// Logger gets one line per refused request, never a secret (discarded
+	// when nil).
+	Logger *slog.Logger
+	// Now is the clock (time.Now when nil).
+	Now func() time.Time
+	// PageSize is the default number of feed items per page (500 when 0,
+	// at most 1000).
+	PageSize int
+}
+
+// Server is the hub's HTTP side.
+type Server struct {
+	push   *wechat.PushCodec
+	store  *Store
+	tokens TokenSource
+	log    *slog.Logger
+	now    func() time.Time
+	page   int
+}
+
+// NewServer checks o and returns a Server.
+func NewServer(o Options) (*Server, error) {
+	if o.Push == nil || o.Store == nil {
+		return nil, errors.New("hub: Options.Push and Options.Store are required")
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.PageSize <= 0 || o.PageSize > maxPageSize {
+		o.PageSize = defPageSize
+	}
+	return &Server{push: o.Push, store: o.Store, tokens: o.Tokens, log: o.Logger, now: o.Now, page: o.PageSize}, nil
+}
+
+// Handler routes the push URL, the token service, the feed and /healthz.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle(PathPush, s.push.Handler(s.deliver, s.log))
+	mux.HandleFunc(PathToken, s.authed(s.serveToken))
+	mux.HandleFunc(PathChanges, s.authed(s.serveChanges))
+	mux.HandleFunc(PathHealth, func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	return mux
+}
+
+// deliver stores a verified push; only then does the handler answer
+// "success". A retry is answered "success" without a second copy.
+func (s *Server) deliver(_ context.Context, p *wechat.Push) error {
+	seq, dup, err := s.store.AddEvent(p)
+	if err != nil {
+		return err
+	}
+	h := p.Event.Head()
+	if dup {
+		s.log.Info("push retry ignored", "event", h.Event, "seq", seq)
+		return nil
+	}
+	if p.Previous {
+		s.log.Warn("push verified with the previous token or AES key: finish the key rotation in the WeChat admin console, then clear hub.previous_*", "seq", seq)
+	}
+	s.log.Debug("push stored", "event", h.Event, "mode", p.Mode.String(), "seq", seq)
+	return nil
+}
+
+// authed checks the method (GET) and the terminal key.
+func (s *Server) authed(next func(w http.ResponseWriter, r *http.Request, terminal string)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet {
+			w.Header().Set("Allow", "GET")
+			jsonError(w, http.StatusMethodNotAllowed, "use GET")
+			return
+		}
+		key, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		name, good := "", false
+		if ok {
+			name, good = s.store.Authenticate(strings.TrimSpace(key))
+		}
+		if !good {
+			s.log.Warn("terminal refused", "remote", r.RemoteAddr, "path", r.URL.Path, "reason", map[bool]string{true: "unknown or revoked key", false: "no bearer key"}[ok])
+			w.Header().Set("WWW-Authenticate", `Bearer realm="cardtill hub"`)
+			jsonError(w, http.StatusUnauthorized, "unknown or revoked terminal key: issue one with 'cardtill hub terminal add NAME'")
+			return
+		}
+		next(w, r, name)
+	}
+}
+
+// TokenResponse is the answer of GET /v1/token (WeChat's own shape).
+type TokenResponse struct {
+	AccessToken string `json:"access_token"`
+	ExpiresIn   int64  `json:"expires_in"` // seconds from now
+}
+
+func (s *Server) serveToken(w http.ResponseWriter, r *http.Request, terminal string) {
+	if s.tokens == nil {
+		jsonError(w, http.StatusServiceUnavailable, "this hub has no AppSecret (hub.secret_file): it cannot hand out tokens")
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), tokenWait)
+	defer cancel()
+	tok, exp, err := s.tokens.Token(ctx)
+	if err != nil {
+		s.log.Error("token for terminal failed", "terminal", terminal, "err", err)
+		jsonError(w, http.StatusBadGateway, "the hub cannot get a token from WeChat now; try again later")
+		return
+	}
+	in := int64(exp.Sub(s.now()) / time.Second)
+	if in < 0 {
+		in = 0
+	}
+	s.log.Debug("token handed out", "terminal", terminal, "expires_in", in)
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, TokenResponse{AccessToken: tok, ExpiresIn: in})
+}
+
+func (s *Server) serveChanges(w http.ResponseWriter, r *http.Request, terminal string) {
+	q := r.URL.Query()
+	limit := s.page
+	if l := q.Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > maxPageSize {
+			jsonError(w, http.StatusBadRequest, fmt.Sprintf("limit must be 1 to %d", maxPageSize))
+			return
+		}
+		limit = n
+	}
+	page, err := s.store.Changes(q.Get("since"), limit)
+	if errors.Is(err, ErrBadCursor) {
+		jsonError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	if err != nil {
+		s.log.Error("feed", "terminal", terminal, "err", err)
+		jsonError(w, http.StatusInternalServerError, "the hub cannot read its store")
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, page)
+}
+
+type errorBody struct {
+	Error string `json:"error"`
+}
+
+func jsonError(w http.ResponseWriter, status int, msg string) {
+	writeJSON(w, status, errorBody{Error: msg})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// Serve answers on ln until ctx ends, then shuts down gracefully (letting
+// pushes in flight finish storing). With certFile and keyFile it serves
+// HTTPS; without, plain HTTP — only behind a reverse proxy that terminates
+// TLS (see the package doc).
+func (s *Server) Serve(ctx context.Context, ln net.Listener, certFile, keyFile string) error {
+	srv := &http.Server{
+		Handler:           s.Handler(),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    16 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	if certFile != "" {
+		cert, err := tls.LoadX509KeyPair(certFile, keyFile)
+		if err != nil {
+			return fmt.Errorf("hub: load hub.tls_cert/hub.tls_key: %w", err)
+		}
+		srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
+		ln = tls.NewListener(ln, srv.TLSConfig)
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("hub: serve: %w", err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("hub: shutdown: %w", err)
+	}
+	<-errc
+	return nil
+}

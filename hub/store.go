@@ -1,0 +1,363 @@
+package hub
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
+
+	"cardtill/wechat"
+)
+
+// schemaVersion is the layout of the hub's bbolt file. Bump it with a
+// migration in migrate.
+const schemaVersion = 1
+
+var (
+	bucketMeta      = []byte("meta")      // "schema" -> uint64
+	bucketEvents    = []byte("events")    // seq (uint64 BE) -> EventRecord JSON
+	bucketDedup     = []byte("dedup")     // wechat dedup key -> event seq
+	bucketFeed      = []byte("feed")      // seq (uint64 BE) -> FeedItem JSON
+	bucketTerminals = []byte("terminals") // name -> terminalRecord JSON
+	keySchema       = []byte("schema")
+)
+
+// Store is the hub's bbolt file: received events, their dedup index, the
+// code-status feed and the terminal keys. Safe for concurrent use.
+type Store struct {
+	db  *bolt.DB
+	now func() time.Time
+}
+
+// StoreOptions tunes OpenStore.
+type StoreOptions struct {
+	// LockTimeout bounds the wait for another process holding the file
+	// (default 2s).
+	LockTimeout time.Duration
+	// ReadOnly opens the file for reading (events listing).
+	ReadOnly bool
+	// Now is the clock (time.Now when nil).
+	Now func() time.Time
+}
+
+// OpenStore opens (creating it if needed) the hub file at path.
+func OpenStore(path string, o StoreOptions) (*Store, error) {
+	if o.LockTimeout <= 0 {
+		o.LockTimeout = 2 * time.Second
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if !o.ReadOnly {
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return nil, fmt.Errorf("open hub store: %w", err)
+		}
+	} else if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("open hub store: %w: has the hub run yet? check hub.store_path", err)
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: o.LockTimeout, ReadOnly: o.ReadOnly})
+	if err != nil {
+		if errors.Is(err, bolterrors.ErrTimeout) {
+			return nil, fmt.Errorf("open hub store %s: another cardtill holds it (is 'cardtill hub' running? stop it first, or wait)", path)
+		}
+		return nil, fmt.Errorf("open hub store %s: %w", path, err)
+	}
+	s := &Store{db: db, now: o.Now}
+	if o.ReadOnly {
+		err = db.View(func(tx *bolt.Tx) error { return checkSchema(tx) })
+	} else {
+		err = db.Update(migrate)
+	}
+	if err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("open hub store %s: %w", path, err)
+	}
+	return s, nil
+}
+
+// migrate creates the buckets and brings the schema up to date.
+func migrate(tx *bolt.Tx) error {
+	meta, err := tx.CreateBucketIfNotExists(bucketMeta)
+	if err != nil {
+		return err
+	}
+	if v := meta.Get(keySchema); v != nil && binary.BigEndian.Uint64(v) > schemaVersion {
+		return fmt.Errorf("schema %d is newer than this cardtill (%d): upgrade cardtill", binary.BigEndian.Uint64(v), schemaVersion)
+	}
+	for _, b := range [][]byte{bucketEvents, bucketDedup, bucketFeed, bucketTerminals} {
+		if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+			return err
+		}
+	}
+	return meta.Put(keySchema, u64(schemaVersion))
+}
+
+func checkSchema(tx *bolt.Tx) error {
+	meta := tx.Bucket(bucketMeta)
+	if meta == nil || meta.Get(keySchema) == nil {
+		return errors.New("not a hub store (no schema): check hub.store_path")
+	}
+	if v := binary.BigEndian.Uint64(meta.Get(keySchema)); v != schemaVersion {
+		return fmt.Errorf("schema %d, this cardtill reads %d: run the matching cardtill version", v, schemaVersion)
+	}
+	return nil
+}
+
+// Close closes the file.
+func (s *Store) Close() error { return s.db.Close() }
+
+// Check runs bbolt's consistency check (tests, `doctor`).
+func (s *Store) Check() error {
+	return s.db.View(func(tx *bolt.Tx) error {
+		for err := range tx.Check() {
+			return err
+		}
+		return nil
+	})
+}
+
+func u64(v uint64) []byte {
+	b := make([]byte, 8)
+	binary.BigEndian.PutUint64(b, v)
+	return b
+}
+
+// EventRecord is one received push as stored.
+type EventRecord struct {
+	Seq      uint64    `json:"seq"`
+	Received time.Time `json:"received"`
+	Mode     string    `json:"mode"`  // plain | compatible | safe
+	Event    string    `json:"event"` // the Event element ("" for plain messages)
+	// Notice marks events shown to managers (stock alarm, review result,
+	// member-card update, coupon-point order).
+	Notice bool `json:"notice"`
+	// Raw is the plaintext event XML exactly as WeChat sent it.
+	Raw string `json:"raw"`
+}
+
+// Parsed decodes Raw into its typed wechat record.
+func (r *EventRecord) Parsed() (wechat.Event, error) { return wechat.ParseEvent([]byte(r.Raw)) }
+
+// AddEvent stores a verified push, its dedup key and the feed items it
+// yields in one transaction, committed (fsynced) before it returns. A push
+// whose dedup key is already stored (a WeChat retry) changes nothing and
+// reports dup.
+func (s *Store) AddEvent(p *wechat.Push) (seq uint64, dup bool, err error) {
+	h := p.Event.Head()
+	key := []byte(h.DedupKey())
+	rec := EventRecord{Received: s.now().UTC(), Mode: p.Mode.String(), Event: h.Event, Notice: IsNotice(h.Event), Raw: string(h.Raw)}
+	items := feedItems(p.Event)
+	err = s.db.Update(func(tx *bolt.Tx) error {
+		dd := tx.Bucket(bucketDedup)
+		if v := dd.Get(key); v != nil {
+			seq, dup = binary.BigEndian.Uint64(v), true
+			return nil
+		}
+		ev := tx.Bucket(bucketEvents)
+		n, err := ev.NextSequence()
+		if err != nil {
+			return err
+		}
+		rec.Seq = n
+		b, err := json.Marshal(rec)
+		if err != nil {
+			return err
+		}
+		if err := ev.Put(u64(n), b); err != nil {
+			return err
+		}
+		if err := dd.Put(key, u64(n)); err != nil {
+			return err
+		}
+		feed := tx.Bucket(bucketFeed)
+		for _, it := range items {
+			fs, err := feed.NextSequence()
+			if err != nil {
+				return err
+			}
+			it.Event = n
+			b, err := json.Marshal(it)
+			if err != nil {
+				return err
+			}
+			if err := feed.Put(u64(fs), b); err != nil {
+				return err
+			}
+		}
+		seq, dup = n, false
+		return nil
+	})
+	if err != nil {
+		return 0, false, fmt.Errorf("store event: %w", err)
+	}
+	return seq, dup, nil
+}
+
+// Events returns the events received at or after since, oldest first, at
+// most limit (0 = no limit) of the newest ones. It reads backwards from the
+// newest, so it costs what it returns, not the size of the file.
+func (s *Store) Events(since time.Time, limit int) ([]EventRecord, error) {
+	var out []EventRecord
+	err := s.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketEvents).Cursor()
+		for k, v := c.Last(); k != nil; k, v = c.Prev() {
+			var r EventRecord
+			if err := json.Unmarshal(v, &r); err != nil {
+				return fmt.Errorf("event %d: %w", binary.BigEndian.Uint64(k), err)
+			}
+			if r.Received.Before(since) {
+				break
+			}
+			out = append(out, r)
+			if limit > 0 && len(out) >= limit {
+				break
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list events: %w", err)
+	}
+	for i, j := 0, len(out)-1; i < j; i, j = i+1, j-1 {
+		out[i], out[j] = out[j], out[i]
+	}
+	return out, nil
+}
+
+// feedPage returns up to limit feed items after seq, and whether more wait.
+func (s *Store) feedPage(after uint64, limit int) (items []FeedItem, last uint64, more bool, err error) {
+	last = after
+	err = s.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketFeed).Cursor()
+		for k, v := c.Seek(u64(after + 1)); k != nil; k, v = c.Next() {
+			if len(items) == limit {
+				more = true
+				return nil
+			}
+			var it FeedItem
+			if err := json.Unmarshal(v, &it); err != nil {
+				return fmt.Errorf("feed item %d: %w", binary.BigEndian.Uint64(k), err)
+			}
+			items = append(items, it)
+			last = binary.BigEndian.Uint64(k)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, after, false, fmt.Errorf("read feed: %w", err)
+	}
+	return items, last, more, nil
+}
+
+// Terminal is a till allowed to use the token service and the feed.
+type Terminal struct {
+	Name    string    `json:"name"`
+	Created time.Time `json:"created"`
+}
+
+type terminalRecord struct {
+	Terminal
+	KeyHash []byte `json:"key_hash"` // sha256 of the key
+}
+
+// ErrTerminalExists: AddTerminal with a name already in use.
+var ErrTerminalExists = errors.New("terminal already exists")
+
+// ErrNoTerminal: RemoveTerminal of a name that is not there.
+var ErrNoTerminal = errors.New("no such terminal")
+
+// AddTerminal stores a terminal with the hash of key. The key itself is
+// never stored.
+func (s *Store) AddTerminal(name, key string) error {
+	if err := validTerminalName(name); err != nil {
+		return err
+	}
+	sum := sha256.Sum256([]byte(key))
+	rec := terminalRecord{Terminal: Terminal{Name: name, Created: s.now().UTC()}, KeyHash: sum[:]}
+	b, err := json.Marshal(rec)
+	if err != nil {
+		return err
+	}
+	return s.db.Update(func(tx *bolt.Tx) error {
+		t := tx.Bucket(bucketTerminals)
+		if t.Get([]byte(name)) != nil {
+			return fmt.Errorf("add terminal %q: %w: remove it first to issue a new key", name, ErrTerminalExists)
+		}
+		return t.Put([]byte(name), b)
+	})
+}
+
+// RemoveTerminal revokes a terminal's key at once.
+func (s *Store) RemoveTerminal(name string) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		t := tx.Bucket(bucketTerminals)
+		if t.Get([]byte(name)) == nil {
+			return fmt.Errorf("remove terminal %q: %w: 'cardtill hub terminal list' shows the names", name, ErrNoTerminal)
+		}
+		return t.Delete([]byte(name))
+	})
+}
+
+// Terminals lists the terminals by name.
+func (s *Store) Terminals() ([]Terminal, error) {
+	var out []Terminal
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketTerminals).ForEach(func(_, v []byte) error {
+			var r terminalRecord
+			if err := json.Unmarshal(v, &r); err != nil {
+				return err
+			}
+			out = append(out, r.Terminal)
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list terminals: %w", err)
+	}
+	return out, nil
+}
+
+// Authenticate returns the terminal whose key is key. It hashes the key and
+// compares it with every stored hash in constant time, without stopping at
+// the first match.
+func (s *Store) Authenticate(key string) (string, bool) {
+	if key == "" {
+		return "", false
+	}
+	sum := sha256.Sum256([]byte(key))
+	var name string
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketTerminals).ForEach(func(k, v []byte) error {
+			var r terminalRecord
+			if err := json.Unmarshal(v, &r); err != nil {
+				return err
+			}
+			if subtle.ConstantTimeCompare(r.KeyHash, sum[:]) == 1 {
+				name = string(bytes.Clone(k))
+			}
+			return nil
+		})
+	})
+	return name, err == nil && name != ""
+}
+
+func validTerminalName(name string) error {
+	if name == "" || len(name) > 64 {
+		return fmt.Errorf("terminal name %q: use 1 to 64 characters (letters, digits, '.', '_', '-')", name)
+	}
+	for _, c := range name {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return fmt.Errorf("terminal name %q: use only letters, digits, '.', '_' and '-'", name)
+		}
+	}
+	return nil
+}
