@@ -7,4 +7,5 @@ import "github.com/spf13/cobra"
 var subcommands = []func(*globals) *cobra.Command{
 	newVersionCmd,
 	newConfigCmd,
+	newHubCmd,
 }

@@ -1,0 +1,342 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"cardtill/hub"
+	"cardtill/wechat"
+)
+
+func newHubCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "hub",
+		Short: "Run the HQ hub: WeChat event push receiver, token service and code-status feed",
+		Long: `cardtill hub runs on a server the merchant controls (not on a till). It
+receives WeChat's card event pushes at /wechat (enter https://YOUR-HOST/wechat
+as the server URL in the WeChat admin console), keeps the access token fresh
+for the tills at /v1/token, and serves the code-status feed at
+/v1/codes/changes. Tills authenticate with keys from 'cardtill hub terminal add'.
+
+With hub.tls_cert and hub.tls_key it serves HTTPS itself. Without them it
+serves plain HTTP, which is only for running behind a reverse proxy that
+terminates TLS: WeChat pushes only to HTTPS on port 443.
+
+The hub keeps its own file (hub.store_path). Stop the hub before
+'cardtill hub terminal ...' or 'cardtill hub events': one process at a time
+may hold the file.`,
+		Args: exactArgs(0, "no arguments (or a subcommand: events, terminal)"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runHub(cmd.Context(), g)
+		},
+	}
+	cmd.AddCommand(newHubEventsCmd(g), newHubTerminalCmd(g))
+	return cmd
+}
+
+// hubPushConfig builds the push codec's settings from [hub].
+func hubPushConfig(cfg *Config) (*wechat.PushCodec, error) {
+	h := cfg.Hub
+	if h.Token == "" {
+		return nil, &ConfigError{Path: cfg.Path, Key: "hub.token", Msg: "not set: copy the Token of the server configuration in the WeChat admin console, or set CARDTILL_HUB_TOKEN"}
+	}
+	if h.EncodingAESKey != "" && h.AppID == "" {
+		return nil, &ConfigError{Path: cfg.Path, Key: "hub.appid", Msg: "not set: safe mode (encoding_aes_key) checks the AppID inside every push"}
+	}
+	p, err := wechat.NewPushCodec(wechat.PushConfig{
+		Token:                  h.Token,
+		EncodingAESKey:         h.EncodingAESKey,
+		AppID:                  h.AppID,
+		PreviousToken:          h.PreviousToken,
+		PreviousEncodingAESKey: h.PreviousEncodingAESKey,
+		TimestampWindow:        h.TimestampWindow.Duration,
+	})
+	if err != nil {
+		return nil, &ConfigError{Path: cfg.Path, Key: "hub", Msg: err.Error()}
+	}
+	return p, nil
+}
+
+func openHubStore(g *globals, readOnly bool) (*hub.Store, *Config, error) {
+	cfg, err := g.config()
+	if err != nil {
+		return nil, nil, err
+	}
+	if cfg.Hub.StorePath == "" {
+		return nil, nil, &ConfigError{Path: cfg.Path, Key: "hub.store_path", Msg: "not set: name the hub's file, e.g. /var/lib/cardtill/hub.db"}
+	}
+	st, err := hub.OpenStore(cfg.Hub.StorePath, hub.StoreOptions{LockTimeout: cfg.Store.LockTimeout.Duration, ReadOnly: readOnly})
+	if err != nil {
+		return nil, nil, usageError(err)
+	}
+	g.onClose(func() { _ = st.Close() })
+	return st, cfg, nil
+}
+
+func runHub(ctx context.Context, g *globals) error {
+	cfg, err := g.config()
+	if err != nil {
+		return err
+	}
+	push, err := hubPushConfig(cfg)
+	if err != nil {
+		return err
+	}
+	log, err := g.logger(cfg, true)
+	if err != nil {
+		return err
+	}
+	tokens, err := hubTokenSource(cfg, g, log)
+	if err != nil {
+		return err
+	}
+	st, _, err := openHubStore(g, false)
+	if err != nil {
+		return err
+	}
+	srv, err := hub.NewServer(hub.Options{Push: push, Store: st, Tokens: tokens, Logger: log})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Hub.Listen)
+	if err != nil {
+		return usageError(fmt.Errorf("hub.listen %q: %w: pick a free address", cfg.Hub.Listen, err))
+	}
+	scheme := "https"
+	if cfg.Hub.TLSCert == "" {
+		scheme = "http (plain: put a TLS reverse proxy in front)"
+	}
+	fmt.Fprintf(g.stderr, "cardtill hub listening on %s, %s; push URL path %s\n", ln.Addr(), scheme, hub.PathPush)
+	log.Info("hub started", "listen", ln.Addr().String(), "tls", cfg.Hub.TLSCert != "", "store", cfg.Hub.StorePath, "token_service", tokens != nil)
+	if err := srv.Serve(ctx, ln, cfg.Hub.TLSCert, cfg.Hub.TLSKey); err != nil {
+		return err
+	}
+	log.Info("hub stopped")
+	return nil
+}
+
+func newHubEventsCmd(g *globals) *cobra.Command {
+	var since string
+	var asJSON bool
+	var limit int
+	cmd := &cobra.Command{
+		Use:   "events",
+		Short: "List the WeChat events the hub received (managers' notices marked)",
+		Long: `List the events the hub received, oldest first. --since takes a duration
+back from now ("24h", "30m") or a time ("2026-11-22", "2026-11-22T10:00:00+08:00").
+Notices for store managers (card_sku_remind, card_pass_check,
+card_not_pass_check, update_member_card, card_pay_order) are marked NOTICE.`,
+		Args: exactArgs(0, "no arguments"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			from, err := parseSince(since, time.Now())
+			if err != nil {
+				return usageError(err)
+			}
+			st, _, err := openHubStore(g, true)
+			if err != nil {
+				return err
+			}
+			evs, err := st.Events(from, limit)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return printEventsJSON(g, evs)
+			}
+			return printEvents(g, evs)
+		},
+	}
+	cmd.Flags().StringVar(&since, "since", "24h", "duration back from now (24h) or a time (2026-11-22, RFC 3339)")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "one JSON object per line, with the typed event and its raw XML")
+	cmd.Flags().IntVar(&limit, "limit", 0, "at most this many of the newest events (0 = all)")
+	return cmd
+}
+
+// parseSince reads --since: a duration back from now, or a date/time.
+func parseSince(s string, now time.Time) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if d, err := time.ParseDuration(s); err == nil {
+		if d < 0 {
+			return time.Time{}, fmt.Errorf("--since %q: use a positive duration such as 24h", s)
+		}
+		return now.Add(-d), nil
+	}
+	for _, layout := range []string{time.RFC3339, "2006-01-02T15:04:05", "2006-01-02 15:04:05", "2006-01-02"} {
+		if t, err := time.ParseInLocation(layout, s, time.Local); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("--since %q: write a duration (24h, 30m) or a time (2026-11-22, 2026-11-22T10:00:00+08:00)", s)
+}
+
+func printEvents(g *globals, evs []hub.EventRecord) error {
+	if len(evs) == 0 {
+		fmt.Fprintln(g.stdout, "no events in that period")
+		return nil
+	}
+	tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "RECEIVED\tMODE\tEVENT\tCARD\tCODE\tNOTICE\tDETAIL")
+	for _, r := range evs {
+		ev, err := r.Parsed()
+		card, code, detail := "", "", ""
+		if err != nil {
+			detail = "unreadable: " + err.Error()
+		} else {
+			h := ev.Head()
+			card, code, detail = h.CardID, h.UserCardCode, eventDetail(ev)
+		}
+		name, mark := r.Event, ""
+		if name == "" {
+			name = "(message)"
+		}
+		if r.Notice {
+			mark = "NOTICE"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Received.Local().Format("2006-01-02 15:04:05"), r.Mode, name, card, code, mark, detail)
+	}
+	return tw.Flush()
+}
+
+// eventDetail is the one-line gist of an event for the listing.
+func eventDetail(ev wechat.Event) string {
+	switch e := ev.(type) {
+	case *wechat.CardSkuRemind:
+		return e.Detail
+	case *wechat.CardNotPassCheck:
+		return "refused: " + e.RefuseReason
+	case *wechat.CardPassCheck:
+		return "passed review"
+	case *wechat.UpdateMemberCard:
+		return fmt.Sprintf("bonus %+d, balance %+d", e.ModifyBonus, e.ModifyBalance)
+	case *wechat.CardPayOrder:
+		return fmt.Sprintf("order %s %s (%s) %s", e.OrderID, e.Status, e.OrderType, e.Memo)
+	case *wechat.UserGetCard:
+		if e.OldUserCardCode != "" {
+			return "gift received, replaces code " + e.OldUserCardCode
+		}
+	case *wechat.UserGiftingCard:
+		return "being given to a friend"
+	case *wechat.UserConsumeCard:
+		return "consumed via " + e.ConsumeSource
+	case *wechat.UserPayFromPayCell:
+		return fmt.Sprintf("paid %d of %d fen", e.Fee, e.OriginalFee)
+	}
+	if u := ev.Head().Unknown; len(u) > 0 {
+		keys := make([]string, 0, len(u))
+		for k := range u {
+			keys = append(keys, k)
+		}
+		return "other fields: " + strings.Join(keys, ",")
+	}
+	return ""
+}
+
+func printEventsJSON(g *globals, evs []hub.EventRecord) error {
+	enc := json.NewEncoder(g.stdout)
+	for _, r := range evs {
+		ev, err := r.Parsed()
+		line := struct {
+			hub.EventRecord
+			Record wechat.Event `json:"record,omitempty"`
+			Error  string       `json:"error,omitempty"`
+		}{EventRecord: r, Record: ev}
+		if err != nil {
+			line.Error = err.Error()
+		}
+		if err := enc.Encode(line); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func newHubTerminalCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "terminal",
+		Short: "Manage the keys tills use to reach the hub",
+	}
+	cmd.AddCommand(&cobra.Command{
+		Use:   "add NAME",
+		Short: "Issue a key for a till; it is printed once and only its hash is kept",
+		Args:  exactArgs(1, "the terminal's NAME"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			st, _, err := openHubStore(g, false)
+			if err != nil {
+				return err
+			}
+			key := hub.NewTerminalKey()
+			if err := st.AddTerminal(args[0], key); err != nil {
+				return usageError(err)
+			}
+			fmt.Fprintf(g.stdout, "%s\n", key)
+			fmt.Fprintf(g.stderr, "terminal %q added. The key above is shown only now: put it in the till's\nwechat.terminal_key_file (mode 0600) and set wechat.token_source = \"hub\".\n", args[0])
+			return nil
+		},
+	})
+	cmd.AddCommand(&cobra.Command{
+		Use:   "remove NAME",
+		Short: "Revoke a till's key at once",
+		Args:  exactArgs(1, "the terminal's NAME"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			st, _, err := openHubStore(g, false)
+			if err != nil {
+				return err
+			}
+			if err := st.RemoveTerminal(args[0]); err != nil {
+				if errors.Is(err, hub.ErrNoTerminal) {
+					return withExit(exitFailure, err)
+				}
+				return err
+			}
+			fmt.Fprintf(g.stdout, "terminal %q removed: its key no longer works\n", args[0])
+			return nil
+		},
+	})
+	cmd.AddCommand(&cobra.Command{
+		Use:   "list",
+		Short: "List the terminals (never their keys)",
+		Args:  exactArgs(0, "no arguments"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			st, _, err := openHubStore(g, true)
+			if err != nil {
+				return err
+			}
+			ts, err := st.Terminals()
+			if err != nil {
+				return err
+			}
+			if len(ts) == 0 {
+				fmt.Fprintln(g.stdout, "no terminals: add one with 'cardtill hub terminal add NAME'")
+				return nil
+			}
+			tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "NAME\tADDED")
+			for _, t := range ts {
+				fmt.Fprintf(tw, "%s\t%s\n", t.Name, t.Created.Local().Format("2006-01-02 15:04:05"))
+			}
+			return tw.Flush()
+		},
+	})
+	return cmd
+}
+
+// hubTokenSource is the token service's source: WeChat's stable_token with
+// the hub's AppID and AppSecret.
+// TODO(hub): wire wechat.NewStableTokenSource once package wechat has it;
+// until then /v1/token answers 503.
+func hubTokenSource(cfg *Config, g *globals, log *slog.Logger) (hub.TokenSource, error) {
+	log.Warn("token service not wired in this build: /v1/token answers 503", "appid_set", cfg.Hub.AppID != "", "secret_file_set", cfg.Hub.SecretFile != "")
+	_ = g
+	return nil, nil
+}
