@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -31,9 +32,10 @@ With hub.tls_cert and hub.tls_key it serves HTTPS itself. Without them it
 serves plain HTTP, which is only for running behind a reverse proxy that
 terminates TLS: WeChat pushes only to HTTPS on port 443.
 
-The hub keeps its own file (hub.store_path). Stop the hub before
-'cardtill hub terminal ...' or 'cardtill hub events': one process at a time
-may hold the file.`,
+The hub keeps its own file (hub.store_path). While it runs, 'cardtill hub
+terminal ...' and 'cardtill hub events' reach it through a local admin socket
+next to that file (hub.store_path + ".sock", mode 0600); when it is stopped
+they open the file directly.`,
 		Args: exactArgs(0, "no arguments (or a subcommand: events, terminal)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runHub(cmd.Context(), g)
@@ -107,21 +109,66 @@ func runHub(ctx context.Context, g *globals) error {
 	if err != nil {
 		return err
 	}
+	sock := hub.AdminSocketPath(cfg.Hub.StorePath)
+	adminLn, err := hub.ListenAdmin(sock)
+	if err != nil {
+		return usageError(err)
+	}
+	defer os.Remove(sock)
 	ln, err := net.Listen("tcp", cfg.Hub.Listen)
 	if err != nil {
+		_ = adminLn.Close()
 		return usageError(fmt.Errorf("hub.listen %q: %w: pick a free address", cfg.Hub.Listen, err))
 	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	adminDone := make(chan error, 1)
+	go func() { adminDone <- srv.ServeAdmin(ctx, adminLn) }()
 	scheme := "https"
 	if cfg.Hub.TLSCert == "" {
 		scheme = "http (plain: put a TLS reverse proxy in front)"
 	}
 	fmt.Fprintf(g.stderr, "cardtill hub listening on %s, %s; push URL path %s\n", ln.Addr(), scheme, hub.PathPush)
 	log.Info("hub started", "listen", ln.Addr().String(), "tls", cfg.Hub.TLSCert != "", "store", cfg.Hub.StorePath, "token_service", tokens != nil)
-	if err := srv.Serve(ctx, ln, cfg.Hub.TLSCert, cfg.Hub.TLSKey); err != nil {
+	err = srv.Serve(ctx, ln, cfg.Hub.TLSCert, cfg.Hub.TLSKey)
+	cancel()
+	if aerr := <-adminDone; aerr != nil && err == nil {
+		err = aerr
+	}
+	if err != nil {
 		return err
 	}
 	log.Info("hub stopped")
 	return nil
+}
+
+// hubAdmin is what the events and terminal commands need: the hub's file
+// (*hub.Store) when the hub is stopped, or the running hub through its
+// admin socket (*hub.AdminClient).
+type hubAdmin interface {
+	Events(since time.Time, limit int) ([]hub.EventRecord, error)
+	Terminals() ([]hub.Terminal, error)
+	AddTerminal(name, key string) error
+	RemoveTerminal(name string) error
+}
+
+func openHubAdmin(ctx context.Context, g *globals, readOnly bool) (hubAdmin, error) {
+	cfg, err := g.config()
+	if err != nil {
+		return nil, err
+	}
+	sock := hub.AdminSocketPath(cfg.Hub.StorePath)
+	if _, err := os.Stat(sock); err == nil {
+		if c, err := hub.DialAdmin(ctx, sock); err == nil {
+			g.onClose(func() { _ = c.Close() })
+			return c, nil
+		}
+	}
+	st, _, err := openHubStore(g, readOnly)
+	if err != nil {
+		return nil, err
+	}
+	return st, nil
 }
 
 func newHubEventsCmd(g *globals) *cobra.Command {
@@ -141,7 +188,7 @@ card_not_pass_check, update_member_card, card_pay_order) are marked NOTICE.`,
 			if err != nil {
 				return usageError(err)
 			}
-			st, _, err := openHubStore(g, true)
+			st, err := openHubAdmin(cmd.Context(), g, true)
 			if err != nil {
 				return err
 			}
@@ -271,7 +318,7 @@ func newHubTerminalCmd(g *globals) *cobra.Command {
 		Short: "Issue a key for a till; it is printed once and only its hash is kept",
 		Args:  exactArgs(1, "the terminal's NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			st, _, err := openHubStore(g, false)
+			st, err := openHubAdmin(cmd.Context(), g, false)
 			if err != nil {
 				return err
 			}
@@ -289,7 +336,7 @@ func newHubTerminalCmd(g *globals) *cobra.Command {
 		Short: "Revoke a till's key at once",
 		Args:  exactArgs(1, "the terminal's NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			st, _, err := openHubStore(g, false)
+			st, err := openHubAdmin(cmd.Context(), g, false)
 			if err != nil {
 				return err
 			}
@@ -308,7 +355,7 @@ func newHubTerminalCmd(g *globals) *cobra.Command {
 		Short: "List the terminals (never their keys)",
 		Args:  exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			st, _, err := openHubStore(g, true)
+			st, err := openHubAdmin(cmd.Context(), g, true)
 			if err != nil {
 				return err
 			}

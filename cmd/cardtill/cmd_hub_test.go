@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -167,6 +168,37 @@ func TestHubServeAndEvents(t *testing.T) {
 			t.Fatalf("%s: %d %q", name, resp.StatusCode, body)
 		}
 	}
+	// While the hub runs (and holds its file), the CLI goes through the
+	// admin socket.
+	code, out2, errOut := runCmd(t, "--config", cfg, "hub", "terminal", "add", "till-9")
+	if code != 0 {
+		t.Fatalf("add while running: %d %s", code, errOut)
+	}
+	key := strings.TrimSpace(out2)
+	if code, out, _ := runCmd(t, "--config", cfg, "hub", "terminal", "list"); code != 0 || !strings.Contains(out, "till-9") {
+		t.Fatalf("list while running: %d %q", code, out)
+	}
+	if code, _, _ := runCmd(t, "--config", cfg, "hub", "terminal", "add", "till-9"); code != exitUsage {
+		t.Errorf("add twice while running: exit %d", code)
+	}
+	if code, out, _ := runCmd(t, "--config", cfg, "hub", "events"); code != 0 || strings.Count(out, "\n") != 4 {
+		t.Errorf("events while running: %d %q", code, out)
+	}
+	c := hub.NewClient(hub.ClientOptions{URL: "http://" + addr, TerminalKey: key})
+	page, err := c.Changes(ctx, "")
+	if err != nil || len(page.Changes) != 2 || len(page.Notices) != 1 || page.Changes[1].Status != hub.StatusDelete {
+		t.Fatalf("feed: %+v %v", page, err)
+	}
+	if code, _, _ := runCmd(t, "--config", cfg, "hub", "terminal", "remove", "till-9"); code != 0 {
+		t.Fatalf("remove while running: %d", code)
+	}
+	if _, err := c.Changes(ctx, ""); !errors.Is(err, hub.ErrUnauthorized) {
+		t.Errorf("revoked key while running: %v", err)
+	}
+	if code, _, _ := runCmd(t, "--config", cfg, "hub", "terminal", "remove", "till-9"); code != exitFailure {
+		t.Errorf("remove twice while running: exit %d", code)
+	}
+
 	cancel()
 	select {
 	case code := <-done:
