@@ -64,9 +64,15 @@ func (h *Header) Head() *Header { return h }
 
 // DedupKey identifies a push across WeChat's retries:
 // FromUserName+CreateTime+Event+CardId+UserCardCode (batch-added cards share
-// the first two). The parts are joined by NUL, which XML text cannot hold.
+// the first two). A plain message (no Event) adds its MsgId, which WeChat
+// gives for that purpose. The parts are joined by NUL, which XML text
+// cannot hold.
 func (h *Header) DedupKey() string {
-	return strings.Join([]string{h.FromUserName, strconv.FormatInt(h.CreateTime, 10), h.Event, h.CardID, h.UserCardCode}, "\x00")
+	parts := []string{h.FromUserName, strconv.FormatInt(h.CreateTime, 10), h.Event, h.CardID, h.UserCardCode}
+	if id := h.Unknown["MsgId"]; h.Event == "" && id != "" {
+		parts = append(parts, id)
+	}
+	return strings.Join(parts, "\x00")
 }
 
 // CardPassCheck: the card type passed review.

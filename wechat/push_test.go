@@ -217,6 +217,11 @@ func TestDedupKey(t *testing.T) {
 	if a.DedupKey() == b.DedupKey() || a.DedupKey() == c.DedupKey() {
 		t.Error("distinct events share a dedup key")
 	}
+	m1 := wechat.Header{FromUserName: "o", CreateTime: 1, MsgType: "text", Unknown: map[string]string{"MsgId": "1"}}
+	m2 := wechat.Header{FromUserName: "o", CreateTime: 1, MsgType: "text", Unknown: map[string]string{"MsgId": "2"}}
+	if m1.DedupKey() == m2.DedupKey() {
+		t.Error("two messages in one second share a dedup key")
+	}
 	a2 := a
 	a2.ToUserName, a2.Raw = "other", []byte("x")
 	if a.DedupKey() != a2.DedupKey() {
