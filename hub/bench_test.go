@@ -8,7 +8,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"cardtill/hub"
 	"cardtill/wechat"
@@ -21,7 +23,7 @@ import (
 // The ratio of the two is the price of durability before success.
 func BenchmarkSafePush(b *testing.B) {
 	raw := seedEvents(b)["user_get_card"]
-	run := func(b *testing.B, h http.Handler) {
+	run := func(b *testing.B, h http.Handler, parallel bool) {
 		srv := httptest.NewServer(h)
 		defer srv.Close()
 		client := srv.Client()
@@ -39,36 +41,61 @@ func BenchmarkSafePush(b *testing.B) {
 			}
 			reqs[i] = sealed{srv.URL + hub.PathPush + "?" + q.Encode(), body}
 		}
-		b.ReportAllocs()
-		b.ResetTimer()
-		for i := range reqs {
+		send := func(i int) error {
 			resp, err := client.Post(reqs[i].url, "text/xml", bytes.NewReader(reqs[i].body))
 			if err != nil {
-				b.Fatal(err)
+				return err
 			}
 			body, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
 			if resp.StatusCode != 200 || string(body) != "success" {
-				b.Fatalf("push %d: %d %s", i, resp.StatusCode, body)
+				return fmt.Errorf("push %d: %d %s", i, resp.StatusCode, body)
+			}
+			return nil
+		}
+		b.ReportAllocs()
+		b.ResetTimer()
+		if parallel {
+			var next atomic.Int64
+			b.SetParallelism(4) // 4 x GOMAXPROCS concurrent pushes
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if err := send(int(next.Add(1) - 1)); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		} else {
+			for i := range reqs {
+				if err := send(i); err != nil {
+					b.Fatal(err)
+				}
 			}
 		}
 		b.StopTimer()
 		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "pushes/s")
 	}
-	b.Run("durable", func(b *testing.B) {
-		st := openStore(b, filepath.Join(b.TempDir(), "hub.db"))
-		s, err := hub.NewServer(hub.Options{Push: codec(b), Store: st, Now: clock})
-		if err != nil {
-			b.Fatal(err)
+	for _, parallel := range []bool{false, true} {
+		suffix := ""
+		if parallel {
+			suffix = "-parallel"
 		}
-		run(b, s.Handler())
-		if evs, _ := st.Events(testNow.Add(-1e9), 0); len(evs) != b.N {
-			b.Fatalf("stored %d of %d", len(evs), b.N)
-		}
-	})
-	b.Run("nostore", func(b *testing.B) {
-		mux := http.NewServeMux()
-		mux.Handle(hub.PathPush, codec(b).Handler(func(context.Context, *wechat.Push) error { return nil }, nil))
-		run(b, mux)
-	})
+		b.Run("durable"+suffix, func(b *testing.B) {
+			st := openStore(b, filepath.Join(b.TempDir(), "hub.db"))
+			s, err := hub.NewServer(hub.Options{Push: codec(b), Store: st, Now: clock})
+			if err != nil {
+				b.Fatal(err)
+			}
+			run(b, s.Handler(), parallel)
+			if evs, _ := st.Events(time.Time{}, 0); len(evs) != b.N {
+				b.Fatalf("stored %d of %d", len(evs), b.N)
+			}
+		})
+		b.Run("nostore"+suffix, func(b *testing.B) {
+			mux := http.NewServeMux()
+			mux.Handle(hub.PathPush, codec(b).Handler(func(context.Context, *wechat.Push) error { return nil }, nil))
+			run(b, mux, parallel)
+		})
+	}
 }
