@@ -1,0 +1,48 @@
+package scanner
+
+import "strings"
+
+// PortInfo is one serial port the machine has, with what is known about it.
+type PortInfo struct {
+	// Name is what to write in scanner.port: the stable /dev/serial/by-id
+	// link when there is one, else the device ("/dev/ttyACM0", "COM3").
+	Name string `json:"name"`
+	// Device is the kernel's name: "/dev/ttyACM0", "COM3".
+	Device string `json:"device"`
+	// Aliases are other names of the same device (more by-id links).
+	Aliases []string `json:"aliases,omitempty"`
+	// Driver is the kernel driver ("cdc_acm", "ftdi_sio") or, on Windows,
+	// the device object ("\Device\USBSER000").
+	Driver string `json:"driver,omitempty"`
+	// USB identity, when the port is a USB device.
+	VendorID     string `json:"vendor_id,omitempty"`  // "0c2e"
+	ProductID    string `json:"product_id,omitempty"` // "0b61"
+	Manufacturer string `json:"manufacturer,omitempty"`
+	Product      string `json:"product,omitempty"`
+	Serial       string `json:"serial,omitempty"`
+}
+
+// Description is a one-line summary for people: "Honeywell Xenon 1900
+// (USB 0c2e:0b61, cdc_acm)".
+func (p PortInfo) Description() string {
+	var b strings.Builder
+	b.WriteString(strings.TrimSpace(p.Manufacturer + " " + p.Product))
+	var paren []string
+	if p.VendorID != "" {
+		paren = append(paren, "USB "+p.VendorID+":"+p.ProductID)
+	}
+	if p.Driver != "" {
+		paren = append(paren, p.Driver)
+	}
+	if len(paren) > 0 {
+		if b.Len() > 0 {
+			b.WriteString(" ")
+		}
+		b.WriteString("(" + strings.Join(paren, ", ") + ")")
+	}
+	return b.String()
+}
+
+// ListPorts lists the serial ports this machine sees, sorted by name. On
+// Linux it reads /dev/serial/by-id and sysfs; on Windows the registry.
+func ListPorts() ([]PortInfo, error) { return listPorts() }
