@@ -226,6 +226,35 @@ type chunk struct {
 // ReadTimeout mean the device hung up.
 const fastEOFs = 3
 
+// lossDetector tells a quiet line from a lost device by what reads return.
+// Linux (tarm/serial, VMIN=0/VTIME): a quiet line reads 0, io.EOF after
+// the read timeout; a hung-up device reads EIO once and then 0, io.EOF at
+// once, every time. Windows: a quiet line reads 0, nil after the timeout; a
+// removed device fails the read.
+type lossDetector struct {
+	readTimeout time.Duration
+	fast        int // consecutive empty reads that came back early
+}
+
+// observe takes one read's result and returns why the device is lost, or
+// nil while it is not.
+func (d *lossDetector) observe(n int, err error, took time.Duration) error {
+	switch {
+	case err != nil && err != io.EOF:
+		return err
+	case n > 0:
+		d.fast = 0
+	case took < d.readTimeout/2:
+		d.fast++
+		if d.fast >= fastEOFs {
+			return errors.New("the device hung up (reads return nothing at once)")
+		}
+	default:
+		d.fast = 0 // a read timeout on a quiet line
+	}
+	return nil
+}
+
 // readConn reads c until it is lost (returns why) or ctx ends (returns nil).
 func (r *Reader) readConn(ctx context.Context, c *conn) error {
 	if !r.emit(ctx, Event{Kind: EventConnected}) {
@@ -262,7 +291,7 @@ func (r *Reader) readConn(ctx context.Context, c *conn) error {
 	frameTimer.Stop()
 	defer frameTimer.Stop()
 	var frames []Frame
-	fast := 0
+	det := lossDetector{readTimeout: r.o.ReadTimeout}
 	flush := func() bool {
 		if fr, ok := framer.Flush(); ok {
 			return r.emitFrame(ctx, fr)
@@ -279,7 +308,6 @@ func (r *Reader) readConn(ctx context.Context, c *conn) error {
 			}
 		case ch := <-reads:
 			if len(ch.data) > 0 {
-				fast = 0
 				frames = framer.Feed(ch.data, frames[:0])
 				for _, fr := range frames {
 					if !r.emitFrame(ctx, fr) {
@@ -292,29 +320,13 @@ func (r *Reader) readConn(ctx context.Context, c *conn) error {
 					frameTimer.Stop()
 				}
 			}
-			switch {
-			case ch.err != nil && ch.err != io.EOF:
-				// Linux: EIO once the device hung up; Windows: the driver's
-				// error for a removed device.
+			lost := det.observe(len(ch.data), ch.err, ch.took)
+			if lost == nil && len(ch.data) == 0 {
+				lost = c.stillThere()
+			}
+			if lost != nil {
 				flush()
-				return fmt.Errorf("%w: %v", ErrDisconnected, ch.err)
-			case len(ch.data) == 0:
-				// A quiet line times out as 0, io.EOF (Linux) or 0, nil
-				// (Windows) after ReadTimeout; a hung-up device answers at
-				// once, every time.
-				if ch.took < r.o.ReadTimeout/2 {
-					fast++
-				} else {
-					fast = 0
-				}
-				if fast >= fastEOFs {
-					flush()
-					return fmt.Errorf("%w: the device hung up", ErrDisconnected)
-				}
-				if err := c.stillThere(); err != nil {
-					flush()
-					return fmt.Errorf("%w: %v", ErrDisconnected, err)
-				}
+				return fmt.Errorf("%w: %v", ErrDisconnected, lost)
 			}
 		}
 	}
