@@ -347,27 +347,30 @@ func printable(s string) bool {
 // characters, with "…" when cut.
 func Sanitize(s string) string {
 	var b strings.Builder
-	n := 0
+	n := 0 // characters written
 	for i := 0; i < len(s); {
-		if n >= shownLen {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		var piece string
+		switch {
+		case r == utf8.RuneError && size <= 1:
+			piece = fmt.Sprintf(`\x%02x`, s[i])
+		case r < 0x20 || r == 0x7f || r == '\\' || !unicode.IsGraphic(r):
+			if r < 0x100 {
+				piece = fmt.Sprintf(`\x%02x`, r)
+			} else {
+				piece = fmt.Sprintf(`\u%04x`, r)
+			}
+		default:
+			piece = s[i : i+size]
+		}
+		w := utf8.RuneCountInString(piece)
+		if n+w > shownLen {
 			b.WriteString("…")
 			break
 		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size <= 1:
-			fmt.Fprintf(&b, `\x%02x`, s[i])
-		case r < 0x20 || r == 0x7f || r == '\\' || !unicode.IsGraphic(r):
-			if r < 0x100 {
-				fmt.Fprintf(&b, `\x%02x`, r)
-			} else {
-				fmt.Fprintf(&b, `\u%04x`, r)
-			}
-		default:
-			b.WriteRune(r)
-		}
+		b.WriteString(piece)
+		n += w
 		i += size
-		n++
 	}
 	return b.String()
 }
