@@ -19,7 +19,8 @@ type Frame struct {
 	Text string
 	// Symbology is the AIM identifier the scanner put in front ("]Q1"), or "".
 	Symbology string
-	// Raw is the whole frame as received, sanitised for display and logs.
+	// Raw is the frame as received (blanks around it trimmed), sanitised
+	// for display and logs.
 	Raw string
 	// Err is a *RejectError (TooLong, NonPrintable, Incomplete) when the
 	// frame is unreadable.
@@ -118,18 +119,19 @@ func (f *Framer) end(out []Frame, unended RejectKind) []Frame {
 	if overflow {
 		return out // reported when it overflowed
 	}
-	body := trimBlank(raw)
-	body = bytes.TrimSuffix(body, []byte{etx})
-	body = trimBlank(body)
-	if len(body) == 0 {
+	if len(trimBlank(raw)) == 0 {
 		return out // blanks between frames (a CR before LF, a stray LF) are not data
 	}
-	fr := Frame{Raw: Sanitize(string(raw))}
+	rawS := string(trimBlank(raw)) // the one copy; text below is a slice of it
+	fr := Frame{Raw: Sanitize(rawS)}
 	if unended != 0 {
 		fr.Err = &RejectError{Kind: unended, Input: fr.Raw}
 		return append(out, fr)
 	}
-	text := string(body)
+	text := strings.Trim(strings.TrimSuffix(strings.Trim(rawS, blanks), "\x03"), blanks)
+	if text == "" {
+		return out // only an ETX
+	}
 	if !printable(text) {
 		fr.Err = &RejectError{Kind: RejectNonPrintable, Input: fr.Raw}
 		return append(out, fr)
@@ -157,4 +159,6 @@ func (f *Framer) end(out []Frame, unended RejectKind) []Frame {
 	return append(out, fr)
 }
 
-func trimBlank(b []byte) []byte { return bytes.Trim(b, " \t\r\n\v\f") }
+const blanks = " \t\r\n\v\f"
+
+func trimBlank(b []byte) []byte { return bytes.Trim(b, blanks) }

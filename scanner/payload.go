@@ -346,6 +346,9 @@ func printable(s string) bool {
 // and invalid bytes become \xNN escapes and the result is cut to 64
 // characters, with "…" when cut.
 func Sanitize(s string) string {
+	if len(s) <= shownLen && cleanASCII(s) {
+		return s
+	}
 	var b strings.Builder
 	n := 0 // characters written
 	for i := 0; i < len(s); {
@@ -373,4 +376,14 @@ func Sanitize(s string) string {
 		i += size
 	}
 	return b.String()
+}
+
+// cleanASCII reports whether s is printable ASCII without backslashes.
+func cleanASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '\\' {
+			return false
+		}
+	}
+	return true
 }
