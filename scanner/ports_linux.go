@@ -36,9 +36,7 @@ func listPortsAt(root string) ([]PortInfo, error) {
 			continue
 		}
 		p := &PortInfo{Device: "/dev/" + name, Name: "/dev/" + name}
-		if drv, err := os.Readlink(filepath.Join(devLink, "driver")); err == nil {
-			p.Driver = filepath.Base(drv)
-		}
+		p.Driver = driverOf(devLink)
 		usbInfo(root, devLink, p)
 		byDev[name] = p
 		ports = append(ports, p)
@@ -71,6 +69,22 @@ func listPortsAt(root string) ([]PortInfo, error) {
 	}
 	slices.SortFunc(out, func(a, b PortInfo) int { return strings.Compare(a.Device, b.Device) })
 	return out, nil
+}
+
+// driverOf names the driver of a tty's device. Since Linux 6.5 8250 ports
+// sit under serial-base "port"/"ctrl" devices: look past those.
+func driverOf(devLink string) string {
+	dir, err := filepath.EvalSymlinks(devLink)
+	if err != nil {
+		return ""
+	}
+	for range 4 {
+		if drv, err := os.Readlink(filepath.Join(dir, "driver")); err == nil && !strings.Contains(drv, "/serial-base/") {
+			return filepath.Base(drv)
+		}
+		dir = filepath.Dir(dir)
+	}
+	return ""
 }
 
 // usbInfo walks up from the tty's device to the USB device that carries

@@ -51,6 +51,10 @@ func fakeSysfs(t *testing.T) string {
 	mk("sys/devices/platform/serial8250/tty/ttyS0/x", "")
 	link(filepath.Join(root, "sys/devices/platform/serial8250/tty/ttyS0"), "sys/class/tty/ttyS0/device")
 	mk("sys/class/tty/ttyS0/type", "4\n")
+	mk("sys/bus/serial-base/drivers/port/uevent", "")
+	mk("sys/bus/platform/drivers/serial8250/uevent", "")
+	link(filepath.Join(root, "sys/bus/serial-base/drivers/port"), "sys/devices/platform/serial8250/tty/ttyS0/driver")
+	link(filepath.Join(root, "sys/bus/platform/drivers/serial8250"), "sys/devices/platform/serial8250/driver")
 	mk("sys/devices/platform/serial8250/tty/ttyS1/x", "")
 	link(filepath.Join(root, "sys/devices/platform/serial8250/tty/ttyS1"), "sys/class/tty/ttyS1/device")
 	mk("sys/class/tty/ttyS1/type", "0\n")
@@ -79,7 +83,7 @@ func TestListPortsLinux(t *testing.T) {
 	if got := acm.Description(); got != "Honeywell Xenon 1900 (USB 0c2e:0b61, cdc_acm)" {
 		t.Fatalf("Description = %q", got)
 	}
-	if s0 := ports[1]; s0.Device != "/dev/ttyS0" || s0.Name != "/dev/ttyS0" || s0.VendorID != "" {
+	if s0 := ports[1]; s0.Device != "/dev/ttyS0" || s0.Name != "/dev/ttyS0" || s0.VendorID != "" || s0.Driver != "serial8250" {
 		t.Fatalf("ttyS0 = %+v", s0)
 	}
 	usb := ports[2]

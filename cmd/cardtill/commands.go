@@ -8,4 +8,5 @@ var subcommands = []func(*globals) *cobra.Command{
 	newVersionCmd,
 	newConfigCmd,
 	newHubCmd,
+	newPortsCmd,
 }
