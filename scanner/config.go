@@ -177,6 +177,10 @@ type Options struct {
 	WaitForPort bool
 	// EventBuffer is the capacity of the Events channel; default 64.
 	EventBuffer int
+
+	// onQuietRead, when set (tests), is called after each read that timed
+	// out on a quiet line and was judged not a disconnect.
+	onQuietRead func()
 }
 
 func (o Options) withDefaults() Options {
@@ -188,6 +192,12 @@ func (o Options) withDefaults() Options {
 	}
 	if o.ReadTimeout <= 0 {
 		o.ReadTimeout = 200 * time.Millisecond
+	}
+	if runtime.GOOS != "windows" {
+		// termios counts VTIME in tenths of a second (0.1s to 25.5s); keep
+		// the value the port really uses, which tells a timeout from a
+		// hang-up.
+		o.ReadTimeout = min(max(o.ReadTimeout.Truncate(100*time.Millisecond), 100*time.Millisecond), 25500*time.Millisecond)
 	}
 	if o.MinBackoff <= 0 {
 		o.MinBackoff = 250 * time.Millisecond

@@ -328,6 +328,9 @@ func (r *Reader) readConn(ctx context.Context, c *conn) error {
 				flush()
 				return fmt.Errorf("%w: %v", ErrDisconnected, lost)
 			}
+			if len(ch.data) == 0 && r.o.onQuietRead != nil {
+				r.o.onQuietRead()
+			}
 		}
 	}
 }

@@ -233,20 +233,6 @@ func TestReaderNoticesPathGone(t *testing.T) {
 	expect(t, r, scanner.EventConnected)
 }
 
-// A quiet line is not a disconnect: nothing happens for many read timeouts.
-func TestReaderQuietLineStaysConnected(t *testing.T) {
-	dev := newFakeScanner(t)
-	r := openReader(t, scanner.Config{Port: dev.path}, testOptions())
-	expect(t, r, scanner.EventConnected)
-	select {
-	case ev := <-r.Events():
-		t.Fatalf("quiet line produced %v: %v", ev.Kind, ev.Err)
-	case <-time.After(700 * time.Millisecond): // 7 read timeouts
-	}
-	dev.send(t, "1\r")
-	expect(t, r, scanner.EventScan)
-}
-
 func TestOpenErrors(t *testing.T) {
 	missing := filepath.Join(t.TempDir(), "ttyUSB9")
 	_, err := scanner.Open(context.Background(), scanner.Config{Port: missing}, testOptions())
