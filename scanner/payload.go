@@ -34,7 +34,8 @@ type Payload struct {
 }
 
 // Parse reads one scan or typed line: a plain coupon code (at most 20
-// characters; digits typed in groups, "1102 0120 1245", are joined), or a URL
+// characters; digits typed in groups, "1102 0120 1245", are joined, and
+// full-width characters from a Chinese input method are read as ASCII), or a URL
 // or query string carrying encrypt_code, code and/or card_id. Anything else
 // is a *RejectError saying what it looked like. A leading AIM symbology
 // identifier (keyboard-wedge scanners send them too) is used and removed.
@@ -46,12 +47,12 @@ type Payload struct {
 // check digit by chance. Likewise a scanner saying it read a QR or Code 128
 // symbol overrides the EAN guess.
 func Parse(s string) (Payload, error) {
-	aim, rest := splitAIM(strings.TrimSpace(s))
+	aim, rest := splitAIM(strings.TrimSpace(narrow(s)))
 	return parse(rest, aim)
 }
 
 func parse(s, aim string) (Payload, error) {
-	s = strings.TrimSpace(s)
+	s = strings.TrimSpace(narrow(s))
 	reject := func(k RejectKind, what string) (Payload, error) {
 		return Payload{}, &RejectError{Kind: k, Input: Sanitize(s), What: what, Symbology: aim}
 	}
@@ -92,6 +93,30 @@ func parse(s, aim string) (Payload, error) {
 		return reject(RejectNotACode, "")
 	}
 	return Payload{Code: s}, nil
+}
+
+// narrow turns full-width ASCII forms into ASCII: a cashier typing with a
+// Chinese input method on gets "１１０２" for "1102".
+func narrow(s string) string {
+	wide := false
+	for _, r := range s {
+		if (r >= 0xFF01 && r <= 0xFF5E) || r == 0x3000 {
+			wide = true
+			break
+		}
+	}
+	if !wide {
+		return s
+	}
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r >= 0xFF01 && r <= 0xFF5E:
+			return r - 0xFEE0
+		case r == 0x3000:
+			return ' '
+		}
+		return r
+	}, s)
 }
 
 // parseLink reads encrypt_code, code and card_id out of a URL (query or

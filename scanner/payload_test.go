@@ -19,6 +19,7 @@ func TestParseAccepts(t *testing.T) {
 	}{
 		{"12-digit code", "110201201245", scanner.Payload{Code: "110201201245"}},
 		{"blanks around", "  110201201245\r\n", scanner.Payload{Code: "110201201245"}},
+		{"full-width digits from a Chinese input method", "１１０２　０１２０　１２４５", scanner.Payload{Code: "110201201245"}},
 		{"typed in groups", "1102 0120 1245", scanner.Payload{Code: "110201201245"}},
 		{"custom code 20 chars", "ABCDEFGHIJ-123456789", scanner.Payload{Code: "ABCDEFGHIJ-123456789"}},
 		{"12 digits with valid UPC check stays a code", "036000291452", scanner.Payload{Code: "036000291452"}},

@@ -118,7 +118,7 @@ func TestReaderFramesOverARealPTY(t *testing.T) {
 		{"etx", scanner.Config{Terminator: "etx"}, []string{"\x02110201201245\x03"}, []string{"code:110201201245"}},
 		{"none ends on frame_timeout", scanner.Config{Terminator: "none", FrameTimeout: 30 * time.Millisecond},
 			[]string{"110201201245"}, []string{"code:110201201245"}},
-		{"split frame", scanner.Config{}, []string{"1102", "0120", "1245\r"}, []string{"code:110201201245"}},
+		{"split frame", scanner.Config{FrameTimeout: 5 * time.Second}, []string{"1102", "0120", "1245\r"}, []string{"code:110201201245"}},
 		{"several frames in one write", scanner.Config{}, []string{"111111111111\r222222222222\r"},
 			[]string{"code:111111111111", "code:222222222222"}},
 		{"prefix and AIM stripped", scanner.Config{Prefix: "S:", Suffix: ";"}, []string{"S:]Q1110201201245;\r"},
@@ -200,6 +200,34 @@ func TestReaderReconnectsAfterHangUp(t *testing.T) {
 	dev2.send(t, "2222\r")
 	if ev := expect(t, r, scanner.EventScan); ev.Scan.Payload.Code != "2222" {
 		t.Fatalf("scan after reconnect %+v", ev.Scan)
+	}
+}
+
+// A by-id link re-pointed to another device (replugged while the old tty
+// lingers) is a disconnect from the old one and a connect to the new one.
+func TestReaderFollowsRepointedPath(t *testing.T) {
+	link := filepath.Join(t.TempDir(), "usb-scanner")
+	dev := newFakeScanner(t)
+	if err := os.Symlink(dev.path, link); err != nil {
+		t.Fatal(err)
+	}
+	r := openReader(t, scanner.Config{Port: link}, testOptions())
+	expect(t, r, scanner.EventConnected)
+	dev2 := newFakeScanner(t)
+	if err := os.Symlink(dev2.path, link+".new"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(link+".new", link); err != nil {
+		t.Fatal(err)
+	}
+	ev := expect(t, r, scanner.EventDisconnected)
+	if !strings.Contains(ev.Err.Error(), "now names another device") {
+		t.Fatalf("Err = %v", ev.Err)
+	}
+	expect(t, r, scanner.EventConnected)
+	dev2.send(t, "3333\r")
+	if ev := expect(t, r, scanner.EventScan); ev.Scan.Payload.Code != "3333" {
+		t.Fatalf("scan %+v", ev.Scan)
 	}
 }
 
