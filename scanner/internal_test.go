@@ -48,4 +48,3 @@ func TestLossDetector(t *testing.T) {
 		})
 	}
 }
-
