@@ -48,3 +48,23 @@ func TestLossDetector(t *testing.T) {
 		})
 	}
 }
+
+func TestBackoffIsCappedAndJittered(t *testing.T) {
+	d := 250 * time.Millisecond
+	var seq []time.Duration
+	for range 8 {
+		seq = append(seq, d)
+		d = nextBackoff(d, 5*time.Second)
+	}
+	want := []time.Duration{250, 500, 1000, 2000, 4000, 5000, 5000, 5000}
+	for i := range want {
+		if seq[i] != want[i]*time.Millisecond {
+			t.Fatalf("backoff sequence %v", seq)
+		}
+	}
+	for range 1000 {
+		if j := jitter(time.Second); j < 800*time.Millisecond || j > 1200*time.Millisecond {
+			t.Fatalf("jitter(1s) = %v, outside ±20%%", j)
+		}
+	}
+}

@@ -189,9 +189,7 @@ func (r *Reader) reopen(ctx context.Context, backoff *time.Duration, attempts *i
 	defer t.Stop()
 	<-t.C
 	for {
-		d := *backoff
-		d = d - d/5 + time.Duration(rand.Int64N(int64(d/5)*2+1)) // ±20%
-		t.Reset(d)
+		t.Reset(jitter(*backoff))
 		select {
 		case <-ctx.Done():
 			return nil, ctx.Err()
@@ -204,7 +202,7 @@ func (r *Reader) reopen(ctx context.Context, backoff *time.Duration, attempts *i
 			*backoff, *attempts = r.o.MinBackoff, 0
 			return c, nil
 		}
-		*backoff = min(*backoff*2, r.o.MaxBackoff)
+		*backoff = nextBackoff(*backoff, r.o.MaxBackoff)
 		if msg := err.Error(); msg != *lastErr {
 			*lastErr = msg
 			r.log.Warn("scanner port cannot be opened; will keep trying", "err", err)
@@ -213,6 +211,14 @@ func (r *Reader) reopen(ctx context.Context, backoff *time.Duration, attempts *i
 			}
 		}
 	}
+}
+
+// nextBackoff doubles the wait between reopen attempts, up to max.
+func nextBackoff(cur, max time.Duration) time.Duration { return min(cur*2, max) }
+
+// jitter spreads d by ±20% so tills on one power strip do not retry in step.
+func jitter(d time.Duration) time.Duration {
+	return d - d/5 + time.Duration(rand.Int64N(int64(d/5)*2+1))
 }
 
 // chunk is one read of the port.

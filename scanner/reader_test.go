@@ -3,6 +3,7 @@ package scanner_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -152,6 +153,28 @@ func TestReaderFramesOverARealPTY(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A consumer that falls behind loses nothing: the Reader waits for room
+// (the tty buffers meanwhile) and every frame arrives, in order.
+func TestReaderNeverDropsScans(t *testing.T) {
+	dev := newFakeScanner(t)
+	o := testOptions()
+	o.EventBuffer = 2
+	r := openReader(t, scanner.Config{Port: dev.path}, o)
+	expect(t, r, scanner.EventConnected)
+	const n = 300
+	var all strings.Builder
+	for i := range n {
+		fmt.Fprintf(&all, "%012d\r", i)
+	}
+	go dev.master.Write([]byte(all.String())) // may block until the Reader catches up
+	for i := range n {
+		ev := expect(t, r, scanner.EventScan)
+		if want := fmt.Sprintf("%012d", i); ev.Scan.Payload.Code != want {
+			t.Fatalf("scan %d = %q, want %q", i, ev.Scan.Payload.Code, want)
+		}
 	}
 }
 
