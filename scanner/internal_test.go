@@ -68,3 +68,22 @@ func TestBackoffIsCappedAndJittered(t *testing.T) {
 		}
 	}
 }
+
+func TestWindowsNameHelpers(t *testing.T) {
+	for in, want := range map[string]int{"COM3": 3, "com10": 10, `\\.\COM12`: 12, "/dev/ttyS0": 0} {
+		if got := comNumber(in); got != want {
+			t.Errorf("comNumber(%q) = %d, want %d", in, got, want)
+		}
+	}
+	for _, tt := range []struct{ key, marker, want string }{
+		{"VID_0C2E&PID_0B61", "VID_", "0c2e"},
+		{"VID_0C2E&PID_0B61&MI_00", "PID_", "0b61"},
+		{"VID_0403+PID_6001+A9XYZ", "PID_", "6001"},
+		{"ROOT_HUB30", "VID_", ""},
+		{"VID_0C", "VID_", ""},
+	} {
+		if got := idAfter(tt.key, tt.marker); got != tt.want {
+			t.Errorf("idAfter(%q, %q) = %q, want %q", tt.key, tt.marker, got, tt.want)
+		}
+	}
+}

@@ -1,6 +1,9 @@
 package scanner
 
-import "strings"
+import (
+	"strconv"
+	"strings"
+)
 
 // PortInfo is one serial port the machine has, with what is known about it.
 type PortInfo struct {
@@ -46,3 +49,18 @@ func (p PortInfo) Description() string {
 // ListPorts lists the serial ports this machine sees, sorted by name. On
 // Linux it reads /dev/serial/by-id and sysfs; on Windows the registry.
 func ListPorts() ([]PortInfo, error) { return listPorts() }
+
+// idAfter returns the 4 hex digits after marker ("VID_") in s, lower-case.
+func idAfter(s, marker string) string {
+	i := strings.Index(strings.ToUpper(s), marker)
+	if i < 0 || len(s) < i+len(marker)+4 {
+		return ""
+	}
+	return strings.ToLower(s[i+len(marker) : i+len(marker)+4])
+}
+
+// comNumber is 10 for "COM10" (and `\\.\COM10`), 0 when not a COM name.
+func comNumber(s string) int {
+	n, _ := strconv.Atoi(strings.TrimPrefix(strings.TrimPrefix(strings.ToUpper(s), `\\.\`), "COM"))
+	return n
+}

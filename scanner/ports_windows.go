@@ -5,7 +5,6 @@ package scanner
 import (
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 
 	"golang.org/x/sys/windows/registry"
@@ -38,11 +37,70 @@ func listPorts() ([]PortInfo, error) {
 		}
 		out = append(out, p)
 	}
+	usb := usbPorts()
+	for i := range out {
+		if u, ok := usb[strings.ToUpper(out[i].Name)]; ok {
+			out[i].VendorID, out[i].ProductID = u.VendorID, u.ProductID
+			out[i].Manufacturer, out[i].Product, out[i].Serial = u.Manufacturer, u.Product, u.Serial
+		}
+	}
 	slices.SortFunc(out, func(a, b PortInfo) int { return comNumber(a.Name) - comNumber(b.Name) })
 	return out, nil
 }
 
-func comNumber(s string) int {
-	n, _ := strconv.Atoi(strings.TrimPrefix(strings.ToUpper(s), "COM"))
-	return n
+// usbPorts maps "COM3" to what the Plug and Play registry knows of the USB
+// device behind it: Enum\USB\VID_0C2E&PID_0B61\<serial>\Device
+// Parameters\PortName = COM3 (FTDI adapters enumerate under FTDIBUS, with
+// '+' between the parts). Best effort: a key that cannot be read is skipped.
+func usbPorts() map[string]PortInfo {
+	out := map[string]PortInfo{}
+	for _, bus := range []string{`SYSTEM\CurrentControlSet\Enum\USB`, `SYSTEM\CurrentControlSet\Enum\FTDIBUS`} {
+		busKey, err := registry.OpenKey(registry.LOCAL_MACHINE, bus, registry.ENUMERATE_SUB_KEYS)
+		if err != nil {
+			continue
+		}
+		devices, _ := busKey.ReadSubKeyNames(0)
+		busKey.Close()
+		for _, dev := range devices {
+			devKey, err := registry.OpenKey(registry.LOCAL_MACHINE, bus+`\`+dev, registry.ENUMERATE_SUB_KEYS)
+			if err != nil {
+				continue
+			}
+			instances, _ := devKey.ReadSubKeyNames(0)
+			devKey.Close()
+			for _, inst := range instances {
+				path := bus + `\` + dev + `\` + inst
+				com := regString(path+`\Device Parameters`, "PortName")
+				if com == "" {
+					continue
+				}
+				info := PortInfo{
+					VendorID:  idAfter(dev, "VID_"),
+					ProductID: idAfter(dev, "PID_"),
+					Product:   regString(path, "FriendlyName"),
+				}
+				if m := regString(path, "Mfg"); m != "" {
+					info.Manufacturer = m[strings.LastIndex(m, ";")+1:] // "@oem.inf,%mfg%;Honeywell"
+				}
+				if !strings.Contains(inst, "&") { // a real serial number, not a port-path id
+					info.Serial = inst
+				}
+				out[strings.ToUpper(com)] = info
+			}
+		}
+	}
+	return out
+}
+
+func regString(path, name string) string {
+	k, err := registry.OpenKey(registry.LOCAL_MACHINE, path, registry.QUERY_VALUE)
+	if err != nil {
+		return ""
+	}
+	defer k.Close()
+	v, _, err := k.GetStringValue(name)
+	if err != nil {
+		return ""
+	}
+	return v
 }
