@@ -9,4 +9,6 @@ var subcommands = []func(*globals) *cobra.Command{
 	newConfigCmd,
 	newHubCmd,
 	newPortsCmd,
+	newDoctorCmd,
+	newServiceCmd,
 }

@@ -1,0 +1,596 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+
+	"cardtill/hub"
+	"cardtill/scanner"
+)
+
+// doctor's verdicts. A till is fit to serve when no finding is statusFail.
+const (
+	statusOK   = "ok"
+	statusWarn = "warn"
+	statusFail = "fail"
+)
+
+// finding is one check's verdict: what was looked at, what was seen and,
+// unless all is well, what to do. Detail and Fix never hold a secret.
+type finding struct {
+	Name   string `json:"name"`
+	Status string `json:"status"`
+	Detail string `json:"detail"`
+	Fix    string `json:"fix,omitempty"`
+}
+
+// doctorReport is what `doctor --json` prints.
+type doctorReport struct {
+	Fit      bool      `json:"fit"`
+	Config   string    `json:"config"`
+	Findings []finding `json:"findings"`
+}
+
+// doctor holds what the checks need. Every dependency is a field so tests
+// can point it at temp files, a pty and loopback servers.
+type doctor struct {
+	cfg    *Config
+	getenv func(string) string
+	now    func() time.Time
+	hc     *http.Client
+	// listPorts is scanner.ListPorts unless a test sets it.
+	listPorts func() ([]scanner.PortInfo, error)
+}
+
+// Clock skew limits. WeChat's pushes carry a timestamp the hub checks
+// (hub.timestamp_window, 5 minutes by default); the till's offline age,
+// shift hours and TLS all assume a right clock.
+const (
+	skewWarn = 30 * time.Second
+	skewFail = 5 * time.Minute
+)
+
+// journalWarnFraction of store.max_size_mb draws a warning.
+const journalWarnFraction = 0.8
+
+func newDoctorCmd(g *globals) *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "doctor",
+		Short: "Check that this till (or hub) is fit to serve, and say what to fix",
+		Long: `cardtill doctor checks the config, the secrets it names, the journal and
+its size, the scanner port, WeChat and the hub (reachable, clock skew from
+their Date header, a token obtainable), and says for each finding what to do.
+It changes nothing and never prints a secret.
+
+Exit code: 0 fit to serve (warnings allowed), 1 not fit, 2 the config
+cannot be read.`,
+		Args: exactArgs(0, "no arguments"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runDoctor(cmd.Context(), g, asJSON)
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the findings as JSON")
+	return cmd
+}
+
+func runDoctor(ctx context.Context, g *globals, asJSON bool) error {
+	cfg, err := g.config()
+	if err != nil {
+		path, _ := resolveConfigPath(g.configPath, g.env)
+		f := finding{Name: "config", Status: statusFail, Detail: err.Error(),
+			Fix: "fix the config file (the message names the key), then run 'cardtill doctor' again"}
+		if werr := printFindings(g.stdout, path, []finding{f}, asJSON); werr != nil {
+			return werr
+		}
+		return withExit(exitUsage, nil)
+	}
+	d := &doctor{
+		cfg:       cfg,
+		getenv:    g.env,
+		now:       time.Now,
+		hc:        &http.Client{Timeout: cfg.WeChat.Timeout.Duration + 2*time.Second},
+		listPorts: scanner.ListPorts,
+	}
+	findings := d.run(ctx)
+	if err := printFindings(g.stdout, cfg.Path, findings, asJSON); err != nil {
+		return err
+	}
+	if !fit(findings) {
+		return withExit(exitFailure, nil)
+	}
+	return nil
+}
+
+// run performs every check in order.
+func (d *doctor) run(ctx context.Context) []finding {
+	out := []finding{d.checkConfig(), d.checkCredentials(), d.checkJournal(), d.checkScanner(ctx)}
+	var dates []dated
+	wc, wd := d.checkReach(ctx, "wechat", d.cfg.WeChat.APIBase)
+	out = append(out, wc)
+	if wd != nil {
+		dates = append(dates, *wd)
+	}
+	if d.cfg.WeChat.HubURL != "" {
+		hc, hd := d.checkReach(ctx, "hub", strings.TrimRight(d.cfg.WeChat.HubURL, "/")+hub.PathHealth)
+		out = append(out, hc)
+		if hd != nil {
+			dates = append(dates, *hd)
+		}
+	}
+	out = append(out, checkClock(dates), d.checkToken(ctx))
+	return out
+}
+
+func fit(fs []finding) bool {
+	for _, f := range fs {
+		if f.Status == statusFail {
+			return false
+		}
+	}
+	return true
+}
+
+func printFindings(w io.Writer, path string, fs []finding, asJSON bool) error {
+	if asJSON {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(doctorReport{Fit: fit(fs), Config: path, Findings: fs})
+	}
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "cardtill doctor: %s\n\n", path)
+	for _, f := range fs {
+		fmt.Fprintf(&b, "%-4s  %-11s %s\n", strings.ToUpper(f.Status), f.Name, f.Detail)
+		if f.Fix != "" {
+			fmt.Fprintf(&b, "      %-11s -> %s\n", "", f.Fix)
+		}
+	}
+	if fit(fs) {
+		b.WriteString("\nfit to serve\n")
+	} else {
+		b.WriteString("\nNOT fit to serve: fix the FAIL lines above\n")
+	}
+	_, err := w.Write(b.Bytes())
+	return err
+}
+
+// checkConfig reports the file and what it makes of this machine. Loading
+// already validated every value; this adds what is legal but unwise.
+func (d *doctor) checkConfig() finding {
+	c := d.cfg
+	f := finding{Name: "config", Status: statusOK,
+		Detail: fmt.Sprintf("valid (terminal %q, token from %s)", c.Terminal.ID, c.WeChat.TokenSource)}
+	if c.Terminal.ID == "" {
+		f.Status, f.Fix = statusWarn, "set terminal.id to a name for this till, e.g. \"store12-till1\": reports and the hub tell tills apart by it"
+		return f
+	}
+	if c.Path != "" {
+		if fi, err := os.Stat(c.Path); err == nil && fi.Mode().Perm()&0o004 != 0 && hasInlineSecret(c) {
+			f.Status = statusWarn
+			f.Detail += "; the file holds a secret and is readable by every user"
+			f.Fix = fmt.Sprintf("chmod 640 %s (owner root, group cardtill), or move the secret to a file or environment variable", c.Path)
+		}
+	}
+	return f
+}
+
+func hasInlineSecret(c *Config) bool {
+	return c.WeChat.StaticToken != "" || c.Hub.Token != "" || c.Hub.EncodingAESKey != "" ||
+		c.Hub.PreviousToken != "" || c.Hub.PreviousEncodingAESKey != ""
+}
+
+// checkCredentials checks that the secret the token source needs is there
+// and readable. It reads the secret but prints only where it came from.
+func (d *doctor) checkCredentials() finding {
+	c := d.cfg
+	f := finding{Name: "credentials"}
+	switch c.WeChat.TokenSource {
+	case "static":
+		if c.WeChat.StaticToken == "" {
+			return finding{Name: f.Name, Status: statusFail, Detail: "token_source = \"static\" but wechat.static_token is empty",
+				Fix: "set wechat.static_token (or CARDTILL_WECHAT_STATIC_TOKEN), or use token_source = \"hub\""}
+		}
+		return finding{Name: f.Name, Status: statusWarn, Detail: "a fixed token (token_source = \"static\"): it expires within 2 hours",
+			Fix: "for a real till use token_source = \"hub\" (or \"stable\" with an AppSecret)"}
+	case "hub":
+		if c.WeChat.HubURL == "" {
+			return finding{Name: f.Name, Status: statusFail, Detail: "token_source = \"hub\" but wechat.hub_url is empty",
+				Fix: "set wechat.hub_url to your hub, e.g. https://hub.example.com"}
+		}
+		if _, err := c.TerminalKey(d.getenv); err != nil {
+			return finding{Name: f.Name, Status: statusFail, Detail: "terminal key: " + err.Error(),
+				Fix: "on the hub run 'cardtill hub terminal add " + orDefault(c.Terminal.ID, "NAME") + "' and put the key in wechat.terminal_key_file (mode 0640, group cardtill)"}
+		}
+		return finding{Name: f.Name, Status: statusOK, Detail: "terminal key readable (" + secretSource(c.WeChat.TerminalKeyFile, "CARDTILL_TERMINAL_KEY", d.getenv) + ")"}
+	default: // "stable"
+		if c.WeChat.AppID == "" {
+			return finding{Name: f.Name, Status: statusFail, Detail: "token_source = \"stable\" but wechat.appid is empty",
+				Fix: "set wechat.appid and wechat.secret_file, or use token_source = \"hub\" so this till holds no AppSecret"}
+		}
+		if _, err := c.WeChatSecret(d.getenv); err != nil {
+			return finding{Name: f.Name, Status: statusFail, Detail: "AppSecret: " + err.Error(),
+				Fix: "put the AppSecret in wechat.secret_file (mode 0640, group cardtill), or use token_source = \"hub\""}
+		}
+		return finding{Name: f.Name, Status: statusOK, Detail: "AppSecret readable (" + secretSource(c.WeChat.SecretFile, "CARDTILL_WECHAT_SECRET", d.getenv) + ")"}
+	}
+}
+
+func secretSource(file, env string, getenv func(string) string) string {
+	if strings.TrimSpace(getenv(env)) != "" {
+		return "from " + env
+	}
+	return "from " + file
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// checkJournal opens the journal read-only (so a running till is not
+// disturbed), checks its consistency and compares its size with
+// store.max_size_mb.
+func (d *doctor) checkJournal() finding {
+	path := d.cfg.Store.Path
+	f := finding{Name: "journal"}
+	fi, err := os.Stat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		dir := filepath.Dir(path)
+		if werr := dirWritable(dir); werr != nil {
+			f.Status, f.Detail = statusFail, fmt.Sprintf("%s does not exist and cannot be created: %v", path, werr)
+			f.Fix = fmt.Sprintf("create %s owned by the user cardtill runs as (the package makes /var/lib/cardtill for user cardtill), or set store.path", dir)
+			return f
+		}
+		f.Status, f.Detail = statusOK, path+" not created yet: the first 'cardtill run' creates it"
+		return f
+	}
+	if err != nil {
+		f.Status, f.Detail = statusFail, fmt.Sprintf("%s: %v", path, err)
+		f.Fix = "check the permissions of the folder holding store.path"
+		return f
+	}
+	max := int64(d.cfg.Store.MaxSizeMB) << 20
+	size := fmt.Sprintf("%s of %s (store.max_size_mb)", humanBytes(fi.Size()), humanBytes(max))
+	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: d.cfg.Store.LockTimeout.Duration})
+	switch {
+	case errors.Is(err, berrors.ErrTimeout):
+		f.Status = statusWarn
+		f.Detail = fmt.Sprintf("%s is held by a running cardtill, so only its size was checked: %s", path, size)
+		f.Fix = "normal while the till runs; stop it (systemctl stop 'cardtill-till@*') for a full check"
+	case errors.Is(err, fs.ErrPermission):
+		f.Status, f.Detail = statusFail, fmt.Sprintf("%s: permission denied", path)
+		f.Fix = "run doctor as the user cardtill runs as (sudo -u cardtill cardtill doctor), or fix the file's owner (chown cardtill:cardtill " + path + ")"
+		return f
+	case err != nil:
+		f.Status, f.Detail = statusFail, fmt.Sprintf("%s cannot be opened: %v", path, err)
+		f.Fix = "the file is damaged or not a cardtill journal: restore the last backup (see the install guide), keeping the damaged file aside"
+		return f
+	default:
+		cerr := db.View(func(tx *bolt.Tx) error {
+			for err := range tx.Check() {
+				return err
+			}
+			return nil
+		})
+		_ = db.Close()
+		if cerr != nil {
+			f.Status, f.Detail = statusFail, fmt.Sprintf("%s is inconsistent: %v", path, cerr)
+			f.Fix = "stop the till, keep the file aside and restore the last backup (see the install guide)"
+			return f
+		}
+		f.Status, f.Detail = statusOK, fmt.Sprintf("%s opens and is consistent; %s", path, size)
+	}
+	switch {
+	case fi.Size() >= max:
+		f.Status = statusWarn
+		f.Detail += "; FULL: offline acceptance is refused"
+		f.Fix = "raise store.max_size_mb or lower store.retain_days, and make sure the queue drains (WeChat reachable)"
+	case float64(fi.Size()) >= journalWarnFraction*float64(max):
+		f.Status = statusWarn
+		f.Detail += "; nearly full"
+		f.Fix = "raise store.max_size_mb or lower store.retain_days before offline acceptance stops"
+	}
+	return f
+}
+
+// dirWritable reports whether a file could be created in dir.
+func dirWritable(dir string) error {
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return err
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("%s is not a folder", dir)
+	}
+	tmp, err := os.CreateTemp(dir, ".cardtill-doctor-*")
+	if err != nil {
+		return err
+	}
+	name := tmp.Name()
+	_ = tmp.Close()
+	return os.Remove(name)
+}
+
+func humanBytes(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}
+
+// checkScanner opens the configured serial port once, with the configured
+// settings, and closes it again.
+func (d *doctor) checkScanner(ctx context.Context) finding {
+	f := finding{Name: "scanner"}
+	sc := d.cfg.Scanner.toScanner()
+	if sc.Port == "" {
+		f.Status, f.Detail = statusOK, "no serial port configured: keyboard-wedge scanning into the till screen"
+		if seen := d.portsSeen(); seen != "" {
+			f.Detail += "; serial ports seen: " + seen
+		}
+		return f
+	}
+	r, err := scanner.Open(ctx, sc, scanner.Options{})
+	if err == nil {
+		_ = r.Close()
+		f.Status, f.Detail = statusOK, fmt.Sprintf("%s opens (%d baud, %s)", sc.Port, d.cfg.Scanner.Baud, d.cfg.Scanner.Terminator)
+		return f
+	}
+	f.Status, f.Detail = statusFail, err.Error()
+	var oe *scanner.OpenError
+	var ce *scanner.ConfigError
+	switch {
+	case errors.As(err, &oe) && oe.Kind == scanner.OpenBusy:
+		f.Status = statusWarn
+		f.Fix = "normal while 'cardtill run' holds it; otherwise find the program that does (fuser " + sc.Port + ") and stop it"
+	case errors.As(err, &oe) && oe.Kind == scanner.OpenMissing:
+		f.Fix = "plug the scanner in (USB serial/CDC mode) or correct scanner.port"
+		if seen := d.portsSeen(); seen != "" {
+			f.Fix += "; ports seen: " + seen
+		} else {
+			f.Fix += "; no serial ports are visible ('cardtill ports' lists them)"
+		}
+	case errors.As(err, &oe) && oe.Kind == scanner.OpenPermission:
+		f.Fix = "the cardtill user must be in the port's group: usermod -a -G dialout cardtill (the package does this), then restart cardtill"
+	case errors.As(err, &ce):
+		f.Fix = "fix the [scanner] section of the config"
+	default:
+		f.Fix = "check scanner.port and the [scanner] settings against the scanner's manual; 'cardtill ports' lists the ports"
+	}
+	return f
+}
+
+func (d *doctor) portsSeen() string {
+	if d.listPorts == nil {
+		return ""
+	}
+	ports, err := d.listPorts()
+	if err != nil || len(ports) == 0 {
+		return ""
+	}
+	names := make([]string, len(ports))
+	for i, p := range ports {
+		names[i] = p.Name
+	}
+	return strings.Join(names, ", ")
+}
+
+// dated is one HTTP answer's Date header and when the request was made.
+type dated struct {
+	from       string
+	sent, recv time.Time
+	date       string
+}
+
+// checkReach makes one GET to url. Any HTTP answer means reachable; its
+// Date header feeds the clock check.
+func (d *doctor) checkReach(ctx context.Context, name, url string) (finding, *dated) {
+	f := finding{Name: name}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		f.Status, f.Detail, f.Fix = statusFail, fmt.Sprintf("bad URL %q", url), "correct the URL in the config"
+		return f, nil
+	}
+	sent := d.now()
+	resp, err := d.hc.Do(req)
+	recv := d.now()
+	if err != nil {
+		f.Status, f.Detail = statusFail, fmt.Sprintf("%s cannot be reached: %v", url, unwrapURLError(err))
+		if name == "wechat" {
+			f.Fix = "check the internet connection, DNS, proxy and firewall (HTTPS to " + url + ")"
+			if d.cfg.Offline.Mode == "accept" {
+				f.Status = statusWarn
+				f.Fix += "; meanwhile the till accepts codes offline within [offline] limits"
+			}
+		} else {
+			f.Fix = "check that the hub runs (systemctl status cardtill-hub) and that wechat.hub_url is right"
+			if d.cfg.WeChat.TokenSource != "hub" {
+				f.Status = statusWarn
+			}
+		}
+		return f, nil
+	}
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	_ = resp.Body.Close()
+	f.Status = statusOK
+	f.Detail = fmt.Sprintf("%s answered in %s", url, recv.Sub(sent).Round(time.Millisecond))
+	if name == "hub" && resp.StatusCode != http.StatusOK {
+		f.Status = statusWarn
+		f.Detail = fmt.Sprintf("%s answered %s", url, resp.Status)
+		f.Fix = "wechat.hub_url should be the hub's base URL (its " + hub.PathHealth + " answers ok); check any reverse proxy in front of it"
+	}
+	return f, &dated{from: name, sent: sent, recv: recv, date: resp.Header.Get("Date")}
+}
+
+// unwrapURLError drops the method and URL that *url.Error repeats.
+func unwrapURLError(err error) error {
+	var ue interface{ Unwrap() error }
+	if errors.As(err, &ue) && strings.HasPrefix(err.Error(), "Get ") {
+		if inner := ue.Unwrap(); inner != nil {
+			return inner
+		}
+	}
+	return err
+}
+
+// checkClock compares this machine's clock with the Date header of the
+// first answer that had one. The header has one-second resolution and the
+// answer was made somewhere between sent and recv, so the skew is measured
+// from the middle and only beyond that uncertainty.
+func checkClock(answers []dated) finding {
+	f := finding{Name: "clock"}
+	for _, a := range answers {
+		remote, err := http.ParseTime(a.date)
+		if err != nil {
+			continue
+		}
+		mid := a.sent.Add(a.recv.Sub(a.sent) / 2)
+		skew := mid.Sub(remote)
+		slack := a.recv.Sub(a.sent)/2 + time.Second
+		abs := skew
+		if abs < 0 {
+			abs = -abs
+		}
+		abs -= slack
+		if abs < 0 {
+			abs = 0
+		}
+		dir := "ahead of"
+		if skew < 0 {
+			dir = "behind"
+		}
+		switch {
+		case abs >= skewFail:
+			f.Status = statusFail
+			f.Detail = fmt.Sprintf("this machine's clock is %s %s %s's", abs.Round(time.Second), dir, a.from)
+			f.Fix = "set the clock right and keep it right: timedatectl set-ntp true (Windows: w32tm /resync)"
+		case abs >= skewWarn:
+			f.Status = statusWarn
+			f.Detail = fmt.Sprintf("this machine's clock is %s %s %s's", abs.Round(time.Second), dir, a.from)
+			f.Fix = "enable time sync: timedatectl set-ntp true (Windows: w32tm /resync)"
+		default:
+			f.Status = statusOK
+			f.Detail = fmt.Sprintf("within %s of %s's clock", skewWarn, a.from)
+		}
+		return f
+	}
+	f.Status = statusWarn
+	f.Detail = "not checked: no answer with a Date header (WeChat and the hub unreachable)"
+	f.Fix = "make WeChat or the hub reachable, then run doctor again"
+	return f
+}
+
+// checkToken obtains an access token the way the till would, without
+// forcing a refresh (so no other till's token is invalidated), and prints
+// only its lifetime.
+func (d *doctor) checkToken(ctx context.Context) finding {
+	c := d.cfg
+	f := finding{Name: "token"}
+	switch c.WeChat.TokenSource {
+	case "static":
+		f.Status, f.Detail = statusWarn, "not checked: a fixed token is configured (token_source = \"static\")"
+		f.Fix = "for a real till use token_source = \"hub\""
+		return f
+	case "hub":
+		key, err := c.TerminalKey(d.getenv)
+		if err != nil || c.WeChat.HubURL == "" {
+			f.Status, f.Detail, f.Fix = statusFail, "not checked: the hub URL or terminal key is missing", "see the credentials finding"
+			return f
+		}
+		cl := hub.NewClient(hub.ClientOptions{URL: c.WeChat.HubURL, TerminalKey: key, HTTPClient: d.hc})
+		t, err := cl.Token(ctx)
+		if err != nil {
+			f.Status, f.Detail = statusFail, err.Error()
+			var se *hub.StatusError
+			switch {
+			case errors.Is(err, hub.ErrUnauthorized):
+				f.Detail = "the hub refused this till's terminal key"
+				f.Fix = "on the hub run 'cardtill hub terminal add " + orDefault(c.Terminal.ID, "NAME") + "' and put the new key in wechat.terminal_key_file"
+			case errors.As(err, &se) && se.Status == http.StatusServiceUnavailable:
+				f.Fix = "the hub has no AppSecret: set hub.secret_file on the hub and restart it"
+			default:
+				f.Fix = "check the hub (systemctl status cardtill-hub; journalctl -u cardtill-hub)"
+			}
+			return f
+		}
+		f.Status, f.Detail = statusOK, fmt.Sprintf("the hub issued a token (expires in %s)", (time.Duration(t.ExpiresIn)*time.Second).String())
+		return f
+	default:
+		return d.checkStableToken(ctx)
+	}
+}
+
+// checkStableToken asks WeChat's stable_token endpoint with
+// force_refresh = false, which returns the current token without
+// invalidating anyone's. The request body holds the AppSecret: it is never
+// logged, and neither is the answer's token.
+func (d *doctor) checkStableToken(ctx context.Context) finding {
+	c := d.cfg
+	f := finding{Name: "token"}
+	secret, err := c.WeChatSecret(d.getenv)
+	if err != nil || c.WeChat.AppID == "" {
+		f.Status, f.Detail, f.Fix = statusFail, "not checked: the AppID or AppSecret is missing", "see the credentials finding"
+		return f
+	}
+	body, _ := json.Marshal(map[string]any{"grant_type": "client_credential", "appid": c.WeChat.AppID, "secret": secret, "force_refresh": false})
+	url := strings.TrimRight(c.WeChat.APIBase, "/") + "/cgi-bin/stable_token"
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		f.Status, f.Detail, f.Fix = statusFail, fmt.Sprintf("bad wechat.api_base %q", c.WeChat.APIBase), "correct wechat.api_base"
+		return f
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := d.hc.Do(req)
+	if err != nil {
+		f.Status, f.Detail = statusFail, fmt.Sprintf("no answer from %s: %v", url, unwrapURLError(err))
+		f.Fix = "make WeChat reachable (see the wechat finding)"
+		return f
+	}
+	defer resp.Body.Close()
+	var ans struct {
+		AccessToken string `json:"access_token"`
+		ExpiresIn   int    `json:"expires_in"`
+		ErrCode     int    `json:"errcode"`
+		ErrMsg      string `json:"errmsg"`
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&ans); err != nil {
+		f.Status, f.Detail = statusFail, fmt.Sprintf("%s answered %s, not WeChat's JSON", url, resp.Status)
+		f.Fix = "check wechat.api_base and any proxy in between"
+		return f
+	}
+	if ans.ErrCode != 0 || ans.AccessToken == "" {
+		f.Status, f.Detail = statusFail, fmt.Sprintf("WeChat refused: errcode %d (%s)", ans.ErrCode, ans.ErrMsg)
+		switch ans.ErrCode {
+		case 40013, 40125, 40001:
+			f.Fix = "wechat.appid or the AppSecret is wrong: copy both again from the WeChat admin console"
+		case 40164, 61004:
+			f.Fix = "this machine's IP is not in the AppID's whitelist: add it, or use token_source = \"hub\""
+		default:
+			f.Fix = "see WeChat's error code list; check wechat.appid and the AppSecret"
+		}
+		return f
+	}
+	f.Status, f.Detail = statusOK, fmt.Sprintf("WeChat issued a token (expires in %s)", time.Duration(ans.ExpiresIn)*time.Second)
+	return f
+}

@@ -1,0 +1,49 @@
+package main
+
+import "github.com/spf13/cobra"
+
+// The Windows service that runs the hub. On Linux the packages ship
+// systemd units instead (cardtill-hub.service).
+const (
+	serviceName        = "cardtill-hub"
+	serviceDisplayName = "cardtill hub"
+	serviceDescription = "cardtill HQ hub: WeChat card event push receiver, token service and code-status feed for the tills."
+)
+
+func newServiceCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "service",
+		Short: "Install, remove, start or stop the hub as a Windows service",
+		Long: `cardtill service manages the Windows service "` + serviceName + `", which runs
+'cardtill hub' at boot as LocalSystem and is restarted by Windows 5 s, 30 s
+and 60 s after a failure. Run these from an Administrator prompt.
+
+  cardtill service install     [--config FILE]  (default %ProgramData%\cardtill\config.toml)
+  cardtill service start
+  cardtill service stop
+  cardtill service uninstall
+
+The service logs to [log] file, or cardtill.log next to the journal.
+Windows only: on Linux the package ships systemd units.`,
+		Args: exactArgs(0, "a subcommand: install, uninstall, start or stop"),
+		RunE: func(cmd *cobra.Command, args []string) error { return cmd.Help() },
+	}
+	sub := func(use, short string, run func(*globals) error) *cobra.Command {
+		return &cobra.Command{
+			Use:   use,
+			Short: short,
+			Args:  exactArgs(0, "no arguments"),
+			RunE:  func(cmd *cobra.Command, args []string) error { return run(g) },
+		}
+	}
+	run := sub("run", "Run as the service (started by the Windows service manager, not by hand)", serviceRun)
+	run.Hidden = true
+	cmd.AddCommand(
+		sub("install", "Install the hub as a Windows service that starts at boot", serviceInstall),
+		sub("uninstall", "Stop and remove the Windows service", serviceUninstall),
+		sub("start", "Start the Windows service", serviceStart),
+		sub("stop", "Stop the Windows service", serviceStop),
+		run,
+	)
+	return cmd
+}
