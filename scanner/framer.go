@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // Control bytes scanners use to wrap a code.
@@ -151,6 +152,11 @@ func (f *Framer) end(out []Frame, unended RejectKind) []Frame {
 		text = strings.TrimSuffix(text, f.suffix)
 	}
 	text = strings.TrimSpace(text)
+	if !utf8.ValidString(text) {
+		// only an unchecked prefix/suffix cutting a character in two
+		fr.Err = &RejectError{Kind: RejectNonPrintable, Input: fr.Raw, Symbology: fr.Symbology}
+		return append(out, fr)
+	}
 	if text == "" {
 		fr.Err = &RejectError{Kind: RejectIncomplete, Input: fr.Raw, Symbology: fr.Symbology}
 		return append(out, fr)
