@@ -354,3 +354,40 @@ func TestCloseEndsEvents(t *testing.T) {
 	r2 := openReader(t, scanner.Config{Port: dev.path}, testOptions())
 	expect(t, r2, scanner.EventConnected)
 }
+
+// TestReaderReplugSoak unplugs and replugs the scanner many times with scans
+// in between. CARDTILL_SOAK=N runs N cycles (default 3).
+func TestReaderReplugSoak(t *testing.T) {
+	cycles := 3
+	if v := os.Getenv("CARDTILL_SOAK"); v != "" {
+		fmt.Sscan(v, &cycles)
+	}
+	link := filepath.Join(t.TempDir(), "usb-scanner")
+	dev := newFakeScanner(t)
+	if err := os.Symlink(dev.path, link); err != nil {
+		t.Fatal(err)
+	}
+	r := openReader(t, scanner.Config{Port: link}, testOptions())
+	expect(t, r, scanner.EventConnected)
+	for i := range cycles {
+		code := fmt.Sprintf("%012d", i)
+		dev.send(t, "110"+code[3:]+"\r")
+		if ev := expect(t, r, scanner.EventScan); ev.Scan.Payload.Code != "110"+code[3:] {
+			t.Fatalf("cycle %d: scan %+v", i, ev.Scan)
+		}
+		dev.hangUp()
+		expect(t, r, scanner.EventDisconnected)
+		dev = newFakeScanner(t)
+		if err := os.Symlink(dev.path, link+".new"); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(link+".new", link); err != nil {
+			t.Fatal(err)
+		}
+		for ev := next(t, r); ev.Kind != scanner.EventConnected; ev = next(t, r) {
+			if ev.Kind != scanner.EventDisconnected {
+				t.Fatalf("cycle %d: %v before reconnecting", i, ev.Kind)
+			}
+		}
+	}
+}
