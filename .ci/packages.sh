@@ -2,8 +2,9 @@
 # Packages check for CI (called by .ci/run; runs as root on a fresh Debian
 # machine, with or without systemd as PID 1). It:
 #   1. installs what it needs (rpm, systemd's tools, the pinned nfpm);
-#   2. builds every artifact with `make dist`, then again with an empty Go
-#      build cache, and requires identical SHA256SUMS (reproducibility);
+#   2. builds every artifact of HEAD with `make dist`, twice from two
+#      exports, and requires identical SHA256SUMS; rebuilds linux/amd64 from
+#      an empty Go build cache and requires the same binary (reproducibility);
 #   3. installs the amd64 .deb, runs `cardtill version` and `cardtill doctor`
 #      from it, checks the user, groups, modes and units
 #      (`systemd-analyze verify`, `systemd-analyze security --offline`);
@@ -11,7 +12,7 @@
 #      and checks the edit survived;
 #   5. removes (data and user kept), then purges (user and data gone);
 #   6. inspects the .rpm with `rpm -qlp` and the Windows zips.
-# Set CARDTILL_PKG_QUICK=1 to skip the second, cold build (step 2).
+# Set CARDTILL_PKG_QUICK=1 to skip the cold-cache rebuild (step 2).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$(go env GOPATH)/bin:$PATH"
@@ -48,9 +49,22 @@ if dpkg-query -W -f='${Status}' cardtill 2>/dev/null | grep -q 'install ok'; the
 	dpkg -P cardtill >/dev/null
 fi
 
-say "build everything (make dist)"
+# Build the commit, not the working tree: two exports of HEAD in different
+# folders, so a stray edit cannot make the builds differ and the source path
+# cannot leak into them.
 version=$(make -s --no-print-directory -f Makefile -f - print-version <<<'print-version: ; @echo $(VERSION)')
-make --no-print-directory dist DIST="$work/a" >"$work/build-a.log" 2>&1 || { cat "$work/build-a.log"; fail "make dist"; }
+epoch=$(git log -1 --format=%ct)
+for d in src-a src-b; do
+	mkdir -p "$work/$d" && git archive --format=tar HEAD | tar -x -C "$work/$d"
+done
+build() { # build SRCDIR LOG make-args...
+	local src=$1 log=$2
+	shift 2
+	(cd "$src" && make --no-print-directory SOURCE_DATE_EPOCH="$epoch" "$@") >"$log" 2>&1 || { cat "$log"; fail "make $*"; }
+}
+
+say "build everything (make dist, version $version)"
+build "$work/src-a" "$work/build-a.log" dist VERSION="$version" DIST="$work/a"
 cat "$work/a/SHA256SUMS"
 for f in \
 	"cardtill_${version}-1_amd64.deb" "cardtill_${version}-1_arm64.deb" \
@@ -60,18 +74,21 @@ for f in \
 done
 (cd "$work/a" && sha256sum --quiet -c SHA256SUMS) || fail "SHA256SUMS does not match the files"
 
+say "reproducible: a second make dist, from another folder, must match"
+build "$work/src-b" "$work/build-b.log" dist VERSION="$version" DIST="$work/b"
+diff -u "$work/a/SHA256SUMS" "$work/b/SHA256SUMS" || fail "two builds of the same commit differ"
+# The Go build cache would hand the second build the first one's objects:
+# build one binary again from an empty cache and compare it too.
 if [ "${CARDTILL_PKG_QUICK:-}" != 1 ]; then
-	say "reproducible: a second build, from an empty Go build cache, must match"
-	GOCACHE="$work/gocache" make --no-print-directory dist DIST="$work/b" >"$work/build-b.log" 2>&1 || { cat "$work/build-b.log"; fail "second make dist"; }
-	if ! diff -u "$work/a/SHA256SUMS" "$work/b/SHA256SUMS"; then
-		fail "two builds of the same commit differ"
-	fi
+	say "reproducible: linux/amd64 again from an empty Go build cache"
+	(export GOCACHE="$work/gocache" && build "$work/src-b" "$work/build-c.log" linux-binaries LINUX_ARCHES=amd64 VERSION="$version" DIST="$work/c")
+	cmp "$work/a/.work/linux-amd64/cardtill" "$work/c/.work/linux-amd64/cardtill" || fail "a cold build of linux/amd64 differs"
 	rm -rf "$work/gocache"
 fi
 
 say "a second version, for the upgrade"
 version2="${version}+ci2"
-make --no-print-directory deb LINUX_ARCHES=amd64 VERSION="$version2" DIST="$work/v2" >"$work/build-v2.log" 2>&1 || { cat "$work/build-v2.log"; fail "build of $version2"; }
+build "$work/src-a" "$work/build-v2.log" deb LINUX_ARCHES=amd64 VERSION="$version2" DIST="$work/v2"
 
 say "install the .deb"
 dpkg -i "$work/a/cardtill_${version}-1_amd64.deb" </dev/null
