@@ -17,7 +17,8 @@
 //
 // TLS: Serve uses the configured certificate and key files when given.
 // Without them it serves plain HTTP, which is meant only behind a reverse
-// proxy (nginx, Caddy, a cloud load balancer) that terminates TLS: WeChat
-// requires HTTPS on port 443 for the push URL, and terminal keys and access
-// tokens must never cross a network in the clear.
+// proxy (nginx, Caddy, a cloud load balancer) that terminates TLS: terminal
+// keys and access tokens must never cross a network in the clear. WeChat
+// pushes only to port 443 (https) or 80 (http), so the proxy, or the hub
+// itself, listens there.
 package hub

@@ -29,8 +29,10 @@ for the tills at /v1/token, and serves the code-status feed at
 /v1/codes/changes. Tills authenticate with keys from 'cardtill hub terminal add'.
 
 With hub.tls_cert and hub.tls_key it serves HTTPS itself. Without them it
-serves plain HTTP, which is only for running behind a reverse proxy that
-terminates TLS: WeChat pushes only to HTTPS on port 443.
+serves plain HTTP, meant only for running behind a reverse proxy that
+terminates TLS: the hub hands out access tokens and takes terminal keys, which
+must not cross a network in the clear (and WeChat pushes only to port 443 for
+https, or 80 for http).
 
 The hub keeps its own file (hub.store_path). While it runs, 'cardtill hub
 terminal ...' and 'cardtill hub events' reach it through a local admin socket
@@ -291,6 +293,7 @@ func eventDetail(ev wechat.Event) string {
 
 func printEventsJSON(g *globals, evs []hub.EventRecord) error {
 	enc := json.NewEncoder(g.stdout)
+	enc.SetEscapeHTML(false) // raw XML stays readable
 	for _, r := range evs {
 		ev, err := r.Parsed()
 		line := struct {
@@ -327,7 +330,7 @@ func newHubTerminalCmd(g *globals) *cobra.Command {
 				return usageError(err)
 			}
 			fmt.Fprintf(g.stdout, "%s\n", key)
-			fmt.Fprintf(g.stderr, "terminal %q added. The key above is shown only now: put it in the till's\nwechat.terminal_key_file (mode 0600) and set wechat.token_source = \"hub\".\n", args[0])
+			fmt.Fprintf(g.stderr, "terminal %q added. The key above is shown only now: put it in the till's\nwechat.terminal_key_file (mode 0640, group cardtill) and set wechat.token_source = \"hub\".\n", args[0])
 			return nil
 		},
 	})
