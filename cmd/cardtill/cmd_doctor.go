@@ -68,7 +68,7 @@ const (
 const journalWarnFraction = 0.8
 
 func newDoctorCmd(g *globals) *cobra.Command {
-	var asJSON bool
+	var asJSON, asHub bool
 	cmd := &cobra.Command{
 		Use:   "doctor",
 		Short: "Check that this till (or hub) is fit to serve, and say what to fix",
@@ -78,17 +78,22 @@ their Date header, a token obtainable), and says for each finding what to do.
 It changes nothing and never prints a secret.
 
 Exit code: 0 fit to serve (warnings allowed), 1 not fit, 2 the config
-cannot be read.`,
+cannot be read.
+
+With --hub it checks this machine as the hub instead: the [hub] section, the
+push settings, the hub's file, its TLS certificate, its listen address, and
+a token from WeChat with the hub's AppID and AppSecret.`,
 		Args: exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runDoctor(cmd.Context(), g, asJSON)
+			return runDoctor(cmd.Context(), g, asJSON, asHub)
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the findings as JSON")
+	cmd.Flags().BoolVar(&asHub, "hub", false, "check this machine as the hub (cardtill hub), not as a till")
 	return cmd
 }
 
-func runDoctor(ctx context.Context, g *globals, asJSON bool) error {
+func runDoctor(ctx context.Context, g *globals, asJSON, asHub bool) error {
 	cfg, err := g.config()
 	if err != nil {
 		path, _ := resolveConfigPath(g.configPath, g.env)
@@ -107,6 +112,9 @@ func runDoctor(ctx context.Context, g *globals, asJSON bool) error {
 		listPorts: scanner.ListPorts,
 	}
 	findings := d.run(ctx)
+	if asHub {
+		findings = d.runHub(ctx)
+	}
 	if err := printFindings(g.stdout, cfg.Path, findings, asJSON); err != nil {
 		return err
 	}
@@ -247,8 +255,12 @@ func orDefault(s, def string) string {
 // disturbed), checks its consistency and compares its size with
 // store.max_size_mb.
 func (d *doctor) checkJournal() finding {
-	path := d.cfg.Store.Path
-	f := finding{Name: "journal"}
+	return d.checkBolt("journal", d.cfg.Store.Path, int64(d.cfg.Store.MaxSizeMB)<<20)
+}
+
+// checkBolt checks the bbolt file at path; max = 0 means no size limit.
+func (d *doctor) checkBolt(name, path string, max int64) finding {
+	f := finding{Name: name}
 	fi, err := os.Stat(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		dir := filepath.Dir(path)
@@ -265,14 +277,16 @@ func (d *doctor) checkJournal() finding {
 		f.Fix = "check the permissions of the folder holding store.path"
 		return f
 	}
-	max := int64(d.cfg.Store.MaxSizeMB) << 20
-	size := fmt.Sprintf("%s of %s (store.max_size_mb)", humanBytes(fi.Size()), humanBytes(max))
+	size := humanBytes(fi.Size())
+	if max > 0 {
+		size = fmt.Sprintf("%s of %s (store.max_size_mb)", humanBytes(fi.Size()), humanBytes(max))
+	}
 	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: d.cfg.Store.LockTimeout.Duration})
 	switch {
 	case errors.Is(err, berrors.ErrTimeout):
 		f.Status = statusWarn
 		f.Detail = fmt.Sprintf("%s is held by a running cardtill, so only its size was checked: %s", path, size)
-		f.Fix = "normal while the till runs; stop it (systemctl stop 'cardtill-till@*') for a full check"
+		f.Fix = "normal while cardtill runs; stop it (systemctl stop 'cardtill-till@*' or cardtill-hub) for a full check"
 	case errors.Is(err, fs.ErrPermission):
 		f.Status, f.Detail = statusFail, fmt.Sprintf("%s: permission denied", path)
 		f.Fix = "run doctor as the user cardtill runs as (sudo -u cardtill cardtill doctor), or fix the file's owner (chown cardtill:cardtill " + path + ")"
@@ -297,6 +311,7 @@ func (d *doctor) checkJournal() finding {
 		f.Status, f.Detail = statusOK, fmt.Sprintf("%s opens and is consistent; %s", path, size)
 	}
 	switch {
+	case max <= 0:
 	case fi.Size() >= max:
 		f.Status = statusWarn
 		f.Detail += "; FULL: offline acceptance is refused"
@@ -547,17 +562,20 @@ func (d *doctor) checkToken(ctx context.Context) finding {
 // logged, and neither is the answer's token.
 func (d *doctor) checkStableToken(ctx context.Context) finding {
 	c := d.cfg
-	f := finding{Name: "token"}
 	secret, err := c.WeChatSecret(d.getenv)
 	if err != nil || c.WeChat.AppID == "" {
-		f.Status, f.Detail, f.Fix = statusFail, "not checked: the AppID or AppSecret is missing", "see the credentials finding"
-		return f
+		return finding{Name: "token", Status: statusFail, Detail: "not checked: the AppID or AppSecret is missing", Fix: "see the credentials finding"}
 	}
-	body, _ := json.Marshal(map[string]any{"grant_type": "client_credential", "appid": c.WeChat.AppID, "secret": secret, "force_refresh": false})
-	url := strings.TrimRight(c.WeChat.APIBase, "/") + "/cgi-bin/stable_token"
+	return d.stableToken(ctx, c.WeChat.APIBase, c.WeChat.AppID, secret)
+}
+
+func (d *doctor) stableToken(ctx context.Context, apiBase, appID, secret string) finding {
+	f := finding{Name: "token"}
+	body, _ := json.Marshal(map[string]any{"grant_type": "client_credential", "appid": appID, "secret": secret, "force_refresh": false})
+	url := strings.TrimRight(apiBase, "/") + "/cgi-bin/stable_token"
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
-		f.Status, f.Detail, f.Fix = statusFail, fmt.Sprintf("bad wechat.api_base %q", c.WeChat.APIBase), "correct wechat.api_base"
+		f.Status, f.Detail, f.Fix = statusFail, fmt.Sprintf("bad api_base %q", apiBase), "correct api_base in the config"
 		return f
 	}
 	req.Header.Set("Content-Type", "application/json")
@@ -576,18 +594,18 @@ func (d *doctor) checkStableToken(ctx context.Context) finding {
 	}
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&ans); err != nil {
 		f.Status, f.Detail = statusFail, fmt.Sprintf("%s answered %s, not WeChat's JSON", url, resp.Status)
-		f.Fix = "check wechat.api_base and any proxy in between"
+		f.Fix = "check api_base in the config and any proxy in between"
 		return f
 	}
 	if ans.ErrCode != 0 || ans.AccessToken == "" {
 		f.Status, f.Detail = statusFail, fmt.Sprintf("WeChat refused: errcode %d (%s)", ans.ErrCode, ans.ErrMsg)
 		switch ans.ErrCode {
 		case 40013, 40125, 40001:
-			f.Fix = "wechat.appid or the AppSecret is wrong: copy both again from the WeChat admin console"
+			f.Fix = "the appid or the AppSecret is wrong: copy both again from the WeChat admin console"
 		case 40164, 61004:
 			f.Fix = "this machine's IP is not in the AppID's whitelist: add it, or use token_source = \"hub\""
 		default:
-			f.Fix = "see WeChat's error code list; check wechat.appid and the AppSecret"
+			f.Fix = "see WeChat's error code list; check the appid and the AppSecret"
 		}
 		return f
 	}

@@ -380,8 +380,8 @@ func TestCheckStableToken(t *testing.T) {
 		fix    string
 	}{
 		{"issued", appSecret, wx.URL, statusOK, ""},
-		{"wrong secret", "wrong", wx.URL, statusFail, "appid or the AppSecret is wrong"},
-		{"not WeChat", appSecret, wx.URL + "/elsewhere", statusFail, "wechat.api_base"},
+		{"wrong secret", "wrong", wx.URL, statusFail, "the appid or the AppSecret is wrong"},
+		{"not WeChat", appSecret, wx.URL + "/elsewhere", statusFail, "api_base"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

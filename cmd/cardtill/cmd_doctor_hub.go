@@ -1,0 +1,148 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"syscall"
+	"time"
+)
+
+// certWarnBefore: a hub certificate closer than this to its end draws a
+// warning (WeChat stops pushing to a host with an expired certificate).
+const certWarnBefore = 14 * 24 * time.Hour
+
+// runHub performs the checks for a hub (`doctor --hub`).
+func (d *doctor) runHub(ctx context.Context) []finding {
+	out := []finding{d.checkConfig(), d.checkPush(), d.checkHubSecret(),
+		d.checkBolt("hub file", d.cfg.Hub.StorePath, 0), d.checkTLS(), d.checkListen()}
+	wc, wd := d.checkReach(ctx, "wechat", d.cfg.Hub.APIBase)
+	out = append(out, wc)
+	var dates []dated
+	if wd != nil {
+		dates = append(dates, *wd)
+	}
+	out = append(out, checkClock(dates))
+	if secret, err := d.cfg.HubSecret(d.getenv); err == nil && d.cfg.Hub.AppID != "" {
+		out = append(out, d.stableToken(ctx, d.cfg.Hub.APIBase, d.cfg.Hub.AppID, secret))
+	}
+	return out
+}
+
+// checkPush builds the push codec the hub would use.
+func (d *doctor) checkPush() finding {
+	f := finding{Name: "push"}
+	if _, err := hubPushConfig(d.cfg); err != nil {
+		f.Status, f.Detail = statusFail, err.Error()
+		f.Fix = "copy Token and EncodingAESKey from the server configuration page of the WeChat admin console into [hub]"
+		return f
+	}
+	mode := "plaintext"
+	if d.cfg.Hub.EncodingAESKey != "" {
+		mode = "safe/compatible (AES)"
+	}
+	f.Status, f.Detail = statusOK, "push settings valid ("+mode+")"
+	if d.cfg.Hub.PreviousToken != "" || d.cfg.Hub.PreviousEncodingAESKey != "" {
+		f.Detail += "; a previous key is still accepted"
+		f.Status, f.Fix = statusWarn, "once the key rotation is done, empty hub.previous_token and hub.previous_encoding_aes_key"
+	}
+	return f
+}
+
+// checkHubSecret: without the AppSecret the hub still takes pushes but its
+// token service answers 503, so tills with token_source = "hub" get no token.
+func (d *doctor) checkHubSecret() finding {
+	f := finding{Name: "credentials"}
+	if d.cfg.Hub.AppID == "" {
+		f.Status, f.Detail = statusWarn, "hub.appid is empty: the token service is off (tills cannot use token_source = \"hub\")"
+		f.Fix = "set hub.appid and hub.secret_file to serve tokens to the tills"
+		return f
+	}
+	if _, err := d.cfg.HubSecret(d.getenv); err != nil {
+		f.Status, f.Detail = statusWarn, "AppSecret: "+err.Error()+" (the token service is off)"
+		f.Fix = "put the AppSecret in hub.secret_file (mode 0640, group cardtill) to serve tokens to the tills"
+		return f
+	}
+	f.Status, f.Detail = statusOK, "AppSecret readable ("+secretSource(d.cfg.Hub.SecretFile, "CARDTILL_HUB_SECRET", d.getenv)+")"
+	return f
+}
+
+// checkTLS loads the hub's certificate and key and looks at the dates.
+func (d *doctor) checkTLS() finding {
+	f := finding{Name: "tls"}
+	h := d.cfg.Hub
+	if h.TLSCert == "" {
+		f.Status, f.Detail = statusOK, "plain HTTP on "+h.Listen+": a reverse proxy must terminate TLS on port 443 in front of it"
+		return f
+	}
+	pair, err := tls.LoadX509KeyPair(h.TLSCert, h.TLSKey)
+	if err != nil {
+		f.Status, f.Detail = statusFail, "certificate: "+err.Error()
+		f.Fix = "point hub.tls_cert at the PEM certificate chain and hub.tls_key at its private key, readable by the cardtill user"
+		return f
+	}
+	leaf, err := x509.ParseCertificate(pair.Certificate[0])
+	if err != nil {
+		f.Status, f.Detail, f.Fix = statusFail, "certificate: "+err.Error(), "replace hub.tls_cert with a valid PEM certificate"
+		return f
+	}
+	now := d.now()
+	left := leaf.NotAfter.Sub(now)
+	switch {
+	case now.Before(leaf.NotBefore):
+		f.Status, f.Detail = statusFail, fmt.Sprintf("certificate for %v is not valid before %s", leaf.DNSNames, leaf.NotBefore.Format(time.DateOnly))
+		f.Fix = "check this machine's clock, or use a certificate that is valid now"
+	case left <= 0:
+		f.Status, f.Detail = statusFail, fmt.Sprintf("certificate for %v expired on %s", leaf.DNSNames, leaf.NotAfter.Format(time.DateOnly))
+		f.Fix = "renew the certificate (WeChat does not push to a host with an expired one) and restart the hub"
+	case left < certWarnBefore:
+		f.Status, f.Detail = statusWarn, fmt.Sprintf("certificate for %v expires on %s", leaf.DNSNames, leaf.NotAfter.Format(time.DateOnly))
+		f.Fix = "renew the certificate and restart the hub"
+	default:
+		f.Status, f.Detail = statusOK, fmt.Sprintf("certificate for %v valid until %s", leaf.DNSNames, leaf.NotAfter.Format(time.DateOnly))
+	}
+	return f
+}
+
+// listening reports whether something answers on addr (":8443" is tried
+// on loopback). It tells "in use" apart where errno names differ (Windows).
+func listening(addr string) bool {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	c, err := net.DialTimeout("tcp", net.JoinHostPort(host, port), time.Second)
+	if err != nil {
+		return false
+	}
+	_ = c.Close()
+	return true
+}
+
+// checkListen tries to listen where the hub would.
+func (d *doctor) checkListen() finding {
+	f := finding{Name: "listen"}
+	addr := d.cfg.Hub.Listen
+	ln, err := net.Listen("tcp", addr)
+	switch {
+	case err == nil:
+		_ = ln.Close()
+		f.Status, f.Detail = statusOK, addr+" is free"
+	case errors.Is(err, syscall.EADDRINUSE) || listening(addr):
+		f.Status, f.Detail = statusWarn, addr+" is in use"
+		f.Fix = "normal while the hub runs (systemctl status cardtill-hub); otherwise another program holds it: pick another hub.listen"
+	case errors.Is(err, syscall.EACCES):
+		f.Status, f.Detail = statusFail, addr+": permission denied"
+		f.Fix = "ports below 1024 need CAP_NET_BIND_SERVICE (see the install guide), or listen on 8443 behind a reverse proxy"
+	default:
+		f.Status, f.Detail = statusFail, fmt.Sprintf("%s: %v", addr, err)
+		f.Fix = "set hub.listen to an address of this machine, e.g. \":8443\" or \"127.0.0.1:8443\""
+	}
+	return f
+}
