@@ -1,0 +1,83 @@
+package sync
+
+import (
+	stdsync "sync"
+	"time"
+)
+
+// connectivity tracks whether WeChat answers. Any answer (even a refusal)
+// means online; a network error, timeout or 5xx means offline from the first
+// failure on.
+type connectivity struct {
+	mu           stdsync.Mutex
+	online       bool
+	offlineSince time.Time
+	lastOK       time.Time // last answer from WeChat
+	lastSync     time.Time // last drain that left nothing due
+}
+
+func newConnectivity() *connectivity { return &connectivity{online: true} }
+
+// reached records an answer from WeChat; it reports whether this ended an
+// outage.
+func (c *connectivity) reached(now time.Time) (back bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	back = !c.online
+	c.online = true
+	c.offlineSince = time.Time{}
+	c.lastOK = now
+	return back
+}
+
+// lost records a failure to reach WeChat; it reports whether this began an
+// outage.
+func (c *connectivity) lost(now time.Time) (began bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.online || c.offlineSince.IsZero() {
+		c.online = false
+		c.offlineSince = now
+		return true
+	}
+	return false
+}
+
+func (c *connectivity) synced(now time.Time) {
+	c.mu.Lock()
+	c.lastSync = now
+	c.mu.Unlock()
+}
+
+func (c *connectivity) snapshot() (online bool, since, lastOK, lastSync time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.online, c.offlineSince, c.lastOK, c.lastSync
+}
+
+// claims holds the codes being worked on in this process right now, so two
+// goroutines never run the same code at once (invariant 3 before the journal
+// has a record).
+type claims struct {
+	mu stdsync.Mutex
+	m  map[string]struct{}
+}
+
+func (c *claims) take(code string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = make(map[string]struct{})
+	}
+	if _, busy := c.m[code]; busy {
+		return false
+	}
+	c.m[code] = struct{}{}
+	return true
+}
+
+func (c *claims) release(code string) {
+	c.mu.Lock()
+	delete(c.m, code)
+	c.mu.Unlock()
+}

@@ -1,0 +1,134 @@
+package sync
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+)
+
+// Offline policy modes and unknown-code handling, as written in [offline].
+const (
+	ModeAccept = "accept"
+	ModeRefuse = "refuse"
+)
+
+// Policy is the merchant's offline acceptance policy ([offline] in the
+// config). The zero value accepts everything: set the limits.
+type Policy struct {
+	// Mode is "accept" (default when empty) or "refuse".
+	Mode string
+	// MaxPerShift bounds offline acceptances per shift; 0 means no bound.
+	MaxPerShift int
+	// MaxAge bounds how long after an outage began offline acceptance is
+	// still allowed; 0 means no bound.
+	MaxAge time.Duration
+	// AllowCards lists the card_ids accepted offline; empty means all.
+	AllowCards []string
+	// UnknownCodes is "accept" (default when empty) or "refuse": what to do
+	// with a code the local code-status cache knows nothing about.
+	UnknownCodes string
+}
+
+// Validate reports a policy the engine cannot apply.
+func (p Policy) Validate() error {
+	var errs []error
+	if p.Mode != "" && p.Mode != ModeAccept && p.Mode != ModeRefuse {
+		errs = append(errs, fmt.Errorf("offline.mode is %q: use \"accept\" or \"refuse\"", p.Mode))
+	}
+	if p.UnknownCodes != "" && p.UnknownCodes != ModeAccept && p.UnknownCodes != ModeRefuse {
+		errs = append(errs, fmt.Errorf("offline.unknown_codes is %q: use \"accept\" or \"refuse\"", p.UnknownCodes))
+	}
+	if p.MaxPerShift < 0 {
+		errs = append(errs, fmt.Errorf("offline.max_per_shift is %d: use 0 (no limit) or more", p.MaxPerShift))
+	}
+	if p.MaxAge < 0 {
+		errs = append(errs, fmt.Errorf("offline.max_age is %s: use 0 (no limit) or a positive duration", p.MaxAge))
+	}
+	return errors.Join(errs...)
+}
+
+// CachedStatus is what the local code-status cache (fed by the hub) knows
+// about a code.
+type CachedStatus struct {
+	Status string // NORMAL, DELETE, GIFTING, CONSUMED, GIFTED, ...
+	CardID string
+	At     time.Time
+}
+
+// PolicyInput is everything an offline decision looks at.
+type PolicyInput struct {
+	Now time.Time
+	// OfflineSince is when the outage began (zero: now).
+	OfflineSince time.Time
+	// CardID is the scan's card_id, if it carried one.
+	CardID string
+	// AcceptedInShift counts offline acceptances already in this shift.
+	AcceptedInShift int
+	// Cached is the code-status cache entry; nil when the code is unknown.
+	Cached *CachedStatus
+}
+
+// Decision is the policy's answer. A refusal names the limit in Text.
+type Decision struct {
+	Accept bool
+	Reason Reason
+	Text   string
+}
+
+// Decide applies the policy. It is a pure function of p and in.
+func (p Policy) Decide(in PolicyInput) Decision {
+	if p.Mode == ModeRefuse {
+		return Decision{Reason: ReasonOfflineRefused, Text: "WeChat unreachable and offline acceptance is off (offline.mode = \"refuse\")"}
+	}
+	if c := in.Cached; c != nil {
+		switch c.Status {
+		case "DELETE", "CONSUMED", "GIFTING", "GIFTED", "EXPIRE", "GIFT_TIMEOUT", "UNAVAILABLE":
+			return Decision{Reason: ReasonOfflineKnownBad, Text: fmt.Sprintf("WeChat unreachable and this code was last seen %s (%s): %s", c.Status, c.At.Format(time.DateTime), describeStatus(c.Status))}
+		}
+	}
+	cardID := in.CardID
+	if cardID == "" && in.Cached != nil {
+		cardID = in.Cached.CardID
+	}
+	if len(p.AllowCards) > 0 {
+		if cardID == "" {
+			return Decision{Reason: ReasonOfflineCard, Text: "WeChat unreachable and the card of this code is unknown; offline acceptance is limited to offline.allow_cards"}
+		}
+		if !slices.Contains(p.AllowCards, cardID) {
+			return Decision{Reason: ReasonOfflineCard, Text: fmt.Sprintf("WeChat unreachable and card %s is not in offline.allow_cards", cardID)}
+		}
+	}
+	if in.Cached == nil && p.UnknownCodes == ModeRefuse {
+		return Decision{Reason: ReasonOfflineUnknownCode, Text: "WeChat unreachable and this code is not in the local cache (offline.unknown_codes = \"refuse\")"}
+	}
+	if p.MaxAge > 0 && !in.OfflineSince.IsZero() {
+		if age := in.Now.Sub(in.OfflineSince); age > p.MaxAge {
+			return Decision{Reason: ReasonOfflineTooLong, Text: fmt.Sprintf("offline since %s, longer than offline.max_age (%s) — ask a manager", in.OfflineSince.Format("15:04"), p.MaxAge)}
+		}
+	}
+	if p.MaxPerShift > 0 && in.AcceptedInShift >= p.MaxPerShift {
+		return Decision{Reason: ReasonOfflineShiftLimit, Text: fmt.Sprintf("offline limit reached (%d of %d this shift, offline.max_per_shift) — ask a manager", in.AcceptedInShift, p.MaxPerShift)}
+	}
+	return Decision{Accept: true, Reason: ReasonAcceptedOffline, Text: "WeChat unreachable: accepted offline, it will be checked and consumed when the network is back"}
+}
+
+func describeStatus(s string) string {
+	switch s {
+	case "DELETE":
+		return "deleted by the customer"
+	case "CONSUMED":
+		return "already used"
+	case "GIFTING":
+		return "being given to a friend"
+	case "GIFTED":
+		return "given to a friend (the code changed)"
+	case "EXPIRE":
+		return "expired"
+	case "GIFT_TIMEOUT":
+		return "gift timed out"
+	case "UNAVAILABLE":
+		return "not usable"
+	}
+	return "not usable"
+}

@@ -1,0 +1,92 @@
+package sync_test
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"cardtill/sync"
+)
+
+func TestPolicyDecide(t *testing.T) {
+	t0 := time.Date(2026, 11, 22, 14, 0, 0, 0, time.UTC)
+	base := sync.Policy{Mode: "accept", MaxPerShift: 3, MaxAge: 4 * time.Hour, UnknownCodes: "accept"}
+	tests := []struct {
+		name       string
+		p          sync.Policy
+		in         sync.PolicyInput
+		accept     bool
+		reason     sync.Reason
+		textNeedle string
+	}{
+		{"accepts within limits", base, sync.PolicyInput{Now: t0, OfflineSince: t0.Add(-time.Hour), AcceptedInShift: 2}, true, sync.ReasonAcceptedOffline, "checked"},
+		{"mode refuse", sync.Policy{Mode: "refuse"}, sync.PolicyInput{Now: t0}, false, sync.ReasonOfflineRefused, "offline.mode"},
+		{"shift limit", base, sync.PolicyInput{Now: t0, AcceptedInShift: 3}, false, sync.ReasonOfflineShiftLimit, "3 of 3"},
+		{"no shift limit when zero", sync.Policy{}, sync.PolicyInput{Now: t0, AcceptedInShift: 1000}, true, sync.ReasonAcceptedOffline, ""},
+		{"too long offline", base, sync.PolicyInput{Now: t0, OfflineSince: t0.Add(-5 * time.Hour)}, false, sync.ReasonOfflineTooLong, "offline.max_age"},
+		{"exactly max age still accepted", base, sync.PolicyInput{Now: t0, OfflineSince: t0.Add(-4 * time.Hour)}, true, sync.ReasonAcceptedOffline, ""},
+		{"card not allowed", sync.Policy{AllowCards: []string{"pA"}}, sync.PolicyInput{Now: t0, CardID: "pB"}, false, sync.ReasonOfflineCard, "pB"},
+		{"card allowed", sync.Policy{AllowCards: []string{"pA"}}, sync.PolicyInput{Now: t0, CardID: "pA"}, true, sync.ReasonAcceptedOffline, ""},
+		{"card from cache allowed", sync.Policy{AllowCards: []string{"pA"}}, sync.PolicyInput{Now: t0, Cached: &sync.CachedStatus{Status: "NORMAL", CardID: "pA"}}, true, sync.ReasonAcceptedOffline, ""},
+		{"card unknown with allow list", sync.Policy{AllowCards: []string{"pA"}}, sync.PolicyInput{Now: t0}, false, sync.ReasonOfflineCard, "allow_cards"},
+		{"unknown code refused", sync.Policy{UnknownCodes: "refuse"}, sync.PolicyInput{Now: t0}, false, sync.ReasonOfflineUnknownCode, "unknown_codes"},
+		{"known code accepted despite unknown refuse", sync.Policy{UnknownCodes: "refuse"}, sync.PolicyInput{Now: t0, Cached: &sync.CachedStatus{Status: "NORMAL"}}, true, sync.ReasonAcceptedOffline, ""},
+		{"feed says deleted", base, sync.PolicyInput{Now: t0, Cached: &sync.CachedStatus{Status: "DELETE", At: t0}}, false, sync.ReasonOfflineKnownBad, "deleted"},
+		{"feed says consumed", base, sync.PolicyInput{Now: t0, Cached: &sync.CachedStatus{Status: "CONSUMED", At: t0}}, false, sync.ReasonOfflineKnownBad, "already used"},
+		{"feed says gifting", base, sync.PolicyInput{Now: t0, Cached: &sync.CachedStatus{Status: "GIFTING", At: t0}}, false, sync.ReasonOfflineKnownBad, "given"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := tt.p.Decide(tt.in)
+			if d.Accept != tt.accept || d.Reason != tt.reason {
+				t.Fatalf("Decide = %+v, want accept=%v reason=%s", d, tt.accept, tt.reason)
+			}
+			if !strings.Contains(d.Text, tt.textNeedle) {
+				t.Errorf("text %q does not name %q", d.Text, tt.textNeedle)
+			}
+			if !d.Accept && !d.Reason.Offline() {
+				t.Errorf("refusal reason %s is not an offline reason", d.Reason)
+			}
+		})
+	}
+}
+
+func TestPolicyValidate(t *testing.T) {
+	if err := (sync.Policy{Mode: "accept", UnknownCodes: "refuse"}).Validate(); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []sync.Policy{{Mode: "maybe"}, {UnknownCodes: "yes"}, {MaxPerShift: -1}, {MaxAge: -time.Second}} {
+		if err := p.Validate(); err == nil {
+			t.Errorf("Validate(%+v) = nil, want an error", p)
+		}
+	}
+}
+
+func TestBackoff(t *testing.T) {
+	one := func() float64 { return 0.999999 }
+	zero := func() float64 { return 0 }
+	b := sync.Backoff{Base: time.Second, Max: time.Minute, Rand: one}
+	prev := time.Duration(0)
+	for i := 1; i <= 10; i++ {
+		d := b.Delay(i, false, false)
+		if d < prev {
+			t.Fatalf("attempt %d: %s < previous %s", i, d, prev)
+		}
+		if d > time.Minute {
+			t.Fatalf("attempt %d: %s over the cap", i, d)
+		}
+		prev = d
+	}
+	if d := b.Delay(30, false, false); d < 59*time.Second {
+		t.Errorf("attempt 30 = %s, want about the cap", d)
+	}
+	if lo, hi := (sync.Backoff{Base: time.Second, Max: time.Minute, Rand: zero}).Delay(3, false, false), b.Delay(3, false, false); lo != 2*time.Second || hi < 3990*time.Millisecond {
+		t.Errorf("jitter range for attempt 3 = [%s, %s], want [2s, 4s)", lo, hi)
+	}
+	if n, s := b.Delay(1, false, false), b.Delay(1, true, false); s < 7*n {
+		t.Errorf("slow delay %s is not much slower than %s", s, n)
+	}
+	if q := (sync.Backoff{Base: time.Second, Max: time.Minute, Rand: zero}).Delay(1, false, true); q != 30*time.Second {
+		t.Errorf("quota delay = %s, want half the cap at least", q)
+	}
+}

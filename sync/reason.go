@@ -1,0 +1,102 @@
+package sync
+
+// Reason says why a redemption ended the way it did, in a form the UI
+// translates (see TILL-SCREEN.md). Outcome.ReasonText is the plain English.
+type Reason string
+
+// Reasons. The string values are stable: they appear in `cardtill redeem
+// --json` and in logs.
+const (
+	ReasonNone Reason = ""
+	// ReasonOK: WeChat confirmed the consume.
+	ReasonOK Reason = "ok"
+	// ReasonAcceptedOffline: WeChat unreachable, accepted by the offline
+	// policy; it will be checked and consumed when the network is back.
+	ReasonAcceptedOffline Reason = "accepted_offline"
+
+	ReasonAlreadyUsed   Reason = "already_used"    // CONSUMED / 40099
+	ReasonUsedHere      Reason = "used_here"       // this till already consumed or accepted it
+	ReasonExpired       Reason = "expired"         // EXPIRE / 40079 past end_time
+	ReasonNotYetValid   Reason = "not_yet_valid"   // begin_time in the future
+	ReasonGifting       Reason = "gifting"         // GIFTING
+	ReasonGiftTimeout   Reason = "gift_timeout"    // GIFT_TIMEOUT
+	ReasonGifted        Reason = "gifted"          // feed: a gift replaced this code
+	ReasonDeleted       Reason = "deleted"         // DELETE
+	ReasonUnavailable   Reason = "unavailable"     // UNAVAILABLE / 40127
+	ReasonUnknownCode   Reason = "unknown_code"    // 40056
+	ReasonInvalidCode   Reason = "invalid_code"    // 40116, 40075, bad input
+	ReasonCardStatus    Reason = "card_status"     // 40078
+	ReasonMarked        Reason = "marked"          // 40146
+	ReasonTimeLimit     Reason = "time_restricted" // 40147
+	ReasonNotConsumable Reason = "not_consumable"  // can_consume false, no better reason
+	ReasonConfig        Reason = "config"          // permission / card_id / whitelist problems
+	ReasonRejected      Reason = "rejected"        // any other WeChat refusal
+
+	ReasonDuplicateRead Reason = "duplicate_read" // same code active right now
+	ReasonInDoubt       Reason = "in_doubt"       // answer lost; being checked
+	ReasonConflict      Reason = "conflict"       // accepted offline, then refused by WeChat
+
+	ReasonOfflineRefused     Reason = "offline_refused"      // [offline] mode = "refuse"
+	ReasonOfflineShiftLimit  Reason = "offline_shift_limit"  // max_per_shift reached
+	ReasonOfflineTooLong     Reason = "offline_too_long"     // max_age since the outage began
+	ReasonOfflineCard        Reason = "offline_card"         // card_id not in allow_cards
+	ReasonOfflineUnknownCode Reason = "offline_unknown_code" // unknown_codes = "refuse"
+	ReasonOfflineKnownBad    Reason = "offline_known_bad"    // the code-status feed says it is unusable
+	ReasonNoShift            Reason = "no_shift"             // no shift open, and policy says ask
+)
+
+// Offline reports whether r is a refusal by the offline policy.
+func (r Reason) Offline() bool {
+	switch r {
+	case ReasonOfflineRefused, ReasonOfflineShiftLimit, ReasonOfflineTooLong,
+		ReasonOfflineCard, ReasonOfflineUnknownCode, ReasonOfflineKnownBad:
+		return true
+	}
+	return false
+}
+
+// reasonForErrcode maps a WeChat refusal to a reason.
+func reasonForErrcode(code int) Reason {
+	switch code {
+	case 40099:
+		return ReasonAlreadyUsed
+	case 40079:
+		return ReasonExpired
+	case 40127:
+		return ReasonUnavailable
+	case 40056:
+		return ReasonUnknownCode
+	case 40116, 40075:
+		return ReasonInvalidCode
+	case 40078:
+		return ReasonCardStatus
+	case 40146:
+		return ReasonMarked
+	case 40147:
+		return ReasonTimeLimit
+	case 40073, 41012, 43009, 45030, 48001, 40164:
+		return ReasonConfig
+	}
+	return ReasonRejected
+}
+
+// reasonForStatus maps a user_card_status (or a feed status) to a reason.
+func reasonForStatus(status string) Reason {
+	switch status {
+	case "CONSUMED":
+		return ReasonAlreadyUsed
+	case "EXPIRE":
+		return ReasonExpired
+	case "GIFTING":
+		return ReasonGifting
+	case "GIFT_TIMEOUT":
+		return ReasonGiftTimeout
+	case "GIFTED":
+		return ReasonGifted
+	case "DELETE":
+		return ReasonDeleted
+	case "UNAVAILABLE":
+		return ReasonUnavailable
+	}
+	return ReasonNotConsumable
+}
