@@ -32,6 +32,7 @@ trap cleanup EXIT
 
 say "tools"
 need=()
+command -v make >/dev/null 2>&1 || need+=(make)
 command -v rpm >/dev/null 2>&1 || need+=(rpm)
 command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 command -v unzip >/dev/null 2>&1 || need+=(unzip)
