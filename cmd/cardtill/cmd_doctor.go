@@ -40,6 +40,7 @@ type finding struct {
 
 // doctorReport is what `doctor --json` prints.
 type doctorReport struct {
+	Version  string    `json:"version"`
 	Fit      bool      `json:"fit"`
 	Config   string    `json:"config"`
 	Findings []finding `json:"findings"`
@@ -126,7 +127,7 @@ func runDoctor(ctx context.Context, g *globals, asJSON, asHub bool) error {
 
 // run performs every check in order.
 func (d *doctor) run(ctx context.Context) []finding {
-	out := []finding{d.checkConfig(), d.checkCredentials(), d.checkJournal(), d.checkScanner(ctx)}
+	out := []finding{d.checkConfig(), d.checkCredentials(), d.checkJournal(), d.checkLog(), d.checkScanner(ctx)}
 	var dates []dated
 	wc, wd := d.checkReach(ctx, "wechat", d.cfg.WeChat.APIBase)
 	out = append(out, wc)
@@ -157,7 +158,7 @@ func printFindings(w io.Writer, path string, fs []finding, asJSON bool) error {
 	if asJSON {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
-		return enc.Encode(doctorReport{Fit: fit(fs), Config: path, Findings: fs})
+		return enc.Encode(doctorReport{Version: version, Fit: fit(fs), Config: path, Findings: fs})
 	}
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "cardtill doctor: %s\n\n", path)
@@ -321,6 +322,36 @@ func (d *doctor) checkBolt(name, path string, max int64) finding {
 		f.Detail += "; nearly full"
 		f.Fix = "raise store.max_size_mb or lower store.retain_days before offline acceptance stops"
 	}
+	return f
+}
+
+// checkLog checks that the till can write its log: `cardtill run` refuses
+// to start when it cannot.
+func (d *doctor) checkLog() finding {
+	f := finding{Name: "log"}
+	file := d.cfg.Log.File
+	if file == "-" {
+		f.Status, f.Detail = statusOK, "to stderr (log.file = \"-\")"
+		return f
+	}
+	if file == "" {
+		file = filepath.Join(filepath.Dir(d.cfg.Store.Path), "cardtill.log")
+	}
+	var err error
+	if _, serr := os.Stat(file); serr == nil {
+		var lf *os.File
+		if lf, err = os.OpenFile(file, os.O_WRONLY|os.O_APPEND, 0); err == nil {
+			_ = lf.Close()
+		}
+	} else {
+		err = dirWritable(filepath.Dir(file))
+	}
+	if err != nil {
+		f.Status, f.Detail = statusFail, fmt.Sprintf("%s cannot be written: %v", file, err)
+		f.Fix = "make its folder writable by the user cardtill runs as, or set log.file"
+		return f
+	}
+	f.Status, f.Detail = statusOK, file+" is writable"
 	return f
 }
 

@@ -102,7 +102,7 @@ path = %q
 		if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
 			t.Fatalf("not JSON: %v\n%s", err, out.String())
 		}
-		if rep.Fit || rep.Config != unfit || len(rep.Findings) < 6 {
+		if rep.Fit || rep.Config != unfit || rep.Version != version || len(rep.Findings) < 6 {
 			t.Fatalf("report = %+v", rep)
 		}
 		for _, f := range rep.Findings {
@@ -402,6 +402,37 @@ func TestCheckStableToken(t *testing.T) {
 		if f {
 			t.Error("doctor forced a token refresh: that would invalidate other tills' tokens")
 		}
+	}
+}
+
+func TestCheckLog(t *testing.T) {
+	dir := t.TempDir()
+	existing := writeFile(t, "cardtill.log", "old line\n")
+	cases := []struct {
+		name, file, store string
+		want              string
+	}{
+		{"stderr", "-", filepath.Join(dir, "journal.db"), statusOK},
+		{"next to the journal", "", filepath.Join(dir, "journal.db"), statusOK},
+		{"existing file", existing, filepath.Join(dir, "journal.db"), statusOK},
+		{"folder missing", filepath.Join(dir, "gone", "x.log"), filepath.Join(dir, "journal.db"), statusFail},
+		{"journal folder missing", "", filepath.Join(dir, "gone", "journal.db"), statusFail},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := DefaultConfig()
+			cfg.Log.File, cfg.Store.Path = tc.file, tc.store
+			f := doctorFor(cfg).checkLog()
+			if f.Status != tc.want || (f.Status == statusFail && f.Fix == "") {
+				t.Errorf("got %+v, want %s", f, tc.want)
+			}
+		})
+	}
+	if b, _ := os.ReadFile(existing); string(b) != "old line\n" {
+		t.Errorf("doctor changed the log: %q", b)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("doctor left files behind: %v", entries)
 	}
 }
 
