@@ -21,6 +21,8 @@ export DEBIAN_FRONTEND=noninteractive
 say() { printf -- '-- %s\n' "$*"; }
 fail() { printf 'FAIL: %s\n' "$*" >&2; exit 1; }
 
+[ "$(id -u)" = 0 ] || fail "run as root: it installs, upgrades and purges the .deb on this machine"
+
 work=$(mktemp -d /tmp/cardtill-pkg.XXXXXX)
 cleanup() {
 	if dpkg-query -W -f='${Status}' cardtill 2>/dev/null | grep -q 'install ok'; then
