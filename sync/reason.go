@@ -43,6 +43,8 @@ const (
 	ReasonOfflineUnknownCode Reason = "offline_unknown_code" // unknown_codes = "refuse"
 	ReasonOfflineKnownBad    Reason = "offline_known_bad"    // the code-status feed says it is unusable
 	ReasonNoShift            Reason = "no_shift"             // no shift open, and policy says ask
+
+	ReasonCancelled Reason = "cancelled" // the cashier declined at the confirm step
 )
 
 // Offline reports whether r is a refusal by the offline policy.

@@ -1,0 +1,497 @@
+package sync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	stdsync "sync"
+	"sync/atomic"
+	"time"
+)
+
+// Feed is the hub's code-status feed, as the engine needs it. The wiring
+// adapts hub.Client to it.
+type Feed interface {
+	Changes(ctx context.Context, cursor string) (FeedPage, error)
+}
+
+// FeedPage is one page of code-status changes.
+type FeedPage struct {
+	Changes []CodeChange
+	// Next is the cursor for the next call; More says another page waits.
+	Next string
+	More bool
+}
+
+// CodeChange is one code's new status according to the feed.
+type CodeChange struct {
+	Code, CardID, Status string
+	At                   time.Time
+}
+
+// result is what one drain item came to.
+type result int
+
+const (
+	resSkipped     result = iota // busy elsewhere, or nothing to do yet
+	resConsumed                  // consumed
+	resConflict                  // conflict
+	resRejected                  // rejected (never accepted offline)
+	resInDoubt                   // consume answer lost again
+	resDeferred                  // will retry later (backoff)
+	resUnreachable               // WeChat unreachable: left as it was
+)
+
+// SyncNow asks Run to drain at once.
+func (e *Engine) SyncNow() {
+	select {
+	case e.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Recover resolves what a previous run left in flight: consuming and
+// in-doubt redemptions whose quiet period has passed are resolved now by a
+// query (invariant 2); the others are left due at the end of their quiet
+// period for Run. Call it once at start-up, before Run.
+func (e *Engine) Recover(ctx context.Context) error {
+	recs, err := e.j.ByState(StateConsuming, StateInDoubt)
+	if err != nil {
+		return fmt.Errorf("recover: %w", err)
+	}
+	now := e.now()
+	var ready []Record
+	for _, r := range recs {
+		if now.Sub(r.UpdatedAt) >= e.o.QuietPeriod {
+			ready = append(ready, r)
+			continue
+		}
+		// Make sure it is due at the end of its quiet period, whatever
+		// the crash left in the outbox index.
+		at := r.UpdatedAt.Add(e.o.QuietPeriod)
+		if !r.NextAttempt.Equal(at) {
+			if _, err := e.j.Transition(r.ID, r.State, r.State, func(x *Record) { x.NextAttempt = at }); err != nil && !errors.Is(err, ErrStale) {
+				return fmt.Errorf("recover %d: %w", r.ID, err)
+			}
+		}
+	}
+	if len(recs) > 0 {
+		e.log.Info("recovering redemptions left in flight", "count", len(recs), "ready", len(ready))
+	}
+	var rep DrainReport
+	e.round(ctx, ready, &rep)
+	return ctx.Err()
+}
+
+// Run drains the outbox every Interval, at once after SyncNow or when
+// WeChat becomes reachable again, and sooner when an item falls due; it
+// pulls the code-status feed while online. It returns when ctx is done.
+func (e *Engine) Run(ctx context.Context) error {
+	failures := 0
+	for {
+		rep, err := e.DrainOnce(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err != nil {
+			e.logOnce("drain:"+err.Error(), "drain failed", "err", err)
+		}
+		if online, _, _, _ := e.conn.snapshot(); online && e.o.Feed != nil {
+			if err := e.PullFeed(ctx); err != nil && ctx.Err() == nil {
+				e.logOnce("feed:"+err.Error(), "code-status feed", "err", err)
+			}
+		}
+		wait := e.o.Interval
+		if rep.Offline || err != nil {
+			failures++
+			if d := e.backoff.Delay(failures, false, false); d < wait {
+				wait = d
+			}
+		} else {
+			if failures > 0 {
+				e.log.Info("drain succeeded after failures", "failures", failures)
+			}
+			failures = 0
+		}
+		if at, ok, err := e.j.NextDue(); err == nil && ok {
+			if d := at.Sub(e.now()); d < wait {
+				wait = max(d, 10*time.Millisecond)
+			}
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case <-e.kick:
+			t.Stop()
+		case <-t.C:
+		}
+	}
+}
+
+// PullFeed copies the hub's code-status changes into the local cache.
+func (e *Engine) PullFeed(ctx context.Context) error {
+	if e.o.Feed == nil {
+		return nil
+	}
+	cursor, err := e.j.FeedCursor()
+	if err != nil {
+		return fmt.Errorf("feed cursor: %w", err)
+	}
+	for range 100 {
+		fctx, cancel := context.WithTimeout(ctx, e.o.SyncTimeout)
+		page, err := e.o.Feed.Changes(fctx, cursor)
+		cancel()
+		if err != nil {
+			return err
+		}
+		if err := e.j.PutCodeStatuses(page.Changes, page.Next); err != nil {
+			return fmt.Errorf("store feed changes: %w", err)
+		}
+		cursor = page.Next
+		if !page.More {
+			break
+		}
+	}
+	return nil
+}
+
+// DrainOnce works through every item due now, Concurrency at a time, and
+// returns when nothing is due, WeChat is unreachable, or ctx is done. One
+// item failing never holds up the others.
+func (e *Engine) DrainOnce(ctx context.Context) (DrainReport, error) {
+	e.drainMu.Lock()
+	defer e.drainMu.Unlock()
+	e.setSyncing(true)
+	defer e.setSyncing(false)
+	var rep DrainReport
+	for ctx.Err() == nil {
+		items, err := e.j.Due(e.now(), 4096)
+		if err != nil {
+			return rep, fmt.Errorf("drain: %w", err)
+		}
+		if len(items) == 0 {
+			break
+		}
+		if progressed := e.round(ctx, items, &rep); !progressed || rep.Offline {
+			break
+		}
+	}
+	q, _, _, err := e.j.Counts()
+	if err != nil {
+		return rep, fmt.Errorf("drain: %w", err)
+	}
+	rep.Remaining = q
+	if !rep.Offline && ctx.Err() == nil {
+		if _, ok, err := e.j.NextDue(); err == nil && (!ok || rep.Attempted > 0 || q == 0) {
+			e.conn.synced(e.now())
+		}
+	}
+	e.notify()
+	return rep, nil
+}
+
+func (e *Engine) setSyncing(v bool) {
+	e.mu.Lock()
+	e.syncing = v
+	e.mu.Unlock()
+}
+
+// round works items with bounded concurrency. It reports whether any item
+// changed state.
+func (e *Engine) round(ctx context.Context, items []Record, rep *DrainReport) bool {
+	sem := make(chan struct{}, e.o.Concurrency)
+	var (
+		wg          stdsync.WaitGroup
+		mu          stdsync.Mutex
+		progressed  bool
+		unreachable atomic.Int32
+	)
+	for _, it := range items {
+		if ctx.Err() != nil || int(unreachable.Load()) >= e.o.Concurrency {
+			break
+		}
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			res := e.work(ctx, it)
+			if res == resUnreachable {
+				unreachable.Add(1)
+			} else if res != resSkipped {
+				unreachable.Store(0)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if res != resSkipped {
+				rep.Attempted++
+			}
+			switch res {
+			case resConsumed:
+				rep.Consumed++
+				progressed = true
+			case resConflict:
+				rep.Conflicts++
+				progressed = true
+			case resRejected:
+				rep.Rejected++
+				progressed = true
+			case resInDoubt, resDeferred:
+				rep.Deferred++
+				progressed = true
+			case resUnreachable:
+				rep.Deferred++
+				rep.Offline = true
+			}
+		})
+	}
+	wg.Wait()
+	if rep.Offline {
+		if online, _, _, _ := e.conn.snapshot(); online {
+			rep.Offline = false // it came back during the round
+		}
+	}
+	return progressed
+}
+
+// work runs one due item through query-then-consume.
+func (e *Engine) work(ctx context.Context, r Record) result {
+	if !e.claims.take(r.Code) {
+		return resSkipped
+	}
+	defer e.claims.release(r.Code)
+	// Re-read: the item may have moved since the due list was read.
+	cur, err := e.j.Get(r.ID)
+	if err != nil {
+		e.logOnce("get:"+err.Error(), "drain: read redemption", "id", r.ID, "err", err)
+		return resSkipped
+	}
+	r = cur
+	switch r.State {
+	case StateQueued:
+		return e.workQueued(ctx, r)
+	case StateConsuming, StateInDoubt:
+		if e.now().Sub(r.UpdatedAt) < e.o.QuietPeriod {
+			return resSkipped
+		}
+		return e.resolve(ctx, r)
+	}
+	return resSkipped
+}
+
+func (e *Engine) waitThrottle(ctx context.Context) error {
+	e.mu.Lock()
+	until := e.throttleUntil
+	e.mu.Unlock()
+	d := until.Sub(e.now())
+	if d <= 0 {
+		return nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// noteThrottle slows the whole drain after WeChat said busy (-1), too
+// frequent (45011) or daily quota reached (45009).
+func (e *Engine) noteThrottle(w *WeChatError) {
+	if w == nil || (w.Kind != WeChatBusy && w.Kind != WeChatQuota) {
+		return
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.throttleN++
+	d := e.backoff.Delay(e.throttleN, true, w.Kind == WeChatQuota)
+	if until := e.now().Add(d); until.After(e.throttleUntil) {
+		e.throttleUntil = until
+	}
+}
+
+func (e *Engine) clearThrottle() {
+	e.mu.Lock()
+	e.throttleN = 0
+	e.mu.Unlock()
+}
+
+// defer_ leaves r for a later attempt with backoff.
+func (e *Engine) deferItem(r Record, w *WeChatError) result {
+	if w.Kind == WeChatUnreachable || w.Kind == WeChatToken {
+		e.lost()
+		return resUnreachable
+	}
+	e.noteThrottle(w)
+	n := r.Attempts + 1
+	delay := e.backoff.Delay(n, w.Kind == WeChatBusy, w.Kind == WeChatQuota)
+	if w.Kind == WeChatConfig {
+		e.logOnce(fmt.Sprintf("config:%d", w.Code), "WeChat refused a queued code for a configuration reason; it stays queued", "errcode", w.Code, "errmsg", w.Msg)
+		delay = e.o.MaxBackoff
+	}
+	_, err := e.j.TransitionBatch(r.ID, r.State, r.State, func(x *Record) {
+		x.Attempts = n
+		x.NextAttempt = e.now().Add(delay)
+		x.LastError = fmt.Sprintf("errcode %d: %s", w.Code, w.Msg)
+	})
+	if err != nil && !errors.Is(err, ErrStale) {
+		e.logOnce("defer:"+err.Error(), "drain: journal a retry", "id", r.ID, "err", err)
+	}
+	return resDeferred
+}
+
+func (e *Engine) workQueued(ctx context.Context, r Record) result {
+	if err := e.waitThrottle(ctx); err != nil {
+		return resSkipped
+	}
+	qctx, cancel := context.WithTimeout(ctx, e.o.SyncTimeout)
+	info, cardID, werr := e.query(qctx, r.Code, r.CardID)
+	cancel()
+	if werr != nil {
+		if werr.Kind == WeChatRejected {
+			return e.toConflict(r, werr.Code, reasonForErrcode(werr.Code), refusalText(werr), "")
+		}
+		return e.deferItem(r, werr)
+	}
+	e.clearThrottle()
+	if ok, reason, text := consumable(info, e.now()); !ok {
+		return e.toConflict(r, 0, reason, text, info.Status)
+	}
+	next, err := e.j.TransitionBatch(r.ID, StateQueued, StateConsuming, func(x *Record) {
+		x.CardID = cardID
+		x.applyInfo(info)
+		x.Attempts++
+		x.NextAttempt = e.now().Add(e.o.QuietPeriod)
+	})
+	if err != nil {
+		if !errors.Is(err, ErrStale) {
+			e.logOnce("consuming:"+err.Error(), "drain: journal the consume intent", "id", r.ID, "err", err)
+		}
+		return resSkipped
+	}
+	return e.consumeDrain(ctx, next, false)
+}
+
+// resolve settles a consuming or in-doubt redemption by a query, once its
+// quiet period is over: CONSUMED -> consumed; NORMAL -> consume again;
+// anything else -> conflict.
+func (e *Engine) resolve(ctx context.Context, r Record) result {
+	if err := e.waitThrottle(ctx); err != nil {
+		return resSkipped
+	}
+	qctx, cancel := context.WithTimeout(ctx, e.o.SyncTimeout)
+	info, _, werr := e.query(qctx, r.Code, r.CardID)
+	cancel()
+	if werr != nil {
+		if werr.Kind == WeChatRejected {
+			return e.toConflict(r, werr.Code, reasonForErrcode(werr.Code), "checking a lost consume: "+refusalText(werr), "")
+		}
+		return e.deferItem(r, werr)
+	}
+	e.clearThrottle()
+	switch {
+	case info.Status == "CONSUMED":
+		_, err := e.j.TransitionBatch(r.ID, r.State, StateConsumed, func(x *Record) {
+			x.applyInfo(info)
+			x.Reason, x.Errcode = ReasonOK, 0
+			x.ReasonText = "consumed (confirmed by a query after the answer was lost)"
+		})
+		if err != nil {
+			return e.journalFailed(r, err)
+		}
+		e.log.Info("in-doubt consume resolved: consumed", "id", r.ID)
+		return resConsumed
+	case info.Status == "NORMAL" && info.CanConsume:
+		next, err := e.j.TransitionBatch(r.ID, r.State, StateConsuming, func(x *Record) {
+			x.applyInfo(info)
+			x.Attempts++
+			x.NextAttempt = e.now().Add(e.o.QuietPeriod)
+		})
+		if err != nil {
+			return e.journalFailed(r, err)
+		}
+		e.log.Info("in-doubt consume resolved: not applied, consuming again", "id", r.ID)
+		return e.consumeDrain(ctx, next, true)
+	}
+	_, reason, text := consumable(info, e.now())
+	return e.toConflict(r, 0, reason, "checking a lost consume: "+text, info.Status)
+}
+
+func (e *Engine) consumeDrain(ctx context.Context, r Record, resolving bool) result {
+	cctx, cancel := context.WithTimeout(ctx, e.o.SyncTimeout)
+	res, werr := e.consumeCall(cctx, r)
+	cancel()
+	var err error
+	var out result
+	switch {
+	case werr == nil:
+		e.reached()
+		_, err = e.j.TransitionBatch(r.ID, StateConsuming, StateConsumed, func(x *Record) {
+			x.Reason, x.ReasonText, x.Errcode = ReasonOK, "consumed", 0
+			x.OpenID = firstNonEmpty(res.OpenID, x.OpenID)
+			x.CardID = firstNonEmpty(x.CardID, res.CardID)
+		})
+		out = resConsumed
+	case (werr.Kind == WeChatRejected || werr.Kind == WeChatConfig) && !(resolving && werr.Code == 40099):
+		e.reached()
+		to, out2 := StateRejected, resRejected
+		if !r.AcceptedAt.IsZero() {
+			to, out2 = StateConflict, resConflict
+		}
+		out = out2
+		_, err = e.j.TransitionBatch(r.ID, StateConsuming, to, func(x *Record) {
+			x.Errcode, x.Reason, x.ReasonText = werr.Code, reasonForErrcode(werr.Code), refusalText(werr)
+			if to == StateConflict {
+				x.ReasonText = "accepted offline, then refused by WeChat: " + x.ReasonText
+			}
+		})
+	default:
+		if werr.Kind == WeChatUnreachable {
+			e.lost()
+		}
+		e.noteThrottle(werr)
+		_, err = e.j.TransitionBatch(r.ID, StateConsuming, StateInDoubt, func(x *Record) {
+			x.Reason, x.Errcode = ReasonInDoubt, werr.Code
+			x.ReasonText = "the answer to the consume was lost (" + werr.Msg + "); resolved by a query after the quiet period"
+			x.NextAttempt = e.now().Add(e.o.QuietPeriod)
+		})
+		out = resInDoubt
+	}
+	if err != nil {
+		return e.journalFailed(r, err)
+	}
+	return out
+}
+
+func (e *Engine) toConflict(r Record, errcode int, reason Reason, text, status string) result {
+	to, res := StateConflict, resConflict
+	if r.AcceptedAt.IsZero() && r.State == StateQueued {
+		to, res = StateRejected, resRejected
+	}
+	_, err := e.j.TransitionBatch(r.ID, r.State, to, func(x *Record) {
+		x.Errcode, x.Reason, x.ReasonText = errcode, reason, text
+		if status != "" {
+			x.WeChatStatus = status
+		}
+	})
+	if err != nil {
+		return e.journalFailed(r, err)
+	}
+	e.log.Info("redemption refused by WeChat after acceptance", "id", r.ID, "state", to, "reason", string(reason), "errcode", errcode)
+	return res
+}
+
+func (e *Engine) journalFailed(r Record, err error) result {
+	if !errors.Is(err, ErrStale) {
+		e.logOnce("journal:"+err.Error(), "drain: journal a transition", "id", r.ID, "err", err)
+	}
+	return resSkipped
+}

@@ -1,0 +1,629 @@
+package sync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	stdsync "sync"
+	"time"
+	"unicode"
+)
+
+// Redemption states, exactly as the journal and `cardtill redeem --json`
+// spell them.
+const (
+	StateReceived  = "received"
+	StateChecked   = "checked"
+	StateConsuming = "consuming"
+	StateConsumed  = "consumed"
+	StateRejected  = "rejected"
+	StateInDoubt   = "in_doubt"
+	StateQueued    = "queued"
+	StateConflict  = "conflict"
+)
+
+// Options configures an Engine. Journal and WeChat are required.
+type Options struct {
+	Journal Journal
+	WeChat  WeChat
+	// Feed is the hub's code-status feed; nil when there is no hub.
+	Feed Feed
+	// Policy is the offline acceptance policy.
+	Policy Policy
+	// Terminal is this till's id, kept on every redemption.
+	Terminal string
+	// CustomCodeCards are card_ids tried when a plain query answers 40056.
+	CustomCodeCards []string
+	// OpenShiftOnScan opens a shift for the request's cashier (else
+	// DefaultCashier, else Terminal) when a code is scanned with none open.
+	// When false such a scan fails with ErrNoShift.
+	OpenShiftOnScan bool
+	DefaultCashier  string
+	// Timeout bounds each WeChat call while a cashier waits (4 s when 0);
+	// SyncTimeout each call of the drain (15 s when 0).
+	Timeout, SyncTimeout time.Duration
+	// QuietPeriod is how long an in-doubt consume waits before the query
+	// that resolves it. It must exceed Timeout and SyncTimeout (20 s when 0).
+	QuietPeriod time.Duration
+	// MaxBackoff caps the retry delay of one item (5 min when 0); Interval
+	// is the drain period of Run (30 s when 0).
+	MaxBackoff, Interval time.Duration
+	// Concurrency bounds the drain's parallel items (8 when 0).
+	Concurrency int
+	// Now is the clock (time.Now when nil).
+	Now func() time.Time
+	// Logger receives the engine's log (discarded when nil).
+	Logger *slog.Logger
+	// OnStatus, when set, is called (from the engine's goroutines) after
+	// connectivity or the queue changed. It must not block.
+	OnStatus func(Status)
+}
+
+// Engine redeems codes now and drains the outbox later. Its methods are
+// safe for concurrent use.
+type Engine struct {
+	o       Options
+	j       Journal
+	wx      WeChat
+	now     func() time.Time
+	log     *slog.Logger
+	conn    *connectivity
+	claims  claims
+	backoff Backoff
+	kick    chan struct{}
+
+	mu            stdsync.Mutex
+	throttleUntil time.Time
+	throttleN     int
+	syncing       bool
+	drainMu       stdsync.Mutex // one drain pass at a time
+	loggedErrs    map[string]bool
+}
+
+// New checks o and returns an engine. It does not touch the network.
+func New(o Options) (*Engine, error) {
+	if o.Journal == nil {
+		return nil, errors.New("sync: Options.Journal is required")
+	}
+	if o.WeChat == nil {
+		return nil, errors.New("sync: Options.WeChat is required")
+	}
+	if err := o.Policy.Validate(); err != nil {
+		return nil, err
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 4 * time.Second
+	}
+	if o.SyncTimeout <= 0 {
+		o.SyncTimeout = 15 * time.Second
+	}
+	if o.QuietPeriod <= 0 {
+		o.QuietPeriod = 20 * time.Second
+	}
+	if o.QuietPeriod <= o.Timeout || o.QuietPeriod <= o.SyncTimeout {
+		return nil, fmt.Errorf("sync.quiet_period (%s) must be longer than wechat.timeout (%s) and wechat.sync_timeout (%s), so a lost consume cannot still land after the query that resolves it", o.QuietPeriod, o.Timeout, o.SyncTimeout)
+	}
+	if o.MaxBackoff <= 0 {
+		o.MaxBackoff = 5 * time.Minute
+	}
+	if o.Interval <= 0 {
+		o.Interval = 30 * time.Second
+	}
+	if o.Concurrency <= 0 {
+		o.Concurrency = 8
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	base := time.Second
+	if base > o.MaxBackoff {
+		base = o.MaxBackoff
+	}
+	return &Engine{
+		o:          o,
+		j:          o.Journal,
+		wx:         o.WeChat,
+		now:        o.Now,
+		log:        o.Logger,
+		conn:       newConnectivity(),
+		backoff:    Backoff{Base: base, Max: o.MaxBackoff},
+		kick:       make(chan struct{}, 1),
+		loggedErrs: make(map[string]bool),
+	}, nil
+}
+
+// maxCodeLen bounds a code: WeChat codes are at most 20 characters; custom
+// codes of some merchants run longer, so allow some room.
+const maxCodeLen = 64
+
+// checkCode rejects input that cannot be a code.
+func checkCode(code string) error {
+	if code == "" {
+		return fmt.Errorf("%w: the scan is empty", ErrBadScan)
+	}
+	if len(code) > maxCodeLen {
+		return fmt.Errorf("%w: %d characters is longer than any code (%d at most)", ErrBadScan, len(code), maxCodeLen)
+	}
+	for _, r := range code {
+		if unicode.IsControl(r) || unicode.IsSpace(r) {
+			return fmt.Errorf("%w: it contains a space or control character", ErrBadScan)
+		}
+	}
+	return nil
+}
+
+// Redeem runs one scan through the state machine while the cashier waits:
+// query, then consume when WeChat allows it; offline, the policy decides.
+// The error is non-nil only for a bad scan (ErrBadScan: nothing journaled),
+// ErrNoShift, or a journal failure; every answer of WeChat is an Outcome.
+func (e *Engine) Redeem(ctx context.Context, r Request) (Outcome, error) {
+	r.Code = strings.TrimSpace(r.Code)
+	r.CardID = strings.TrimSpace(r.CardID)
+	r.EncryptCode = strings.TrimSpace(r.EncryptCode)
+	if r.Code == "" && r.EncryptCode == "" {
+		return Outcome{}, fmt.Errorf("%w: the scan is empty", ErrBadScan)
+	}
+	if r.Code != "" {
+		if err := checkCode(r.Code); err != nil {
+			return Outcome{}, err
+		}
+	}
+	if len(r.EncryptCode) > 256 {
+		return Outcome{}, fmt.Errorf("%w: the encrypted code is longer than WeChat's 128 characters", ErrBadScan)
+	}
+	shift, cashier, err := e.shiftFor(r)
+	if err != nil {
+		return Outcome{}, err
+	}
+	now := e.now()
+	base := Record{
+		CardID: r.CardID, EncryptCode: r.EncryptCode, Source: r.Source, RawScan: r.RawScan,
+		Cashier: cashier, ShiftID: shift, Terminal: e.o.Terminal, ReceivedAt: now,
+	}
+	if r.Code == "" {
+		code, out, done, err := e.decryptOnline(ctx, base)
+		if done || err != nil {
+			return out, err
+		}
+		r.Code = code
+		if err := checkCode(code); err != nil {
+			return Outcome{}, fmt.Errorf("decrypted code: %w", err)
+		}
+	}
+	base.Code = r.Code
+	if !e.claims.take(r.Code) {
+		return Outcome{Kind: Duplicate, Code: r.Code, CardID: r.CardID, Reason: ReasonDuplicateRead,
+			ReasonText: "same code just scanned — ignored", At: now}, nil
+	}
+	defer e.claims.release(r.Code)
+
+	active, prev, err := e.j.Find(r.Code)
+	if err != nil {
+		return Outcome{}, fmt.Errorf("redeem %s: %w", r.Code, err)
+	}
+	if active != nil {
+		out := e.outcome(*active)
+		out.Kind, out.Reason, out.ReasonText = Duplicate, ReasonDuplicateRead, "same code just scanned — ignored"
+		out.Previous = previousOf(*active)
+		return out, nil
+	}
+	if prev != nil {
+		base.State, base.Reason = StateRejected, ReasonUsedHere
+		base.ReasonText = fmt.Sprintf("already used here at %s (shift #%d, %s)", e.local(prev.usedAt()).Format("2006-01-02 15:04"), prev.ShiftID, prev.Terminal)
+		base.CardID = firstNonEmpty(base.CardID, prev.CardID)
+		saved, err := e.j.Create(base, StateReceived, StateRejected)
+		if err != nil {
+			return Outcome{}, fmt.Errorf("redeem %s: %w", r.Code, err)
+		}
+		out := e.outcome(saved)
+		out.Previous = previousOf(*prev)
+		return out, nil
+	}
+
+	qctx, cancel := context.WithTimeout(ctx, e.o.Timeout)
+	info, cardID, werr := e.query(qctx, r.Code, r.CardID)
+	cancel()
+	if werr != nil {
+		return e.onlineQueryFailed(ctx, base, werr)
+	}
+	base.CardID = cardID
+	base.applyInfo(info)
+	if ok, reason, text := consumable(info, e.now()); !ok {
+		base.State, base.Reason, base.ReasonText = StateRejected, reason, text
+		saved, err := e.j.Create(base, StateReceived, StateChecked, StateRejected)
+		if err != nil {
+			return Outcome{}, fmt.Errorf("redeem %s: %w", r.Code, err)
+		}
+		return e.outcome(saved), nil
+	}
+	title := e.cardTitle(ctx, base.CardID)
+	if r.Confirm != nil {
+		probe := e.outcome(base)
+		probe.State, probe.CardTitle = StateChecked, title
+		if !r.Confirm(probe) {
+			base.State, base.Reason, base.ReasonText = StateRejected, ReasonCancelled, "cancelled by the cashier before consuming"
+			saved, err := e.j.Create(base, StateReceived, StateChecked, StateRejected)
+			if err != nil {
+				return Outcome{}, fmt.Errorf("redeem %s: %w", r.Code, err)
+			}
+			return e.outcome(saved), nil
+		}
+	}
+	// The consume intent is durable before the request leaves (invariant 2).
+	base.State = StateConsuming
+	base.NextAttempt = e.now().Add(e.o.QuietPeriod)
+	saved, err := e.j.Create(base, StateReceived, StateChecked, StateConsuming)
+	if err != nil {
+		if errors.Is(err, ErrActive) {
+			return Outcome{Kind: Duplicate, Code: r.Code, Reason: ReasonDuplicateRead, ReasonText: "same code just scanned — ignored", At: now}, nil
+		}
+		return Outcome{}, fmt.Errorf("redeem %s: %w", r.Code, err)
+	}
+	out, err := e.consume(context.WithoutCancel(ctx), saved, e.o.Timeout, false)
+	if err != nil {
+		return Outcome{}, err
+	}
+	out.CardTitle = title
+	return out, nil
+}
+
+// decryptOnline turns an encrypt_code into a code. done reports that the
+// scan ended here (refused, journaled).
+func (e *Engine) decryptOnline(ctx context.Context, base Record) (code string, out Outcome, done bool, err error) {
+	dctx, cancel := context.WithTimeout(ctx, e.o.Timeout)
+	code, werr := e.decrypt(dctx, base.EncryptCode)
+	cancel()
+	if werr == nil {
+		return code, Outcome{}, false, nil
+	}
+	base.State = StateRejected
+	switch werr.Kind {
+	case WeChatRejected, WeChatConfig:
+		base.Errcode, base.Reason = werr.Code, reasonForErrcode(werr.Code)
+		if werr.Code == 40075 {
+			base.Reason = ReasonInvalidCode
+		}
+		base.ReasonText = "WeChat cannot read this encrypted code: " + werr.Msg
+	default:
+		// Without the code nothing can be checked or counted offline.
+		base.Reason = ReasonOfflineUnknownCode
+		base.ReasonText = "WeChat unreachable: an encrypted code cannot be read offline — ask the customer for the plain code or try again later"
+		if werr.Kind == WeChatUnreachable {
+			e.lost()
+		}
+	}
+	saved, jerr := e.j.Create(base, StateReceived, StateRejected)
+	if jerr != nil {
+		return "", Outcome{}, true, fmt.Errorf("redeem: %w", jerr)
+	}
+	return "", e.outcome(saved), true, nil
+}
+
+// onlineQueryFailed handles a query that did not get an answer: the
+// offline policy decides, or WeChat's refusal is journaled.
+func (e *Engine) onlineQueryFailed(ctx context.Context, base Record, werr *WeChatError) (Outcome, error) {
+	switch werr.Kind {
+	case WeChatRejected, WeChatConfig:
+		base.State, base.Errcode = StateRejected, werr.Code
+		base.Reason = reasonForErrcode(werr.Code)
+		base.ReasonText = refusalText(werr)
+		saved, err := e.j.Create(base, StateReceived, StateChecked, StateRejected)
+		if err != nil {
+			return Outcome{}, fmt.Errorf("redeem %s: %w", base.Code, err)
+		}
+		return e.outcome(saved), nil
+	}
+	e.noteThrottle(werr)
+	if werr.Kind == WeChatUnreachable || werr.Kind == WeChatToken {
+		e.lost()
+	}
+	_, since, _, _ := e.conn.snapshot()
+	if since.IsZero() {
+		since = e.now()
+	}
+	cached, err := e.j.CodeStatus(base.Code)
+	if err != nil {
+		return Outcome{}, fmt.Errorf("redeem %s: %w", base.Code, err)
+	}
+	n, err := e.j.OfflineAccepted(base.ShiftID)
+	if err != nil {
+		return Outcome{}, fmt.Errorf("redeem %s: %w", base.Code, err)
+	}
+	d := e.o.Policy.Decide(PolicyInput{Now: e.now(), OfflineSince: since, CardID: base.CardID, AcceptedInShift: n, Cached: cached})
+	base.Reason, base.ReasonText = d.Reason, d.Text
+	if cached != nil && base.CardID == "" {
+		base.CardID = cached.CardID
+	}
+	var saved Record
+	if d.Accept {
+		base.State = StateQueued
+		base.AcceptedAt = e.now()
+		base.NextAttempt = base.AcceptedAt
+		saved, err = e.j.Create(base, StateReceived, StateQueued)
+		n++
+	} else {
+		saved, err = e.j.Create(base, StateReceived, StateRejected)
+	}
+	if err != nil {
+		return Outcome{}, fmt.Errorf("redeem %s: %w", base.Code, err)
+	}
+	out := e.outcome(saved)
+	out.OfflineInShift, out.MaxPerShift = n, e.o.Policy.MaxPerShift
+	out.CardTitle, _ = e.j.CardTitle(out.CardID)
+	e.notify()
+	return out, nil
+}
+
+// consume sends the consume for a record committed as consuming and
+// journals the answer. resolving is set when this consume follows an
+// in-doubt resolution (a 40099 then goes back to in doubt).
+func (e *Engine) consume(ctx context.Context, r Record, timeout time.Duration, resolving bool) (Outcome, error) {
+	cctx, cancel := context.WithTimeout(ctx, timeout)
+	res, werr := e.consumeCall(cctx, r)
+	cancel()
+	var next Record
+	var err error
+	switch {
+	case werr == nil:
+		e.reached()
+		next, err = e.j.Transition(r.ID, StateConsuming, StateConsumed, func(x *Record) {
+			x.Reason, x.ReasonText, x.Errcode = ReasonOK, "consumed", 0
+			x.OpenID = firstNonEmpty(res.OpenID, x.OpenID)
+			x.CardID = firstNonEmpty(x.CardID, res.CardID)
+		})
+	case (werr.Kind == WeChatRejected || werr.Kind == WeChatConfig) && !(resolving && werr.Code == 40099):
+		e.reached()
+		to := StateRejected
+		if !r.AcceptedAt.IsZero() {
+			to = StateConflict // accepted offline, then refused
+		}
+		next, err = e.j.Transition(r.ID, StateConsuming, to, func(x *Record) {
+			x.Errcode, x.Reason, x.ReasonText = werr.Code, reasonForErrcode(werr.Code), refusalText(werr)
+			if to == StateConflict {
+				x.ReasonText = "accepted offline, then refused by WeChat: " + x.ReasonText
+			}
+		})
+	default:
+		// The answer is lost, or WeChat was busy: the consume may or may not
+		// have been applied. Never resend blindly: resolve by a query after
+		// the quiet period (invariant 2).
+		if werr.Kind == WeChatUnreachable {
+			e.lost()
+		} else {
+			e.reached()
+		}
+		e.noteThrottle(werr)
+		next, err = e.j.Transition(r.ID, StateConsuming, StateInDoubt, func(x *Record) {
+			x.Reason, x.Errcode = ReasonInDoubt, werr.Code
+			x.ReasonText = "checking with WeChat — the answer to the consume was lost (" + werr.Msg + "); do not honour twice, it is resolved automatically"
+			x.NextAttempt = e.now().Add(e.o.QuietPeriod)
+		})
+	}
+	if err != nil {
+		return Outcome{}, fmt.Errorf("redeem %s: journal the consume answer: %w", r.Code, err)
+	}
+	e.notify()
+	return e.outcome(next), nil
+}
+
+// consumable decides from a check_consume=false query whether to consume,
+// and if not, why.
+func consumable(info CodeInfo, now time.Time) (bool, Reason, string) {
+	if !info.Begin.IsZero() && now.Before(info.Begin) {
+		return false, ReasonNotYetValid, "not valid until " + info.Begin.Format(time.DateOnly)
+	}
+	if info.Status == "NORMAL" && info.CanConsume {
+		return true, ReasonNone, ""
+	}
+	switch info.Status {
+	case "NORMAL", "":
+		if !info.End.IsZero() && now.After(info.End) {
+			return false, ReasonExpired, "expired on " + info.End.Format(time.DateOnly)
+		}
+		return false, ReasonNotConsumable, "WeChat says this code cannot be consumed now"
+	case "EXPIRE":
+		t := "expired"
+		if !info.End.IsZero() {
+			t += " on " + info.End.Format(time.DateOnly)
+		}
+		return false, ReasonExpired, t
+	case "CONSUMED":
+		return false, ReasonAlreadyUsed, "already used"
+	case "GIFTING":
+		return false, ReasonGifting, "being given to a friend — ask the customer to finish or cancel"
+	case "GIFT_TIMEOUT":
+		return false, ReasonGiftTimeout, "gift timed out — ask the customer to reopen the card"
+	case "DELETE":
+		return false, ReasonDeleted, "deleted by the customer"
+	case "UNAVAILABLE":
+		return false, ReasonUnavailable, "not usable (disabled by the merchant)"
+	}
+	return false, ReasonNotConsumable, "WeChat says " + info.Status
+}
+
+func refusalText(w *WeChatError) string {
+	switch reasonForErrcode(w.Code) {
+	case ReasonAlreadyUsed:
+		return "already used"
+	case ReasonUnknownCode:
+		return "not a coupon of this store"
+	case ReasonExpired:
+		return "expired or outside its valid time"
+	case ReasonUnavailable:
+		return "not usable (deleted, given away, expired or disabled)"
+	case ReasonConfig:
+		return fmt.Sprintf("WeChat refused the request (errcode %d: %s): a configuration problem, not the customer's — check wechat.custom_code_cards, API permissions and the IP whitelist", w.Code, w.Msg)
+	}
+	return fmt.Sprintf("WeChat refused (errcode %d: %s)", w.Code, w.Msg)
+}
+
+// query asks WeChat about a code (check_consume=false), trying the custom
+// code cards when a plain query answers 40056. It returns the card_id that
+// worked.
+func (e *Engine) query(ctx context.Context, code, cardID string) (CodeInfo, string, *WeChatError) {
+	info, werr := e.getCode(ctx, cardID, code)
+	if werr == nil {
+		e.reached()
+		return info, firstNonEmpty(info.CardID, cardID), nil
+	}
+	if werr.Kind == WeChatUnreachable || werr.Kind == WeChatToken {
+		return CodeInfo{}, "", werr
+	}
+	e.reached()
+	if werr.Code != 40056 || cardID != "" {
+		return CodeInfo{}, "", werr
+	}
+	for _, c := range e.o.CustomCodeCards {
+		info, w2 := e.getCode(ctx, c, code)
+		if w2 == nil {
+			return info, firstNonEmpty(info.CardID, c), nil
+		}
+		if w2.Code != 40056 {
+			return CodeInfo{}, "", w2
+		}
+	}
+	return CodeInfo{}, "", werr
+}
+
+// cardTitle returns the card's title from the card cache, asking WeChat
+// once when it is missing. Failures only cost the title.
+func (e *Engine) cardTitle(ctx context.Context, cardID string) string {
+	if cardID == "" {
+		return ""
+	}
+	if t, ok := e.j.CardTitle(cardID); ok {
+		return t
+	}
+	cctx, cancel := context.WithTimeout(ctx, e.o.Timeout)
+	defer cancel()
+	title, werr := e.getCardTitle(cctx, cardID)
+	if werr != nil {
+		e.logOnce("card title", "could not fetch a card's title", "card_id", cardID, "err", werr.Msg)
+		return ""
+	}
+	if err := e.j.PutCard(cardID, title); err != nil {
+		e.log.Warn("card cache", "card_id", cardID, "err", err)
+	}
+	return title
+}
+
+// shiftFor returns the shift a scan belongs to.
+func (e *Engine) shiftFor(r Request) (uint64, string, error) {
+	if r.ShiftID != 0 {
+		return r.ShiftID, r.Cashier, nil
+	}
+	id, cashier, ok, err := e.j.CurrentShift()
+	if err != nil {
+		return 0, "", fmt.Errorf("redeem: find the open shift: %w", err)
+	}
+	if ok {
+		return id, firstNonEmpty(r.Cashier, cashier), nil
+	}
+	if !e.o.OpenShiftOnScan {
+		return 0, "", ErrNoShift
+	}
+	cashier = firstNonEmpty(r.Cashier, e.o.DefaultCashier, e.o.Terminal, "cashier")
+	id, err = e.j.OpenShift(cashier, e.now())
+	if err != nil {
+		return 0, "", fmt.Errorf("redeem: open a shift for %s: %w", cashier, err)
+	}
+	e.log.Info("shift opened on scan", "shift", id, "cashier", cashier)
+	return id, cashier, nil
+}
+
+// outcome turns a journaled record into what the cashier sees.
+func (e *Engine) outcome(r Record) Outcome {
+	out := Outcome{
+		ID: r.ID, State: r.State, Code: r.Code, CardID: r.CardID, OpenID: r.OpenID,
+		Reason: r.Reason, ReasonText: r.ReasonText, Errcode: r.Errcode, WeChatStatus: r.WeChatStatus,
+		ValidFrom: r.ValidFrom, ValidUntil: r.ValidUntil, ShiftID: r.ShiftID, At: r.UpdatedAt,
+	}
+	if out.At.IsZero() {
+		out.At = e.now()
+	}
+	switch r.State {
+	case StateConsumed:
+		out.Kind = Consumed
+	case StateQueued:
+		out.Kind = AcceptedOffline
+	case StateInDoubt, StateConsuming:
+		out.Kind = Checking
+	case StateConflict:
+		out.Kind = Conflict
+	default:
+		out.Kind = Refused
+	}
+	return out
+}
+
+func previousOf(r Record) *PreviousUse {
+	return &PreviousUse{ID: r.ID, State: r.State, At: r.usedAt(), ShiftID: r.ShiftID, Cashier: r.Cashier, Terminal: r.Terminal}
+}
+
+func (e *Engine) local(t time.Time) time.Time { return t.Local() }
+
+func firstNonEmpty(s ...string) string {
+	for _, x := range s {
+		if x != "" {
+			return x
+		}
+	}
+	return ""
+}
+
+// reached and lost update connectivity; an outage ending kicks the drain.
+func (e *Engine) reached() {
+	if e.conn.reached(e.now()) {
+		e.log.Info("WeChat reachable again")
+		e.SyncNow()
+		e.notify()
+	}
+}
+
+func (e *Engine) lost() {
+	if e.conn.lost(e.now()) {
+		e.log.Warn("WeChat unreachable: offline")
+		e.notify()
+	}
+}
+
+// logOnce logs each distinct problem once.
+func (e *Engine) logOnce(key, msg string, args ...any) {
+	e.mu.Lock()
+	seen := e.loggedErrs[key]
+	e.loggedErrs[key] = true
+	e.mu.Unlock()
+	if !seen {
+		e.log.Warn(msg, args...)
+	}
+}
+
+// Status returns connectivity and queue counters.
+func (e *Engine) Status() Status {
+	online, since, lastOK, lastSync := e.conn.snapshot()
+	s := Status{Online: online, OfflineSince: since, LastContact: lastOK, LastSync: lastSync, MaxPerShift: e.o.Policy.MaxPerShift}
+	q, d, c, err := e.j.Counts()
+	if err != nil {
+		e.logOnce("status counts", "read queue counters", "err", err)
+	}
+	s.QueueDepth, s.InDoubt, s.Conflicts = q, d, c
+	if id, _, ok, err := e.j.CurrentShift(); err == nil && ok {
+		s.ShiftID = id
+		s.OfflineAcceptedInShift, _ = e.j.OfflineAccepted(id)
+	}
+	e.mu.Lock()
+	s.Syncing = e.syncing
+	e.mu.Unlock()
+	return s
+}
+
+func (e *Engine) notify() {
+	if e.o.OnStatus != nil {
+		e.o.OnStatus(e.Status())
+	}
+}

@@ -1,0 +1,26 @@
+package sync
+
+import "errors"
+
+// Errors of the engine. Everything else it returns wraps a journal error.
+var (
+	// ErrBadScan: the request carries nothing redeemable (empty, too long,
+	// control characters). Nothing was journaled.
+	ErrBadScan = errors.New("not a coupon code")
+	// ErrNoShift: no shift is open and the configuration says to ask
+	// ([shift] on_scan_without_shift = "ask"). Nothing was journaled.
+	ErrNoShift = errors.New("no shift is open: open a shift first")
+	// ErrClosed: the engine was closed.
+	ErrClosed = errors.New("engine closed")
+)
+
+// Errors a Journal returns (wrapped or not) so the engine can tell them
+// from failures.
+var (
+	// ErrStale: a compare-and-set transition found the redemption in
+	// another state (someone else moved it first). The engine skips it.
+	ErrStale = errors.New("redemption changed state meanwhile")
+	// ErrActive: Create found an active redemption for the same code
+	// (invariant 3). The engine reports a duplicate read.
+	ErrActive = errors.New("code has an active redemption")
+)

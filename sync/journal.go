@@ -1,0 +1,56 @@
+package sync
+
+import "time"
+
+// Journal is what the engine needs of the durable journal. Every method
+// that changes something commits one transaction before it returns; none
+// is ever called with a network request in flight inside it.
+type Journal interface {
+	// Find returns the active redemption of code (received, checked,
+	// consuming, in_doubt or queued), and the latest consumed or queued
+	// redemption of code on this till; nil when there is none.
+	Find(code string) (active, used *Record, err error)
+	// Create journals a new redemption that went through the states of
+	// path, in order, in one transaction; r.State equals the last of path.
+	// It assigns ID and UpdatedAt. It fails with ErrActive when the new
+	// redemption would be active and code already has an active one.
+	Create(r Record, path ...string) (Record, error)
+	// Transition moves redemption id from state from to state to (which
+	// may equal from), applying update to the stored record, in one
+	// transaction, and returns the result. It fails with ErrStale when the
+	// redemption is no longer in from. It sets UpdatedAt.
+	Transition(id uint64, from, to string, update func(*Record)) (Record, error)
+	// TransitionBatch is Transition that may share one commit with
+	// concurrent calls (group commit); update may run more than once.
+	TransitionBatch(id uint64, from, to string, update func(*Record)) (Record, error)
+	// Get returns one redemption.
+	Get(id uint64) (Record, error)
+	// Due returns up to limit queued, consuming and in-doubt redemptions
+	// whose NextAttempt is not after now, earliest first.
+	Due(now time.Time, limit int) ([]Record, error)
+	// NextDue returns the earliest NextAttempt of those; ok is false when
+	// there are none.
+	NextDue() (at time.Time, ok bool, err error)
+	// ByState returns every redemption in one of states.
+	ByState(states ...string) ([]Record, error)
+	// Counts returns how many redemptions wait for WeChat (queued,
+	// consuming, in doubt), how many are in doubt, and the conflicts.
+	Counts() (pending, inDoubt, conflicts int, err error)
+	// CurrentShift returns the open shift, if any.
+	CurrentShift() (id uint64, cashier string, ok bool, err error)
+	// OpenShift opens a shift for cashier.
+	OpenShift(cashier string, at time.Time) (uint64, error)
+	// OfflineAccepted counts the offline acceptances of a shift.
+	OfflineAccepted(shiftID uint64) (int, error)
+	// CodeStatus returns the code-status cache entry of code; nil if none.
+	CodeStatus(code string) (*CachedStatus, error)
+	// PutCodeStatuses stores feed changes and the feed cursor after them,
+	// in one transaction.
+	PutCodeStatuses(changes []CodeChange, cursor string) error
+	// FeedCursor returns the stored feed cursor ("" at first).
+	FeedCursor() (string, error)
+	// CardTitle returns a card's title from the card cache.
+	CardTitle(cardID string) (title string, ok bool)
+	// PutCard stores a card's title in the card cache.
+	PutCard(cardID, title string) error
+}

@@ -1,0 +1,108 @@
+package sync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// WeChat is what the engine needs of the WeChat card API. The wiring
+// adapts *wechat.Client to it and classifies its errors into *WeChatError.
+type WeChat interface {
+	// GetCode queries a code with check_consume=false.
+	GetCode(ctx context.Context, cardID, code string) (CodeInfo, error)
+	// Consume writes a code off. It is never retried by the implementation.
+	Consume(ctx context.Context, cardID, code string) (ConsumeResult, error)
+	// Decrypt turns an encrypt_code into a code.
+	Decrypt(ctx context.Context, encryptCode string) (string, error)
+	// CardTitle returns a card's title.
+	CardTitle(ctx context.Context, cardID string) (string, error)
+}
+
+// CodeInfo is the answer of a code query.
+type CodeInfo struct {
+	CardID, OpenID string
+	// Status is user_card_status: NORMAL, CONSUMED, EXPIRE, GIFTING,
+	// GIFT_TIMEOUT, DELETE, UNAVAILABLE.
+	Status     string
+	CanConsume bool
+	// Begin and End bound the validity window (zero when not given).
+	Begin, End time.Time
+}
+
+// ConsumeResult is the answer of a consume.
+type ConsumeResult struct{ CardID, OpenID string }
+
+// WeChatErrorKind classifies a failed WeChat call.
+type WeChatErrorKind int
+
+// Kinds of WeChat failures.
+const (
+	// WeChatUnreachable: network error, timeout, HTTP 5xx, non-JSON: the
+	// outcome is unknown (a consume may have been applied).
+	WeChatUnreachable WeChatErrorKind = iota
+	// WeChatBusy: errcode -1 or 45011; retry later, slower.
+	WeChatBusy
+	// WeChatQuota: errcode 45009, the daily quota; retry much later.
+	WeChatQuota
+	// WeChatToken: no valid access token could be had (after one refresh).
+	WeChatToken
+	// WeChatRejected: WeChat said no (Code says why).
+	WeChatRejected
+	// WeChatConfig: a configuration problem (permissions, whitelist,
+	// card_id), not the customer's fault.
+	WeChatConfig
+)
+
+// WeChatError is a classified failure of a WeChat call. An error of any
+// other type is taken as WeChatUnreachable, the safe assumption.
+type WeChatError struct {
+	Kind WeChatErrorKind
+	Code int    // errcode, 0 when WeChat gave none
+	Msg  string // errmsg or the network error; never carries a token
+	Err  error
+}
+
+func (e *WeChatError) Error() string {
+	if e.Code != 0 {
+		return fmt.Sprintf("wechat errcode %d: %s", e.Code, e.Msg)
+	}
+	return "wechat: " + e.Msg
+}
+
+func (e *WeChatError) Unwrap() error { return e.Err }
+
+func classify(err error) *WeChatError {
+	if err == nil {
+		return nil
+	}
+	var we *WeChatError
+	if errors.As(err, &we) {
+		if we.Msg == "" {
+			we.Msg = err.Error()
+		}
+		return we
+	}
+	return &WeChatError{Kind: WeChatUnreachable, Msg: err.Error(), Err: err}
+}
+
+func (e *Engine) getCode(ctx context.Context, cardID, code string) (CodeInfo, *WeChatError) {
+	info, err := e.wx.GetCode(ctx, cardID, code)
+	return info, classify(err)
+}
+
+func (e *Engine) consumeCall(ctx context.Context, r Record) (ConsumeResult, *WeChatError) {
+	res, err := e.wx.Consume(ctx, r.CardID, r.Code)
+	return res, classify(err)
+}
+
+func (e *Engine) decrypt(ctx context.Context, enc string) (string, *WeChatError) {
+	code, err := e.wx.Decrypt(ctx, enc)
+	return code, classify(err)
+}
+
+func (e *Engine) getCardTitle(ctx context.Context, cardID string) (string, *WeChatError) {
+	t, err := e.wx.CardTitle(ctx, cardID)
+	return t, classify(err)
+}
