@@ -142,4 +142,7 @@ type DrainReport struct {
 	Remaining int `json:"remaining"`
 	// Offline is set when WeChat could not be reached during the pass.
 	Offline bool `json:"offline"`
+	// ThrottledUntil is set when WeChat asked to slow down (-1, 45011,
+	// 45009): the pass stopped and the drain resumes then.
+	ThrottledUntil time.Time `json:"throttled_until,omitzero"`
 }

@@ -113,7 +113,9 @@ func (e *Engine) Run(ctx context.Context) error {
 			}
 			failures = 0
 		}
-		if at, ok, err := e.j.NextDue(); err == nil && ok {
+		if t := rep.ThrottledUntil; !t.IsZero() {
+			wait = max(t.Sub(e.now()), 10*time.Millisecond)
+		} else if at, ok, err := e.j.NextDue(); err == nil && ok {
 			if d := at.Sub(e.now()); d < wait {
 				wait = max(d, 10*time.Millisecond)
 			}
@@ -174,7 +176,7 @@ func (e *Engine) DrainOnce(ctx context.Context) (DrainReport, error) {
 		if len(items) == 0 {
 			break
 		}
-		if progressed := e.round(ctx, items, &rep); !progressed || rep.Offline {
+		if progressed := e.round(ctx, items, &rep); !progressed || rep.Offline || !rep.ThrottledUntil.IsZero() {
 			break
 		}
 	}
@@ -210,6 +212,10 @@ func (e *Engine) round(ctx context.Context, items []Record, rep *DrainReport) bo
 	)
 	for _, it := range items {
 		if ctx.Err() != nil || int(unreachable.Load()) >= e.o.Concurrency {
+			break
+		}
+		if t := e.throttledUntil(); !t.IsZero() {
+			rep.ThrottledUntil = t
 			break
 		}
 		select {
@@ -285,22 +291,15 @@ func (e *Engine) work(ctx context.Context, r Record) result {
 	return resSkipped
 }
 
-func (e *Engine) waitThrottle(ctx context.Context) error {
+// throttledUntil returns the end of the pause WeChat asked for (-1, 45011,
+// 45009), or zero when the drain may call WeChat.
+func (e *Engine) throttledUntil() time.Time {
 	e.mu.Lock()
-	until := e.throttleUntil
-	e.mu.Unlock()
-	d := until.Sub(e.now())
-	if d <= 0 {
-		return nil
+	defer e.mu.Unlock()
+	if e.throttleUntil.After(e.now()) {
+		return e.throttleUntil
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return time.Time{}
 }
 
 // noteThrottle slows the whole drain after WeChat said busy (-1), too
@@ -349,7 +348,7 @@ func (e *Engine) deferItem(r Record, w *WeChatError) result {
 }
 
 func (e *Engine) workQueued(ctx context.Context, r Record) result {
-	if err := e.waitThrottle(ctx); err != nil {
+	if !e.throttledUntil().IsZero() {
 		return resSkipped
 	}
 	qctx, cancel := context.WithTimeout(ctx, e.o.SyncTimeout)
@@ -384,7 +383,7 @@ func (e *Engine) workQueued(ctx context.Context, r Record) result {
 // quiet period is over: CONSUMED -> consumed; NORMAL -> consume again;
 // anything else -> conflict.
 func (e *Engine) resolve(ctx context.Context, r Record) result {
-	if err := e.waitThrottle(ctx); err != nil {
+	if !e.throttledUntil().IsZero() {
 		return resSkipped
 	}
 	qctx, cancel := context.WithTimeout(ctx, e.o.SyncTimeout)

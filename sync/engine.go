@@ -347,6 +347,7 @@ func (e *Engine) onlineQueryFailed(ctx context.Context, base Record, werr *WeCha
 		saved, err = e.j.Create(base, StateReceived, StateQueued)
 		n++
 	} else {
+		base.State = StateRejected
 		saved, err = e.j.Create(base, StateReceived, StateRejected)
 	}
 	if err != nil {

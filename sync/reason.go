@@ -81,24 +81,3 @@ func reasonForErrcode(code int) Reason {
 	}
 	return ReasonRejected
 }
-
-// reasonForStatus maps a user_card_status (or a feed status) to a reason.
-func reasonForStatus(status string) Reason {
-	switch status {
-	case "CONSUMED":
-		return ReasonAlreadyUsed
-	case "EXPIRE":
-		return ReasonExpired
-	case "GIFTING":
-		return ReasonGifting
-	case "GIFT_TIMEOUT":
-		return ReasonGiftTimeout
-	case "GIFTED":
-		return ReasonGifted
-	case "DELETE":
-		return ReasonDeleted
-	case "UNAVAILABLE":
-		return ReasonUnavailable
-	}
-	return ReasonNotConsumable
-}

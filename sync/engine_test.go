@@ -1,0 +1,482 @@
+package sync_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	stdsync "sync"
+	"testing"
+	"time"
+
+	"cardtill/sync"
+)
+
+type harness struct {
+	t   testing.TB
+	clk *clock
+	j   *memJournal
+	wx  *fakeWeChat
+	e   *sync.Engine
+}
+
+func newHarness(t testing.TB, mod func(*sync.Options)) *harness {
+	t.Helper()
+	clk := newClock()
+	h := &harness{t: t, clk: clk, j: newMemJournal(clk.Now), wx: newFakeWeChat()}
+	o := sync.Options{
+		Journal: h.j, WeChat: h.wx, Terminal: "till-2", OpenShiftOnScan: true, DefaultCashier: "Wang Fang",
+		Policy:  sync.Policy{Mode: "accept", MaxPerShift: 20, MaxAge: 4 * time.Hour},
+		Timeout: 50 * time.Millisecond, SyncTimeout: 80 * time.Millisecond, QuietPeriod: 20 * time.Second,
+		MaxBackoff: 10 * time.Second, Now: clk.Now, Concurrency: 4,
+	}
+	if mod != nil {
+		mod(&o)
+	}
+	e, err := sync.New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.e = e
+	return h
+}
+
+func (h *harness) redeem(code string) sync.Outcome {
+	h.t.Helper()
+	out, err := h.e.Redeem(context.Background(), sync.Request{Code: code, Source: "test"})
+	if err != nil {
+		h.t.Fatalf("Redeem(%s): %v", code, err)
+	}
+	return out
+}
+
+// settle brings the network back and drains until nothing is pending,
+// moving the clock past quiet periods and backoffs.
+func (h *harness) settle() {
+	h.t.Helper()
+	h.wx.setDown(false)
+	for range 20 {
+		h.clk.Advance(time.Minute)
+		if _, err := h.e.DrainOnce(context.Background()); err != nil {
+			h.t.Fatal(err)
+		}
+		if st := h.e.Status(); st.QueueDepth == 0 {
+			return
+		}
+	}
+	h.t.Fatalf("queue not empty after settling: %+v", h.e.Status())
+}
+
+// agree checks the journal against the fake's truth for code.
+func (h *harness) agree(code string) {
+	h.t.Helper()
+	n := h.wx.consumed(code)
+	if n > 1 {
+		h.t.Fatalf("code %s consumed %d times by WeChat", code, n)
+	}
+	consumedHere := 0
+	for _, r := range h.j.records(code) {
+		switch r.State {
+		case sync.StateConsumed:
+			consumedHere++
+		case sync.StateQueued, sync.StateConsuming, sync.StateInDoubt, sync.StateReceived, sync.StateChecked:
+			h.t.Fatalf("code %s left in %s", code, r.State)
+		}
+	}
+	if consumedHere != n {
+		h.t.Fatalf("code %s: journal has %d consumed redemptions, WeChat applied %d consumes (records %+v)", code, consumedHere, n, h.j.records(code))
+	}
+}
+
+func TestRedeemOnlineConsumes(t *testing.T) {
+	h := newHarness(t, nil)
+	h.wx.add("110201201245", "pCard")
+	before := h.j.commits.Load()
+	out := h.redeem("110201201245")
+	if out.Kind != sync.Consumed || out.State != sync.StateConsumed || out.Reason != sync.ReasonOK {
+		t.Fatalf("outcome %+v", out)
+	}
+	if out.OpenID != "o110201201245" || out.CardID != "pCard" || out.CardTitle != "Title of pCard" {
+		t.Fatalf("outcome lacks card/openid/title: %+v", out)
+	}
+	if got := h.wx.consumed("110201201245"); got != 1 {
+		t.Fatalf("consumed %d times", got)
+	}
+	hist := h.j.history[out.ID]
+	if strings.Join(hist, ",") != "received,checked,consuming,consumed" {
+		t.Fatalf("history %v", hist)
+	}
+	// shift opened (1) + card cache (1) + consuming (1) + consumed (1)
+	if c := h.j.commits.Load() - before; c != 4 {
+		t.Fatalf("%d commits on a first redemption, want 4", c)
+	}
+	h.wx.add("110201201246", "pCard")
+	before = h.j.commits.Load()
+	h.redeem("110201201246")
+	if c := h.j.commits.Load() - before; c != 2 {
+		t.Fatalf("%d commits before the answer, want 2", c)
+	}
+	if h.wx.cardHits.Load() != 1 {
+		t.Fatalf("card title fetched %d times, want once", h.wx.cardHits.Load())
+	}
+}
+
+func TestRedeemRefusalsSayWhy(t *testing.T) {
+	tomorrow := newClock().Now().Add(24 * time.Hour)
+	yesterday := newClock().Now().Add(-24 * time.Hour)
+	tests := []struct {
+		name   string
+		mod    func(*fakeCode)
+		reason sync.Reason
+		text   string
+	}{
+		{"consumed", func(c *fakeCode) { c.status = "CONSUMED" }, sync.ReasonAlreadyUsed, "already used"},
+		{"expired", func(c *fakeCode) { c.status = "EXPIRE"; c.end = yesterday }, sync.ReasonExpired, "expired on 2026-11-21"},
+		{"deleted", func(c *fakeCode) { c.status = "DELETE" }, sync.ReasonDeleted, "deleted"},
+		{"gifting", func(c *fakeCode) { c.status = "GIFTING" }, sync.ReasonGifting, "given to a friend"},
+		{"gift timeout", func(c *fakeCode) { c.status = "GIFT_TIMEOUT" }, sync.ReasonGiftTimeout, "timed out"},
+		{"unavailable", func(c *fakeCode) { c.status = "UNAVAILABLE" }, sync.ReasonUnavailable, "not usable"},
+		{"not yet valid", func(c *fakeCode) { c.begin = tomorrow }, sync.ReasonNotYetValid, "not valid until 2026-11-23"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, nil)
+			h.wx.add("1234", "pCard")
+			h.wx.set("1234", tt.mod)
+			out := h.redeem("1234")
+			if out.Kind != sync.Refused || out.State != sync.StateRejected || out.Reason != tt.reason || !strings.Contains(out.ReasonText, tt.text) {
+				t.Fatalf("outcome %+v, want refused %s %q", out, tt.reason, tt.text)
+			}
+			if h.wx.calls["consume"] != 0 {
+				t.Fatal("a refused code was consumed")
+			}
+		})
+	}
+	t.Run("unknown code", func(t *testing.T) {
+		h := newHarness(t, nil)
+		out := h.redeem("999")
+		if out.Kind != sync.Refused || out.Reason != sync.ReasonUnknownCode || out.Errcode != 40056 {
+			t.Fatalf("outcome %+v", out)
+		}
+	})
+}
+
+func TestRedeemCustomCodeCards(t *testing.T) {
+	h := newHarness(t, func(o *sync.Options) { o.CustomCodeCards = []string{"pOther", "pCustom"} })
+	h.wx.add("ABC123", "pCustom")
+	h.wx.set("ABC123", func(c *fakeCode) { c.custom = true })
+	out := h.redeem("ABC123")
+	if out.Kind != sync.Consumed || out.CardID != "pCustom" {
+		t.Fatalf("outcome %+v", out)
+	}
+}
+
+func TestRedeemEncryptedCode(t *testing.T) {
+	h := newHarness(t, nil)
+	h.wx.add("751234212312", "pCard")
+	h.wx.enc["XXIzTt+/=="] = "751234212312"
+	out, err := h.e.Redeem(context.Background(), sync.Request{EncryptCode: "XXIzTt+/=="})
+	if err != nil || out.Kind != sync.Consumed || out.Code != "751234212312" {
+		t.Fatalf("outcome %+v, %v", out, err)
+	}
+	out, err = h.e.Redeem(context.Background(), sync.Request{EncryptCode: "bogus"})
+	if err != nil || out.Kind != sync.Refused || out.Errcode != 40075 {
+		t.Fatalf("bad encrypt code: %+v, %v", out, err)
+	}
+}
+
+func TestRedeemBadScanChangesNothing(t *testing.T) {
+	h := newHarness(t, nil)
+	for _, s := range []string{"", "   ", "12 34", "a\x00b", strings.Repeat("9", 200)} {
+		if _, err := h.e.Redeem(context.Background(), sync.Request{Code: s}); !errors.Is(err, sync.ErrBadScan) {
+			t.Errorf("Redeem(%q) err = %v, want ErrBadScan", s, err)
+		}
+	}
+	if len(h.j.recs) != 0 || h.j.commits.Load() != 0 {
+		t.Fatalf("bad scans changed the journal: %d records, %d commits", len(h.j.recs), h.j.commits.Load())
+	}
+}
+
+func TestRedeemNoShiftAsk(t *testing.T) {
+	h := newHarness(t, func(o *sync.Options) { o.OpenShiftOnScan = false })
+	h.wx.add("1", "p")
+	if _, err := h.e.Redeem(context.Background(), sync.Request{Code: "1"}); !errors.Is(err, sync.ErrNoShift) {
+		t.Fatalf("err = %v, want ErrNoShift", err)
+	}
+	if len(h.j.recs) != 0 {
+		t.Fatal("journaled without a shift")
+	}
+}
+
+func TestUsedHereRefusedLocallyWithTimeAndShift(t *testing.T) {
+	h := newHarness(t, nil)
+	h.wx.add("555", "p")
+	first := h.redeem("555")
+	h.clk.Advance(time.Hour)
+	calls := h.wx.calls["get"]
+	out := h.redeem("555")
+	if out.Kind != sync.Refused || out.Reason != sync.ReasonUsedHere || out.Previous == nil || out.Previous.ID != first.ID || out.Previous.ShiftID != first.ShiftID {
+		t.Fatalf("outcome %+v", out)
+	}
+	if !strings.Contains(out.ReasonText, "shift #1") || !strings.Contains(out.ReasonText, "till-2") {
+		t.Fatalf("reason text %q lacks shift and till", out.ReasonText)
+	}
+	if h.wx.calls["get"] != calls {
+		t.Fatal("a locally refused code was queried")
+	}
+}
+
+func TestOfflineAcceptThenDrain(t *testing.T) {
+	h := newHarness(t, func(o *sync.Options) { o.Policy.MaxPerShift = 2 })
+	for _, c := range []string{"1", "2", "3"} {
+		h.wx.add(c, "p")
+	}
+	h.wx.setDown(true)
+	a := h.redeem("1")
+	if a.Kind != sync.AcceptedOffline || a.State != sync.StateQueued || a.OfflineInShift != 1 || a.MaxPerShift != 2 {
+		t.Fatalf("first offline: %+v", a)
+	}
+	if st := h.e.Status(); st.Online || st.OfflineSince.IsZero() || st.QueueDepth != 1 {
+		t.Fatalf("status %+v", st)
+	}
+	if d := h.redeem("1"); d.Kind != sync.Duplicate {
+		t.Fatalf("rescan of a queued code: %+v", d)
+	}
+	h.redeem("2")
+	r := h.redeem("3")
+	if r.Kind != sync.Refused || r.Reason != sync.ReasonOfflineShiftLimit || !strings.Contains(r.ReasonText, "2 of 2") {
+		t.Fatalf("over the limit: %+v", r)
+	}
+	// Meanwhile someone else consumed code 2: it becomes a conflict.
+	h.wx.set("2", func(c *fakeCode) { c.status = "CONSUMED" })
+	h.settle()
+	if got := h.j.records("1")[0]; got.State != sync.StateConsumed {
+		t.Fatalf("code 1 is %s", got.State)
+	}
+	c := h.j.records("2")[0]
+	if c.State != sync.StateConflict || c.Reason != sync.ReasonAlreadyUsed || c.Cashier != "Wang Fang" || c.ShiftID != 1 || c.AcceptedAt.IsZero() || c.Code != "2" {
+		t.Fatalf("conflict lost details: %+v", c)
+	}
+	if st := h.e.Status(); !st.Online || st.Conflicts != 1 || st.QueueDepth != 0 || st.LastSync.IsZero() {
+		t.Fatalf("status after drain %+v", st)
+	}
+	h.agree("1")
+	h.agree("3")
+}
+
+func TestOfflineUsesFeedCache(t *testing.T) {
+	h := newHarness(t, func(o *sync.Options) {
+		o.Feed = feedFunc(func(_ context.Context, cursor string) (sync.FeedPage, error) {
+			if cursor == "" {
+				return sync.FeedPage{Changes: []sync.CodeChange{{Code: "77", CardID: "p", Status: "DELETE"}}, Next: "c1", More: true}, nil
+			}
+			return sync.FeedPage{Changes: []sync.CodeChange{{Code: "78", CardID: "p", Status: "GIFTING"}}, Next: "c2"}, nil
+		})
+	})
+	if err := h.e.PullFeed(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if h.j.cursor != "c2" {
+		t.Fatalf("cursor %q", h.j.cursor)
+	}
+	h.wx.setDown(true)
+	for _, c := range []string{"77", "78"} {
+		if out := h.redeem(c); out.Kind != sync.Refused || out.Reason != sync.ReasonOfflineKnownBad {
+			t.Fatalf("code %s offline: %+v", c, out)
+		}
+	}
+}
+
+type feedFunc func(context.Context, string) (sync.FeedPage, error)
+
+func (f feedFunc) Changes(ctx context.Context, cursor string) (sync.FeedPage, error) {
+	return f(ctx, cursor)
+}
+
+func TestInDoubtResolution(t *testing.T) {
+	t.Run("applied: consumed after the quiet period", func(t *testing.T) {
+		h := newHarness(t, nil)
+		h.wx.add("42", "p")
+		h.wx.inject("consume", faultDropPost)
+		out := h.redeem("42")
+		if out.Kind != sync.Checking || out.State != sync.StateInDoubt {
+			t.Fatalf("outcome %+v", out)
+		}
+		if d := h.redeem("42"); d.Kind != sync.Duplicate {
+			t.Fatalf("rescan while in doubt: %+v", d)
+		}
+		// Before the quiet period nothing is asked.
+		calls := h.wx.calls["get"]
+		h.clk.Advance(5 * time.Second)
+		if _, err := h.e.DrainOnce(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if h.wx.calls["get"] != calls {
+			t.Fatal("in-doubt consume queried inside its quiet period")
+		}
+		h.settle()
+		h.agree("42")
+	})
+	t.Run("not applied: consumed again once", func(t *testing.T) {
+		h := newHarness(t, nil)
+		h.wx.add("43", "p")
+		h.wx.inject("consume", faultDropPre)
+		h.redeem("43")
+		h.settle()
+		h.agree("43")
+		if h.wx.calls["consume"] != 2 {
+			t.Fatalf("%d consume calls, want 2", h.wx.calls["consume"])
+		}
+	})
+	t.Run("40099 answering our own retry goes back to the query", func(t *testing.T) {
+		h := newHarness(t, nil)
+		h.wx.add("44", "p")
+		// First consume lost before apply; the retry lands but its answer
+		// is lost too; a third path must not consume again.
+		h.wx.inject("consume", faultDropPre, faultDropPost)
+		h.redeem("44")
+		h.settle()
+		h.agree("44")
+	})
+	t.Run("deleted meanwhile: conflict", func(t *testing.T) {
+		h := newHarness(t, nil)
+		h.wx.add("45", "p")
+		h.wx.inject("consume", faultDropPre)
+		h.redeem("45")
+		h.wx.set("45", func(c *fakeCode) { c.status = "DELETE" })
+		h.settle()
+		if r := h.j.records("45")[0]; r.State != sync.StateConflict || r.Reason != sync.ReasonDeleted {
+			t.Fatalf("record %+v", r)
+		}
+		h.agree("45")
+	})
+}
+
+func TestRecoverConsumingAtStartup(t *testing.T) {
+	h := newHarness(t, nil)
+	h.wx.add("60", "p")
+	h.wx.add("61", "p")
+	// A previous run crashed with both consumes in flight; 60's landed.
+	for _, c := range []string{"60", "61"} {
+		if _, err := h.j.Create(sync.Record{Code: c, CardID: "p", State: sync.StateConsuming, ShiftID: 1}, sync.StateReceived, sync.StateChecked, sync.StateConsuming); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.wx.set("60", func(c *fakeCode) { c.status = "CONSUMED" })
+	h.wx.applied["60"] = 1
+	if err := h.e.Recover(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if h.wx.calls["get"] != 0 {
+		t.Fatal("recovered inside the quiet period")
+	}
+	h.clk.Advance(21 * time.Second)
+	if err := h.e.Recover(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	h.agree("60")
+	h.agree("61")
+}
+
+// TestFaultMatrix injects every fault at every step and checks WeChat
+// applied at most one consume per code and the journal agrees with it once
+// the network is back.
+func TestFaultMatrix(t *testing.T) {
+	faults := []fault{faultLatency, fault5xx, faultBusy, faultQuota, faultDropPre, faultDropPost, faultToken}
+	steps := []string{"get", "consume", "decrypt", "any"} // "any": the token step, before whatever call comes first
+	for _, step := range steps {
+		for _, ft := range faults {
+			for _, times := range []int{1, 3} {
+				name := fmt.Sprintf("%s/%s/x%d", step, faultNames[ft], times)
+				if step == "any" {
+					name = fmt.Sprintf("token/%s/x%d", faultNames[ft], times)
+				}
+				t.Run(name, func(t *testing.T) {
+					h := newHarness(t, nil)
+					h.wx.add("8001", "p")
+					h.wx.enc["enc8001"] = "8001"
+					h.wx.add("8002", "p")
+					f := ft
+					if step == "any" {
+						f = faultToken // a token source failing is seen as a token error
+						if ft == faultLatency || ft == fault5xx || ft == faultDropPre || ft == faultDropPost {
+							f = fault5xx // ... or as WeChat unreachable
+						}
+					}
+					for range times {
+						h.wx.inject(step, f)
+					}
+					req := sync.Request{Code: "8001"}
+					if step == "decrypt" {
+						req = sync.Request{EncryptCode: "enc8001"}
+					}
+					out, err := h.e.Redeem(context.Background(), req)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if out.Kind == sync.Consumed && h.wx.consumed("8001") != 1 {
+						t.Fatalf("cashier told consumed, WeChat applied %d", h.wx.consumed("8001"))
+					}
+					// The offline queue drains through faults too.
+					h.wx.setDown(true)
+					h.redeem("8002")
+					h.wx.setDown(false)
+					for range times {
+						h.wx.inject(step, f)
+					}
+					h.settle()
+					h.agree("8001")
+					h.agree("8002")
+					if h.wx.consumed("8002") != 1 {
+						t.Fatalf("queued code not consumed after the network came back: %+v", h.j.records("8002"))
+					}
+				})
+			}
+		}
+	}
+}
+
+func TestConcurrentSameCodeOneRedemption(t *testing.T) {
+	for round := range 20 {
+		h := newHarness(t, nil)
+		h.wx.latency = time.Millisecond
+		h.wx.add("9000", "p")
+		var wg stdsync.WaitGroup
+		outs := make([]sync.Outcome, 2)
+		start := make(chan struct{})
+		for i := range outs {
+			wg.Go(func() {
+				<-start
+				o, err := h.e.Redeem(context.Background(), sync.Request{Code: "9000"})
+				if err != nil {
+					t.Error(err)
+				}
+				outs[i] = o
+			})
+		}
+		close(start)
+		wg.Wait()
+		consumed, dup := 0, 0
+		for _, o := range outs {
+			switch o.Kind {
+			case sync.Consumed:
+				consumed++
+			case sync.Duplicate, sync.Refused:
+				dup++
+			}
+		}
+		if consumed != 1 || dup != 1 || h.wx.consumed("9000") != 1 {
+			t.Fatalf("round %d: outcomes %+v, applied %d", round, outs, h.wx.consumed("9000"))
+		}
+		if n := len(h.j.records("9000")); n > 2 {
+			t.Fatalf("round %d: %d redemptions", round, n)
+		}
+	}
+}
+
+func TestNewRejectsShortQuietPeriod(t *testing.T) {
+	_, err := sync.New(sync.Options{Journal: newMemJournal(time.Now), WeChat: newFakeWeChat(), Timeout: 10 * time.Second, QuietPeriod: 5 * time.Second})
+	if err == nil || !strings.Contains(err.Error(), "quiet_period") {
+		t.Fatalf("err = %v", err)
+	}
+}

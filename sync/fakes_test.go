@@ -1,0 +1,486 @@
+package sync_test
+
+// Test doubles for the engine's two dependencies. They stand in for
+// store.DB and wechattest until those packages land; they keep the same
+// contracts (compare-and-set transitions, one active redemption per code,
+// a WeChat that applies a consume at most once per code and can lose
+// answers).
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	stdsync "sync"
+	"sync/atomic"
+	"time"
+
+	"cardtill/sync"
+)
+
+// clock is an injected clock tests move by hand.
+type clock struct {
+	mu stdsync.Mutex
+	t  time.Time
+}
+
+func newClock() *clock { return &clock{t: time.Date(2026, 11, 22, 14, 0, 0, 0, time.UTC)} }
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+var activeStates = []string{sync.StateReceived, sync.StateChecked, sync.StateConsuming, sync.StateInDoubt, sync.StateQueued}
+var pendingStates = []string{sync.StateConsuming, sync.StateInDoubt, sync.StateQueued}
+
+// memJournal keeps the Journal contract in memory and counts commits.
+type memJournal struct {
+	mu      stdsync.Mutex
+	now     func() time.Time
+	seq     uint64
+	recs    map[uint64]sync.Record
+	history map[uint64][]string
+	shift   uint64
+	cashier string
+	offline map[uint64]int
+	codes   map[string]sync.CachedStatus
+	cursor  string
+	cards   map[string]string
+	commits atomic.Int64
+}
+
+func newMemJournal(now func() time.Time) *memJournal {
+	return &memJournal{now: now, recs: map[uint64]sync.Record{}, history: map[uint64][]string{},
+		offline: map[uint64]int{}, codes: map[string]sync.CachedStatus{}, cards: map[string]string{}}
+}
+
+func (j *memJournal) activeLocked(code string) *sync.Record {
+	for _, r := range j.recs {
+		if r.Code == code && slices.Contains(activeStates, r.State) {
+			return &r
+		}
+	}
+	return nil
+}
+
+func (j *memJournal) Find(code string) (active, used *sync.Record, err error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	active = j.activeLocked(code)
+	for _, r := range j.recs {
+		if r.Code == code && (r.State == sync.StateConsumed || r.State == sync.StateQueued) && (used == nil || r.ID > used.ID) {
+			used = &r
+		}
+	}
+	return active, used, nil
+}
+
+func (j *memJournal) Create(r sync.Record, path ...string) (sync.Record, error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if len(path) == 0 || path[len(path)-1] != r.State {
+		return sync.Record{}, fmt.Errorf("create: path %v does not end in %s", path, r.State)
+	}
+	if slices.Contains(activeStates, r.State) && j.activeLocked(r.Code) != nil {
+		return sync.Record{}, sync.ErrActive
+	}
+	j.seq++
+	r.ID = j.seq
+	r.UpdatedAt = j.now()
+	j.recs[r.ID] = r
+	j.history[r.ID] = slices.Clone(path)
+	if r.State == sync.StateQueued {
+		j.offline[r.ShiftID]++
+	}
+	j.commits.Add(1)
+	return r, nil
+}
+
+func (j *memJournal) Transition(id uint64, from, to string, update func(*sync.Record)) (sync.Record, error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	r, ok := j.recs[id]
+	if !ok {
+		return sync.Record{}, fmt.Errorf("redemption %d not found", id)
+	}
+	if r.State != from {
+		return sync.Record{}, sync.ErrStale
+	}
+	if update != nil {
+		update(&r)
+	}
+	r.ID, r.State, r.UpdatedAt = id, to, j.now()
+	j.recs[id] = r
+	j.history[id] = append(j.history[id], to)
+	j.commits.Add(1)
+	return r, nil
+}
+
+func (j *memJournal) TransitionBatch(id uint64, from, to string, update func(*sync.Record)) (sync.Record, error) {
+	return j.Transition(id, from, to, update)
+}
+
+func (j *memJournal) Get(id uint64) (sync.Record, error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	r, ok := j.recs[id]
+	if !ok {
+		return sync.Record{}, fmt.Errorf("redemption %d not found", id)
+	}
+	return r, nil
+}
+
+func (j *memJournal) pendingLocked() []sync.Record {
+	var out []sync.Record
+	for _, r := range j.recs {
+		if slices.Contains(pendingStates, r.State) {
+			out = append(out, r)
+		}
+	}
+	slices.SortFunc(out, func(a, b sync.Record) int {
+		if c := a.NextAttempt.Compare(b.NextAttempt); c != 0 {
+			return c
+		}
+		return int(a.ID) - int(b.ID)
+	})
+	return out
+}
+
+func (j *memJournal) Due(now time.Time, limit int) ([]sync.Record, error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	var out []sync.Record
+	for _, r := range j.pendingLocked() {
+		if r.NextAttempt.After(now) || len(out) >= limit {
+			break
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+func (j *memJournal) NextDue() (time.Time, bool, error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	p := j.pendingLocked()
+	if len(p) == 0 {
+		return time.Time{}, false, nil
+	}
+	return p[0].NextAttempt, true, nil
+}
+
+func (j *memJournal) ByState(states ...string) ([]sync.Record, error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	var out []sync.Record
+	for _, r := range j.recs {
+		if slices.Contains(states, r.State) {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+func (j *memJournal) Counts() (pending, inDoubt, conflicts int, err error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	for _, r := range j.recs {
+		switch r.State {
+		case sync.StateQueued, sync.StateConsuming:
+			pending++
+		case sync.StateInDoubt:
+			pending++
+			inDoubt++
+		case sync.StateConflict:
+			conflicts++
+		}
+	}
+	return pending, inDoubt, conflicts, nil
+}
+
+func (j *memJournal) CurrentShift() (uint64, string, bool, error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.shift, j.cashier, j.shift != 0, nil
+}
+
+func (j *memJournal) OpenShift(cashier string, _ time.Time) (uint64, error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.shift++
+	j.cashier = cashier
+	j.commits.Add(1)
+	return j.shift, nil
+}
+
+func (j *memJournal) OfflineAccepted(shiftID uint64) (int, error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.offline[shiftID], nil
+}
+
+func (j *memJournal) CodeStatus(code string) (*sync.CachedStatus, error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	c, ok := j.codes[code]
+	if !ok {
+		return nil, nil
+	}
+	return &c, nil
+}
+
+func (j *memJournal) PutCodeStatuses(changes []sync.CodeChange, cursor string) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	for _, c := range changes {
+		j.codes[c.Code] = sync.CachedStatus{Status: c.Status, CardID: c.CardID, At: c.At}
+	}
+	j.cursor = cursor
+	j.commits.Add(1)
+	return nil
+}
+
+func (j *memJournal) FeedCursor() (string, error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.cursor, nil
+}
+
+func (j *memJournal) CardTitle(cardID string) (string, bool) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	t, ok := j.cards[cardID]
+	return t, ok
+}
+
+func (j *memJournal) PutCard(cardID, title string) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.cards[cardID] = title
+	j.commits.Add(1)
+	return nil
+}
+
+// records returns every redemption of code.
+func (j *memJournal) records(code string) []sync.Record {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	var out []sync.Record
+	for _, r := range j.recs {
+		if r.Code == code {
+			out = append(out, r)
+		}
+	}
+	slices.SortFunc(out, func(a, b sync.Record) int { return int(a.ID) - int(b.ID) })
+	return out
+}
+
+// Faults the fake WeChat injects, one call each.
+type fault int
+
+const (
+	noFault       fault = iota
+	faultLatency        // answer only after the caller's timeout (applied late)
+	fault5xx            // HTTP 5xx, not applied
+	faultBusy           // errcode -1, not applied
+	faultQuota          // errcode 45009, not applied
+	faultDropPre        // connection lost before WeChat applied it
+	faultDropPost       // applied, then the answer was lost
+	faultToken          // no token could be had (after the client's retry)
+)
+
+var faultNames = map[fault]string{faultLatency: "latency", fault5xx: "5xx", faultBusy: "busy-1", faultQuota: "quota45009",
+	faultDropPre: "drop-before-apply", faultDropPost: "drop-after-apply", faultToken: "token"}
+
+type fakeCode struct {
+	cardID, openid, status string
+	custom                 bool
+	begin, end             time.Time
+}
+
+// fakeWeChat keeps codes and counts every consume it applies.
+type fakeWeChat struct {
+	mu       stdsync.Mutex
+	codes    map[string]*fakeCode
+	enc      map[string]string // encrypt_code -> code
+	applied  map[string]int
+	faults   map[string][]fault // op -> queued one-shot faults ("get", "consume", "decrypt", "card", "any")
+	calls    map[string]int
+	latency  time.Duration
+	down     bool // every call fails as unreachable
+	cardHits atomic.Int64
+}
+
+func newFakeWeChat() *fakeWeChat {
+	return &fakeWeChat{codes: map[string]*fakeCode{}, enc: map[string]string{}, applied: map[string]int{},
+		faults: map[string][]fault{}, calls: map[string]int{}}
+}
+
+func (f *fakeWeChat) add(code, cardID string) {
+	f.mu.Lock()
+	f.codes[code] = &fakeCode{cardID: cardID, openid: "o" + code, status: "NORMAL"}
+	f.mu.Unlock()
+}
+
+func (f *fakeWeChat) set(code string, mod func(*fakeCode)) {
+	f.mu.Lock()
+	mod(f.codes[code])
+	f.mu.Unlock()
+}
+
+func (f *fakeWeChat) inject(op string, fs ...fault) {
+	f.mu.Lock()
+	f.faults[op] = append(f.faults[op], fs...)
+	f.mu.Unlock()
+}
+
+func (f *fakeWeChat) setDown(v bool) {
+	f.mu.Lock()
+	f.down = v
+	f.mu.Unlock()
+}
+
+func (f *fakeWeChat) consumed(code string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.applied[code]
+}
+
+var errNet = errors.New("dial tcp 127.0.0.1:1: connection refused")
+
+// begin takes the call's fault and waits the configured latency.
+func (f *fakeWeChat) begin(ctx context.Context, op string) (fault, error) {
+	f.mu.Lock()
+	f.calls[op]++
+	var ft fault
+	for _, key := range []string{"any", op} {
+		if q := f.faults[key]; len(q) > 0 && ft == noFault {
+			ft, f.faults[key] = q[0], q[1:]
+		}
+	}
+	down, lat := f.down, f.latency
+	f.mu.Unlock()
+	if lat > 0 {
+		t := time.NewTimer(lat)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return noFault, &sync.WeChatError{Kind: sync.WeChatUnreachable, Msg: "timeout", Err: ctx.Err()}
+		}
+	}
+	if down {
+		return noFault, &sync.WeChatError{Kind: sync.WeChatUnreachable, Msg: errNet.Error(), Err: errNet}
+	}
+	switch ft {
+	case fault5xx:
+		return ft, &sync.WeChatError{Kind: sync.WeChatUnreachable, Msg: "HTTP 502 Bad Gateway"}
+	case faultBusy:
+		return ft, &sync.WeChatError{Kind: sync.WeChatBusy, Code: -1, Msg: "system error"}
+	case faultQuota:
+		return ft, &sync.WeChatError{Kind: sync.WeChatQuota, Code: 45009, Msg: "reach max api daily quota limit"}
+	case faultDropPre:
+		return ft, &sync.WeChatError{Kind: sync.WeChatUnreachable, Msg: "connection reset by peer"}
+	case faultToken:
+		return ft, &sync.WeChatError{Kind: sync.WeChatToken, Code: 42001, Msg: "access_token expired"}
+	}
+	return ft, nil
+}
+
+// end applies the latency-past-timeout and drop-after faults.
+func (f *fakeWeChat) end(ctx context.Context, ft fault) error {
+	switch ft {
+	case faultLatency:
+		<-ctx.Done()
+		return &sync.WeChatError{Kind: sync.WeChatUnreachable, Msg: "context deadline exceeded", Err: ctx.Err()}
+	case faultDropPost:
+		return &sync.WeChatError{Kind: sync.WeChatUnreachable, Msg: "unexpected EOF"}
+	}
+	return nil
+}
+
+func (f *fakeWeChat) lookup(cardID, code string) (*fakeCode, error) {
+	c, ok := f.codes[code]
+	if !ok || (c.custom && cardID != c.cardID) || (cardID != "" && cardID != c.cardID) {
+		return nil, &sync.WeChatError{Kind: sync.WeChatRejected, Code: 40056, Msg: "invalid serial code"}
+	}
+	return c, nil
+}
+
+func (f *fakeWeChat) GetCode(ctx context.Context, cardID, code string) (sync.CodeInfo, error) {
+	ft, err := f.begin(ctx, "get")
+	if err != nil {
+		return sync.CodeInfo{}, err
+	}
+	f.mu.Lock()
+	c, err := f.lookup(cardID, code)
+	var info sync.CodeInfo
+	if err == nil {
+		info = sync.CodeInfo{CardID: c.cardID, OpenID: c.openid, Status: c.status, CanConsume: c.status == "NORMAL", Begin: c.begin, End: c.end}
+	}
+	f.mu.Unlock()
+	if e := f.end(ctx, ft); e != nil {
+		return sync.CodeInfo{}, e
+	}
+	return info, err
+}
+
+func (f *fakeWeChat) Consume(ctx context.Context, cardID, code string) (sync.ConsumeResult, error) {
+	ft, err := f.begin(ctx, "consume")
+	if err != nil {
+		return sync.ConsumeResult{}, err
+	}
+	f.mu.Lock()
+	c, err := f.lookup(cardID, code)
+	var res sync.ConsumeResult
+	if err == nil {
+		switch c.status {
+		case "NORMAL":
+			c.status = "CONSUMED"
+			f.applied[code]++
+			res = sync.ConsumeResult{CardID: c.cardID, OpenID: c.openid}
+		case "CONSUMED":
+			err = &sync.WeChatError{Kind: sync.WeChatRejected, Code: 40099, Msg: "invalid code, this code has consumed"}
+		default:
+			err = &sync.WeChatError{Kind: sync.WeChatRejected, Code: 40127, Msg: "invalid user-card status"}
+		}
+	}
+	f.mu.Unlock()
+	if e := f.end(ctx, ft); e != nil {
+		return sync.ConsumeResult{}, e
+	}
+	return res, err
+}
+
+func (f *fakeWeChat) Decrypt(ctx context.Context, enc string) (string, error) {
+	ft, err := f.begin(ctx, "decrypt")
+	if err != nil {
+		return "", err
+	}
+	f.mu.Lock()
+	code, ok := f.enc[enc]
+	f.mu.Unlock()
+	if e := f.end(ctx, ft); e != nil {
+		return "", e
+	}
+	if !ok {
+		return "", &sync.WeChatError{Kind: sync.WeChatRejected, Code: 40075, Msg: "invalid encrypt code"}
+	}
+	return code, nil
+}
+
+func (f *fakeWeChat) CardTitle(ctx context.Context, cardID string) (string, error) {
+	if _, err := f.begin(ctx, "card"); err != nil {
+		return "", err
+	}
+	f.cardHits.Add(1)
+	return "Title of " + cardID, nil
+}
