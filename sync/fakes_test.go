@@ -47,6 +47,7 @@ type memJournal struct {
 	now     func() time.Time
 	seq     uint64
 	recs    map[uint64]sync.Record
+	byCode  map[string][]uint64
 	history map[uint64][]string
 	shift   uint64
 	cashier string
@@ -58,13 +59,13 @@ type memJournal struct {
 }
 
 func newMemJournal(now func() time.Time) *memJournal {
-	return &memJournal{now: now, recs: map[uint64]sync.Record{}, history: map[uint64][]string{},
+	return &memJournal{now: now, recs: map[uint64]sync.Record{}, byCode: map[string][]uint64{}, history: map[uint64][]string{},
 		offline: map[uint64]int{}, codes: map[string]sync.CachedStatus{}, cards: map[string]string{}}
 }
 
 func (j *memJournal) activeLocked(code string) *sync.Record {
-	for _, r := range j.recs {
-		if r.Code == code && slices.Contains(activeStates, r.State) {
+	for _, id := range j.byCode[code] {
+		if r := j.recs[id]; slices.Contains(activeStates, r.State) {
 			return &r
 		}
 	}
@@ -75,8 +76,8 @@ func (j *memJournal) Find(code string) (active, used *sync.Record, err error) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	active = j.activeLocked(code)
-	for _, r := range j.recs {
-		if r.Code == code && (r.State == sync.StateConsumed || r.State == sync.StateQueued) && (used == nil || r.ID > used.ID) {
+	for _, id := range j.byCode[code] {
+		if r := j.recs[id]; (r.State == sync.StateConsumed || r.State == sync.StateQueued) && (used == nil || r.ID > used.ID) {
 			used = &r
 		}
 	}
@@ -96,6 +97,7 @@ func (j *memJournal) Create(r sync.Record, path ...string) (sync.Record, error) 
 	r.ID = j.seq
 	r.UpdatedAt = j.now()
 	j.recs[r.ID] = r
+	j.byCode[r.Code] = append(j.byCode[r.Code], r.ID)
 	j.history[r.ID] = slices.Clone(path)
 	if r.State == sync.StateQueued {
 		j.offline[r.ShiftID]++
