@@ -206,6 +206,9 @@ func (e *Engine) Redeem(ctx context.Context, r Request) (Outcome, error) {
 	if err != nil {
 		return Outcome{}, fmt.Errorf("redeem %s: %w", r.Code, err)
 	}
+	if active != nil && active.State == StateQueued {
+		prev, active = active, nil
+	}
 	if active != nil {
 		out := e.outcome(*active)
 		out.Kind, out.Reason, out.ReasonText = Duplicate, ReasonDuplicateRead, "same code just scanned — ignored"
@@ -214,7 +217,11 @@ func (e *Engine) Redeem(ctx context.Context, r Request) (Outcome, error) {
 	}
 	if prev != nil {
 		base.State, base.Reason = StateRejected, ReasonUsedHere
-		base.ReasonText = fmt.Sprintf("already used here at %s (shift #%d, %s)", e.local(prev.usedAt()).Format("2006-01-02 15:04"), prev.ShiftID, prev.Terminal)
+		how := "already used here"
+		if prev.State == StateQueued {
+			how = "already accepted offline here"
+		}
+		base.ReasonText = fmt.Sprintf("%s at %s (shift #%d, %s)", how, e.local(prev.usedAt()).Format("2006-01-02 15:04"), prev.ShiftID, prev.Terminal)
 		base.CardID = firstNonEmpty(base.CardID, prev.CardID)
 		saved, err := e.j.Create(base, StateReceived, StateRejected)
 		if err != nil {

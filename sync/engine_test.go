@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	stdsync "sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -239,7 +241,7 @@ func TestOfflineAcceptThenDrain(t *testing.T) {
 	if st := h.e.Status(); st.Online || st.OfflineSince.IsZero() || st.QueueDepth != 1 {
 		t.Fatalf("status %+v", st)
 	}
-	if d := h.redeem("1"); d.Kind != sync.Duplicate {
+	if d := h.redeem("1"); d.Kind != sync.Refused || d.Reason != sync.ReasonUsedHere || d.Previous == nil || d.Previous.ID != a.ID || !strings.Contains(d.ReasonText, "accepted offline") {
 		t.Fatalf("rescan of a queued code: %+v", d)
 	}
 	h.redeem("2")
@@ -478,5 +480,36 @@ func TestNewRejectsShortQuietPeriod(t *testing.T) {
 	_, err := sync.New(sync.Options{Journal: newMemJournal(time.Now), WeChat: newFakeWeChat(), Timeout: 10 * time.Second, QuietPeriod: 5 * time.Second})
 	if err == nil || !strings.Contains(err.Error(), "quiet_period") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestRunDrainsOnSyncNowAndStops(t *testing.T) {
+	var statuses atomic.Int64
+	h := newHarness(t, func(o *sync.Options) {
+		o.Interval = time.Hour
+		o.OnStatus = func(sync.Status) { statuses.Add(1) }
+	})
+	h.wx.add("70", "p")
+	h.wx.setDown(true)
+	h.redeem("70")
+	h.wx.setDown(false)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- h.e.Run(ctx) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for h.wx.consumed("70") == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("Run did not drain the queued code")
+		}
+		h.e.SyncNow()
+		runtime.Gosched()
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	h.agree("70")
+	if statuses.Load() == 0 {
+		t.Fatal("OnStatus never called")
 	}
 }
