@@ -185,10 +185,8 @@ func (e *Engine) DrainOnce(ctx context.Context) (DrainReport, error) {
 		return rep, fmt.Errorf("drain: %w", err)
 	}
 	rep.Remaining = q
-	if !rep.Offline && ctx.Err() == nil {
-		if _, ok, err := e.j.NextDue(); err == nil && (!ok || rep.Attempted > 0 || q == 0) {
-			e.conn.synced(e.now())
-		}
+	if !rep.Offline && rep.ThrottledUntil.IsZero() && ctx.Err() == nil {
+		e.conn.synced(e.now())
 	}
 	e.notify()
 	return rep, nil

@@ -236,6 +236,11 @@ func (e *Engine) Redeem(ctx context.Context, r Request) (Outcome, error) {
 	info, cardID, werr := e.query(qctx, r.Code, r.CardID)
 	cancel()
 	if werr != nil {
+		if ctx.Err() != nil {
+			// The caller gave up (the till is closing): nothing was sent
+			// but a query, and nobody saw an answer.
+			return Outcome{}, fmt.Errorf("redeem %s: %w", r.Code, ctx.Err())
+		}
 		return e.onlineQueryFailed(ctx, base, werr)
 	}
 	base.CardID = cardID
@@ -287,6 +292,9 @@ func (e *Engine) decryptOnline(ctx context.Context, base Record) (code string, o
 	cancel()
 	if werr == nil {
 		return code, Outcome{}, false, nil
+	}
+	if ctx.Err() != nil {
+		return "", Outcome{}, true, fmt.Errorf("redeem: %w", ctx.Err())
 	}
 	base.State = StateRejected
 	switch werr.Kind {

@@ -513,3 +513,19 @@ func TestRunDrainsOnSyncNowAndStops(t *testing.T) {
 		t.Fatal("OnStatus never called")
 	}
 }
+
+func TestRedeemCancelledByCallerJournalsNothing(t *testing.T) {
+	h := newHarness(t, nil)
+	h.wx.add("80", "p")
+	h.redeem("warm-up-shift-does-not-exist") // opens the shift (refused: unknown)
+	n := h.j.commits.Load()
+	h.wx.inject("get", faultLatency)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := h.e.Redeem(ctx, sync.Request{Code: "80"}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("err = %v", err)
+	}
+	if h.j.commits.Load() != n || h.wx.consumed("80") != 0 {
+		t.Fatal("a cancelled scan changed something")
+	}
+}
