@@ -56,6 +56,31 @@ type memJournal struct {
 	cursor  string
 	cards   map[string]string
 	commits atomic.Int64
+	// killAt, when > 0, makes every write fail once commits reach it: the
+	// process "died" there. onKill runs once when that happens.
+	killAt int64
+	onKill func()
+}
+
+var errKilled = errors.New("journal: process killed")
+
+// dead reports (under mu) whether writes fail now.
+func (j *memJournal) deadLocked() bool {
+	if j.killAt > 0 && j.commits.Load() >= j.killAt {
+		if j.onKill != nil {
+			j.onKill()
+			j.onKill = nil
+		}
+		return true
+	}
+	return false
+}
+
+// restart simulates a new process on the same file.
+func (j *memJournal) restart() {
+	j.mu.Lock()
+	j.killAt, j.onKill = 0, nil
+	j.mu.Unlock()
 }
 
 func newMemJournal(now func() time.Time) *memJournal {
@@ -87,6 +112,9 @@ func (j *memJournal) Find(code string) (active, used *sync.Record, err error) {
 func (j *memJournal) Create(r sync.Record, path ...string) (sync.Record, error) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
+	if j.deadLocked() {
+		return sync.Record{}, errKilled
+	}
 	if len(path) == 0 || path[len(path)-1] != r.State {
 		return sync.Record{}, fmt.Errorf("create: path %v does not end in %s", path, r.State)
 	}
@@ -109,6 +137,9 @@ func (j *memJournal) Create(r sync.Record, path ...string) (sync.Record, error) 
 func (j *memJournal) Transition(id uint64, from, to string, update func(*sync.Record)) (sync.Record, error) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
+	if j.deadLocked() {
+		return sync.Record{}, errKilled
+	}
 	r, ok := j.recs[id]
 	if !ok {
 		return sync.Record{}, fmt.Errorf("redemption %d not found", id)
