@@ -55,6 +55,8 @@ func (e *Engine) SyncNow() {
 // query (invariant 2); the others are left due at the end of their quiet
 // period for Run. Call it once at start-up, before Run.
 func (e *Engine) Recover(ctx context.Context) error {
+	e.drainMu.Lock()
+	defer e.drainMu.Unlock()
 	recs, err := e.j.ByState(StateConsuming, StateInDoubt)
 	if err != nil {
 		return fmt.Errorf("recover: %w", err)

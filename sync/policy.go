@@ -14,11 +14,12 @@ const (
 )
 
 // Policy is the merchant's offline acceptance policy ([offline] in the
-// config). The zero value accepts everything: set the limits.
+// config).
 type Policy struct {
 	// Mode is "accept" (default when empty) or "refuse".
 	Mode string
-	// MaxPerShift bounds offline acceptances per shift; 0 means no bound.
+	// MaxPerShift bounds offline acceptances per shift. As in the config,
+	// 0 means no offline acceptance at all; a negative value means no bound.
 	MaxPerShift int
 	// MaxAge bounds how long after an outage began offline acceptance is
 	// still allowed; 0 means no bound.
@@ -38,9 +39,6 @@ func (p Policy) Validate() error {
 	}
 	if p.UnknownCodes != "" && p.UnknownCodes != ModeAccept && p.UnknownCodes != ModeRefuse {
 		errs = append(errs, fmt.Errorf("offline.unknown_codes is %q: use \"accept\" or \"refuse\"", p.UnknownCodes))
-	}
-	if p.MaxPerShift < 0 {
-		errs = append(errs, fmt.Errorf("offline.max_per_shift is %d: use 0 (no limit) or more", p.MaxPerShift))
 	}
 	if p.MaxAge < 0 {
 		errs = append(errs, fmt.Errorf("offline.max_age is %s: use 0 (no limit) or a positive duration", p.MaxAge))
@@ -107,7 +105,7 @@ func (p Policy) Decide(in PolicyInput) Decision {
 			return Decision{Reason: ReasonOfflineTooLong, Text: fmt.Sprintf("offline since %s, longer than offline.max_age (%s) — ask a manager", in.OfflineSince.Format("15:04"), p.MaxAge)}
 		}
 	}
-	if p.MaxPerShift > 0 && in.AcceptedInShift >= p.MaxPerShift {
+	if p.MaxPerShift >= 0 && in.AcceptedInShift >= p.MaxPerShift {
 		return Decision{Reason: ReasonOfflineShiftLimit, Text: fmt.Sprintf("offline limit reached (%d of %d this shift, offline.max_per_shift) — ask a manager", in.AcceptedInShift, p.MaxPerShift)}
 	}
 	return Decision{Accept: true, Reason: ReasonAcceptedOffline, Text: "WeChat unreachable: accepted offline, it will be checked and consumed when the network is back"}

@@ -22,15 +22,16 @@ func TestPolicyDecide(t *testing.T) {
 		{"accepts within limits", base, sync.PolicyInput{Now: t0, OfflineSince: t0.Add(-time.Hour), AcceptedInShift: 2}, true, sync.ReasonAcceptedOffline, "checked"},
 		{"mode refuse", sync.Policy{Mode: "refuse"}, sync.PolicyInput{Now: t0}, false, sync.ReasonOfflineRefused, "offline.mode"},
 		{"shift limit", base, sync.PolicyInput{Now: t0, AcceptedInShift: 3}, false, sync.ReasonOfflineShiftLimit, "3 of 3"},
-		{"no shift limit when zero", sync.Policy{}, sync.PolicyInput{Now: t0, AcceptedInShift: 1000}, true, sync.ReasonAcceptedOffline, ""},
+		{"no shift limit when negative", sync.Policy{MaxPerShift: -1}, sync.PolicyInput{Now: t0, AcceptedInShift: 1000}, true, sync.ReasonAcceptedOffline, ""},
+		{"zero per shift accepts none", sync.Policy{}, sync.PolicyInput{Now: t0}, false, sync.ReasonOfflineShiftLimit, "0 of 0"},
 		{"too long offline", base, sync.PolicyInput{Now: t0, OfflineSince: t0.Add(-5 * time.Hour)}, false, sync.ReasonOfflineTooLong, "offline.max_age"},
 		{"exactly max age still accepted", base, sync.PolicyInput{Now: t0, OfflineSince: t0.Add(-4 * time.Hour)}, true, sync.ReasonAcceptedOffline, ""},
-		{"card not allowed", sync.Policy{AllowCards: []string{"pA"}}, sync.PolicyInput{Now: t0, CardID: "pB"}, false, sync.ReasonOfflineCard, "pB"},
-		{"card allowed", sync.Policy{AllowCards: []string{"pA"}}, sync.PolicyInput{Now: t0, CardID: "pA"}, true, sync.ReasonAcceptedOffline, ""},
-		{"card from cache allowed", sync.Policy{AllowCards: []string{"pA"}}, sync.PolicyInput{Now: t0, Cached: &sync.CachedStatus{Status: "NORMAL", CardID: "pA"}}, true, sync.ReasonAcceptedOffline, ""},
-		{"card unknown with allow list", sync.Policy{AllowCards: []string{"pA"}}, sync.PolicyInput{Now: t0}, false, sync.ReasonOfflineCard, "allow_cards"},
-		{"unknown code refused", sync.Policy{UnknownCodes: "refuse"}, sync.PolicyInput{Now: t0}, false, sync.ReasonOfflineUnknownCode, "unknown_codes"},
-		{"known code accepted despite unknown refuse", sync.Policy{UnknownCodes: "refuse"}, sync.PolicyInput{Now: t0, Cached: &sync.CachedStatus{Status: "NORMAL"}}, true, sync.ReasonAcceptedOffline, ""},
+		{"card not allowed", sync.Policy{AllowCards: []string{"pA"}, MaxPerShift: -1}, sync.PolicyInput{Now: t0, CardID: "pB"}, false, sync.ReasonOfflineCard, "pB"},
+		{"card allowed", sync.Policy{AllowCards: []string{"pA"}, MaxPerShift: -1}, sync.PolicyInput{Now: t0, CardID: "pA"}, true, sync.ReasonAcceptedOffline, ""},
+		{"card from cache allowed", sync.Policy{AllowCards: []string{"pA"}, MaxPerShift: -1}, sync.PolicyInput{Now: t0, Cached: &sync.CachedStatus{Status: "NORMAL", CardID: "pA"}}, true, sync.ReasonAcceptedOffline, ""},
+		{"card unknown with allow list", sync.Policy{AllowCards: []string{"pA"}, MaxPerShift: -1}, sync.PolicyInput{Now: t0}, false, sync.ReasonOfflineCard, "allow_cards"},
+		{"unknown code refused", sync.Policy{UnknownCodes: "refuse", MaxPerShift: -1}, sync.PolicyInput{Now: t0}, false, sync.ReasonOfflineUnknownCode, "unknown_codes"},
+		{"known code accepted despite unknown refuse", sync.Policy{UnknownCodes: "refuse", MaxPerShift: -1}, sync.PolicyInput{Now: t0, Cached: &sync.CachedStatus{Status: "NORMAL"}}, true, sync.ReasonAcceptedOffline, ""},
 		{"feed says deleted", base, sync.PolicyInput{Now: t0, Cached: &sync.CachedStatus{Status: "DELETE", At: t0}}, false, sync.ReasonOfflineKnownBad, "deleted"},
 		{"feed says consumed", base, sync.PolicyInput{Now: t0, Cached: &sync.CachedStatus{Status: "CONSUMED", At: t0}}, false, sync.ReasonOfflineKnownBad, "already used"},
 		{"feed says gifting", base, sync.PolicyInput{Now: t0, Cached: &sync.CachedStatus{Status: "GIFTING", At: t0}}, false, sync.ReasonOfflineKnownBad, "given"},
@@ -55,7 +56,7 @@ func TestPolicyValidate(t *testing.T) {
 	if err := (sync.Policy{Mode: "accept", UnknownCodes: "refuse"}).Validate(); err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range []sync.Policy{{Mode: "maybe"}, {UnknownCodes: "yes"}, {MaxPerShift: -1}, {MaxAge: -time.Second}} {
+	for _, p := range []sync.Policy{{Mode: "maybe"}, {UnknownCodes: "yes"}, {MaxAge: -time.Second}} {
 		if err := p.Validate(); err == nil {
 			t.Errorf("Validate(%+v) = nil, want an error", p)
 		}

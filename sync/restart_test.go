@@ -56,7 +56,7 @@ func simulate(t *testing.T, seed uint64) {
 		}
 		j.restart()
 		wx.setDown(false)
-		e, err := sync.New(sync.Options{Journal: j, WeChat: wx, Terminal: "t", OpenShiftOnScan: true,
+		e, err := sync.New(sync.Options{Journal: j, WeChat: wx, Terminal: "t", OpenShiftOnScan: true, Policy: sync.Policy{MaxPerShift: -1},
 			Timeout: 20 * time.Millisecond, SyncTimeout: 20 * time.Millisecond, QuietPeriod: 20 * time.Second,
 			MaxBackoff: 10 * time.Second, Concurrency: 4, Now: clk.Now})
 		if err != nil {
