@@ -1,0 +1,61 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"cardtill/hub"
+	"cardtill/sync"
+)
+
+func TestEngineOptionsFromConfig(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Terminal.ID = "till-2"
+	cfg.Offline.AllowCards = []string{"pA"}
+	cfg.WeChat.CustomCodeCards = []string{"pC"}
+	cfg.Shift.DefaultCashier = "Wang Fang"
+	o := engineOptions(cfg, nil, nil)
+	if o.Policy.MaxPerShift != 20 || o.Policy.MaxAge != 4*time.Hour || o.Policy.Mode != "accept" || o.Policy.AllowCards[0] != "pA" {
+		t.Fatalf("policy %+v", o.Policy)
+	}
+	if o.Terminal != "till-2" || o.CustomCodeCards[0] != "pC" || !o.OpenShiftOnScan || o.DefaultCashier != "Wang Fang" {
+		t.Fatalf("options %+v", o)
+	}
+	if o.QuietPeriod != 20*time.Second || o.Timeout != 4*time.Second || o.SyncTimeout != 15*time.Second || o.Concurrency != 8 {
+		t.Fatalf("timing %+v", o)
+	}
+	cfg.Shift.OnScanWithoutShift = "ask"
+	if engineOptions(cfg, nil, nil).OpenShiftOnScan {
+		t.Fatal(`on_scan_without_shift = "ask" opens shifts`)
+	}
+}
+
+func TestHubFeedAdapter(t *testing.T) {
+	at := time.Date(2026, 11, 22, 14, 0, 0, 0, time.UTC)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != hub.PathChanges || r.Header.Get("Authorization") != "Bearer k1" {
+			http.Error(w, `{"error":"no"}`, http.StatusUnauthorized)
+			return
+		}
+		page := hub.ChangesPage{Next: "c-" + r.URL.Query().Get("since") + "1", More: true,
+			Changes: []hub.CodeChange{{Code: "77", CardID: "p", Status: hub.StatusDelete, At: at}}}
+		_ = json.NewEncoder(w).Encode(page)
+	}))
+	defer srv.Close()
+	var f sync.Feed = hubFeed{hub.NewClient(hub.ClientOptions{URL: srv.URL, TerminalKey: "k1"})}
+	page, err := f.Changes(context.Background(), "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if page.Next != "c-x1" || !page.More || len(page.Changes) != 1 || page.Changes[0] != (sync.CodeChange{Code: "77", CardID: "p", Status: "DELETE", At: at}) {
+		t.Fatalf("page %+v", page)
+	}
+	bad := hubFeed{hub.NewClient(hub.ClientOptions{URL: srv.URL, TerminalKey: "wrong"})}
+	if _, err := bad.Changes(context.Background(), ""); err == nil {
+		t.Fatal("a refused key gave no error")
+	}
+}
