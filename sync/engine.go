@@ -370,7 +370,6 @@ func (e *Engine) onlineQueryFailed(ctx context.Context, base Record, werr *WeCha
 	}
 	out := e.outcome(saved)
 	out.OfflineInShift, out.MaxPerShift = n, e.o.Policy.MaxPerShift
-	out.CardTitle, _ = e.j.CardTitle(out.CardID)
 	e.notify()
 	return out, nil
 }
@@ -561,6 +560,9 @@ func (e *Engine) outcome(r Record) Outcome {
 	}
 	if out.At.IsZero() {
 		out.At = e.now()
+	}
+	if r.CardID != "" {
+		out.CardTitle, _ = e.j.CardTitle(r.CardID)
 	}
 	switch r.State {
 	case StateConsumed:
