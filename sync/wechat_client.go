@@ -1,0 +1,72 @@
+package sync
+
+import (
+	"context"
+	"errors"
+
+	"cardtill/wechat"
+)
+
+// NewWeChat adapts the WeChat API client to the engine, classifying its
+// errors: an *wechat.APIError by its Class, anything else (no errcode:
+// wechat.ErrOutcomeUnknown, no token, a cancelled context) as
+// WeChatUnreachable, which for a consume means "maybe applied".
+func NewWeChat(c *wechat.Client) WeChat { return wxClient{c} }
+
+type wxClient struct{ c *wechat.Client }
+
+func (w wxClient) GetCode(ctx context.Context, cardID, code string) (CodeInfo, error) {
+	info, err := w.c.GetCode(ctx, cardID, code, false)
+	if err != nil {
+		return CodeInfo{}, classifyWeChat(err)
+	}
+	return CodeInfo{CardID: info.CardID, OpenID: info.OpenID, Status: string(info.Status),
+		CanConsume: info.CanConsume, Begin: info.BeginTime, End: info.EndTime}, nil
+}
+
+func (w wxClient) Consume(ctx context.Context, cardID, code string) (ConsumeResult, error) {
+	res, err := w.c.Consume(ctx, cardID, code)
+	if err != nil {
+		return ConsumeResult{}, classifyWeChat(err)
+	}
+	return ConsumeResult{CardID: res.CardID, OpenID: res.OpenID}, nil
+}
+
+func (w wxClient) Decrypt(ctx context.Context, enc string) (string, error) {
+	code, err := w.c.Decrypt(ctx, enc)
+	if err != nil {
+		return "", classifyWeChat(err)
+	}
+	return code, nil
+}
+
+func (w wxClient) CardTitle(ctx context.Context, cardID string) (string, error) {
+	card, err := w.c.GetCard(ctx, cardID)
+	if err != nil {
+		return "", classifyWeChat(err)
+	}
+	return card.Title, nil
+}
+
+// classifyWeChat turns a wechat error into a *WeChatError.
+func classifyWeChat(err error) error {
+	var ae *wechat.APIError
+	if !errors.As(err, &ae) {
+		return &WeChatError{Kind: WeChatUnreachable, Msg: err.Error(), Err: err}
+	}
+	we := &WeChatError{Code: ae.Code, Msg: ae.Msg, Err: err}
+	switch ae.Class() {
+	case wechat.ClassToken:
+		we.Kind = WeChatToken
+	case wechat.ClassRetryable:
+		we.Kind = WeChatBusy
+		if ae.Code == wechat.CodeDailyQuota {
+			we.Kind = WeChatQuota
+		}
+	case wechat.ClassConfig:
+		we.Kind = WeChatConfig
+	default:
+		we.Kind = WeChatRejected
+	}
+	return we
+}
