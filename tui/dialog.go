@@ -1,0 +1,109 @@
+package tui
+
+import (
+	"strings"
+	"time"
+
+	"github.com/charmbracelet/bubbles/key"
+	"github.com/charmbracelet/bubbles/textinput"
+	tea "github.com/charmbracelet/bubbletea"
+)
+
+type dialogKind int
+
+const (
+	dialogNone dialogKind = iota
+	dialogQuit
+	dialogConfirm
+	dialogShiftOpen
+	dialogShiftClose
+)
+
+// dialog is the modal on top of the till: quit, confirm-before-consume,
+// shift open/close. It has its own update.
+type dialog struct {
+	kind    dialogKind
+	confirm confirmReq
+	name    textinput.Model
+}
+
+func (m Model) startShiftDialog() (tea.Model, tea.Cmd) {
+	if m.o.Shifts == nil {
+		m.notice = m.tx.ShiftsUnavailable
+		return m, nil
+	}
+	if m.status.shiftID != 0 {
+		m.dialog = dialog{kind: dialogShiftClose}
+		return m, nil
+	}
+	in := textinput.New()
+	in.CharLimit = 40
+	in.SetValue(m.status.cashier)
+	in.Focus()
+	m.input.Blur()
+	m.dialog = dialog{kind: dialogShiftOpen, name: in}
+	return m, textinput.Blink
+}
+
+func (m Model) closeDialog() Model {
+	m.dialog = dialog{}
+	m.input.Focus()
+	return m
+}
+
+// updateDialog handles keys while a dialog is open.
+func (m Model) updateDialog(k tea.KeyMsg) (tea.Model, tea.Cmd) {
+	d := m.dialog
+	switch d.kind {
+	case dialogQuit:
+		switch {
+		case key.Matches(k, m.keys.Yes), key.Matches(k, m.keys.Quit):
+			return m, tea.Quit
+		case key.Matches(k, m.keys.No):
+			return m.closeDialog(), nil
+		}
+	case dialogConfirm:
+		switch {
+		case key.Matches(k, m.keys.Submit):
+			d.confirm.reply <- true
+			return m.closeDialog(), nil
+		case key.Matches(k, m.keys.Cancel):
+			d.confirm.reply <- false
+			return m.closeDialog(), nil
+		}
+	case dialogShiftClose:
+		switch {
+		case key.Matches(k, m.keys.Yes):
+			s, id, now := m.o.Shifts, m.status.shiftID, m.o.Now()
+			return m.closeDialog(), func() tea.Msg {
+				err := s.CloseShift(id, now)
+				return shiftMsg{id: id, closed: err == nil, err: err}
+			}
+		case key.Matches(k, m.keys.No):
+			return m.closeDialog(), nil
+		}
+	case dialogShiftOpen:
+		switch {
+		case key.Matches(k, m.keys.Submit):
+			name := strings.TrimSpace(d.name.Value())
+			if name == "" {
+				return m, nil
+			}
+			s, now := m.o.Shifts, m.o.Now()
+			return m.closeDialog(), openShift(s, name, now)
+		case key.Matches(k, m.keys.Cancel):
+			return m.closeDialog(), nil
+		}
+		var cmd tea.Cmd
+		m.dialog.name, cmd = d.name.Update(k)
+		return m, cmd
+	}
+	return m, nil
+}
+
+func openShift(s Shifts, name string, now time.Time) tea.Cmd {
+	return func() tea.Msg {
+		id, err := s.OpenShift(name, now)
+		return shiftMsg{id: id, cashier: name, open: err == nil, opened: err == nil, err: err}
+	}
+}

@@ -1,0 +1,53 @@
+package tui
+
+import "github.com/charmbracelet/bubbles/key"
+
+// KeyMap is every key of the till screen. Help lists all of them.
+type KeyMap struct {
+	Submit, Cancel, Shift, Queue, SyncNow, Help, Quit key.Binding
+	Outage                                            key.Binding // demo only
+	Yes, No                                           key.Binding
+}
+
+// DefaultKeyMap returns the till's keys. Function keys are used so that a
+// keyboard-wedge scanner typing codes never triggers a command.
+func DefaultKeyMap() KeyMap {
+	return KeyMap{
+		Submit:  key.NewBinding(key.WithKeys("enter"), key.WithHelp("Enter", "submit")),
+		Cancel:  key.NewBinding(key.WithKeys("esc"), key.WithHelp("Esc", "back")),
+		Shift:   key.NewBinding(key.WithKeys("f2"), key.WithHelp("F2", "shift")),
+		Queue:   key.NewBinding(key.WithKeys("f3"), key.WithHelp("F3", "queue")),
+		SyncNow: key.NewBinding(key.WithKeys("f5"), key.WithHelp("F5", "sync")),
+		Help:    key.NewBinding(key.WithKeys("f1"), key.WithHelp("F1", "help")),
+		Quit:    key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("Ctrl+C", "quit")),
+		Outage:  key.NewBinding(key.WithKeys("f8"), key.WithHelp("F8", "outage"), key.WithDisabled()),
+		Yes:     key.NewBinding(key.WithKeys("y", "Y", "enter"), key.WithHelp("y", "yes")),
+		No:      key.NewBinding(key.WithKeys("n", "N", "esc"), key.WithHelp("n", "no")),
+	}
+}
+
+// localized returns k with its help texts from tx.
+func (k KeyMap) localized(tx *Text) KeyMap {
+	set := func(b *key.Binding, desc string) { b.SetHelp(b.Help().Key, desc) }
+	set(&k.Submit, tx.KeySubmit)
+	set(&k.Cancel, tx.KeyCancel)
+	set(&k.Shift, tx.KeyShift)
+	set(&k.Queue, tx.KeyQueue)
+	set(&k.SyncNow, tx.KeySync)
+	set(&k.Help, tx.KeyHelp)
+	set(&k.Quit, tx.KeyQuit)
+	set(&k.Outage, tx.KeyOutage)
+	set(&k.Yes, tx.Yes)
+	set(&k.No, tx.No)
+	return k
+}
+
+// ShortHelp is the one-line help at the foot of the screen.
+func (k KeyMap) ShortHelp() []key.Binding {
+	return []key.Binding{k.Shift, k.Queue, k.SyncNow, k.Outage, k.Help, k.Quit}
+}
+
+// FullHelp is the help screen: every key.
+func (k KeyMap) FullHelp() [][]key.Binding {
+	return [][]key.Binding{{k.Submit, k.Cancel, k.Help, k.Quit}, {k.Shift, k.Queue, k.SyncNow, k.Outage}, {k.Yes, k.No}}
+}

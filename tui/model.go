@@ -1,0 +1,418 @@
+package tui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/charmbracelet/bubbles/help"
+	"github.com/charmbracelet/bubbles/key"
+	"github.com/charmbracelet/bubbles/textinput"
+	tea "github.com/charmbracelet/bubbletea"
+
+	"cardtill/scanner"
+	"cardtill/sync"
+)
+
+// Engine is what the screen needs of the redemption engine (*sync.Engine
+// satisfies it).
+type Engine interface {
+	Redeem(ctx context.Context, r sync.Request) (sync.Outcome, error)
+	Status() sync.Status
+	SyncNow()
+}
+
+// Shifts opens and closes shifts; nil when the screen cannot (F2 then says so).
+type Shifts interface {
+	CurrentShift() (id uint64, cashier string, ok bool, err error)
+	OpenShift(cashier string, at time.Time) (uint64, error)
+	CloseShift(id uint64, at time.Time) error
+}
+
+// DemoCode is a sample code shown on the demo screen.
+type DemoCode struct{ Code, Note string }
+
+// Options configure the screen.
+type Options struct {
+	Engine   Engine
+	Shifts   Shifts
+	Lang     string // "zh" or "en"; "" means LangFromEnv
+	Confirm  bool   // [ui] confirm: show the card and wait for Enter/Esc
+	Bell     bool   // [ui] bell on refusals
+	Recent   int    // bounded recent list (50 when 0)
+	Terminal string
+	Cashier  string
+	// ScannerPort is the serial port name, "" for keyboard only.
+	ScannerPort string
+	// Events are the serial scanner's events (nil for keyboard only).
+	Events <-chan scanner.Event
+	// StatusC carries the engine's OnStatus notifications (may be nil).
+	StatusC <-chan sync.Status
+	// Outage, when set (demo), toggles a simulated WeChat outage and
+	// returns whether it is now on.
+	Outage  func() bool
+	Demo    []DemoCode
+	Now     func() time.Time
+	NoColor bool
+}
+
+type screen int
+
+const (
+	screenTill screen = iota
+	screenHelp
+	screenQueue
+)
+
+// Model is the root model: it owns window size, the current screen, the
+// dialogs and quit; each part updates itself.
+type Model struct {
+	o      Options
+	tx     *Text
+	st     Styles
+	keys   KeyMap
+	help   help.Model
+	width  int
+	height int
+	now    time.Time
+	screen screen
+
+	input    textinput.Model
+	result   resultPanel
+	recent   recentList
+	status   statusBar
+	dialog   dialog
+	inFlight int
+	notice   string
+	confirmC chan confirmReq
+}
+
+// New builds the till screen.
+func New(o Options) Model {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Recent <= 0 {
+		o.Recent = 50
+	}
+	if o.Lang == "" {
+		o.Lang = LangFromEnv()
+	}
+	tx := Catalogue(o.Lang)
+	keys := DefaultKeyMap().localized(tx)
+	keys.Outage.SetEnabled(o.Outage != nil)
+	in := textinput.New()
+	in.Prompt = tx.Prompt
+	in.CharLimit = 512
+	in.Focus()
+	st := NewStyles(DefaultTheme(), o.NoColor)
+	in.PromptStyle = st.Prompt
+	m := Model{
+		o: o, tx: tx, st: st, keys: keys, help: help.New(), width: 80, height: 24,
+		now: o.Now(), input: in, recent: recentList{max: o.Recent},
+		status:   statusBar{terminal: o.Terminal, cashier: o.Cashier, port: o.ScannerPort, connected: o.ScannerPort == ""},
+		confirmC: make(chan confirmReq),
+	}
+	if o.Engine != nil {
+		m.status.st = o.Engine.Status()
+	}
+	return m
+}
+
+// Messages. Every I/O result comes back as one of these.
+type (
+	redeemedMsg struct {
+		out  sync.Outcome
+		err  error
+		code string
+	}
+	statusMsg  sync.Status
+	scannerMsg scanner.Event
+	tickMsg    time.Time
+	shiftMsg   struct {
+		id      uint64
+		cashier string
+		open    bool
+		closed  bool
+		opened  bool
+		err     error
+	}
+	outageMsg  bool
+	confirmReq struct {
+		out   sync.Outcome
+		reply chan bool
+	}
+	confirmAskMsg confirmReq
+	// scannerClosedMsg: the event channel closed.
+	scannerClosedMsg struct{}
+)
+
+// Init starts listening to the scanner, the engine's status and the clock,
+// and reads the open shift.
+func (m Model) Init() tea.Cmd {
+	cmds := []tea.Cmd{textinput.Blink, tick(), m.waitConfirm()}
+	if m.o.Events != nil {
+		cmds = append(cmds, waitEvent(m.o.Events))
+	}
+	if m.o.StatusC != nil {
+		cmds = append(cmds, waitStatus(m.o.StatusC))
+	}
+	if m.o.Shifts != nil {
+		cmds = append(cmds, readShift(m.o.Shifts))
+	}
+	return tea.Batch(cmds...)
+}
+
+func tick() tea.Cmd {
+	return tea.Every(time.Second, func(t time.Time) tea.Msg { return tickMsg(t) })
+}
+
+func waitEvent(c <-chan scanner.Event) tea.Cmd {
+	return func() tea.Msg {
+		ev, ok := <-c
+		if !ok {
+			return scannerClosedMsg{}
+		}
+		return scannerMsg(ev)
+	}
+}
+
+func waitStatus(c <-chan sync.Status) tea.Cmd {
+	return func() tea.Msg {
+		s, ok := <-c
+		if !ok {
+			return nil
+		}
+		return statusMsg(s)
+	}
+}
+
+func (m Model) waitConfirm() tea.Cmd {
+	c := m.confirmC
+	return func() tea.Msg { return confirmAskMsg(<-c) }
+}
+
+func readShift(s Shifts) tea.Cmd {
+	return func() tea.Msg {
+		id, cashier, ok, err := s.CurrentShift()
+		return shiftMsg{id: id, cashier: cashier, open: ok, err: err}
+	}
+}
+
+func (m Model) redeem(sc scanner.Scan) tea.Cmd {
+	e := m.o.Engine
+	req := sync.Request{
+		Code: sc.Payload.Code, CardID: sc.Payload.CardID, EncryptCode: sc.Payload.EncryptCode,
+		Source: sc.Source, RawScan: sc.Raw, Cashier: m.status.cashier,
+	}
+	if m.o.Confirm {
+		c := m.confirmC
+		req.Confirm = func(o sync.Outcome) bool {
+			r := confirmReq{out: o, reply: make(chan bool, 1)}
+			c <- r
+			return <-r.reply
+		}
+	}
+	code := sc.Payload.Code
+	return func() tea.Msg {
+		out, err := e.Redeem(context.Background(), req)
+		return redeemedMsg{out: out, err: err, code: code}
+	}
+}
+
+func (m Model) refreshStatus() tea.Cmd {
+	e := m.o.Engine
+	if e == nil {
+		return nil
+	}
+	return func() tea.Msg { return statusMsg(e.Status()) }
+}
+
+// Update routes messages: global ones here, keys to the dialog or the
+// current screen.
+func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
+	switch msg := msg.(type) {
+	case tea.WindowSizeMsg:
+		m.width, m.height = msg.Width, msg.Height
+		m.input.Width = max(10, msg.Width-len([]rune(m.tx.Prompt))-4)
+		return m, nil
+	case tickMsg:
+		m.now = time.Time(msg)
+		return m, tick()
+	case statusMsg:
+		m.status.st = sync.Status(msg)
+		var cmd tea.Cmd
+		if m.o.StatusC != nil {
+			cmd = waitStatus(m.o.StatusC)
+		}
+		return m, cmd
+	case scannerMsg:
+		return m.onScanner(scanner.Event(msg))
+	case scannerClosedMsg:
+		return m, nil
+	case redeemedMsg:
+		return m.onRedeemed(msg)
+	case confirmAskMsg:
+		m.dialog = dialog{kind: dialogConfirm, confirm: confirmReq(msg)}
+		return m, m.waitConfirm()
+	case shiftMsg:
+		return m.onShift(msg)
+	case outageMsg:
+		m.notice = m.tx.OutageOff
+		if msg {
+			m.notice = m.tx.OutageOn
+		}
+		return m, m.refreshStatus()
+	case tea.KeyMsg:
+		if m.dialog.kind != dialogNone {
+			return m.updateDialog(msg)
+		}
+		return m.onKey(msg)
+	}
+	var cmd tea.Cmd
+	m.input, cmd = m.input.Update(msg)
+	return m, cmd
+}
+
+func (m Model) onKey(k tea.KeyMsg) (tea.Model, tea.Cmd) {
+	switch {
+	case key.Matches(k, m.keys.Quit):
+		if m.inFlight > 0 || m.status.st.QueueDepth > 0 {
+			m.dialog = dialog{kind: dialogQuit}
+			return m, nil
+		}
+		return m, tea.Quit
+	case key.Matches(k, m.keys.Help):
+		m.screen = toggle(m.screen, screenHelp)
+		return m, nil
+	case key.Matches(k, m.keys.Queue):
+		m.screen = toggle(m.screen, screenQueue)
+		if m.screen == screenQueue {
+			return m, m.refreshStatus()
+		}
+		return m, nil
+	case key.Matches(k, m.keys.Cancel) && m.screen != screenTill:
+		m.screen = screenTill
+		return m, nil
+	case key.Matches(k, m.keys.SyncNow):
+		if m.o.Engine != nil {
+			m.o.Engine.SyncNow()
+		}
+		return m, m.refreshStatus()
+	case key.Matches(k, m.keys.Outage):
+		f := m.o.Outage
+		return m, func() tea.Msg { return outageMsg(f()) }
+	case key.Matches(k, m.keys.Shift):
+		return m.startShiftDialog()
+	case key.Matches(k, m.keys.Submit):
+		line := m.input.Value()
+		m.input.Reset()
+		m.screen = screenTill
+		return m.submit(scanner.KeyboardScan(line))
+	}
+	if m.screen != screenTill {
+		m.screen = screenTill // typing (a wedge scanner) always lands on the till
+	}
+	var cmd tea.Cmd
+	m.input, cmd = m.input.Update(k)
+	return m, cmd
+}
+
+func toggle(cur, s screen) screen {
+	if cur == s {
+		return screenTill
+	}
+	return s
+}
+
+func (m Model) onScanner(ev scanner.Event) (tea.Model, tea.Cmd) {
+	next := waitEvent(m.o.Events)
+	switch ev.Kind {
+	case scanner.EventConnected:
+		m.status.connected = true
+		if ev.Port != "" {
+			m.status.port = ev.Port
+		}
+	case scanner.EventDisconnected:
+		m.status.connected = false
+	case scanner.EventScan, scanner.EventBadScan:
+		mm, cmd := m.submit(ev.Scan)
+		return mm, tea.Batch(cmd, next)
+	}
+	return m, next
+}
+
+func (m Model) submit(sc scanner.Scan) (Model, tea.Cmd) {
+	if sc.Err != nil {
+		var re *scanner.RejectError
+		if errors.As(sc.Err, &re) && re.Kind == scanner.RejectEmpty {
+			return m, nil
+		}
+		m.result = resultPanel{rejected: sc, at: m.o.Now(), shown: true}
+		return m, m.bell()
+	}
+	if m.o.Engine == nil {
+		return m, nil
+	}
+	m.inFlight++
+	m.result = resultPanel{working: true, code: firstNonEmpty(sc.Payload.Code, sc.Payload.EncryptCode), at: m.o.Now(), shown: true}
+	return m, m.redeem(sc)
+}
+
+func (m Model) onRedeemed(r redeemedMsg) (tea.Model, tea.Cmd) {
+	m.inFlight--
+	if m.dialog.kind == dialogConfirm {
+		m.dialog = dialog{}
+	}
+	m.result = resultPanel{out: r.out, err: r.err, code: firstNonEmpty(r.out.Code, r.code), at: m.o.Now(), shown: true}
+	if r.err == nil {
+		m.recent.add(r.out)
+	}
+	cmds := []tea.Cmd{m.refreshStatus()}
+	if r.err != nil || !r.out.Kind.Honoured() && r.out.Kind != sync.Duplicate {
+		cmds = append(cmds, m.bell())
+	}
+	if r.err == nil && r.out.ShiftID != 0 && r.out.ShiftID != m.status.shiftID {
+		m.status.shiftID = r.out.ShiftID
+	}
+	return m, tea.Batch(cmds...)
+}
+
+func (m Model) bell() tea.Cmd {
+	if !m.o.Bell {
+		return nil
+	}
+	return tea.Printf("\a")
+}
+
+func firstNonEmpty(s ...string) string {
+	for _, v := range s {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+func (m Model) onShift(s shiftMsg) (tea.Model, tea.Cmd) {
+	if s.err != nil {
+		m.notice = fmt.Sprintf("%s: %v", m.tx.Error, s.err)
+		return m, nil
+	}
+	switch {
+	case s.closed:
+		m.notice = fmt.Sprintf(m.tx.ShiftClosedFmt, s.id)
+		m.status.shiftID = 0
+		m.recent.resetCounts()
+	case s.open:
+		if s.cashier != "" {
+			m.status.cashier = s.cashier
+		}
+		if s.opened {
+			m.notice = fmt.Sprintf(m.tx.ShiftOpenedFmt, s.id, m.status.cashier)
+		}
+		m.status.shiftID = s.id
+	}
+	return m, m.refreshStatus()
+}

@@ -1,0 +1,164 @@
+package tui
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/ansi"
+
+	"cardtill/scanner"
+	"cardtill/sync"
+)
+
+// resultPanel is the big answer for the last scan.
+type resultPanel struct {
+	shown    bool
+	working  bool
+	rejected scanner.Scan
+	out      sync.Outcome
+	err      error
+	code     string
+	at       time.Time
+}
+
+// lines returns the panel's headline style and its text lines.
+func (r resultPanel) lines(tx *Text, st Styles) (lipgloss.Style, []string) {
+	switch {
+	case !r.shown:
+		return st.Panel, []string{st.Muted.Render(tx.Ready)}
+	case r.working:
+		return st.Panel, []string{st.Bold.Render("…  " + tx.Working), tx.CodeLabel + " " + formatCode(r.code)}
+	case r.rejected.Err != nil:
+		return st.PanelBad, []string{st.Bad.Render("✖  " + tx.Refused), rejectText(tx, r.rejected.Err), st.Muted.Render(clip(r.rejected.Raw, 40))}
+	case r.err != nil:
+		return st.PanelBad, []string{st.Bad.Render("✖  " + tx.Error), r.err.Error()}
+	}
+	o := r.out
+	card := formatCode(r.code)
+	if o.CardTitle != "" {
+		card = o.CardTitle + "  ·  " + tx.CodeLabel + " " + card
+	} else {
+		card = tx.CodeLabel + " " + card
+	}
+	when := r.at.Format("15:04:05")
+	if o.OpenID != "" {
+		when += "  ·  " + tx.CustomerLabel + " " + maskOpenID(o.OpenID)
+	}
+	switch o.Kind {
+	case sync.Consumed:
+		return st.PanelGood, []string{st.Good.Render("✔  " + tx.Consumed), card, when}
+	case sync.AcceptedOffline:
+		l := []string{st.Warn.Render("⏸  " + tx.AcceptedOffline), tx.AcceptedOfflineHint, card}
+		if o.MaxPerShift > 0 {
+			l = append(l, fmt.Sprintf(tx.OfflineCountFmt, o.OfflineInShift, o.MaxPerShift))
+		}
+		return st.PanelWarn, l
+	case sync.Duplicate:
+		return st.PanelMuted, []string{st.Muted.Render("≡  " + tx.Duplicate), reasonText(tx, o), card}
+	case sync.Checking:
+		return st.PanelWarn, []string{st.Warn.Render("?  " + tx.Checking), tx.CheckingHint, card}
+	case sync.Conflict:
+		return st.PanelBad, []string{st.Bad.Render("!  " + tx.Conflict), reasonText(tx, o), card}
+	}
+	return st.PanelBad, []string{st.Bad.Render("✖  " + tx.Refused), st.Bold.Render(reasonText(tx, o)), card, when}
+}
+
+// reasonText is the cashier's words for an outcome's reason.
+func reasonText(tx *Text, o sync.Outcome) string {
+	switch o.Reason {
+	case sync.ReasonAlreadyUsed, sync.ReasonUsedHere:
+		s := tx.Reasons[o.Reason]
+		if p := o.Previous; p != nil && !p.At.IsZero() {
+			s += " " + fmt.Sprintf(tx.UsedAtFmt, p.At.Format("01-02 15:04"), firstNonEmpty(p.Terminal, "?"))
+		}
+		return s
+	case sync.ReasonExpired:
+		if !o.ValidUntil.IsZero() {
+			return fmt.Sprintf(tx.ExpiredFmt, o.ValidUntil.Format("2006-01-02"))
+		}
+	case sync.ReasonNotYetValid:
+		if !o.ValidFrom.IsZero() {
+			return fmt.Sprintf(tx.NotYetFmt, o.ValidFrom.Format("2006-01-02"))
+		}
+	case sync.ReasonOfflineShiftLimit:
+		if o.MaxPerShift > 0 {
+			return fmt.Sprintf(tx.OfflineLimitFmt, o.OfflineInShift, o.MaxPerShift)
+		}
+	}
+	if s, ok := tx.Reasons[o.Reason]; ok {
+		return s
+	}
+	return firstNonEmpty(o.ReasonText, string(o.Reason))
+}
+
+func rejectText(tx *Text, err error) string {
+	var re *scanner.RejectError
+	if errors.As(err, &re) {
+		if s, ok := tx.Rejects[re.Kind]; ok {
+			return s
+		}
+	}
+	return tx.Rejects[scanner.RejectNotACode]
+}
+
+// formatCode groups an all-digit code by four, as printed on coupons.
+func formatCode(c string) string {
+	if len(c) < 8 || strings.Trim(c, "0123456789") != "" {
+		return c
+	}
+	var b strings.Builder
+	for i := 0; i < len(c); i++ {
+		if i > 0 && i%4 == 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteByte(c[i])
+	}
+	return b.String()
+}
+
+func maskOpenID(s string) string {
+	if len(s) <= 8 {
+		return s
+	}
+	return s[:4] + "…" + s[len(s)-4:]
+}
+
+// clip cuts s to w terminal cells (wide characters count two).
+func clip(s string, w int) string { return ansi.Truncate(s, w, "…") }
+
+// recentList keeps the last max outcomes and the session's shift counts.
+type recentList struct {
+	max       int
+	items     []sync.Outcome // newest last
+	ok, notOK int
+}
+
+func (r *recentList) add(o sync.Outcome) {
+	if o.Kind == sync.Duplicate {
+		return
+	}
+	if o.Kind.Honoured() {
+		r.ok++
+	} else {
+		r.notOK++
+	}
+	if len(r.items) == r.max {
+		copy(r.items, r.items[1:])
+		r.items = r.items[:len(r.items)-1]
+	}
+	r.items = append(r.items, o)
+}
+
+func (r *recentList) resetCounts() { r.ok, r.notOK = 0, 0 }
+
+// statusBar holds what the status line shows.
+type statusBar struct {
+	st                sync.Status
+	terminal, cashier string
+	shiftID           uint64
+	port              string
+	connected         bool
+}

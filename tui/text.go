@@ -1,0 +1,71 @@
+package tui
+
+import (
+	"os"
+	"strings"
+
+	"cardtill/scanner"
+	"cardtill/sync"
+)
+
+// Text is one language's catalogue: every text the cashier reads. A
+// translation is one file (text_en.go, text_zh.go) filling this struct.
+type Text struct {
+	Lang string
+
+	WeChatOnline, WeChatOffline, WeChatUnknown, OfflineSinceFmt, SendingFmt string
+	Scanner, ScannerConnected, ScannerDisconnected, KeyboardOnly            string
+	Queue, Conflicts, InDoubt, LastSync, Never, Syncing                     string
+	ShiftFmt, NoShift, Cashier                                              string
+
+	Consumed, Refused, AcceptedOffline, AcceptedOfflineHint, Duplicate string
+	Checking, CheckingHint, Conflict, Error                            string
+	CodeLabel, CustomerLabel, OfflineCountFmt                          string
+	Ready, Working, Prompt                                             string
+
+	Recent, RecentEmpty, ShiftCountsFmt    string
+	QueueTitle, QueueEmpty, ConflictsTitle string
+
+	HelpTitle, HelpIntro string
+
+	ConfirmTitle, ConfirmHint string
+
+	QuitTitle, QuitInFlight, QuitQueuedFmt, QuitAsk string
+
+	ShiftOpenTitle, ShiftOpenAsk, ShiftCloseTitle, ShiftCloseAskFmt string
+	ShiftOpenedFmt, ShiftClosedFmt, ShiftsUnavailable               string
+
+	OutageOn, OutageOff, DemoTitle, DemoHint string
+
+	KeySubmit, KeyCancel, KeyShift, KeyQueue, KeySync, KeyHelp, KeyQuit, KeyOutage string
+	Yes, No                                                                        string
+
+	// Reasons explain refusals in words a cashier uses (TILL-SCREEN.md).
+	Reasons map[sync.Reason]string
+	// Rejects explain scans that are not coupon codes.
+	Rejects map[scanner.RejectKind]string
+	// UsedAtFmt completes "already used": time, till.
+	UsedAtFmt, ExpiredFmt, NotYetFmt, OfflineLimitFmt string
+}
+
+// Catalogue returns the texts of lang ("zh" or "en"); anything else is en.
+func Catalogue(lang string) *Text {
+	if lang == "zh" {
+		return &textZH
+	}
+	return &textEN
+}
+
+// LangFromEnv picks "zh" when LC_ALL, LC_MESSAGES or LANG (first set, in
+// that order) names Chinese, else "en".
+func LangFromEnv() string {
+	for _, v := range []string{"LC_ALL", "LC_MESSAGES", "LANG"} {
+		if s := os.Getenv(v); s != "" {
+			if strings.HasPrefix(strings.ToLower(s), "zh") {
+				return "zh"
+			}
+			return "en"
+		}
+	}
+	return "en"
+}

@@ -1,0 +1,90 @@
+package tui
+
+import (
+	"cardtill/scanner"
+	"cardtill/sync"
+)
+
+var textEN = Text{
+	Lang:         "en",
+	WeChatOnline: "WeChat online", WeChatOffline: "WeChat OFFLINE", WeChatUnknown: "WeChat not reached yet",
+	OfflineSinceFmt: "since %s", SendingFmt: "sending %d",
+	Scanner: "scanner", ScannerConnected: "connected", ScannerDisconnected: "UNPLUGGED", KeyboardOnly: "keyboard only",
+	Queue: "queue", Conflicts: "conflicts", InDoubt: "checking", LastSync: "last sync", Never: "never", Syncing: "syncing…",
+	ShiftFmt: "shift #%d", NoShift: "no shift open", Cashier: "cashier",
+
+	Consumed: "CONSUMED", Refused: "REFUSED", AcceptedOffline: "ACCEPTED OFFLINE",
+	AcceptedOfflineHint: "will be checked with WeChat later — honour it",
+	Duplicate:           "DUPLICATE READ", Checking: "CHECKING", CheckingHint: "answer lost — do not honour twice; checking with WeChat",
+	Conflict: "CONFLICT", Error: "ERROR",
+	CodeLabel: "code", CustomerLabel: "customer", OfflineCountFmt: "offline this shift %d / %d",
+	Ready: "Ready — scan a coupon", Working: "Checking with WeChat…", Prompt: "Scan or type a code ▸ ",
+
+	Recent: "Recent", RecentEmpty: "nothing yet this session", ShiftCountsFmt: "%d ✔  %d ✖",
+	QueueTitle: "Waiting for WeChat", QueueEmpty: "Nothing waits for WeChat.", ConflictsTitle: "Conflicts (accepted offline, then refused by WeChat)",
+
+	HelpTitle: "Keys", HelpIntro: "Scanners type into the entry line; Enter submits. Function keys never clash with codes.",
+
+	ConfirmTitle: "Consume this coupon?", ConfirmHint: "Enter consume · Esc cancel",
+
+	QuitTitle: "Quit cardtill?", QuitInFlight: "A redemption is still waiting for WeChat's answer; it is kept in the journal and checked at the next start.",
+	QuitQueuedFmt: "%d code(s) wait for WeChat. They stay in the journal and are sent when cardtill runs again.",
+	QuitAsk:       "y quit · n stay",
+
+	ShiftOpenTitle: "Open a shift", ShiftOpenAsk: "Cashier name, then Enter (Esc cancels):",
+	ShiftCloseTitle: "Close the shift", ShiftCloseAskFmt: "Close shift #%d of %s? y close · n keep open",
+	ShiftOpenedFmt: "Shift #%d opened for %s", ShiftClosedFmt: "Shift #%d closed", ShiftsUnavailable: "Shifts are not available here",
+
+	OutageOn: "Simulated WeChat outage ON", OutageOff: "Simulated WeChat outage OFF",
+	DemoTitle: "Demo codes", DemoHint: "type one and press Enter",
+
+	KeySubmit: "submit", KeyCancel: "back / cancel", KeyShift: "open/close shift", KeyQueue: "queue & conflicts",
+	KeySync: "sync now", KeyHelp: "help", KeyQuit: "quit", KeyOutage: "toggle outage (demo)",
+	Yes: "yes", No: "no",
+
+	UsedAtFmt: "at %s (%s)", ExpiredFmt: "Expired on %s", NotYetFmt: "Not valid until %s", OfflineLimitFmt: "Offline limit reached (%d of %d this shift) — ask a manager",
+
+	Reasons: map[sync.Reason]string{
+		sync.ReasonOK:                 "Consumed",
+		sync.ReasonAcceptedOffline:    "Accepted offline — will be checked later",
+		sync.ReasonAlreadyUsed:        "Already used",
+		sync.ReasonUsedHere:           "Already used at this till",
+		sync.ReasonExpired:            "Expired",
+		sync.ReasonNotYetValid:        "Not valid yet",
+		sync.ReasonGifting:            "Being given to a friend — ask the customer to finish or cancel",
+		sync.ReasonGiftTimeout:        "Gift timed out — ask the customer to reopen the card",
+		sync.ReasonGifted:             "Given away to someone else",
+		sync.ReasonDeleted:            "Deleted by the customer",
+		sync.ReasonUnavailable:        "Not usable (disabled by the merchant)",
+		sync.ReasonUnknownCode:        "Not a coupon of this store",
+		sync.ReasonInvalidCode:        "Not a valid coupon code",
+		sync.ReasonCardStatus:         "This card is not active — ask a manager",
+		sync.ReasonMarked:             "Reserved by another till",
+		sync.ReasonTimeLimit:          "Not usable at this time of day",
+		sync.ReasonNotConsumable:      "WeChat says it cannot be used",
+		sync.ReasonConfig:             "Till set-up problem — call a manager",
+		sync.ReasonRejected:           "Refused by WeChat",
+		sync.ReasonDuplicateRead:      "Same code just scanned — ignored",
+		sync.ReasonInDoubt:            "Answer lost — being checked",
+		sync.ReasonConflict:           "Accepted offline, then refused by WeChat",
+		sync.ReasonOfflineRefused:     "WeChat offline — this till does not accept coupons offline",
+		sync.ReasonOfflineShiftLimit:  "Offline limit reached — ask a manager",
+		sync.ReasonOfflineTooLong:     "WeChat offline too long — no more offline acceptance",
+		sync.ReasonOfflineCard:        "WeChat offline — this card is not accepted offline",
+		sync.ReasonOfflineUnknownCode: "WeChat offline — unknown code not accepted offline",
+		sync.ReasonOfflineKnownBad:    "Known to be unusable (from the store's feed)",
+		sync.ReasonNoShift:            "No shift open — press F2 to open one",
+		sync.ReasonCancelled:          "Cancelled by the cashier",
+	},
+	Rejects: map[scanner.RejectKind]string{
+		scanner.RejectTooLong:         "Unreadable scan (too long) — scan again",
+		scanner.RejectNonPrintable:    "Unreadable scan — scan again",
+		scanner.RejectIncomplete:      "Scan cut off — scan again",
+		scanner.RejectEmpty:           "Nothing typed",
+		scanner.RejectProductBarcode:  "That is a product barcode, not a coupon",
+		scanner.RejectPaymentCode:     "That is a payment code — use the payment terminal",
+		scanner.RejectLinkWithoutCode: "That link carries no coupon code",
+		scanner.RejectMalformedCode:   "That link's coupon code cannot be right",
+		scanner.RejectNotACode:        "That is not a coupon code",
+	},
+}

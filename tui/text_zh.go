@@ -1,0 +1,90 @@
+package tui
+
+import (
+	"cardtill/scanner"
+	"cardtill/sync"
+)
+
+var textZH = Text{
+	Lang:         "zh",
+	WeChatOnline: "微信在线", WeChatOffline: "微信离线", WeChatUnknown: "尚未连上微信",
+	OfflineSinceFmt: "自 %s", SendingFmt: "发送中 %d",
+	Scanner: "扫码枪", ScannerConnected: "已连接", ScannerDisconnected: "已断开", KeyboardOnly: "仅键盘",
+	Queue: "待同步", Conflicts: "冲突", InDoubt: "核对中", LastSync: "上次同步", Never: "从未", Syncing: "同步中…",
+	ShiftFmt: "班次 #%d", NoShift: "未开班", Cashier: "收银员",
+
+	Consumed: "核销成功", Refused: "拒绝", AcceptedOffline: "离线已受理",
+	AcceptedOfflineHint: "联网后自动核销 — 可以给顾客优惠",
+	Duplicate:           "重复扫码", Checking: "核对中", CheckingHint: "应答丢失 — 请勿重复给优惠，正在向微信核对",
+	Conflict: "冲突", Error: "错误",
+	CodeLabel: "券码", CustomerLabel: "顾客", OfflineCountFmt: "本班次离线已受理 %d / %d",
+	Ready: "就绪 — 请扫码", Working: "正在向微信核对…", Prompt: "请扫码或输入券码 ▸ ",
+
+	Recent: "最近", RecentEmpty: "本次尚无记录", ShiftCountsFmt: "%d ✔  %d ✖",
+	QueueTitle: "等待微信", QueueEmpty: "没有等待微信的券码。", ConflictsTitle: "冲突（离线受理后被微信拒绝）",
+
+	HelpTitle: "按键", HelpIntro: "扫码枪输入到券码行，回车提交。功能键不会与券码冲突。",
+
+	ConfirmTitle: "核销这张券？", ConfirmHint: "回车 核销 · Esc 取消",
+
+	QuitTitle: "退出 cardtill？", QuitInFlight: "有一笔核销仍在等待微信应答；已记入日志，下次启动时核对。",
+	QuitQueuedFmt: "%d 个券码等待微信。它们保存在日志中，下次运行 cardtill 时发送。",
+	QuitAsk:       "y 退出 · n 留下",
+
+	ShiftOpenTitle: "开班", ShiftOpenAsk: "输入收银员姓名后回车（Esc 取消）：",
+	ShiftCloseTitle: "交班", ShiftCloseAskFmt: "结束 %[2]s 的班次 #%[1]d？y 交班 · n 继续",
+	ShiftOpenedFmt: "班次 #%d 已开班（%s）", ShiftClosedFmt: "班次 #%d 已交班", ShiftsUnavailable: "此处不支持班次",
+
+	OutageOn: "模拟微信断网：开", OutageOff: "模拟微信断网：关",
+	DemoTitle: "演示券码", DemoHint: "输入其一后回车",
+
+	KeySubmit: "提交", KeyCancel: "返回 / 取消", KeyShift: "开班 / 交班", KeyQueue: "待同步与冲突",
+	KeySync: "立即同步", KeyHelp: "帮助", KeyQuit: "退出", KeyOutage: "切换断网（演示）",
+	Yes: "是", No: "否",
+
+	UsedAtFmt: "%s（%s）", ExpiredFmt: "已过期（%s）", NotYetFmt: "未到使用时间（%s）", OfflineLimitFmt: "已达离线受理上限（本班次 %d / %d）— 请找店长",
+
+	Reasons: map[sync.Reason]string{
+		sync.ReasonOK:                 "核销成功",
+		sync.ReasonAcceptedOffline:    "离线已受理 · 联网后自动核销",
+		sync.ReasonAlreadyUsed:        "已核销",
+		sync.ReasonUsedHere:           "本收银台已核销",
+		sync.ReasonExpired:            "已过期",
+		sync.ReasonNotYetValid:        "未到使用时间",
+		sync.ReasonGifting:            "转赠中，请顾客完成或取消转赠",
+		sync.ReasonGiftTimeout:        "转赠超时，请顾客重新打开卡券",
+		sync.ReasonGifted:             "已转赠给他人",
+		sync.ReasonDeleted:            "顾客已删除该券",
+		sync.ReasonUnavailable:        "卡券不可用",
+		sync.ReasonUnknownCode:        "非本店卡券 / 无效券码",
+		sync.ReasonInvalidCode:        "无效券码",
+		sync.ReasonCardStatus:         "卡券未生效 — 请找店长",
+		sync.ReasonMarked:             "已被其他收银台占用",
+		sync.ReasonTimeLimit:          "当前时段不可用",
+		sync.ReasonNotConsumable:      "微信显示不可核销",
+		sync.ReasonConfig:             "收银台配置问题 — 请找店长",
+		sync.ReasonRejected:           "微信拒绝",
+		sync.ReasonDuplicateRead:      "重复扫码，已忽略",
+		sync.ReasonInDoubt:            "应答丢失 — 正在核对",
+		sync.ReasonConflict:           "离线受理后被微信拒绝",
+		sync.ReasonOfflineRefused:     "微信离线 — 本收银台不离线受理",
+		sync.ReasonOfflineShiftLimit:  "已达离线受理上限 — 请找店长",
+		sync.ReasonOfflineTooLong:     "微信离线太久 — 不再离线受理",
+		sync.ReasonOfflineCard:        "微信离线 — 此券不支持离线受理",
+		sync.ReasonOfflineUnknownCode: "微信离线 — 未知券码不离线受理",
+		sync.ReasonOfflineKnownBad:    "已知不可用（门店同步）",
+		sync.ReasonNoShift:            "未开班 — 按 F2 开班",
+		sync.ReasonCancelled:          "收银员已取消",
+	},
+	Rejects: map[scanner.RejectKind]string{
+		scanner.RejectTooLong:         "无法识别（过长）— 请重扫",
+		scanner.RejectNonPrintable:    "无法识别 — 请重扫",
+		scanner.RejectIncomplete:      "扫码不完整 — 请重扫",
+		scanner.RejectEmpty:           "未输入内容",
+		scanner.RejectProductBarcode:  "这是商品条码，不是卡券码",
+		scanner.RejectPaymentCode:     "这是付款码 — 请用支付终端",
+		scanner.RejectLinkWithoutCode: "该链接不含券码",
+		scanner.RejectMalformedCode:   "该链接中的券码有误",
+		scanner.RejectNotACode:        "这不是卡券码",
+	},
+}

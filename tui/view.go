@@ -1,0 +1,280 @@
+package tui
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/charmbracelet/lipgloss"
+	"github.com/charmbracelet/x/ansi"
+
+	"cardtill/sync"
+)
+
+// View draws the screen. It is pure: it reads the model and nothing else.
+func (m Model) View() string {
+	w := max(m.width, 40)
+	var body []string
+	switch m.screen {
+	case screenHelp:
+		body = m.helpView(w)
+	case screenQueue:
+		body = m.queueView(w)
+	default:
+		body = m.tillView(w)
+	}
+	head := []string{m.header(w), m.st.Rule.Render(strings.Repeat("─", w))}
+	foot := []string{m.statusLine(w), m.footer(w)}
+	avail := m.height - len(head) - len(foot)
+	if m.dialog.kind != dialogNone {
+		body = append(m.dialogView(w), body...)
+	}
+	if avail < 0 {
+		avail = 0
+	}
+	if len(body) > avail {
+		body = body[:avail]
+	}
+	for len(body) < avail {
+		body = append(body, "")
+	}
+	lines := append(append(head, body...), foot...)
+	for i, l := range lines {
+		lines[i] = ansi.Truncate(l, w, "")
+	}
+	return strings.Join(lines, "\n")
+}
+
+// spread puts left and right on one line of width w.
+func spread(left, right string, w int) string {
+	gap := w - lipgloss.Width(left) - lipgloss.Width(right)
+	if gap < 1 {
+		return ansi.Truncate(left, max(0, w-lipgloss.Width(right)-1), "…") + " " + right
+	}
+	return left + strings.Repeat(" ", gap) + right
+}
+
+func (m Model) header(w int) string {
+	tx, s := m.tx, m.status
+	parts := []string{"cardtill"}
+	if s.terminal != "" {
+		parts = append(parts, s.terminal)
+	}
+	if s.cashier != "" {
+		parts = append(parts, s.cashier)
+	}
+	if s.shiftID != 0 {
+		parts = append(parts, fmt.Sprintf(tx.ShiftFmt, s.shiftID))
+	} else {
+		parts = append(parts, tx.NoShift)
+	}
+	return spread(" "+m.st.Header.Render(strings.Join(parts, " · ")), m.wechat()+"  "+m.now.Format("15:04")+" ", w)
+}
+
+// wechat is the connectivity word; it never says online without saying
+// that items still wait.
+func (m Model) wechat() string {
+	tx, st := m.tx, m.status.st
+	switch {
+	case st.Online && st.QueueDepth > 0:
+		return m.st.PendingDot.Render("●") + " " + tx.WeChatOnline + " · " + fmt.Sprintf(tx.SendingFmt, st.QueueDepth)
+	case st.Online:
+		return m.st.OnlineDot.Render("●") + " " + tx.WeChatOnline
+	case !st.OfflineSince.IsZero():
+		return m.st.OfflineDot.Render("○") + " " + m.st.Bad.Render(tx.WeChatOffline) + " " + fmt.Sprintf(tx.OfflineSinceFmt, st.OfflineSince.Format("15:04"))
+	}
+	return m.st.PendingDot.Render("○") + " " + tx.WeChatUnknown
+}
+
+func (m Model) statusLine(w int) string {
+	tx, s := m.tx, m.status
+	var sc string
+	switch {
+	case s.port == "":
+		sc = tx.Scanner + " " + tx.KeyboardOnly
+	case s.connected:
+		sc = tx.Scanner + " " + m.st.OnlineDot.Render("●") + " " + s.port + " " + tx.ScannerConnected
+	default:
+		sc = tx.Scanner + " " + m.st.OfflineDot.Render("○") + " " + s.port + " " + m.st.Bad.Render(tx.ScannerDisconnected)
+	}
+	last := tx.Never
+	if !s.st.LastSync.IsZero() {
+		last = s.st.LastSync.Format("15:04")
+	}
+	parts := []string{sc, fmt.Sprintf("%s %d", tx.Queue, s.st.QueueDepth)}
+	if s.st.InDoubt > 0 {
+		parts = append(parts, fmt.Sprintf("%s %d", tx.InDoubt, s.st.InDoubt))
+	}
+	c := fmt.Sprintf("%s %d", tx.Conflicts, s.st.Conflicts)
+	if s.st.Conflicts > 0 {
+		c = m.st.Bad.Render(c)
+	}
+	parts = append(parts, c, tx.LastSync+" "+last)
+	if s.st.Syncing {
+		parts = append(parts, tx.Syncing)
+	}
+	return ansi.Truncate(" "+strings.Join(parts, "   "), w, "…")
+}
+
+func (m Model) footer(w int) string {
+	h := m.help
+	h.Width = w - 1
+	return " " + h.ShortHelpView(m.keys.ShortHelp())
+}
+
+func (m Model) tillView(w int) []string {
+	style, lines := m.result.lines(m.tx, m.st)
+	inner := w - 2 - style.GetHorizontalFrameSize()
+	for i, l := range lines {
+		lines[i] = clip(l, inner)
+	}
+	for len(lines) < 4 {
+		lines = append(lines, "")
+	}
+	panel := style.Width(w - 2).Render(strings.Join(lines, "\n"))
+	out := []string{}
+	for _, l := range strings.Split(panel, "\n") {
+		out = append(out, " "+l)
+	}
+	out = append(out, " "+m.input.View())
+	if m.notice != "" {
+		out = append(out, " "+m.st.Muted.Render(m.notice))
+	} else {
+		out = append(out, "")
+	}
+	rec := m.recentLines(w)
+	if len(m.o.Demo) > 0 {
+		rec = m.withDemo(rec, w)
+	}
+	return append(out, rec...)
+}
+
+func (m Model) recentLines(w int) []string {
+	tx := m.tx
+	out := []string{spread(" "+m.st.SectionTitle.Render(tx.Recent), fmt.Sprintf(tx.ShiftCountsFmt, m.recent.ok, m.recent.notOK)+" ", w)}
+	if len(m.recent.items) == 0 {
+		return append(out, " "+m.st.Muted.Render(tx.RecentEmpty))
+	}
+	for i := len(m.recent.items) - 1; i >= 0 && len(out) < 16; i-- {
+		out = append(out, m.recentRow(m.recent.items[i], w))
+	}
+	return out
+}
+
+func (m Model) recentRow(o sync.Outcome, w int) string {
+	mark, word := "✖", reasonText(m.tx, o)
+	switch o.Kind {
+	case sync.Consumed:
+		mark, word = "✔", m.tx.Consumed
+	case sync.AcceptedOffline:
+		mark, word = "⏸", m.tx.AcceptedOffline
+	case sync.Checking:
+		mark, word = "?", m.tx.Checking
+	}
+	col := func(s string, n int) string { s = clip(s, n); return s + strings.Repeat(" ", n-lipgloss.Width(s)) }
+	titleW := 22
+	if w >= 100 {
+		titleW = 34
+	}
+	row := " " + o.At.Format("15:04") + "  " + col(formatCode(o.Code), 16) + " " + col(o.CardTitle, titleW) + " " + mark + " " + word
+	return clip(row, w)
+}
+
+// withDemo puts the demo codes beside (wide) or under (narrow) the recent list.
+func (m Model) withDemo(rec []string, w int) []string {
+	demo := []string{" " + m.st.SectionTitle.Render(m.tx.DemoTitle) + " " + m.st.Muted.Render("("+m.tx.DemoHint+")")}
+	for _, d := range m.o.Demo {
+		demo = append(demo, "  "+d.Code+"  "+m.st.Muted.Render(d.Note))
+	}
+	if w < 100 {
+		if len(m.recent.items) > 0 {
+			return append(rec[:min(len(rec), 4)], demo...)
+		}
+		return demo
+	}
+	left := w - 44
+	out := []string{}
+	for i := 0; i < max(len(rec), len(demo)); i++ {
+		l, r := "", ""
+		if i < len(rec) {
+			l = clip(rec[i], left)
+		}
+		if i < len(demo) {
+			r = demo[i]
+		}
+		out = append(out, l+strings.Repeat(" ", max(0, left-lipgloss.Width(l)))+"│"+r)
+	}
+	return out
+}
+
+func (m Model) helpView(w int) []string {
+	out := []string{" " + m.st.SectionTitle.Render(m.tx.HelpTitle), " " + clip(m.tx.HelpIntro, w-2), ""}
+	for _, col := range m.keys.FullHelp() {
+		for _, b := range col {
+			if !b.Enabled() {
+				continue
+			}
+			h := b.Help()
+			k := h.Key + strings.Repeat(" ", max(1, 10-lipgloss.Width(h.Key)))
+			out = append(out, "   "+m.st.Bold.Render(k)+h.Desc)
+		}
+	}
+	return out
+}
+
+func (m Model) queueView(w int) []string {
+	tx, st := m.tx, m.status.st
+	out := []string{" " + m.st.SectionTitle.Render(tx.QueueTitle) + fmt.Sprintf("  %s %d · %s %d", tx.Queue, st.QueueDepth, tx.InDoubt, st.InDoubt)}
+	var queued, conflicts []sync.Outcome
+	for _, o := range m.recent.items {
+		switch o.Kind {
+		case sync.AcceptedOffline, sync.Checking:
+			queued = append(queued, o)
+		case sync.Conflict:
+			conflicts = append(conflicts, o)
+		}
+	}
+	if st.QueueDepth == 0 {
+		out = append(out, " "+m.st.Muted.Render(tx.QueueEmpty))
+	}
+	for _, o := range queued {
+		out = append(out, m.recentRow(o, w))
+	}
+	out = append(out, "", " "+m.st.SectionTitle.Render(tx.ConflictsTitle)+fmt.Sprintf("  %d", st.Conflicts))
+	for _, o := range conflicts {
+		out = append(out, m.recentRow(o, w))
+	}
+	return out
+}
+
+func (m Model) dialogView(w int) []string {
+	tx := m.tx
+	var lines []string
+	switch m.dialog.kind {
+	case dialogQuit:
+		lines = []string{m.st.Warn.Render(tx.QuitTitle)}
+		if m.inFlight > 0 {
+			lines = append(lines, tx.QuitInFlight)
+		}
+		if m.status.st.QueueDepth > 0 {
+			lines = append(lines, fmt.Sprintf(tx.QuitQueuedFmt, m.status.st.QueueDepth))
+		}
+		lines = append(lines, tx.QuitAsk)
+	case dialogConfirm:
+		o := m.dialog.confirm.out
+		lines = []string{m.st.Warn.Render(tx.ConfirmTitle), firstNonEmpty(o.CardTitle, o.CardID), tx.CodeLabel + " " + formatCode(o.Code), tx.ConfirmHint}
+	case dialogShiftOpen:
+		lines = []string{m.st.Warn.Render(tx.ShiftOpenTitle), tx.ShiftOpenAsk, m.dialog.name.View()}
+	case dialogShiftClose:
+		lines = []string{m.st.Warn.Render(tx.ShiftCloseTitle), fmt.Sprintf(tx.ShiftCloseAskFmt, m.status.shiftID, m.status.cashier)}
+	}
+	inner := w - 6
+	for i, l := range lines {
+		lines[i] = ansi.Wordwrap(l, inner, " ")
+	}
+	box := m.st.Dialog.Width(w - 2).Render(strings.Join(lines, "\n"))
+	out := []string{}
+	for _, l := range strings.Split(box, "\n") {
+		out = append(out, " "+l)
+	}
+	return out
+}
