@@ -3,12 +3,15 @@ package sync_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"strconv"
 	"testing"
 	"time"
 
 	"cardtill/sync"
+	"cardtill/wechat"
+	"cardtill/wechat/wechattest"
 )
 
 // BenchmarkRedeemOnline: one online redemption against the fake at zero
@@ -71,4 +74,83 @@ func BenchmarkDrain(b *testing.B) {
 	perSec := float64(n*b.N) / total.Seconds()
 	b.ReportMetric(perSec, "codes/s")
 	b.ReportMetric(perSec/200, "ideal")
+}
+
+// BenchmarkRedeemOnlineRealWeChat is BenchmarkRedeemOnline over the real
+// client and the fake WeChat on loopback HTTP.
+func BenchmarkRedeemOnlineRealWeChat(b *testing.B) {
+	h := newRealBenchHarness(b, nil)
+	h.srv.AddCode(wechattest.Code{Code: "100000000000", CardID: "pCard"})
+	h.redeem("100000000000")
+	codes := make([]string, b.N)
+	for i := range codes {
+		codes[i] = fmt.Sprintf("1%011d", i+1)
+		h.srv.AddCode(wechattest.Code{Code: codes[i], CardID: "pCard"})
+	}
+	before := h.j.commits.Load()
+	b.ResetTimer()
+	for i := range b.N {
+		out, err := h.e.Redeem(context.Background(), sync.Request{Code: codes[i]})
+		if err != nil || out.Kind != sync.Consumed {
+			b.Fatalf("%+v %v", out, err)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(h.j.commits.Load()-before)/float64(b.N), "commits/op")
+}
+
+// BenchmarkDrainRealWeChat is BenchmarkDrain over the real client and the
+// fake WeChat on loopback HTTP, 20 ms latency on every query and consume.
+func BenchmarkDrainRealWeChat(b *testing.B) {
+	n := 10000
+	if s := os.Getenv("CARDTILL_BENCH_DRAIN"); s != "" {
+		n, _ = strconv.Atoi(s)
+	}
+	var total time.Duration
+	for range b.N {
+		b.StopTimer()
+		h := newRealBenchHarness(b, func(o *sync.Options) { o.Concurrency = 8 })
+		for _, ep := range []wechattest.Endpoint{wechattest.EndpointGetCode, wechattest.EndpointConsume} {
+			h.srv.Inject(ep, wechattest.Fault{Latency: 20 * time.Millisecond, Persistent: true})
+		}
+		for i := range n {
+			code := fmt.Sprintf("2%011d", i)
+			h.srv.AddCode(wechattest.Code{Code: code, CardID: "pCard"})
+			if _, err := h.j.Create(sync.Record{Code: code, State: sync.StateQueued, ShiftID: 1, AcceptedAt: h.clk.Now(), NextAttempt: h.clk.Now()}, sync.StateReceived, sync.StateQueued); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.StartTimer()
+		start := time.Now()
+		rep, err := h.e.DrainOnce(context.Background())
+		total += time.Since(start)
+		if err != nil || rep.Consumed != n || rep.Remaining != 0 {
+			b.Fatalf("drain: %+v %v", rep, err)
+		}
+	}
+	perSec := float64(n*b.N) / total.Seconds()
+	b.ReportMetric(perSec, "codes/s")
+	b.ReportMetric(perSec/200, "ideal")
+}
+
+func newRealBenchHarness(b *testing.B, mod func(*sync.Options)) *realHarness {
+	b.Helper()
+	srv := wechattest.New()
+	b.Cleanup(srv.Close)
+	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 16}}
+	b.Cleanup(hc.CloseIdleConnections)
+	client, err := wechat.New(wechat.Options{BaseURL: srv.URL, HTTPClient: hc,
+		Tokens: wechat.NewStableTokenSource(wechat.StableTokenOptions{BaseURL: srv.URL, AppID: srv.AppID, Secret: srv.Secret, HTTPClient: hc})})
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv.AddCard(wechattest.Card{CardID: "pCard", Title: "¥20 off any drink"})
+	h := newHarness(b, func(o *sync.Options) {
+		o.WeChat = sync.NewWeChat(client)
+		o.Timeout, o.SyncTimeout = time.Second, 2*time.Second
+		if mod != nil {
+			mod(o)
+		}
+	})
+	return &realHarness{harness: h, srv: srv}
 }
