@@ -238,8 +238,10 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.input.Width = max(10, msg.Width-len([]rune(m.tx.Prompt))-4)
 		return m, nil
 	case tickMsg:
+		// the engine's notifications may not cover every change (the end
+		// of a drain): re-read the status with the clock
 		m.now = time.Time(msg)
-		return m, tick()
+		return m, tea.Batch(tick(), m.refreshStatus())
 	case statusMsg:
 		m.status.st = sync.Status(msg)
 		var cmd tea.Cmd

@@ -39,6 +39,8 @@ type Text struct {
 
 	KeySubmit, KeyCancel, KeyShift, KeyQueue, KeySync, KeyHelp, KeyQuit, KeyOutage string
 	Yes, No                                                                        string
+	// KeyLong are the help screen's longer descriptions, by key name.
+	KeyLong map[string]string
 
 	// Reasons explain refusals in words a cashier uses (TILL-SCREEN.md).
 	Reasons map[sync.Reason]string

@@ -38,8 +38,15 @@ var textEN = Text{
 	OutageOn: "Simulated WeChat outage ON", OutageOff: "Simulated WeChat outage OFF",
 	DemoTitle: "Demo codes", DemoHint: "type one and press Enter",
 
-	KeySubmit: "submit", KeyCancel: "back / cancel", KeyShift: "open/close shift", KeyQueue: "queue & conflicts",
-	KeySync: "sync now", KeyHelp: "help", KeyQuit: "quit", KeyOutage: "toggle outage (demo)",
+	KeySubmit: "submit", KeyCancel: "back", KeyShift: "shift", KeyQueue: "queue",
+	KeySync: "sync", KeyHelp: "help", KeyQuit: "quit", KeyOutage: "outage",
+	KeyLong: map[string]string{
+		"Enter": "submit the code typed or scanned", "Esc": "back to the till / cancel",
+		"F1": "this help", "Ctrl+C": "quit (asks first when codes wait for WeChat)",
+		"F2": "open or close the shift", "F3": "queue and conflicts",
+		"F5": "send waiting codes to WeChat now", "F8": "simulate a WeChat outage (demo only)",
+		"y": "yes", "n": "no",
+	},
 	Yes: "yes", No: "no",
 
 	UsedAtFmt: "at %s (%s)", ExpiredFmt: "Expired on %s", NotYetFmt: "Not valid until %s", OfflineLimitFmt: "Offline limit reached (%d of %d this shift) — ask a manager",

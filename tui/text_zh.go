@@ -38,8 +38,15 @@ var textZH = Text{
 	OutageOn: "模拟微信断网：开", OutageOff: "模拟微信断网：关",
 	DemoTitle: "演示券码", DemoHint: "输入其一后回车",
 
-	KeySubmit: "提交", KeyCancel: "返回 / 取消", KeyShift: "开班 / 交班", KeyQueue: "待同步与冲突",
-	KeySync: "立即同步", KeyHelp: "帮助", KeyQuit: "退出", KeyOutage: "切换断网（演示）",
+	KeySubmit: "提交", KeyCancel: "返回", KeyShift: "班次", KeyQueue: "待同步",
+	KeySync: "同步", KeyHelp: "帮助", KeyQuit: "退出", KeyOutage: "断网",
+	KeyLong: map[string]string{
+		"Enter": "提交输入或扫到的券码", "Esc": "返回收银界面 / 取消",
+		"F1": "本帮助", "Ctrl+C": "退出（有券码等待微信时先询问）",
+		"F2": "开班或交班", "F3": "待同步与冲突",
+		"F5": "立即把等待的券码发给微信", "F8": "模拟微信断网（仅演示）",
+		"y": "是", "n": "否",
+	},
 	Yes: "是", No: "否",
 
 	UsedAtFmt: "%s（%s）", ExpiredFmt: "已过期（%s）", NotYetFmt: "未到使用时间（%s）", OfflineLimitFmt: "已达离线受理上限（本班次 %d / %d）— 请找店长",

@@ -77,6 +77,8 @@ func (m Model) wechat() string {
 	switch {
 	case st.Online && st.QueueDepth > 0:
 		return m.st.PendingDot.Render("●") + " " + tx.WeChatOnline + " · " + fmt.Sprintf(tx.SendingFmt, st.QueueDepth)
+	case st.Online && st.LastContact.IsZero():
+		return m.st.PendingDot.Render("○") + " " + tx.WeChatUnknown
 	case st.Online:
 		return m.st.OnlineDot.Render("●") + " " + tx.WeChatOnline
 	case !st.OfflineSince.IsZero():
@@ -123,14 +125,14 @@ func (m Model) footer(w int) string {
 
 func (m Model) tillView(w int) []string {
 	style, lines := m.result.lines(m.tx, m.st)
-	inner := w - 2 - style.GetHorizontalFrameSize()
+	inner := w - 1 - style.GetHorizontalFrameSize()
 	for i, l := range lines {
 		lines[i] = clip(l, inner)
 	}
 	for len(lines) < 4 {
 		lines = append(lines, "")
 	}
-	panel := style.Width(w - 2).Render(strings.Join(lines, "\n"))
+	panel := style.Width(w - 1 - style.GetHorizontalBorderSize()).Render(strings.Join(lines, "\n"))
 	out := []string{}
 	for _, l := range strings.Split(panel, "\n") {
 		out = append(out, " "+l)
@@ -186,10 +188,19 @@ func (m Model) withDemo(rec []string, w int) []string {
 		demo = append(demo, "  "+d.Code+"  "+m.st.Muted.Render(d.Note))
 	}
 	if w < 100 {
-		if len(m.recent.items) > 0 {
-			return append(rec[:min(len(rec), 4)], demo...)
+		// two columns under the recent list
+		half := (len(m.o.Demo) + 1) / 2
+		rows := []string{demo[0]}
+		for i := 0; i < half; i++ {
+			l := demo[1+i]
+			r := ""
+			if 1+half+i < len(demo) {
+				r = demo[1+half+i]
+			}
+			rows = append(rows, l+strings.Repeat(" ", max(1, w/2-lipgloss.Width(l)))+r)
 		}
-		return demo
+		keep := max(0, m.height-4-8-len(rows))
+		return append(rec[:min(len(rec), keep)], rows...)
 	}
 	left := w - 44
 	out := []string{}
@@ -214,8 +225,12 @@ func (m Model) helpView(w int) []string {
 				continue
 			}
 			h := b.Help()
+			desc := h.Desc
+			if long, ok := m.tx.KeyLong[h.Key]; ok {
+				desc = long
+			}
 			k := h.Key + strings.Repeat(" ", max(1, 10-lipgloss.Width(h.Key)))
-			out = append(out, "   "+m.st.Bold.Render(k)+h.Desc)
+			out = append(out, "   "+m.st.Bold.Render(k)+desc)
 		}
 	}
 	return out
@@ -271,7 +286,7 @@ func (m Model) dialogView(w int) []string {
 	for i, l := range lines {
 		lines[i] = ansi.Wordwrap(l, inner, " ")
 	}
-	box := m.st.Dialog.Width(w - 2).Render(strings.Join(lines, "\n"))
+	box := m.st.Dialog.Width(w - 1 - m.st.Dialog.GetHorizontalBorderSize()).Render(strings.Join(lines, "\n"))
 	out := []string{}
 	for _, l := range strings.Split(box, "\n") {
 		out = append(out, " "+l)

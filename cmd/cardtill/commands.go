@@ -11,4 +11,5 @@ var subcommands = []func(*globals) *cobra.Command{
 	newPortsCmd,
 	newDoctorCmd,
 	newServiceCmd,
+	newDemoCmd,
 }
