@@ -68,10 +68,11 @@ func (e *Engine) Recover(ctx context.Context) error {
 			ready = append(ready, r)
 			continue
 		}
-		// Make sure it is due at the end of its quiet period, whatever
-		// the crash left in the outbox index.
+		// Make sure it is due at the end of its quiet period. Only a
+		// record without a due time is touched: a transition restarts the
+		// quiet period, and restarts must not postpone it forever.
 		at := r.UpdatedAt.Add(e.o.QuietPeriod)
-		if !r.NextAttempt.Equal(at) {
+		if r.NextAttempt.IsZero() {
 			if _, err := e.j.Transition(r.ID, r.State, r.State, func(x *Record) { x.NextAttempt = at }); err != nil && !errors.Is(err, ErrStale) {
 				return fmt.Errorf("recover %d: %w", r.ID, err)
 			}
@@ -368,7 +369,7 @@ func (e *Engine) workQueued(ctx context.Context, r Record) result {
 		x.CardID = cardID
 		x.applyInfo(info)
 		x.Attempts++
-		x.NextAttempt = e.now().Add(e.o.QuietPeriod)
+		x.NextAttempt = e.quietEnd()
 	})
 	if err != nil {
 		if !errors.Is(err, ErrStale) {
@@ -412,7 +413,7 @@ func (e *Engine) resolve(ctx context.Context, r Record) result {
 		next, err := e.j.TransitionBatch(r.ID, r.State, StateConsuming, func(x *Record) {
 			x.applyInfo(info)
 			x.Attempts++
-			x.NextAttempt = e.now().Add(e.o.QuietPeriod)
+			x.NextAttempt = e.quietEnd()
 		})
 		if err != nil {
 			return e.journalFailed(r, err)
@@ -460,7 +461,7 @@ func (e *Engine) consumeDrain(ctx context.Context, r Record, resolving bool) res
 		_, err = e.j.TransitionBatch(r.ID, StateConsuming, StateInDoubt, func(x *Record) {
 			x.Reason, x.Errcode = ReasonInDoubt, werr.Code
 			x.ReasonText = "the answer to the consume was lost (" + werr.Msg + "); resolved by a query after the quiet period"
-			x.NextAttempt = e.now().Add(e.o.QuietPeriod)
+			x.NextAttempt = e.quietEnd()
 		})
 		out = resInDoubt
 	}

@@ -268,7 +268,7 @@ func (e *Engine) Redeem(ctx context.Context, r Request) (Outcome, error) {
 	}
 	// The consume intent is durable before the request leaves (invariant 2).
 	base.State = StateConsuming
-	base.NextAttempt = e.now().Add(e.o.QuietPeriod)
+	base.NextAttempt = e.quietEnd()
 	saved, err := e.j.Create(base, StateReceived, StateChecked, StateConsuming)
 	if err != nil {
 		if errors.Is(err, ErrActive) {
@@ -416,7 +416,7 @@ func (e *Engine) consume(ctx context.Context, r Record, timeout time.Duration, r
 		next, err = e.j.Transition(r.ID, StateConsuming, StateInDoubt, func(x *Record) {
 			x.Reason, x.Errcode = ReasonInDoubt, werr.Code
 			x.ReasonText = "checking with WeChat — the answer to the consume was lost (" + werr.Msg + "); do not honour twice, it is resolved automatically"
-			x.NextAttempt = e.now().Add(e.o.QuietPeriod)
+			x.NextAttempt = e.quietEnd()
 		})
 	}
 	if err != nil {
@@ -645,3 +645,8 @@ func (e *Engine) notify() {
 		e.o.OnStatus(e.Status())
 	}
 }
+
+// quietEnd is when a consume sent now may be resolved by a query: after the
+// quiet period, plus a margin because the journal stamps the record a
+// moment after this is computed.
+func (e *Engine) quietEnd() time.Time { return e.now().Add(e.o.QuietPeriod + 100*time.Millisecond) }

@@ -372,7 +372,17 @@ func TestRecoverConsumingAtStartup(t *testing.T) {
 	if h.wx.calls["get"] != 0 {
 		t.Fatal("recovered inside the quiet period")
 	}
-	h.clk.Advance(21 * time.Second)
+	// Restarting again inside the quiet period changes nothing (and so
+	// does not postpone the resolution).
+	commits := h.j.commits.Load()
+	h.clk.Advance(10 * time.Second)
+	if err := h.e.Recover(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if h.j.commits.Load() != commits {
+		t.Fatal("a second recovery inside the quiet period wrote to the journal")
+	}
+	h.clk.Advance(11 * time.Second)
 	if err := h.e.Recover(context.Background()); err != nil {
 		t.Fatal(err)
 	}
