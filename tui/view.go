@@ -67,7 +67,12 @@ func (m Model) header(w int) string {
 	} else {
 		parts = append(parts, tx.NoShift)
 	}
-	return spread(" "+m.st.Header.Render(strings.Join(parts, " · ")), m.wechat()+"  "+m.now.Format("15:04")+" ", w)
+	right := m.wechat() + "  " + m.now.Format("15:04") + " "
+	left := " " + strings.Join(parts, " · ")
+	if lipgloss.Width(left)+lipgloss.Width(right) >= w {
+		left = " " + strings.Join(parts[1:], " · ") // the product name goes first
+	}
+	return spread(m.st.Header.Render(left), right, w)
 }
 
 // wechat is the connectivity word; it never says online without saying

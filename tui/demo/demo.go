@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"cardtill/sync"
-	"cardtill/tui"
 	"cardtill/tui/memjournal"
 	"cardtill/wechat"
 	"cardtill/wechat/wechattest"
@@ -26,12 +25,15 @@ type Till struct {
 	// StatusC carries the engine's status notifications (latest wins).
 	StatusC chan sync.Status
 	// Codes are the sample codes to show on screen.
-	Codes []tui.DemoCode
+	Codes []Code
 
 	cancel context.CancelFunc
 	done   chan struct{}
 	hc     *http.Client
 }
+
+// Code is a sample code and what it is (its WeChat status).
+type Code struct{ Code, Note string }
 
 // Options tune the demo; zero values are the demo's defaults.
 type Options struct {
@@ -83,7 +85,7 @@ func Start(o Options) (*Till, error) {
 		{wechattest.DemoUnknown, "unknown 40056"},
 		{"6901234567892", "EAN-13"},
 	} {
-		t.Codes = append(t.Codes, tui.DemoCode{Code: c.code, Note: c.note})
+		t.Codes = append(t.Codes, Code{Code: c.code, Note: c.note})
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	t.cancel = cancel

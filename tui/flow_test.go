@@ -1,0 +1,261 @@
+package tui
+
+import (
+	"context"
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/x/ansi"
+	"github.com/charmbracelet/x/exp/teatest"
+
+	"cardtill/scanner"
+	"cardtill/tui/demo"
+	"cardtill/wechat/wechattest"
+)
+
+// startTill runs the real engine against the fake WeChat over loopback
+// with an in-memory journal (the store package is not in the tree yet).
+func startTill(t *testing.T) *demo.Till {
+	t.Helper()
+	till, err := demo.Start(demo.Options{Interval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(till.Close)
+	return till
+}
+
+func tillModel(t *testing.T, till *demo.Till, lang string, o Options) Model {
+	t.Helper()
+	o.Engine, o.Shifts, o.Lang, o.Outage = till.Engine, till.Journal, lang, till.ToggleOutage
+	o.Terminal, o.Cashier = "till-2", "Wang Fang"
+	m := New(o)
+	mm, _ := m.Update(tea.WindowSizeMsg{Width: 80, Height: 24})
+	return mm.(Model)
+}
+
+// typeCode types a line and presses Enter, returning the command Enter
+// produced (the redemption, or nil).
+func typeCode(m Model, code string) (Model, tea.Cmd) {
+	mm, _ := m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(code)})
+	mm, cmd := mm.(Model).Update(tea.KeyMsg{Type: tea.KeyEnter})
+	return mm.(Model), cmd
+}
+
+// redeem types code and runs the redemption to its answer.
+func redeem(t *testing.T, m Model, code string) Model {
+	t.Helper()
+	m, cmd := typeCode(m, code)
+	if cmd == nil {
+		t.Fatalf("typing %s started no redemption", code)
+	}
+	msg := cmd()
+	r, ok := msg.(redeemedMsg)
+	if !ok {
+		t.Fatalf("redemption answered %T", msg)
+	}
+	if r.err != nil {
+		t.Fatalf("redeem %s: %v", code, r.err)
+	}
+	return send(m, r, statusMsg(m.o.Engine.Status()))
+}
+
+func shown(m Model) string { return ansi.Strip(m.View()) }
+
+func mustShow(t *testing.T, m Model, want ...string) {
+	t.Helper()
+	s := shown(m)
+	for _, w := range want {
+		if !strings.Contains(s, w) {
+			t.Errorf("screen lacks %q:\n%s", w, s)
+		}
+	}
+}
+
+func TestFlowValidConsumedUnknownBarcode(t *testing.T) {
+	till := startTill(t)
+	m := tillModel(t, till, "en", Options{})
+	mustShow(t, m, "no shift open", "Scan or type a code")
+
+	m = redeem(t, m, wechattest.DemoNormal)
+	mustShow(t, m, "CONSUMED", "1000 0000 0001", "¥20 off any drink", "shift #1", "1 ✔  0 ✖")
+	if n := till.WeChat.ConsumeCount(wechattest.DemoNormal); n != 1 {
+		t.Fatalf("WeChat consumed %d times", n)
+	}
+
+	m = redeem(t, m, wechattest.DemoConsumed)
+	mustShow(t, m, "REFUSED", "Already used")
+
+	m = redeem(t, m, wechattest.DemoUnknown)
+	mustShow(t, m, "REFUSED", "Not a coupon of this store", "1 ✔  2 ✖")
+
+	// the same valid code again: this till already used it
+	m = redeem(t, m, wechattest.DemoNormal)
+	mustShow(t, m, "REFUSED", "Already used")
+
+	// a product barcode never reaches the engine
+	m, cmd := typeCode(m, "6901234567892")
+	if cmd != nil {
+		if _, ok := cmd().(redeemedMsg); ok {
+			t.Fatal("a product barcode was sent to the engine")
+		}
+	}
+	mustShow(t, m, "product barcode, not a coupon")
+	if n := till.WeChat.ConsumeCount(wechattest.DemoNormal); n != 1 {
+		t.Fatalf("WeChat consumed %d times after the second scan", n)
+	}
+}
+
+func TestFlowDuplicateRead(t *testing.T) {
+	till := startTill(t)
+	m := tillModel(t, till, "zh", Options{})
+	// the first redemption hangs on WeChat's query while the second read arrives
+	till.WeChat.Inject(wechattest.EndpointGetCode, wechattest.Fault{Latency: 300 * time.Millisecond})
+	m, first := typeCode(m, wechattest.DemoNormal2)
+	firstDone := make(chan tea.Msg, 1)
+	go func() { firstDone <- first() }()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if till.WeChat.Calls(wechattest.EndpointGetCode) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the first redemption never reached WeChat")
+		}
+		time.Sleep(time.Millisecond) // polling with a deadline, not waiting for an outcome
+	}
+	m, second := typeCode(m, wechattest.DemoNormal2)
+	m = send(m, second())
+	mustShow(t, m, "重复扫码", "重复扫码，已忽略")
+	m = send(m, <-firstDone)
+	mustShow(t, m, "核销成功")
+	if n := till.WeChat.ConsumeCount(wechattest.DemoNormal2); n != 1 {
+		t.Fatalf("WeChat consumed %d times", n)
+	}
+}
+
+func TestFlowOutageOfflineThenDrained(t *testing.T) {
+	till := startTill(t)
+	m := tillModel(t, till, "en", Options{})
+	m = redeem(t, m, wechattest.DemoNormal) // WeChat reached once
+	if !till.ToggleOutage() {
+		t.Fatal("outage not on")
+	}
+	m = redeem(t, m, wechattest.DemoNormal3)
+	mustShow(t, m, "ACCEPTED OFFLINE", "will be checked with WeChat later", "WeChat OFFLINE since", "queue 1", "offline this shift 1 / 20")
+	if s := shown(m); strings.Contains(s, "WeChat online") {
+		t.Fatalf("online shown during the outage:\n%s", s)
+	}
+	// quitting now asks and says what happens to the queued code
+	mm, cmd := m.Update(tea.KeyMsg{Type: tea.KeyCtrlC})
+	if cmd != nil {
+		t.Fatal("Ctrl+C quit at once with a code queued")
+	}
+	mustShow(t, mm.(Model), "1 code(s) wait for WeChat", "are sent when")
+	mm, _ = mm.(Model).Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("n")})
+	m = mm.(Model)
+
+	if till.ToggleOutage() {
+		t.Fatal("outage still on")
+	}
+	if _, err := till.Engine.DrainOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	m = send(m, statusMsg(till.Engine.Status()))
+	mustShow(t, m, "● WeChat online", "queue 0")
+	if n := till.WeChat.ConsumeCount(wechattest.DemoNormal3); n != 1 {
+		t.Fatalf("queued code consumed %d times after the drain", n)
+	}
+}
+
+func TestFlowScannerUnplugged(t *testing.T) {
+	till := startTill(t)
+	ev := make(chan scanner.Event, 4)
+	m := tillModel(t, till, "en", Options{ScannerPort: "/dev/ttyACM0", Events: ev})
+	m = send(m, scannerMsg(scanner.Event{Kind: scanner.EventConnected, Port: "/dev/ttyACM0"}))
+	mustShow(t, m, "scanner ● /dev/ttyACM0 connected")
+	m = send(m, scannerMsg(scanner.Event{Kind: scanner.EventDisconnected, Port: "/dev/ttyACM0"}))
+	mustShow(t, m, "/dev/ttyACM0 UNPLUGGED")
+}
+
+func TestFlowConfirmBeforeConsume(t *testing.T) {
+	till := startTill(t)
+	m := tillModel(t, till, "en", Options{Confirm: true})
+	m, cmd := typeCode(m, wechattest.DemoNormal)
+	done := make(chan tea.Msg, 1)
+	go func() { done <- cmd() }()
+	m = send(m, m.waitConfirm()())
+	mustShow(t, m, "Consume this coupon?", "1000 0000 0001")
+	if n := till.WeChat.ConsumeCount(wechattest.DemoNormal); n != 0 {
+		t.Fatal("consumed before the cashier confirmed")
+	}
+	m = send(m, tea.KeyMsg{Type: tea.KeyEsc})
+	m = send(m, <-done)
+	mustShow(t, m, "REFUSED", "Cancelled by the cashier")
+	if n := till.WeChat.ConsumeCount(wechattest.DemoNormal); n != 0 {
+		t.Fatal("consumed although the cashier cancelled")
+	}
+}
+
+func TestShiftOpenCloseFromScreen(t *testing.T) {
+	till := startTill(t)
+	m := tillModel(t, till, "en", Options{})
+	m = send(m, readShift(till.Journal)())
+	mustShow(t, m, "no shift open")
+	mm, _ := m.Update(tea.KeyMsg{Type: tea.KeyF2})
+	m = mm.(Model)
+	mustShow(t, m, "Open a shift")
+	m = send(m, tea.KeyMsg{Type: tea.KeyCtrlU}, tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("Li Lei")})
+	mm, cmd := m.Update(tea.KeyMsg{Type: tea.KeyEnter})
+	m = send(mm.(Model), cmd())
+	mustShow(t, m, "shift #1", "Li Lei", "Shift #1 opened for Li Lei")
+	mm, _ = m.Update(tea.KeyMsg{Type: tea.KeyF2})
+	mustShow(t, mm.(Model), "Close shift #1 of Li Lei?")
+	mm, cmd = mm.(Model).Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("y")})
+	m = send(mm.(Model), cmd())
+	mustShow(t, m, "no shift open", "Shift #1 closed")
+	if _, _, ok, _ := till.Journal.CurrentShift(); ok {
+		t.Fatal("journal still has the shift open")
+	}
+}
+
+// TestTeatestOutageAndBack drives the whole program: scan, outage,
+// offline acceptance, back online, queue drained.
+func TestTeatestOutageAndBack(t *testing.T) {
+	till := startTill(t)
+	m := New(Options{Engine: till.Engine, Shifts: till.Journal, Lang: "en", Outage: till.ToggleOutage,
+		StatusC: till.StatusC, Terminal: "till-2", Cashier: "Wang Fang"})
+	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(100, 30))
+	waitFor := func(want ...string) {
+		t.Helper()
+		teatest.WaitFor(t, tm.Output(), func(b []byte) bool {
+			s := ansi.Strip(string(b))
+			for _, w := range want {
+				if !strings.Contains(s, w) {
+					return false
+				}
+			}
+			return true
+		},
+			teatest.WithDuration(10*time.Second), teatest.WithCheckInterval(10*time.Millisecond))
+	}
+	tm.Type(wechattest.DemoNormal)
+	tm.Send(tea.KeyMsg{Type: tea.KeyEnter})
+	waitFor("CONSUMED")
+	tm.Send(tea.KeyMsg{Type: tea.KeyF8})
+	waitFor("outage ON")
+	tm.Type(wechattest.DemoNormal3)
+	tm.Send(tea.KeyMsg{Type: tea.KeyEnter})
+	waitFor("ACCEPTED OFFLINE", "queue 1")
+	tm.Send(tea.KeyMsg{Type: tea.KeyF8}) // back online: the demo asks for a sync at once
+	waitFor("queue 0")
+	tm.Send(tea.KeyMsg{Type: tea.KeyCtrlC})
+	tm.WaitFinished(t, teatest.WithFinalTimeout(5*time.Second))
+	if n := till.WeChat.ConsumeCount(wechattest.DemoNormal3); n != 1 {
+		t.Fatalf("queued code consumed %d times", n)
+	}
+	_, _ = io.Copy(io.Discard, tm.FinalOutput(t))
+}
