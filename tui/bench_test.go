@@ -1,0 +1,108 @@
+package tui
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"cardtill/sync"
+)
+
+// BenchmarkView draws the till with a full recent list after a long shift
+// (2,000 redemptions), in Chinese (wide characters) at 120x40.
+func BenchmarkView(b *testing.B) {
+	for _, lang := range []string{"en", "zh"} {
+		b.Run(lang, func(b *testing.B) {
+			m := newTestModel(lang, 120, 40, Options{Recent: 50})
+			for i := range 2000 {
+				o := outcome(sync.Consumed, sync.ReasonOK, fmt.Sprintf("1102%08d", i), "¥20 off any drink 任意饮品立减20元")
+				if i%7 == 0 {
+					o = outcome(sync.Refused, sync.ReasonAlreadyUsed, fmt.Sprintf("2260%08d", i), "Member card 会员卡")
+				}
+				o.At = t0.Add(time.Duration(i) * time.Second)
+				m = send(m, redeemedMsg{out: o})
+			}
+			if len(m.recent.items) != 50 {
+				b.Fatalf("recent holds %d, want the bound 50", len(m.recent.items))
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				_ = m.View()
+			}
+		})
+	}
+}
+
+func TestCataloguesComplete(t *testing.T) {
+	en, zh := Catalogue("en"), Catalogue("zh")
+	for r := range en.Reasons {
+		if zh.Reasons[r] == "" {
+			t.Errorf("zh lacks reason %q", r)
+		}
+	}
+	for r := range zh.Reasons {
+		if en.Reasons[r] == "" {
+			t.Errorf("en lacks reason %q", r)
+		}
+	}
+	for k := range en.Rejects {
+		if zh.Rejects[k] == "" {
+			t.Errorf("zh lacks reject %v", k)
+		}
+	}
+	for _, tx := range []*Text{en, zh} {
+		for _, r := range []sync.Reason{sync.ReasonAlreadyUsed, sync.ReasonExpired, sync.ReasonGifting, sync.ReasonUnknownCode,
+			sync.ReasonOfflineShiftLimit, sync.ReasonDuplicateRead, sync.ReasonNoShift, sync.ReasonCancelled, sync.ReasonConflict} {
+			if tx.Reasons[r] == "" {
+				t.Errorf("%s lacks reason %q", tx.Lang, r)
+			}
+		}
+	}
+}
+
+func TestLangFromEnv(t *testing.T) {
+	for _, c := range []struct{ lcall, lang, want string }{
+		{"", "zh_CN.UTF-8", "zh"}, {"", "en_US.UTF-8", "en"}, {"zh_TW.UTF-8", "en_US.UTF-8", "zh"},
+		{"C", "zh_CN.UTF-8", "en"}, {"", "", "en"},
+	} {
+		t.Setenv("LC_ALL", c.lcall)
+		t.Setenv("LC_MESSAGES", "")
+		t.Setenv("LANG", c.lang)
+		if got := LangFromEnv(); got != c.want {
+			t.Errorf("LC_ALL=%q LANG=%q: %s, want %s", c.lcall, c.lang, got, c.want)
+		}
+	}
+}
+
+func TestStatusNeverOnlineWithoutSayingItemsWait(t *testing.T) {
+	m := newTestModel("en", 80, 24, Options{})
+	m.status.st = sync.Status{Online: true, LastContact: t0, QueueDepth: 4}
+	if h := m.header(80); !strings.Contains(h, "sending 4") {
+		t.Fatalf("online with 4 waiting, header says %q", h)
+	}
+	m.status.st = sync.Status{Online: true}
+	if h := m.header(80); strings.Contains(h, "WeChat online") {
+		t.Fatalf("never reached WeChat, header says %q", h)
+	}
+}
+
+func TestRecentBounded(t *testing.T) {
+	r := recentList{max: 3}
+	for i := range 10 {
+		r.add(sync.Outcome{Kind: sync.Consumed, Code: fmt.Sprint(i)})
+	}
+	r.add(sync.Outcome{Kind: sync.Duplicate, Code: "dup"})
+	if len(r.items) != 3 || r.items[2].Code != "9" || r.ok != 10 {
+		t.Fatalf("recent %+v ok %d", r.items, r.ok)
+	}
+}
+
+func TestFormatCode(t *testing.T) {
+	for in, want := range map[string]string{"452998530302": "4529 9853 0302", "CUST-8848": "CUST-8848", "1234567": "1234567"} {
+		if got := formatCode(in); got != want {
+			t.Errorf("formatCode(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
