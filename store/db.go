@@ -1,0 +1,804 @@
+package store
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+)
+
+// SchemaVersion is the journal layout this build writes.
+const SchemaVersion = 1
+
+var (
+	bMeta      = []byte("meta")
+	bRed       = []byte("redemptions")
+	bActive    = []byte("active_by_code")
+	bUsed      = []byte("used_by_code")
+	bOutbox    = []byte("outbox")   // due(8) id(8)
+	bByState   = []byte("by_state") // state \x00 id(8)
+	bByShift   = []byte("by_shift") // shift(8) id(8)
+	bShifts    = []byte("shifts")
+	bOpenShift = []byte("open_shift") // terminal -> shift id
+	bCounters  = []byte("counters")   // shift(8) -> Counters
+	bCodes     = []byte("code_status")
+	bCards     = []byte("cards")
+	bPruned    = []byte("pruned_counters") // shift(8) -> Counters of pruned redemptions
+
+	allBuckets = [][]byte{bMeta, bRed, bActive, bUsed, bOutbox, bByState, bByShift, bShifts, bOpenShift, bCounters, bCodes, bCards, bPruned}
+
+	kSchema   = []byte("schema_version")
+	kTerminal = []byte("terminal_id")
+	kCursor   = []byte("feed_cursor")
+)
+
+// Options tune Open.
+type Options struct {
+	// LockTimeout bounds the wait for the file lock (default 2s).
+	LockTimeout time.Duration
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+	// MaxSize is the file size beyond which new offline acceptances are
+	// refused with ErrFull (0: no limit).
+	MaxSize int64
+	// Terminal is recorded in the meta bucket on first open.
+	Terminal string
+	// Logger receives migrations and warnings (default slog.Default()).
+	Logger *slog.Logger
+	// NoSync skips fsync (tests and benchmark setup only).
+	NoSync bool
+	// ReadOnly opens the file without writing (check, backup of a stopped till).
+	ReadOnly bool
+}
+
+// DB is the open journal.
+type DB struct {
+	b    *bolt.DB
+	path string
+	o    Options
+	now  func() time.Time
+	log  *slog.Logger
+}
+
+// Open opens (creating if needed) the journal at path. A file held by
+// another process gives an error naming it after LockTimeout; a file that
+// is not a journal, is damaged, or was written by a newer cardtill is
+// refused and left untouched.
+func Open(path string, o Options) (*DB, error) {
+	if o.LockTimeout <= 0 {
+		o.LockTimeout = 2 * time.Second
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	fi, statErr := os.Stat(path)
+	switch {
+	case statErr == nil && fi.IsDir():
+		return nil, fmt.Errorf("store: %s is a directory, not a journal file; set [store] path to a file", path)
+	case statErr == nil && fi.Size() > 0 && fi.Size() < 4096:
+		return nil, fmt.Errorf("store: %s is too short (%d bytes) to be a cardtill journal (truncated or not a journal); it was not changed — restore it from a backup (cardtill db backup) or move it away", path, fi.Size())
+	case errors.Is(statErr, os.ErrNotExist):
+		if o.ReadOnly {
+			return nil, fmt.Errorf("store: %s does not exist", path)
+		}
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return nil, fmt.Errorf("store: cannot create the journal folder: %w; check [store] path and permissions", err)
+		}
+	case statErr != nil:
+		return nil, fmt.Errorf("store: %w", statErr)
+	}
+	bo := &bolt.Options{Timeout: o.LockTimeout, NoSync: o.NoSync, ReadOnly: o.ReadOnly, NoFreelistSync: false}
+	b, err := openBolt(path, bo)
+	if err != nil {
+		switch {
+		case errors.Is(err, berrors.ErrTimeout):
+			return nil, fmt.Errorf("%w: another cardtill holds %s (waited %s); stop it first (e.g. systemctl stop cardtill) or use another [store] path: %w", ErrLocked, path, o.LockTimeout, err)
+		case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrVersionMismatch), errors.Is(err, berrors.ErrChecksum):
+			return nil, fmt.Errorf("store: %s is not a usable cardtill journal (%w); it was not changed — restore it from a backup or move it away", path, err)
+		case errors.Is(err, os.ErrPermission):
+			return nil, fmt.Errorf("store: cannot open %s: %w; the journal needs read and write access to the file and its folder", path, err)
+		}
+		return nil, fmt.Errorf("store: cannot open %s: %w; it was not changed", path, err)
+	}
+	db := &DB{b: b, path: path, o: o, now: o.Now, log: o.Logger}
+	b.MaxBatchDelay = time.Millisecond
+	if err := db.init(statErr == nil && fi.Size() > 0); err != nil {
+		_ = b.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// openBolt turns a panic from a damaged file into an error.
+func openBolt(path string, bo *bolt.Options) (b *bolt.DB, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			b, err = nil, fmt.Errorf("damaged file: %v", r)
+		}
+	}()
+	return bolt.Open(path, 0o600, bo)
+}
+
+func (db *DB) init(existed bool) error {
+	var ver uint64
+	err := db.b.View(func(tx *bolt.Tx) error {
+		m := tx.Bucket(bMeta)
+		if m == nil {
+			if existed && tx.Bucket(bRed) == nil {
+				// An empty bbolt file with no buckets, or someone else's.
+				n := 0
+				_ = tx.ForEach(func([]byte, *bolt.Bucket) error { n++; return nil })
+				if n > 0 {
+					return fmt.Errorf("store: %s is a bbolt file but not a cardtill journal (no meta bucket); it was not changed", db.path)
+				}
+			}
+			return nil
+		}
+		if v := m.Get(kSchema); len(v) == 8 {
+			ver = binary.BigEndian.Uint64(v)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if ver > SchemaVersion {
+		return fmt.Errorf("%w: %s has schema version %d, this cardtill knows up to %d; upgrade cardtill (the file was not changed)", ErrNewerSchema, db.path, ver, SchemaVersion)
+	}
+	if db.o.ReadOnly {
+		if ver == 0 && existed {
+			return fmt.Errorf("store: %s has no schema version; open it read-write once to initialise", db.path)
+		}
+		return nil
+	}
+	return db.b.Update(func(tx *bolt.Tx) error {
+		for _, name := range allBuckets {
+			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+				return err
+			}
+		}
+		m := tx.Bucket(bMeta)
+		for v := ver; v < SchemaVersion; v++ {
+			if err := migrations[v](tx); err != nil {
+				return fmt.Errorf("store: migration %d->%d: %w", v, v+1, err)
+			}
+			db.log.Info("journal migrated", "path", db.path, "from", v, "to", v+1)
+		}
+		if err := m.Put(kSchema, u64(SchemaVersion)); err != nil {
+			return err
+		}
+		if m.Get(kTerminal) == nil && db.o.Terminal != "" {
+			return m.Put(kTerminal, []byte(db.o.Terminal))
+		}
+		return nil
+	})
+}
+
+// migrations[v] moves a file from schema v to v+1. Version 0 is a new file.
+var migrations = []func(tx *bolt.Tx) error{
+	0: func(*bolt.Tx) error { return nil },
+}
+
+// Path returns the file's path.
+func (db *DB) Path() string { return db.path }
+
+// Close closes the file.
+func (db *DB) Close() error { return db.b.Close() }
+
+// Terminal returns the terminal id recorded in the meta bucket.
+func (db *DB) Terminal() (string, error) {
+	var s string
+	err := db.b.View(func(tx *bolt.Tx) error { s = string(tx.Bucket(bMeta).Get(kTerminal)); return nil })
+	return s, err
+}
+
+// SchemaVersion returns the file's schema version.
+func (db *DB) SchemaVersion() (int, error) {
+	var v uint64
+	err := db.b.View(func(tx *bolt.Tx) error {
+		if b := tx.Bucket(bMeta).Get(kSchema); len(b) == 8 {
+			v = binary.BigEndian.Uint64(b)
+		}
+		return nil
+	})
+	return int(v), err
+}
+
+// ---- encoding helpers ----
+
+func u64(v uint64) []byte {
+	b := make([]byte, 8)
+	binary.BigEndian.PutUint64(b, v)
+	return b
+}
+
+func k2(a, b uint64) []byte {
+	k := make([]byte, 16)
+	binary.BigEndian.PutUint64(k, a)
+	binary.BigEndian.PutUint64(k[8:], b)
+	return k
+}
+
+func dueKey(t time.Time, id uint64) []byte {
+	n := t.UnixNano()
+	if n < 0 {
+		n = 0
+	}
+	return k2(uint64(n), id)
+}
+
+func stateKey(s State, id uint64) []byte {
+	k := append([]byte(s), 0)
+	return append(k, u64(id)...)
+}
+
+func getJSON(b *bolt.Bucket, k []byte, v any) (bool, error) {
+	raw := b.Get(k)
+	if raw == nil {
+		return false, nil
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		return true, fmt.Errorf("store: damaged entry %x in %s: %w", k, "bucket", err)
+	}
+	return true, nil
+}
+
+func putJSON(b *bolt.Bucket, k []byte, v any) error {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return b.Put(k, raw)
+}
+
+// ---- redemptions ----
+
+func getRed(tx *bolt.Tx, id uint64) (Redemption, error) {
+	var r Redemption
+	ok, err := getJSON(tx.Bucket(bRed), u64(id), &r)
+	if err != nil {
+		return r, err
+	}
+	if !ok {
+		return r, fmt.Errorf("%w: redemption %d", ErrNotFound, id)
+	}
+	return r, nil
+}
+
+// unindex removes r's index entries and counter contribution.
+func (db *DB) unindex(tx *bolt.Tx, r Redemption) error {
+	if r.State.Active() {
+		if id := tx.Bucket(bActive).Get([]byte(r.Code)); id != nil && binary.BigEndian.Uint64(id) == r.ID {
+			if err := tx.Bucket(bActive).Delete([]byte(r.Code)); err != nil {
+				return err
+			}
+		}
+	}
+	if r.State.outboxed() {
+		if err := tx.Bucket(bOutbox).Delete(dueKey(r.DueAt, r.ID)); err != nil {
+			return err
+		}
+	}
+	if err := tx.Bucket(bByState).Delete(stateKey(r.State, r.ID)); err != nil {
+		return err
+	}
+	return db.count(tx, r, -1)
+}
+
+// index adds r's index entries and counter contribution.
+func (db *DB) index(tx *bolt.Tx, r Redemption) error {
+	if r.State.Active() {
+		if err := tx.Bucket(bActive).Put([]byte(r.Code), u64(r.ID)); err != nil {
+			return err
+		}
+	}
+	if r.State.outboxed() {
+		if err := tx.Bucket(bOutbox).Put(dueKey(r.DueAt, r.ID), nil); err != nil {
+			return err
+		}
+	}
+	if r.State == Consumed || r.State == Queued {
+		fc := FinishedCode{Code: r.Code, ID: r.ID, State: r.State, At: usedAt(r), ShiftID: r.ShiftID}
+		if err := putJSON(tx.Bucket(bUsed), []byte(r.Code), fc); err != nil {
+			return err
+		}
+	}
+	if err := tx.Bucket(bByState).Put(stateKey(r.State, r.ID), nil); err != nil {
+		return err
+	}
+	return db.count(tx, r, +1)
+}
+
+func usedAt(r Redemption) time.Time {
+	if !r.OfflineAcceptedAt.IsZero() {
+		return r.OfflineAcceptedAt
+	}
+	return r.UpdatedAt
+}
+
+// Create journals a new redemption in one transaction. path lists the
+// states it went through before its current one (e.g. received, checked
+// for a redemption created already checked); each becomes a history entry.
+// An active redemption for a code that has one fails with *DuplicateError;
+// a queued one fails with ErrFull when the file reached MaxSize.
+func (db *DB) Create(r Redemption, by string, path ...State) (Redemption, error) {
+	if r.Code == "" || !r.State.Valid() {
+		return Redemption{}, fmt.Errorf("%w: redemption needs a code and a valid state (got %q)", ErrInvalid, r.State)
+	}
+	if r.State == Queued {
+		if err := db.roomForOffline(); err != nil {
+			return Redemption{}, err
+		}
+	}
+	var out Redemption
+	err := db.b.Update(func(tx *bolt.Tx) error {
+		if r.State.Active() {
+			if raw := tx.Bucket(bActive).Get([]byte(r.Code)); raw != nil {
+				a, err := getRed(tx, binary.BigEndian.Uint64(raw))
+				if err != nil {
+					return err
+				}
+				return &DuplicateError{Active: a}
+			}
+		}
+		if r.ShiftID != 0 {
+			var s Shift
+			if ok, err := getJSON(tx.Bucket(bShifts), u64(r.ShiftID), &s); err != nil {
+				return err
+			} else if !ok {
+				return fmt.Errorf("%w: shift %d", ErrNotFound, r.ShiftID)
+			}
+		}
+		rb := tx.Bucket(bRed)
+		id, err := rb.NextSequence()
+		if err != nil {
+			return err
+		}
+		now := db.now()
+		r.ID = id
+		if r.CreatedAt.IsZero() {
+			r.CreatedAt = now
+		}
+		r.UpdatedAt = now
+		if r.State.Finished() {
+			r.FinishedAt = now
+		}
+		if r.State == Queued && r.OfflineAcceptedAt.IsZero() {
+			r.OfflineAcceptedAt = now
+		}
+		r.History = nil
+		prev := State("")
+		for _, s := range append(path, r.State) {
+			r.History = append(r.History, Transition{At: now, From: prev, To: s, By: by})
+			prev = s
+		}
+		last := &r.History[len(r.History)-1]
+		last.Errcode, last.WeChatStatus, last.Reason, last.Err = r.Errcode, r.WeChatStatus, r.Reason, r.LastError
+		if err := putJSON(rb, u64(id), r); err != nil {
+			return err
+		}
+		out = r
+		return db.index(tx, r)
+	})
+	return out, err
+}
+
+// Transition moves redemption id from state from to state to (to may equal
+// from), applying ch.Update, appending a history entry, and updating the
+// indexes and counters, in one transaction. It fails with *StateError
+// (errors.Is ErrStateConflict) when id is no longer in from.
+func (db *DB) Transition(id uint64, from, to State, ch Change) (Redemption, error) {
+	return db.transition(db.b.Update, id, from, to, ch)
+}
+
+// TransitionBatch is Transition sharing one commit with concurrent calls
+// (group commit, ~1 ms delay). ch.Update may run more than once.
+func (db *DB) TransitionBatch(id uint64, from, to State, ch Change) (Redemption, error) {
+	return db.transition(db.b.Batch, id, from, to, ch)
+}
+
+func (db *DB) transition(run func(func(*bolt.Tx) error) error, id uint64, from, to State, ch Change) (Redemption, error) {
+	if !from.Valid() || !to.Valid() {
+		return Redemption{}, fmt.Errorf("%w: transition %q -> %q", ErrInvalid, from, to)
+	}
+	if to == Queued && from != Queued {
+		if err := db.roomForOffline(); err != nil {
+			return Redemption{}, err
+		}
+	}
+	var out Redemption
+	err := run(func(tx *bolt.Tx) error {
+		r, err := getRed(tx, id)
+		if err != nil {
+			return err
+		}
+		if r.State != from {
+			return &StateError{ID: id, Want: from, Actual: r.State}
+		}
+		if to.Active() && !from.Active() {
+			if raw := tx.Bucket(bActive).Get([]byte(r.Code)); raw != nil {
+				a, err := getRed(tx, binary.BigEndian.Uint64(raw))
+				if err != nil {
+					return err
+				}
+				return &DuplicateError{Active: a}
+			}
+		}
+		if err := db.unindex(tx, r); err != nil {
+			return err
+		}
+		nr := r
+		nr.History = append([]Transition(nil), r.History...)
+		if ch.Update != nil {
+			ch.Update(&nr)
+		}
+		nr.ID, nr.Code, nr.State = r.ID, r.Code, to
+		now := db.now()
+		nr.UpdatedAt = now
+		if to.Finished() && !from.Finished() {
+			nr.FinishedAt = now
+		}
+		if to == Queued && nr.OfflineAcceptedAt.IsZero() {
+			nr.OfflineAcceptedAt = now
+		}
+		nr.History = append(r.History[:len(r.History):len(r.History)], Transition{At: now, From: from, To: to, By: ch.By,
+			Errcode: ch.Errcode, WeChatStatus: ch.WeChatStatus, Reason: ch.Reason, Err: ch.Err})
+		if err := putJSON(tx.Bucket(bRed), u64(id), nr); err != nil {
+			return err
+		}
+		out = nr
+		return db.index(tx, nr)
+	})
+	return out, err
+}
+
+// Get returns one redemption.
+func (db *DB) Get(id uint64) (Redemption, error) {
+	var r Redemption
+	err := db.b.View(func(tx *bolt.Tx) (err error) { r, err = getRed(tx, id); return })
+	return r, err
+}
+
+// ActiveByCode returns the active redemption of code, if any.
+func (db *DB) ActiveByCode(code string) (Redemption, bool, error) {
+	var r Redemption
+	var ok bool
+	err := db.b.View(func(tx *bolt.Tx) (err error) {
+		raw := tx.Bucket(bActive).Get([]byte(code))
+		if raw == nil {
+			return nil
+		}
+		ok = true
+		r, err = getRed(tx, binary.BigEndian.Uint64(raw))
+		return err
+	})
+	return r, ok, err
+}
+
+// FinishedByCode returns when and in which shift this till last consumed
+// or accepted offline code.
+func (db *DB) FinishedByCode(code string) (FinishedCode, bool, error) {
+	var fc FinishedCode
+	var ok bool
+	err := db.b.View(func(tx *bolt.Tx) (err error) {
+		ok, err = getJSON(tx.Bucket(bUsed), []byte(code), &fc)
+		return err
+	})
+	return fc, ok, err
+}
+
+// Due returns up to limit redemptions waiting for WeChat (queued,
+// consuming, in_doubt) whose DueAt is not after now, earliest first.
+func (db *DB) Due(now time.Time, limit int) ([]Redemption, error) {
+	var out []Redemption
+	end := dueKey(now, ^uint64(0))
+	err := db.b.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bOutbox).Cursor()
+		for k, _ := c.First(); k != nil && bytes.Compare(k, end) <= 0 && (limit <= 0 || len(out) < limit); k, _ = c.Next() {
+			r, err := getRed(tx, binary.BigEndian.Uint64(k[8:]))
+			if err != nil {
+				return err
+			}
+			out = append(out, r)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// NextDue returns the earliest DueAt in the outbox.
+func (db *DB) NextDue() (time.Time, bool, error) {
+	var at time.Time
+	var ok bool
+	err := db.b.View(func(tx *bolt.Tx) error {
+		k, _ := tx.Bucket(bOutbox).Cursor().First()
+		if k != nil {
+			ok = true
+			r, err := getRed(tx, binary.BigEndian.Uint64(k[8:]))
+			at = r.DueAt
+			return err
+		}
+		return nil
+	})
+	return at, ok, err
+}
+
+// ListByState returns up to limit (0: all) redemptions in state s, oldest first.
+func (db *DB) ListByState(s State, limit int) ([]Redemption, error) {
+	var out []Redemption
+	prefix := append([]byte(s), 0)
+	err := db.b.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bByState).Cursor()
+		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix) && (limit <= 0 || len(out) < limit); k, _ = c.Next() {
+			r, err := getRed(tx, binary.BigEndian.Uint64(k[len(prefix):]))
+			if err != nil {
+				return err
+			}
+			out = append(out, r)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// CountByState returns how many redemptions are in each state.
+func (db *DB) CountByState() (map[State]int, error) {
+	out := map[State]int{}
+	err := db.b.View(func(tx *bolt.Tx) error {
+		return tx.Bucket(bByState).ForEach(func(k, _ []byte) error {
+			out[State(k[:len(k)-9])]++
+			return nil
+		})
+	})
+	return out, err
+}
+
+// QueueDepth returns how many redemptions wait for WeChat.
+func (db *DB) QueueDepth() (int, error) {
+	n := 0
+	err := db.b.View(func(tx *bolt.Tx) error { n = tx.Bucket(bOutbox).Stats().KeyN; return nil })
+	return n, err
+}
+
+// Conflicts returns every redemption in conflict.
+func (db *DB) Conflicts() ([]Redemption, error) { return db.ListByState(Conflict, 0) }
+
+// ---- caches ----
+
+// PutCodeStatus stores a code-status cache entry.
+func (db *DB) PutCodeStatus(cs CodeStatus) error {
+	return db.PutCodeStatuses([]CodeStatus{cs}, nil)
+}
+
+// PutCodeStatuses stores code-status entries and, when cursor is not nil,
+// the feed cursor after them, in one transaction.
+func (db *DB) PutCodeStatuses(cs []CodeStatus, cursor *string) error {
+	for _, c := range cs {
+		if c.Code == "" {
+			return fmt.Errorf("%w: code status without a code", ErrInvalid)
+		}
+	}
+	return db.b.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bCodes)
+		for _, c := range cs {
+			if c.At.IsZero() {
+				c.At = db.now()
+			}
+			if err := putJSON(b, []byte(c.Code), c); err != nil {
+				return err
+			}
+		}
+		if cursor != nil {
+			return tx.Bucket(bMeta).Put(kCursor, []byte(*cursor))
+		}
+		return nil
+	})
+}
+
+// FeedCursor returns the stored hub feed cursor ("" at first).
+func (db *DB) FeedCursor() (string, error) {
+	var s string
+	err := db.b.View(func(tx *bolt.Tx) error { s = string(tx.Bucket(bMeta).Get(kCursor)); return nil })
+	return s, err
+}
+
+// CodeStatus returns the cache entry of code.
+func (db *DB) CodeStatus(code string) (CodeStatus, bool, error) {
+	var cs CodeStatus
+	var ok bool
+	err := db.b.View(func(tx *bolt.Tx) (err error) { ok, err = getJSON(tx.Bucket(bCodes), []byte(code), &cs); return })
+	return cs, ok, err
+}
+
+// PutCard stores card metadata.
+func (db *DB) PutCard(c Card) error {
+	if c.CardID == "" {
+		return fmt.Errorf("%w: card without card_id", ErrInvalid)
+	}
+	if c.At.IsZero() {
+		c.At = db.now()
+	}
+	return db.b.Update(func(tx *bolt.Tx) error { return putJSON(tx.Bucket(bCards), []byte(c.CardID), c) })
+}
+
+// Card returns card metadata.
+func (db *DB) Card(cardID string) (Card, bool, error) {
+	var c Card
+	var ok bool
+	err := db.b.View(func(tx *bolt.Tx) (err error) { ok, err = getJSON(tx.Bucket(bCards), []byte(cardID), &c); return })
+	return c, ok, err
+}
+
+// ---- operating ----
+
+// Size returns the file size and the configured maximum (0: none).
+func (db *DB) Size() (size, max int64, err error) {
+	err = db.b.View(func(tx *bolt.Tx) error { size = tx.Size(); return nil })
+	return size, db.o.MaxSize, err
+}
+
+func (db *DB) roomForOffline() error {
+	if db.o.MaxSize <= 0 {
+		return nil
+	}
+	size, max, err := db.Size()
+	if err != nil {
+		return err
+	}
+	if size >= max {
+		return fmt.Errorf("%w (%s is %d bytes, max %d): sync the queue, then run cardtill db compact or raise [store] max_size_mb", ErrFull, db.path, size, max)
+	}
+	return nil
+}
+
+// Backup writes a consistent copy of the journal to w while it stays in use.
+func (db *DB) Backup(w io.Writer) (int64, error) {
+	var n int64
+	err := db.b.View(func(tx *bolt.Tx) (err error) { n, err = tx.WriteTo(w); return })
+	return n, err
+}
+
+// BackupFile writes a consistent copy to path (which must not exist), synced, mode 0600.
+func (db *DB) BackupFile(path string) (int64, error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return 0, fmt.Errorf("store: backup: %w", err)
+	}
+	n, err := db.Backup(f)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		_ = os.Remove(path)
+		return 0, fmt.Errorf("store: backup to %s: %w", path, err)
+	}
+	return n, nil
+}
+
+// Compact rewrites the journal at path into a fresh file and swaps it in,
+// keeping the old one as path+".bak" until the new one is in place. The
+// journal must not be open (it takes the lock like Open).
+func Compact(path string, o Options) (before, after int64, err error) {
+	db, err := Open(path, o)
+	if err != nil {
+		return 0, 0, err
+	}
+	tmp := path + ".compact"
+	_ = os.Remove(tmp)
+	dst, err := bolt.Open(tmp, 0o600, &bolt.Options{Timeout: time.Second})
+	if err != nil {
+		db.Close()
+		return 0, 0, fmt.Errorf("store: compact: %w", err)
+	}
+	cerr := bolt.Compact(dst, db.b, 64<<20)
+	if cerr == nil {
+		cerr = dst.Sync()
+	}
+	dst.Close()
+	if fi, e := os.Stat(path); e == nil {
+		before = fi.Size()
+	}
+	if cerr != nil {
+		db.Close()
+		_ = os.Remove(tmp)
+		return 0, 0, fmt.Errorf("store: compact: %w (the journal was not changed)", cerr)
+	}
+	// Verify the copy before swapping it in.
+	chk, err := Open(tmp, Options{LockTimeout: time.Second, Logger: o.Logger})
+	if err == nil {
+		err = chk.Check()
+		chk.Close()
+	}
+	if err != nil {
+		db.Close()
+		_ = os.Remove(tmp)
+		return 0, 0, fmt.Errorf("store: compact: the copy failed its check: %w (the journal was not changed)", err)
+	}
+	// Rename while still holding the lock on the old file.
+	if err := os.Rename(tmp, path); err != nil {
+		db.Close()
+		_ = os.Remove(tmp)
+		return 0, 0, fmt.Errorf("store: compact: %w (the journal was not changed)", err)
+	}
+	db.Close()
+	syncDir(filepath.Dir(path))
+	if fi, e := os.Stat(path); e == nil {
+		after = fi.Size()
+	}
+	return before, after, nil
+}
+
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync()
+		d.Close()
+	}
+}
+
+// Prune deletes finished redemptions (consumed, rejected) that finished
+// before olderThan, with their index entries. Conflicts, unfinished work,
+// shifts and counters are never pruned: a pruned redemption's share of its
+// shift's counters moves to the shift's pruned tally, so Check still
+// verifies counters = recount + pruned. It returns how many it deleted.
+func (db *DB) Prune(olderThan time.Time) (int, error) {
+	n := 0
+	err := db.b.Update(func(tx *bolt.Tx) error {
+		for _, s := range []State{Consumed, Rejected} {
+			prefix := append([]byte(s), 0)
+			var del []Redemption
+			c := tx.Bucket(bByState).Cursor()
+			for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+				r, err := getRed(tx, binary.BigEndian.Uint64(k[len(prefix):]))
+				if err != nil {
+					return err
+				}
+				if !r.FinishedAt.IsZero() && r.FinishedAt.Before(olderThan) {
+					del = append(del, r)
+				}
+			}
+			for _, r := range del {
+				if err := tx.Bucket(bByState).Delete(stateKey(r.State, r.ID)); err != nil {
+					return err
+				}
+				if err := tx.Bucket(bByShift).Delete(k2(r.ShiftID, r.ID)); err != nil {
+					return err
+				}
+				if fc := tx.Bucket(bUsed).Get([]byte(r.Code)); fc != nil {
+					var f FinishedCode
+					if json.Unmarshal(fc, &f) == nil && f.ID == r.ID {
+						if err := tx.Bucket(bUsed).Delete([]byte(r.Code)); err != nil {
+							return err
+						}
+					}
+				}
+				if err := tx.Bucket(bRed).Delete(u64(r.ID)); err != nil {
+					return err
+				}
+				if err := db.addCounters(tx, bPruned, r, +1); err != nil {
+					return err
+				}
+				n++
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return n, nil
+}

@@ -1,0 +1,431 @@
+package store
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// OpenShift opens a shift for cashier on terminal. It fails with
+// ErrShiftOpen when the terminal already has an open shift.
+func (db *DB) OpenShift(terminal, cashier string) (Shift, error) {
+	var s Shift
+	err := db.b.Update(func(tx *bolt.Tx) error {
+		if raw := tx.Bucket(bOpenShift).Get([]byte(terminal)); raw != nil {
+			return fmt.Errorf("%w (shift #%d); close it first", ErrShiftOpen, binary.BigEndian.Uint64(raw))
+		}
+		b := tx.Bucket(bShifts)
+		id, err := b.NextSequence()
+		if err != nil {
+			return err
+		}
+		s = Shift{ID: id, Terminal: terminal, Cashier: cashier, OpenedAt: db.now()}
+		if err := putJSON(b, u64(id), s); err != nil {
+			return err
+		}
+		return tx.Bucket(bOpenShift).Put([]byte(terminal), u64(id))
+	})
+	return s, err
+}
+
+// CloseShift closes shift id and freezes its counters as the Z report.
+// Redemptions of the shift still pending keep updating its live counters
+// (and SettledAfterClose) when they finish; Z stays as it was at close.
+func (db *DB) CloseShift(id uint64) (Shift, error) {
+	var s Shift
+	err := db.b.Update(func(tx *bolt.Tx) error {
+		ok, err := getJSON(tx.Bucket(bShifts), u64(id), &s)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return fmt.Errorf("%w: shift %d", ErrNotFound, id)
+		}
+		if !s.Open() {
+			return fmt.Errorf("%w: shift #%d closed at %s", ErrShiftClosed, id, s.ClosedAt.Format(time.RFC3339))
+		}
+		c, err := readCounters(tx, bCounters, id)
+		if err != nil {
+			return err
+		}
+		s.ClosedAt = db.now()
+		s.Z = &c
+		if err := putJSON(tx.Bucket(bShifts), u64(id), s); err != nil {
+			return err
+		}
+		return tx.Bucket(bOpenShift).Delete([]byte(s.Terminal))
+	})
+	return s, err
+}
+
+// CurrentShift returns the open shift of terminal.
+func (db *DB) CurrentShift(terminal string) (Shift, bool, error) {
+	var s Shift
+	var ok bool
+	err := db.b.View(func(tx *bolt.Tx) (err error) {
+		raw := tx.Bucket(bOpenShift).Get([]byte(terminal))
+		if raw == nil {
+			return nil
+		}
+		ok, err = getJSON(tx.Bucket(bShifts), raw, &s)
+		return err
+	})
+	return s, ok, err
+}
+
+// Shift returns one shift.
+func (db *DB) Shift(id uint64) (Shift, error) {
+	var s Shift
+	err := db.b.View(func(tx *bolt.Tx) error {
+		ok, err := getJSON(tx.Bucket(bShifts), u64(id), &s)
+		if err == nil && !ok {
+			err = fmt.Errorf("%w: shift %d", ErrNotFound, id)
+		}
+		return err
+	})
+	return s, err
+}
+
+// Shifts returns up to limit shifts (0: all), newest first.
+func (db *DB) Shifts(limit int) ([]Shift, error) {
+	var out []Shift
+	err := db.b.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bShifts).Cursor()
+		for k, _ := c.Last(); k != nil && (limit <= 0 || len(out) < limit); k, _ = c.Prev() {
+			var s Shift
+			if _, err := getJSON(tx.Bucket(bShifts), k, &s); err != nil {
+				return err
+			}
+			out = append(out, s)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// ShiftCounters returns the live counters of a shift (O(1): they are kept
+// up to date by every change, including redemptions pruned since).
+func (db *DB) ShiftCounters(id uint64) (Counters, error) {
+	var c Counters
+	err := db.b.View(func(tx *bolt.Tx) (err error) { c, err = readCounters(tx, bCounters, id); return })
+	return c, err
+}
+
+// ShiftRedemptions returns up to limit (0: all) redemptions of a shift with
+// an ID greater than after, in ID order: O(shift size), never O(journal).
+// Pruned redemptions are no longer listed (their counters stay).
+func (db *DB) ShiftRedemptions(id, after uint64, limit int) ([]Redemption, error) {
+	var out []Redemption
+	err := db.b.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bByShift).Cursor()
+		prefix := u64(id)
+		for k, _ := c.Seek(k2(id, after+1)); k != nil && bytes.HasPrefix(k, prefix) && (limit <= 0 || len(out) < limit); k, _ = c.Next() {
+			r, err := getRed(tx, binary.BigEndian.Uint64(k[8:]))
+			if err != nil {
+				return err
+			}
+			out = append(out, r)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// OfflineAccepted counts the offline acceptances of a shift.
+func (db *DB) OfflineAccepted(shiftID uint64) (int, error) {
+	c, err := db.ShiftCounters(shiftID)
+	return c.OfflineAccepted, err
+}
+
+// Outcome classifies a redemption for the counters.
+func Outcome(r Redemption) string {
+	switch r.State {
+	case Consumed:
+		if !r.OfflineAcceptedAt.IsZero() {
+			return OutcomeOfflineConsumed
+		}
+		return OutcomeConsumedOnline
+	case Conflict:
+		return OutcomeConflict
+	case Rejected:
+		return OutcomeRefused
+	}
+	return OutcomePending
+}
+
+// HourKey is the ByHour key of t (UTC hour, "2006-01-02T15Z").
+func HourKey(t time.Time) string { return t.UTC().Format("2006-01-02T15Z") }
+
+func bump(m *map[string]int, k string, d int) {
+	if *m == nil {
+		*m = map[string]int{}
+	}
+	(*m)[k] += d
+	if (*m)[k] == 0 {
+		delete(*m, k)
+	}
+	if len(*m) == 0 {
+		*m = nil
+	}
+}
+
+// add adds r's contribution (sign +1 or -1) given its shift.
+func (c *Counters) add(r Redemption, s Shift, sign int) {
+	o := Outcome(r)
+	c.Total += sign
+	bump(&c.ByOutcome, o, sign)
+	bump(&c.ByHour, HourKey(r.CreatedAt), sign)
+	bump(&c.ByCashier, r.Cashier, sign)
+	if c.ByCard == nil {
+		c.ByCard = map[string]map[string]int{}
+	}
+	m := c.ByCard[r.CardID]
+	bump(&m, o, sign)
+	if m == nil {
+		delete(c.ByCard, r.CardID)
+	} else {
+		c.ByCard[r.CardID] = m
+	}
+	if len(c.ByCard) == 0 {
+		c.ByCard = nil
+	}
+	if !r.OfflineAcceptedAt.IsZero() {
+		c.OfflineAccepted += sign
+	}
+	if r.State == Rejected {
+		bump(&c.RefusedByReason, r.Reason, sign)
+	}
+	if !s.ClosedAt.IsZero() && r.State.Finished() && r.FinishedAt.After(s.ClosedAt) {
+		bump(&c.SettledAfterClose, o, sign)
+	}
+}
+
+func (c *Counters) merge(o Counters, sign int) {
+	c.Total += sign * o.Total
+	c.OfflineAccepted += sign * o.OfflineAccepted
+	for k, v := range o.ByOutcome {
+		bump(&c.ByOutcome, k, sign*v)
+	}
+	for k, v := range o.ByHour {
+		bump(&c.ByHour, k, sign*v)
+	}
+	for k, v := range o.ByCashier {
+		bump(&c.ByCashier, k, sign*v)
+	}
+	for k, v := range o.RefusedByReason {
+		bump(&c.RefusedByReason, k, sign*v)
+	}
+	for k, v := range o.SettledAfterClose {
+		bump(&c.SettledAfterClose, k, sign*v)
+	}
+	for card, m := range o.ByCard {
+		if c.ByCard == nil {
+			c.ByCard = map[string]map[string]int{}
+		}
+		cm := c.ByCard[card]
+		for k, v := range m {
+			bump(&cm, k, sign*v)
+		}
+		if cm == nil {
+			delete(c.ByCard, card)
+		} else {
+			c.ByCard[card] = cm
+		}
+	}
+	if len(c.ByCard) == 0 {
+		c.ByCard = nil
+	}
+}
+
+func readCounters(tx *bolt.Tx, bucket []byte, shift uint64) (Counters, error) {
+	var c Counters
+	_, err := getJSON(tx.Bucket(bucket), u64(shift), &c)
+	return c, err
+}
+
+func readShift(tx *bolt.Tx, id uint64) (Shift, error) {
+	var s Shift
+	if id == 0 {
+		return s, nil
+	}
+	_, err := getJSON(tx.Bucket(bShifts), u64(id), &s)
+	return s, err
+}
+
+func (db *DB) addCounters(tx *bolt.Tx, bucket []byte, r Redemption, sign int) error {
+	s, err := readShift(tx, r.ShiftID)
+	if err != nil {
+		return err
+	}
+	c, err := readCounters(tx, bucket, r.ShiftID)
+	if err != nil {
+		return err
+	}
+	c.add(r, s, sign)
+	return putJSON(tx.Bucket(bucket), u64(r.ShiftID), c)
+}
+
+// count maintains the per-shift index and counters for r.
+func (db *DB) count(tx *bolt.Tx, r Redemption, sign int) error {
+	if sign > 0 {
+		if err := tx.Bucket(bByShift).Put(k2(r.ShiftID, r.ID), nil); err != nil {
+			return err
+		}
+	}
+	return db.addCounters(tx, bCounters, r, sign)
+}
+
+// Check runs bbolt's consistency check and verifies every index and every
+// counter against a recount of the records. It returns nil when all agree.
+func (db *DB) Check() error {
+	var problems []string
+	add := func(f string, a ...any) {
+		if len(problems) < 50 {
+			problems = append(problems, fmt.Sprintf(f, a...))
+		}
+	}
+	err := db.b.View(func(tx *bolt.Tx) error {
+		for e := range tx.Check() {
+			add("bbolt: %v", e)
+		}
+		for _, name := range allBuckets {
+			if tx.Bucket(name) == nil {
+				add("bucket %s missing", name)
+				return nil
+			}
+		}
+		active := map[string]uint64{}
+		outbox := map[string]bool{}
+		states := map[string]bool{}
+		byShift := map[string]bool{}
+		used := map[string]Redemption{}
+		counts := map[uint64]*Counters{}
+		shifts := map[uint64]Shift{}
+		err := tx.Bucket(bRed).ForEach(func(k, v []byte) error {
+			var r Redemption
+			if _, err := getJSON(tx.Bucket(bRed), k, &r); err != nil {
+				add("redemption %x: %v", k, err)
+				return nil
+			}
+			if r.ID != binary.BigEndian.Uint64(k) {
+				add("redemption key %x holds id %d", k, r.ID)
+			}
+			if !r.State.Valid() {
+				add("redemption %d has unknown state %q", r.ID, r.State)
+			}
+			if n := len(r.History); n == 0 || r.History[n-1].To != r.State {
+				add("redemption %d: history does not end in its state %s", r.ID, r.State)
+			}
+			if r.State.Active() {
+				if prev, dup := active[r.Code]; dup {
+					add("code %q has two active redemptions: %d and %d (invariant 3)", r.Code, prev, r.ID)
+				}
+				active[r.Code] = r.ID
+			}
+			if r.State.outboxed() {
+				outbox[string(dueKey(r.DueAt, r.ID))] = true
+			}
+			if r.State == Consumed || r.State == Queued {
+				if p, ok := used[r.Code]; !ok || p.ID < r.ID {
+					used[r.Code] = r
+				}
+			}
+			states[string(stateKey(r.State, r.ID))] = true
+			byShift[string(k2(r.ShiftID, r.ID))] = true
+			s, ok := shifts[r.ShiftID]
+			if !ok {
+				var err error
+				if s, err = readShift(tx, r.ShiftID); err != nil {
+					return err
+				}
+				shifts[r.ShiftID] = s
+			}
+			if counts[r.ShiftID] == nil {
+				counts[r.ShiftID] = &Counters{}
+			}
+			counts[r.ShiftID].add(r, s, +1)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		n := 0
+		_ = tx.Bucket(bActive).ForEach(func(k, v []byte) error {
+			n++
+			if len(v) != 8 || active[string(k)] != binary.BigEndian.Uint64(v) {
+				add("active index: code %q -> %x, records say %d", k, v, active[string(k)])
+			}
+			return nil
+		})
+		if n != len(active) {
+			add("active index has %d entries, records say %d", n, len(active))
+		}
+		cmpSet := func(name []byte, want map[string]bool) {
+			got := 0
+			_ = tx.Bucket(name).ForEach(func(k, _ []byte) error {
+				got++
+				if !want[string(k)] {
+					add("%s index: stray entry %x", name, k)
+				}
+				return nil
+			})
+			if got != len(want) {
+				add("%s index has %d entries, records say %d", name, got, len(want))
+			}
+		}
+		cmpSet(bOutbox, outbox)
+		cmpSet(bByState, states)
+		cmpSet(bByShift, byShift)
+		for code, r := range used {
+			var fc FinishedCode
+			if ok, err := getJSON(tx.Bucket(bUsed), []byte(code), &fc); err != nil || !ok || fc.ID < r.ID {
+				add("used index: code %q misses redemption %d", code, r.ID)
+			}
+		}
+		// Counters: stored = recount + pruned, for every shift that has any.
+		seen := map[uint64]bool{}
+		check := func(id uint64) {
+			if seen[id] {
+				return
+			}
+			seen[id] = true
+			stored, err := readCounters(tx, bCounters, id)
+			if err != nil {
+				add("counters of shift %d: %v", id, err)
+				return
+			}
+			pruned, err := readCounters(tx, bPruned, id)
+			if err != nil {
+				add("pruned counters of shift %d: %v", id, err)
+				return
+			}
+			want := Counters{}
+			if c := counts[id]; c != nil {
+				want = *c
+			}
+			want.merge(pruned, +1)
+			stored.merge(Counters{}, +1) // normalise empty maps
+			if !reflect.DeepEqual(stored, want) {
+				add("counters of shift %d: stored %+v, recount %+v", id, stored, want)
+			}
+		}
+		for id := range counts {
+			check(id)
+		}
+		_ = tx.Bucket(bCounters).ForEach(func(k, _ []byte) error { check(binary.BigEndian.Uint64(k)); return nil })
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if len(problems) > 0 {
+		return errors.New("store: check failed:\n  " + strings.Join(problems, "\n  "))
+	}
+	return nil
+}

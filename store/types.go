@@ -1,0 +1,211 @@
+package store
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// State is a redemption state. The string values are an external contract.
+type State string
+
+// States of a redemption (see DESIGN.md, "The redemption state machine").
+const (
+	Received  State = "received"
+	Checked   State = "checked"
+	Consuming State = "consuming"
+	Consumed  State = "consumed"
+	Rejected  State = "rejected"
+	InDoubt   State = "in_doubt"
+	Queued    State = "queued"
+	Conflict  State = "conflict"
+)
+
+// AllStates lists every state.
+var AllStates = []State{Received, Checked, Consuming, Consumed, Rejected, InDoubt, Queued, Conflict}
+
+// Valid reports whether s is one of the states.
+func (s State) Valid() bool {
+	for _, v := range AllStates {
+		if s == v {
+			return true
+		}
+	}
+	return false
+}
+
+// Active reports whether a redemption in s is still being worked on
+// (received, checked, consuming, in_doubt, queued).
+func (s State) Active() bool {
+	switch s {
+	case Received, Checked, Consuming, InDoubt, Queued:
+		return true
+	}
+	return false
+}
+
+// Finished reports whether s is final (consumed, rejected, conflict).
+func (s State) Finished() bool { return s.Valid() && !s.Active() }
+
+// outboxed reports whether a redemption in s waits for WeChat.
+func (s State) outboxed() bool { return s == Queued || s == Consuming || s == InDoubt }
+
+// Redemption is one journaled scan. The store keeps every field unchanged
+// and maintains ID, UpdatedAt and History itself.
+type Redemption struct {
+	ID                        uint64
+	Code, CardID, EncryptCode string
+	Source                    string // scanner, keyboard, demo, ...
+	RawScan                   string // sanitised by the caller
+	Terminal, Cashier         string
+	ShiftID                   uint64
+	State                     State
+	Reason                    string // machine reason (sync.Reason)
+	ReasonText                string
+	Errcode                   int
+	WeChatStatus, OpenID      string
+	CardTitle                 string
+	ValidFrom, ValidUntil     time.Time
+	CreatedAt, UpdatedAt      time.Time
+	// OfflineAcceptedAt is set when the redemption was accepted offline.
+	OfflineAcceptedAt time.Time
+	// FinishedAt is set by the store when the redemption reaches a final state.
+	FinishedAt time.Time
+	// DueAt is when the outbox should next try it (queued, consuming, in_doubt).
+	DueAt     time.Time
+	Attempts  int
+	LastError string
+	History   []Transition
+}
+
+// Transition is one entry of a redemption's history.
+type Transition struct {
+	At           time.Time
+	From, To     State // From is "" for the creation path
+	By           string
+	Errcode      int    `json:",omitempty"`
+	WeChatStatus string `json:",omitempty"`
+	Reason       string `json:",omitempty"`
+	Err          string `json:",omitempty"`
+}
+
+// Change describes why a transition happens; its fields go into the
+// history entry. Update, if set, edits the stored record (it must not
+// change ID, Code, State or History) and may run more than once.
+type Change struct {
+	By           string
+	Errcode      int
+	WeChatStatus string
+	Reason       string
+	Err          string
+	Update       func(*Redemption)
+}
+
+// FinishedCode says this till already used a code: consumed, or accepted
+// offline (queued). Engines use it to refuse "already used at 13:05, shift #31".
+type FinishedCode struct {
+	Code    string
+	ID      uint64
+	State   State
+	At      time.Time
+	ShiftID uint64
+}
+
+// CodeStatus is the local code-status cache entry.
+type CodeStatus struct {
+	Code   string
+	Status string // NORMAL, CONSUMED, ...
+	CardID string
+	Source string // "wechat", "hub-feed"
+	At     time.Time
+}
+
+// Card is the card metadata cache entry.
+type Card struct {
+	CardID string
+	Title  string
+	Type   string
+	At     time.Time
+}
+
+// Shift is a cashier's shift on a terminal.
+type Shift struct {
+	ID       uint64
+	Terminal string
+	Cashier  string
+	OpenedAt time.Time
+	ClosedAt time.Time // zero while open
+	// Z is the counters frozen at close (the Z report); nil while open.
+	Z *Counters `json:",omitempty"`
+}
+
+// Open reports whether the shift is still open.
+func (s Shift) Open() bool { return s.ClosedAt.IsZero() }
+
+// Outcomes counted per shift.
+const (
+	OutcomeConsumedOnline  = "consumed_online"
+	OutcomeOfflineConsumed = "offline_consumed" // accepted offline and since consumed
+	OutcomeConflict        = "conflict"
+	OutcomeRefused         = "refused"
+	OutcomePending         = "pending"
+)
+
+// Counters are the per-shift numbers a report needs; maintained in the
+// same transaction as every change, so reading them is O(1).
+type Counters struct {
+	Total     int
+	ByOutcome map[string]int
+	// OfflineAccepted counts redemptions accepted offline (whatever came after).
+	OfflineAccepted int
+	// RefusedByReason counts rejected redemptions by Reason.
+	RefusedByReason map[string]int
+	// ByCard counts card_id -> outcome -> n.
+	ByCard map[string]map[string]int
+	// ByHour counts redemptions by the local hour they were created
+	// ("2006-01-02T15" in the store's time zone).
+	ByHour map[string]int
+	// ByCashier counts redemptions by cashier.
+	ByCashier map[string]int
+	// SettledAfterClose counts redemptions that reached a final state after
+	// their shift closed, by outcome.
+	SettledAfterClose map[string]int
+}
+
+// Errors.
+var (
+	ErrNotFound      = errors.New("store: not found")
+	ErrStateConflict = errors.New("store: redemption changed state meanwhile")
+	ErrActiveExists  = errors.New("store: code has an active redemption")
+	ErrFull          = errors.New("store: journal file reached its configured maximum size; offline acceptance refused")
+	ErrLocked        = errors.New("store: journal is locked by another process")
+	ErrNewerSchema   = errors.New("store: journal written by a newer cardtill")
+	ErrShiftClosed   = errors.New("store: shift is closed")
+	ErrShiftOpen     = errors.New("store: a shift is already open on this terminal")
+	ErrInvalid       = errors.New("store: invalid input")
+)
+
+// DuplicateError is returned by Create when the code already has an active
+// redemption (invariant 3). errors.Is(err, ErrActiveExists) is true.
+type DuplicateError struct{ Active Redemption }
+
+func (e *DuplicateError) Error() string {
+	return fmt.Sprintf("store: code already has active redemption %d (%s)", e.Active.ID, e.Active.State)
+}
+
+// Is makes errors.Is(err, ErrActiveExists) work.
+func (e *DuplicateError) Is(target error) bool { return target == ErrActiveExists }
+
+// StateError is returned by a compare-and-set transition that found the
+// redemption in another state. errors.Is(err, ErrStateConflict) is true.
+type StateError struct {
+	ID           uint64
+	Want, Actual State
+}
+
+func (e *StateError) Error() string {
+	return fmt.Sprintf("store: redemption %d is %s, not %s", e.ID, e.Actual, e.Want)
+}
+
+// Is makes errors.Is(err, ErrStateConflict) work.
+func (e *StateError) Is(target error) bool { return target == ErrStateConflict }
