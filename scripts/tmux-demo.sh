@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# Drives the built cardtill binary through `cardtill demo` in tmux at 80x24
+# (send-keys, capture-pane) and checks what the cashier sees: consumed,
+# already used, unknown code, product barcode, outage -> accepted offline ->
+# quit warning -> back online -> queue drained, help, and the Chinese screen.
+#
+# Usage: scripts/tmux-demo.sh [path/to/cardtill]   (builds ./cmd/cardtill when omitted)
+# Exit 0 when every check passed; on failure prints the screen it saw.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+if ! command -v tmux >/dev/null; then
+	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+		apt-get update -qq && apt-get install -y -qq tmux >/dev/null
+	else
+		echo "tmux-demo: tmux is not installed (apt-get install tmux)" >&2
+		exit 1
+	fi
+fi
+
+work=$(mktemp -d)
+sock="cardtill-demo-$$"
+cleanup() { tmux -L "$sock" kill-server 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+
+bin=${1:-}
+if [ -z "$bin" ]; then
+	bin="$work/cardtill"
+	go build -o "$bin" ./cmd/cardtill
+fi
+
+pane=""
+screen() { tmux -L "$sock" capture-pane -p -t "$pane"; }
+
+# wait_for TEXT... : polls the screen until every TEXT is on it (10 s deadline).
+wait_for() {
+	local deadline=$((SECONDS + 10)) s missing
+	while :; do
+		s=$(screen 2>/dev/null || true)
+		missing=""
+		for want in "$@"; do
+			if ! grep -qF -- "$want" <<<"$s"; then missing="$want"; break; fi
+		done
+		[ -z "$missing" ] && return 0
+		if [ $SECONDS -ge $deadline ]; then
+			echo "tmux-demo: FAIL: screen never showed \"$missing\"; it shows:" >&2
+			echo "$s" >&2
+			exit 1
+		fi
+		sleep 0.1
+	done
+}
+
+# lacks TEXT : the screen must not show TEXT now.
+lacks() {
+	if screen | grep -qF -- "$1"; then
+		echo "tmux-demo: FAIL: screen shows \"$1\":" >&2
+		screen >&2
+		exit 1
+	fi
+}
+
+keys() { tmux -L "$sock" send-keys -t "$pane" "$@"; }
+scan() { keys -l "$1"; keys Enter; }
+
+start() { # start LANG
+	pane="till-${1%%_*}"
+	tmux -L "$sock" new-session -d -s "$pane" -x 80 -y 24 \
+		"env -u LC_ALL -u LC_MESSAGES LANG=$1 TERM=xterm-256color NO_COLOR=1 '$bin' demo; echo 'cardtill exited'; sleep 30"
+}
+
+start en_US.UTF-8
+wait_for "Demo codes" "Scan or type a code" "keyboard only" "queue 0"
+
+scan 100000000001
+wait_for "CONSUMED" "1000 0000 0001" "¥20 off any drink" "1 ✔  0 ✖"
+
+scan 100000000010
+wait_for "REFUSED" "Already used"
+
+scan 199999999999
+wait_for "Not a coupon of this store"
+
+scan 6901234567892
+wait_for "That is a product barcode, not a coupon"
+
+keys F8
+wait_for "outage ON" # the till learns of the outage at its next call to WeChat
+scan 100000000002
+wait_for "ACCEPTED OFFLINE" "will be checked with WeChat later" "queue 1" "WeChat OFFLINE since"
+lacks "WeChat online"
+
+keys C-c
+wait_for "Quit cardtill?" "1 code(s) wait for WeChat"
+keys n
+wait_for "Scan or type a code"
+
+keys F8
+wait_for "outage OFF" "queue 0" "WeChat online"
+
+keys F1
+wait_for "Keys" "open or close the shift"
+keys Escape
+wait_for "Demo codes"
+
+keys C-c
+wait_for "cardtill exited"
+echo "tmux-demo: en: ok"
+
+start zh_CN.UTF-8
+wait_for "演示券码" "请扫码或输入券码" "仅键盘"
+scan 100000000003
+wait_for "核销成功" "满200减50"
+scan 100000000040
+wait_for "拒绝" "转赠中，请顾客完成或取消转赠"
+keys C-c
+wait_for "cardtill exited"
+echo "tmux-demo: zh: ok"
