@@ -259,3 +259,50 @@ func TestTeatestOutageAndBack(t *testing.T) {
 	}
 	_, _ = io.Copy(io.Discard, tm.FinalOutput(t))
 }
+
+// bellCount counts the bells written.
+type bellCount struct{ n int }
+
+func (b *bellCount) Write(p []byte) (int, error) {
+	for _, c := range p {
+		if c == '\a' {
+			b.n++
+		}
+	}
+	return len(p), nil
+}
+
+// run executes cmd and what it batches, skipping the long-lived listeners.
+func runCmd(cmd tea.Cmd) {
+	if cmd == nil {
+		return
+	}
+	if b, ok := cmd().(tea.BatchMsg); ok {
+		for _, c := range b {
+			runCmd(c)
+		}
+	}
+}
+
+func TestBellOnRefusalOnly(t *testing.T) {
+	till := startTill(t)
+	for _, c := range []struct {
+		bell  bool
+		code  string
+		rings int
+	}{
+		{true, wechattest.DemoNormal, 0},
+		{true, wechattest.DemoConsumed, 1},
+		{false, wechattest.DemoUnknown, 0},
+	} {
+		b := &bellCount{}
+		m := tillModel(t, till, "en", Options{Bell: c.bell, BellOut: b})
+		m, cmd := typeCode(m, c.code)
+		mm, after := m.Update(cmd())
+		_ = mm
+		runCmd(after)
+		if b.n != c.rings {
+			t.Errorf("bell=%v code %s: %d bells, want %d", c.bell, c.code, b.n, c.rings)
+		}
+	}
+}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"os"
 	"time"
 
 	"github.com/charmbracelet/bubbles/help"
@@ -35,12 +37,15 @@ type DemoCode struct{ Code, Note string }
 
 // Options configure the screen.
 type Options struct {
-	Engine   Engine
-	Shifts   Shifts
-	Lang     string // "zh" or "en"; "" means LangFromEnv
-	Confirm  bool   // [ui] confirm: show the card and wait for Enter/Esc
-	Bell     bool   // [ui] bell on refusals
-	Recent   int    // bounded recent list (50 when 0)
+	Engine  Engine
+	Shifts  Shifts
+	Lang    string // "zh" or "en"; "" means LangFromEnv
+	Confirm bool   // [ui] confirm: show the card and wait for Enter/Esc
+	Bell    bool   // [ui] bell on refusals
+	// BellOut receives the bell (BEL); os.Stderr when nil. bubbletea drops
+	// Printf output in the alternate screen, so the bell is written here.
+	BellOut  io.Writer
+	Recent   int // bounded recent list (50 when 0)
 	Terminal string
 	Cashier  string
 	// ScannerPort is the serial port name, "" for keyboard only.
@@ -385,7 +390,14 @@ func (m Model) bell() tea.Cmd {
 	if !m.o.Bell {
 		return nil
 	}
-	return tea.Printf("\a")
+	w := m.o.BellOut
+	if w == nil {
+		w = os.Stderr
+	}
+	return func() tea.Msg {
+		_, _ = w.Write([]byte{'\a'})
+		return nil
+	}
 }
 
 func firstNonEmpty(s ...string) string {
