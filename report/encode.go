@@ -1,0 +1,73 @@
+package report
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"io"
+	"strconv"
+	"time"
+)
+
+// JSON writes r as indented JSON; field names are documented in JSON.md.
+func JSON(w io.Writer, r Report) error {
+	e := json.NewEncoder(w)
+	e.SetIndent("", "  ")
+	return e.Encode(r)
+}
+
+// CSV writes r as one row per metric: "metric,key,value" with a header.
+// Metrics: shift_id, kind, terminal, cashier, opened_at, closed_at,
+// total, outcome (key: outcome name), offline_accepted,
+// refused_by_reason (key: reason), card (key: card_id), card_title
+// (key: card_id, value: title), hour (key: RFC 3339 start of the local
+// hour), cashier_count (key: cashier), conflict (key: code, value:
+// errcode and reason), pending_at_close, settled_after_close (key:
+// outcome name).
+func CSV(w io.Writer, r Report) error {
+	cw := csv.NewWriter(w)
+	row := func(m, k, v string) { _ = cw.Write([]string{m, k, v}) }
+	n := strconv.Itoa
+	row("metric", "key", "value")
+	row("shift_id", "", strconv.FormatUint(r.ShiftID, 10))
+	row("kind", "", string(r.Kind))
+	row("terminal", "", r.Terminal)
+	row("cashier", "", r.Cashier)
+	row("opened_at", "", r.OpenedAt.Format(time.RFC3339))
+	if r.ClosedAt != nil {
+		row("closed_at", "", r.ClosedAt.Format(time.RFC3339))
+	}
+	row("total", "", n(r.Total))
+	outs := func(m string, o Outcomes) {
+		row(m, "consumed_online", n(o.ConsumedOnline))
+		row(m, "offline_consumed", n(o.OfflineConsumed))
+		row(m, "conflict", n(o.Conflict))
+		row(m, "refused", n(o.Refused))
+		row(m, "pending", n(o.Pending))
+	}
+	outs("outcome", r.Outcomes)
+	row("offline_accepted", "", n(r.OfflineAccepted))
+	for _, x := range r.RefusedByReason {
+		row("refused_by_reason", x.Name, n(x.Count))
+	}
+	for _, x := range r.ByCard {
+		row("card", x.CardID, n(x.Total))
+		if x.Title != "" {
+			row("card_title", x.CardID, x.Title)
+		}
+	}
+	for _, x := range r.ByHour {
+		row("hour", x.Hour.Format(time.RFC3339), n(x.Count))
+	}
+	for _, x := range r.ByCashier {
+		row("cashier_count", x.Name, n(x.Count))
+	}
+	for _, x := range r.Conflicts {
+		row("conflict", x.Code, n(x.Errcode)+" "+x.Reason)
+	}
+	if r.Kind == KindZ {
+		row("pending_at_close", "", n(r.PendingAtClose))
+		outs("settled_after_close", r.SettledAfterClose)
+	}
+	cw.Flush()
+	return cw.Error()
+}

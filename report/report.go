@@ -1,0 +1,216 @@
+package report
+
+import (
+	"sort"
+	"time"
+
+	"cardtill/store"
+)
+
+// Kind tells a running (X) report from a closing (Z) one.
+type Kind string
+
+// Report kinds.
+const (
+	KindX Kind = "X" // running: the shift is open, nothing is reset
+	KindZ Kind = "Z" // closing: frozen at close, then immutable
+)
+
+// Outcomes counts redemptions by outcome. The JSON names are a contract
+// (see JSON.md).
+type Outcomes struct {
+	ConsumedOnline  int `json:"consumed_online"`
+	OfflineConsumed int `json:"offline_consumed"`
+	Conflict        int `json:"conflict"`
+	Refused         int `json:"refused"`
+	Pending         int `json:"pending"`
+}
+
+// Count is one named number.
+type Count struct {
+	Name  string `json:"name"`
+	Count int    `json:"count"`
+}
+
+// CardCount is one card's line.
+type CardCount struct {
+	CardID   string   `json:"card_id"`
+	Title    string   `json:"title"`
+	Total    int      `json:"total"`
+	Outcomes Outcomes `json:"outcomes"`
+}
+
+// HourCount is the number of redemptions created in one local hour.
+type HourCount struct {
+	Hour  time.Time `json:"hour"` // start of the hour, in the report's time zone
+	Count int       `json:"count"`
+}
+
+// ConflictLine is one conflict for a manager to look at.
+type ConflictLine struct {
+	ID      uint64    `json:"id"`
+	Code    string    `json:"code"`
+	CardID  string    `json:"card_id"`
+	At      time.Time `json:"at"`
+	Errcode int       `json:"errcode"`
+	Reason  string    `json:"reason"` // WeChat's words (errmsg/status), else the machine reason
+}
+
+// Report is one shift's X or Z report.
+type Report struct {
+	Kind        Kind       `json:"kind"`
+	ShiftID     uint64     `json:"shift_id"`
+	Terminal    string     `json:"terminal"`
+	Cashier     string     `json:"cashier"`
+	OpenedAt    time.Time  `json:"opened_at"`
+	ClosedAt    *time.Time `json:"closed_at,omitempty"`
+	GeneratedAt time.Time  `json:"generated_at"`
+	TimeZone    string     `json:"time_zone"`
+
+	Total           int            `json:"total"`
+	Outcomes        Outcomes       `json:"outcomes"`
+	OfflineAccepted int            `json:"offline_accepted"`
+	RefusedByReason []Count        `json:"refused_by_reason"`
+	ByCard          []CardCount    `json:"by_card"`
+	ByHour          []HourCount    `json:"by_hour"`
+	ByCashier       []Count        `json:"by_cashier"`
+	Conflicts       []ConflictLine `json:"conflicts"`
+
+	// PendingAtClose is how many redemptions were still pending when the
+	// shift closed (Z only; they settle later).
+	PendingAtClose int `json:"pending_at_close"`
+	// SettledAfterClose counts redemptions of this shift that reached a
+	// final state after it closed, by outcome (Z only; never changes the
+	// frozen numbers above).
+	SettledAfterClose Outcomes `json:"settled_after_close"`
+}
+
+// Input is what a report is built from: the shift, its counters (live for
+// X; Z uses shift.Z for the frozen part and live.SettledAfterClose), the
+// shift's conflicts (from its per-shift index) and card titles.
+type Input struct {
+	Shift     store.Shift
+	Live      store.Counters
+	Conflicts []store.Redemption
+	Titles    map[string]string // card_id -> title
+	Loc       *time.Location    // till's local time zone (default time.Local)
+	Now       time.Time
+}
+
+func outcomes(m map[string]int) Outcomes {
+	return Outcomes{
+		ConsumedOnline:  m[store.OutcomeConsumedOnline],
+		OfflineConsumed: m[store.OutcomeOfflineConsumed],
+		Conflict:        m[store.OutcomeConflict],
+		Refused:         m[store.OutcomeRefused],
+		Pending:         m[store.OutcomePending],
+	}
+}
+
+func counts(m map[string]int) []Count {
+	out := make([]Count, 0, len(m))
+	for k, v := range m {
+		if v != 0 {
+			out = append(out, Count{Name: k, Count: v})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Count != out[j].Count {
+			return out[i].Count > out[j].Count
+		}
+		return out[i].Name < out[j].Name
+	})
+	return out
+}
+
+// hourLayout is the store's ByHour key layout.
+const hourLayout = "2006-01-02T15"
+
+// FromCounters builds a report from counters already read; it does no I/O.
+func FromCounters(in Input) Report {
+	loc := in.Loc
+	if loc == nil {
+		loc = time.Local
+	}
+	s := in.Shift
+	c := in.Live
+	r := Report{
+		Kind:        KindX,
+		ShiftID:     s.ID,
+		Terminal:    s.Terminal,
+		Cashier:     s.Cashier,
+		OpenedAt:    s.OpenedAt.In(loc),
+		GeneratedAt: in.Now.In(loc),
+		TimeZone:    loc.String(),
+	}
+	if !s.Open() {
+		r.Kind = KindZ
+		t := s.ClosedAt.In(loc)
+		r.ClosedAt = &t
+		r.SettledAfterClose = outcomes(c.SettledAfterClose)
+		if s.Z != nil {
+			c = *s.Z
+		}
+		r.PendingAtClose = c.ByOutcome[store.OutcomePending]
+	}
+	r.Total = c.Total
+	r.Outcomes = outcomes(c.ByOutcome)
+	r.OfflineAccepted = c.OfflineAccepted
+	r.RefusedByReason = counts(c.RefusedByReason)
+	r.ByCashier = counts(c.ByCashier)
+	for id, m := range c.ByCard {
+		cc := CardCount{CardID: id, Title: in.Titles[id], Outcomes: outcomes(m)}
+		for _, v := range m {
+			cc.Total += v
+		}
+		r.ByCard = append(r.ByCard, cc)
+	}
+	sort.Slice(r.ByCard, func(i, j int) bool {
+		if r.ByCard[i].Total != r.ByCard[j].Total {
+			return r.ByCard[i].Total > r.ByCard[j].Total
+		}
+		return r.ByCard[i].CardID < r.ByCard[j].CardID
+	})
+	for k, v := range c.ByHour {
+		h, err := time.ParseInLocation(hourLayout, k, loc)
+		if err != nil || v == 0 {
+			continue
+		}
+		r.ByHour = append(r.ByHour, HourCount{Hour: h, Count: v})
+	}
+	sort.Slice(r.ByHour, func(i, j int) bool { return r.ByHour[i].Hour.Before(r.ByHour[j].Hour) })
+	for _, red := range in.Conflicts {
+		if red.State != store.Conflict {
+			continue
+		}
+		at := red.FinishedAt
+		if at.IsZero() {
+			at = red.UpdatedAt
+		}
+		reason := red.ReasonText
+		if reason == "" {
+			reason = red.WeChatStatus
+		}
+		if reason == "" {
+			reason = red.Reason
+		}
+		r.Conflicts = append(r.Conflicts, ConflictLine{ID: red.ID, Code: red.Code, CardID: red.CardID, At: at.In(loc), Errcode: red.Errcode, Reason: reason})
+	}
+	sort.Slice(r.Conflicts, func(i, j int) bool { return r.Conflicts[i].ID < r.Conflicts[j].ID })
+	if r.RefusedByReason == nil {
+		r.RefusedByReason = []Count{}
+	}
+	if r.ByCard == nil {
+		r.ByCard = []CardCount{}
+	}
+	if r.ByHour == nil {
+		r.ByHour = []HourCount{}
+	}
+	if r.ByCashier == nil {
+		r.ByCashier = []Count{}
+	}
+	if r.Conflicts == nil {
+		r.Conflicts = []ConflictLine{}
+	}
+	return r
+}

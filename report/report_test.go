@@ -1,0 +1,207 @@
+package report
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/charmbracelet/x/ansi"
+
+	"cardtill/store"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+func shanghai(t testing.TB) *time.Location {
+	t.Helper()
+	loc, err := time.LoadLocation("Asia/Shanghai")
+	if err != nil {
+		loc = time.FixedZone("CST", 8*3600)
+	}
+	return loc
+}
+
+// sample is a closed shift spanning midnight with every kind of outcome,
+// pending items at close and items settled after close.
+func sample(t testing.TB) Report {
+	loc := shanghai(t)
+	open := time.Date(2026, 11, 22, 22, 5, 0, 0, loc)
+	closed := time.Date(2026, 11, 23, 1, 40, 0, 0, loc)
+	z := &store.Counters{
+		Total:           14,
+		ByOutcome:       map[string]int{store.OutcomeConsumedOnline: 6, store.OutcomeOfflineConsumed: 2, store.OutcomeConflict: 1, store.OutcomeRefused: 3, store.OutcomePending: 2},
+		OfflineAccepted: 5,
+		RefusedByReason: map[string]int{"already_used": 2, "expired": 1},
+		ByCard: map[string]map[string]int{
+			"pFS7Fjg8kV1IdDz01r4SQwMkuCKc": {store.OutcomeConsumedOnline: 5, store.OutcomeOfflineConsumed: 2, store.OutcomePending: 2},
+			"pFS7Fjg8kV1IdDz01r4SQwMkuXYZ": {store.OutcomeConsumedOnline: 1, store.OutcomeConflict: 1, store.OutcomeRefused: 3},
+		},
+		ByHour:    map[string]int{"2026-11-22T22": 4, "2026-11-22T23": 7, "2026-11-23T00": 2, "2026-11-23T01": 1},
+		ByCashier: map[string]int{"王小明": 10, "Alice": 4},
+	}
+	live := *z
+	live.SettledAfterClose = map[string]int{store.OutcomeOfflineConsumed: 1, store.OutcomeConflict: 1}
+	return FromCounters(Input{
+		Shift: store.Shift{ID: 31, Terminal: "till-01", Cashier: "王小明", OpenedAt: open, ClosedAt: closed, Z: z},
+		Live:  live,
+		Conflicts: []store.Redemption{{
+			ID: 9, Code: "123456789012", CardID: "pFS7Fjg8kV1IdDz01r4SQwMkuXYZ", State: store.Conflict,
+			Errcode: 40099, ReasonText: "invalid code, has been consumed", FinishedAt: time.Date(2026, 11, 23, 0, 12, 0, 0, loc),
+		}},
+		Titles: map[string]string{"pFS7Fjg8kV1IdDz01r4SQwMkuCKc": "满100减20优惠券", "pFS7Fjg8kV1IdDz01r4SQwMkuXYZ": "Free coffee"},
+		Loc:    loc,
+		Now:    time.Date(2026, 11, 23, 2, 0, 0, 0, loc),
+	})
+}
+
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./report -update)", err)
+	}
+	if got != string(want) {
+		t.Errorf("%s differs from golden:\n--- got\n%s\n--- want\n%s", name, got, want)
+	}
+}
+
+func TestTextGolden(t *testing.T) {
+	r := sample(t)
+	x := r
+	x.Kind, x.ClosedAt = KindX, nil
+	for _, lang := range []string{"en", "zh"} {
+		for _, w := range []int{48, 32} {
+			for _, rep := range []Report{r, x} {
+				name := "text_" + string(rep.Kind) + "_" + lang + "_" + itoa(w) + ".golden"
+				got := Text(rep, Options{Lang: lang, Width: w})
+				for i, l := range strings.Split(strings.TrimSuffix(got, "\n"), "\n") {
+					if cw := ansi.StringWidth(l); cw > w {
+						t.Errorf("%s line %d is %d cells > %d: %q", name, i+1, cw, w, l)
+					}
+				}
+				golden(t, name, got)
+			}
+		}
+	}
+}
+
+func TestZReportShowsPendingAndSettled(t *testing.T) {
+	r := sample(t)
+	if r.Kind != KindZ || r.PendingAtClose != 2 {
+		t.Fatalf("kind %s pending at close %d, want Z and 2", r.Kind, r.PendingAtClose)
+	}
+	if r.SettledAfterClose.OfflineConsumed != 1 || r.SettledAfterClose.Conflict != 1 {
+		t.Fatalf("settled after close %+v", r.SettledAfterClose)
+	}
+	txt := Text(r, Options{Lang: "en", Width: 48})
+	for _, want := range []string{"CLOSING REPORT", "Closed with 2 pending", "Settled after close", "40099 invalid code", "123456789012"} {
+		if !strings.Contains(txt, want) {
+			t.Errorf("Z text lacks %q:\n%s", want, txt)
+		}
+	}
+	if zh := Text(r, Options{Lang: "zh"}); !strings.Contains(zh, "交班报表") || !strings.Contains(zh, "交班后结算") {
+		t.Errorf("zh Z text lacks its title or settled part:\n%s", zh)
+	}
+}
+
+func TestSpanningMidnightHours(t *testing.T) {
+	r := sample(t)
+	var got []string
+	for _, h := range r.ByHour {
+		got = append(got, h.Hour.Format("2006-01-02 15"))
+	}
+	want := []string{"2026-11-22 22", "2026-11-22 23", "2026-11-23 00", "2026-11-23 01"}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("hours %v, want %v (date+hour, in order across midnight)", got, want)
+	}
+}
+
+func TestJSONRoundTrip(t *testing.T) {
+	r := sample(t)
+	var buf bytes.Buffer
+	if err := JSON(&buf, r); err != nil {
+		t.Fatal(err)
+	}
+	var back Report
+	if err := json.Unmarshal(buf.Bytes(), &back); err != nil {
+		t.Fatal(err)
+	}
+	// Times compare by instant; re-encode to compare the whole document.
+	var buf2 bytes.Buffer
+	if err := JSON(&buf2, back); err != nil {
+		t.Fatal(err)
+	}
+	if buf.String() != buf2.String() {
+		t.Fatalf("round trip changed the report:\n%s\n%s", buf.String(), buf2.String())
+	}
+	// The documented field names are a contract: every top-level key is in JSON.md.
+	doc, err := os.ReadFile("JSON.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(buf.Bytes(), &top); err != nil {
+		t.Fatal(err)
+	}
+	for k := range top {
+		if !strings.Contains(string(doc), "`"+k+"`") {
+			t.Errorf("JSON field %q is not documented in JSON.md", k)
+		}
+	}
+	golden(t, "report.json.golden", buf.String())
+}
+
+func TestCSV(t *testing.T) {
+	var buf bytes.Buffer
+	if err := CSV(&buf, sample(t)); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(&buf).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	find := func(m, k string) string {
+		for _, r := range rows {
+			if r[0] == m && r[1] == k {
+				return r[2]
+			}
+		}
+		return "<missing>"
+	}
+	if find("total", "") != "14" || find("outcome", "pending") != "2" || find("settled_after_close", "conflict") != "1" || find("refused_by_reason", "already_used") != "2" {
+		t.Fatalf("csv rows wrong:\n%v", rows)
+	}
+}
+
+func TestBarsWidth(t *testing.T) {
+	r := sample(t)
+	for _, w := range []int{8, 12, 20, 40} {
+		out := Bars(r, w)
+		lines := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
+		if len(lines) != 4 {
+			t.Fatalf("width %d: %d lines, want 4:\n%s", w, len(lines), out)
+		}
+		for _, l := range lines {
+			if cw := ansi.StringWidth(l); cw > w {
+				t.Errorf("width %d: line %q is %d cells", w, l, cw)
+			}
+		}
+	}
+	golden(t, "bars_20.golden", Bars(r, 20))
+	if Bars(Report{}, 20) != "" {
+		t.Error("bars of an empty report should be empty")
+	}
+}

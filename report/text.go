@@ -1,0 +1,259 @@
+package report
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/charmbracelet/x/ansi"
+)
+
+// Options tune the text renderings.
+type Options struct {
+	Lang  string // "en" or "zh" (default "en")
+	Width int    // display cells per line: 48 for 80 mm, 32 for 58 mm (default 48)
+}
+
+type catalogue map[string]string
+
+var cats = map[string]catalogue{
+	"en": {
+		"X": "SHIFT REPORT (RUNNING)", "Z": "CLOSING REPORT",
+		"shift": "Shift", "terminal": "Till", "cashier": "Cashier",
+		"opened": "Opened", "closed": "Closed", "printed": "Printed",
+		"outcomes": "Outcomes", "total": "Total",
+		"consumed_online": "Consumed online", "offline_consumed": "Offline, since consumed",
+		"conflict": "Conflicts", "refused": "Refused", "pending": "Pending sync",
+		"offline_accepted": "Accepted offline",
+		"refused_by": "Refused by reason", "by_card": "By coupon", "by_hour": "By hour",
+		"by_cashier": "By cashier", "conflicts": "Conflicts (need a manager)",
+		"pending_close": "Closed with %d pending; they settle later below.",
+		"settled": "Settled after close", "none": "none",
+	},
+	"zh": {
+		"X": "班次报表（当前）", "Z": "交班报表",
+		"shift": "班次", "terminal": "收银台", "cashier": "收银员",
+		"opened": "开班", "closed": "交班", "printed": "打印",
+		"outcomes": "核销结果", "total": "合计",
+		"consumed_online": "在线核销", "offline_consumed": "离线已受理并已核销",
+		"conflict": "冲突", "refused": "拒绝", "pending": "待同步",
+		"offline_accepted": "离线已受理",
+		"refused_by": "拒绝原因", "by_card": "按卡券", "by_hour": "按小时",
+		"by_cashier": "按收银员", "conflicts": "冲突（需店长处理）",
+		"pending_close": "交班时有 %d 笔待同步，稍后在下方结算。",
+		"settled": "交班后结算", "none": "无",
+	},
+}
+
+func (o Options) norm() (catalogue, int) {
+	c, ok := cats[o.Lang]
+	if !ok {
+		c = cats["en"]
+	}
+	w := o.Width
+	if w <= 0 {
+		w = 48
+	}
+	if w < 16 {
+		w = 16
+	}
+	return c, w
+}
+
+type printer struct {
+	b strings.Builder
+	w int
+}
+
+func (p *printer) line(s string) {
+	p.b.WriteString(ansi.Truncate(s, p.w, "…"))
+	p.b.WriteByte('\n')
+}
+
+func (p *printer) rule(ch string) { p.line(strings.Repeat(ch, p.w)) }
+
+func (p *printer) center(s string) {
+	s = ansi.Truncate(s, p.w, "…")
+	pad := (p.w - ansi.StringWidth(s)) / 2
+	p.line(strings.Repeat(" ", pad) + s)
+}
+
+// kv writes label on the left and value on the right, padded in cells.
+func (p *printer) kv(indent int, label, value string) {
+	room := p.w - indent - ansi.StringWidth(value) - 1
+	if room < 1 {
+		room = 1
+	}
+	label = ansi.Truncate(label, room, "…")
+	gap := p.w - indent - ansi.StringWidth(label) - ansi.StringWidth(value)
+	if gap < 1 {
+		gap = 1
+	}
+	p.line(strings.Repeat(" ", indent) + label + strings.Repeat(" ", gap) + value)
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+// Text renders r as receipt text, one line per row, every line at most
+// o.Width display cells.
+func Text(r Report, o Options) string {
+	c, w := o.norm()
+	p := &printer{w: w}
+	const ts = "2006-01-02 15:04"
+	p.center(c[string(r.Kind)])
+	p.rule("=")
+	p.kv(0, c["shift"], "#"+strconv.FormatUint(r.ShiftID, 10))
+	p.kv(0, c["terminal"], r.Terminal)
+	p.kv(0, c["cashier"], r.Cashier)
+	p.kv(0, c["opened"], r.OpenedAt.Format(ts))
+	if r.ClosedAt != nil {
+		p.kv(0, c["closed"], r.ClosedAt.Format(ts))
+	}
+	p.kv(0, c["printed"], r.GeneratedAt.Format(ts))
+	p.rule("-")
+	p.line(c["outcomes"])
+	oc := []struct {
+		k string
+		n int
+	}{
+		{"consumed_online", r.Outcomes.ConsumedOnline},
+		{"offline_consumed", r.Outcomes.OfflineConsumed},
+		{"conflict", r.Outcomes.Conflict},
+		{"refused", r.Outcomes.Refused},
+		{"pending", r.Outcomes.Pending},
+	}
+	for _, x := range oc {
+		p.kv(2, c[x.k], itoa(x.n))
+	}
+	p.kv(0, c["total"], itoa(r.Total))
+	p.kv(0, c["offline_accepted"], itoa(r.OfflineAccepted))
+	if len(r.RefusedByReason) > 0 {
+		p.rule("-")
+		p.line(c["refused_by"])
+		for _, x := range r.RefusedByReason {
+			p.kv(2, x.Name, itoa(x.Count))
+		}
+	}
+	p.rule("-")
+	p.line(c["by_card"])
+	if len(r.ByCard) == 0 {
+		p.kv(2, c["none"], "")
+	}
+	for _, x := range r.ByCard {
+		title := x.Title
+		if title == "" {
+			title = x.CardID
+		}
+		p.kv(2, title, itoa(x.Total))
+		if x.Title != "" {
+			p.line("    " + x.CardID)
+		}
+	}
+	p.rule("-")
+	p.line(c["by_hour"])
+	for _, x := range r.ByHour {
+		p.kv(2, x.Hour.Format("01-02 15:00"), itoa(x.Count))
+	}
+	p.rule("-")
+	p.line(c["by_cashier"])
+	for _, x := range r.ByCashier {
+		p.kv(2, x.Name, itoa(x.Count))
+	}
+	if len(r.Conflicts) > 0 {
+		p.rule("-")
+		p.line(c["conflicts"])
+		for _, x := range r.Conflicts {
+			p.kv(2, x.Code, x.At.Format("01-02 15:04"))
+			for _, l := range wrap(fmt.Sprintf("%d %s", x.Errcode, x.Reason), w-4) {
+				p.line("    " + l)
+			}
+		}
+	}
+	if r.Kind == KindZ {
+		p.rule("-")
+		if r.PendingAtClose > 0 {
+			for _, l := range wrap(fmt.Sprintf(c["pending_close"], r.PendingAtClose), w) {
+				p.line(l)
+			}
+		}
+		p.line(c["settled"])
+		s := r.SettledAfterClose
+		for _, x := range []struct {
+			k string
+			n int
+		}{{"consumed_online", s.ConsumedOnline}, {"offline_consumed", s.OfflineConsumed}, {"conflict", s.Conflict}, {"refused", s.Refused}} {
+			p.kv(2, c[x.k], itoa(x.n))
+		}
+	}
+	p.rule("=")
+	return p.b.String()
+}
+
+// wrap breaks s into lines of at most w cells: at spaces where there are
+// any, else between runes (Chinese has no spaces).
+func wrap(s string, w int) []string {
+	var toks []string
+	for i, word := range strings.Split(s, " ") {
+		if i > 0 {
+			toks = append(toks, " ")
+		}
+		if ansi.StringWidth(word) > w/2 || !strings.Contains(s, " ") {
+			for _, r := range word {
+				toks = append(toks, string(r))
+			}
+		} else {
+			toks = append(toks, word)
+		}
+	}
+	var out []string
+	cur, cw := "", 0
+	for _, t := range toks {
+		tw := ansi.StringWidth(t)
+		if cw+tw > w {
+			out = append(out, strings.TrimRight(cur, " "))
+			cur, cw = "", 0
+			if t == " " {
+				continue
+			}
+		}
+		cur += t
+		cw += tw
+	}
+	if cur != "" {
+		out = append(out, cur)
+	}
+	return out
+}
+
+// Bars renders the per-hour counts as a compact bar chart for the screen:
+// one line per hour, "15 ████████ 12", each at most width cells.
+func Bars(r Report, width int) string {
+	if len(r.ByHour) == 0 || width < 8 {
+		return ""
+	}
+	max := 0
+	numW := 1
+	for _, h := range r.ByHour {
+		if h.Count > max {
+			max = h.Count
+		}
+		if l := len(itoa(h.Count)); l > numW {
+			numW = l
+		}
+	}
+	room := width - 3 - 1 - numW // "HH " + bar + " " + n
+	if room < 1 {
+		room = 1
+	}
+	var b strings.Builder
+	for _, h := range r.ByHour {
+		n := 0
+		if max > 0 {
+			n = (h.Count*room + max - 1) / max
+		}
+		line := fmt.Sprintf("%s %s%s %*d", h.Hour.Format("15"), strings.Repeat("█", n), strings.Repeat(" ", room-n), numW, h.Count)
+		b.WriteString(ansi.Truncate(line, width, ""))
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
