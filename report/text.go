@@ -25,10 +25,10 @@ var cats = map[string]catalogue{
 		"consumed_online": "Consumed online", "offline_consumed": "Offline, since consumed",
 		"conflict": "Conflicts", "refused": "Refused", "pending": "Pending sync",
 		"offline_accepted": "Accepted offline",
-		"refused_by": "Refused by reason", "by_card": "By coupon", "by_hour": "By hour",
+		"refused_by":       "Refused by reason", "by_card": "By coupon", "by_hour": "By hour",
 		"by_cashier": "By cashier", "conflicts": "Conflicts (need a manager)",
 		"pending_close": "Closed with %d pending; they settle later below.",
-		"settled": "Settled after close", "none": "none",
+		"settled":       "Settled after close", "none": "none",
 	},
 	"zh": {
 		"X": "班次报表（当前）", "Z": "交班报表",
@@ -38,10 +38,10 @@ var cats = map[string]catalogue{
 		"consumed_online": "在线核销", "offline_consumed": "离线已受理并已核销",
 		"conflict": "冲突", "refused": "拒绝", "pending": "待同步",
 		"offline_accepted": "离线已受理",
-		"refused_by": "拒绝原因", "by_card": "按卡券", "by_hour": "按小时",
+		"refused_by":       "拒绝原因", "by_card": "按卡券", "by_hour": "按小时",
 		"by_cashier": "按收银员", "conflicts": "冲突（需店长处理）",
 		"pending_close": "交班时有 %d 笔待同步，稍后在下方结算。",
-		"settled": "交班后结算", "none": "无",
+		"settled":       "交班后结算", "none": "无",
 	},
 }
 
