@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sort"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -89,6 +90,10 @@ func Open(path string, o Options) (*DB, error) {
 		return nil, fmt.Errorf("store: %s is a directory, not a journal file; set [store] path to a file", path)
 	case statErr == nil && fi.Size() > 0 && fi.Size() < 4096:
 		return nil, fmt.Errorf("store: %s is too short (%d bytes) to be a cardtill journal (truncated or not a journal); it was not changed — restore it from a backup (cardtill db backup) or move it away", path, fi.Size())
+	case statErr == nil && fi.Size() > 0:
+		if err := preflight(path); err != nil {
+			return nil, fmt.Errorf("store: %s is not a usable cardtill journal (%w); it was not changed — restore it from a backup (cardtill db backup) or move it away", path, err)
+		}
 	case errors.Is(statErr, os.ErrNotExist):
 		if o.ReadOnly {
 			return nil, fmt.Errorf("store: %s does not exist", path)
@@ -174,7 +179,9 @@ func (db *DB) init(existed bool) error {
 			if err := migrations[v](tx); err != nil {
 				return fmt.Errorf("store: migration %d->%d: %w", v, v+1, err)
 			}
-			db.log.Info("journal migrated", "path", db.path, "from", v, "to", v+1)
+			if v > 0 {
+				db.log.Info("journal migrated", "path", db.path, "from", v, "to", v+1)
+			}
 		}
 		if err := m.Put(kSchema, u64(SchemaVersion)); err != nil {
 			return err
@@ -291,7 +298,15 @@ func (db *DB) unindex(tx *bolt.Tx, r Redemption) error {
 			return err
 		}
 	}
+	if r.State == Consumed || r.State == Queued {
+		if err := setUsed(tx, r, false); err != nil {
+			return err
+		}
+	}
 	if err := tx.Bucket(bByState).Delete(stateKey(r.State, r.ID)); err != nil {
+		return err
+	}
+	if err := tx.Bucket(bByShift).Delete(k2(r.ShiftID, r.ID)); err != nil {
 		return err
 	}
 	return db.count(tx, r, -1)
@@ -310,8 +325,7 @@ func (db *DB) index(tx *bolt.Tx, r Redemption) error {
 		}
 	}
 	if r.State == Consumed || r.State == Queued {
-		fc := FinishedCode{Code: r.Code, ID: r.ID, State: r.State, At: usedAt(r), ShiftID: r.ShiftID}
-		if err := putJSON(tx.Bucket(bUsed), []byte(r.Code), fc); err != nil {
+		if err := setUsed(tx, r, true); err != nil {
 			return err
 		}
 	}
@@ -319,6 +333,30 @@ func (db *DB) index(tx *bolt.Tx, r Redemption) error {
 		return err
 	}
 	return db.count(tx, r, +1)
+}
+
+// setUsed adds r to (or removes it from) the list of its code's consumed
+// or queued redemptions, kept in ID order.
+func setUsed(tx *bolt.Tx, r Redemption, add bool) error {
+	b := tx.Bucket(bUsed)
+	var list []FinishedCode
+	if _, err := getJSON(b, []byte(r.Code), &list); err != nil {
+		return err
+	}
+	out := list[:0]
+	for _, f := range list {
+		if f.ID != r.ID {
+			out = append(out, f)
+		}
+	}
+	if add {
+		out = append(out, FinishedCode{Code: r.Code, ID: r.ID, State: r.State, At: usedAt(r), ShiftID: r.ShiftID})
+		sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	}
+	if len(out) == 0 {
+		return b.Delete([]byte(r.Code))
+	}
+	return putJSON(b, []byte(r.Code), out)
 }
 
 func usedAt(r Redemption) time.Time {
@@ -492,9 +530,15 @@ func (db *DB) ActiveByCode(code string) (Redemption, bool, error) {
 func (db *DB) FinishedByCode(code string) (FinishedCode, bool, error) {
 	var fc FinishedCode
 	var ok bool
-	err := db.b.View(func(tx *bolt.Tx) (err error) {
-		ok, err = getJSON(tx.Bucket(bUsed), []byte(code), &fc)
-		return err
+	err := db.b.View(func(tx *bolt.Tx) error {
+		var list []FinishedCode
+		if _, err := getJSON(tx.Bucket(bUsed), []byte(code), &list); err != nil {
+			return err
+		}
+		if len(list) > 0 {
+			fc, ok = list[len(list)-1], true
+		}
+		return nil
 	})
 	return fc, ok, err
 }
@@ -778,12 +822,9 @@ func (db *DB) Prune(olderThan time.Time) (int, error) {
 				if err := tx.Bucket(bByShift).Delete(k2(r.ShiftID, r.ID)); err != nil {
 					return err
 				}
-				if fc := tx.Bucket(bUsed).Get([]byte(r.Code)); fc != nil {
-					var f FinishedCode
-					if json.Unmarshal(fc, &f) == nil && f.ID == r.ID {
-						if err := tx.Bucket(bUsed).Delete([]byte(r.Code)); err != nil {
-							return err
-						}
+				if r.State == Consumed {
+					if err := setUsed(tx, r, false); err != nil {
+						return err
 					}
 				}
 				if err := tx.Bucket(bRed).Delete(u64(r.ID)); err != nil {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"sort"
 	"strings"
 	"time"
 
@@ -304,7 +305,7 @@ func (db *DB) Check() error {
 		outbox := map[string]bool{}
 		states := map[string]bool{}
 		byShift := map[string]bool{}
-		used := map[string]Redemption{}
+		used := map[string][]FinishedCode{}
 		counts := map[uint64]*Counters{}
 		shifts := map[uint64]Shift{}
 		err := tx.Bucket(bRed).ForEach(func(k, v []byte) error {
@@ -332,9 +333,7 @@ func (db *DB) Check() error {
 				outbox[string(dueKey(r.DueAt, r.ID))] = true
 			}
 			if r.State == Consumed || r.State == Queued {
-				if p, ok := used[r.Code]; !ok || p.ID < r.ID {
-					used[r.Code] = r
-				}
+				used[r.Code] = append(used[r.Code], FinishedCode{Code: r.Code, ID: r.ID, State: r.State, At: usedAt(r), ShiftID: r.ShiftID})
 			}
 			states[string(stateKey(r.State, r.ID))] = true
 			byShift[string(k2(r.ShiftID, r.ID))] = true
@@ -382,11 +381,29 @@ func (db *DB) Check() error {
 		cmpSet(bOutbox, outbox)
 		cmpSet(bByState, states)
 		cmpSet(bByShift, byShift)
-		for code, r := range used {
-			var fc FinishedCode
-			if ok, err := getJSON(tx.Bucket(bUsed), []byte(code), &fc); err != nil || !ok || fc.ID < r.ID {
-				add("used index: code %q misses redemption %d", code, r.ID)
+		nUsed := 0
+		_ = tx.Bucket(bUsed).ForEach(func(k, _ []byte) error {
+			nUsed++
+			var list []FinishedCode
+			if _, err := getJSON(tx.Bucket(bUsed), k, &list); err != nil {
+				add("used index: %v", err)
+				return nil
 			}
+			want := used[string(k)]
+			sort.Slice(want, func(i, j int) bool { return want[i].ID < want[j].ID })
+			if len(list) != len(want) {
+				add("used index: code %q lists %d redemptions, records say %d", k, len(list), len(want))
+				return nil
+			}
+			for i := range list {
+				if list[i].ID != want[i].ID || list[i].State != want[i].State || !list[i].At.Equal(want[i].At) || list[i].ShiftID != want[i].ShiftID {
+					add("used index: code %q entry %+v, records say %+v", k, list[i], want[i])
+				}
+			}
+			return nil
+		})
+		if nUsed != len(used) {
+			add("used index has %d codes, records say %d", nUsed, len(used))
 		}
 		// Counters: stored = recount + pruned, for every shift that has any.
 		seen := map[uint64]bool{}

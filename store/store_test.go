@@ -1,0 +1,308 @@
+package store
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	stdsync "sync"
+	"testing"
+	"time"
+)
+
+func TestCreateTransitionHistory(t *testing.T) {
+	db := openTest(t, Options{})
+	sh, err := db.OpenShift("T1", "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := db.Create(Redemption{Code: "111", CardID: "pCARD", Source: "scanner", RawScan: "111", Terminal: "T1", Cashier: "alice", ShiftID: sh.ID, State: Checked}, "alice", Received)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.ID != 1 || len(r.History) != 2 || r.History[0].To != Received || r.History[1].From != Received {
+		t.Fatalf("created %+v", r)
+	}
+	if _, err := db.Transition(r.ID, Consuming, Consumed, Change{}); !errors.Is(err, ErrStateConflict) {
+		t.Fatalf("CAS from wrong state: %v", err)
+	}
+	if _, err := db.Transition(r.ID, Checked, Consuming, Change{By: "alice"}); err != nil {
+		t.Fatal(err)
+	}
+	r, err = db.Transition(r.ID, Consuming, Consumed, Change{By: "alice", Errcode: 0, WeChatStatus: "CONSUMED", Update: func(r *Redemption) { r.OpenID = "o1" }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.OpenID != "o1" || r.FinishedAt.IsZero() || len(r.History) != 4 || r.History[3].WeChatStatus != "CONSUMED" {
+		t.Fatalf("after consume %+v", r)
+	}
+	if _, ok, _ := db.ActiveByCode("111"); ok {
+		t.Fatal("consumed redemption still active")
+	}
+	fc, ok, err := db.FinishedByCode("111")
+	if err != nil || !ok || fc.ID != r.ID || fc.ShiftID != sh.ID || fc.State != Consumed {
+		t.Fatalf("finished by code: %+v %v %v", fc, ok, err)
+	}
+	c, err := db.ShiftCounters(sh.ID)
+	if err != nil || c.Total != 1 || c.ByOutcome[OutcomeConsumedOnline] != 1 || c.ByCard["pCARD"][OutcomeConsumedOnline] != 1 || c.ByCashier["alice"] != 1 {
+		t.Fatalf("counters %+v %v", c, err)
+	}
+	db.Reopen()
+	got, err := db.Get(r.ID)
+	if err != nil || got.State != Consumed || len(got.History) != 4 {
+		t.Fatalf("after reopen %+v %v", got, err)
+	}
+	if _, err := db.Get(99); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("get missing: %v", err)
+	}
+}
+
+// Invariant 3: two goroutines creating the same code yield one redemption
+// and one typed duplicate error carrying it.
+func TestCreateSameCodeConcurrently(t *testing.T) {
+	db := openTest(t, Options{NoSync: true})
+	for round := 0; round < 20; round++ {
+		code := "C" + string(rune('a'+round))
+		var wg stdsync.WaitGroup
+		res := make([]Redemption, 8)
+		errs := make([]error, 8)
+		for i := range res {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				res[i], errs[i] = db.Create(Redemption{Code: code, State: Received}, "t")
+			}()
+		}
+		wg.Wait()
+		var won Redemption
+		ok := 0
+		for i, err := range errs {
+			if err == nil {
+				ok++
+				won = res[i]
+			}
+		}
+		if ok != 1 {
+			t.Fatalf("%d creations succeeded", ok)
+		}
+		for _, err := range errs {
+			var de *DuplicateError
+			if err != nil && (!errors.As(err, &de) || !errors.Is(err, ErrActiveExists) || de.Active.ID != won.ID) {
+				t.Fatalf("duplicate error %v", err)
+			}
+		}
+	}
+}
+
+func TestOutboxAndShiftSettledAfterClose(t *testing.T) {
+	clk := newClock()
+	db := openTest(t, Options{Now: clk.Now})
+	sh, _ := db.OpenShift("T1", "bob")
+	if _, err := db.OpenShift("T1", "eve"); !errors.Is(err, ErrShiftOpen) {
+		t.Fatalf("second open shift: %v", err)
+	}
+	q, err := db.Create(Redemption{Code: "Q1", CardID: "c", ShiftID: sh.ID, State: Queued, DueAt: clk.t.Add(time.Minute)}, "bob", Received)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if due, _ := db.Due(clk.t, 10); len(due) != 0 {
+		t.Fatalf("due early: %v", due)
+	}
+	if at, ok, _ := db.NextDue(); !ok || !at.Equal(q.DueAt) {
+		t.Fatalf("next due %v %v", at, ok)
+	}
+	if n, _ := db.QueueDepth(); n != 1 {
+		t.Fatalf("queue depth %d", n)
+	}
+	closed, err := db.CloseShift(sh.ID)
+	if err != nil || closed.Z == nil || closed.Z.ByOutcome[OutcomePending] != 1 {
+		t.Fatalf("close %+v %v", closed, err)
+	}
+	if _, ok, _ := db.CurrentShift("T1"); ok {
+		t.Fatal("shift still current")
+	}
+	clk.t = clk.t.Add(2 * time.Minute)
+	due, _ := db.Due(clk.t, 10)
+	if len(due) != 1 || due[0].ID != q.ID {
+		t.Fatalf("due %v", due)
+	}
+	if _, err := db.TransitionBatch(q.ID, Queued, Conflict, Change{By: "drain", Errcode: 40099, Reason: "already_consumed"}); err != nil {
+		t.Fatal(err)
+	}
+	if fc, ok, _ := db.FinishedByCode("Q1"); ok {
+		t.Fatalf("conflict still listed as used: %+v", fc)
+	}
+	c, _ := db.ShiftCounters(sh.ID)
+	if c.ByOutcome[OutcomeConflict] != 1 || c.SettledAfterClose[OutcomeConflict] != 1 || c.OfflineAccepted != 1 || c.ByOutcome[OutcomePending] != 0 {
+		t.Fatalf("counters %+v", c)
+	}
+	s, _ := db.Shift(sh.ID)
+	if s.Z.ByOutcome[OutcomePending] != 1 {
+		t.Fatalf("Z report changed after close: %+v", s.Z)
+	}
+	if conf, _ := db.Conflicts(); len(conf) != 1 {
+		t.Fatalf("conflicts %v", conf)
+	}
+}
+
+func TestSizeGuardRefusesOffline(t *testing.T) {
+	db := openTest(t, Options{MaxSize: 1})
+	_, err := db.Create(Redemption{Code: "X", State: Queued}, "t")
+	if !errors.Is(err, ErrFull) {
+		t.Fatalf("want ErrFull, got %v", err)
+	}
+	if _, err := db.Create(Redemption{Code: "X", State: Received}, "t"); err != nil {
+		t.Fatalf("online work must go on: %v", err)
+	}
+	if n, _ := db.CountByState(); n[Queued] != 0 {
+		t.Fatal("queued despite full")
+	}
+}
+
+func TestLockedBySecondOpen(t *testing.T) {
+	db := openTest(t, Options{})
+	start := time.Now()
+	_, err := Open(db.path, Options{LockTimeout: 100 * time.Millisecond})
+	if !errors.Is(err, ErrLocked) || !bytes.Contains([]byte(err.Error()), []byte(db.path)) || !bytes.Contains([]byte(err.Error()), []byte("another cardtill")) {
+		t.Fatalf("second open: %v", err)
+	}
+	if time.Since(start) > 10*time.Second {
+		t.Fatal("second open hung")
+	}
+}
+
+func TestFileModes(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "state")
+	db, err := Open(filepath.Join(dir, "j.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	fi, _ := os.Stat(filepath.Join(dir, "j.db"))
+	di, _ := os.Stat(dir)
+	if fi.Mode().Perm() != 0o600 || di.Mode().Perm() != 0o700 {
+		t.Fatalf("modes file %v dir %v", fi.Mode(), di.Mode())
+	}
+}
+
+func TestBadFiles(t *testing.T) {
+	good := openTest(t, Options{})
+	good.Create(Redemption{Code: "A", State: Received}, "t")
+	var buf bytes.Buffer
+	if _, err := good.Backup(&buf); err != nil {
+		t.Fatal(err)
+	}
+	img := buf.Bytes()
+	cases := map[string][]byte{
+		"text":      []byte("this is not a journal\n"),
+		"zeros":     make([]byte, 64<<10),
+		"truncated": img[:len(img)/2],
+		"short":     img[:100],
+		"garbage":   bytes.Repeat([]byte{0xA5}, 32<<10),
+	}
+	for name, data := range cases {
+		t.Run(name, func(t *testing.T) {
+			p := filepath.Join(t.TempDir(), "j.db")
+			os.WriteFile(p, data, 0o600)
+			db, err := Open(p, Options{LockTimeout: 100 * time.Millisecond})
+			if err == nil {
+				err = db.Check()
+				db.Close()
+			}
+			if err == nil {
+				t.Fatal("bad file accepted")
+			}
+			after, _ := os.ReadFile(p)
+			if !bytes.Equal(after, data) {
+				t.Fatal("bad file was changed")
+			}
+			t.Log(err)
+		})
+	}
+	t.Run("newer schema", func(t *testing.T) {
+		p := filepath.Join(t.TempDir(), "j.db")
+		db, err := Open(p, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		db.b.Update(func(tx *boltTx) error { return tx.Bucket(bMeta).Put(kSchema, u64(SchemaVersion+1)) })
+		db.Close()
+		before, _ := os.ReadFile(p)
+		_, err = Open(p, Options{})
+		if !errors.Is(err, ErrNewerSchema) {
+			t.Fatalf("newer schema: %v", err)
+		}
+		after, _ := os.ReadFile(p)
+		if !bytes.Equal(before, after) {
+			t.Fatal("newer file changed")
+		}
+	})
+	t.Run("no write permission", func(t *testing.T) {
+		if os.Getuid() == 0 {
+			t.Skip("root ignores permissions")
+		}
+		dir := t.TempDir()
+		os.Chmod(dir, 0o500)
+		defer os.Chmod(dir, 0o700)
+		_, err := Open(filepath.Join(dir, "j.db"), Options{})
+		if err == nil {
+			t.Fatal("opened in a read-only folder")
+		}
+		t.Log(err)
+		if ents, _ := os.ReadDir(dir); len(ents) != 0 {
+			t.Fatalf("folder changed: %v", ents)
+		}
+	})
+}
+
+func TestBackupCompactPrune(t *testing.T) {
+	clk := newClock()
+	db := openTest(t, Options{Now: clk.Now, NoSync: true})
+	sh, _ := db.OpenShift("T", "a")
+	for i := 0; i < 300; i++ {
+		r, err := db.Create(Redemption{Code: string(rune(0x4e00 + i)), ShiftID: sh.ID, State: Consuming}, "a", Received, Checked)
+		if err != nil {
+			t.Fatal(err)
+		}
+		to := Consumed
+		if i%3 == 0 {
+			to = Rejected
+		}
+		if i%10 == 0 {
+			continue
+		}
+		db.Transition(r.ID, Consuming, to, Change{Reason: "x"})
+	}
+	before, _ := db.ShiftCounters(sh.ID)
+	bk := filepath.Join(t.TempDir(), "backup.db")
+	if _, err := db.BackupFile(bk); err != nil {
+		t.Fatal(err)
+	}
+	b2, err := Open(bk, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := b2.Check(); err != nil {
+		t.Fatal(err)
+	}
+	b2.Close()
+	n, err := db.Prune(clk.t.Add(time.Hour))
+	if err != nil || n != 270 {
+		t.Fatalf("pruned %d %v", n, err)
+	}
+	after, _ := db.ShiftCounters(sh.ID)
+	if after.Total != before.Total || after.ByOutcome[OutcomeConsumedOnline] != before.ByOutcome[OutcomeConsumedOnline] {
+		t.Fatalf("counters pruned: %+v vs %+v", after, before)
+	}
+	if left, _ := db.ShiftRedemptions(sh.ID, 0, 0); len(left) != 30 {
+		t.Fatalf("left %d (unfinished must stay)", len(left))
+	}
+	db.mustCheck()
+	db.DB.Close()
+	if _, _, err := Compact(db.path, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	db.DB = nil
+	db.Reopen2()
+	db.mustCheck()
+}
