@@ -148,6 +148,9 @@ func (m Model) tillView(w int) []string {
 	} else {
 		out = append(out, "")
 	}
+	if len(m.o.Demo) > 0 && w >= 100 {
+		return append(out, m.withDemo(m.recentLines(w-demoWidth), w)...)
+	}
 	rec := m.recentLines(w)
 	if len(m.o.Demo) > 0 {
 		rec = m.withDemo(rec, w)
@@ -186,6 +189,9 @@ func (m Model) recentRow(o sync.Outcome, w int) string {
 	return clip(row, w)
 }
 
+// demoWidth is the demo codes column on wide screens.
+const demoWidth = 44
+
 // withDemo puts the demo codes beside (wide) or under (narrow) the recent list.
 func (m Model) withDemo(rec []string, w int) []string {
 	demo := []string{" " + m.st.SectionTitle.Render(m.tx.DemoTitle) + " " + m.st.Muted.Render("("+m.tx.DemoHint+")")}
@@ -207,7 +213,7 @@ func (m Model) withDemo(rec []string, w int) []string {
 		keep := max(0, m.height-4-8-len(rows))
 		return append(rec[:min(len(rec), keep)], rows...)
 	}
-	left := w - 44
+	left := w - demoWidth
 	out := []string{}
 	for i := 0; i < max(len(rec), len(demo)); i++ {
 		l, r := "", ""
