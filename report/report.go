@@ -123,8 +123,19 @@ func counts(m map[string]int) []Count {
 	return out
 }
 
-// hourLayout is the store's ByHour key layout.
-const hourLayout = "2006-01-02T15"
+// parseHour reads a store ByHour key: a UTC hour ("2006-01-02T15Z", see
+// store.HourKey) or a local one ("2006-01-02T15"). The result is the start
+// of the local hour in loc that holds it (zones with whole-hour offsets
+// map exactly; others fold into the local hour containing the UTC hour's
+// start).
+func parseHour(k string, loc *time.Location) (time.Time, bool) {
+	if t, err := time.Parse("2006-01-02T15Z", k); err == nil {
+		l := t.In(loc)
+		return time.Date(l.Year(), l.Month(), l.Day(), l.Hour(), 0, 0, 0, loc), true
+	}
+	t, err := time.ParseInLocation("2006-01-02T15", k, loc)
+	return t, err == nil
+}
 
 // FromCounters builds a report from counters already read; it does no I/O.
 func FromCounters(in Input) Report {
@@ -171,11 +182,13 @@ func FromCounters(in Input) Report {
 		}
 		return r.ByCard[i].CardID < r.ByCard[j].CardID
 	})
+	hours := map[time.Time]int{}
 	for k, v := range c.ByHour {
-		h, err := time.ParseInLocation(hourLayout, k, loc)
-		if err != nil || v == 0 {
-			continue
+		if h, ok := parseHour(k, loc); ok && v != 0 {
+			hours[h] += v
 		}
+	}
+	for h, v := range hours {
 		r.ByHour = append(r.ByHour, HourCount{Hour: h, Count: v})
 	}
 	sort.Slice(r.ByHour, func(i, j int) bool { return r.ByHour[i].Hour.Before(r.ByHour[j].Hour) })

@@ -43,7 +43,12 @@ func sample(t testing.TB) Report {
 			"pFS7Fjg8kV1IdDz01r4SQwMkuCKc": {store.OutcomeConsumedOnline: 5, store.OutcomeOfflineConsumed: 2, store.OutcomePending: 2},
 			"pFS7Fjg8kV1IdDz01r4SQwMkuXYZ": {store.OutcomeConsumedOnline: 1, store.OutcomeConflict: 1, store.OutcomeRefused: 3},
 		},
-		ByHour:    map[string]int{"2026-11-22T22": 4, "2026-11-22T23": 7, "2026-11-23T00": 2, "2026-11-23T01": 1},
+		ByHour: map[string]int{
+			store.HourKey(time.Date(2026, 11, 22, 22, 10, 0, 0, loc)): 4,
+			store.HourKey(time.Date(2026, 11, 22, 23, 10, 0, 0, loc)): 7,
+			store.HourKey(time.Date(2026, 11, 23, 0, 10, 0, 0, loc)):  2,
+			"2026-11-23T01": 1, // a local-hour key is read too
+		},
 		ByCashier: map[string]int{"王小明": 10, "Alice": 4},
 	}
 	live := *z

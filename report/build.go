@@ -1,0 +1,81 @@
+package report
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"cardtill/store"
+)
+
+// ErrShiftOpen is returned by Build when a Z report is asked of a shift
+// that is still open.
+var ErrShiftOpen = errors.New("report: shift is still open; close it first for a Z report (cardtill shift close)")
+
+// BuildOptions tune Build.
+type BuildOptions struct {
+	Loc *time.Location   // till's local time zone (default time.Local)
+	Now func() time.Time // clock (default time.Now)
+	// Z demands the closing report: an open shift gives ErrShiftOpen.
+	Z bool
+}
+
+// pageSize bounds one read of the per-shift index.
+const pageSize = 512
+
+// Build reads the report of shift id from the journal: the shift, its
+// counters (O(1)) and, only when the shift has conflicts, its per-shift
+// index (O(shift), never O(journal)). An open shift gives an X report, a
+// closed one its Z report.
+func Build(db *store.DB, id uint64, o BuildOptions) (Report, error) {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	s, err := db.Shift(id)
+	if err != nil {
+		return Report{}, fmt.Errorf("read shift %d: %w", id, err)
+	}
+	if o.Z && s.Open() {
+		return Report{}, fmt.Errorf("shift #%d: %w", id, ErrShiftOpen)
+	}
+	live, err := db.ShiftCounters(id)
+	if err != nil {
+		return Report{}, fmt.Errorf("read counters of shift %d: %w", id, err)
+	}
+	in := Input{Shift: s, Live: live, Loc: o.Loc, Now: o.Now(), Titles: map[string]string{}}
+	if live.ByOutcome[store.OutcomeConflict] > 0 || (s.Z != nil && s.Z.ByOutcome[store.OutcomeConflict] > 0) {
+		var after uint64
+		for {
+			page, err := db.ShiftRedemptions(id, after, pageSize)
+			if err != nil {
+				return Report{}, fmt.Errorf("read redemptions of shift %d: %w", id, err)
+			}
+			for _, r := range page {
+				if r.State == store.Conflict {
+					in.Conflicts = append(in.Conflicts, r)
+				}
+				after = r.ID
+			}
+			if len(page) < pageSize {
+				break
+			}
+		}
+	}
+	cards := live.ByCard
+	if s.Z != nil && len(s.Z.ByCard) > len(cards) {
+		cards = s.Z.ByCard
+	}
+	for cid := range cards {
+		if cid == "" {
+			continue
+		}
+		c, ok, err := db.Card(cid)
+		if err != nil {
+			return Report{}, fmt.Errorf("read card %s: %w", cid, err)
+		}
+		if ok {
+			in.Titles[cid] = c.Title
+		}
+	}
+	return FromCounters(in), nil
+}

@@ -1,0 +1,195 @@
+package report
+
+import (
+	"errors"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"cardtill/store"
+)
+
+// clock is a settable clock for the store.
+type clock struct{ t time.Time }
+
+func (c *clock) now() time.Time { return c.t }
+
+func openDB(t testing.TB, path string, c *clock) *store.DB {
+	t.Helper()
+	db, err := store.Open(path, store.Options{Now: c.now, Terminal: "till-01", NoSync: true, LockTimeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+func mustT(t testing.TB, db *store.DB, id uint64, path ...store.State) store.Redemption {
+	t.Helper()
+	var r store.Redemption
+	var err error
+	for i := 1; i < len(path); i++ {
+		ch := store.Change{By: "test"}
+		if path[i] == store.Conflict {
+			ch.Errcode, ch.Err = 40099, "invalid code, has been consumed"
+			ch.Update = func(r *store.Redemption) { r.Errcode, r.ReasonText = 40099, "invalid code, has been consumed" }
+		}
+		if r, err = db.Transition(id, path[i-1], path[i], ch); err != nil {
+			t.Fatalf("transition %d %s->%s: %v", id, path[i-1], path[i], err)
+		}
+	}
+	return r
+}
+
+func create(t testing.TB, db *store.DB, shift uint64, code, card string, st store.State, reason string) store.Redemption {
+	t.Helper()
+	r, err := db.Create(store.Redemption{Code: code, CardID: card, ShiftID: shift, Cashier: "王小明", Terminal: "till-01", State: st, Reason: reason}, "test", store.Received)
+	if err != nil {
+		t.Fatalf("create %s: %v", code, err)
+	}
+	return r
+}
+
+// recount counts a shift's redemptions from their records, the way the
+// counters should.
+func recount(t testing.TB, db *store.DB, shift uint64) map[string]int {
+	t.Helper()
+	rs, err := db.ShiftRedemptions(shift, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := map[string]int{}
+	for _, r := range rs {
+		m[store.Outcome(r)]++
+	}
+	return m
+}
+
+func nonzero(m map[string]int) map[string]int {
+	out := map[string]int{}
+	for k, v := range m {
+		if v != 0 {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// TestBuildEveryOutcomeAcrossMidnight drives a shift over midnight through
+// the real journal: consumed online, accepted offline then consumed,
+// conflict, refused, pending at close and settled after close.
+func TestBuildEveryOutcomeAcrossMidnight(t *testing.T) {
+	loc := shanghai(t)
+	c := &clock{t: time.Date(2026, 11, 22, 23, 30, 0, 0, loc)}
+	path := filepath.Join(t.TempDir(), "journal.db")
+	db := openDB(t, path, c)
+	defer db.Close()
+	if err := db.PutCard(store.Card{CardID: "cardA", Title: "满100减20优惠券"}); err != nil {
+		t.Fatal(err)
+	}
+	s, err := db.OpenShift("till-01", "王小明")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 23:30: consumed online, refused.
+	r := create(t, db, s.ID, "111111111111", "cardA", store.Checked, "")
+	mustT(t, db, r.ID, store.Checked, store.Consuming, store.Consumed)
+	create(t, db, s.ID, "222222222222", "cardA", store.Rejected, "already_used")
+	// 00:10 next day: offline accepted then consumed; offline then conflict.
+	c.t = time.Date(2026, 11, 23, 0, 10, 0, 0, loc)
+	q1 := create(t, db, s.ID, "333333333333", "cardB", store.Queued, "")
+	q2 := create(t, db, s.ID, "444444444444", "cardB", store.Queued, "")
+	q3 := create(t, db, s.ID, "555555555555", "cardB", store.Queued, "")
+	mustT(t, db, q1.ID, store.Queued, store.Consuming, store.Consumed)
+	mustT(t, db, q2.ID, store.Queued, store.Consuming, store.Conflict)
+
+	x, err := Build(db, s.ID, BuildOptions{Loc: loc, Now: c.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Outcomes{ConsumedOnline: 1, OfflineConsumed: 1, Conflict: 1, Refused: 1, Pending: 1}
+	if x.Kind != KindX || x.Outcomes != want || x.Total != 5 || x.OfflineAccepted != 3 {
+		t.Fatalf("X report: kind %s outcomes %+v total %d offline %d", x.Kind, x.Outcomes, x.Total, x.OfflineAccepted)
+	}
+	if _, err := Build(db, s.ID, BuildOptions{Loc: loc, Z: true}); !errors.Is(err, ErrShiftOpen) {
+		t.Fatalf("Z of an open shift: %v, want ErrShiftOpen", err)
+	}
+	var hours []string
+	for _, h := range x.ByHour {
+		hours = append(hours, h.Hour.Format("01-02 15")+"="+itoa(h.Count))
+	}
+	if !reflect.DeepEqual(hours, []string{"11-22 23=2", "11-23 00=3"}) {
+		t.Fatalf("hours over midnight: %v", hours)
+	}
+	if len(x.Conflicts) != 1 || x.Conflicts[0].Code != "444444444444" || x.Conflicts[0].Errcode != 40099 || !strings.Contains(x.Conflicts[0].Reason, "consumed") {
+		t.Fatalf("conflicts: %+v", x.Conflicts)
+	}
+	if x.ByCard[0].CardID != "cardB" || x.ByCard[1].Title != "满100减20优惠券" {
+		t.Fatalf("by card: %+v", x.ByCard)
+	}
+	if !reflect.DeepEqual(x.RefusedByReason, []Count{{"already_used", 1}}) {
+		t.Fatalf("refused by reason: %+v", x.RefusedByReason)
+	}
+
+	// Close with one pending; it settles later.
+	c.t = c.t.Add(time.Hour)
+	if _, err := db.CloseShift(s.ID); err != nil {
+		t.Fatal(err)
+	}
+	z1, err := Build(db, s.ID, BuildOptions{Loc: loc, Now: c.now, Z: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if z1.Kind != KindZ || z1.PendingAtClose != 1 || z1.SettledAfterClose != (Outcomes{}) {
+		t.Fatalf("Z at close: %+v", z1)
+	}
+	c.t = c.t.Add(time.Hour)
+	mustT(t, db, q3.ID, store.Queued, store.Consuming, store.Consumed)
+	z2, err := Build(db, s.ID, BuildOptions{Loc: loc, Now: c.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if z2.Outcomes != z1.Outcomes || z2.PendingAtClose != 1 || z2.Total != z1.Total {
+		t.Fatalf("Z changed after close: %+v then %+v", z1.Outcomes, z2.Outcomes)
+	}
+	if z2.SettledAfterClose != (Outcomes{OfflineConsumed: 1}) {
+		t.Fatalf("settled after close: %+v", z2.SettledAfterClose)
+	}
+	txt := Text(z2, Options{Lang: "en", Width: 48})
+	if !strings.Contains(txt, "Closed with 1 pending") {
+		t.Fatalf("Z text does not say it closed with pending:\n%s", txt)
+	}
+
+	// Counters equal a recount from records, before and after a reopen.
+	live, err := db.ShiftCounters(s.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := nonzero(live.ByOutcome), recount(t, db, s.ID); !reflect.DeepEqual(got, want) {
+		t.Fatalf("counters %v, recount %v", got, want)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db = openDB(t, path, c)
+	z3, err := Build(db, s.ID, BuildOptions{Loc: loc, Now: c.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(z3, z2) {
+		t.Fatalf("report changed over a reopen:\n%+v\n%+v", z2, z3)
+	}
+	if err := db.Check(); err != nil {
+		t.Fatalf("db check: %v", err)
+	}
+}
+
+func TestBuildUnknownShift(t *testing.T) {
+	c := &clock{t: time.Now()}
+	db := openDB(t, filepath.Join(t.TempDir(), "j.db"), c)
+	defer db.Close()
+	if _, err := Build(db, 99, BuildOptions{}); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("unknown shift: %v, want ErrNotFound", err)
+	}
+}
