@@ -43,10 +43,7 @@ func BenchmarkRedeemOnline(b *testing.B) {
 // takes a query and a consume, so the ideal is 8 / 40 ms = 200 per second;
 // "ideal" reports the fraction reached (target >= 0.9).
 func BenchmarkDrain(b *testing.B) {
-	n := 10000
-	if s := os.Getenv("CARDTILL_BENCH_DRAIN"); s != "" {
-		n, _ = strconv.Atoi(s)
-	}
+	n := benchDrainN()
 	const latency = 20 * time.Millisecond
 	var total time.Duration
 	for range b.N {
@@ -102,10 +99,7 @@ func BenchmarkRedeemOnlineRealWeChat(b *testing.B) {
 // BenchmarkDrainRealWeChat is BenchmarkDrain over the real client and the
 // fake WeChat on loopback HTTP, 20 ms latency on every query and consume.
 func BenchmarkDrainRealWeChat(b *testing.B) {
-	n := 10000
-	if s := os.Getenv("CARDTILL_BENCH_DRAIN"); s != "" {
-		n, _ = strconv.Atoi(s)
-	}
+	n := benchDrainN()
 	var total time.Duration
 	for range b.N {
 		b.StopTimer()
@@ -153,4 +147,13 @@ func newRealBenchHarness(b *testing.B, mod func(*sync.Options)) *realHarness {
 		}
 	})
 	return &realHarness{harness: h, srv: srv}
+}
+
+func benchDrainN() int {
+	if s := os.Getenv("CARDTILL_BENCH_DRAIN"); s != "" {
+		if n, err := strconv.Atoi(s); err == nil && n > 0 {
+			return n
+		}
+	}
+	return 10000
 }

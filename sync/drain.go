@@ -227,8 +227,12 @@ func (e *Engine) round(ctx context.Context, items []Record, rep *DrainReport) bo
 			break
 		}
 		wg.Go(func() {
-			defer func() { <-sem }()
-			res := e.work(ctx, it)
+			// The slot bounds requests to WeChat; the journal write after
+			// a consume answer happens outside it, so the next item's query
+			// overlaps that commit.
+			release := stdsync.OnceFunc(func() { <-sem })
+			defer release()
+			res := e.work(ctx, it, release)
 			if res == resUnreachable {
 				unreachable.Add(1)
 			} else if res != resSkipped {
@@ -268,7 +272,7 @@ func (e *Engine) round(ctx context.Context, items []Record, rep *DrainReport) bo
 }
 
 // work runs one due item through query-then-consume.
-func (e *Engine) work(ctx context.Context, r Record) result {
+func (e *Engine) work(ctx context.Context, r Record, release func()) result {
 	if !e.claims.take(r.Code) {
 		return resSkipped
 	}
@@ -282,12 +286,12 @@ func (e *Engine) work(ctx context.Context, r Record) result {
 	r = cur
 	switch r.State {
 	case StateQueued:
-		return e.workQueued(ctx, r)
+		return e.workQueued(ctx, r, release)
 	case StateConsuming, StateInDoubt:
 		if e.now().Sub(r.UpdatedAt) < e.o.QuietPeriod {
 			return resSkipped
 		}
-		return e.resolve(ctx, r)
+		return e.resolve(ctx, r, release)
 	}
 	return resSkipped
 }
@@ -348,7 +352,7 @@ func (e *Engine) deferItem(r Record, w *WeChatError) result {
 	return resDeferred
 }
 
-func (e *Engine) workQueued(ctx context.Context, r Record) result {
+func (e *Engine) workQueued(ctx context.Context, r Record, release func()) result {
 	if !e.throttledUntil().IsZero() {
 		return resSkipped
 	}
@@ -377,13 +381,13 @@ func (e *Engine) workQueued(ctx context.Context, r Record) result {
 		}
 		return resSkipped
 	}
-	return e.consumeDrain(ctx, next, false)
+	return e.consumeDrain(ctx, next, false, release)
 }
 
 // resolve settles a consuming or in-doubt redemption by a query, once its
 // quiet period is over: CONSUMED -> consumed; NORMAL -> consume again;
 // anything else -> conflict.
-func (e *Engine) resolve(ctx context.Context, r Record) result {
+func (e *Engine) resolve(ctx context.Context, r Record, release func()) result {
 	if !e.throttledUntil().IsZero() {
 		return resSkipped
 	}
@@ -419,16 +423,17 @@ func (e *Engine) resolve(ctx context.Context, r Record) result {
 			return e.journalFailed(r, err)
 		}
 		e.log.Info("in-doubt consume resolved: not applied, consuming again", "id", r.ID)
-		return e.consumeDrain(ctx, next, true)
+		return e.consumeDrain(ctx, next, true, release)
 	}
 	_, reason, text := consumable(info, e.now())
 	return e.toConflict(r, 0, reason, "checking a lost consume: "+text, info.Status)
 }
 
-func (e *Engine) consumeDrain(ctx context.Context, r Record, resolving bool) result {
+func (e *Engine) consumeDrain(ctx context.Context, r Record, resolving bool, release func()) result {
 	cctx, cancel := context.WithTimeout(ctx, e.o.SyncTimeout)
 	res, werr := e.consumeCall(cctx, r)
 	cancel()
+	release()
 	var err error
 	var out result
 	switch {
