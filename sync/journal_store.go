@@ -223,4 +223,6 @@ func (j storeJournal) OpenShift(cashier string, _ time.Time) (uint64, error) {
 	return s.ID, nil
 }
 
-func (j storeJournal) OfflineAccepted(shiftID uint64) (int, error) { return j.db.OfflineAccepted(shiftID) }
+func (j storeJournal) OfflineAccepted(shiftID uint64) (int, error) {
+	return j.db.OfflineAccepted(shiftID)
+}
