@@ -82,9 +82,12 @@ func TestStatusNeverOnlineWithoutSayingItemsWait(t *testing.T) {
 	if h := m.header(80); !strings.Contains(h, "sending 4") {
 		t.Fatalf("online with 4 waiting, header says %q", h)
 	}
-	m.status.st = sync.Status{Online: true}
+	m.status.st = sync.Status{Online: true, LastSync: t0}
 	if h := m.header(80); strings.Contains(h, "WeChat online") {
 		t.Fatalf("never reached WeChat, header says %q", h)
+	}
+	if s := m.statusLine(80); !strings.Contains(s, "last sync never") {
+		t.Fatalf("never reached WeChat, status says %q", s)
 	}
 }
 

@@ -104,7 +104,7 @@ func (m Model) statusLine(w int) string {
 		sc = tx.Scanner + " " + m.st.OfflineDot.Render("○") + " " + s.port + " " + m.st.Bad.Render(tx.ScannerDisconnected)
 	}
 	last := tx.Never
-	if !s.st.LastSync.IsZero() {
+	if !s.st.LastSync.IsZero() && !s.st.LastContact.IsZero() { // no sync without ever reaching WeChat
 		last = s.st.LastSync.Format("15:04")
 	}
 	parts := []string{sc, fmt.Sprintf("%s %d", tx.Queue, s.st.QueueDepth)}
