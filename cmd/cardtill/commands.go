@@ -12,4 +12,5 @@ var subcommands = []func(*globals) *cobra.Command{
 	newDoctorCmd,
 	newServiceCmd,
 	newDemoCmd,
+	newRunCmd,
 }
