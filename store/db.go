@@ -397,6 +397,8 @@ func (db *DB) Create(r Redemption, by string, path ...State) (Redemption, error)
 				return err
 			} else if !ok {
 				return fmt.Errorf("%w: shift %d", ErrNotFound, r.ShiftID)
+			} else if !s.Open() {
+				return fmt.Errorf("%w: shift #%d closed at %s; a redemption belongs to the shift open when it was scanned", ErrShiftClosed, s.ID, s.ClosedAt.Format(time.RFC3339))
 			}
 		}
 		rb := tx.Bucket(bRed)
@@ -417,6 +419,7 @@ func (db *DB) Create(r Redemption, by string, path ...State) (Redemption, error)
 			r.OfflineAcceptedAt = now
 		}
 		r.History = nil
+		r.SettledAfterClose = false
 		prev := State("")
 		for _, s := range append(path, r.State) {
 			r.History = append(r.History, Transition{At: now, From: prev, To: s, By: by})
@@ -483,10 +486,16 @@ func (db *DB) transition(run func(func(*bolt.Tx) error) error, id uint64, from, 
 			ch.Update(&nr)
 		}
 		nr.ID, nr.Code, nr.State = r.ID, r.Code, to
+		nr.CreatedAt, nr.FinishedAt, nr.SettledAfterClose = r.CreatedAt, r.FinishedAt, r.SettledAfterClose
 		now := db.now()
 		nr.UpdatedAt = now
 		if to.Finished() && !from.Finished() {
 			nr.FinishedAt = now
+			s, err := readShift(tx, nr.ShiftID)
+			if err != nil {
+				return err
+			}
+			nr.SettledAfterClose = !s.ClosedAt.IsZero()
 		}
 		if to == Queued && nr.OfflineAcceptedAt.IsZero() {
 			nr.OfflineAcceptedAt = now

@@ -177,7 +177,7 @@ func bump(m *map[string]int, k string, d int) {
 }
 
 // add adds r's contribution (sign +1 or -1) given its shift.
-func (c *Counters) add(r Redemption, s Shift, sign int) {
+func (c *Counters) add(r Redemption, sign int) {
 	o := Outcome(r)
 	c.Total += sign
 	bump(&c.ByOutcome, o, sign)
@@ -202,7 +202,7 @@ func (c *Counters) add(r Redemption, s Shift, sign int) {
 	if r.State == Rejected {
 		bump(&c.RefusedByReason, r.Reason, sign)
 	}
-	if !s.ClosedAt.IsZero() && r.State.Finished() && r.FinishedAt.After(s.ClosedAt) {
+	if r.SettledAfterClose && r.State.Finished() {
 		bump(&c.SettledAfterClose, o, sign)
 	}
 }
@@ -260,15 +260,11 @@ func readShift(tx *bolt.Tx, id uint64) (Shift, error) {
 }
 
 func (db *DB) addCounters(tx *bolt.Tx, bucket []byte, r Redemption, sign int) error {
-	s, err := readShift(tx, r.ShiftID)
-	if err != nil {
-		return err
-	}
 	c, err := readCounters(tx, bucket, r.ShiftID)
 	if err != nil {
 		return err
 	}
-	c.add(r, s, sign)
+	c.add(r, sign)
 	return putJSON(tx.Bucket(bucket), u64(r.ShiftID), c)
 }
 
@@ -348,7 +344,7 @@ func (db *DB) Check() error {
 			if counts[r.ShiftID] == nil {
 				counts[r.ShiftID] = &Counters{}
 			}
-			counts[r.ShiftID].add(r, s, +1)
+			counts[r.ShiftID].add(r, +1)
 			return nil
 		})
 		if err != nil {

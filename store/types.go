@@ -71,6 +71,9 @@ type Redemption struct {
 	OfflineAcceptedAt time.Time
 	// FinishedAt is set by the store when the redemption reaches a final state.
 	FinishedAt time.Time
+	// SettledAfterClose is set by the store when the redemption reached a
+	// final state after its shift had closed.
+	SettledAfterClose bool `json:",omitempty"`
 	// DueAt is when the outbox should next try it (queued, consuming, in_doubt).
 	DueAt     time.Time
 	Attempts  int
