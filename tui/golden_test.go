@@ -114,6 +114,13 @@ func goldenStates() map[string]func(m Model) Model {
 			m.o.Shifts = fakeShifts{}
 			return send(m, tea.KeyMsg{Type: tea.KeyF2})
 		},
+		"shift-report": func(m Model) Model {
+			m.o.ShiftReport = func(id uint64, lang string, width int) (string, error) {
+				return fmt.Sprintf("X %d %s\nConsumed online 41 / 在线核销 41\n14 ████████ 12\n15 ██ 3", id, lang), nil
+			}
+			mm, cmd := m.Update(tea.KeyMsg{Type: tea.KeyF4})
+			return send(mm.(Model), cmd())
+		},
 		"demo": func(m Model) Model {
 			m.o.Demo = []DemoCode{{"100000000001", "NORMAL"}, {"100000000010", "CONSUMED"}, {"199999999999", "unknown 40056"}}
 			return withRecent(m)

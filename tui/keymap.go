@@ -4,9 +4,9 @@ import "github.com/charmbracelet/bubbles/key"
 
 // KeyMap is every key of the till screen. Help lists all of them.
 type KeyMap struct {
-	Submit, Cancel, Shift, Queue, SyncNow, Help, Quit key.Binding
-	Outage                                            key.Binding // demo only
-	Yes, No                                           key.Binding
+	Submit, Cancel, Shift, Report, Queue, SyncNow, Help, Quit key.Binding
+	Outage                                                    key.Binding // demo only
+	Yes, No                                                   key.Binding
 }
 
 // DefaultKeyMap returns the till's keys. Function keys are used so that a
@@ -16,6 +16,7 @@ func DefaultKeyMap() KeyMap {
 		Submit:  key.NewBinding(key.WithKeys("enter"), key.WithHelp("Enter", "submit")),
 		Cancel:  key.NewBinding(key.WithKeys("esc"), key.WithHelp("Esc", "back")),
 		Shift:   key.NewBinding(key.WithKeys("f2"), key.WithHelp("F2", "shift")),
+		Report:  key.NewBinding(key.WithKeys("f4"), key.WithHelp("F4", "report")),
 		Queue:   key.NewBinding(key.WithKeys("f3"), key.WithHelp("F3", "queue")),
 		SyncNow: key.NewBinding(key.WithKeys("f5"), key.WithHelp("F5", "sync")),
 		Help:    key.NewBinding(key.WithKeys("f1"), key.WithHelp("F1", "help")),
@@ -32,6 +33,7 @@ func (k KeyMap) localized(tx *Text) KeyMap {
 	set(&k.Submit, tx.KeySubmit)
 	set(&k.Cancel, tx.KeyCancel)
 	set(&k.Shift, tx.KeyShift)
+	set(&k.Report, tx.KeyReport)
 	set(&k.Queue, tx.KeyQueue)
 	set(&k.SyncNow, tx.KeySync)
 	set(&k.Help, tx.KeyHelp)
@@ -49,5 +51,5 @@ func (k KeyMap) ShortHelp() []key.Binding {
 
 // FullHelp is the help screen: every key.
 func (k KeyMap) FullHelp() [][]key.Binding {
-	return [][]key.Binding{{k.Submit, k.Cancel, k.Help, k.Quit}, {k.Shift, k.Queue, k.SyncNow, k.Outage}, {k.Yes, k.No}}
+	return [][]key.Binding{{k.Submit, k.Cancel, k.Help, k.Quit}, {k.Shift, k.Report, k.Queue, k.SyncNow, k.Outage}, {k.Yes, k.No}}
 }

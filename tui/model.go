@@ -56,10 +56,14 @@ type Options struct {
 	StatusC <-chan sync.Status
 	// Outage, when set (demo), toggles a simulated WeChat outage and
 	// returns whether it is now on.
-	Outage  func() bool
-	Demo    []DemoCode
-	Now     func() time.Time
-	NoColor bool
+	Outage func() bool
+	Demo   []DemoCode
+	// ShiftReport renders the report of a shift (the X report while it is
+	// open) for the screen, at most width cells wide, in lang; F4 shows it.
+	// Nil when the screen has none (F4 then says so).
+	ShiftReport func(shiftID uint64, lang string, width int) (string, error)
+	Now         func() time.Time
+	NoColor     bool
 }
 
 type screen int
@@ -68,6 +72,7 @@ const (
 	screenTill screen = iota
 	screenHelp
 	screenQueue
+	screenReport
 )
 
 // Model is the root model: it owns window size, the current screen, the
@@ -89,6 +94,7 @@ type Model struct {
 	status   statusBar
 	dialog   dialog
 	inFlight int
+	report   string // the shift report F4 shows
 	notice   string
 	confirmC chan confirmReq
 }
@@ -143,7 +149,11 @@ type (
 		opened  bool
 		err     error
 	}
-	outageMsg  bool
+	outageMsg bool
+	reportMsg struct {
+		text string
+		err  error
+	}
 	confirmReq struct {
 		out   sync.Outcome
 		reply chan bool
@@ -265,6 +275,14 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, m.waitConfirm()
 	case shiftMsg:
 		return m.onShift(msg)
+	case reportMsg:
+		if msg.err != nil {
+			m.notice = fmt.Sprintf("%s: %v", m.tx.Error, msg.err)
+			m.screen = screenTill
+			return m, nil
+		}
+		m.report = msg.text
+		return m, nil
 	case outageMsg:
 		m.notice = m.tx.OutageOff
 		if msg {
@@ -299,6 +317,8 @@ func (m Model) onKey(k tea.KeyMsg) (tea.Model, tea.Cmd) {
 			return m, m.refreshStatus()
 		}
 		return m, nil
+	case key.Matches(k, m.keys.Report):
+		return m.showReport()
 	case key.Matches(k, m.keys.Cancel) && m.screen != screenTill:
 		m.screen = screenTill
 		return m, nil
@@ -429,4 +449,22 @@ func (m Model) onShift(s shiftMsg) (tea.Model, tea.Cmd) {
 		m.status.shiftID = s.id
 	}
 	return m, m.refreshStatus()
+}
+
+// showReport opens (or closes) the shift report, read in a command.
+func (m Model) showReport() (tea.Model, tea.Cmd) {
+	if m.screen == screenReport {
+		m.screen = screenTill
+		return m, nil
+	}
+	if m.o.ShiftReport == nil || m.status.shiftID == 0 {
+		m.notice = m.tx.NoReport
+		return m, nil
+	}
+	m.screen, m.report = screenReport, ""
+	f, id, lang, w := m.o.ShiftReport, m.status.shiftID, m.tx.Lang, m.width-2
+	return m, func() tea.Msg {
+		text, err := f(id, lang, w)
+		return reportMsg{text: text, err: err}
+	}
 }

@@ -37,6 +37,8 @@ type Text struct {
 
 	OutageOn, OutageOff, DemoTitle, DemoHint string
 
+	ReportTitle, NoReport, KeyReport string
+
 	KeySubmit, KeyCancel, KeyShift, KeyQueue, KeySync, KeyHelp, KeyQuit, KeyOutage string
 	Yes, No                                                                        string
 	// KeyLong are the help screen's longer descriptions, by key name.

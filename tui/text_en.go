@@ -40,7 +40,9 @@ var textEN = Text{
 
 	KeySubmit: "submit", KeyCancel: "back", KeyShift: "shift", KeyQueue: "queue",
 	KeySync: "sync", KeyHelp: "help", KeyQuit: "quit", KeyOutage: "outage",
+	ReportTitle: "Shift report", NoReport: "No shift report: no shift open", KeyReport: "report",
 	KeyLong: map[string]string{
+		"F4":    "shift report (X report of the open shift)",
 		"Enter": "submit the code typed or scanned", "Esc": "back to the till / cancel",
 		"F1": "this help", "Ctrl+C": "quit (asks first when codes wait for WeChat)",
 		"F2": "open or close the shift", "F3": "queue and conflicts",

@@ -40,7 +40,9 @@ var textZH = Text{
 
 	KeySubmit: "提交", KeyCancel: "返回", KeyShift: "班次", KeyQueue: "待同步",
 	KeySync: "同步", KeyHelp: "帮助", KeyQuit: "退出", KeyOutage: "断网",
+	ReportTitle: "班次报表", NoReport: "没有班次报表：未开班", KeyReport: "报表",
 	KeyLong: map[string]string{
+		"F4":    "班次报表（当前班次）",
 		"Enter": "提交输入或扫到的券码", "Esc": "返回收银界面 / 取消",
 		"F1": "本帮助", "Ctrl+C": "退出（有券码等待微信时先询问）",
 		"F2": "开班或交班", "F3": "待同步与冲突",

@@ -19,6 +19,8 @@ func (m Model) View() string {
 		body = m.helpView(w)
 	case screenQueue:
 		body = m.queueView(w)
+	case screenReport:
+		body = m.reportView(w)
 	default:
 		body = m.tillView(w)
 	}
@@ -301,6 +303,18 @@ func (m Model) dialogView(w int) []string {
 	out := []string{}
 	for _, l := range strings.Split(box, "\n") {
 		out = append(out, " "+l)
+	}
+	return out
+}
+
+// reportView shows the shift report the ShiftReport hook rendered.
+func (m Model) reportView(w int) []string {
+	out := []string{" " + m.st.SectionTitle.Render(m.tx.ReportTitle)}
+	if m.report == "" {
+		return append(out, " "+m.st.Muted.Render("…"))
+	}
+	for _, l := range strings.Split(strings.TrimRight(m.report, "\n"), "\n") {
+		out = append(out, " "+clip(l, w-1))
 	}
 	return out
 }
