@@ -13,7 +13,5 @@ var subcommands = []func(*globals) *cobra.Command{
 	newServiceCmd,
 	newDemoCmd,
 	newRunCmd,
-	newRedeemCmd,
-	newSyncCmd,
 	newShiftCmd,
 }
