@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"cardtill/hub"
+	"cardtill/report"
 	"cardtill/scanner"
 	"cardtill/store"
 	"cardtill/sync"
@@ -99,6 +100,14 @@ func runTill(ctx context.Context, g *globals, cfg *Config, logger *slog.Logger) 
 		Engine: e, Shifts: storeShifts{db: db, terminal: cfg.Terminal.ID}, Lang: cfg.UI.Lang,
 		Confirm: cfg.UI.Confirm, Bell: cfg.UI.Bell, Recent: cfg.UI.Recent, Terminal: terminal,
 		Cashier: cfg.Shift.DefaultCashier, StatusC: statusC, NoColor: tui.NoColor(),
+		ShiftReport: func(id uint64, lang string, width int) (string, error) {
+			r, err := report.Build(db, id, report.BuildOptions{})
+			if err != nil {
+				return "", err
+			}
+			w := min(width, 60)
+			return report.Text(r, report.Options{Lang: lang, Width: w}) + "\n" + report.Bars(r, w), nil
+		},
 	}
 	if sc := cfg.Scanner.toScanner(); sc.Port != "" {
 		r, err := scanner.Open(ctx, sc, scanner.Options{WaitForPort: true, Logger: logger})
