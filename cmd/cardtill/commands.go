@@ -13,5 +13,7 @@ var subcommands = []func(*globals) *cobra.Command{
 	newServiceCmd,
 	newDemoCmd,
 	newRunCmd,
+	newRedeemCmd,
+	newSyncCmd,
 	newShiftCmd,
 }

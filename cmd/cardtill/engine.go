@@ -2,12 +2,94 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
 	"cardtill/hub"
+	"cardtill/store"
 	"cardtill/sync"
+	"cardtill/wechat"
 )
+
+// till is the journal, the WeChat client and the engine of one till,
+// opened from the configuration. `redeem`, `sync`, `run` and `demo` share
+// it. Close releases the journal.
+type till struct {
+	db     *store.DB
+	wx     *wechat.Client
+	engine *sync.Engine
+}
+
+// openTill opens the journal named by [store] and builds the engine on it.
+func openTill(g *globals, cfg *Config, logger *slog.Logger, onStatus func(sync.Status)) (*till, error) {
+	wx, feed, err := tillWeChat(g, cfg, logger)
+	if err != nil {
+		return nil, err
+	}
+	db, err := store.Open(cfg.Store.Path, store.Options{
+		LockTimeout: cfg.Store.LockTimeout.Duration, MaxSize: int64(cfg.Store.MaxSizeMB) << 20,
+		Terminal: cfg.Terminal.ID, Logger: logger,
+	})
+	if err != nil {
+		if errors.Is(err, store.ErrLocked) {
+			return nil, fmt.Errorf("open journal %s: %w (is 'cardtill run' or another 'cardtill sync' running on this till?)", cfg.Store.Path, err)
+		}
+		return nil, fmt.Errorf("open journal %s: %w", cfg.Store.Path, err)
+	}
+	o := engineOptions(cfg, logger, onStatus)
+	o.Journal = sync.NewJournal(db, cfg.Terminal.ID)
+	o.WeChat = sync.NewWeChat(wx)
+	if feed != nil {
+		o.Feed = feed
+	}
+	e, err := sync.New(o)
+	if err != nil {
+		_ = db.Close()
+		return nil, &ConfigError{Path: cfg.Path, Key: "sync", Msg: err.Error()}
+	}
+	return &till{db: db, wx: wx, engine: e}, nil
+}
+
+// Close releases the journal.
+func (t *till) Close() error { return t.db.Close() }
+
+// tillWeChat builds the WeChat client from [wechat], and the hub's feed
+// when a hub is configured.
+func tillWeChat(g *globals, cfg *Config, logger *slog.Logger) (*wechat.Client, sync.Feed, error) {
+	var tokens wechat.TokenSource
+	var feed sync.Feed
+	switch cfg.WeChat.TokenSource {
+	case "static":
+		if cfg.WeChat.StaticToken == "" {
+			return nil, nil, &ConfigError{Path: cfg.Path, Key: "wechat.static_token", Msg: `is empty: set it, or use token_source = "stable" or "hub"`}
+		}
+		tokens = wechat.StaticToken(cfg.WeChat.StaticToken)
+	case "hub":
+		key, err := cfg.TerminalKey(g.env)
+		if err != nil {
+			return nil, nil, err
+		}
+		tokens = wechat.NewHubTokenSource(wechat.HubTokenOptions{URL: cfg.WeChat.HubURL, TerminalKey: key, Logger: logger})
+	default:
+		secret, err := cfg.WeChatSecret(g.env)
+		if err != nil {
+			return nil, nil, err
+		}
+		tokens = wechat.NewStableTokenSource(wechat.StableTokenOptions{BaseURL: cfg.WeChat.APIBase, AppID: cfg.WeChat.AppID, Secret: secret, Logger: logger})
+	}
+	if cfg.WeChat.HubURL != "" {
+		if key, err := cfg.TerminalKey(g.env); err == nil && key != "" {
+			feed = hubFeed{hub.NewClient(hub.ClientOptions{URL: cfg.WeChat.HubURL, TerminalKey: key})}
+		}
+	}
+	wx, err := wechat.New(wechat.Options{BaseURL: cfg.WeChat.APIBase, Tokens: tokens, Timeout: cfg.WeChat.SyncTimeout.Duration, Logger: logger})
+	if err != nil {
+		return nil, nil, &ConfigError{Path: cfg.Path, Key: "wechat.api_base", Msg: err.Error()}
+	}
+	return wx, feed, nil
+}
 
 // engineOptions maps the configuration onto the engine's options. The
 // journal, the WeChat client and the feed are added by the caller.

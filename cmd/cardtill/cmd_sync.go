@@ -1,0 +1,78 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/spf13/cobra"
+)
+
+func newSyncCmd(g *globals) *cobra.Command {
+	var once, asJSON bool
+	cmd := &cobra.Command{
+		Use:   "sync [--once] [--json]",
+		Short: "Drain the offline queue: check and consume what was accepted offline",
+		Long: `sync resolves consumes left in doubt and drains the queue of codes accepted
+offline, with the same query-then-consume as the till. Without --once it keeps
+running (as the till does in the background) until interrupted.
+
+With --once it makes one pass and exits 0 when nothing is left pending, 1 when
+some codes still wait (WeChat unreachable, busy, or a lost answer inside its
+quiet period), 2 on a configuration or database error.`,
+		Args: exactArgs(0, "no arguments"),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runSync(cmd, g, once, asJSON)
+		},
+	}
+	cmd.Flags().BoolVar(&once, "once", false, "one pass, then exit")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the pass report as JSON")
+	return cmd
+}
+
+func runSync(cmd *cobra.Command, g *globals, once, asJSON bool) error {
+	ctx := cmd.Context()
+	cfg, err := g.config()
+	if err != nil {
+		return err
+	}
+	logger, err := g.logger(cfg, true)
+	if err != nil {
+		return err
+	}
+	t, err := openTill(g, cfg, logger, nil)
+	if err != nil {
+		return usageError(err)
+	}
+	defer t.Close()
+	if err := t.engine.Recover(ctx); err != nil && ctx.Err() == nil {
+		return usageError(err)
+	}
+	if !once {
+		return t.engine.Run(ctx)
+	}
+	rep, err := t.engine.DrainOnce(ctx)
+	if err != nil {
+		return usageError(err)
+	}
+	st := t.engine.Status()
+	if asJSON {
+		out := struct {
+			Report   any  `json:"report"`
+			Status   any  `json:"status"`
+			Complete bool `json:"complete"`
+		}{rep, st, st.QueueDepth == 0}
+		if err := json.NewEncoder(g.stdout).Encode(out); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprintf(g.stdout, "consumed %d, conflicts %d, rejected %d, deferred %d; pending %d, in doubt %d, conflicts in total %d\n",
+			rep.Consumed, rep.Conflicts, rep.Rejected, rep.Deferred, st.QueueDepth, st.InDoubt, st.Conflicts)
+		if rep.Offline {
+			fmt.Fprintln(g.stdout, "WeChat is unreachable: the rest waits for the next sync")
+		}
+	}
+	if st.QueueDepth > 0 {
+		return withExit(exitFailure, nil)
+	}
+	return nil
+}
