@@ -59,7 +59,9 @@ lang = "en"
 		}
 		time.Sleep(5 * time.Millisecond) // polling with a deadline
 	}
-	_, _ = io.WriteString(typed, "\x03") // Ctrl+C: nothing queued, quits at once
+	// Ctrl+C quits; if the answer is still on its way the screen asks first,
+	// and y confirms (the write ends when the pipe closes if never read)
+	go func() { _, _ = io.WriteString(typed, "\x03y") }()
 	select {
 	case code := <-done:
 		if code != 0 {
