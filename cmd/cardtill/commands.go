@@ -12,6 +12,7 @@ var subcommands = []func(*globals) *cobra.Command{
 	newDoctorCmd,
 	newServiceCmd,
 	newDemoCmd,
+	newDbCmd,
 	newRunCmd,
 	newRedeemCmd,
 	newSyncCmd,

@@ -1,0 +1,80 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"cardtill/store"
+)
+
+func TestDbCommands(t *testing.T) {
+	dir := t.TempDir()
+	journal := filepath.Join(dir, "journal.db")
+	cfg := writeFile(t, "config.toml", fmt.Sprintf("[store]\npath = %q\nlock_timeout = \"200ms\"\n", journal))
+	cardtill := func(args ...string) (int, string) {
+		var out bytes.Buffer
+		code := run(context.Background(), append([]string{"--config", cfg}, args...), strings.NewReader(""), &out, &out)
+		return code, out.String()
+	}
+
+	if code, out := cardtill("db", "check"); code != exitUsage || !strings.Contains(out, journal) {
+		t.Fatalf("check of a missing journal: %d %s", code, out)
+	}
+
+	db, err := store.Open(journal, store.Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sh, _ := db.OpenShift("T", "ann")
+	for i := 0; i < 50; i++ {
+		r, err := db.Create(store.Redemption{Code: fmt.Sprint(1000 + i), ShiftID: sh.ID, State: store.Consuming}, "ann", store.Received, store.Checked)
+		if err != nil {
+			t.Fatal(err)
+		}
+		db.Transition(r.ID, store.Consuming, store.Consumed, store.Change{})
+	}
+
+	// A running till holds the lock: a clear error, no hang.
+	start := time.Now()
+	if code, out := cardtill("db", "compact"); code != exitUsage || !strings.Contains(out, "another cardtill holds") {
+		t.Fatalf("compact while open: %d %s", code, out)
+	}
+	if time.Since(start) > 20*time.Second {
+		t.Fatal("compact hung on the lock")
+	}
+	db.Close()
+
+	if code, out := cardtill("db", "check"); code != exitOK || !strings.Contains(out, "50 redemptions") {
+		t.Fatalf("check: %d %s", code, out)
+	}
+	bk := filepath.Join(dir, "backup.db")
+	if code, out := cardtill("db", "backup", bk); code != exitOK || !strings.Contains(out, "checked") {
+		t.Fatalf("backup: %d %s", code, out)
+	}
+	if code, out := cardtill("db", "backup", bk); code != exitUsage || !strings.Contains(out, "already exists") {
+		t.Fatalf("backup over an existing file: %d %s", code, out)
+	}
+	if code, out := cardtill("db", "compact"); code != exitOK || !strings.Contains(out, "compacted") {
+		t.Fatalf("compact: %d %s", code, out)
+	}
+	if code, out := cardtill("db", "check"); code != exitOK {
+		t.Fatalf("check after compact: %d %s", code, out)
+	}
+
+	// A file that is not a journal: a clear error, untouched.
+	junk := []byte(strings.Repeat("not a journal ", 1000))
+	os.WriteFile(journal, junk, 0o600)
+	if code, out := cardtill("db", "check"); code != exitUsage || !strings.Contains(out, "not a usable cardtill journal") {
+		t.Fatalf("check of junk: %d %s", code, out)
+	}
+	if after, _ := os.ReadFile(journal); !bytes.Equal(after, junk) {
+		t.Fatal("junk file changed")
+	}
+}
