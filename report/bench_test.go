@@ -1,0 +1,116 @@
+package report
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"cardtill/store"
+)
+
+// bigJournals caches, per run, a journal of n redemptions with a closed
+// 2,000-redemption shift at the end (path and shift id).
+var bigJournals = map[int]struct {
+	path  string
+	shift uint64
+}{}
+
+// fill journals n redemptions through the store's public API (NoSync):
+// shifts of 2,000 with every outcome, the last of which is returned.
+func fill(b *testing.B, db *store.DB, n int) uint64 {
+	var shift uint64
+	for done := 0; done < n; {
+		sh, err := db.OpenShift("till-01", "bulk")
+		if err != nil {
+			b.Fatal(err)
+		}
+		shift = sh.ID
+		for i := 0; i < 2000 && done < n; i, done = i+1, done+1 {
+			r := store.Redemption{Code: fmt.Sprintf("%012d", done), CardID: fmt.Sprintf("card%d", done%5), ShiftID: sh.ID, Cashier: "bulk", Terminal: "till-01"}
+			switch done % 6 {
+			case 0, 1, 2:
+				r.State = store.Consumed
+			case 3:
+				r.State, r.Reason = store.Rejected, "already_used"
+			case 4:
+				r.State, r.Errcode, r.ReasonText = store.Conflict, 40099, "invalid code, has been consumed"
+			default:
+				r.State = store.Queued
+			}
+			if _, err := db.Create(r, "bulk", store.Received); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if _, err := db.CloseShift(sh.ID); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return shift
+}
+
+func bigJournal(b *testing.B, n int) (string, uint64) {
+	if j, ok := bigJournals[n]; ok {
+		return j.path, j.shift
+	}
+	dir, err := os.MkdirTemp("", "cardtill-report-bench-")
+	if err != nil {
+		b.Fatal(err)
+	}
+	p := filepath.Join(dir, "journal.db")
+	start := time.Now()
+	db, err := store.Open(p, store.Options{NoSync: true, Terminal: "till-01"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	shift := fill(b, db, n)
+	if err := db.Close(); err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("built a journal of %d redemptions in %s", n, time.Since(start).Round(time.Millisecond))
+	bigJournals[n] = struct {
+		path  string
+		shift uint64
+	}{p, shift}
+	return p, shift
+}
+
+// BenchmarkReport builds the Z report (with its 333 conflicts listed from
+// the per-shift index) and its receipt text for a 2,000-redemption shift
+// with 100,000 and 1,000,000 redemptions in the journal. The 1,000,000
+// case runs only with CARDTILL_BENCH_1M=1 (it takes minutes to build).
+func BenchmarkReport(b *testing.B) {
+	for _, n := range []int{100_000, 1_000_000} {
+		b.Run(fmt.Sprintf("journal=%d", n), func(b *testing.B) {
+			if n > 100_000 && os.Getenv("CARDTILL_BENCH_1M") == "" {
+				b.Skip("set CARDTILL_BENCH_1M=1 to build a 1,000,000-redemption journal")
+			}
+			p, shift := bigJournal(b, n)
+			db, err := store.Open(p, store.Options{ReadOnly: true})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer db.Close()
+			b.ResetTimer()
+			for b.Loop() {
+				r, err := Build(db, shift, BuildOptions{Z: true})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if r.Total != 2000 {
+					b.Fatalf("total %d", r.Total)
+				}
+				_ = Text(r, Options{Width: 48})
+			}
+		})
+	}
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	for _, j := range bigJournals {
+		os.RemoveAll(filepath.Dir(j.path))
+	}
+	os.Exit(code)
+}
