@@ -306,3 +306,38 @@ func TestBellOnRefusalOnly(t *testing.T) {
 		}
 	}
 }
+
+// TestTeatestScannerAndRefusals drives the program with a serial scanner's
+// events: scans arrive from the port, then the scanner is unplugged.
+func TestTeatestScannerAndRefusals(t *testing.T) {
+	till := startTill(t)
+	ev := make(chan scanner.Event, 8)
+	m := New(Options{Engine: till.Engine, Shifts: till.Journal, Lang: "zh", StatusC: till.StatusC,
+		Terminal: "till-2", Cashier: "Wang Fang", ScannerPort: "/dev/ttyACM0", Events: ev})
+	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(80, 24))
+	waitFor := func(want ...string) {
+		t.Helper()
+		teatest.WaitFor(t, tm.Output(), func(b []byte) bool {
+			s := ansi.Strip(string(b))
+			for _, w := range want {
+				if !strings.Contains(s, w) {
+					return false
+				}
+			}
+			return true
+		}, teatest.WithDuration(10*time.Second), teatest.WithCheckInterval(10*time.Millisecond))
+	}
+	scan := func(code string) scanner.Event {
+		return scanner.Event{Kind: scanner.EventScan, Port: "/dev/ttyACM0", Scan: scanner.Scan{Raw: code, Payload: scanner.Payload{Code: code}, Source: "serial:/dev/ttyACM0"}}
+	}
+	ev <- scanner.Event{Kind: scanner.EventConnected, Port: "/dev/ttyACM0"}
+	waitFor("已连接")
+	ev <- scan(wechattest.DemoConsumed)
+	waitFor("拒绝", "已核销")
+	ev <- scan(wechattest.DemoUnknown)
+	waitFor("非本店卡券")
+	ev <- scanner.Event{Kind: scanner.EventDisconnected, Port: "/dev/ttyACM0"}
+	waitFor("已断开")
+	tm.Send(tea.KeyMsg{Type: tea.KeyCtrlC})
+	tm.WaitFinished(t, teatest.WithFinalTimeout(5*time.Second))
+}
