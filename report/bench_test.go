@@ -108,6 +108,10 @@ func BenchmarkReport(b *testing.B) {
 }
 
 func TestMain(m *testing.M) {
+	if p := os.Getenv(crashEnv); p != "" {
+		crashChild(p)
+		return
+	}
 	code := m.Run()
 	for _, j := range bigJournals {
 		os.RemoveAll(filepath.Dir(j.path))

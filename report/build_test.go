@@ -153,6 +153,9 @@ func TestBuildEveryOutcomeAcrossMidnight(t *testing.T) {
 	if z2.Outcomes != z1.Outcomes || z2.PendingAtClose != 1 || z2.Total != z1.Total {
 		t.Fatalf("Z changed after close: %+v then %+v", z1.Outcomes, z2.Outcomes)
 	}
+	if len(z2.Conflicts) != 1 || z2.Conflicts[0].AfterClose {
+		t.Fatalf("conflict before close marked after close: %+v", z2.Conflicts)
+	}
 	if z2.SettledAfterClose != (Outcomes{OfflineConsumed: 1}) {
 		t.Fatalf("settled after close: %+v", z2.SettledAfterClose)
 	}

@@ -54,6 +54,9 @@ type ConflictLine struct {
 	At      time.Time `json:"at"`
 	Errcode int       `json:"errcode"`
 	Reason  string    `json:"reason"` // WeChat's words (errmsg/status), else the machine reason
+	// AfterClose is true for a conflict that settled after its shift closed
+	// (counted under settled_after_close, not in the frozen Z numbers).
+	AfterClose bool `json:"after_close"`
 }
 
 // Report is one shift's X or Z report.
@@ -207,7 +210,8 @@ func FromCounters(in Input) Report {
 		if reason == "" {
 			reason = red.Reason
 		}
-		r.Conflicts = append(r.Conflicts, ConflictLine{ID: red.ID, Code: red.Code, CardID: red.CardID, At: at.In(loc), Errcode: red.Errcode, Reason: reason})
+		r.Conflicts = append(r.Conflicts, ConflictLine{ID: red.ID, Code: red.Code, CardID: red.CardID, At: at.In(loc), Errcode: red.Errcode, Reason: reason,
+			AfterClose: !s.Open() && at.After(s.ClosedAt)})
 	}
 	sort.Slice(r.Conflicts, func(i, j int) bool { return r.Conflicts[i].ID < r.Conflicts[j].ID })
 	if r.RefusedByReason == nil {

@@ -163,7 +163,11 @@ func Text(r Report, o Options) string {
 		p.rule("-")
 		p.line(c["conflicts"])
 		for _, x := range r.Conflicts {
-			p.kv(2, x.Code, x.At.Format("01-02 15:04"))
+			at := x.At.Format("01-02 15:04")
+			if x.AfterClose {
+				at = "*" + at // settled after close
+			}
+			p.kv(2, x.Code, at)
 			for _, l := range wrap(fmt.Sprintf("%d %s", x.Errcode, x.Reason), w-4) {
 				p.line("    " + l)
 			}
