@@ -3,21 +3,17 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
-	"net/http"
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/spf13/cobra"
 
-	"cardtill/hub"
 	"cardtill/report"
 	"cardtill/scanner"
 	"cardtill/store"
 	"cardtill/sync"
 	"cardtill/tui"
-	"cardtill/wechat"
 )
 
 // newRunCmd is `cardtill run`: the till screen on the real configuration.
@@ -44,25 +40,8 @@ func newRunCmd(g *globals) *cobra.Command {
 func runTill(ctx context.Context, g *globals, cfg *Config, logger *slog.Logger) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	db, err := store.Open(cfg.Store.Path, store.Options{LockTimeout: cfg.Store.LockTimeout.Duration,
-		MaxSize: int64(cfg.Store.MaxSizeMB) << 20, Terminal: cfg.Terminal.ID, Logger: logger})
-	if err != nil {
-		return fmt.Errorf("opening the journal %s: %w", cfg.Store.Path, err)
-	}
-	defer db.Close()
-
-	hc := &http.Client{}
-	defer hc.CloseIdleConnections()
-	tokens, err := tillTokens(g, cfg, hc, logger)
-	if err != nil {
-		return err
-	}
-	client, err := wechat.New(wechat.Options{BaseURL: cfg.WeChat.APIBase, Tokens: tokens, HTTPClient: hc, Logger: logger})
-	if err != nil {
-		return err
-	}
 	statusC := make(chan sync.Status, 1)
-	o := engineOptions(cfg, logger, func(s sync.Status) {
+	t, err := openTill(g, cfg, logger, func(s sync.Status) {
 		select { // latest wins; never block the engine
 		case <-statusC:
 		default:
@@ -72,16 +51,11 @@ func runTill(ctx context.Context, g *globals, cfg *Config, logger *slog.Logger) 
 		default:
 		}
 	})
-	o.Journal, o.WeChat = sync.NewJournal(db, cfg.Terminal.ID), sync.NewWeChat(client)
-	if cfg.WeChat.HubURL != "" {
-		if key, err := cfg.TerminalKey(g.env); err == nil {
-			o.Feed = hubFeed{hub.NewClient(hub.ClientOptions{URL: cfg.WeChat.HubURL, TerminalKey: key})}
-		}
-	}
-	e, err := sync.New(o)
 	if err != nil {
 		return err
 	}
+	defer t.Close()
+	db, e := t.db, t.engine
 	if err := e.Recover(ctx); err != nil {
 		logger.Warn("recovering in-flight redemptions", "err", err)
 	}
@@ -122,26 +96,6 @@ func runTill(ctx context.Context, g *globals, cfg *Config, logger *slog.Logger) 
 		return nil
 	}
 	return err
-}
-
-// tillTokens is the token source [wechat] token_source names.
-func tillTokens(g *globals, cfg *Config, hc *http.Client, logger *slog.Logger) (wechat.TokenSource, error) {
-	switch cfg.WeChat.TokenSource {
-	case "static":
-		return wechat.StaticToken(cfg.WeChat.StaticToken), nil
-	case "hub":
-		key, err := cfg.TerminalKey(g.env)
-		if err != nil {
-			return nil, err
-		}
-		return wechat.NewHubTokenSource(wechat.HubTokenOptions{URL: cfg.WeChat.HubURL, TerminalKey: key, HTTPClient: hc, Logger: logger}), nil
-	default:
-		secret, err := cfg.WeChatSecret(g.env)
-		if err != nil {
-			return nil, err
-		}
-		return wechat.NewStableTokenSource(wechat.StableTokenOptions{BaseURL: cfg.WeChat.APIBase, AppID: cfg.WeChat.AppID, Secret: secret, HTTPClient: hc, Logger: logger}), nil
-	}
 }
 
 // storeShifts lets the till screen open and close this terminal's shifts.
