@@ -17,7 +17,7 @@ import (
 )
 
 // startTill runs the real engine against the fake WeChat over loopback
-// with an in-memory journal (the store package is not in the tree yet).
+// with a real bbolt journal in a temporary directory.
 func startTill(t *testing.T) *demo.Till {
 	t.Helper()
 	till, err := demo.Start(demo.Options{Interval: time.Hour})

@@ -1,26 +1,30 @@
 // Package demo wires the whole till for `cardtill demo` and the till
 // screen's tests: the real engine, the real WeChat client talking over
 // loopback to the in-process fake WeChat (wechat/wechattest) loaded with the
-// demo catalogue, and an in-memory journal. It never reaches beyond
-// loopback and never reads a config.
+// demo catalogue, and a real bbolt journal in a temporary directory that is
+// removed on Close. It never reaches beyond loopback and never reads a config.
 package demo
 
 import (
 	"context"
 	"log/slog"
 	"net/http"
+	"os"
+	"path/filepath"
 	"time"
 
+	"cardtill/store"
 	"cardtill/sync"
-	"cardtill/tui/memjournal"
 	"cardtill/wechat"
 	"cardtill/wechat/wechattest"
 )
 
 // Till is a running demo: close it with Close.
 type Till struct {
-	Engine  *sync.Engine
-	Journal *memjournal.Journal
+	Engine *sync.Engine
+	// Journal is the shifts of the demo till (the till screen's Shifts).
+	Journal Shifts
+	DB      *store.DB
 	WeChat  *wechattest.Server
 	// StatusC carries the engine's status notifications (latest wins).
 	StatusC chan sync.Status
@@ -30,7 +34,31 @@ type Till struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 	hc     *http.Client
+	dir    string
 }
+
+// Shifts opens and closes the demo till's shifts in the journal.
+type Shifts struct{ db *store.DB }
+
+// CurrentShift is the open shift of the demo till.
+func (s Shifts) CurrentShift() (uint64, string, bool, error) {
+	sh, ok, err := s.db.CurrentShift(terminal)
+	return sh.ID, sh.Cashier, ok, err
+}
+
+// OpenShift opens a shift for cashier.
+func (s Shifts) OpenShift(cashier string, _ time.Time) (uint64, error) {
+	sh, err := s.db.OpenShift(terminal, cashier)
+	return sh.ID, err
+}
+
+// CloseShift closes shift id.
+func (s Shifts) CloseShift(id uint64, _ time.Time) error {
+	_, err := s.db.CloseShift(id)
+	return err
+}
+
+const terminal = "demo-till"
 
 // Code is a sample code and what it is (its WeChat status).
 type Code struct{ Code, Note string }
@@ -48,6 +76,20 @@ func Start(o Options) (*Till, error) {
 	if o.Interval == 0 {
 		o.Interval = 3 * time.Second
 	}
+	dir, err := os.MkdirTemp("", "cardtill-demo-")
+	if err != nil {
+		return nil, err
+	}
+	db, err := store.Open(filepath.Join(dir, "journal.db"), store.Options{Terminal: terminal, Logger: o.Logger})
+	if err != nil {
+		_ = os.RemoveAll(dir)
+		return nil, err
+	}
+	fail := func(err error) (*Till, error) {
+		_ = db.Close()
+		_ = os.RemoveAll(dir)
+		return nil, err
+	}
 	srv := wechattest.New()
 	srv.LoadDemo()
 	hc := &http.Client{Transport: &http.Transport{}}
@@ -55,13 +97,13 @@ func Start(o Options) (*Till, error) {
 		Tokens: wechat.NewStableTokenSource(wechat.StableTokenOptions{BaseURL: srv.URL, AppID: srv.AppID, Secret: srv.Secret, HTTPClient: hc})})
 	if err != nil {
 		srv.Close()
-		return nil, err
+		return fail(err)
 	}
-	t := &Till{Journal: memjournal.New(time.Now), WeChat: srv, StatusC: make(chan sync.Status, 1), done: make(chan struct{}), hc: hc}
+	t := &Till{Journal: Shifts{db}, DB: db, WeChat: srv, StatusC: make(chan sync.Status, 1), done: make(chan struct{}), hc: hc, dir: dir}
 	e, err := sync.New(sync.Options{
-		Journal: t.Journal, WeChat: sync.NewWeChat(client),
+		Journal: sync.NewJournal(db, terminal), WeChat: sync.NewWeChat(client),
 		Policy:   sync.Policy{Mode: sync.ModeAccept, MaxPerShift: 20},
-		Terminal: "demo-till", CustomCodeCards: []string{wechattest.DemoCardCustom},
+		Terminal: terminal, CustomCodeCards: []string{wechattest.DemoCardCustom},
 		OpenShiftOnScan: true, DefaultCashier: "demo",
 		Timeout: 2 * time.Second, SyncTimeout: 2 * time.Second, QuietPeriod: 5 * time.Second,
 		MaxBackoff: 5 * time.Second, Interval: o.Interval,
@@ -69,7 +111,7 @@ func Start(o Options) (*Till, error) {
 	})
 	if err != nil {
 		srv.Close()
-		return nil, err
+		return fail(err)
 	}
 	t.Engine = e
 	for _, c := range []struct{ code, note string }{
@@ -128,4 +170,6 @@ func (t *Till) Close() {
 	<-t.done
 	t.hc.CloseIdleConnections()
 	t.WeChat.Close()
+	_ = t.DB.Close()
+	_ = os.RemoveAll(t.dir)
 }
