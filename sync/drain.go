@@ -277,13 +277,8 @@ func (e *Engine) work(ctx context.Context, r Record, release func()) result {
 		return resSkipped
 	}
 	defer e.claims.release(r.Code)
-	// Re-read: the item may have moved since the due list was read.
-	cur, err := e.j.Get(r.ID)
-	if err != nil {
-		e.logOnce("get:"+err.Error(), "drain: read redemption", "id", r.ID, "err", err)
-		return resSkipped
-	}
-	r = cur
+	// r comes from this round's due list; if it moved since, the
+	// compare-and-set transitions below fail harmlessly (ErrStale).
 	switch r.State {
 	case StateQueued:
 		return e.workQueued(ctx, r, release)
