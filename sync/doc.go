@@ -12,6 +12,10 @@
 // transaction open across a network call, and never log a token or secret.
 // It knows nothing of the screen: outcomes carry a Reason the UI translates.
 //
+// Wiring: New(Options{Journal: NewJournal(db, terminal), WeChat:
+// NewWeChat(client), ...}) on a *store.DB and a *wechat.Client; Recover once
+// at start-up, Run in the background, Redeem per scan, Status for the bar.
+//
 // The package name shadows the standard library's sync: files needing both
 // import the standard one as stdsync.
 package sync

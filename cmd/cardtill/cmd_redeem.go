@@ -59,9 +59,6 @@ func runRedeem(cmd *cobra.Command, g *globals, arg, cardID string, asJSON bool) 
 		return usageError(err)
 	}
 	defer t.Close()
-	if err := t.engine.Recover(cmd.Context()); err != nil {
-		logger.Warn("recover before redeem", "err", err)
-	}
 	if cardID == "" {
 		cardID = p.CardID
 	}
