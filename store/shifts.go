@@ -333,11 +333,13 @@ func (db *DB) Check() error {
 			}
 			states[string(stateKey(r.State, r.ID))] = true
 			byShift[string(k2(r.ShiftID, r.ID))] = true
-			s, ok := shifts[r.ShiftID]
-			if !ok {
-				var err error
-				if s, err = readShift(tx, r.ShiftID); err != nil {
+			if _, ok := shifts[r.ShiftID]; !ok && r.ShiftID != 0 {
+				s, err := readShift(tx, r.ShiftID)
+				if err != nil {
 					return err
+				}
+				if s.ID != r.ShiftID {
+					add("redemption %d belongs to shift %d, which does not exist", r.ID, r.ShiftID)
 				}
 				shifts[r.ShiftID] = s
 			}
