@@ -364,7 +364,9 @@ func (e *Engine) workQueued(ctx context.Context, r Record, release func()) resul
 	if ok, reason, text := consumable(info, e.now()); !ok {
 		return e.toConflict(r, 0, reason, text, info.Status)
 	}
-	next, err := e.j.TransitionBatch(r.ID, StateQueued, StateConsuming, func(x *Record) {
+	// The intent commit is on the critical path (the consume waits for
+	// it): no group-commit delay for it.
+	next, err := e.j.Transition(r.ID, StateQueued, StateConsuming, func(x *Record) {
 		x.CardID = cardID
 		x.applyInfo(info)
 		x.Attempts++
@@ -409,7 +411,7 @@ func (e *Engine) resolve(ctx context.Context, r Record, release func()) result {
 		e.log.Info("in-doubt consume resolved: consumed", "id", r.ID)
 		return resConsumed
 	case info.Status == "NORMAL" && info.CanConsume:
-		next, err := e.j.TransitionBatch(r.ID, r.State, StateConsuming, func(x *Record) {
+		next, err := e.j.Transition(r.ID, r.State, StateConsuming, func(x *Record) {
 			x.applyInfo(info)
 			x.Attempts++
 			x.NextAttempt = e.quietEnd()
