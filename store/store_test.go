@@ -237,6 +237,23 @@ func TestBadFiles(t *testing.T) {
 			t.Fatal("newer file changed")
 		}
 	})
+	t.Run("folder is a file", func(t *testing.T) {
+		f := filepath.Join(t.TempDir(), "plain")
+		os.WriteFile(f, []byte("x"), 0o600)
+		_, err := Open(filepath.Join(f, "j.db"), Options{})
+		if err == nil || !bytes.Contains([]byte(err.Error()), []byte("journal folder")) {
+			t.Fatalf("open under a file: %v", err)
+		}
+		if b, _ := os.ReadFile(f); string(b) != "x" {
+			t.Fatal("file changed")
+		}
+	})
+	t.Run("path is a folder", func(t *testing.T) {
+		_, err := Open(t.TempDir(), Options{})
+		if err == nil || !bytes.Contains([]byte(err.Error()), []byte("is a directory")) {
+			t.Fatalf("open of a folder: %v", err)
+		}
+	})
 	t.Run("no write permission", func(t *testing.T) {
 		if os.Getuid() == 0 {
 			t.Skip("root ignores permissions")
