@@ -102,7 +102,7 @@ func Open(path string, o Options) (*DB, error) {
 			return nil, fmt.Errorf("store: cannot create the journal folder: %w; check [store] path and permissions", err)
 		}
 	case statErr != nil:
-		return nil, fmt.Errorf("store: %w", statErr)
+		return nil, fmt.Errorf("store: cannot use the journal folder of %s: %w; check [store] path", path, statErr)
 	}
 	bo := &bolt.Options{Timeout: o.LockTimeout, NoSync: o.NoSync, ReadOnly: o.ReadOnly, NoFreelistSync: false}
 	b, err := openBolt(path, bo)
