@@ -254,22 +254,6 @@ func TestBadFiles(t *testing.T) {
 			t.Fatalf("open of a folder: %v", err)
 		}
 	})
-	t.Run("no write permission", func(t *testing.T) {
-		if os.Getuid() == 0 {
-			t.Skip("root ignores permissions")
-		}
-		dir := t.TempDir()
-		os.Chmod(dir, 0o500)
-		defer os.Chmod(dir, 0o700)
-		_, err := Open(filepath.Join(dir, "j.db"), Options{})
-		if err == nil {
-			t.Fatal("opened in a read-only folder")
-		}
-		t.Log(err)
-		if ents, _ := os.ReadDir(dir); len(ents) != 0 {
-			t.Fatalf("folder changed: %v", ents)
-		}
-	})
 }
 
 func TestBackupCompactPrune(t *testing.T) {
