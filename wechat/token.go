@@ -25,6 +25,15 @@ type TokenSource interface {
 	Invalidate(bad string)
 }
 
+// ExpiringTokenSource is a TokenSource that also says when the token it
+// returns expires. The stable-token and hub sources are: the hub hands the
+// expiry on to its tills as expires_in.
+type ExpiringTokenSource interface {
+	TokenSource
+	// TokenExpiry is Token with the token's expiry.
+	TokenExpiry(ctx context.Context) (string, time.Time, error)
+}
+
 // StaticToken is a fixed token, for tests and for a token managed outside
 // cardtill. Invalidate does nothing.
 func StaticToken(tok string) TokenSource { return staticToken(tok) }
@@ -61,9 +70,10 @@ type cachedSource struct {
 }
 
 type fetchCall struct {
-	done chan struct{}
-	tok  string
-	err  error
+	done    chan struct{}
+	tok     string
+	expires time.Time
+	err     error
 }
 
 func newCached(fetch fetchFunc, now func() time.Time, log *slog.Logger) *cachedSource {
@@ -83,12 +93,17 @@ func earlyRefresh(ttl time.Duration) time.Duration {
 }
 
 func (s *cachedSource) Token(ctx context.Context) (string, error) {
+	tok, _, err := s.TokenExpiry(ctx)
+	return tok, err
+}
+
+func (s *cachedSource) TokenExpiry(ctx context.Context) (string, time.Time, error) {
 	s.mu.Lock()
 	now := s.now()
 	if s.tok != "" && now.Before(s.refresh) {
-		tok := s.tok
+		tok, exp := s.tok, s.expires
 		s.mu.Unlock()
-		return tok, nil
+		return tok, exp, nil
 	}
 	// Stale or missing: join the fetch in flight or start one.
 	call := s.inflight
@@ -99,22 +114,22 @@ func (s *cachedSource) Token(ctx context.Context) (string, error) {
 	}
 	// A token that is due for refresh but not expired is still usable if
 	// the refresh fails.
-	old, oldValid := s.tok, s.tok != "" && now.Before(s.expires)
+	old, oldExp, oldValid := s.tok, s.expires, s.tok != "" && now.Before(s.expires)
 	s.mu.Unlock()
 
 	select {
 	case <-call.done:
 	case <-ctx.Done():
-		return "", ctx.Err()
+		return "", time.Time{}, ctx.Err()
 	}
 	if call.err != nil {
 		if oldValid {
 			s.log.Warn("access token refresh failed; using the current token until it expires", "err", call.err)
-			return old, nil
+			return old, oldExp, nil
 		}
-		return "", call.err
+		return "", time.Time{}, call.err
 	}
-	return call.tok, nil
+	return call.tok, call.expires, nil
 }
 
 func (s *cachedSource) run(call *fetchCall, ctx context.Context) {
@@ -125,6 +140,7 @@ func (s *cachedSource) run(call *fetchCall, ctx context.Context) {
 	if err == nil {
 		now := s.now()
 		s.tok, s.expires, s.refresh = tok, now.Add(ttl), now.Add(ttl-earlyRefresh(ttl))
+		call.expires = s.expires
 	}
 	s.inflight = nil
 	call.tok, call.err = tok, err
@@ -153,7 +169,7 @@ type StableTokenOptions struct {
 // NewStableTokenSource gets tokens from POST cgi-bin/stable_token (normal
 // mode, force_refresh false), which does not invalidate the token other
 // tills on the same AppID hold.
-func NewStableTokenSource(o StableTokenOptions) TokenSource {
+func NewStableTokenSource(o StableTokenOptions) ExpiringTokenSource {
 	base, baseErr := checkBase(o.BaseURL, DefaultBaseURL)
 	hc, hcErr := httpClient(o.HTTPClient)
 	fetch := func(ctx context.Context) (string, time.Duration, error) {
@@ -189,7 +205,7 @@ type HubTokenOptions struct {
 // NewHubTokenSource gets tokens from the central hub: GET <hub>/v1/token
 // with Authorization: Bearer <terminal key>, answering
 // {"access_token":"...","expires_in":7200}. The store PC needs no AppSecret.
-func NewHubTokenSource(o HubTokenOptions) TokenSource {
+func NewHubTokenSource(o HubTokenOptions) ExpiringTokenSource {
 	base, baseErr := checkBase(o.URL, "https://hub.example.com")
 	hc, hcErr := httpClient(o.HTTPClient)
 	fetch := func(ctx context.Context) (string, time.Duration, error) {

@@ -1,0 +1,69 @@
+package wechat_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"cardtill/wechat"
+	"cardtill/wechat/wechattest"
+)
+
+// TestTokenExpiry: the stable-token source reports when its token expires
+// (what the hub hands on to tills as expires_in), keeps that expiry while
+// the token is cached, keeps the old token and its expiry when an early
+// refresh fails, and reports no expiry with an error.
+func TestTokenExpiry(t *testing.T) {
+	clock := &fakeClock{t: time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)}
+	srv := wechattest.New(wechattest.WithClock(clock.Now))
+	defer srv.Close()
+	ctx := context.Background()
+	src := wechat.NewStableTokenSource(wechat.StableTokenOptions{BaseURL: srv.URL, AppID: srv.AppID, Secret: srv.Secret, Now: clock.Now})
+	tok, exp, err := src.TokenExpiry(ctx)
+	want := clock.Now().Add(wechattest.DefaultTokenTTL)
+	if err != nil || tok == "" || !exp.Equal(want) {
+		t.Fatalf("TokenExpiry = %q, %v, %v; want a token expiring %v", tok, exp, err, want)
+	}
+	if plain, err := src.Token(ctx); err != nil || plain != tok {
+		t.Fatalf("Token = %q, %v; want the same token as TokenExpiry", plain, err)
+	}
+
+	clock.Add(time.Hour) // cached: same token, same expiry, no fetch
+	if tok2, exp2, err := src.TokenExpiry(ctx); err != nil || tok2 != tok || !exp2.Equal(want) || srv.Calls(wechattest.EndpointStableToken) != 1 {
+		t.Fatalf("cached: %q %v %v, %d fetches", tok2, exp2, err, srv.Calls(wechattest.EndpointStableToken))
+	}
+
+	clock.Add(wechattest.DefaultTokenTTL - time.Hour - 2*time.Minute) // inside the early-refresh window
+	srv.Inject(wechattest.EndpointStableToken, wechattest.Fault{HTTPStatus: http.StatusBadGateway})
+	if tok3, exp3, err := src.TokenExpiry(ctx); err != nil || tok3 != tok || !exp3.Equal(want) {
+		t.Fatalf("failed early refresh: %q %v %v; want the old token and its expiry", tok3, exp3, err)
+	}
+
+	clock.Add(3 * time.Minute) // expired, and the refresh fails
+	srv.Inject(wechattest.EndpointStableToken, wechattest.Fault{HTTPStatus: http.StatusBadGateway})
+	if tok4, exp4, err := src.TokenExpiry(ctx); err == nil || tok4 != "" || !exp4.IsZero() {
+		t.Fatalf("expired and refresh failing: %q %v %v; want an error", tok4, exp4, err)
+	}
+
+	// A fresh token from WeChat gets its own expiry.
+	tok5, exp5, err := src.TokenExpiry(ctx)
+	if err != nil || tok5 == tok || !exp5.Equal(clock.Now().Add(wechattest.DefaultTokenTTL)) {
+		t.Fatalf("after expiry: %q %v %v", tok5, exp5, err)
+	}
+}
+
+// TestHubTokenExpiry: the hub source's expiry is the hub's expires_in.
+func TestHubTokenExpiry(t *testing.T) {
+	now := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	hub := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte(`{"access_token":"HUBTOKEN","expires_in":600}`))
+	}))
+	defer hub.Close()
+	src := wechat.NewHubTokenSource(wechat.HubTokenOptions{URL: hub.URL, TerminalKey: "k", Now: func() time.Time { return now }})
+	tok, exp, err := src.TokenExpiry(context.Background())
+	if err != nil || tok != "HUBTOKEN" || !exp.Equal(now.Add(10*time.Minute)) {
+		t.Fatalf("TokenExpiry = %q, %v, %v", tok, exp, err)
+	}
+}
