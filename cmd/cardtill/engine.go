@@ -55,38 +55,18 @@ func openTill(g *globals, cfg *Config, logger *slog.Logger, onStatus func(sync.S
 // Close releases the journal.
 func (t *till) Close() error { return t.db.Close() }
 
-// tillWeChat builds the WeChat client from [wechat], and the hub's feed
-// when a hub is configured.
+// tillWeChat builds the WeChat client from [wechat] (newWeChatClient), and
+// the hub's feed when a hub is configured.
 func tillWeChat(g *globals, cfg *Config, logger *slog.Logger) (*wechat.Client, sync.Feed, error) {
-	var tokens wechat.TokenSource
-	var feed sync.Feed
-	switch cfg.WeChat.TokenSource {
-	case "static":
-		if cfg.WeChat.StaticToken == "" {
-			return nil, nil, &ConfigError{Path: cfg.Path, Key: "wechat.static_token", Msg: `is empty: set it, or use token_source = "stable" or "hub"`}
-		}
-		tokens = wechat.StaticToken(cfg.WeChat.StaticToken)
-	case "hub":
-		key, err := cfg.TerminalKey(g.env)
-		if err != nil {
-			return nil, nil, err
-		}
-		tokens = wechat.NewHubTokenSource(wechat.HubTokenOptions{URL: cfg.WeChat.HubURL, TerminalKey: key, Logger: logger})
-	default:
-		secret, err := cfg.WeChatSecret(g.env)
-		if err != nil {
-			return nil, nil, err
-		}
-		tokens = wechat.NewStableTokenSource(wechat.StableTokenOptions{BaseURL: cfg.WeChat.APIBase, AppID: cfg.WeChat.AppID, Secret: secret, Logger: logger})
+	wx, err := newWeChatClient(cfg, g.env, logger)
+	if err != nil {
+		return nil, nil, err
 	}
+	var feed sync.Feed
 	if cfg.WeChat.HubURL != "" {
 		if key, err := cfg.TerminalKey(g.env); err == nil && key != "" {
 			feed = hubFeed{hub.NewClient(hub.ClientOptions{URL: cfg.WeChat.HubURL, TerminalKey: key})}
 		}
-	}
-	wx, err := wechat.New(wechat.Options{BaseURL: cfg.WeChat.APIBase, Tokens: tokens, Timeout: cfg.WeChat.SyncTimeout.Duration, Logger: logger})
-	if err != nil {
-		return nil, nil, &ConfigError{Path: cfg.Path, Key: "wechat.api_base", Msg: err.Error()}
 	}
 	return wx, feed, nil
 }
