@@ -128,6 +128,13 @@ type Status struct {
 	ShiftID                uint64 `json:"shift_id,omitempty"`
 	// Syncing is true while a drain runs.
 	Syncing bool `json:"syncing"`
+	// JournalUse is the journal file's size as a fraction of its maximum
+	// ([store] max_size_mb; 0 when there is none), and JournalNearlyFull is
+	// set from the warning threshold `cardtill doctor` uses. The engine
+	// leaves both zero: the program's wiring (cmd/cardtill), which owns
+	// the file, fills them. At 1 offline acceptance is refused.
+	JournalUse        float64 `json:"journal_use,omitempty"`
+	JournalNearlyFull bool    `json:"journal_nearly_full,omitempty"`
 }
 
 // DrainReport says what one pass of the drain did.

@@ -16,6 +16,7 @@ type Text struct {
 	WeChatOnline, WeChatOffline, WeChatUnknown, OfflineSinceFmt, SendingFmt string
 	Scanner, ScannerConnected, ScannerDisconnected, KeyboardOnly            string
 	Queue, Conflicts, InDoubt, LastSync, Never, Syncing                     string
+	JournalFullFmt                                                          string
 	ShiftFmt, NoShift, Cashier                                              string
 
 	Consumed, Refused, AcceptedOffline, AcceptedOfflineHint, Duplicate string

@@ -11,7 +11,8 @@ var textEN = Text{
 	OfflineSinceFmt: "since %s", SendingFmt: "sending %d",
 	Scanner: "scanner", ScannerConnected: "connected", ScannerDisconnected: "UNPLUGGED", KeyboardOnly: "keyboard only",
 	Queue: "queue", Conflicts: "conflicts", InDoubt: "checking", LastSync: "last sync", Never: "never", Syncing: "syncing…",
-	ShiftFmt: "shift #%d", NoShift: "no shift open", Cashier: "cashier",
+	JournalFullFmt: "journal %d%% full",
+	ShiftFmt:       "shift #%d", NoShift: "no shift open", Cashier: "cashier",
 
 	Consumed: "CONSUMED", Refused: "REFUSED", AcceptedOffline: "ACCEPTED OFFLINE",
 	AcceptedOfflineHint: "will be checked with WeChat later — honour it",

@@ -11,7 +11,8 @@ var textZH = Text{
 	OfflineSinceFmt: "自 %s", SendingFmt: "发送中 %d",
 	Scanner: "扫码枪", ScannerConnected: "已连接", ScannerDisconnected: "已断开", KeyboardOnly: "仅键盘",
 	Queue: "待同步", Conflicts: "冲突", InDoubt: "核对中", LastSync: "上次同步", Never: "从未", Syncing: "同步中…",
-	ShiftFmt: "班次 #%d", NoShift: "未开班", Cashier: "收银员",
+	JournalFullFmt: "本地存储已用 %d%%",
+	ShiftFmt:       "班次 #%d", NoShift: "未开班", Cashier: "收银员",
 
 	Consumed: "核销成功", Refused: "拒绝", AcceptedOffline: "离线已受理",
 	AcceptedOfflineHint: "联网后自动核销 — 可以给顾客优惠",

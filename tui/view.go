@@ -121,6 +121,9 @@ func (m Model) statusLine(w int) string {
 	if s.st.Syncing {
 		parts = append(parts, tx.Syncing)
 	}
+	if s.st.JournalNearlyFull {
+		parts = append(parts, m.st.Bad.Render(fmt.Sprintf(tx.JournalFullFmt, int(s.st.JournalUse*100))))
+	}
 	return ansi.Truncate(" "+strings.Join(parts, "   "), w, "…")
 }
 
