@@ -454,6 +454,11 @@ func (db *DB) transition(run func(func(*bolt.Tx) error) error, id uint64, from, 
 	if !from.Valid() || !to.Valid() {
 		return Redemption{}, fmt.Errorf("%w: transition %q -> %q", ErrInvalid, from, to)
 	}
+	for _, v := range ch.Via {
+		if !v.Valid() {
+			return Redemption{}, fmt.Errorf("%w: transition %q -> %q via %q", ErrInvalid, from, to, v)
+		}
+	}
 	if to == Queued && from != Queued {
 		if err := db.roomForOffline(); err != nil {
 			return Redemption{}, err
@@ -500,7 +505,13 @@ func (db *DB) transition(run func(func(*bolt.Tx) error) error, id uint64, from, 
 		if to == Queued && nr.OfflineAcceptedAt.IsZero() {
 			nr.OfflineAcceptedAt = now
 		}
-		nr.History = append(r.History[:len(r.History):len(r.History)], Transition{At: now, From: from, To: to, By: ch.By,
+		nr.History = r.History[:len(r.History):len(r.History)]
+		prev := from
+		for _, v := range ch.Via {
+			nr.History = append(nr.History, Transition{At: now, From: prev, To: v, By: ch.By})
+			prev = v
+		}
+		nr.History = append(nr.History, Transition{At: now, From: prev, To: to, By: ch.By,
 			Errcode: ch.Errcode, WeChatStatus: ch.WeChatStatus, Reason: ch.Reason, Err: ch.Err})
 		if err := putJSON(tx.Bucket(bRed), u64(id), nr); err != nil {
 			return err
@@ -658,6 +669,39 @@ func (db *DB) PutCodeStatuses(cs []CodeStatus, cursor *string) error {
 		}
 		return nil
 	})
+}
+
+// metaPrefix keeps the keys of Meta and PutMeta apart from the store's
+// own (schema version, terminal id, feed cursor).
+const metaPrefix = "app."
+
+// PutMeta stores a small value under key in the meta bucket, for state a
+// till must keep across restarts (the sync engine keeps when the current
+// outage began and when the last sync finished). An empty value deletes
+// the key.
+func (db *DB) PutMeta(key string, value []byte) error {
+	if key == "" || len(key) > 128 {
+		return fmt.Errorf("%w: meta key must be 1 to 128 bytes (got %d)", ErrInvalid, len(key))
+	}
+	return db.b.Update(func(tx *bolt.Tx) error {
+		m := tx.Bucket(bMeta)
+		if len(value) == 0 {
+			return m.Delete([]byte(metaPrefix + key))
+		}
+		return m.Put([]byte(metaPrefix+key), value)
+	})
+}
+
+// Meta returns the value PutMeta stored under key; nil when there is none.
+func (db *DB) Meta(key string) ([]byte, error) {
+	var v []byte
+	err := db.b.View(func(tx *bolt.Tx) error {
+		if b := tx.Bucket(bMeta).Get([]byte(metaPrefix + key)); b != nil {
+			v = bytes.Clone(b)
+		}
+		return nil
+	})
+	return v, err
 }
 
 // FeedCursor returns the stored hub feed cursor ("" at first).

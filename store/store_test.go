@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	stdsync "sync"
 	"testing"
 	"time"
@@ -306,4 +307,71 @@ func TestBackupCompactPrune(t *testing.T) {
 	db.DB = nil
 	db.Reopen2()
 	db.mustCheck()
+}
+
+// A transition can record states passed without a commit of their own
+// (received -> checked -> consuming in one transaction), like Create's path.
+func TestTransitionVia(t *testing.T) {
+	db := openTest(t, Options{})
+	sh, err := db.OpenShift("T1", "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := db.Create(Redemption{Code: "222", Terminal: "T1", ShiftID: sh.ID, State: Received}, "engine")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Transition(r.ID, Received, Consuming, Change{Via: []State{"nonsense"}}); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("bad via state: %v", err)
+	}
+	r, err = db.Transition(r.ID, Received, Consuming, Change{By: "engine", Via: []State{Checked}, WeChatStatus: "NORMAL"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var path []string
+	for i, h := range r.History {
+		path = append(path, string(h.To))
+		if i > 0 && h.From != r.History[i-1].To {
+			t.Fatalf("history does not chain: %+v", r.History)
+		}
+	}
+	if got := strings.Join(path, ","); got != "received,checked,consuming" {
+		t.Fatalf("history %s", got)
+	}
+	if last := r.History[2]; last.WeChatStatus != "NORMAL" || r.History[1].WeChatStatus != "" {
+		t.Fatalf("the change's details belong to the last entry: %+v", r.History)
+	}
+	if _, ok, _ := db.ActiveByCode("222"); !ok {
+		t.Fatal("consuming redemption not active")
+	}
+}
+
+func TestMeta(t *testing.T) {
+	db := openTest(t, Options{Terminal: "T1"})
+	if v, err := db.Meta("offline_since"); err != nil || v != nil {
+		t.Fatalf("unset key: %q %v", v, err)
+	}
+	if err := db.PutMeta("offline_since", []byte("2026-11-22T14:00:00Z")); err != nil {
+		t.Fatal(err)
+	}
+	// The store's own keys are apart: same names do not collide.
+	if err := db.PutMeta("terminal_id", []byte("evil")); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.PutMeta("", []byte("x")); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("empty key: %v", err)
+	}
+	db.Reopen()
+	if v, err := db.Meta("offline_since"); err != nil || string(v) != "2026-11-22T14:00:00Z" {
+		t.Fatalf("after reopen: %q %v", v, err)
+	}
+	if term, _ := db.Terminal(); term != "T1" {
+		t.Fatalf("terminal %q overwritten by a meta key", term)
+	}
+	if err := db.PutMeta("offline_since", nil); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := db.Meta("offline_since"); err != nil || v != nil {
+		t.Fatalf("deleted key: %q %v", v, err)
+	}
 }

@@ -101,7 +101,12 @@ type Change struct {
 	WeChatStatus string
 	Reason       string
 	Err          string
-	Update       func(*Redemption)
+	// Via lists states the redemption went through between from and to
+	// without a commit of their own (e.g. checked, between received and
+	// consuming); each becomes a history entry before the last one, in the
+	// same transaction, the way Create's path does.
+	Via    []State
+	Update func(*Redemption)
 }
 
 // FinishedCode says this till already used a code: consumed, or accepted
