@@ -45,7 +45,24 @@ const (
 	ReasonNoShift            Reason = "no_shift"             // no shift open, and policy says ask
 
 	ReasonCancelled Reason = "cancelled" // the cashier declined at the confirm step
+	// ReasonInterrupted: the scan was journaled but the till stopped (or
+	// the caller gave up) before an answer was shown; nothing was consumed,
+	// the code is free to scan again.
+	ReasonInterrupted Reason = "interrupted"
 )
+
+// AllReasons lists every Reason but ReasonNone, for catalogues that must
+// translate them all.
+func AllReasons() []Reason {
+	return []Reason{ReasonOK, ReasonAcceptedOffline,
+		ReasonAlreadyUsed, ReasonUsedHere, ReasonExpired, ReasonNotYetValid, ReasonGifting, ReasonGiftTimeout,
+		ReasonGifted, ReasonDeleted, ReasonUnavailable, ReasonUnknownCode, ReasonInvalidCode, ReasonCardStatus,
+		ReasonMarked, ReasonTimeLimit, ReasonNotConsumable, ReasonConfig, ReasonRejected,
+		ReasonDuplicateRead, ReasonInDoubt, ReasonConflict,
+		ReasonOfflineRefused, ReasonOfflineShiftLimit, ReasonOfflineTooLong, ReasonOfflineCard,
+		ReasonOfflineUnknownCode, ReasonOfflineKnownBad, ReasonNoShift,
+		ReasonCancelled, ReasonInterrupted}
+}
 
 // Offline reports whether r is a refusal by the offline policy.
 func (r Reason) Offline() bool {

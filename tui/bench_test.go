@@ -47,6 +47,11 @@ func TestCataloguesComplete(t *testing.T) {
 			t.Errorf("en lacks reason %q", r)
 		}
 	}
+	for _, r := range sync.AllReasons() {
+		if en.Reasons[r] == "" || zh.Reasons[r] == "" {
+			t.Errorf("reason %q lacks a text (en %q, zh %q)", r, en.Reasons[r], zh.Reasons[r])
+		}
+	}
 	for k := range en.Rejects {
 		if zh.Rejects[k] == "" {
 			t.Errorf("zh lacks reject %v", k)

@@ -85,6 +85,7 @@ var textEN = Text{
 		sync.ReasonOfflineKnownBad:    "Known to be unusable (from the store's feed)",
 		sync.ReasonNoShift:            "No shift open — press F2 to open one",
 		sync.ReasonCancelled:          "Cancelled by the cashier",
+		sync.ReasonInterrupted:        "Till stopped before answering — nothing consumed, scan again",
 	},
 	Rejects: map[scanner.RejectKind]string{
 		scanner.RejectTooLong:         "Unreadable scan (too long) — scan again",

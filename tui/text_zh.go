@@ -85,6 +85,7 @@ var textZH = Text{
 		sync.ReasonOfflineKnownBad:    "已知不可用（门店同步）",
 		sync.ReasonNoShift:            "未开班 — 按 F2 开班",
 		sync.ReasonCancelled:          "收银员已取消",
+		sync.ReasonInterrupted:        "收银台未及应答即中断 — 未核销，请重新扫码",
 	},
 	Rejects: map[scanner.RejectKind]string{
 		scanner.RejectTooLong:         "无法识别（过长）— 请重扫",
