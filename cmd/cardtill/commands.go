@@ -17,4 +17,5 @@ var subcommands = []func(*globals) *cobra.Command{
 	newRedeemCmd,
 	newSyncCmd,
 	newShiftCmd,
+	newCodeCmd,
 }
