@@ -51,7 +51,7 @@ func newTokenSource(cfg *Config, getenv func(string) string, logger *slog.Logger
 // (force_refresh false, so other holders of the AppID keep theirs). The hub
 // uses it with [hub] appid and secret_file; a till with token_source =
 // "stable" with [wechat]'s.
-func newStableTokenSource(apiBase, appID, secret string, logger *slog.Logger, hc *http.Client) wechat.TokenSource {
+func newStableTokenSource(apiBase, appID, secret string, logger *slog.Logger, hc *http.Client) wechat.ExpiringTokenSource {
 	return wechat.NewStableTokenSource(wechat.StableTokenOptions{BaseURL: apiBase, AppID: appID, Secret: secret, HTTPClient: hc, Logger: logger})
 }
 
