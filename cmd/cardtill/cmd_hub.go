@@ -126,12 +126,15 @@ func runHub(ctx context.Context, g *globals) error {
 	defer cancel()
 	adminDone := make(chan error, 1)
 	go func() { adminDone <- srv.ServeAdmin(ctx, adminLn) }()
+	warmed := make(chan struct{})
+	go func() { defer close(warmed); warmTokens(ctx, tokens, log) }()
+	defer func() { <-warmed }()
 	scheme := "https"
 	if cfg.Hub.TLSCert == "" {
 		scheme = "http (plain: put a TLS reverse proxy in front)"
 	}
 	fmt.Fprintf(g.stderr, "cardtill hub listening on %s, %s; push URL path %s\n", ln.Addr(), scheme, hub.PathPush)
-	log.Info("hub started", "listen", ln.Addr().String(), "tls", cfg.Hub.TLSCert != "", "store", cfg.Hub.StorePath, "token_service", tokens != nil)
+	log.Info("hub started", "listen", ln.Addr().String(), "tls", cfg.Hub.TLSCert != "", "store", cfg.Hub.StorePath, "appid", cfg.Hub.AppID)
 	err = srv.Serve(ctx, ln, cfg.Hub.TLSCert, cfg.Hub.TLSKey)
 	cancel()
 	if aerr := <-adminDone; aerr != nil && err == nil {
@@ -381,12 +384,45 @@ func newHubTerminalCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
-// hubTokenSource is the token service's source: WeChat's stable_token with
-// the hub's AppID and AppSecret.
-// TODO(hub): wire wechat.NewStableTokenSource once package wechat has it;
-// until then /v1/token answers 503.
+// hubTokenSource is the token service's source: WeChat's stable_token
+// (newStableTokenSource, as a till with token_source = "stable") with the
+// hub's appid, AppSecret (hub.secret_file or CARDTILL_HUB_SECRET) and
+// api_base. A hub without them cannot serve /v1/token, which is what it is
+// for, so a missing one is a configuration error naming the key.
 func hubTokenSource(cfg *Config, g *globals, log *slog.Logger) (hub.TokenSource, error) {
-	log.Warn("token service not wired in this build: /v1/token answers 503", "appid_set", cfg.Hub.AppID != "", "secret_file_set", cfg.Hub.SecretFile != "")
-	_ = g
-	return nil, nil
+	h := cfg.Hub
+	if h.AppID == "" {
+		return nil, &ConfigError{Path: cfg.Path, Key: "hub.appid", Msg: "not set: the token service asks WeChat for the tills' access token with the AppID (WeChat admin console, Development > Basic configuration)"}
+	}
+	if !strings.HasPrefix(h.APIBase, "https://") && !strings.HasPrefix(h.APIBase, "http://") {
+		return nil, &ConfigError{Path: cfg.Path, Key: "hub.api_base", Msg: fmt.Sprintf("%q must be an http(s) URL such as https://api.weixin.qq.com", h.APIBase)}
+	}
+	secret, err := cfg.HubSecret(g.env)
+	if err != nil {
+		return nil, withPath(err, cfg.Path)
+	}
+	return expiringTokens{newStableTokenSource(h.APIBase, h.AppID, secret, log, nil)}, nil
+}
+
+// expiringTokens adapts wechat's token source to hub.TokenSource.
+type expiringTokens struct{ src wechat.ExpiringTokenSource }
+
+func (e expiringTokens) Token(ctx context.Context) (string, time.Time, error) {
+	return e.src.TokenExpiry(ctx)
+}
+
+// warmTokens fetches the first token at start so that a wrong AppSecret,
+// an IP missing from WeChat's whitelist or an unreachable WeChat shows in
+// the log at once rather than at a till's first request. The hub keeps
+// running either way (pushes do not need a token); the token never reaches
+// the log.
+func warmTokens(ctx context.Context, tokens hub.TokenSource, log *slog.Logger) {
+	_, exp, err := tokens.Token(ctx)
+	switch {
+	case ctx.Err() != nil:
+	case err != nil:
+		log.Error("token service: no access token from WeChat yet; tills asking for one get 502 until it works", "err", err)
+	default:
+		log.Info("token service ready", "expires_in", time.Until(exp).Round(time.Second).String())
+	}
 }

@@ -18,27 +18,39 @@ import (
 
 	"cardtill/hub"
 	"cardtill/wechat"
+	"cardtill/wechat/wechattest"
 )
 
 const (
-	hubTestToken = "hubCmdTestToken"
-	hubTestKey   = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
-	hubTestAppID = "wx0123456789abcdef"
+	hubTestToken  = "hubCmdTestToken"
+	hubTestKey    = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
+	hubTestAppID  = "wx0123456789abcdef"
+	hubTestSecret = "app-secret-never-printed"
 )
 
 // hubConfig writes a config whose hub keeps its file in a temp dir.
 func hubConfig(t *testing.T) (cfgPath, storePath string) {
+	cfgPath, storePath, _ = hubSetup(t)
+	return cfgPath, storePath
+}
+
+// hubSetup is hubConfig with the fake WeChat the hub's token service asks
+// (hub.api_base), which knows the hub's AppID and AppSecret.
+func hubSetup(t *testing.T) (cfgPath, storePath string, wx *wechattest.Server) {
 	t.Helper()
+	wx = wechattest.New(wechattest.WithCredentials(hubTestAppID, hubTestSecret))
+	t.Cleanup(wx.Close)
 	dir := t.TempDir()
 	storePath = filepath.Join(dir, "hub.db")
 	secret := filepath.Join(dir, "appsecret")
-	if err := os.WriteFile(secret, []byte("app-secret-never-printed\n"), 0o600); err != nil {
+	if err := os.WriteFile(secret, []byte(hubTestSecret+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	cfgPath = writeFile(t, "config.toml", fmt.Sprintf(`[store]
 path = %q
 [log]
 file = "-"
+level = "debug"
 [hub]
 listen = "127.0.0.1:0"
 appid = %q
@@ -46,8 +58,54 @@ secret_file = %q
 token = %q
 encoding_aes_key = %q
 store_path = %q
-`, filepath.Join(dir, "journal.db"), hubTestAppID, secret, hubTestToken, hubTestKey, storePath))
-	return cfgPath, storePath
+api_base = %q
+`, filepath.Join(dir, "journal.db"), hubTestAppID, secret, hubTestToken, hubTestKey, storePath, wx.URL))
+	return cfgPath, storePath, wx
+}
+
+// startHub runs `cardtill hub` until the test ends and returns its address
+// and its stderr (where the log goes).
+func startHub(t *testing.T, cfg string) (addr string, stderr *lockedBuffer, stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	var out lockedBuffer
+	stderr = &lockedBuffer{}
+	done := make(chan int, 1)
+	go func() { done <- run(ctx, []string{"--config", cfg, "hub"}, strings.NewReader(""), &out, stderr) }()
+	stopped := false
+	stop = func() {
+		t.Helper()
+		if stopped {
+			return
+		}
+		stopped = true
+		cancel()
+		select {
+		case code := <-done:
+			if code != 0 {
+				t.Fatalf("hub exit %d: %s", code, stderr.String())
+			}
+		case <-time.After(15 * time.Second):
+			t.Fatal("hub did not stop")
+		}
+	}
+	t.Cleanup(stop)
+	addrRE := regexp.MustCompile(`listening on (127\.0\.0\.1:\d+)`)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if m := addrRE.FindStringSubmatch(stderr.String()); m != nil {
+			return m[1], stderr, stop
+		}
+		select {
+		case code := <-done:
+			stopped = true
+			t.Fatalf("hub exited %d: %s", code, stderr.String())
+		case <-time.After(10 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("hub did not start: %s", stderr.String())
+		}
+	}
 }
 
 type lockedBuffer struct {
@@ -266,5 +324,119 @@ func TestHubConfigErrors(t *testing.T) {
 	code, _, errOut = runCmd(t, "--config", cfg, "hub")
 	if code != exitUsage || !strings.Contains(errOut, "43 characters") || strings.Contains(errOut, "short") {
 		t.Errorf("bad key: %d %q", code, errOut)
+	}
+
+	// The token service needs the AppID, the AppSecret and an API base.
+	dir := t.TempDir()
+	store := filepath.Join(dir, "h.db")
+	secret := writeFile(t, "appsecret", "s3cret-never-printed\n")
+	for _, c := range []struct{ name, hub, want string }{
+		{"no appid", "", "hub.appid"},
+		{"no secret", `appid = "wx1"`, "hub.secret_file: not set"},
+		{"secret file missing", `appid = "wx1"` + "\nsecret_file = \"" + filepath.Join(dir, "nope") + "\"", "hub.secret_file: cannot read"},
+		{"bad api_base", `appid = "wx1"` + "\nsecret_file = \"" + secret + "\"\napi_base = \"ftp://x\"", "hub.api_base"},
+	} {
+		cfg := writeFile(t, "c.toml", "[log]\nfile = \"-\"\n[hub]\ntoken = \"t\"\nstore_path = \""+store+"\"\n"+c.hub+"\n")
+		code, _, errOut := runCmd(t, "--config", cfg, "hub")
+		if code != exitUsage || !strings.Contains(errOut, c.want) || !strings.Contains(errOut, cfg) || strings.Contains(errOut, "s3cret") {
+			t.Errorf("%s: exit %d %q; want %q naming the file", c.name, code, errOut, c.want)
+		}
+		if _, err := os.Stat(store); err == nil {
+			t.Errorf("%s: the hub created its file before refusing the config", c.name)
+		}
+	}
+}
+
+// TestHubTokenService runs the real `cardtill hub` with its token service
+// on stable_token against the fake WeChat: a till's hub token source gets
+// the token with the terminal key from `cardtill hub terminal add`, WeChat
+// accepts it, the expiry is WeChat's, a revoked key gets nothing, and the
+// token is never logged.
+func TestHubTokenService(t *testing.T) {
+	cfg, _, wx := hubSetup(t)
+	wx.LoadDemo()
+	addr, logs, stop := startHub(t, cfg)
+	code, out, errOut := runCmd(t, "--config", cfg, "hub", "terminal", "add", "till-7")
+	if code != 0 {
+		t.Fatalf("terminal add: %d %s", code, errOut)
+	}
+	key := strings.TrimSpace(out)
+	ctx := context.Background()
+
+	src := wechat.NewHubTokenSource(wechat.HubTokenOptions{URL: "http://" + addr, TerminalKey: key})
+	tok, exp, err := src.TokenExpiry(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if left := time.Until(exp); left > wechattest.DefaultTokenTTL || left < wechattest.DefaultTokenTTL-time.Minute {
+		t.Errorf("the till was told the token expires in %s; WeChat gave %s", left, wechattest.DefaultTokenTTL)
+	}
+	c, err := wechat.New(wechat.Options{BaseURL: wx.URL, Tokens: src})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.GetCode(ctx, "", wechattest.DemoNormal, true); err != nil {
+		t.Fatalf("WeChat refused the hub's token: %v", err)
+	}
+	// One stable_token for the hub (warm-up and the till share it), none
+	// of the invalidating cgi-bin/token.
+	if wx.TokensIssued() != 1 || wx.Calls(wechattest.EndpointToken) != 0 {
+		t.Errorf("WeChat issued %d tokens, %d cgi-bin/token calls; want 1 and 0", wx.TokensIssued(), wx.Calls(wechattest.EndpointToken))
+	}
+
+	// Straight HTTP: the answer is WeChat's shape and not cacheable.
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+hub.PathToken, nil)
+	req.Header.Set("Authorization", "Bearer "+key)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body hub.TokenResponse
+	err = json.NewDecoder(resp.Body).Decode(&body)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != 200 || body.AccessToken != tok || body.ExpiresIn < 7000 || resp.Header.Get("Cache-Control") != "no-store" {
+		t.Fatalf("GET %s: %d %+v %v %q", hub.PathToken, resp.StatusCode, body.ExpiresIn, err, resp.Header.Get("Cache-Control"))
+	}
+
+	if code, _, _ := runCmd(t, "--config", cfg, "hub", "terminal", "remove", "till-7"); code != 0 {
+		t.Fatalf("terminal remove: %d", code)
+	}
+	_, err = wechat.NewHubTokenSource(wechat.HubTokenOptions{URL: "http://" + addr, TerminalKey: key}).Token(ctx)
+	if wechat.Code(err) != wechat.CodeInvalidAppSecret || strings.Contains(err.Error(), key) {
+		t.Errorf("revoked key: %v", err)
+	}
+	stop()
+	if !strings.Contains(logs.String(), "token service ready") {
+		t.Errorf("the hub did not log its token service as ready:\n%s", logs.String())
+	}
+	for _, secret := range []string{tok, key, hubTestSecret, hubTestToken, hubTestKey} {
+		if strings.Contains(logs.String(), secret) {
+			t.Fatalf("the hub's log holds a secret:\n%s", logs.String())
+		}
+	}
+}
+
+// TestHubTokenServiceWeChatRefuses: a wrong AppSecret shows in the log at
+// start (without the secret); the hub keeps taking pushes and tells tills
+// 502 for a token.
+func TestHubTokenServiceWeChatRefuses(t *testing.T) {
+	cfg, store, _ := hubSetup(t)
+	secretFile := filepath.Join(filepath.Dir(store), "appsecret")
+	if err := os.WriteFile(secretFile, []byte("wrong-secret-never-printed\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	addr, logs, stop := startHub(t, cfg)
+	code, out, _ := runCmd(t, "--config", cfg, "hub", "terminal", "add", "till-8")
+	if code != 0 {
+		t.Fatal(code)
+	}
+	_, err := hub.NewClient(hub.ClientOptions{URL: "http://" + addr, TerminalKey: strings.TrimSpace(out)}).Token(context.Background())
+	var se *hub.StatusError
+	if !errors.As(err, &se) || se.Status != http.StatusBadGateway {
+		t.Fatalf("token with a wrong AppSecret: %v; want 502", err)
+	}
+	stop()
+	if l := logs.String(); !strings.Contains(l, "no access token from WeChat") || !strings.Contains(l, "40125") || strings.Contains(l, "wrong-secret-never-printed") {
+		t.Fatalf("hub log:\n%s", l)
 	}
 }
