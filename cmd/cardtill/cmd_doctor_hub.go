@@ -52,17 +52,17 @@ func (d *doctor) checkPush() finding {
 	return f
 }
 
-// checkHubSecret: without the AppSecret the hub still takes pushes but its
-// token service answers 503, so tills with token_source = "hub" get no token.
+// checkHubSecret: the hub's token service needs the AppID and AppSecret;
+// without them `cardtill hub` refuses to start (config error).
 func (d *doctor) checkHubSecret() finding {
 	f := finding{Name: "credentials"}
 	if d.cfg.Hub.AppID == "" {
-		f.Status, f.Detail = statusWarn, "hub.appid is empty: the token service is off (tills cannot use token_source = \"hub\")"
+		f.Status, f.Detail = statusFail, "hub.appid is empty: cardtill hub will not start (its token service needs it)"
 		f.Fix = "set hub.appid and hub.secret_file to serve tokens to the tills"
 		return f
 	}
 	if _, err := d.cfg.HubSecret(d.getenv); err != nil {
-		f.Status, f.Detail = statusWarn, "AppSecret: "+err.Error()+" (the token service is off)"
+		f.Status, f.Detail = statusFail, "AppSecret: "+err.Error()+" (cardtill hub will not start)"
 		f.Fix = "put the AppSecret in hub.secret_file (mode 0640, group cardtill) to serve tokens to the tills"
 		return f
 	}

@@ -119,9 +119,10 @@ store_path = %q
 		wantCode int
 		want     []string
 	}{
-		{"push token set, no AppSecret", "token = \"" + pushToken + "\"\n", exitOK, []string{"OK    push", "WARN  credentials", "OK    hub file", "OK    listen"}},
+		// cardtill hub refuses to start without the AppID and AppSecret its token service needs.
+		{"push token set, no AppSecret", "token = \"" + pushToken + "\"\n", exitFailure, []string{"OK    push", "FAIL  credentials", "will not start", "OK    hub file", "OK    listen"}},
 		{"no push token", "", exitFailure, []string{"FAIL  push", "hub.token"}},
-		{"rotation under way", "token = \"" + pushToken + "\"\nprevious_token = \"old\"\n", exitOK, []string{"WARN  push"}},
+		{"rotation under way", "token = \"" + pushToken + "\"\nprevious_token = \"old\"\n", exitFailure, []string{"WARN  push"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
