@@ -64,6 +64,19 @@ type Request struct {
 	// consumed and before the consume is sent; returning false ends the
 	// redemption as refused (cancelled by the cashier) without consuming.
 	Confirm func(Outcome) bool
+	// OnAnswer, when set, is called once with the answer as soon as it is
+	// final, from Redeem's goroutine. For most answers that is just before
+	// Redeem returns. After WeChat confirmed a consume it is earlier, before
+	// the consumed commit: the answer is final then whatever happens to
+	// the journal (a consuming record found after a crash is resolved by a
+	// query, which finds it CONSUMED). So a cashier waits for at most two
+	// fsync'd commits (the scan received, the consume intent) on the online
+	// path. Redeem still returns only after the final commit, with the same
+	// outcome; if that commit fails it returns the journal error, and the
+	// answer given stands. OnAnswer is not called when Redeem fails before
+	// any answer (bad scan, no shift, the caller's context done, a journal
+	// failure). It must not block for long.
+	OnAnswer func(Outcome)
 }
 
 // PreviousUse is an earlier consume or offline acceptance of the same code

@@ -43,6 +43,35 @@ func (c *connectivity) lost(now time.Time) (began bool) {
 	return false
 }
 
+// restore sets what a previous run left: an outage that had not ended
+// when it stopped goes on (offline since then), so offline.max_age counts
+// from its real beginning.
+func (c *connectivity) restore(st connState) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !st.OfflineSince.IsZero() {
+		c.online, c.offlineSince = false, st.OfflineSince
+	}
+	c.lastOK, c.lastSync = st.LastContact, st.LastSync
+}
+
+// connState is the connectivity kept in the journal across restarts.
+type connState struct {
+	OfflineSince time.Time `json:"offline_since,omitzero"`
+	LastContact  time.Time `json:"last_contact,omitzero"`
+	LastSync     time.Time `json:"last_sync,omitzero"`
+}
+
+func (c *connectivity) state() connState {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	st := connState{LastContact: c.lastOK, LastSync: c.lastSync}
+	if !c.online {
+		st.OfflineSince = c.offlineSince
+	}
+	return st
+}
+
 func (c *connectivity) synced(now time.Time) {
 	c.mu.Lock()
 	c.lastSync = now

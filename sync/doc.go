@@ -12,6 +12,47 @@
 // transaction open across a network call, and never log a token or secret.
 // It knows nothing of the screen: outcomes carry a Reason the UI translates.
 //
+// # A scan while the cashier waits
+//
+// Redeem first refuses what needs no journal and no WeChat (a bad scan, a
+// double read of a code being redeemed, a code this till already used:
+// the last one journaled as rejected in one commit). Otherwise the scan is
+// journaled as received before anything else happens (commit 1): from then
+// on the journal's one-active-redemption-per-code index turns the same code
+// from another goroutine, or another engine on the same journal, into a
+// duplicate read. Then WeChat is queried, and the answer either ends the
+// redemption (rejected, or queued/rejected by the offline policy: commit 2)
+// or becomes the consume intent, received -> checked -> consuming in one
+// commit (commit 2), before the consume is sent.
+//
+// The cashier's answer is final as soon as WeChat confirmed the consume,
+// before the consumed commit: a consuming record found after a crash is
+// resolved by a query, which finds the code CONSUMED. So Request.OnAnswer
+// hands the answer over at that moment, after two fsync'd commits, and
+// Redeem returns after the third (consumed) with the same outcome, still
+// holding its claim on the code until then so a rescan is a duplicate
+// read. A lost consume answer (checking) is handed over the same way; a
+// refusal of the consume only after it is committed. The first scan of a
+// shift or of a card, and the scan that finds an outage beginning or
+// ending, pay one more commit each (the shift, the card title cache, the
+// connectivity kept in the journal).
+//
+// A received (or checked) redemption found by Recover means the till
+// stopped before the cashier saw an answer: the customer may have left
+// without the benefit, so it is never consumed later. It ends rejected with
+// ReasonInterrupted and the code is free to scan again. A caller whose
+// context ends before an answer gets the same: Redeem journals the scan
+// rejected/interrupted and returns the context's error (nothing at all is
+// journaled when the context was done before the scan began).
+//
+// # Connectivity across restarts
+//
+// With a journal that implements MetaJournal (the bbolt one does), the
+// engine keeps when the current outage began, the last contact and the
+// last sync in the journal: a till restarted during an outage goes on
+// counting offline.max_age from the outage's real beginning, and the
+// status bar says the truth after a restart.
+//
 // Wiring: New(Options{Journal: NewJournal(db, terminal), WeChat:
 // NewWeChat(client), ...}) on a *store.DB and a *wechat.Client; Recover once
 // at start-up, Run in the background, Redeem per scan, Status for the bar.

@@ -50,13 +50,20 @@ func (e *Engine) SyncNow() {
 	}
 }
 
-// Recover resolves what a previous run left in flight: consuming and
-// in-doubt redemptions whose quiet period has passed are resolved now by a
-// query (invariant 2); the others are left due at the end of their quiet
-// period for Run. Call it once at start-up, before Run.
+// Recover resolves what a previous run left in flight. A received (or
+// checked) redemption means the till stopped before the cashier saw an
+// answer: the customer may have left without the benefit, so it is never
+// consumed later; it ends rejected with ReasonInterrupted, and the code is
+// free to scan again. Consuming and in-doubt redemptions whose quiet period
+// has passed are resolved now by a query (invariant 2); the others are
+// left due at the end of their quiet period for Run. Call it once at
+// start-up, before Run and before scans are taken.
 func (e *Engine) Recover(ctx context.Context) error {
 	e.drainMu.Lock()
 	defer e.drainMu.Unlock()
+	if err := e.interruptUnanswered(); err != nil {
+		return err
+	}
 	recs, err := e.j.ByState(StateConsuming, StateInDoubt)
 	if err != nil {
 		return fmt.Errorf("recover: %w", err)
@@ -84,6 +91,36 @@ func (e *Engine) Recover(ctx context.Context) error {
 	var rep DrainReport
 	e.round(ctx, ready, &rep)
 	return ctx.Err()
+}
+
+// interruptUnanswered ends the redemptions a previous run journaled but
+// never answered (received, checked) as rejected, ReasonInterrupted. A code
+// a scan of this engine is working on right now is left alone.
+func (e *Engine) interruptUnanswered() error {
+	recs, err := e.j.ByState(StateReceived, StateChecked)
+	if err != nil {
+		return fmt.Errorf("recover: %w", err)
+	}
+	n := 0
+	for _, r := range recs {
+		if !e.claims.take(r.Code) {
+			continue
+		}
+		_, err := e.j.Transition(r.ID, r.State, StateRejected, func(x *Record) {
+			x.Reason, x.ReasonText = ReasonInterrupted, interruptedText
+		})
+		e.claims.release(r.Code)
+		if err != nil && !errors.Is(err, ErrStale) {
+			return fmt.Errorf("recover %d: %w", r.ID, err)
+		}
+		if err == nil {
+			n++
+		}
+	}
+	if n > 0 {
+		e.log.Warn("scans the till never answered before it stopped were set aside (rejected, interrupted; nothing consumed)", "count", n)
+	}
+	return nil
 }
 
 // Run drains the outbox every Interval, at once after SyncNow or when
@@ -190,6 +227,7 @@ func (e *Engine) DrainOnce(ctx context.Context) (DrainReport, error) {
 	rep.Remaining = q
 	if !rep.Offline && rep.ThrottledUntil.IsZero() && ctx.Err() == nil {
 		e.conn.synced(e.now())
+		e.saveConn()
 	}
 	e.notify()
 	return rep, nil

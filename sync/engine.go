@@ -2,6 +2,7 @@ package sync
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -80,7 +81,13 @@ type Engine struct {
 	syncing       bool
 	drainMu       stdsync.Mutex // one drain pass at a time
 	loggedErrs    map[string]bool
+
+	saveMu    stdsync.Mutex // orders the writes of the connectivity
+	savedConn string        // last connectivity written to the journal
 }
+
+// metaConn is the MetaJournal key of the engine's connectivity.
+const metaConn = "connectivity"
 
 // New checks o and returns an engine. It does not touch the network.
 func New(o Options) (*Engine, error) {
@@ -124,7 +131,7 @@ func New(o Options) (*Engine, error) {
 	if base > o.MaxBackoff {
 		base = o.MaxBackoff
 	}
-	return &Engine{
+	e := &Engine{
 		o:          o,
 		j:          o.Journal,
 		wx:         o.WeChat,
@@ -134,7 +141,60 @@ func New(o Options) (*Engine, error) {
 		backoff:    Backoff{Base: base, Max: o.MaxBackoff},
 		kick:       make(chan struct{}, 1),
 		loggedErrs: make(map[string]bool),
-	}, nil
+	}
+	if err := e.loadConn(); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// loadConn restores the connectivity a previous run kept in the journal:
+// an outage that began before a restart still counts from its beginning
+// (offline.max_age), and the status bar's last contact and last sync say
+// the truth.
+func (e *Engine) loadConn() error {
+	mj, ok := e.j.(MetaJournal)
+	if !ok {
+		return nil
+	}
+	v, err := mj.Meta(metaConn)
+	if err != nil {
+		return fmt.Errorf("sync: read the connectivity kept in the journal: %w", err)
+	}
+	if v == "" {
+		return nil
+	}
+	var st connState
+	if err := json.Unmarshal([]byte(v), &st); err != nil {
+		// Only the status bar and the outage clock suffer: start afresh.
+		e.log.Warn("the connectivity kept in the journal is unreadable; starting afresh", "err", err)
+		return nil
+	}
+	e.conn.restore(st)
+	e.savedConn = v
+	return nil
+}
+
+// saveConn writes the connectivity to the journal (one small commit) when
+// an outage begins or ends and after a sync. Writes are serialised and
+// each writes the state as it is then, so the last one wins with the
+// latest state.
+func (e *Engine) saveConn() {
+	mj, ok := e.j.(MetaJournal)
+	if !ok {
+		return
+	}
+	e.saveMu.Lock()
+	defer e.saveMu.Unlock()
+	b, err := json.Marshal(e.conn.state())
+	if err != nil || string(b) == e.savedConn {
+		return
+	}
+	if err := mj.PutMeta(metaConn, string(b)); err != nil {
+		e.logOnce("save connectivity", "could not keep the connectivity in the journal", "err", err)
+		return
+	}
+	e.savedConn = string(b)
 }
 
 // maxCodeLen bounds a code: WeChat codes are at most 20 characters; custom
@@ -157,11 +217,35 @@ func checkCode(code string) error {
 	return nil
 }
 
-// Redeem runs one scan through the state machine while the cashier waits:
-// query, then consume when WeChat allows it; offline, the policy decides.
-// The error is non-nil only for a bad scan (ErrBadScan: nothing journaled),
-// ErrNoShift, or a journal failure; every answer of WeChat is an Outcome.
+// Redeem runs one scan through the state machine while the cashier waits.
+// After the checks that need no WeChat (a bad scan, a duplicate read, a
+// code already used here) the scan is journaled as received (invariant 1;
+// from then on the journal's one-active-redemption-per-code index makes
+// the same code scanned again a duplicate read, invariant 3). Then WeChat
+// is queried; when it allows the consume, the consume intent is committed
+// (received -> checked -> consuming, one commit) and the consume sent.
+// Offline, the policy decides. The error is non-nil only for a bad scan
+// (ErrBadScan: nothing journaled), ErrNoShift, the caller's context done
+// before an answer (the scan, if journaled, ends rejected with
+// ReasonInterrupted and the outcome says so), or a journal failure; every
+// answer of WeChat is an Outcome. Request.OnAnswer says when the answer is
+// final: on the online path after at most two commits.
 func (e *Engine) Redeem(ctx context.Context, r Request) (Outcome, error) {
+	answered := false
+	answer := func(o Outcome) {
+		if r.OnAnswer != nil && !answered {
+			answered = true
+			r.OnAnswer(o)
+		}
+	}
+	out, err := e.redeem(ctx, r, answer)
+	if err == nil {
+		answer(out)
+	}
+	return out, err
+}
+
+func (e *Engine) redeem(ctx context.Context, r Request, answer func(Outcome)) (Outcome, error) {
 	r.Code = strings.TrimSpace(r.Code)
 	r.CardID = strings.TrimSpace(r.CardID)
 	r.EncryptCode = strings.TrimSpace(r.EncryptCode)
@@ -186,6 +270,9 @@ func (e *Engine) Redeem(ctx context.Context, r Request) (Outcome, error) {
 		Cashier: cashier, ShiftID: shift, Terminal: e.o.Terminal, ReceivedAt: now,
 	}
 	if r.Code == "" {
+		// Without the code there is nothing to journal a redemption of
+		// (the active-code index needs it): the decrypt comes first. It
+		// changes nothing at WeChat.
 		code, out, done, err := e.decryptOnline(ctx, base)
 		if done || err != nil {
 			return out, err
@@ -210,10 +297,7 @@ func (e *Engine) Redeem(ctx context.Context, r Request) (Outcome, error) {
 		prev, active = active, nil
 	}
 	if active != nil {
-		out := e.outcome(*active)
-		out.Kind, out.Reason, out.ReasonText = Duplicate, ReasonDuplicateRead, "same code just scanned — ignored"
-		out.Previous = previousOf(*active)
-		return out, nil
+		return e.duplicate(*active), nil
 	}
 	if prev != nil {
 		base.State, base.Reason = StateRejected, ReasonUsedHere
@@ -231,57 +315,123 @@ func (e *Engine) Redeem(ctx context.Context, r Request) (Outcome, error) {
 		out.Previous = previousOf(*prev)
 		return out, nil
 	}
+	if err := ctx.Err(); err != nil {
+		// The caller gave up before anything was journaled.
+		return Outcome{}, fmt.Errorf("redeem %s: %w", r.Code, err)
+	}
+
+	// Invariant 1: the scan is durable before anything else happens
+	// (commit 1 of the cashier's wait).
+	base.State = StateReceived
+	rec, err := e.j.Create(base, StateReceived)
+	if err != nil {
+		if errors.Is(err, ErrActive) {
+			// Another engine on this journal took the code a moment ago.
+			if a, _, ferr := e.j.Find(r.Code); ferr == nil && a != nil {
+				return e.duplicate(*a), nil
+			}
+			return Outcome{Kind: Duplicate, Code: r.Code, CardID: r.CardID, Reason: ReasonDuplicateRead,
+				ReasonText: "same code just scanned — ignored", At: now}, nil
+		}
+		return Outcome{}, fmt.Errorf("redeem %s: %w", r.Code, err)
+	}
 
 	qctx, cancel := context.WithTimeout(ctx, e.o.Timeout)
 	info, cardID, werr := e.query(qctx, r.Code, r.CardID)
 	cancel()
 	if werr != nil {
 		if ctx.Err() != nil {
-			// The caller gave up (the till is closing): nothing was sent
-			// but a query, and nobody saw an answer.
-			return Outcome{}, fmt.Errorf("redeem %s: %w", r.Code, ctx.Err())
+			return e.interrupted(ctx, rec)
 		}
-		return e.onlineQueryFailed(ctx, base, werr)
+		return e.onlineQueryFailed(rec, werr)
 	}
-	base.CardID = cardID
-	base.applyInfo(info)
+	checked := func(x *Record) {
+		x.CardID = firstNonEmpty(cardID, x.CardID)
+		x.applyInfo(info)
+	}
 	if ok, reason, text := consumable(info, e.now()); !ok {
-		base.State, base.Reason, base.ReasonText = StateRejected, reason, text
-		saved, err := e.j.Create(base, StateReceived, StateChecked, StateRejected)
-		if err != nil {
-			return Outcome{}, fmt.Errorf("redeem %s: %w", r.Code, err)
-		}
-		return e.outcome(saved), nil
+		return e.finish(rec, StateRejected, func(x *Record) {
+			checked(x)
+			x.Reason, x.ReasonText = reason, text
+		})
 	}
-	title := e.cardTitle(ctx, base.CardID)
+	checked(&rec)
+	title := e.cardTitle(ctx, rec.CardID)
 	if r.Confirm != nil {
-		probe := e.outcome(base)
+		probe := e.outcome(rec)
 		probe.State, probe.CardTitle = StateChecked, title
 		if !r.Confirm(probe) {
-			base.State, base.Reason, base.ReasonText = StateRejected, ReasonCancelled, "cancelled by the cashier before consuming"
-			saved, err := e.j.Create(base, StateReceived, StateChecked, StateRejected)
-			if err != nil {
-				return Outcome{}, fmt.Errorf("redeem %s: %w", r.Code, err)
-			}
-			return e.outcome(saved), nil
+			return e.finish(rec, StateRejected, func(x *Record) {
+				checked(x)
+				x.Reason, x.ReasonText = ReasonCancelled, "cancelled by the cashier before consuming"
+			})
 		}
 	}
-	// The consume intent is durable before the request leaves (invariant 2).
-	base.State = StateConsuming
-	base.NextAttempt = e.quietEnd()
-	saved, err := e.j.Create(base, StateReceived, StateChecked, StateConsuming)
+	if ctx.Err() != nil {
+		// Nobody would see the answer: do not consume.
+		return e.interrupted(ctx, rec, StateChecked)
+	}
+	// The consume intent is durable before the request leaves (invariant
+	// 2; commit 2 of the cashier's wait).
+	saved, err := e.transition(rec.ID, StateReceived, []string{StateChecked}, StateConsuming, func(x *Record) {
+		checked(x)
+		x.NextAttempt = e.quietEnd()
+	})
 	if err != nil {
-		if errors.Is(err, ErrActive) {
-			return Outcome{Kind: Duplicate, Code: r.Code, Reason: ReasonDuplicateRead, ReasonText: "same code just scanned — ignored", At: now}, nil
-		}
-		return Outcome{}, fmt.Errorf("redeem %s: %w", r.Code, err)
+		return Outcome{}, fmt.Errorf("redeem %s: journal the consume intent: %w", r.Code, err)
 	}
-	out, err := e.consume(context.WithoutCancel(ctx), saved, e.o.Timeout, false)
+	withTitle := func(o Outcome) Outcome {
+		o.CardTitle = firstNonEmpty(title, o.CardTitle)
+		return o
+	}
+	out, err := e.consume(context.WithoutCancel(ctx), saved, e.o.Timeout, func(o Outcome) { answer(withTitle(o)) })
 	if err != nil {
 		return Outcome{}, err
 	}
-	out.CardTitle = title
-	return out, nil
+	return withTitle(out), nil
+}
+
+// duplicate is the answer to a scan of a code with an active redemption.
+func (e *Engine) duplicate(active Record) Outcome {
+	out := e.outcome(active)
+	out.Kind, out.Reason, out.ReasonText = Duplicate, ReasonDuplicateRead, "same code just scanned — ignored"
+	out.Previous = previousOf(active)
+	return out
+}
+
+// transition moves a redemption, recording the states of via in its
+// history when the journal can (ViaJournal), in one commit.
+func (e *Engine) transition(id uint64, from string, via []string, to string, update func(*Record)) (Record, error) {
+	if vj, ok := e.j.(ViaJournal); ok && len(via) > 0 {
+		return vj.TransitionVia(id, from, via, to, update)
+	}
+	return e.j.Transition(id, from, to, update)
+}
+
+// finish ends a received redemption that WeChat answered (so it passed
+// checked) in state to, and returns what the cashier sees.
+func (e *Engine) finish(rec Record, to string, update func(*Record)) (Outcome, error) {
+	saved, err := e.transition(rec.ID, StateReceived, []string{StateChecked}, to, update)
+	if err != nil {
+		return Outcome{}, fmt.Errorf("redeem %s: %w", rec.Code, err)
+	}
+	return e.outcome(saved), nil
+}
+
+// interruptedText is what a rejected, interrupted redemption says.
+const interruptedText = "the till stopped before answering — nothing was consumed, scan again"
+
+// interrupted ends a received redemption whose caller gave up before an
+// answer: nothing was consumed, and the code is free to scan again.
+func (e *Engine) interrupted(ctx context.Context, rec Record, via ...string) (Outcome, error) {
+	saved, err := e.transition(rec.ID, StateReceived, via, StateRejected, func(x *Record) {
+		x.Reason = ReasonInterrupted
+		x.ReasonText = "the scan was abandoned before an answer (" + ctx.Err().Error() + ") — nothing was consumed, scan again"
+	})
+	if err != nil {
+		return Outcome{}, fmt.Errorf("redeem %s: %w (journaling it: %w)", rec.Code, ctx.Err(), err)
+	}
+	return e.outcome(saved), fmt.Errorf("redeem %s: %w", rec.Code, ctx.Err())
 }
 
 // decryptOnline turns an encrypt_code into a code. done reports that the
@@ -319,19 +469,15 @@ func (e *Engine) decryptOnline(ctx context.Context, base Record) (code string, o
 	return "", e.outcome(saved), true, nil
 }
 
-// onlineQueryFailed handles a query that did not get an answer: the
-// offline policy decides, or WeChat's refusal is journaled.
-func (e *Engine) onlineQueryFailed(ctx context.Context, base Record, werr *WeChatError) (Outcome, error) {
+// onlineQueryFailed handles a query that did not get an answer for a
+// received redemption: WeChat's refusal is journaled, or the offline
+// policy decides.
+func (e *Engine) onlineQueryFailed(rec Record, werr *WeChatError) (Outcome, error) {
 	switch werr.Kind {
 	case WeChatRejected, WeChatConfig:
-		base.State, base.Errcode = StateRejected, werr.Code
-		base.Reason = reasonForErrcode(werr.Code)
-		base.ReasonText = refusalText(werr)
-		saved, err := e.j.Create(base, StateReceived, StateChecked, StateRejected)
-		if err != nil {
-			return Outcome{}, fmt.Errorf("redeem %s: %w", base.Code, err)
-		}
-		return e.outcome(saved), nil
+		return e.finish(rec, StateRejected, func(x *Record) {
+			x.Errcode, x.Reason, x.ReasonText = werr.Code, reasonForErrcode(werr.Code), refusalText(werr)
+		})
 	}
 	e.noteThrottle(werr)
 	if werr.Kind == WeChatUnreachable || werr.Kind == WeChatToken {
@@ -341,32 +487,32 @@ func (e *Engine) onlineQueryFailed(ctx context.Context, base Record, werr *WeCha
 	if since.IsZero() {
 		since = e.now()
 	}
-	cached, err := e.j.CodeStatus(base.Code)
+	cached, err := e.j.CodeStatus(rec.Code)
 	if err != nil {
-		return Outcome{}, fmt.Errorf("redeem %s: %w", base.Code, err)
+		return Outcome{}, fmt.Errorf("redeem %s: %w", rec.Code, err)
 	}
-	n, err := e.j.OfflineAccepted(base.ShiftID)
+	n, err := e.j.OfflineAccepted(rec.ShiftID)
 	if err != nil {
-		return Outcome{}, fmt.Errorf("redeem %s: %w", base.Code, err)
+		return Outcome{}, fmt.Errorf("redeem %s: %w", rec.Code, err)
 	}
-	d := e.o.Policy.Decide(PolicyInput{Now: e.now(), OfflineSince: since, CardID: base.CardID, AcceptedInShift: n, Cached: cached})
-	base.Reason, base.ReasonText = d.Reason, d.Text
-	if cached != nil && base.CardID == "" {
-		base.CardID = cached.CardID
-	}
-	var saved Record
+	d := e.o.Policy.Decide(PolicyInput{Now: e.now(), OfflineSince: since, CardID: rec.CardID, AcceptedInShift: n, Cached: cached})
+	to := StateRejected
 	if d.Accept {
-		base.State = StateQueued
-		base.AcceptedAt = e.now()
-		base.NextAttempt = base.AcceptedAt
-		saved, err = e.j.Create(base, StateReceived, StateQueued)
+		to = StateQueued
 		n++
-	} else {
-		base.State = StateRejected
-		saved, err = e.j.Create(base, StateReceived, StateRejected)
 	}
+	saved, err := e.j.Transition(rec.ID, StateReceived, to, func(x *Record) {
+		x.Reason, x.ReasonText = d.Reason, d.Text
+		if cached != nil {
+			x.CardID = firstNonEmpty(x.CardID, cached.CardID)
+		}
+		if d.Accept {
+			x.AcceptedAt = e.now()
+			x.NextAttempt = x.AcceptedAt
+		}
+	})
 	if err != nil {
-		return Outcome{}, fmt.Errorf("redeem %s: %w", base.Code, err)
+		return Outcome{}, fmt.Errorf("redeem %s: %w", rec.Code, err)
 	}
 	out := e.outcome(saved)
 	out.OfflineInShift, out.MaxPerShift = n, e.o.Policy.MaxPerShift
@@ -375,23 +521,37 @@ func (e *Engine) onlineQueryFailed(ctx context.Context, base Record, werr *WeCha
 }
 
 // consume sends the consume for a record committed as consuming and
-// journals the answer. resolving is set when this consume follows an
-// in-doubt resolution (a 40099 then goes back to in doubt).
-func (e *Engine) consume(ctx context.Context, r Record, timeout time.Duration, resolving bool) (Outcome, error) {
+// journals the answer. answer, when set, gets the outcome as soon as it is
+// final: a confirmed consume, or a lost answer (checking), before the
+// commit that records it, since a consuming record found after a crash is
+// resolved by a query to the same end. A refusal is answered only once it
+// is committed.
+func (e *Engine) consume(ctx context.Context, r Record, timeout time.Duration, answer func(Outcome)) (Outcome, error) {
 	cctx, cancel := context.WithTimeout(ctx, timeout)
 	res, werr := e.consumeCall(cctx, r)
 	cancel()
+	early := func(to string, update func(*Record)) {
+		if answer == nil {
+			return
+		}
+		x := r
+		update(&x)
+		x.State, x.UpdatedAt = to, e.now()
+		answer(e.outcome(x))
+	}
 	var next Record
 	var err error
 	switch {
 	case werr == nil:
 		e.reached()
-		next, err = e.j.Transition(r.ID, StateConsuming, StateConsumed, func(x *Record) {
+		update := func(x *Record) {
 			x.Reason, x.ReasonText, x.Errcode = ReasonOK, "consumed", 0
 			x.OpenID = firstNonEmpty(res.OpenID, x.OpenID)
 			x.CardID = firstNonEmpty(x.CardID, res.CardID)
-		})
-	case (werr.Kind == WeChatRejected || werr.Kind == WeChatConfig) && !(resolving && werr.Code == 40099):
+		}
+		early(StateConsumed, update)
+		next, err = e.j.Transition(r.ID, StateConsuming, StateConsumed, update)
+	case werr.Kind == WeChatRejected || werr.Kind == WeChatConfig:
 		e.reached()
 		to := StateRejected
 		if !r.AcceptedAt.IsZero() {
@@ -413,11 +573,13 @@ func (e *Engine) consume(ctx context.Context, r Record, timeout time.Duration, r
 			e.reached()
 		}
 		e.noteThrottle(werr)
-		next, err = e.j.Transition(r.ID, StateConsuming, StateInDoubt, func(x *Record) {
+		update := func(x *Record) {
 			x.Reason, x.Errcode = ReasonInDoubt, werr.Code
 			x.ReasonText = "checking with WeChat — the answer to the consume was lost (" + werr.Msg + "); do not honour twice, it is resolved automatically"
 			x.NextAttempt = e.quietEnd()
-		})
+		}
+		early(StateInDoubt, update)
+		next, err = e.j.Transition(r.ID, StateConsuming, StateInDoubt, update)
 	}
 	if err != nil {
 		return Outcome{}, fmt.Errorf("redeem %s: journal the consume answer: %w", r.Code, err)
@@ -598,6 +760,7 @@ func firstNonEmpty(s ...string) string {
 func (e *Engine) reached() {
 	if e.conn.reached(e.now()) {
 		e.log.Info("WeChat reachable again")
+		e.saveConn()
 		e.SyncNow()
 		e.notify()
 	}
@@ -606,6 +769,7 @@ func (e *Engine) reached() {
 func (e *Engine) lost() {
 	if e.conn.lost(e.now()) {
 		e.log.Warn("WeChat unreachable: offline")
+		e.saveConn()
 		e.notify()
 	}
 }

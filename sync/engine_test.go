@@ -108,15 +108,33 @@ func TestRedeemOnlineConsumes(t *testing.T) {
 	if strings.Join(hist, ",") != "received,checked,consuming,consumed" {
 		t.Fatalf("history %v", hist)
 	}
-	// shift opened (1) + card cache (1) + consuming (1) + consumed (1)
-	if c := h.j.commits.Load() - before; c != 4 {
-		t.Fatalf("%d commits on a first redemption, want 4", c)
+	// shift opened + received + card cache + consuming + consumed
+	if c := h.j.commits.Load() - before; c != 5 {
+		t.Fatalf("%d commits on a first redemption, want 5", c)
 	}
+	// The answer is final once WeChat confirmed the consume: the cashier
+	// sees it after two commits (received, consuming), before the third.
 	h.wx.add("110201201246", "pCard")
 	before = h.j.commits.Load()
-	h.redeem("110201201246")
-	if c := h.j.commits.Load() - before; c != 2 {
-		t.Fatalf("%d commits before the answer, want 2", c)
+	var atAnswer int64
+	var answer sync.Outcome
+	var stateAtAnswer string
+	out, err := h.e.Redeem(context.Background(), sync.Request{Code: "110201201246", OnAnswer: func(o sync.Outcome) {
+		atAnswer, answer = h.j.commits.Load()-before, o
+		r, _ := h.j.Get(o.ID)
+		stateAtAnswer = r.State
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if atAnswer != 2 || stateAtAnswer != sync.StateConsuming {
+		t.Fatalf("answered after %d commits with the record %s, want 2 and consuming", atAnswer, stateAtAnswer)
+	}
+	if c := h.j.commits.Load() - before; c != 3 {
+		t.Fatalf("%d commits in all, want 3", c)
+	}
+	if answer.Kind != sync.Consumed || answer.ID != out.ID || answer.CardTitle != "Title of pCard" || answer.OpenID != out.OpenID || out.State != sync.StateConsumed {
+		t.Fatalf("early answer %+v, returned %+v", answer, out)
 	}
 	if h.wx.cardHits.Load() != 1 {
 		t.Fatalf("card title fetched %d times, want once", h.wx.cardHits.Load())
@@ -524,18 +542,110 @@ func TestRunDrainsOnSyncNowAndStops(t *testing.T) {
 	}
 }
 
-func TestRedeemCancelledByCallerJournalsNothing(t *testing.T) {
-	h := newHarness(t, nil)
-	h.wx.add("80", "p")
-	h.redeem("warm-up-shift-does-not-exist") // opens the shift (refused: unknown)
-	n := h.j.commits.Load()
-	h.wx.inject("get", faultLatency)
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	if _, err := h.e.Redeem(ctx, sync.Request{Code: "80"}); !errors.Is(err, context.Canceled) {
-		t.Fatalf("err = %v", err)
+func TestRedeemCancelledByCaller(t *testing.T) {
+	t.Run("before anything was journaled", func(t *testing.T) {
+		h := newHarness(t, nil)
+		h.wx.add("80", "p")
+		h.redeem("warm-up-shift-does-not-exist") // opens the shift (refused: unknown)
+		n := h.j.commits.Load()
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		answered := false
+		if _, err := h.e.Redeem(ctx, sync.Request{Code: "80", OnAnswer: func(sync.Outcome) { answered = true }}); !errors.Is(err, context.Canceled) {
+			t.Fatalf("err = %v", err)
+		}
+		if h.j.commits.Load() != n || h.wx.consumed("80") != 0 || h.wx.calls["get"] != 1 || answered {
+			t.Fatal("a scan cancelled before it began changed something")
+		}
+	})
+	t.Run("during the query", func(t *testing.T) {
+		h := newHarness(t, func(o *sync.Options) { o.Timeout = 10 * time.Second; o.QuietPeriod = 30 * time.Second })
+		h.wx.add("81", "p")
+		h.wx.inject("get", faultLatency) // the query hangs until the caller gives up
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		var out sync.Outcome
+		var err error
+		go func() {
+			defer close(done)
+			out, err = h.e.Redeem(ctx, sync.Request{Code: "81"})
+		}()
+		for {
+			h.wx.mu.Lock()
+			asked := h.wx.calls["get"] > 0
+			h.wx.mu.Unlock()
+			if asked {
+				break
+			}
+			runtime.Gosched()
+		}
+		cancel()
+		<-done
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("err = %v", err)
+		}
+		recs := h.j.records("81")
+		if len(recs) != 1 || recs[0].State != sync.StateRejected || recs[0].Reason != sync.ReasonInterrupted || out.Reason != sync.ReasonInterrupted || out.Kind != sync.Refused {
+			t.Fatalf("records %+v, outcome %+v", recs, out)
+		}
+		if got := strings.Join(h.j.history[recs[0].ID], ","); got != "received,rejected" {
+			t.Fatalf("history %s", got)
+		}
+		// Nothing was consumed and the code is free: scanning again consumes.
+		if again := h.redeem("81"); again.Kind != sync.Consumed || h.wx.consumed("81") != 1 {
+			t.Fatalf("rescan after an interrupted scan: %+v", again)
+		}
+	})
+}
+
+// A scan journaled as received whose till died before it answered is set
+// aside at start-up (rejected, interrupted) and never consumed; the code
+// can be scanned again.
+func TestKillAfterReceivedCommit(t *testing.T) {
+	clk := newClock()
+	j := newMemJournal(clk.Now)
+	wx := newFakeWeChat()
+	wx.add("90", "p")
+	newEngine := func() *sync.Engine {
+		e, err := sync.New(sync.Options{Journal: j, WeChat: wx, Terminal: "t", OpenShiftOnScan: true, Policy: sync.Policy{MaxPerShift: -1},
+			Timeout: 50 * time.Millisecond, SyncTimeout: 50 * time.Millisecond, QuietPeriod: 20 * time.Second, Now: clk.Now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return e
 	}
-	if h.j.commits.Load() != n || h.wx.consumed("80") != 0 {
-		t.Fatal("a cancelled scan changed something")
+	e := newEngine()
+	// Die right after the first commit of the scan (after the shift).
+	j.killAt = 2
+	j.onKill = func() { wx.setDown(true) }
+	if _, err := e.Redeem(context.Background(), sync.Request{Code: "90"}); err == nil {
+		t.Fatal("the killed process answered")
+	}
+	recs := j.records("90")
+	if len(recs) != 1 || recs[0].State != sync.StateReceived {
+		t.Fatalf("after the kill: %+v", recs)
+	}
+	j.restart()
+	wx.setDown(false)
+	e = newEngine()
+	// Until recovery the code is taken (a duplicate read), not redeemed twice.
+	if out, err := e.Redeem(context.Background(), sync.Request{Code: "90"}); err != nil || out.Kind != sync.Duplicate {
+		t.Fatalf("before recovery: %+v %v", out, err)
+	}
+	if err := e.Recover(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	r := j.records("90")[0]
+	if r.State != sync.StateRejected || r.Reason != sync.ReasonInterrupted || !strings.Contains(r.ReasonText, "scan again") {
+		t.Fatalf("recovered %+v", r)
+	}
+	if wx.consumed("90") != 0 || wx.calls["consume"] != 0 {
+		t.Fatal("an unanswered scan was consumed")
+	}
+	if got := strings.Join(j.history[r.ID], ","); got != "received,rejected" {
+		t.Fatalf("history %s", got)
+	}
+	if out, err := e.Redeem(context.Background(), sync.Request{Code: "90"}); err != nil || out.Kind != sync.Consumed {
+		t.Fatalf("scan again: %+v %v", out, err)
 	}
 }

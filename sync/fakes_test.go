@@ -41,7 +41,8 @@ func (c *clock) Advance(d time.Duration) {
 var activeStates = []string{sync.StateReceived, sync.StateChecked, sync.StateConsuming, sync.StateInDoubt, sync.StateQueued}
 var pendingStates = []string{sync.StateConsuming, sync.StateInDoubt, sync.StateQueued}
 
-// memJournal keeps the Journal contract in memory and counts commits.
+// memJournal keeps the Journal contract (and ViaJournal, MetaJournal) in
+// memory and counts commits.
 type memJournal struct {
 	mu      stdsync.Mutex
 	now     func() time.Time
@@ -55,6 +56,7 @@ type memJournal struct {
 	codes   map[string]sync.CachedStatus
 	cursor  string
 	cards   map[string]string
+	meta    map[string]string
 	commits atomic.Int64
 	// killAt, when > 0, makes every write fail once commits reach it: the
 	// process "died" there. onKill runs once when that happens.
@@ -85,7 +87,7 @@ func (j *memJournal) restart() {
 
 func newMemJournal(now func() time.Time) *memJournal {
 	return &memJournal{now: now, recs: map[uint64]sync.Record{}, byCode: map[string][]uint64{}, history: map[uint64][]string{},
-		offline: map[uint64]int{}, codes: map[string]sync.CachedStatus{}, cards: map[string]string{}}
+		offline: map[uint64]int{}, codes: map[string]sync.CachedStatus{}, cards: map[string]string{}, meta: map[string]string{}}
 }
 
 func (j *memJournal) activeLocked(code string) *sync.Record {
@@ -135,6 +137,10 @@ func (j *memJournal) Create(r sync.Record, path ...string) (sync.Record, error) 
 }
 
 func (j *memJournal) Transition(id uint64, from, to string, update func(*sync.Record)) (sync.Record, error) {
+	return j.TransitionVia(id, from, nil, to, update)
+}
+
+func (j *memJournal) TransitionVia(id uint64, from string, via []string, to string, update func(*sync.Record)) (sync.Record, error) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if j.deadLocked() {
@@ -150,9 +156,12 @@ func (j *memJournal) Transition(id uint64, from, to string, update func(*sync.Re
 	if update != nil {
 		update(&r)
 	}
+	if to == sync.StateQueued && from != sync.StateQueued {
+		j.offline[r.ShiftID]++
+	}
 	r.ID, r.State, r.UpdatedAt = id, to, j.now()
 	j.recs[id] = r
-	j.history[id] = append(j.history[id], to)
+	j.history[id] = append(append(j.history[id], via...), to)
 	j.commits.Add(1)
 	return r, nil
 }
@@ -298,6 +307,27 @@ func (j *memJournal) PutCard(cardID, title string) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	j.cards[cardID] = title
+	j.commits.Add(1)
+	return nil
+}
+
+func (j *memJournal) Meta(key string) (string, error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.meta[key], nil
+}
+
+func (j *memJournal) PutMeta(key, value string) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.deadLocked() {
+		return errKilled
+	}
+	if value == "" {
+		delete(j.meta, key)
+	} else {
+		j.meta[key] = value
+	}
 	j.commits.Add(1)
 	return nil
 }
@@ -517,3 +547,8 @@ func (f *fakeWeChat) CardTitle(ctx context.Context, cardID string) (string, erro
 	f.cardHits.Add(1)
 	return "Title of " + cardID, nil
 }
+
+var (
+	_ sync.ViaJournal  = (*memJournal)(nil)
+	_ sync.MetaJournal = (*memJournal)(nil)
+)

@@ -58,3 +58,26 @@ type Journal interface {
 	// PutCard stores a card's title in the card cache.
 	PutCard(cardID, title string) error
 }
+
+// ViaJournal is implemented by a Journal that can record, in one
+// transition, states a redemption passed without a commit of their own
+// (received -> checked -> consuming: the query's answer is kept in the
+// same commit as the consume intent). The engine uses it when present;
+// with a plain Journal the history shows received -> consuming.
+type ViaJournal interface {
+	// TransitionVia is Transition whose history also lists via, in order,
+	// between from and to.
+	TransitionVia(id uint64, from string, via []string, to string, update func(*Record)) (Record, error)
+}
+
+// MetaJournal is implemented by a Journal that keeps small values across
+// restarts. The engine keeps its connectivity there (when the current
+// outage began, for offline.max_age; the last contact and the last
+// sync, for the status bar); with a plain Journal they start afresh at
+// every start.
+type MetaJournal interface {
+	// Meta returns the value stored under key ("" when none).
+	Meta(key string) (string, error)
+	// PutMeta stores value under key in one commit; "" deletes it.
+	PutMeta(key, value string) error
+}

@@ -125,6 +125,30 @@ func (j storeJournal) Transition(id uint64, from, to string, update func(*Record
 	return fromStore(out), nil
 }
 
+func (j storeJournal) TransitionVia(id uint64, from string, via []string, to string, update func(*Record)) (Record, error) {
+	ch := j.change(update)
+	for _, v := range via {
+		ch.Via = append(ch.Via, store.State(v))
+	}
+	out, err := j.db.Transition(id, store.State(from), store.State(to), ch)
+	if err != nil {
+		return Record{}, mapErr(err)
+	}
+	return fromStore(out), nil
+}
+
+// metaPrefix names the engine's keys in the store's meta bucket.
+const metaPrefix = "sync."
+
+func (j storeJournal) Meta(key string) (string, error) {
+	v, err := j.db.Meta(metaPrefix + key)
+	return string(v), err
+}
+
+func (j storeJournal) PutMeta(key, value string) error {
+	return j.db.PutMeta(metaPrefix+key, []byte(value))
+}
+
 func (j storeJournal) TransitionBatch(id uint64, from, to string, update func(*Record)) (Record, error) {
 	out, err := j.db.TransitionBatch(id, store.State(from), store.State(to), j.change(update))
 	if err != nil {
@@ -226,3 +250,8 @@ func (j storeJournal) OpenShift(cashier string, _ time.Time) (uint64, error) {
 func (j storeJournal) OfflineAccepted(shiftID uint64) (int, error) {
 	return j.db.OfflineAccepted(shiftID)
 }
+
+var (
+	_ ViaJournal  = storeJournal{}
+	_ MetaJournal = storeJournal{}
+)

@@ -117,8 +117,11 @@ func simulate(t *testing.T, seed uint64) {
 			switch r.State {
 			case sync.StateConsumed:
 				consumed++
-			case sync.StateQueued, sync.StateConsuming, sync.StateInDoubt:
+			case sync.StateQueued, sync.StateConsuming, sync.StateInDoubt, sync.StateReceived, sync.StateChecked:
 				t.Fatalf("code %s left %s", c, r.State)
+			}
+			if r.Reason == sync.ReasonInterrupted && r.State != sync.StateRejected {
+				t.Fatalf("code %s: an interrupted scan went on to %s", c, r.State)
 			}
 		}
 		if consumed != wx.consumed(c) {

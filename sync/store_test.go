@@ -38,6 +38,20 @@ func (c *countingJournal) TransitionBatch(id uint64, from, to string, u func(*sy
 	return c.Journal.TransitionBatch(id, from, to, u)
 }
 
+func (c *countingJournal) TransitionVia(id uint64, from string, via []string, to string, u func(*sync.Record)) (sync.Record, error) {
+	c.n.Add(1)
+	return c.Journal.(sync.ViaJournal).TransitionVia(id, from, via, to, u)
+}
+
+func (c *countingJournal) Meta(key string) (string, error) {
+	return c.Journal.(sync.MetaJournal).Meta(key)
+}
+
+func (c *countingJournal) PutMeta(key, value string) error {
+	c.n.Add(1)
+	return c.Journal.(sync.MetaJournal).PutMeta(key, value)
+}
+
 func (c *countingJournal) PutCard(id, title string) error {
 	c.n.Add(1)
 	return c.Journal.PutCard(id, title)
