@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -52,64 +53,127 @@ func newDbCheckCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use:   "check",
 		Short: "Verify the journal: bbolt consistency, indexes and per-shift counters against a recount",
-		Long: `check opens the journal read-only and verifies bbolt's page structure, then
-recounts every redemption and compares the indexes (active by code, used codes,
-outbox, by state, by shift) and every shift's counters with the recount.
-Exit code 0: all agree; 2: a problem, listed. Stop the till first: a running
-cardtill holds the journal's lock.`,
+		Long: `check verifies bbolt's page structure, then recounts every redemption and
+compares the indexes (active by code, used codes, outbox, by state, by shift)
+and every shift's counters with the recount. Exit code 0: all agree; 2: a
+problem, listed.
+
+While 'cardtill run' or 'cardtill sync' holds the journal, the check runs
+inside that process, in one read transaction, through its control socket
+(<store.path>.sock); the till keeps serving. Otherwise the file is opened
+read-only.`,
 		Args: exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			db, cfg, err := openJournal(g, true)
+			cfg, err := g.config()
 			if err != nil {
 				return err
 			}
-			defer db.Close()
-			if err := db.Check(); err != nil {
-				return usageError(fmt.Errorf("%s: %w\nrestore the last good backup (cardtill db backup makes one) and keep this file for support", cfg.Store.Path, err))
-			}
-			counts, err := db.CountByState()
+			via := ""
+			rep, err := withJournal(cmd.Context(), g, cfg,
+				func(c *controlClient) (journalReport, error) {
+					via = fmt.Sprintf(" (checked inside the running cardtill, pid %d)", c.ping.PID)
+					return c.check(cmd.Context())
+				},
+				checkJournal)
 			if err != nil {
-				return usageError(err)
+				return err
+			}
+			if rep.Problem != "" {
+				return usageError(fmt.Errorf("%s: %s\nrestore the last good backup (cardtill db backup makes one) and keep this file for support", cfg.Store.Path, rep.Problem))
 			}
 			total := 0
-			for _, n := range counts {
+			for _, n := range rep.Counts {
 				total += n
 			}
-			size, max, _ := db.Size()
-			ver, _ := db.SchemaVersion()
-			fmt.Fprintf(g.stdout, "ok  %s: schema %d, %d redemptions", cfg.Store.Path, ver, total)
+			fmt.Fprintf(g.stdout, "ok  %s: schema %d, %d redemptions", cfg.Store.Path, rep.Schema, total)
 			for _, s := range store.AllStates {
-				if counts[s] > 0 {
-					fmt.Fprintf(g.stdout, ", %s %d", s, counts[s])
+				if rep.Counts[s] > 0 {
+					fmt.Fprintf(g.stdout, ", %s %d", s, rep.Counts[s])
 				}
 			}
-			fmt.Fprintf(g.stdout, "; %.1f MB of %d MB\n", float64(size)/(1<<20), max>>20)
+			fmt.Fprintf(g.stdout, "; %.1f MB of %d MB%s\n", float64(rep.Size)/(1<<20), rep.Max>>20, via)
 			return nil
 		},
 	}
 }
 
+// withJournal runs remote on the cardtill that holds the configured
+// journal, through its control socket, or, when none answers, local on
+// the journal opened read-only. A journal held by a process that does not
+// answer (an older cardtill, or a one-shot command such as redeem or
+// compact) is a clear error.
+func withJournal[T any](ctx context.Context, g *globals, cfg *Config, remote func(*controlClient) (T, error), local func(*store.DB) (T, error)) (T, error) {
+	var zero T
+	path := cfg.Store.Path
+	if _, err := os.Stat(path); err != nil {
+		return zero, usageError(fmt.Errorf("journal %s: %w (check [store] path in %s)", path, err, cfg.Path))
+	}
+	sock := controlSocketPath(path)
+	c, cerr := dialControl(ctx, sock)
+	if cerr == nil {
+		defer c.close()
+		if !c.holds(path) {
+			return zero, usageError(fmt.Errorf("the cardtill answering on %s (pid %d) holds %s, not %s", sock, c.ping.PID, c.ping.Journal, path))
+		}
+		v, err := remote(c)
+		if err != nil {
+			return zero, usageError(fmt.Errorf("the running cardtill (pid %d): %w", c.ping.PID, err))
+		}
+		return v, nil
+	}
+	db, _, err := openJournal(g, true)
+	if err != nil {
+		if errors.Is(err, store.ErrLocked) {
+			return zero, usageError(fmt.Errorf("%w\nand nothing answers on its control socket (%v): the holder is an older cardtill or a one-shot command (redeem, compact); wait for it or stop it", err, cerr))
+		}
+		return zero, err
+	}
+	defer db.Close()
+	v, err := local(db)
+	if err != nil {
+		return zero, usageError(err)
+	}
+	return v, nil
+}
+
 func newDbBackupCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use:   "backup FILE",
-		Short: "Write a consistent copy of the journal to FILE (which must not exist)",
-		Long: `backup writes a consistent copy of the journal to FILE (mode 0600) and checks
-the copy. FILE must not exist. A running till holds the journal's lock, so run
-this while cardtill is stopped (the journal's Backup is hot inside the process).`,
+		Short: "Write a consistent copy of the journal to FILE (which must not exist), also while the till runs",
+		Long: `backup writes a consistent copy of the journal (one read transaction) to
+FILE, mode 0600, and checks the copy. FILE must not exist; its folder must.
+The copy is written under a temporary name next to FILE and renamed when
+complete, so FILE is either a whole backup or absent.
+
+While 'cardtill run' or 'cardtill sync' holds the journal, that process
+writes the copy (through its control socket, <store.path>.sock) and the till
+keeps serving: FILE must then be somewhere the till's user can write, e.g.
+  sudo -u cardtill cardtill db backup /var/lib/cardtill/backup-$(date +%F).db
+Otherwise the journal is opened read-only and copied by this command.`,
 		Args: exactArgs(1, "the backup file name"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			dst := args[0]
-			if _, err := os.Stat(dst); err == nil {
-				return usageError(fmt.Errorf("%s already exists; choose a new file name", dst))
-			}
-			db, _, err := openJournal(g, true)
+			cfg, err := g.config()
 			if err != nil {
 				return err
 			}
-			n, err := db.BackupFile(dst)
-			db.Close()
+			dst, err := filepath.Abs(args[0])
 			if err != nil {
 				return usageError(err)
+			}
+			if err := validateBackupPath(dst); err != nil {
+				return usageError(err)
+			}
+			ctx := cmd.Context()
+			via := ""
+			n, err := withJournal(ctx, g, cfg,
+				func(c *controlClient) (int64, error) {
+					via = fmt.Sprintf(" by the running cardtill (pid %d)", c.ping.PID)
+					r, err := c.backup(ctx, dst)
+					return r.Bytes, err
+				},
+				func(db *store.DB) (int64, error) { return writeBackup(ctx, db, dst) })
+			if err != nil {
+				return err
 			}
 			cp, err := store.Open(dst, store.Options{ReadOnly: true})
 			if err == nil {
@@ -119,8 +183,7 @@ this while cardtill is stopped (the journal's Backup is hot inside the process).
 			if err != nil {
 				return usageError(fmt.Errorf("the backup %s failed its check: %w", dst, err))
 			}
-			abs, _ := filepath.Abs(dst)
-			fmt.Fprintf(g.stdout, "ok  backup %s (%d bytes), checked\n", abs, n)
+			fmt.Fprintf(g.stdout, "ok  backup %s (%d bytes) written%s, checked\n", dst, n, via)
 			return nil
 		},
 	}

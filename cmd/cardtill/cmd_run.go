@@ -41,7 +41,9 @@ func runTill(ctx context.Context, g *globals, cfg *Config, logger *slog.Logger) 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	statusC := make(chan sync.Status, 1)
+	gauge := new(journalGauge)
 	t, err := openTill(g, cfg, logger, func(s sync.Status) {
+		s = gauge.fill(s)
 		select { // latest wins; never block the engine
 		case <-statusC:
 		default:
@@ -55,6 +57,8 @@ func runTill(ctx context.Context, g *globals, cfg *Config, logger *slog.Logger) 
 		return err
 	}
 	defer t.Close()
+	gauge.set(t.db)
+	defer startTillOps(ctx, t.db, cfg, logger)()
 	db, e := t.db, t.engine
 	if err := e.Recover(ctx); err != nil {
 		logger.Warn("recovering in-flight redemptions", "err", err)
@@ -71,7 +75,7 @@ func runTill(ctx context.Context, g *globals, cfg *Config, logger *slog.Logger) 
 		terminal = cfg.Terminal.StoreName + " / " + terminal
 	}
 	to := tui.Options{
-		Engine: e, Shifts: storeShifts{db: db, terminal: cfg.Terminal.ID}, Lang: cfg.UI.Lang,
+		Engine: gaugedEngine{e, gauge}, Shifts: storeShifts{db: db, terminal: cfg.Terminal.ID}, Lang: cfg.UI.Lang,
 		Confirm: cfg.UI.Confirm, Bell: cfg.UI.Bell, Recent: cfg.UI.Recent, Terminal: terminal,
 		Cashier: cfg.Shift.DefaultCashier, StatusC: statusC, NoColor: tui.NoColor(),
 		ShiftReport: func(id uint64, lang string, width int) (string, error) {

@@ -44,6 +44,9 @@ func runSync(cmd *cobra.Command, g *globals, once, asJSON bool) error {
 		return usageError(err)
 	}
 	defer t.Close()
+	defer startTillOps(ctx, t.db, cfg, logger)()
+	gauge := new(journalGauge)
+	gauge.set(t.db)
 	if err := t.engine.Recover(ctx); err != nil && ctx.Err() == nil {
 		return usageError(err)
 	}
@@ -54,7 +57,7 @@ func runSync(cmd *cobra.Command, g *globals, once, asJSON bool) error {
 	if err != nil {
 		return usageError(err)
 	}
-	st := t.engine.Status()
+	st := gauge.fill(t.engine.Status())
 	if asJSON {
 		out := struct {
 			Report   any  `json:"report"`

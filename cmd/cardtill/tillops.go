@@ -1,0 +1,112 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	stdsync "sync"
+	"sync/atomic"
+	"time"
+
+	"cardtill/store"
+	"cardtill/sync"
+)
+
+// The process that holds the journal (`cardtill run`, `cardtill sync`)
+// also operates it: it prunes finished redemptions past [store]
+// retain_days, answers `db backup` and `db check` on the control socket,
+// and tells the status bar how full the journal is.
+
+// retainEvery is how often the retention runs after the one at start.
+const retainEvery = 24 * time.Hour
+
+// startTillOps starts the retention and the control socket on the open
+// journal db. stop ends both and removes the socket. Neither can stop the
+// till: a failure is logged.
+func startTillOps(ctx context.Context, db *store.DB, cfg *Config, logger *slog.Logger) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	var wg stdsync.WaitGroup
+	tk := time.NewTicker(retainEvery)
+	r := retention{db: db, days: cfg.Store.RetainDays, now: time.Now, report: logRetention(logger)}
+	wg.Go(func() { r.run(ctx, tk.C) })
+
+	sock := controlSocketPath(db.Path())
+	if ln, err := listenControl(sock); err != nil {
+		logger.Warn("hot backup and check are unavailable while this till runs", "err", err)
+	} else {
+		srv := newControlServer(db, logger)
+		wg.Go(func() {
+			if err := srv.serve(ctx, ln); err != nil && ctx.Err() == nil {
+				logger.Warn("control socket stopped", "err", err)
+			}
+			_ = ln.Close()
+		})
+	}
+	return func() {
+		cancel()
+		tk.Stop()
+		wg.Wait()
+	}
+}
+
+// retention prunes finished redemptions older than days: once at start,
+// then at every tick. The store never prunes unfinished work, conflicts,
+// shifts or counters.
+type retention struct {
+	db     *store.DB
+	days   int
+	now    func() time.Time
+	report func(cutoff time.Time, n int, err error)
+}
+
+func (r retention) run(ctx context.Context, tick <-chan time.Time) {
+	for {
+		cutoff := r.now().AddDate(0, 0, -r.days)
+		n, err := r.db.Prune(cutoff)
+		r.report(cutoff, n, err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick:
+		}
+	}
+}
+
+func logRetention(logger *slog.Logger) func(time.Time, int, error) {
+	return func(cutoff time.Time, n int, err error) {
+		switch {
+		case err != nil:
+			logger.Warn("pruning finished redemptions failed; the journal keeps them", "before", cutoff, "err", err)
+		case n > 0:
+			logger.Info("pruned finished redemptions ([store] retain_days)", "before", cutoff, "count", n)
+		}
+	}
+}
+
+// journalGauge adds the journal's fullness to the engine's status. It is
+// set once the journal is open; before that it leaves the status alone.
+type journalGauge struct{ db atomic.Pointer[store.DB] }
+
+func (g *journalGauge) set(db *store.DB) { g.db.Store(db) }
+
+func (g *journalGauge) fill(s sync.Status) sync.Status {
+	db := g.db.Load()
+	if db == nil {
+		return s
+	}
+	size, max, err := db.Size()
+	if err != nil || max <= 0 {
+		return s
+	}
+	s.JournalUse = float64(size) / float64(max)
+	s.JournalNearlyFull = s.JournalUse >= journalWarnFraction
+	return s
+}
+
+// gaugedEngine is the engine as the till screen sees it: its Status
+// carries the journal's fullness.
+type gaugedEngine struct {
+	*sync.Engine
+	g *journalGauge
+}
+
+func (e gaugedEngine) Status() sync.Status { return e.g.fill(e.Engine.Status()) }
