@@ -617,6 +617,33 @@ func (db *DB) ListByState(s State, limit int) ([]Redemption, error) {
 	return out, err
 }
 
+// LatestByState returns up to limit (0: all) redemptions in state s,
+// newest first, walking the state index backwards: the till screen's queue
+// and conflicts list the latest without reading the rest.
+func (db *DB) LatestByState(s State, limit int) ([]Redemption, error) {
+	var out []Redemption
+	prefix := append([]byte(s), 0)
+	end := append([]byte(s), 1) // just past every key of s
+	err := db.b.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bByState).Cursor()
+		k, _ := c.Seek(end)
+		if k == nil {
+			k, _ = c.Last()
+		} else {
+			k, _ = c.Prev()
+		}
+		for ; k != nil && bytes.HasPrefix(k, prefix) && (limit <= 0 || len(out) < limit); k, _ = c.Prev() {
+			r, err := getRed(tx, binary.BigEndian.Uint64(k[len(prefix):]))
+			if err != nil {
+				return err
+			}
+			out = append(out, r)
+		}
+		return nil
+	})
+	return out, err
+}
+
 // CountByState returns how many redemptions are in each state.
 func (db *DB) CountByState() (map[State]int, error) {
 	out := map[State]int{}
