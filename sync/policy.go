@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -80,9 +81,11 @@ func (p Policy) Decide(in PolicyInput) Decision {
 		return Decision{Reason: ReasonOfflineRefused, Text: "WeChat unreachable and offline acceptance is off (offline.mode = \"refuse\")"}
 	}
 	if c := in.Cached; c != nil {
-		switch c.Status {
+		// Deleted, used, given away (being given: GIFTING; given, the code
+		// was replaced: GIFTED), expired or disabled: WeChat would refuse it.
+		switch st := strings.ToUpper(strings.TrimSpace(c.Status)); st {
 		case "DELETE", "CONSUMED", "GIFTING", "GIFTED", "EXPIRE", "GIFT_TIMEOUT", "UNAVAILABLE":
-			return Decision{Reason: ReasonOfflineKnownBad, Text: fmt.Sprintf("WeChat unreachable and this code was last seen %s (%s): %s", c.Status, c.At.Format(time.DateTime), describeStatus(c.Status))}
+			return Decision{Reason: ReasonOfflineKnownBad, Text: fmt.Sprintf("WeChat unreachable and this code was last seen %s (%s): %s", st, c.At.Format(time.DateTime), describeStatus(st))}
 		}
 	}
 	cardID := in.CardID

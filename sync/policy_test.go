@@ -34,7 +34,11 @@ func TestPolicyDecide(t *testing.T) {
 		{"known code accepted despite unknown refuse", sync.Policy{UnknownCodes: "refuse", MaxPerShift: -1}, sync.PolicyInput{Now: t0, Cached: &sync.CachedStatus{Status: "NORMAL"}}, true, sync.ReasonAcceptedOffline, ""},
 		{"feed says deleted", base, sync.PolicyInput{Now: t0, Cached: &sync.CachedStatus{Status: "DELETE", At: t0}}, false, sync.ReasonOfflineKnownBad, "deleted"},
 		{"feed says consumed", base, sync.PolicyInput{Now: t0, Cached: &sync.CachedStatus{Status: "CONSUMED", At: t0}}, false, sync.ReasonOfflineKnownBad, "already used"},
-		{"feed says gifting", base, sync.PolicyInput{Now: t0, Cached: &sync.CachedStatus{Status: "GIFTING", At: t0}}, false, sync.ReasonOfflineKnownBad, "given"},
+		{"feed says gifting", base, sync.PolicyInput{Now: t0, Cached: &sync.CachedStatus{Status: "GIFTING", At: t0}}, false, sync.ReasonOfflineKnownBad, "being given to a friend"},
+		{"feed says gifted", base, sync.PolicyInput{Now: t0, Cached: &sync.CachedStatus{Status: "GIFTED", At: t0}}, false, sync.ReasonOfflineKnownBad, "given to a friend (the code changed)"},
+		{"feed says gifted, any case", base, sync.PolicyInput{Now: t0, Cached: &sync.CachedStatus{Status: " gifted", At: t0}}, false, sync.ReasonOfflineKnownBad, "GIFTED"},
+		{"gifted refused even when the card is allowed", sync.Policy{AllowCards: []string{"pA"}, MaxPerShift: -1}, sync.PolicyInput{Now: t0, CardID: "pA", Cached: &sync.CachedStatus{Status: "GIFTED", CardID: "pA", At: t0}}, false, sync.ReasonOfflineKnownBad, "code changed"},
+		{"feed says normal", base, sync.PolicyInput{Now: t0, Cached: &sync.CachedStatus{Status: "NORMAL", At: t0}}, true, sync.ReasonAcceptedOffline, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -2,10 +2,12 @@ package sync_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"path/filepath"
+	"strings"
 	stdsync "sync"
 	"sync/atomic"
 	"testing"
@@ -18,27 +20,50 @@ import (
 )
 
 // countingJournal counts the commits the engine asks for.
+// With killAfterCreate set, the "process dies" right after its next
+// Create committed: every later write fails, as if nothing more reached
+// the file.
 type countingJournal struct {
 	sync.Journal
-	n atomic.Int64
+	n               atomic.Int64
+	killAfterCreate atomic.Bool
+	dead            atomic.Bool
 }
 
+var errDead = errors.New("journal: the process was killed")
+
 func (c *countingJournal) Create(r sync.Record, path ...string) (sync.Record, error) {
+	if c.dead.Load() {
+		return sync.Record{}, errDead
+	}
 	c.n.Add(1)
-	return c.Journal.Create(r, path...)
+	out, err := c.Journal.Create(r, path...)
+	if err == nil && c.killAfterCreate.Load() {
+		c.dead.Store(true)
+	}
+	return out, err
 }
 
 func (c *countingJournal) Transition(id uint64, from, to string, u func(*sync.Record)) (sync.Record, error) {
+	if c.dead.Load() {
+		return sync.Record{}, errDead
+	}
 	c.n.Add(1)
 	return c.Journal.Transition(id, from, to, u)
 }
 
 func (c *countingJournal) TransitionBatch(id uint64, from, to string, u func(*sync.Record)) (sync.Record, error) {
+	if c.dead.Load() {
+		return sync.Record{}, errDead
+	}
 	c.n.Add(1)
 	return c.Journal.TransitionBatch(id, from, to, u)
 }
 
 func (c *countingJournal) TransitionVia(id uint64, from string, via []string, to string, u func(*sync.Record)) (sync.Record, error) {
+	if c.dead.Load() {
+		return sync.Record{}, errDead
+	}
 	c.n.Add(1)
 	return c.Journal.(sync.ViaJournal).TransitionVia(id, from, via, to, u)
 }
@@ -48,6 +73,9 @@ func (c *countingJournal) Meta(key string) (string, error) {
 }
 
 func (c *countingJournal) PutMeta(key, value string) error {
+	if c.dead.Load() {
+		return errDead
+	}
 	c.n.Add(1)
 	return c.Journal.(sync.MetaJournal).PutMeta(key, value)
 }
@@ -73,9 +101,16 @@ type storeTill struct {
 	db   *store.DB
 	j    *countingJournal
 	e    *sync.Engine
+	// mod, when set, adjusts the engine's options at every (re)open.
+	mod func(*sync.Options)
 }
 
 func newStoreTill(t testing.TB, concurrency int) *storeTill {
+	t.Helper()
+	return newStoreTillWith(t, concurrency, nil)
+}
+
+func newStoreTillWith(t testing.TB, concurrency int, mod func(*sync.Options)) *storeTill {
 	t.Helper()
 	srv := wechattest.New()
 	t.Cleanup(srv.Close)
@@ -87,7 +122,7 @@ func newStoreTill(t testing.TB, concurrency int) *storeTill {
 		t.Fatal(err)
 	}
 	srv.AddCard(wechattest.Card{CardID: "pCard", Title: "¥20 off any drink"})
-	st := &storeTill{t: t, path: filepath.Join(t.TempDir(), "journal.db"), clk: newClock(), srv: srv, wx: sync.NewWeChat(client)}
+	st := &storeTill{t: t, path: filepath.Join(t.TempDir(), "journal.db"), clk: newClock(), srv: srv, wx: sync.NewWeChat(client), mod: mod}
 	st.open(concurrency)
 	t.Cleanup(func() { _ = st.db.Close() })
 	return st
@@ -102,10 +137,14 @@ func (st *storeTill) open(concurrency int) {
 	}
 	st.db = db
 	st.j = &countingJournal{Journal: sync.NewJournal(db, "till-2")}
-	e, err := sync.New(sync.Options{Journal: st.j, WeChat: st.wx, Terminal: "till-2", OpenShiftOnScan: true,
+	o := sync.Options{Journal: st.j, WeChat: st.wx, Terminal: "till-2", OpenShiftOnScan: true,
 		Policy:  sync.Policy{MaxPerShift: -1},
 		Timeout: 300 * time.Millisecond, SyncTimeout: 300 * time.Millisecond, QuietPeriod: 20 * time.Second,
-		MaxBackoff: 10 * time.Second, Concurrency: concurrency, Now: st.clk.Now})
+		MaxBackoff: 10 * time.Second, Concurrency: concurrency, Now: st.clk.Now}
+	if st.mod != nil {
+		st.mod(&o)
+	}
+	e, err := sync.New(o)
 	if err != nil {
 		st.t.Fatal(err)
 	}
@@ -224,6 +263,135 @@ func TestConcurrentSameCodeOnStore(t *testing.T) {
 		if st.srv.ConsumeCount(code) != 1 || (kinds[0] == sync.Consumed) == (kinds[1] == sync.Consumed) {
 			t.Fatalf("round %d: kinds %v, consumed %d", round, kinds, st.srv.ConsumeCount(code))
 		}
+	}
+}
+
+// A till killed right after the received commit leaves a redemption the
+// cashier never saw answered: after the restart it is rejected as
+// interrupted, nothing was consumed, and the code scans again.
+func TestKillAfterReceivedOnStore(t *testing.T) {
+	st := newStoreTill(t, 4)
+	const code = "720000000001"
+	st.srv.AddCode(wechattest.Code{Code: code, CardID: "pCard"})
+	if _, err := st.db.OpenShift("till-2", "Wang Fang"); err != nil {
+		t.Fatal(err)
+	}
+	st.j.killAfterCreate.Store(true)
+	if _, err := st.e.Redeem(context.Background(), sync.Request{Code: code}); !errors.Is(err, errDead) {
+		t.Fatalf("the killed till answered: %v", err)
+	}
+	if got := st.state(code); len(got) != 1 || got[0] != "received" {
+		t.Fatalf("left behind: %v", got)
+	}
+	st.restart()
+	if err := st.e.Recover(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	rs, err := st.db.ListByState(store.Rejected, 0)
+	if err != nil || len(rs) != 1 || rs[0].Code != code || rs[0].Reason != string(sync.ReasonInterrupted) {
+		t.Fatalf("rejected after recovery: %+v %v", rs, err)
+	}
+	var path []string
+	for _, h := range rs[0].History {
+		path = append(path, string(h.To))
+	}
+	if strings.Join(path, ",") != "received,rejected" {
+		t.Fatalf("history %v", path)
+	}
+	if n := st.srv.ConsumeCount(code); n != 0 {
+		t.Fatalf("an unanswered scan was consumed %d times", n)
+	}
+	if out, err := st.e.Redeem(context.Background(), sync.Request{Code: code}); err != nil || out.Kind != sync.Consumed || st.srv.ConsumeCount(code) != 1 {
+		t.Fatalf("scan again: %+v %v", out, err)
+	}
+	// The consume intent recorded the query in the same commit.
+	cs, _ := st.db.ListByState(store.Consumed, 0)
+	path = path[:0]
+	for _, h := range cs[0].History {
+		path = append(path, string(h.To))
+	}
+	if strings.Join(path, ",") != "received,checked,consuming,consumed" {
+		t.Fatalf("history of the consumed one %v", path)
+	}
+}
+
+// offline.max_age counts from the beginning of the outage, across a restart
+// of the till; the status bar's last sync survives a restart too.
+func TestOutageClockSurvivesRestart(t *testing.T) {
+	st := newStoreTillWith(t, 4, func(o *sync.Options) { o.Policy = sync.Policy{MaxPerShift: -1, MaxAge: time.Hour} })
+	codes := []string{"730000000001", "730000000002", "730000000003"}
+	for _, c := range codes {
+		st.srv.AddCode(wechattest.Code{Code: c, CardID: "pCard"})
+	}
+	ctx := context.Background()
+	st.srv.SetOutage(true)
+	began := st.clk.Now()
+	if out, err := st.e.Redeem(ctx, sync.Request{Code: codes[0]}); err != nil || out.Kind != sync.AcceptedOffline {
+		t.Fatalf("offline: %+v %v", out, err)
+	}
+	st.restart()
+	if s := st.e.Status(); s.Online || !s.OfflineSince.Equal(began) {
+		t.Fatalf("after a restart during the outage: %+v, want offline since %s", s, began)
+	}
+	st.clk.Advance(40 * time.Minute)
+	if out, err := st.e.Redeem(ctx, sync.Request{Code: codes[1]}); err != nil || out.Kind != sync.AcceptedOffline {
+		t.Fatalf("40 min into the outage: %+v %v", out, err)
+	}
+	st.restart()
+	st.clk.Advance(40 * time.Minute)
+	out, err := st.e.Redeem(ctx, sync.Request{Code: codes[2]})
+	if err != nil || out.Kind != sync.Refused || out.Reason != sync.ReasonOfflineTooLong {
+		t.Fatalf("80 min into the outage, after two restarts: %+v %v", out, err)
+	}
+	// Back online: the drain empties the queue and the outage ends.
+	st.srv.SetOutage(false)
+	st.clk.Advance(time.Minute)
+	if rep, err := st.e.DrainOnce(ctx); err != nil || rep.Consumed != 2 {
+		t.Fatalf("drain: %+v %v", rep, err)
+	}
+	synced := st.e.Status()
+	if !synced.Online || synced.LastSync.IsZero() || synced.LastContact.IsZero() {
+		t.Fatalf("status after the drain %+v", synced)
+	}
+	st.restart()
+	if s := st.e.Status(); !s.Online || !s.OfflineSince.IsZero() || !s.LastSync.Equal(synced.LastSync) || !s.LastContact.Equal(synced.LastContact) {
+		t.Fatalf("status after a restart %+v, want online, last sync %s, last contact %s", s, synced.LastSync, synced.LastContact)
+	}
+	// A new outage starts a new clock.
+	st.clk.Advance(3 * time.Hour)
+	st.srv.SetOutage(true)
+	if out, err := st.e.Redeem(ctx, sync.Request{Code: "730000000004"}); err != nil || out.Kind != sync.AcceptedOffline {
+		t.Fatalf("new outage: %+v %v", out, err)
+	}
+}
+
+// Codes the hub's feed says were given away (GIFTING, GIFTED) or deleted
+// are refused offline, with a reason that says so.
+func TestOfflineRefusesGivenAwayCodesFromFeed(t *testing.T) {
+	at := time.Date(2026, 11, 22, 13, 30, 0, 0, time.UTC)
+	st := newStoreTillWith(t, 4, func(o *sync.Options) {
+		o.Feed = feedFunc(func(context.Context, string) (sync.FeedPage, error) {
+			return sync.FeedPage{Changes: []sync.CodeChange{
+				{Code: "740000000001", CardID: "pCard", Status: "GIFTING", At: at},
+				{Code: "740000000002", CardID: "pCard", Status: "GIFTED", At: at},
+				{Code: "740000000003", CardID: "pCard", Status: "DELETE", At: at},
+				{Code: "740000000004", CardID: "pCard", Status: "NORMAL", At: at},
+			}, Next: "c1"}, nil
+		})
+	})
+	ctx := context.Background()
+	if err := st.e.PullFeed(ctx); err != nil {
+		t.Fatal(err)
+	}
+	st.srv.SetOutage(true)
+	for code, needle := range map[string]string{"740000000001": "being given to a friend", "740000000002": "given to a friend (the code changed)", "740000000003": "deleted"} {
+		out, err := st.e.Redeem(ctx, sync.Request{Code: code})
+		if err != nil || out.Kind != sync.Refused || out.Reason != sync.ReasonOfflineKnownBad || !strings.Contains(out.ReasonText, needle) {
+			t.Errorf("code %s offline: %+v %v, want refused saying %q", code, out, err, needle)
+		}
+	}
+	if out, err := st.e.Redeem(ctx, sync.Request{Code: "740000000004"}); err != nil || out.Kind != sync.AcceptedOffline {
+		t.Fatalf("a code the feed says is usable: %+v %v", out, err)
 	}
 }
 
