@@ -266,6 +266,52 @@ func TestConcurrentSameCodeOnStore(t *testing.T) {
 	}
 }
 
+// Two engines on one journal (no shared claims between them): the same
+// code scanned on both at once is one redemption, consumed once; the
+// journal's active-code index, taken by the received commit, decides.
+func TestTwoEnginesOneJournalSameCode(t *testing.T) {
+	st := newStoreTill(t, 4)
+	other, err := sync.New(sync.Options{Journal: sync.NewJournal(st.db, "till-2"), WeChat: st.wx, Terminal: "till-2", OpenShiftOnScan: true,
+		Policy: sync.Policy{MaxPerShift: -1}, Timeout: 300 * time.Millisecond, SyncTimeout: 300 * time.Millisecond, QuietPeriod: 20 * time.Second, Now: st.clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.db.OpenShift("till-2", "Wang Fang"); err != nil {
+		t.Fatal(err)
+	}
+	for round := range 10 {
+		code := fmt.Sprintf("75000000%04d", round)
+		st.srv.AddCode(wechattest.Code{Code: code, CardID: "pCard"})
+		var wg stdsync.WaitGroup
+		outs := make([]sync.Outcome, 2)
+		start := make(chan struct{})
+		for i, e := range []*sync.Engine{st.e, other} {
+			wg.Go(func() {
+				<-start
+				out, err := e.Redeem(context.Background(), sync.Request{Code: code})
+				if err != nil {
+					t.Error(err)
+				}
+				outs[i] = out
+			})
+		}
+		close(start)
+		wg.Wait()
+		kinds := map[sync.OutcomeKind]int{}
+		for _, o := range outs {
+			kinds[o.Kind]++
+		}
+		// The loser is a duplicate read while the winner works, or, if it
+		// came after the winner finished, refused as used here.
+		if kinds[sync.Consumed] != 1 || kinds[sync.Duplicate]+kinds[sync.Refused] != 1 || st.srv.ConsumeCount(code) != 1 {
+			t.Fatalf("round %d: outcomes %+v, consumed %d", round, outs, st.srv.ConsumeCount(code))
+		}
+		if got := st.state(code); kinds[sync.Duplicate] == 1 && len(got) != 1 {
+			t.Fatalf("round %d: redemptions %v, want one", round, got)
+		}
+	}
+}
+
 // A till killed right after the received commit leaves a redemption the
 // cashier never saw answered: after the restart it is rejected as
 // interrupted, nothing was consumed, and the code scans again.
