@@ -1,0 +1,775 @@
+package sim
+
+import (
+	"context"
+	"errors"
+	"crypto/sha256"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"os"
+	"slices"
+	"strings"
+	stdsync "sync"
+	"testing"
+	"time"
+
+	"cardtill/scanner"
+	"cardtill/store"
+	"cardtill/sync"
+	"cardtill/wechat"
+	"cardtill/wechat/wechattest"
+)
+
+// Cards of the fake WeChat.
+const (
+	cardDrink  = "pDRINK0000000000000000000001"
+	cardCake   = "pCAKE00000000000000000000002"
+	cardCustom = "pCUSTOM000000000000000000003"
+)
+
+var allCards = []string{cardDrink, cardCake, cardCustom}
+
+// kinds of codes in the table.
+const (
+	kindFresh    = "fresh"    // NORMAL, never used
+	kindUsed     = "used"     // CONSUMED before the day began (elsewhere)
+	kindExpired  = "expired"  // ended yesterday
+	kindExpiring = "expiring" // ends during the day
+	kindFuture   = "future"   // valid from tomorrow
+	kindCustom   = "custom"   // custom-code card
+	kindUnknown  = "unknown"  // not WeChat's
+)
+
+// code is what the simulation knows of one code.
+type code struct {
+	code, cardID, kind string
+	enc                string // encrypt_code, when handed out encrypted
+	// external is set when the code was consumed, deleted or gifted
+	// outside the tills (before the day or by the customer meanwhile).
+	external string
+	scanned  map[string]int // till -> scans
+}
+
+// config is the shape of one simulated day.
+type config struct {
+	scans int // scans per day, over both tills
+}
+
+// world is one simulated day.
+type world struct {
+	tb    testing.TB
+	seed  uint64
+	rng   *rand.Rand
+	cfg   config
+	clk   *clock
+	srv   *wechattest.Server
+	tills []*till
+
+	policy sync.Policy
+	codes  map[string]*code
+	order  []string // codes in creation order (deterministic iteration)
+	next   int      // codes handed out so far
+
+	step  int
+	end   time.Time
+	trace *tracer
+	stats stats
+
+	known       map[string]int // known bugs met, by key
+	touched     []string // codes scanned in this step
+	outageUntil time.Time // WeChat unreachable for everyone until then
+	faultsUntil time.Time
+}
+
+type stats struct {
+	scans, frames, noise, hangups, badScans int
+	outcomes                                map[string]int
+	crashes, outages, linkCuts, faults      int
+	tokenExpiries, shiftCloses, checks      int
+	doubleReads, racesAtTwoTills            int
+}
+
+// tracer hashes everything that happened, so two runs of a seed can be
+// compared, and keeps the last lines for a failure message.
+type tracer struct {
+	mu   stdsync.Mutex
+	h    [32]byte
+	n    int
+	tail []string
+	all  []string
+}
+
+func (tr *tracer) add(s string) {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	tr.h = sha256.Sum256(append(tr.h[:], s...))
+	tr.n++
+	tr.all = append(tr.all, s)
+	tr.tail = append(tr.tail, s)
+	if len(tr.tail) > 40 {
+		tr.tail = tr.tail[len(tr.tail)-40:]
+	}
+}
+
+func (w *world) note(format string, a ...any) {
+	w.trace.add(fmt.Sprintf("%s #%d ", w.clk.Now().Format("15:04:05"), w.step) + fmt.Sprintf(format, a...))
+}
+
+// knownBug reports a bug the simulation found that is not fixed yet: it
+// is logged once per seed and the day goes on, unless CARDTILL_SIM_STRICT
+// is set, when it fails the seed. Remove the call when the bug is fixed.
+func (w *world) knownBug(key, format string, a ...any) bool {
+	w.tb.Helper()
+	if os.Getenv("CARDTILL_SIM_STRICT") != "" {
+		w.fatal("known bug %s: "+format, append([]any{key}, a...)...)
+	}
+	if w.known[key] == 0 {
+		w.tb.Logf("seed %d, step %d: known bug %s: "+format, append([]any{w.seed, w.step, key}, a...)...)
+	}
+	w.known[key]++
+	w.note("known bug %s", key)
+	return true
+}
+
+// story is everything the simulation knows of one code: the events that
+// name it and the history of its redemptions in both journals.
+func (w *world) story(code string) string {
+	var b strings.Builder
+	w.trace.mu.Lock()
+	for _, l := range w.trace.all {
+		if strings.Contains(l, code) {
+			b.WriteString("\n  " + l)
+		}
+	}
+	w.trace.mu.Unlock()
+	if row, ok := w.srv.Code(code); ok {
+		fmt.Fprintf(&b, "\n  WeChat: %s, %d consumes applied", row.Status, w.srv.ConsumeCount(code))
+	}
+	for _, t := range w.tills {
+		if t.p == nil {
+			continue
+		}
+		for _, r := range w.allRecords(t) {
+			if r.Code != code {
+				continue
+			}
+			fmt.Fprintf(&b, "\n  %s redemption %d: %s (%s: %s)", t.name, r.ID, r.State, r.Reason, r.ReasonText)
+			for _, h := range r.History {
+				fmt.Fprintf(&b, "\n    %s %s -> %s %s %d %s", h.At.Format(time.TimeOnly), h.From, h.To, h.Reason, h.Errcode, h.WeChatStatus)
+			}
+		}
+	}
+	return b.String()
+}
+
+// fatal ends the seed with what happened last and the replay line.
+func (w *world) fatal(format string, a ...any) {
+	w.tb.Helper()
+	w.trace.mu.Lock()
+	tail := strings.Join(w.trace.tail, "\n  ")
+	w.trace.mu.Unlock()
+	w.tb.Fatalf("seed %d, step %d (%s): %s\nlast events:\n  %s\nreplay: go test ./sim -run Sim -seed %d",
+		w.seed, w.step, w.clk.Now().Format(time.TimeOnly), fmt.Sprintf(format, a...), tail, w.seed)
+}
+
+func newWorld(tb testing.TB, seed uint64, cfg config) *world {
+	rng := rand.New(rand.NewPCG(seed, 0x63617264_74696c6c))
+	start := time.Date(2026, 11, 26, 8, 0, 0, 0, time.UTC)
+	clk := &clock{t: start}
+	w := &world{tb: tb, seed: seed, rng: rng, cfg: cfg, clk: clk, codes: map[string]*code{}, known: map[string]int{},
+		end: start.Add(14 * time.Hour), trace: &tracer{}, stats: stats{outcomes: map[string]int{}}}
+	w.srv = wechattest.New(wechattest.WithClock(clk.Now))
+	tb.Cleanup(w.srv.Close)
+	for _, c := range []wechattest.Card{{CardID: cardDrink, Title: "¥20 off any drink"}, {CardID: cardCake, Title: "Free slice of cake", Type: "GIFT"},
+		{CardID: cardCustom, Title: "Member voucher", Type: "CASH"}} {
+		w.srv.AddCard(c)
+	}
+	w.policy = randomPolicy(rng)
+	w.note("policy %+v", w.policy)
+	dir := tb.TempDir()
+	for i, name := range []string{"till-1", "till-2"} {
+		t := &till{w: w, name: name, cashier: []string{"alice", "bob"}[i], path: journalPath(dir, name),
+			answers: map[uint64]answer{}, honoured: map[string]int{}, submitted: map[string]bool{}}
+		if err := t.open(); err != nil {
+			tb.Fatal(err)
+		}
+		t.nextDrain = start.Add(time.Duration(rng.IntN(30)) * time.Second)
+		w.tills = append(w.tills, t)
+	}
+	tb.Cleanup(func() {
+		for _, t := range w.tills {
+			if t.p != nil {
+				_ = t.p.close()
+			}
+		}
+	})
+	return w
+}
+
+// randomPolicy draws the merchant's offline policy for the day.
+func randomPolicy(rng *rand.Rand) sync.Policy {
+	p := sync.Policy{Mode: sync.ModeAccept, MaxPerShift: []int{-1, 3, 10, 40}[rng.IntN(4)]}
+	if rng.IntN(3) == 0 {
+		p.MaxAge = time.Duration(5+rng.IntN(40)) * time.Minute
+	}
+	if rng.IntN(4) == 0 {
+		p.AllowCards = []string{cardDrink, cardCustom}
+	}
+	switch rng.IntN(12) {
+	case 0:
+		p.Mode = sync.ModeRefuse
+	case 1:
+		p.UnknownCodes = sync.ModeRefuse // no hub feed here: every offline scan is refused
+	}
+	return p
+}
+
+// newCode adds a code of kind to the fake WeChat's table.
+func (w *world) newCode(kind string) *code {
+	w.next++
+	c := &code{kind: kind, scanned: map[string]int{}}
+	c.code = fmt.Sprintf("%012d", 100000000000+w.rng.Int64N(800000000000))
+	for w.codes[c.code] != nil {
+		c.code = fmt.Sprintf("%012d", 100000000000+w.rng.Int64N(800000000000))
+	}
+	c.cardID = []string{cardDrink, cardCake}[w.rng.IntN(2)]
+	row := wechattest.Code{Code: c.code, CardID: c.cardID, OpenID: fmt.Sprintf("oUser%06d", w.next)}
+	day := w.clk.Now().Truncate(24 * time.Hour)
+	switch kind {
+	case kindUsed:
+		row.Status = wechat.StatusConsumed
+		c.external = "CONSUMED"
+	case kindExpired:
+		row.End = day.Add(-time.Hour)
+	case kindExpiring:
+		row.End = w.clk.Now().Add(time.Duration(w.rng.IntN(240)) * time.Minute)
+	case kindFuture:
+		row.Begin = day.Add(24 * time.Hour)
+	case kindCustom:
+		c.code = fmt.Sprintf("VIP%09d", w.rng.IntN(1000000000))
+		for w.codes[c.code] != nil {
+			c.code = fmt.Sprintf("VIP%09d", w.rng.IntN(1000000000))
+		}
+		c.cardID = cardCustom
+		row.Code, row.CardID, row.Custom = c.code, cardCustom, true
+	case kindUnknown:
+		c.cardID = ""
+	}
+	if kind != kindUnknown {
+		w.srv.AddCode(row)
+	}
+	w.codes[c.code] = c
+	w.order = append(w.order, c.code)
+	return c
+}
+
+// pick chooses what the next customer hands over at till t.
+func (w *world) pick(t *till) (*code, bool) {
+	r := w.rng.IntN(100)
+	switch {
+	case r < 6: // a code this till already scanned: the customer tries again
+		if c := w.scannedCode(func(c *code) bool { return c.scanned[t.name] > 0 }); c != nil {
+			return c, false
+		}
+	case r < 12: // a code already scanned at the other till
+		if c := w.scannedCode(func(c *code) bool { return c.scanned[t.name] == 0 && len(c.scanned) > 0 }); c != nil {
+			return c, false
+		}
+	}
+	kind := kindFresh
+	switch r = w.rng.IntN(100); {
+	case r < 8:
+		kind = kindUsed
+	case r < 13:
+		kind = kindExpired
+	case r < 17:
+		kind = kindExpiring
+	case r < 19:
+		kind = kindFuture
+	case r < 27:
+		kind = kindCustom
+	case r < 32:
+		kind = kindUnknown
+	}
+	c := w.newCode(kind)
+	enc := kind != kindUnknown && w.rng.IntN(100) < 8
+	if enc {
+		c.enc = w.srv.Encrypt(c.code)
+	}
+	return c, enc
+}
+
+// scannedCode picks a random earlier code matching ok (a few tries).
+func (w *world) scannedCode(ok func(*code) bool) *code {
+	if len(w.order) == 0 {
+		return nil
+	}
+	for range 8 {
+		c := w.codes[w.order[w.rng.IntN(len(w.order))]]
+		if ok(c) {
+			return c
+		}
+	}
+	return nil
+}
+
+// rawScan is the bytes the serial scanner sends for c, CR-terminated.
+func (w *world) rawScan(c *code, enc bool) string {
+	aim := []string{"", "]Q1", "]C0"}[w.rng.IntN(3)]
+	switch {
+	case enc:
+		q := "encrypt_code=" + url.QueryEscape(c.enc)
+		if w.rng.IntN(2) == 0 {
+			q += "&card_id=" + c.cardID
+		}
+		return "]Q1https://mp.weixin.qq.com/bizmall/cardshelf?" + q + "\r"
+	case c.kind == kindCustom && w.rng.IntN(2) == 0:
+		return "]Q1https://example.com/use?card_id=" + c.cardID + "&code=" + c.code + "\r"
+	case w.rng.IntN(10) == 0:
+		// typed in groups by a cashier on a keyboard-wedge scanner
+		return c.code[:4] + " " + c.code[4:8] + " " + c.code[8:] + "\r"
+	}
+	return aim + c.code + "\r"
+}
+
+// noise is line noise: bytes no scanner sends for a coupon.
+func (w *world) noise() string {
+	const junk = "\x00\x07\x1b\x7f#*~!$%^()[]{}<>|\\`"
+	b := make([]byte, 1+w.rng.IntN(12))
+	for i := range b {
+		b[i] = junk[w.rng.IntN(len(junk))]
+	}
+	return string(b)
+}
+
+// run plays the day and the settle phase, checking as it goes.
+func (w *world) run() {
+	ctx := context.Background()
+	gap := 14 * time.Hour / time.Duration(max(w.cfg.scans, 1))
+	framers := map[string]*scanner.Framer{}
+	for _, t := range w.tills {
+		framers[t.name] = scanner.NewFramer(scanner.Config{})
+	}
+	for w.stats.scans < w.cfg.scans {
+		w.step++
+		// Time passes: customers come in waves, sometimes nobody for a while.
+		d := time.Duration(w.rng.ExpFloat64() * float64(gap))
+		if w.rng.IntN(200) == 0 {
+			d += time.Duration(5+w.rng.IntN(40)) * time.Minute
+		}
+		w.clk.Advance(d)
+		w.weather()
+		t := w.tills[w.rng.IntN(len(w.tills))]
+		switch r := w.rng.IntN(1000); {
+		case r < 4:
+			w.crashLater(t)
+		case r < 6:
+			w.note("%s killed between scans", t.name)
+			w.restart(t)
+		case r < 9:
+			w.closeShift(t)
+		case r < 11:
+			w.customerChange()
+		default:
+			w.scan(ctx, t, framers[t.name])
+		}
+		for _, t := range w.tills {
+			w.afterStep(ctx, t)
+		}
+		w.checkStep()
+		if w.step%100 == 0 {
+			w.checkAll(false)
+		}
+	}
+	w.settle(ctx)
+	w.checkAll(true)
+}
+
+// weather switches outages, link cuts and fault bursts on and off.
+func (w *world) weather() {
+	now := w.clk.Now()
+	if w.srv.Outage() && !now.Before(w.outageUntil) {
+		w.srv.SetOutage(false)
+		w.note("WeChat reachable again")
+	}
+	if !w.faultsUntil.IsZero() && !now.Before(w.faultsUntil) {
+		w.srv.ClearFaults()
+		w.faultsUntil = time.Time{}
+		w.note("fault burst over")
+	}
+	for _, t := range w.tills {
+		if t.linkDown && w.rng.IntN(20) == 0 {
+			t.linkDown = false
+			w.note("%s link back", t.name)
+		}
+	}
+	switch r := w.rng.IntN(1000); {
+	case r < 3 && !w.srv.Outage():
+		d := time.Duration(1+w.rng.IntN(90)) * time.Minute
+		w.outageUntil = now.Add(d)
+		w.srv.SetOutage(true)
+		w.stats.outages++
+		w.note("WeChat outage for %s", d)
+	case r < 6:
+		t := w.tills[w.rng.IntN(len(w.tills))]
+		if !t.linkDown {
+			t.linkDown = true
+			w.stats.linkCuts++
+			w.note("%s link down", t.name)
+		}
+	case r < 14:
+		w.faultBurst()
+	case r < 16:
+		w.srv.ExpireTokens()
+		w.stats.tokenExpiries++
+		w.note("tokens expired")
+	}
+}
+
+// faultBurst injects a few faults into the next WeChat calls. Busy and
+// quota answers are injected into queries only: after a consume answer the
+// drain frees its slot before it notes the throttle, so a busy consume
+// would let the next item's start race with that note (harmless to the
+// engine, but it would make replays inexact).
+func (w *world) faultBurst() {
+	w.stats.faults++
+	n := 1 + w.rng.IntN(4)
+	var ep wechattest.Endpoint
+	var f wechattest.Fault
+	switch w.rng.IntN(9) {
+	case 0, 1:
+		ep, f = wechattest.EndpointConsume, wechattest.Fault{DropAfter: true}
+	case 2:
+		ep, f = wechattest.EndpointConsume, wechattest.Fault{DropBefore: true}
+	case 3:
+		ep, f = wechattest.EndpointConsume, wechattest.Fault{HTTPStatus: http.StatusBadGateway}
+	case 4:
+		ep, f = wechattest.EndpointGetCode, wechattest.Fault{HTTPStatus: http.StatusServiceUnavailable}
+	case 5:
+		ep, f = wechattest.EndpointGetCode, wechattest.Fault{Errcode: 45009}
+	case 6:
+		ep, f = wechattest.EndpointGetCode, wechattest.Fault{Errcode: -1}
+	case 7:
+		ep, f = wechattest.EndpointGetCode, wechattest.Fault{DropBefore: true}
+	case 8:
+		ep, f = wechattest.EndpointDecrypt, wechattest.Fault{HTTPStatus: http.StatusInternalServerError}
+	}
+	f.Times = n
+	w.srv.Inject(ep, f)
+	if w.faultsUntil.IsZero() {
+		w.faultsUntil = w.clk.Now().Add(time.Duration(1+w.rng.IntN(20)) * time.Minute)
+	}
+	w.note("fault %s x%d: %+v", ep, n, f)
+}
+
+// crashLater schedules t's process to die at a random op soon.
+func (w *world) crashLater(t *till) {
+	on := ""
+	if w.rng.IntN(2) == 0 {
+		on = "consume"
+	}
+	n, after := 1+w.rng.IntN(12), w.rng.IntN(2) == 0
+	t.p.scheduleKill(n, after, on)
+	w.note("%s will die at its %d. %s op (after=%v)", t.name, n, on, after)
+}
+
+// restart closes t's process (whatever it was doing is lost), lets some
+// time pass, opens the journal again and recovers.
+func (w *world) restart(t *till) {
+	if err := t.p.close(); err != nil {
+		w.fatal("close %s: %v", t.name, err)
+	}
+	w.stats.crashes++
+	w.clk.Advance(time.Duration(5+w.rng.IntN(180)) * time.Second)
+	if err := t.open(); err != nil {
+		w.fatal("reopen %s after a crash: %v", t.name, err)
+	}
+	w.checkAll(false) // nothing answered was lost, counters agree
+	if err := t.p.eng.Recover(context.Background()); err != nil && !t.p.isDead() {
+		w.fatal("recover %s: %v", t.name, err)
+	}
+	w.note("%s restarted (life %d)", t.name, t.lives)
+}
+
+// afterStep restarts a till that died during the step and runs its drain
+// when the simulated Run would.
+func (w *world) afterStep(ctx context.Context, t *till) {
+	for range 10 {
+		if t.p.isDead() {
+			w.restart(t)
+			continue
+		}
+		if w.clk.Now().Before(t.nextDrain) {
+			return
+		}
+		rep, err := t.p.eng.DrainOnce(ctx)
+		t.nextDrain = w.clk.Now().Add(drainInterval)
+		if err != nil && !t.p.isDead() {
+			w.fatal("drain %s: %v", t.name, err)
+		}
+		if rep.Attempted > 0 {
+			w.note("%s drain: %+v", t.name, rep)
+		}
+	}
+}
+
+// closeShift closes t's open shift, pending work or not.
+func (w *world) closeShift(t *till) {
+	s, ok, err := t.p.db.CurrentShift(t.name)
+	if err != nil {
+		w.fatal("current shift of %s: %v", t.name, err)
+	}
+	if !ok {
+		return
+	}
+	if _, err := t.p.db.CloseShift(s.ID); err != nil {
+		w.fatal("close shift %d of %s: %v", s.ID, t.name, err)
+	}
+	w.stats.shiftCloses++
+	st := t.p.eng.Status()
+	w.note("%s closed shift #%d with %d pending", t.name, s.ID, st.QueueDepth)
+	if w.rng.IntN(2) == 0 {
+		t.cashier = map[string]string{"alice": "carol", "carol": "alice", "bob": "dave", "dave": "bob"}[t.cashier]
+		if _, err := t.p.db.OpenShift(t.name, t.cashier); err != nil {
+			w.fatal("open a shift on %s: %v", t.name, err)
+		}
+	}
+	w.checkAll(false)
+}
+
+// customerChange: a customer deletes, gifts or uses elsewhere a code that
+// is still NORMAL at WeChat (maybe one a till accepted offline).
+func (w *world) customerChange() {
+	c := w.scannedCode(func(c *code) bool {
+		row, ok := w.srv.Code(c.code)
+		return ok && row.Status == wechat.StatusNormal
+	})
+	if c == nil {
+		return
+	}
+	st := []wechat.CardStatus{wechat.StatusDelete, wechat.StatusGifting, wechat.StatusConsumed}[w.rng.IntN(3)]
+	w.srv.SetStatus(c.code, st)
+	c.external = string(st)
+	w.note("customer: %s is now %s", c.code, st)
+}
+
+// scan feeds one customer's scan through the scanner's framer and parser
+// into the till's engine, with noise, hang-ups and double reads.
+func (w *world) scan(ctx context.Context, t *till, fr *scanner.Framer) {
+	c, enc := w.pick(t)
+	raw := w.rawScan(c, enc)
+	if w.rng.IntN(25) == 0 {
+		raw = w.noise() + "\r" + raw
+		w.stats.noise++
+	}
+	var frames []scanner.Frame
+	if w.rng.IntN(40) == 0 {
+		// The scanner hangs up in the middle of the frame: the part read so
+		// far is flushed as incomplete, and the customer scans again.
+		cut := 1 + w.rng.IntN(len(raw)-1)
+		frames = fr.Feed([]byte(raw[:cut]), frames)
+		if f, ok := fr.Flush(); ok {
+			frames = append(frames, f)
+		}
+		w.stats.hangups++
+		w.note("%s scanner hung up after %q", t.name, raw[:cut])
+	}
+	double := w.rng.IntN(30) == 0
+	if double && w.rng.IntN(2) == 0 {
+		raw += raw // a double read on the wire: two frames
+		double = false
+	}
+	frames = fr.Feed([]byte(raw), frames)
+	if fr.Pending() {
+		w.fatal("framer holds bytes after a terminated frame %q", raw)
+	}
+	for _, f := range frames {
+		w.stats.frames++
+		if f.Err != nil {
+			w.note("%s frame refused: %v", t.name, f.Err)
+			continue
+		}
+		p, err := scanner.Parse(f.Symbology + f.Text)
+		if err != nil {
+			w.stats.badScans++
+			w.note("%s scan refused by the parser: %v", t.name, err)
+			if f.Text == c.code || strings.Contains(f.Text, c.code) {
+				w.fatal("the parser refused a real code %q: %v", f.Raw, err)
+			}
+			continue
+		}
+		if p.Code != c.code && p.EncryptCode != c.enc {
+			w.fatal("scan %q parsed as %+v, want code %s", f.Raw, p, c.code)
+		}
+		if double {
+			double = false
+			w.doubleRead(ctx, t, c)
+		} else if w.rng.IntN(60) == 0 && c.kind != kindUnknown {
+			w.raceOtherTill(ctx, t, c)
+		}
+		proc := t.p
+		w.redeem(ctx, t, c, sync.Request{Code: p.Code, CardID: p.CardID, EncryptCode: p.EncryptCode, Source: "serial", RawScan: f.Raw})
+		proc.hook("get:" + c.code) // hooks that did not fire are dropped
+		proc.hook("consume:" + c.code)
+	}
+}
+
+// doubleRead makes the scanner send the same code again while the first
+// read is being redeemed.
+func (w *world) doubleRead(ctx context.Context, t *till, c *code) {
+	w.stats.doubleReads++
+	p := t.p
+	p.setHook("get:"+c.code, func() {
+		w.redeem(ctx, t, c, sync.Request{Code: c.code, CardID: c.cardID, Source: "serial", RawScan: c.code})
+	})
+}
+
+// raceOtherTill has the other till scan the same code while this till's
+// consume is about to leave.
+func (w *world) raceOtherTill(ctx context.Context, t *till, c *code) {
+	w.stats.racesAtTwoTills++
+	other := w.tills[0]
+	if other == t {
+		other = w.tills[1]
+	}
+	t.p.setHook("consume:"+c.code, func() {
+		w.note("%s scans %s while %s consumes it", other.name, c.code, t.name)
+		w.redeem(ctx, other, c, sync.Request{Code: c.code, CardID: c.cardID, Source: "serial", RawScan: c.code})
+	})
+}
+
+// redeem runs one scan and checks what the cashier was told.
+func (w *world) redeem(ctx context.Context, t *till, c *code, req sync.Request) {
+	w.stats.scans++
+	c.scanned[t.name]++
+	t.submitted[c.code] = true
+	p := t.p
+	before := w.journalSize(t)
+	// What the cashier sees is what OnAnswer hands over (after a confirmed
+	// consume that is before the consumed commit, which a crash may lose).
+	var told *sync.Outcome
+	req.OnAnswer = func(o sync.Outcome) { told = &o }
+	out, err := p.eng.Redeem(ctx, req)
+	w.touched = append(w.touched, c.code)
+	if err != nil {
+		switch {
+		case told != nil && p.isDead():
+			w.note("%s died after answering %s for %s (%v)", t.name, told.Kind, c.code, err)
+			out = *told
+		case p.isDead():
+			w.note("%s scan %s: no answer, the till died (%v)", t.name, c.code, err)
+			return
+		case req.EncryptCode != "" && errors.Is(err, store.ErrInvalid) && w.knownBug("encrypted-unreadable",
+			"an encrypted scan WeChat could not decrypt (unreachable or refused) is journaled without a code, which the store refuses: the cashier gets a journal error, not the refusal (%s: %v)", t.name, err):
+			return
+		default:
+			w.fatal("%s redeem %s: %v", t.name, c.code, err)
+		}
+	} else if told == nil || told.Kind != out.Kind || told.ID != out.ID {
+		w.fatal("%s redeem %s: OnAnswer said %+v, Redeem returned %+v", t.name, c.code, told, out)
+	}
+	w.stats.outcomes[out.Kind.String()]++
+	w.note("%s scan %s (%s%s): %s %s %s %d", t.name, c.code, c.kind, map[bool]string{true: ", encrypted"}[req.EncryptCode != ""],
+		out.Kind, out.State, out.Reason, out.Errcode)
+	if out.Code != c.code && !(req.EncryptCode != "" && out.Code == "" && out.Kind == sync.Refused) {
+		w.fatal("%s: scanned %s, answer is about %s", t.name, c.code, out.Code)
+	}
+	if out.Kind == sync.Duplicate {
+		if n := w.journalSize(t); n != before {
+			w.fatal("%s: a duplicate read journaled %d redemptions", t.name, n-before)
+		}
+		return
+	}
+	if out.ID == 0 {
+		w.fatal("%s: answer %s for %s without a journaled redemption", t.name, out.Kind, c.code)
+	}
+	rec, err := p.db.Get(out.ID)
+	if err != nil || rec.Code != c.code {
+		w.fatal("%s: answered redemption %d of %s is not in the journal: %+v %v", t.name, out.ID, c.code, rec, err)
+	}
+	t.answers[out.ID] = answer{kind: out.Kind, code: c.code, step: w.step, state: out.State}
+	switch out.Kind {
+	case sync.Consumed:
+		if n := w.srv.ConsumeCount(c.code); n != 1 {
+			w.fatal("%s told the cashier %s is consumed; WeChat applied %d consumes", t.name, c.code, n)
+		}
+	case sync.AcceptedOffline:
+		w.checkOfflineAcceptance(t, out, string(rec.State))
+	}
+	if out.Kind.Honoured() {
+		t.honoured[c.code]++
+		if t.honoured[c.code] > 1 {
+			w.fatal("%s honoured %s twice", t.name, c.code)
+		}
+	}
+}
+
+// checkOfflineAcceptance: the offline policy's limits held for this
+// acceptance.
+func (w *world) checkOfflineAcceptance(t *till, out sync.Outcome, state string) {
+	pol := w.policy
+	switch {
+	case pol.Mode == sync.ModeRefuse:
+		w.fatal("%s accepted %s offline with offline.mode = refuse", t.name, out.Code)
+	case pol.UnknownCodes == sync.ModeRefuse:
+		w.fatal("%s accepted %s offline with unknown_codes = refuse and no code-status cache", t.name, out.Code)
+	case len(pol.AllowCards) > 0 && !slices.Contains(pol.AllowCards, out.CardID):
+		w.fatal("%s accepted %s of card %q offline; allow_cards = %v", t.name, out.Code, out.CardID, pol.AllowCards)
+	case pol.MaxPerShift >= 0 && out.OfflineInShift > pol.MaxPerShift:
+		w.fatal("%s accepted %s offline as %d of max_per_shift %d", t.name, out.Code, out.OfflineInShift, pol.MaxPerShift)
+	}
+	if pol.MaxAge > 0 {
+		if since := t.p.offlineSince(); !since.IsZero() && w.clk.Now().Sub(since) > pol.MaxAge {
+			w.fatal("%s accepted %s offline %s after its first failed request; max_age = %s", t.name, out.Code, w.clk.Now().Sub(since), pol.MaxAge)
+		}
+	}
+	if state != sync.StateQueued {
+		w.fatal("%s accepted %s offline but journaled it %s", t.name, out.Code, state)
+	}
+}
+
+// journalSize is the number of redemptions in t's journal.
+func (w *world) journalSize(t *till) int {
+	n, err := t.p.db.CountByState()
+	if err != nil {
+		w.fatal("count %s: %v", t.name, err)
+	}
+	total := 0
+	for _, k := range n {
+		total += k
+	}
+	return total
+}
+
+// settle brings the network back for good and drains until nothing waits.
+func (w *world) settle(ctx context.Context) {
+	w.step++
+	w.note("settle: network back, faults cleared")
+	w.srv.ClearFaults()
+	w.srv.SetOutage(false)
+	for _, t := range w.tills {
+		t.linkDown = false
+		t.p.scheduleKill(0, false, "")
+		if t.p.isDead() {
+			w.restart(t)
+		}
+	}
+	for round := range 40 {
+		w.clk.Advance(drainInterval)
+		pending := 0
+		for _, t := range w.tills {
+			if _, err := t.p.eng.DrainOnce(ctx); err != nil {
+				w.fatal("settle drain %s: %v", t.name, err)
+			}
+			pending += t.p.eng.Status().QueueDepth
+		}
+		if pending == 0 {
+			w.note("settled after %d rounds", round+1)
+			return
+		}
+	}
+	w.fatal("still pending after 40 drains with the network back: %+v / %+v", w.tills[0].p.eng.Status(), w.tills[1].p.eng.Status())
+}
+

@@ -1,0 +1,75 @@
+package sim
+
+import (
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"strconv"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+var (
+	seedFlag  = flag.Int64("seed", -1, "replay this seed of the simulated day (go test ./sim -run Sim -seed N)")
+	soakFlag  = flag.Int("soak", 0, "run this many random seeds (or CARDTILL_SOAK_SEEDS)")
+	scansFlag = flag.Int("scans", 0, "scans per simulated day (default 1500)")
+)
+
+// ciSeeds are the seeds every `go test ./sim` runs.
+var ciSeeds = []uint64{1, 2, 3, 4, 5, 6}
+
+const defaultScans = 1500
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func scans() int {
+	if *scansFlag > 0 {
+		return *scansFlag
+	}
+	return defaultScans
+}
+
+// TestSim plays simulated trading days: the fixed CI seeds, one seed
+// (-seed N), or a soak of random seeds (-soak N).
+func TestSim(t *testing.T) {
+	soak := *soakFlag
+	if s := os.Getenv("CARDTILL_SOAK_SEEDS"); s != "" && soak == 0 {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 0 {
+			t.Fatalf("CARDTILL_SOAK_SEEDS=%q: want a number of seeds", s)
+		}
+		soak = n
+	}
+	switch {
+	case *seedFlag >= 0:
+		runSeed(t, uint64(*seedFlag))
+	case soak > 0:
+		var failed []uint64
+		for range soak {
+			seed := rand.Uint64N(1 << 40)
+			if !t.Run(fmt.Sprint("seed=", seed), func(t *testing.T) { runSeed(t, seed) }) {
+				failed = append(failed, seed)
+			}
+		}
+		for _, s := range failed {
+			t.Logf("failing seed %d: replay: go test ./sim -run Sim -seed %d", s, s)
+		}
+	default:
+		for _, seed := range ciSeeds {
+			t.Run(fmt.Sprint("seed=", seed), func(t *testing.T) { runSeed(t, seed) })
+		}
+	}
+}
+
+func runSeed(t *testing.T, seed uint64) {
+	start := time.Now()
+	w := newWorld(t, seed, config{scans: scans()})
+	w.run()
+	t.Logf("seed %d: %d scans (%d frames, %d noise, %d hang-ups, %d refused by the parser), outcomes %v; %d crashes, %d outages, %d link cuts, %d fault bursts, %d token expiries, %d shift closes, %d double reads, %d races at two tills, %d full checks; policy %+v; %s",
+		seed, w.stats.scans, w.stats.frames, w.stats.noise, w.stats.hangups, w.stats.badScans, w.stats.outcomes,
+		w.stats.crashes, w.stats.outages, w.stats.linkCuts, w.stats.faults, w.stats.tokenExpiries, w.stats.shiftCloses,
+		w.stats.doubleReads, w.stats.racesAtTwoTills, w.stats.checks, w.policy, time.Since(start).Round(time.Millisecond))
+}
