@@ -2,8 +2,8 @@ package sim
 
 import (
 	"context"
-	"errors"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
@@ -78,8 +78,8 @@ type world struct {
 	stats stats
 
 	known       map[string]int // known bugs met, by key
-	touched     []string // codes scanned in this step
-	outageUntil time.Time // WeChat unreachable for everyone until then
+	touched     []string       // codes scanned in this step
+	outageUntil time.Time      // WeChat unreachable for everyone until then
 	faultsUntil time.Time
 }
 
@@ -772,4 +772,3 @@ func (w *world) settle(ctx context.Context) {
 	}
 	w.fatal("still pending after 40 drains with the network back: %+v / %+v", w.tills[0].p.eng.Status(), w.tills[1].p.eng.Status())
 }
-
