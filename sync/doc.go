@@ -40,7 +40,11 @@
 // A received (or checked) redemption found by Recover means the till
 // stopped before the cashier saw an answer: the customer may have left
 // without the benefit, so it is never consumed later. It ends rejected with
-// ReasonInterrupted and the code is free to scan again. A caller whose
+// ReasonInterrupted and the code is free to scan again. A till that scans
+// without recovering first (`cardtill redeem`) sets such a record aside
+// the same way when its code is scanned again: one journaled before the
+// engine started cannot be an answer still on its way, since one process
+// owns the journal file. A caller whose
 // context ends before an answer gets the same: Redeem journals the scan
 // rejected/interrupted and returns the context's error (nothing at all is
 // journaled when the context was done before the scan began).

@@ -106,9 +106,7 @@ func (e *Engine) interruptUnanswered() error {
 		if !e.claims.take(r.Code) {
 			continue
 		}
-		_, err := e.j.Transition(r.ID, r.State, StateRejected, func(x *Record) {
-			x.Reason, x.ReasonText = ReasonInterrupted, interruptedText
-		})
+		_, err := e.j.Transition(r.ID, r.State, StateRejected, setAside)
 		e.claims.release(r.Code)
 		if err != nil && !errors.Is(err, ErrStale) {
 			return fmt.Errorf("recover %d: %w", r.ID, err)

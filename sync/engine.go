@@ -82,6 +82,7 @@ type Engine struct {
 	drainMu       stdsync.Mutex // one drain pass at a time
 	loggedErrs    map[string]bool
 
+	started   time.Time     // New's time: older unanswered scans are a previous run's
 	saveMu    stdsync.Mutex // orders the writes of the connectivity
 	savedConn string        // last connectivity written to the journal
 }
@@ -141,6 +142,7 @@ func New(o Options) (*Engine, error) {
 		backoff:    Backoff{Base: base, Max: o.MaxBackoff},
 		kick:       make(chan struct{}, 1),
 		loggedErrs: make(map[string]bool),
+		started:    o.Now(),
 	}
 	if err := e.loadConn(); err != nil {
 		return nil, err
@@ -296,6 +298,16 @@ func (e *Engine) redeem(ctx context.Context, r Request, answer func(Outcome)) (O
 	if active != nil && active.State == StateQueued {
 		prev, active = active, nil
 	}
+	if active != nil && (active.State == StateReceived || active.State == StateChecked) && active.UpdatedAt.Before(e.started) {
+		// Journaled before this engine started and never answered: the
+		// till stopped there (the process that owns the journal file is
+		// this one) and Recover has not run yet, as with `cardtill
+		// redeem`. Set it aside the way Recover would; this scan goes on.
+		if _, err := e.j.Transition(active.ID, active.State, StateRejected, setAside); err != nil && !errors.Is(err, ErrStale) {
+			return Outcome{}, fmt.Errorf("redeem %s: set aside an unanswered scan: %w", r.Code, err)
+		}
+		active = nil
+	}
 	if active != nil {
 		return e.duplicate(*active), nil
 	}
@@ -418,8 +430,11 @@ func (e *Engine) finish(rec Record, to string, update func(*Record)) (Outcome, e
 	return e.outcome(saved), nil
 }
 
-// interruptedText is what a rejected, interrupted redemption says.
-const interruptedText = "the till stopped before answering — nothing was consumed, scan again"
+// setAside ends a redemption the till never answered.
+func setAside(x *Record) {
+	x.Reason = ReasonInterrupted
+	x.ReasonText = "the till stopped before answering — nothing was consumed, scan again"
+}
 
 // interrupted ends a received redemption whose caller gave up before an
 // answer: nothing was consumed, and the code is free to scan again.

@@ -599,53 +599,86 @@ func TestRedeemCancelledByCaller(t *testing.T) {
 }
 
 // A scan journaled as received whose till died before it answered is set
-// aside at start-up (rejected, interrupted) and never consumed; the code
-// can be scanned again.
+// aside (rejected, interrupted) and never consumed; the code can be
+// scanned again. Recover does it at start-up; a till that scans without
+// recovering first (`cardtill redeem`) does it when the code comes again.
 func TestKillAfterReceivedCommit(t *testing.T) {
-	clk := newClock()
-	j := newMemJournal(clk.Now)
-	wx := newFakeWeChat()
-	wx.add("90", "p")
-	newEngine := func() *sync.Engine {
-		e, err := sync.New(sync.Options{Journal: j, WeChat: wx, Terminal: "t", OpenShiftOnScan: true, Policy: sync.Policy{MaxPerShift: -1},
-			Timeout: 50 * time.Millisecond, SyncTimeout: 50 * time.Millisecond, QuietPeriod: 20 * time.Second, Now: clk.Now})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return e
+	for _, recover := range []bool{true, false} {
+		t.Run(fmt.Sprint("recover=", recover), func(t *testing.T) {
+			clk := newClock()
+			j := newMemJournal(clk.Now)
+			wx := newFakeWeChat()
+			wx.add("90", "p")
+			newEngine := func() *sync.Engine {
+				e, err := sync.New(sync.Options{Journal: j, WeChat: wx, Terminal: "t", OpenShiftOnScan: true, Policy: sync.Policy{MaxPerShift: -1},
+					Timeout: 50 * time.Millisecond, SyncTimeout: 50 * time.Millisecond, QuietPeriod: 20 * time.Second, Now: clk.Now})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return e
+			}
+			e := newEngine()
+			// Die right after the first commit of the scan (after the shift).
+			j.killAt = 2
+			j.onKill = func() { wx.setDown(true) }
+			if _, err := e.Redeem(context.Background(), sync.Request{Code: "90"}); err == nil {
+				t.Fatal("the killed process answered")
+			}
+			recs := j.records("90")
+			if len(recs) != 1 || recs[0].State != sync.StateReceived {
+				t.Fatalf("after the kill: %+v", recs)
+			}
+			j.restart()
+			wx.setDown(false)
+			clk.Advance(time.Second)
+			e = newEngine()
+			if recover {
+				if err := e.Recover(context.Background()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			out, err := e.Redeem(context.Background(), sync.Request{Code: "90"})
+			if err != nil || out.Kind != sync.Consumed {
+				t.Fatalf("scan again: %+v %v", out, err)
+			}
+			recs = j.records("90")
+			if len(recs) != 2 || recs[0].State != sync.StateRejected || recs[0].Reason != sync.ReasonInterrupted || !strings.Contains(recs[0].ReasonText, "scan again") {
+				t.Fatalf("records %+v", recs)
+			}
+			if got := strings.Join(j.history[recs[0].ID], ","); got != "received,rejected" {
+				t.Fatalf("history %s", got)
+			}
+			if wx.consumed("90") != 1 || wx.calls["consume"] != 1 || recs[1].State != sync.StateConsumed {
+				t.Fatalf("consumes %d (calls %d), records %+v", wx.consumed("90"), wx.calls["consume"], recs)
+			}
+		})
 	}
-	e := newEngine()
-	// Die right after the first commit of the scan (after the shift).
-	j.killAt = 2
-	j.onKill = func() { wx.setDown(true) }
-	if _, err := e.Redeem(context.Background(), sync.Request{Code: "90"}); err == nil {
-		t.Fatal("the killed process answered")
-	}
-	recs := j.records("90")
-	if len(recs) != 1 || recs[0].State != sync.StateReceived {
-		t.Fatalf("after the kill: %+v", recs)
-	}
-	j.restart()
-	wx.setDown(false)
-	e = newEngine()
-	// Until recovery the code is taken (a duplicate read), not redeemed twice.
-	if out, err := e.Redeem(context.Background(), sync.Request{Code: "90"}); err != nil || out.Kind != sync.Duplicate {
-		t.Fatalf("before recovery: %+v %v", out, err)
-	}
-	if err := e.Recover(context.Background()); err != nil {
+}
+
+// A scan this engine is answering is not set aside by Recover, nor taken
+// for one a previous run left.
+func TestRecoverLeavesLiveScanAlone(t *testing.T) {
+	h := newHarness(t, nil)
+	h.wx.add("91", "p")
+	var out sync.Outcome
+	var err error
+	confirm := make(chan bool)
+	asked := make(chan struct{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		out, err = h.e.Redeem(context.Background(), sync.Request{Code: "91", Confirm: func(sync.Outcome) bool { close(asked); return <-confirm }})
+	}()
+	<-asked // the scan is journaled (received) and waits for the cashier
+	if err := h.e.Recover(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	r := j.records("90")[0]
-	if r.State != sync.StateRejected || r.Reason != sync.ReasonInterrupted || !strings.Contains(r.ReasonText, "scan again") {
-		t.Fatalf("recovered %+v", r)
+	if d, _ := h.e.Redeem(context.Background(), sync.Request{Code: "91"}); d.Kind != sync.Duplicate {
+		t.Fatalf("rescan while the cashier confirms: %+v", d)
 	}
-	if wx.consumed("90") != 0 || wx.calls["consume"] != 0 {
-		t.Fatal("an unanswered scan was consumed")
-	}
-	if got := strings.Join(j.history[r.ID], ","); got != "received,rejected" {
-		t.Fatalf("history %s", got)
-	}
-	if out, err := e.Redeem(context.Background(), sync.Request{Code: "90"}); err != nil || out.Kind != sync.Consumed {
-		t.Fatalf("scan again: %+v %v", out, err)
+	confirm <- true
+	<-done
+	if err != nil || out.Kind != sync.Consumed || len(h.j.records("91")) != 1 {
+		t.Fatalf("%+v %v %+v", out, err, h.j.records("91"))
 	}
 }
