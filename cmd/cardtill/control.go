@@ -162,6 +162,8 @@ type controlPing struct {
 
 type controlBackupReq struct {
 	Path string `json:"path"`
+	// Folder is folderID of Path's folder as the client sees it.
+	Folder string `json:"folder,omitempty"`
 }
 
 type controlBackupResp struct {
@@ -196,6 +198,10 @@ func (s *controlServer) handler() http.Handler {
 		}
 		if err := validateBackupPath(req.Path); err != nil {
 			controlJSON(w, 400, controlErr{err.Error()})
+			return
+		}
+		if id := folderID(filepath.Dir(req.Path)); req.Folder != "" && id != "" && id != req.Folder {
+			controlJSON(w, 400, controlErr{fmt.Sprintf("backup: the running till sees another folder at %s than you do (systemd PrivateTmp or a container); choose a folder under the journal's, e.g. %s", filepath.Dir(req.Path), filepath.Dir(s.db.Path()))})
 			return
 		}
 		if !s.acquire(w) {
@@ -427,7 +433,7 @@ func (c *controlClient) do(ctx context.Context, method, path string, in, out any
 // backup asks the running cardtill to write a backup to path (absolute).
 func (c *controlClient) backup(ctx context.Context, path string) (controlBackupResp, error) {
 	var out controlBackupResp
-	err := c.do(ctx, http.MethodPost, "/backup", controlBackupReq{Path: path}, &out)
+	err := c.do(ctx, http.MethodPost, "/backup", controlBackupReq{Path: path, Folder: folderID(filepath.Dir(path))}, &out)
 	return out, err
 }
 
