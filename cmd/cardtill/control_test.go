@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	stdsync "sync"
 	"testing"
@@ -175,6 +176,14 @@ func TestHotBackupWhileTillRuns(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "y.db")); err == nil {
 		t.Fatal("unclean path written")
+	}
+	// A caller that sees another folder under that name (systemd's
+	// PrivateTmp) is told so instead of getting a backup it cannot find.
+	other := filepath.Join(dir, "other.db")
+	var resp controlBackupResp
+	err = c.do(context.Background(), "POST", "/backup", controlBackupReq{Path: other, Folder: "1:2"}, &resp)
+	if runtime.GOOS != "windows" && (err == nil || !strings.Contains(err.Error(), "sees another folder")) {
+		t.Fatalf("backup into a folder seen differently: %v", err)
 	}
 	redeem(t, srv, tl, "3", 1)
 }
