@@ -119,13 +119,20 @@ func TestRedeemOnlineConsumes(t *testing.T) {
 	var atAnswer int64
 	var answer sync.Outcome
 	var stateAtAnswer string
+	var rescan sync.Outcome
 	out, err := h.e.Redeem(context.Background(), sync.Request{Code: "110201201246", OnAnswer: func(o sync.Outcome) {
 		atAnswer, answer = h.j.commits.Load()-before, o
 		r, _ := h.j.Get(o.ID)
 		stateAtAnswer = r.State
+		// The code stays claimed until the consumed commit: a rescan now
+		// is a duplicate read.
+		rescan, _ = h.e.Redeem(context.Background(), sync.Request{Code: "110201201246"})
 	}})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if rescan.Kind != sync.Duplicate {
+		t.Fatalf("rescan between the answer and the consumed commit: %+v", rescan)
 	}
 	if atAnswer != 2 || stateAtAnswer != sync.StateConsuming {
 		t.Fatalf("answered after %d commits with the record %s, want 2 and consuming", atAnswer, stateAtAnswer)
