@@ -17,7 +17,9 @@
 // Redeem first refuses what needs no journal and no WeChat (a bad scan, a
 // double read of a code being redeemed, a code this till already used:
 // the last one journaled as rejected in one commit). Otherwise the scan is
-// journaled as received before anything else happens (commit 1): from then
+// journaled as received before anything else happens (commit 1; only an
+// encrypt_code is decrypted first, since the journal keys a redemption by
+// its code, and a decrypt changes nothing at WeChat): from then
 // on the journal's one-active-redemption-per-code index turns the same code
 // from another goroutine, or another engine on the same journal, into a
 // duplicate read. Then WeChat is queried, and the answer either ends the

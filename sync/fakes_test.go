@@ -1,9 +1,11 @@
 package sync_test
 
-// Test doubles for the engine's two dependencies. They stand in for
-// store.DB and wechattest until those packages land; they keep the same
-// contracts (compare-and-set transitions, one active redemption per code,
-// a WeChat that applies a consume at most once per code and can lose
+// Test doubles for the engine's two dependencies, for the fast tests that
+// move a clock by hand, kill the "process" at any commit and inject faults
+// at any call (store_test.go and wechattest_test.go run the engine on the
+// real bbolt journal and the fake WeChat over loopback HTTP). They keep the
+// same contracts (compare-and-set transitions, one active redemption per
+// code, a WeChat that applies a consume at most once per code and can lose
 // answers).
 
 import (
