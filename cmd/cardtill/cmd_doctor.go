@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -20,6 +21,7 @@ import (
 
 	"cardtill/hub"
 	"cardtill/scanner"
+	"cardtill/wechat"
 )
 
 // doctor's verdicts. A till is fit to serve when no finding is statusFail.
@@ -127,7 +129,10 @@ func runDoctor(ctx context.Context, g *globals, asJSON, asHub bool) error {
 
 // run performs every check in order.
 func (d *doctor) run(ctx context.Context) []finding {
-	out := []finding{d.checkConfig(), d.checkCredentials(), d.checkJournal(), d.checkLog(), d.checkScanner(ctx)}
+	jf, js := d.checkJournal(ctx)
+	out := []finding{d.checkConfig(), d.checkCredentials(), jf}
+	queueAt := len(out)
+	out = append(out, d.checkLog(), d.checkScanner(ctx))
 	var dates []dated
 	wc, wd := d.checkReach(ctx, "wechat", d.cfg.WeChat.APIBase)
 	out = append(out, wc)
@@ -142,7 +147,10 @@ func (d *doctor) run(ctx context.Context) []finding {
 		}
 	}
 	out = append(out, checkClock(dates), d.checkToken(ctx))
-	return out
+	// The queue finding sits next to the journal's; it needs to know
+	// whether WeChat answered.
+	q := d.checkQueue(js, wc.Status == statusOK)
+	return append(out[:queueAt], append([]finding{q}, out[queueAt:]...)...)
 }
 
 func fit(fs []finding) bool {
@@ -250,13 +258,6 @@ func orDefault(s, def string) string {
 		return def
 	}
 	return s
-}
-
-// checkJournal opens the journal read-only (so a running till is not
-// disturbed), checks its consistency and compares its size with
-// store.max_size_mb.
-func (d *doctor) checkJournal() finding {
-	return d.checkBolt("journal", d.cfg.Store.Path, int64(d.cfg.Store.MaxSizeMB)<<20)
 }
 
 // checkBolt checks the bbolt file at path; max = 0 means no size limit.
@@ -547,57 +548,94 @@ func checkClock(answers []dated) finding {
 	return f
 }
 
-// checkToken obtains an access token the way the till would, without
+// checkToken obtains an access token the way the till does (the shared
+// builder newTokenSource, so doctor tests the till's own path), without
 // forcing a refresh (so no other till's token is invalidated), and prints
 // only its lifetime.
 func (d *doctor) checkToken(ctx context.Context) finding {
 	c := d.cfg
 	f := finding{Name: "token"}
-	switch c.WeChat.TokenSource {
-	case "static":
+	if c.WeChat.TokenSource == "static" {
 		f.Status, f.Detail = statusWarn, "not checked: a fixed token is configured (token_source = \"static\")"
 		f.Fix = "for a real till use token_source = \"hub\""
 		return f
-	case "hub":
-		key, err := c.TerminalKey(d.getenv)
-		if err != nil || c.WeChat.HubURL == "" {
-			f.Status, f.Detail, f.Fix = statusFail, "not checked: the hub URL or terminal key is missing", "see the credentials finding"
-			return f
-		}
-		cl := hub.NewClient(hub.ClientOptions{URL: c.WeChat.HubURL, TerminalKey: key, HTTPClient: d.hc})
-		t, err := cl.Token(ctx)
-		if err != nil {
-			f.Status, f.Detail = statusFail, err.Error()
-			var se *hub.StatusError
-			switch {
-			case errors.Is(err, hub.ErrUnauthorized):
-				f.Detail = "the hub refused this till's terminal key"
-				f.Fix = "on the hub run 'cardtill hub terminal add " + orDefault(c.Terminal.ID, "NAME") + "' and put the new key in wechat.terminal_key_file"
-			case errors.As(err, &se) && se.Status == http.StatusServiceUnavailable:
-				f.Fix = "the hub has no AppSecret: set hub.secret_file on the hub and restart it"
-			default:
-				f.Fix = "check the hub (systemctl status cardtill-hub; journalctl -u cardtill-hub)"
-			}
-			return f
-		}
-		f.Status, f.Detail = statusOK, fmt.Sprintf("the hub issued a token (expires in %s)", (time.Duration(t.ExpiresIn)*time.Second).String())
-		return f
-	default:
-		return d.checkStableToken(ctx)
 	}
+	tokens, err := newTokenSource(c, d.getenv, slog.New(slog.DiscardHandler), d.hc)
+	if err != nil {
+		f.Status, f.Detail, f.Fix = statusFail, "not checked: "+err.Error(), "see the credentials finding"
+		return f
+	}
+	from := "WeChat"
+	if c.WeChat.TokenSource == "hub" {
+		from = "the hub"
+	}
+	tctx, cancel := context.WithTimeout(ctx, d.hc.Timeout)
+	defer cancel()
+	var exp time.Time
+	if et, ok := tokens.(wechat.ExpiringTokenSource); ok {
+		_, exp, err = et.TokenExpiry(tctx)
+	} else {
+		_, err = tokens.Token(tctx)
+	}
+	if err != nil {
+		return d.tokenRefused(err)
+	}
+	f.Status, f.Detail = statusOK, from+" issued a token"
+	if !exp.IsZero() {
+		f.Detail += fmt.Sprintf(" (expires in %s)", exp.Sub(d.now()).Round(time.Second))
+	}
+	return f
 }
 
-// checkStableToken asks WeChat's stable_token endpoint with
-// force_refresh = false, which returns the current token without
-// invalidating anyone's. The request body holds the AppSecret: it is never
-// logged, and neither is the answer's token.
-func (d *doctor) checkStableToken(ctx context.Context) finding {
+// tokenRefused turns a token source's error into a finding that says what
+// to do. Errors of package wechat never carry the secret or the token.
+func (d *doctor) tokenRefused(err error) finding {
 	c := d.cfg
-	secret, err := c.WeChatSecret(d.getenv)
-	if err != nil || c.WeChat.AppID == "" {
-		return finding{Name: "token", Status: statusFail, Detail: "not checked: the AppID or AppSecret is missing", Fix: "see the credentials finding"}
+	f := finding{Name: "token", Status: statusFail, Detail: err.Error()}
+	viaHub := c.WeChat.TokenSource == "hub"
+	var ae *wechat.APIError
+	var ue *wechat.UnknownError
+	switch {
+	case errors.As(err, &ae):
+		f.Detail = fmt.Sprintf("refused: errcode %d (%s)", ae.Code, ae.Msg)
+		switch ae.Code {
+		case wechat.CodeInvalidAppID, wechat.CodeInvalidAppSecret, wechat.CodeInvalidToken:
+			if viaHub {
+				f.Detail = "the hub refused this till's terminal key"
+				f.Fix = "on the hub run 'cardtill hub terminal add " + orDefault(c.Terminal.ID, "NAME") + "' and put the new key in wechat.terminal_key_file"
+			} else {
+				f.Detail = fmt.Sprintf("WeChat refused: errcode %d (%s)", ae.Code, ae.Msg)
+				f.Fix = "the appid or the AppSecret is wrong: copy both again from the WeChat admin console"
+			}
+		case wechat.CodeIPNotWhitelisted, 61004:
+			f.Fix = "this machine's IP is not in the AppID's whitelist: add it, or use token_source = \"hub\""
+		default:
+			if cl, _ := wechat.ClassOf(err); cl == wechat.ClassRetryable {
+				f.Status, f.Fix = statusWarn, "WeChat is busy or a quota is reached: run doctor again in a few minutes"
+			} else {
+				f.Fix = "see WeChat's error code list; check the appid and the AppSecret"
+			}
+		}
+	case errors.As(err, &ue) && viaHub && strings.Contains(ue.Err.Error(), "HTTP 503"):
+		f.Detail = "the hub answered 503: it has no AppSecret"
+		f.Fix = "the hub has no AppSecret: set hub.secret_file on the hub and restart it"
+	case errors.As(err, &ue) && viaHub && strings.Contains(ue.Err.Error(), "HTTP 502"):
+		f.Detail = "the hub answered 502: it cannot get a token from WeChat now"
+		f.Fix = "check the hub (systemctl status cardtill-hub; journalctl -u cardtill-hub; cardtill doctor --hub on it)"
+	case errors.As(err, &ue) && (strings.HasPrefix(ue.Err.Error(), "HTTP ") || strings.Contains(ue.Err.Error(), "not JSON")):
+		if viaHub {
+			f.Fix = "check wechat.hub_url (the hub's base URL) and any reverse proxy in front of the hub"
+		} else {
+			f.Fix = "check api_base in the config and any proxy in between: that was not WeChat's answer"
+		}
+	default:
+		if viaHub {
+			f.Fix = "make the hub reachable (see the hub finding)"
+		} else {
+			f.Fix = "make WeChat reachable (see the wechat finding)"
+		}
 	}
-	return d.stableToken(ctx, c.WeChat.APIBase, c.WeChat.AppID, secret)
+	return f
 }
 
 func (d *doctor) stableToken(ctx context.Context, apiBase, appID, secret string) finding {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -18,7 +19,9 @@ import (
 
 	"cardtill/hub"
 	"cardtill/scanner"
+	"cardtill/store"
 	"cardtill/wechat"
+	"cardtill/wechat/wechattest"
 )
 
 // doctorFor is a doctor over cfg with no environment and loopback-only HTTP.
@@ -174,66 +177,196 @@ func TestCheckReachFeedsClock(t *testing.T) {
 	}
 }
 
-func TestCheckJournal(t *testing.T) {
-	mkdb := func(t *testing.T, valueSize int) string {
-		t.Helper()
-		p := filepath.Join(t.TempDir(), "journal.db")
-		db, err := bolt.Open(p, 0o600, &bolt.Options{Timeout: time.Second})
-		if err != nil {
-			t.Fatal(err)
-		}
-		err = db.Update(func(tx *bolt.Tx) error {
-			b, err := tx.CreateBucketIfNotExists([]byte("redemptions"))
-			if err != nil {
-				return err
-			}
-			return b.Put([]byte("k"), bytes.Repeat([]byte("x"), valueSize))
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := db.Close(); err != nil {
-			t.Fatal(err)
-		}
-		return p
+// journalWith makes a real journal at a temporary path holding the given
+// redemptions, and closes it.
+func journalWith(t *testing.T, rs ...store.Redemption) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "journal.db")
+	db, err := store.Open(p, store.Options{Terminal: "till-9", NoSync: true, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
 	}
+	for _, r := range rs {
+		if _, err := db.Create(r, "test", store.Received); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestCheckJournal(t *testing.T) {
 	cases := []struct {
 		name   string
 		path   func(t *testing.T) string
-		maxMB  int
 		want   string
 		detail string
+		queue  string // status of the queue finding
 	}{
-		{"not created yet", func(t *testing.T) string { return filepath.Join(t.TempDir(), "journal.db") }, 16, statusOK, "not created yet"},
-		{"folder missing", func(t *testing.T) string { return filepath.Join(t.TempDir(), "gone", "journal.db") }, 16, statusFail, "cannot be created"},
-		{"healthy", func(t *testing.T) string { return mkdb(t, 10) }, 16, statusOK, "consistent"},
-		{"nearly full", func(t *testing.T) string { return mkdb(t, 3<<20) }, 5, statusWarn, "nearly full"},
-		{"full", func(t *testing.T) string { return mkdb(t, 2<<20) }, 1, statusWarn, "FULL"},
-		{"not a journal", func(t *testing.T) string { return writeFile(t, "journal.db", strings.Repeat("garbage ", 1000)) }, 16, statusFail, "cannot be opened"},
-		{"held by a running till", func(t *testing.T) string {
-			p := mkdb(t, 10)
-			db, err := bolt.Open(p, 0o600, &bolt.Options{Timeout: time.Second})
+		{"not created yet", func(t *testing.T) string { return filepath.Join(t.TempDir(), "journal.db") }, statusOK, "not created yet", statusOK},
+		{"folder missing", func(t *testing.T) string { return filepath.Join(t.TempDir(), "gone", "journal.db") }, statusFail, "cannot be created", statusOK},
+		{"a folder", func(t *testing.T) string { return t.TempDir() }, statusFail, "is a folder", statusWarn},
+		{"healthy", func(t *testing.T) string { return journalWith(t) }, statusOK, "opens and is consistent", statusOK},
+		{"not a journal", func(t *testing.T) string { return writeFile(t, "journal.db", strings.Repeat("garbage ", 1000)) }, statusFail, "cannot be opened", statusWarn},
+		{"someone else's bbolt file", func(t *testing.T) string {
+			p := filepath.Join(t.TempDir(), "other.db")
+			db, err := bolt.Open(p, 0o600, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
-			t.Cleanup(func() { _ = db.Close() })
+			_ = db.Update(func(tx *bolt.Tx) error { _, err := tx.CreateBucket([]byte("theirs")); return err })
+			_ = db.Close()
 			return p
-		}, 16, statusWarn, "held by a running cardtill"},
+		}, statusFail, "not a cardtill journal", statusWarn},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := DefaultConfig()
 			cfg.Store.Path = tc.path(t)
-			cfg.Store.MaxSizeMB = tc.maxMB
+			cfg.Store.MaxSizeMB = 16
 			cfg.Store.LockTimeout = Duration{50 * time.Millisecond}
-			f := doctorFor(cfg).checkJournal()
+			d := doctorFor(cfg)
+			f, js := d.checkJournal(context.Background())
 			if f.Status != tc.want || !strings.Contains(f.Detail, tc.detail) {
 				t.Errorf("got %s %q, want %s containing %q", f.Status, f.Detail, tc.want, tc.detail)
 			}
 			if f.Status != statusOK && f.Fix == "" {
 				t.Error("no fix given")
 			}
+			if q := d.checkQueue(js, true); q.Status != tc.queue || (q.Status != statusOK && q.Fix == "") {
+				t.Errorf("queue finding %+v, want %s with a fix unless ok", q, tc.queue)
+			}
 		})
+	}
+}
+
+// TestCheckJournalHeldByRunningTill: a journal held by the till is fine.
+// With the till's control socket doctor reads the queue through it; a
+// holder that does not answer leaves the queue unchecked, said plainly.
+func TestCheckJournalHeldByRunningTill(t *testing.T) {
+	old := time.Now().Add(-2 * time.Hour)
+	p := journalWith(t,
+		store.Redemption{Code: "200000000001", State: store.Queued, CreatedAt: old, DueAt: time.Now().Add(time.Minute)},
+		store.Redemption{Code: "200000000002", State: store.Queued, DueAt: time.Now().Add(time.Minute)},
+		store.Redemption{Code: "200000000003", State: store.Conflict},
+	)
+	db, err := store.Open(p, store.Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	cfg := DefaultConfig()
+	cfg.Store.Path = p
+	cfg.Store.LockTimeout = Duration{50 * time.Millisecond}
+	d := doctorFor(cfg)
+
+	t.Run("no control socket", func(t *testing.T) {
+		f, js := d.checkJournal(context.Background())
+		if f.Status != statusOK || !strings.Contains(f.Detail, "in use by a running cardtill (ok)") {
+			t.Fatalf("journal: %+v", f)
+		}
+		q := d.checkQueue(js, true)
+		if q.Status != statusWarn || !strings.Contains(q.Detail, "not checked") || !strings.Contains(q.Fix, "sudo -u cardtill") {
+			t.Fatalf("queue: %+v", q)
+		}
+	})
+	t.Run("through the control socket", func(t *testing.T) {
+		ln, err := listenControl(controlSocketPath(p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- newControlServer(db, slog.New(slog.DiscardHandler)).serve(ctx, ln) }()
+		t.Cleanup(func() { cancel(); <-done; _ = ln.Close() })
+
+		f, js := d.checkJournal(context.Background())
+		if f.Status != statusOK || !strings.Contains(f.Detail, "in use by the running till (ok), pid") || !strings.Contains(f.Detail, "of 1.0 GiB") {
+			t.Fatalf("journal: %+v", f)
+		}
+		q := d.checkQueue(js, true)
+		if q.Status != statusWarn || !strings.Contains(q.Detail, "2 waiting for WeChat, the oldest scanned 2h0m0s ago") ||
+			!strings.Contains(q.Detail, "1 conflicts") || !strings.Contains(q.Fix, "has not drained") || !strings.Contains(q.Fix, "F3") {
+			t.Fatalf("queue: %+v", q)
+		}
+		// Offline: the fix says so instead.
+		if q := d.checkQueue(js, false); !strings.Contains(q.Fix, "bring the internet connection back") {
+			t.Fatalf("queue while offline: %+v", q)
+		}
+	})
+}
+
+func TestCheckQueue(t *testing.T) {
+	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.Local)
+	cfg := DefaultConfig()
+	d := doctorFor(cfg)
+	d.now = func() time.Time { return now }
+	cases := []struct {
+		name     string
+		st       tillStatus
+		wechatOK bool
+		want     string
+		detail   []string
+		fix      string
+	}{
+		{"empty", tillStatus{}, true, statusOK, []string{"empty"}, ""},
+		{"fresh", tillStatus{Waiting: 3, Oldest: now.Add(-5 * time.Minute), NextDue: now.Add(30 * time.Second)}, false, statusOK,
+			[]string{"3 waiting for WeChat", "5m0s ago", "next try in 30s"}, ""},
+		{"in doubt", tillStatus{Waiting: 1, InDoubt: 1, Oldest: now.Add(-time.Minute), NextDue: now.Add(-time.Second)}, true, statusOK,
+			[]string{"1 in doubt", "never consumed twice", "due now"}, ""},
+		{"stuck while online", tillStatus{Waiting: 7, Oldest: now.Add(-45 * time.Minute)}, true, statusWarn,
+			[]string{"7 waiting", "45m0s ago"}, "has not drained"},
+		{"offline for days", tillStatus{Waiting: 70, Oldest: now.Add(-50 * time.Hour)}, false, statusWarn,
+			[]string{"70 waiting", "2d2h ago"}, "offline.max_age"},
+		{"conflicts only", tillStatus{Conflicts: 2}, true, statusWarn, []string{"empty", "2 conflicts"}, "manager"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			st := tc.st
+			f := d.checkQueue(journalState{st: &st}, tc.wechatOK)
+			if f.Status != tc.want || !strings.Contains(f.Fix, tc.fix) || (f.Status != statusOK && f.Fix == "") {
+				t.Errorf("got %+v, want %s with fix %q", f, tc.want, tc.fix)
+			}
+			for _, w := range tc.detail {
+				if !strings.Contains(f.Detail, w) {
+					t.Errorf("detail %q lacks %q", f.Detail, w)
+				}
+			}
+		})
+	}
+}
+
+// TestJournalFullness: the warning comes at 80% of store.max_size_mb, well
+// before offline acceptance stops at 100%.
+func TestJournalFullness(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Store.MaxSizeMB = 100
+	d := doctorFor(cfg)
+	mb := int64(1 << 20)
+	for _, tc := range []struct {
+		size   int64
+		want   string
+		detail string
+	}{
+		{10 * mb, statusOK, ""},
+		{79 * mb, statusOK, ""},
+		{80 * mb, statusWarn, "nearly full"},
+		{99 * mb, statusWarn, "nearly full"},
+		{100 * mb, statusWarn, "FULL: offline acceptance is refused"},
+	} {
+		f := d.sized(finding{Name: "journal", Status: statusOK, Detail: d.ofMax(tc.size)}, tc.size)
+		if f.Status != tc.want || !strings.Contains(f.Detail, tc.detail) || (f.Status != statusOK && f.Fix == "") {
+			t.Errorf("%d MiB: %+v, want %s %q", tc.size/mb, f, tc.want, tc.detail)
+		}
+	}
+	// A real journal: its size is the store's own measure.
+	p := journalWith(t, store.Redemption{Code: "200000000009", State: store.Queued, RawScan: strings.Repeat("x", 1<<20)})
+	cfg.Store.Path, cfg.Store.MaxSizeMB = p, 1
+	f, _ := doctorFor(cfg).checkJournal(context.Background())
+	if f.Status != statusWarn || !strings.Contains(f.Detail, "FULL") {
+		t.Fatalf("a journal over store.max_size_mb: %+v", f)
 	}
 }
 
@@ -454,5 +587,37 @@ func TestCheckConfigWarnsOnReadableSecret(t *testing.T) {
 	cfg.Terminal.ID = ""
 	if f := doctorFor(cfg).checkConfig(); f.Status != statusWarn || !strings.Contains(f.Fix, "terminal.id") {
 		t.Fatalf("no terminal id: %+v", f)
+	}
+}
+
+// TestDoctorAgainstFakeWeChat runs the whole doctor against the fake WeChat
+// with token_source = "stable": the token comes through the shared builder.
+func TestDoctorAgainstFakeWeChat(t *testing.T) {
+	srv := wechattest.New()
+	t.Cleanup(srv.Close)
+	good := stableTill(t, srv, srv.Secret, "")
+	code, out, errs := runCLI(t, "doctor", "--config", good)
+	if code != exitOK {
+		t.Fatalf("exit %d\n%s%s", code, out, errs)
+	}
+	for _, w := range []string{"OK    token       WeChat issued a token (expires in 2h0m0s)", "OK    queue       empty", "OK    journal", "fit to serve"} {
+		if !strings.Contains(out, w) {
+			t.Errorf("output lacks %q:\n%s", w, out)
+		}
+	}
+	noSecrets(t, srv, out, errs)
+
+	wrong := stableTill(t, srv, "WRONG-SECRET-must-not-print", "")
+	code, out, errs = runCLI(t, "doctor", "--config", wrong)
+	if code != exitFailure || !strings.Contains(out, "FAIL  token       WeChat refused: errcode 40125") ||
+		!strings.Contains(out, "the appid or the AppSecret is wrong") || strings.Contains(out+errs, "WRONG-SECRET") {
+		t.Fatalf("wrong secret: exit %d\n%s%s", code, out, errs)
+	}
+	noSecrets(t, srv, out, errs)
+
+	srv.SetOutage(true)
+	code, out, errs = runCLI(t, "doctor", "--config", good)
+	if code != exitFailure || !strings.Contains(out, "FAIL  token") || !strings.Contains(out, "make WeChat reachable") {
+		t.Fatalf("outage: exit %d\n%s%s", code, out, errs)
 	}
 }

@@ -28,7 +28,7 @@ import (
 // mode 0600, created inside a private 0700 folder and then moved into
 // place, so no other user can connect even for a moment; on Linux the
 // server also refuses a peer that is neither its own user nor root
-// (SO_PEERCRED). It is never served over TCP and answers only ping,
+// (SO_PEERCRED). It is never served over TCP and answers only ping, status,
 // backup and check. On Windows (AF_UNIX, Windows 10 1803 and later) the
 // socket is protected by the ACL of its folder (%ProgramData%\cardtill).
 
@@ -217,6 +217,7 @@ func (s *controlServer) handler() http.Handler {
 		s.log.Info("journal backed up through the control socket", "path", req.Path, "bytes", n)
 		controlJSON(w, 200, controlBackupResp{Path: req.Path, Bytes: n})
 	})
+	mux.HandleFunc("GET /status", s.serveStatus) // doctor's journal and queue figures (cmd_doctor_journal.go)
 	mux.HandleFunc("GET /check", func(w http.ResponseWriter, r *http.Request) {
 		if !s.acquire(w) {
 			return
