@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	stdsync "sync"
 	"time"
 
 	"cardtill/wechat"
@@ -21,6 +22,18 @@ import (
 type TokenSource interface {
 	Token(ctx context.Context) (token string, expires time.Time, err error)
 }
+
+// TokenInvalidator is implemented by a TokenSource that can drop its token
+// when a till reports that WeChat refused it (wechat.HeaderRejectedToken),
+// so that the next Token asks WeChat again.
+type TokenInvalidator interface {
+	// Invalidate drops bad if it is still the current token.
+	Invalidate(bad string)
+}
+
+// rejectEvery bounds how often tills' reports of a refused token make the
+// hub ask WeChat again.
+const rejectEvery = 10 * time.Second
 
 // Paths served by Server.Handler.
 const (
@@ -59,6 +72,10 @@ type Server struct {
 	log    *slog.Logger
 	now    func() time.Time
 	page   int
+
+	tokMu      stdsync.Mutex
+	handed     string    // the token last handed out
+	lastReject time.Time // when a till's report last dropped it
 }
 
 // NewServer checks o and returns a Server.
@@ -143,6 +160,9 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request, terminal str
 		jsonError(w, http.StatusServiceUnavailable, "this hub has no AppSecret (hub.secret_file): it cannot hand out tokens")
 		return
 	}
+	if h := r.Header.Get(wechat.HeaderRejectedToken); h != "" {
+		s.tokenRejected(h, terminal)
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), tokenWait)
 	defer cancel()
 	tok, exp, err := s.tokens.Token(ctx)
@@ -151,6 +171,9 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request, terminal str
 		jsonError(w, http.StatusBadGateway, "the hub cannot get a token from WeChat now; try again later")
 		return
 	}
+	s.tokMu.Lock()
+	s.handed = tok
+	s.tokMu.Unlock()
 	in := int64(exp.Sub(s.now()) / time.Second)
 	if in < 0 {
 		in = 0
@@ -158,6 +181,30 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request, terminal str
 	s.log.Debug("token handed out", "terminal", terminal, "expires_in", in)
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusOK, TokenResponse{AccessToken: tok, ExpiresIn: in})
+}
+
+// tokenRejected handles a till's report that WeChat refused the token
+// whose hash is h: if that is the token the hub hands out, it is dropped (at
+// most once per rejectEvery) so WeChat is asked again. Reports of an older
+// token are ignored: the hub already moved on.
+func (s *Server) tokenRejected(h, terminal string) {
+	inv, ok := s.tokens.(TokenInvalidator)
+	if !ok {
+		return
+	}
+	s.tokMu.Lock()
+	bad, now := s.handed, s.now()
+	drop := bad != "" && wechat.TokenHash(bad) == h && now.Sub(s.lastReject) >= rejectEvery
+	if drop {
+		s.lastReject = now
+	}
+	s.tokMu.Unlock()
+	if !drop {
+		s.log.Debug("refused-token report ignored (an older token, or just refreshed)", "terminal", terminal)
+		return
+	}
+	s.log.Warn("a till reports WeChat refused the access token: asking WeChat again", "terminal", terminal)
+	inv.Invalidate(bad)
 }
 
 func (s *Server) serveChanges(w http.ResponseWriter, r *http.Request, terminal string) {

@@ -3,6 +3,8 @@ package wechat
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -52,8 +54,10 @@ func (staticToken) Invalidate(string) {}
 // context because several callers share it.
 const fetchTimeout = 15 * time.Second
 
-// fetchFunc gets a fresh token and its lifetime.
-type fetchFunc func(ctx context.Context) (tok string, ttl time.Duration, err error)
+// fetchFunc gets a fresh token and its lifetime. rejected is the token
+// WeChat last refused (dropped by Invalidate), "" if none since the last
+// successful fetch.
+type fetchFunc func(ctx context.Context, rejected string) (tok string, ttl time.Duration, err error)
 
 // cachedSource caches a token, refreshes it a little before it expires, and
 // lets concurrent callers share one fetch.
@@ -66,6 +70,7 @@ type cachedSource struct {
 	tok      string
 	expires  time.Time // when tok stops being valid
 	refresh  time.Time // when to fetch a new one (early)
+	rejected string    // the token Invalidate dropped, until the next fetch succeeds
 	inflight *fetchCall
 }
 
@@ -110,7 +115,7 @@ func (s *cachedSource) TokenExpiry(ctx context.Context) (string, time.Time, erro
 	if call == nil {
 		call = &fetchCall{done: make(chan struct{})}
 		s.inflight = call
-		go s.run(call, context.WithoutCancel(ctx))
+		go s.run(call, context.WithoutCancel(ctx), s.rejected)
 	}
 	// A token that is due for refresh but not expired is still usable if
 	// the refresh fails.
@@ -132,12 +137,15 @@ func (s *cachedSource) TokenExpiry(ctx context.Context) (string, time.Time, erro
 	return call.tok, call.expires, nil
 }
 
-func (s *cachedSource) run(call *fetchCall, ctx context.Context) {
+func (s *cachedSource) run(call *fetchCall, ctx context.Context, rejected string) {
 	ctx, cancel := context.WithTimeout(ctx, fetchTimeout)
 	defer cancel()
-	tok, ttl, err := s.fetch(ctx)
+	tok, ttl, err := s.fetch(ctx, rejected)
 	s.mu.Lock()
 	if err == nil {
+		if s.rejected == rejected {
+			s.rejected = ""
+		}
 		now := s.now()
 		s.tok, s.expires, s.refresh = tok, now.Add(ttl), now.Add(ttl-earlyRefresh(ttl))
 		call.expires = s.expires
@@ -152,7 +160,7 @@ func (s *cachedSource) Invalidate(bad string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if bad != "" && s.tok == bad {
-		s.tok = ""
+		s.tok, s.rejected = "", bad
 	}
 }
 
@@ -172,7 +180,7 @@ type StableTokenOptions struct {
 func NewStableTokenSource(o StableTokenOptions) ExpiringTokenSource {
 	base, baseErr := checkBase(o.BaseURL, DefaultBaseURL)
 	hc, hcErr := httpClient(o.HTTPClient)
-	fetch := func(ctx context.Context) (string, time.Duration, error) {
+	fetch := func(ctx context.Context, _ string) (string, time.Duration, error) {
 		const op = "cgi-bin/stable_token"
 		switch {
 		case baseErr != nil:
@@ -202,13 +210,28 @@ type HubTokenOptions struct {
 	Now         func() time.Time
 }
 
+// HeaderRejectedToken is sent with GET <hub>/v1/token after WeChat refused
+// the token the hub handed out (40001, 42001, ...): TokenHash of that
+// token, so the hub can drop it and ask WeChat again instead of handing the
+// same refused token to every till until it expires.
+const HeaderRejectedToken = "X-Cardtill-Rejected-Token"
+
+// TokenHash identifies an access token without revealing it: the first 16
+// bytes of its SHA-256, in hex.
+func TokenHash(tok string) string {
+	h := sha256.Sum256([]byte(tok))
+	return hex.EncodeToString(h[:16])
+}
+
 // NewHubTokenSource gets tokens from the central hub: GET <hub>/v1/token
 // with Authorization: Bearer <terminal key>, answering
 // {"access_token":"...","expires_in":7200}. The store PC needs no AppSecret.
+// After Invalidate dropped the token, the next request names it
+// (HeaderRejectedToken).
 func NewHubTokenSource(o HubTokenOptions) ExpiringTokenSource {
 	base, baseErr := checkBase(o.URL, "https://hub.example.com")
 	hc, hcErr := httpClient(o.HTTPClient)
-	fetch := func(ctx context.Context) (string, time.Duration, error) {
+	fetch := func(ctx context.Context, rejected string) (string, time.Duration, error) {
 		const op = "hub v1/token"
 		switch {
 		case baseErr != nil:
@@ -223,6 +246,9 @@ func NewHubTokenSource(o HubTokenOptions) ExpiringTokenSource {
 			return "", 0, unknown(op, err)
 		}
 		req.Header.Set("Authorization", "Bearer "+o.TerminalKey)
+		if rejected != "" {
+			req.Header.Set(HeaderRejectedToken, TokenHash(rejected))
+		}
 		return doToken(hc, req, op, o.TerminalKey)
 	}
 	return newCached(fetch, o.Now, o.Logger)

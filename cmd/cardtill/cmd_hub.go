@@ -411,6 +411,10 @@ func (e expiringTokens) Token(ctx context.Context) (string, time.Time, error) {
 	return e.src.TokenExpiry(ctx)
 }
 
+// Invalidate drops bad when a till reports WeChat refused it
+// (hub.TokenInvalidator), so the next till asking gets a fresh one.
+func (e expiringTokens) Invalidate(bad string) { e.src.Invalidate(bad) }
+
 // warmTokens fetches the first token at start so that a wrong AppSecret,
 // an IP missing from WeChat's whitelist or an unreachable WeChat shows in
 // the log at once rather than at a till's first request. The hub keeps
@@ -419,10 +423,9 @@ func (e expiringTokens) Token(ctx context.Context) (string, time.Time, error) {
 func warmTokens(ctx context.Context, tokens hub.TokenSource, log *slog.Logger) {
 	_, exp, err := tokens.Token(ctx)
 	switch {
-	case ctx.Err() != nil:
-	case err != nil:
-		log.Error("token service: no access token from WeChat yet; tills asking for one get 502 until it works", "err", err)
-	default:
+	case err == nil:
 		log.Info("token service ready", "expires_in", time.Until(exp).Round(time.Second).String())
+	case ctx.Err() == nil: // not merely stopped before WeChat answered
+		log.Error("token service: no access token from WeChat yet; tills asking for one get 502 until it works", "err", err)
 	}
 }

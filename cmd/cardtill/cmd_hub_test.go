@@ -435,6 +435,13 @@ func TestHubTokenServiceWeChatRefuses(t *testing.T) {
 	if !errors.As(err, &se) || se.Status != http.StatusBadGateway {
 		t.Fatalf("token with a wrong AppSecret: %v; want 502", err)
 	}
+	// The start-up fetch logs its failure (it may still be under way).
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(logs.String(), "no access token from WeChat"); {
+		if time.Now().After(deadline) {
+			t.Fatalf("no log line for the refused AppSecret:\n%s", logs.String())
+		}
+		<-time.After(10 * time.Millisecond)
+	}
 	stop()
 	if l := logs.String(); !strings.Contains(l, "no access token from WeChat") || !strings.Contains(l, "40125") || strings.Contains(l, "wrong-secret-never-printed") {
 		t.Fatalf("hub log:\n%s", l)

@@ -29,6 +29,7 @@ const (
 	e2eGiftNew    = "310000000005" // the friend's new code (NORMAL in the feed)
 	e2eUnknown    = "310000000006" // never in the feed: the policy decides
 	e2eConsumed   = "310000000007" // the feed says it was consumed elsewhere
+	e2eOnline2    = "310000000008" // redeemed online after WeChat dropped the token early
 )
 
 // hubRig is a real hub (its own bbolt file, push receiver, token service
@@ -140,7 +141,7 @@ func TestTillAgainstHub(t *testing.T) {
 	ctx := context.Background()
 	h := newHubRig(t)
 	h.wx.AddCard(wechattest.Card{CardID: e2eCard, Title: "¥20 off any drink"})
-	for _, c := range []string{e2eOnlineCode, e2eDeleted, e2eGifting, e2eGifted, e2eGiftNew, e2eUnknown, e2eConsumed} {
+	for _, c := range []string{e2eOnlineCode, e2eOnline2, e2eDeleted, e2eGifting, e2eGifted, e2eGiftNew, e2eUnknown, e2eConsumed} {
 		h.wx.AddCode(wechattest.Code{Code: c, CardID: e2eCard})
 	}
 	key := hub.NewTerminalKey()
@@ -161,6 +162,18 @@ func TestTillAgainstHub(t *testing.T) {
 	}
 	if s, tk := h.wx.Calls(wechattest.EndpointStableToken), h.wx.Calls(wechattest.EndpointToken); s != 1 || tk != 0 || h.wx.TokensIssued() != 1 {
 		t.Fatalf("WeChat saw %d stable_token and %d token calls, issued %d tokens; want the hub's one stable_token", s, tk, h.wx.TokensIssued())
+	}
+
+	// WeChat drops the token before its time (an AppSecret reset, a forced
+	// refresh elsewhere): the till reports the refused token to the hub,
+	// which asks WeChat again, and the retry goes through.
+	h.wx.ExpireTokens()
+	out, err = tl.engine.Redeem(ctx, sync.Request{Code: e2eOnline2, Source: "cli", Cashier: "Wang Fang"})
+	if err != nil || out.Kind != sync.Consumed || h.wx.ConsumeCount(e2eOnline2) != 1 {
+		t.Fatalf("online redeem after WeChat dropped the token: %+v %v", out, err)
+	}
+	if h.wx.TokensIssued() != 2 || !strings.Contains(h.logs.String(), "reports WeChat refused the access token") {
+		t.Fatalf("WeChat issued %d tokens, want 2 (the hub asked again once)", h.wx.TokensIssued())
 	}
 
 	// WeChat pushes what happened to other codes; the hub stores it.
@@ -225,7 +238,7 @@ func TestTillAgainstHub(t *testing.T) {
 	if _, err := tl.engine.DrainOnce(ctx); err != nil {
 		t.Fatal(err)
 	}
-	for code, want := range map[string]int{e2eUnknown: 1, e2eGiftNew: 1, e2eDeleted: 0, e2eGifting: 0, e2eGifted: 0, e2eConsumed: 0} {
+	for code, want := range map[string]int{e2eOnline2: 1, e2eUnknown: 1, e2eGiftNew: 1, e2eDeleted: 0, e2eGifting: 0, e2eGifted: 0, e2eConsumed: 0} {
 		if n := h.wx.ConsumeCount(code); n != want {
 			t.Errorf("WeChat applied %d consumes of %s, want %d", n, code, want)
 		}
