@@ -6,7 +6,9 @@
 //     file before `success` is answered, WeChat's retries are stored once
 //     (across restarts), and bad requests store nothing;
 //   - the token service: the hub owns the AppSecret and hands the access
-//     token to tills at GET /v1/token, authenticated per terminal key;
+//     token to tills at GET /v1/token, authenticated per terminal key; a
+//     till that reports WeChat refused that token (wechat.HeaderRejectedToken)
+//     makes the hub drop it and ask WeChat again;
 //   - the code-status feed GET /v1/codes/changes: per-code statuses and
 //     manager notices derived from the events, pulled by tills (Client).
 //
