@@ -75,10 +75,18 @@ func newDoctorCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "doctor",
 		Short: "Check that this till (or hub) is fit to serve, and say what to fix",
-		Long: `cardtill doctor checks the config, the secrets it names, the journal and
-its size, the scanner port, WeChat and the hub (reachable, clock skew from
-their Date header, a token obtainable), and says for each finding what to do.
-It changes nothing and never prints a secret.
+		Long: `cardtill doctor checks the config, the secrets it names, the journal (opens,
+consistent, how full against store.max_size_mb: a warning from 80%), the
+queue (how many codes wait for WeChat and since when, codes in doubt,
+conflicts a manager must see), the log, the scanner port, WeChat and the hub
+(reachable, clock skew from their Date header, a token obtainable the way
+the till gets it), and says for each finding what to do. It changes nothing
+and never prints a secret.
+
+It runs beside a running till: the journal is then "in use by the running
+till (ok)" and its figures come from the till through its control socket
+(run doctor as the till's user or root for that; the full consistency check
+of a running till's journal is 'cardtill db check').
 
 Exit code: 0 fit to serve (warnings allowed), 1 not fit, 2 the config
 cannot be read.
@@ -114,9 +122,11 @@ func runDoctor(ctx context.Context, g *globals, asJSON, asHub bool) error {
 		hc:        &http.Client{Timeout: cfg.WeChat.Timeout.Duration + 2*time.Second},
 		listPorts: scanner.ListPorts,
 	}
-	findings := d.run(ctx)
+	var findings []finding
 	if asHub {
 		findings = d.runHub(ctx)
+	} else {
+		findings = d.run(ctx)
 	}
 	if err := printFindings(g.stdout, cfg.Path, findings, asJSON); err != nil {
 		return err
@@ -565,20 +575,28 @@ func (d *doctor) checkToken(ctx context.Context) finding {
 		f.Status, f.Detail, f.Fix = statusFail, "not checked: "+err.Error(), "see the credentials finding"
 		return f
 	}
+	return d.obtainToken(ctx, tokens, c.WeChat.TokenSource == "hub")
+}
+
+// obtainToken asks tokens for a token, bounded by doctor's HTTP timeout.
+// viaHub says the source is the hub's token service (not WeChat).
+func (d *doctor) obtainToken(ctx context.Context, tokens wechat.TokenSource, viaHub bool) finding {
+	f := finding{Name: "token"}
 	from := "WeChat"
-	if c.WeChat.TokenSource == "hub" {
+	if viaHub {
 		from = "the hub"
 	}
 	tctx, cancel := context.WithTimeout(ctx, d.hc.Timeout)
 	defer cancel()
 	var exp time.Time
+	var err error
 	if et, ok := tokens.(wechat.ExpiringTokenSource); ok {
 		_, exp, err = et.TokenExpiry(tctx)
 	} else {
 		_, err = tokens.Token(tctx)
 	}
 	if err != nil {
-		return d.tokenRefused(err)
+		return d.tokenRefused(err, viaHub)
 	}
 	f.Status, f.Detail = statusOK, from+" issued a token"
 	if !exp.IsZero() {
@@ -589,10 +607,9 @@ func (d *doctor) checkToken(ctx context.Context) finding {
 
 // tokenRefused turns a token source's error into a finding that says what
 // to do. Errors of package wechat never carry the secret or the token.
-func (d *doctor) tokenRefused(err error) finding {
+func (d *doctor) tokenRefused(err error, viaHub bool) finding {
 	c := d.cfg
 	f := finding{Name: "token", Status: statusFail, Detail: err.Error()}
-	viaHub := c.WeChat.TokenSource == "hub"
 	var ae *wechat.APIError
 	var ue *wechat.UnknownError
 	switch {
@@ -608,7 +625,7 @@ func (d *doctor) tokenRefused(err error) finding {
 				f.Fix = "the appid or the AppSecret is wrong: copy both again from the WeChat admin console"
 			}
 		case wechat.CodeIPNotWhitelisted, 61004:
-			f.Fix = "this machine's IP is not in the AppID's whitelist: add it, or use token_source = \"hub\""
+			f.Fix = "add this machine's IP to the AppID's IP whitelist in the WeChat admin console (a till can instead get its token from the hub: token_source = \"hub\")"
 		default:
 			if cl, _ := wechat.ClassOf(err); cl == wechat.ClassRetryable {
 				f.Status, f.Fix = statusWarn, "WeChat is busy or a quota is reached: run doctor again in a few minutes"
@@ -635,49 +652,5 @@ func (d *doctor) tokenRefused(err error) finding {
 			f.Fix = "make WeChat reachable (see the wechat finding)"
 		}
 	}
-	return f
-}
-
-func (d *doctor) stableToken(ctx context.Context, apiBase, appID, secret string) finding {
-	f := finding{Name: "token"}
-	body, _ := json.Marshal(map[string]any{"grant_type": "client_credential", "appid": appID, "secret": secret, "force_refresh": false})
-	url := strings.TrimRight(apiBase, "/") + "/cgi-bin/stable_token"
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
-	if err != nil {
-		f.Status, f.Detail, f.Fix = statusFail, fmt.Sprintf("bad api_base %q", apiBase), "correct api_base in the config"
-		return f
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := d.hc.Do(req)
-	if err != nil {
-		f.Status, f.Detail = statusFail, fmt.Sprintf("no answer from %s: %v", url, unwrapURLError(err))
-		f.Fix = "make WeChat reachable (see the wechat finding)"
-		return f
-	}
-	defer resp.Body.Close()
-	var ans struct {
-		AccessToken string `json:"access_token"`
-		ExpiresIn   int    `json:"expires_in"`
-		ErrCode     int    `json:"errcode"`
-		ErrMsg      string `json:"errmsg"`
-	}
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<10)).Decode(&ans); err != nil {
-		f.Status, f.Detail = statusFail, fmt.Sprintf("%s answered %s, not WeChat's JSON", url, resp.Status)
-		f.Fix = "check api_base in the config and any proxy in between"
-		return f
-	}
-	if ans.ErrCode != 0 || ans.AccessToken == "" {
-		f.Status, f.Detail = statusFail, fmt.Sprintf("WeChat refused: errcode %d (%s)", ans.ErrCode, ans.ErrMsg)
-		switch ans.ErrCode {
-		case 40013, 40125, 40001:
-			f.Fix = "the appid or the AppSecret is wrong: copy both again from the WeChat admin console"
-		case 40164, 61004:
-			f.Fix = "this machine's IP is not in the AppID's whitelist: add it, or use token_source = \"hub\""
-		default:
-			f.Fix = "see WeChat's error code list; check the appid and the AppSecret"
-		}
-		return f
-	}
-	f.Status, f.Detail = statusOK, fmt.Sprintf("WeChat issued a token (expires in %s)", time.Duration(ans.ExpiresIn)*time.Second)
 	return f
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"syscall"
 	"time"
@@ -27,7 +28,7 @@ func (d *doctor) runHub(ctx context.Context) []finding {
 	}
 	out = append(out, checkClock(dates))
 	if secret, err := d.cfg.HubSecret(d.getenv); err == nil && d.cfg.Hub.AppID != "" {
-		out = append(out, d.stableToken(ctx, d.cfg.Hub.APIBase, d.cfg.Hub.AppID, secret))
+		out = append(out, d.obtainToken(ctx, newStableTokenSource(d.cfg.Hub.APIBase, d.cfg.Hub.AppID, secret, slog.New(slog.DiscardHandler), d.hc), false))
 	}
 	return out
 }

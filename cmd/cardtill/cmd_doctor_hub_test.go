@@ -18,6 +18,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"cardtill/wechat/wechattest"
 )
 
 // writeCert writes a self-signed certificate valid from notBefore to
@@ -139,6 +141,42 @@ store_path = %q
 			}
 			if strings.Contains(out.String(), pushToken) {
 				t.Errorf("a secret was printed:\n%s", out.String())
+			}
+		})
+	}
+}
+
+// TestDoctorHubToken: the hub's token check goes through the shared
+// stable-token source against the fake WeChat, and prints no secret.
+func TestDoctorHubToken(t *testing.T) {
+	srv := wechattest.New()
+	t.Cleanup(srv.Close)
+	for _, tc := range []struct {
+		name, secret string
+		wantCode     int
+		want         string
+	}{
+		{"issued", srv.Secret, exitOK, "OK    token       WeChat issued a token (expires in 2h0m0s)"},
+		{"wrong AppSecret", "WRONG-HUB-SECRET", exitFailure, "the appid or the AppSecret is wrong"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			cfg := writeFile(t, "config.toml", fmt.Sprintf(`
+[hub]
+listen = "127.0.0.1:0"
+api_base = %q
+store_path = %q
+appid = %q
+secret_file = %q
+token = "push-token"
+`, srv.URL, filepath.Join(dir, "hub.db"), srv.AppID, writeFile(t, "hub.secret", tc.secret)))
+			code, out, errs := runCLI(t, "doctor", "--hub", "--config", cfg)
+			if code != tc.wantCode || !strings.Contains(out, tc.want) {
+				t.Fatalf("exit %d, want %d with %q\n%s%s", code, tc.wantCode, tc.want, out, errs)
+			}
+			noSecrets(t, srv, out, errs)
+			if strings.Contains(out+errs, "WRONG-HUB-SECRET") {
+				t.Fatalf("the secret was printed:\n%s", out)
 			}
 		})
 	}
