@@ -94,7 +94,9 @@ With --json one object is printed:
   begin_time    start of the validity window (RFC 3339), null when none
   end_time      end of the validity window (RFC 3339), null when none
 When WeChat refuses the look-up (exit 1) the object is
-  {"code", "card_id", "errcode", "errmsg", "reason"}.
+  {"code", "card_id", "errcode", "errmsg", "reason"}, reason in plain words
+  (with "encrypt_code" instead of "code" when a link's encrypt_code could not
+  be decrypted; card_id only when one was given).
 Usage, configuration and network problems (exit 2) print no JSON: the message
 on stderr says what to check.
 
