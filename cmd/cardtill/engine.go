@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"cardtill/hub"
@@ -20,6 +21,9 @@ type till struct {
 	db     *store.DB
 	wx     *wechat.Client
 	engine *sync.Engine
+	// feed is the hub's feed, nil without a hub; its notices reach the
+	// screen through feed.onNotices.
+	feed *hubFeed
 }
 
 // openTill opens the journal named by [store] and builds the engine on it.
@@ -49,7 +53,7 @@ func openTill(g *globals, cfg *Config, logger *slog.Logger, onStatus func(sync.S
 		_ = db.Close()
 		return nil, &ConfigError{Path: cfg.Path, Key: "sync", Msg: err.Error()}
 	}
-	return &till{db: db, wx: wx, engine: e}, nil
+	return &till{db: db, wx: wx, engine: e, feed: feed}, nil
 }
 
 // Close releases the journal.
@@ -57,15 +61,15 @@ func (t *till) Close() error { return t.db.Close() }
 
 // tillWeChat builds the WeChat client from [wechat] (newWeChatClient), and
 // the hub's feed when a hub is configured.
-func tillWeChat(g *globals, cfg *Config, logger *slog.Logger) (*wechat.Client, sync.Feed, error) {
+func tillWeChat(g *globals, cfg *Config, logger *slog.Logger) (*wechat.Client, *hubFeed, error) {
 	wx, err := newWeChatClient(cfg, g.env, logger)
 	if err != nil {
 		return nil, nil, err
 	}
-	var feed sync.Feed
+	var feed *hubFeed
 	if cfg.WeChat.HubURL != "" {
 		if key, err := cfg.TerminalKey(g.env); err == nil && key != "" {
-			feed = hubFeed{hub.NewClient(hub.ClientOptions{URL: cfg.WeChat.HubURL, TerminalKey: key})}
+			feed = &hubFeed{c: hub.NewClient(hub.ClientOptions{URL: cfg.WeChat.HubURL, TerminalKey: key})}
 		}
 	}
 	return wx, feed, nil
@@ -99,12 +103,30 @@ func engineOptions(cfg *Config, logger *slog.Logger, onStatus func(sync.Status))
 }
 
 // hubFeed adapts the hub's code-status feed client to the engine's Feed.
-type hubFeed struct{ c *hub.Client }
+// The code-status changes go to the engine (the journal's cache); the
+// notices for the manager go to the function set with onNotices (the till
+// screen), page by page as they are pulled, and are skipped without one.
+type hubFeed struct {
+	c       *hub.Client
+	notices atomic.Pointer[func([]hub.Notice)]
+}
 
-func (f hubFeed) Changes(ctx context.Context, cursor string) (sync.FeedPage, error) {
+// onNotices sets where the feed's notices go (nil: nowhere).
+func (f *hubFeed) onNotices(fn func([]hub.Notice)) {
+	if fn == nil {
+		f.notices.Store(nil)
+		return
+	}
+	f.notices.Store(&fn)
+}
+
+func (f *hubFeed) Changes(ctx context.Context, cursor string) (sync.FeedPage, error) {
 	page, err := f.c.Changes(ctx, cursor)
 	if err != nil {
 		return sync.FeedPage{}, err
+	}
+	if fn := f.notices.Load(); fn != nil && len(page.Notices) > 0 {
+		(*fn)(page.Notices)
 	}
 	out := sync.FeedPage{Next: page.Next, More: page.More, Changes: make([]sync.CodeChange, 0, len(page.Changes))}
 	for _, c := range page.Changes {

@@ -42,11 +42,18 @@ func TestHubFeedAdapter(t *testing.T) {
 			return
 		}
 		page := hub.ChangesPage{Next: "c-" + r.URL.Query().Get("since") + "1", More: true,
-			Changes: []hub.CodeChange{{Code: "77", CardID: "p", Status: hub.StatusDelete, At: at}}}
+			Changes: []hub.CodeChange{{Code: "77", CardID: "p", Status: hub.StatusDelete, At: at}},
+			Notices: []hub.Notice{{Event: "card_sku_remind", CardID: "p", Detail: "the card's stock is below 100", At: at}}}
 		_ = json.NewEncoder(w).Encode(page)
 	}))
 	defer srv.Close()
-	var f sync.Feed = hubFeed{hub.NewClient(hub.ClientOptions{URL: srv.URL, TerminalKey: "k1"})}
+	hf := &hubFeed{c: hub.NewClient(hub.ClientOptions{URL: srv.URL, TerminalKey: "k1"})}
+	var f sync.Feed = hf
+	if _, err := f.Changes(context.Background(), ""); err != nil { // no notice sink: skipped
+		t.Fatal(err)
+	}
+	var notices []hub.Notice
+	hf.onNotices(func(ns []hub.Notice) { notices = append(notices, ns...) })
 	page, err := f.Changes(context.Background(), "x")
 	if err != nil {
 		t.Fatal(err)
@@ -54,8 +61,31 @@ func TestHubFeedAdapter(t *testing.T) {
 	if page.Next != "c-x1" || !page.More || len(page.Changes) != 1 || page.Changes[0] != (sync.CodeChange{Code: "77", CardID: "p", Status: "DELETE", At: at}) {
 		t.Fatalf("page %+v", page)
 	}
-	bad := hubFeed{hub.NewClient(hub.ClientOptions{URL: srv.URL, TerminalKey: "wrong"})}
+	if len(notices) != 1 || notices[0].Event != "card_sku_remind" || notices[0].Detail != "the card's stock is below 100" {
+		t.Fatalf("notices %+v", notices)
+	}
+	// Feed statuses pass through as the hub says them, GIFTING and GIFTED too.
+	for _, st := range []string{hub.StatusNormal, hub.StatusDelete, hub.StatusGifting, hub.StatusGifted, hub.StatusConsumed} {
+		if got := feedStatus(t, st); got != st {
+			t.Errorf("status %s came through as %q", st, got)
+		}
+	}
+	bad := &hubFeed{c: hub.NewClient(hub.ClientOptions{URL: srv.URL, TerminalKey: "wrong"})}
 	if _, err := bad.Changes(context.Background(), ""); err == nil {
 		t.Fatal("a refused key gave no error")
 	}
+}
+
+// feedStatus passes one change of status st through the adapter.
+func feedStatus(t *testing.T, st string) string {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_ = json.NewEncoder(w).Encode(hub.ChangesPage{Changes: []hub.CodeChange{{Code: "1", Status: st}}})
+	}))
+	defer srv.Close()
+	page, err := (&hubFeed{c: hub.NewClient(hub.ClientOptions{URL: srv.URL, TerminalKey: "k"})}).Changes(context.Background(), "")
+	if err != nil || len(page.Changes) != 1 {
+		t.Fatalf("%+v %v", page, err)
+	}
+	return page.Changes[0].Status
 }

@@ -188,9 +188,19 @@ func TestTillAgainstHub(t *testing.T) {
 	h.send(t, cardEvent(wechat.EventUserConsumeCard, e2eConsumed, 1764150004, `<ConsumeSource><![CDATA[FROM_MOBILE_HELPER]]></ConsumeSource>`))
 	h.send(t, cardEvent(wechat.EventUserDelCard, e2eDeleted, 1764150000, "")) // WeChat's retry: stored once
 
-	// The till pulls the feed (as Run does while online) into its cache.
+	h.send(t, `<xml><ToUserName><![CDATA[gh_e2e]]></ToUserName><FromUserName><![CDATA[oE2EUser]]></FromUserName>`+
+		`<CreateTime>1764150005</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[card_sku_remind]]></Event>`+
+		`<CardId><![CDATA[`+e2eCard+`]]></CardId><Detail><![CDATA[the card's stock is below 100]]></Detail></xml>`)
+
+	// The till pulls the feed (as Run does while online): the statuses into
+	// its cache, the manager's notices to the screen.
+	var notices []hub.Notice
+	tl.feed.onNotices(func(ns []hub.Notice) { notices = append(notices, ns...) })
 	if err := tl.engine.PullFeed(ctx); err != nil {
 		t.Fatal(err)
+	}
+	if len(notices) != 1 || notices[0].Event != wechat.EventCardSkuRemind || notices[0].CardID != e2eCard || notices[0].Detail != "the card's stock is below 100" {
+		t.Errorf("notices from the feed: %+v", notices)
 	}
 	wantCache := map[string]string{e2eDeleted: hub.StatusDelete, e2eGifting: hub.StatusGifting, e2eGifted: hub.StatusGifted, e2eGiftNew: hub.StatusNormal, e2eConsumed: hub.StatusConsumed}
 	for code, want := range wantCache {
