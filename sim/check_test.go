@@ -78,6 +78,9 @@ func (w *world) checkAll(final bool) {
 		offline := map[uint64]int{} // shift -> offline acceptances
 		for _, r := range recs {
 			byID[r.ID] = r
+			if final {
+				w.stats.final[string(r.State)]++
+			}
 			if !t.submitted[r.Code] {
 				w.fatal("%s journal has redemption %d of %s, which was never scanned there", t.name, r.ID, r.Code)
 			}

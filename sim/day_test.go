@@ -77,6 +77,7 @@ type world struct {
 	trace *tracer
 	stats stats
 
+	final       string         // digest at the end
 	known       map[string]int // known bugs met, by key
 	touched     []string       // codes scanned in this step
 	outageUntil time.Time      // WeChat unreachable for everyone until then
@@ -85,7 +86,7 @@ type world struct {
 
 type stats struct {
 	scans, frames, noise, hangups, badScans int
-	outcomes                                map[string]int
+	outcomes, final                         map[string]int
 	crashes, outages, linkCuts, faults      int
 	tokenExpiries, shiftCloses, checks      int
 	doubleReads, racesAtTwoTills            int
@@ -114,7 +115,8 @@ func (tr *tracer) add(s string) {
 }
 
 func (w *world) note(format string, a ...any) {
-	w.trace.add(fmt.Sprintf("%s #%d ", w.clk.Now().Format("15:04:05"), w.step) + fmt.Sprintf(format, a...))
+	line := fmt.Sprintf("%s #%d ", w.clk.Now().Format("15:04:05"), w.step) + fmt.Sprintf(format, a...)
+	w.trace.add(strings.ReplaceAll(line, w.srv.URL, "wechat")) // the port differs between runs
 }
 
 // knownBug reports a bug the simulation found that is not fixed yet: it
@@ -164,6 +166,27 @@ func (w *world) story(code string) string {
 	return b.String()
 }
 
+// digest sums up how the day ended: the trace of every event and answer,
+// every redemption of both journals, and what the fake WeChat did.
+func (w *world) digest() string {
+	h := sha256.New()
+	w.trace.mu.Lock()
+	fmt.Fprintf(h, "%x %d\n", w.trace.h, w.trace.n)
+	w.trace.mu.Unlock()
+	for _, t := range w.tills {
+		for _, r := range w.allRecords(t) {
+			fmt.Fprintf(h, "%s %d %s %s %s %d %d %v %d\n", t.name, r.ID, r.Code, r.State, r.Reason, r.Errcode, r.ShiftID, r.OfflineAcceptedAt.IsZero(), len(r.History))
+		}
+	}
+	for _, c := range w.order {
+		fmt.Fprintf(h, "%s %d\n", c, w.srv.ConsumeCount(c))
+	}
+	for _, ep := range wechattest.Endpoints {
+		fmt.Fprintf(h, "%s %d\n", ep, w.srv.Calls(ep))
+	}
+	return fmt.Sprintf("%x", h.Sum(nil))
+}
+
 // fatal ends the seed with what happened last and the replay line.
 func (w *world) fatal(format string, a ...any) {
 	w.tb.Helper()
@@ -179,7 +202,7 @@ func newWorld(tb testing.TB, seed uint64, cfg config) *world {
 	start := time.Date(2026, 11, 26, 8, 0, 0, 0, time.UTC)
 	clk := &clock{t: start}
 	w := &world{tb: tb, seed: seed, rng: rng, cfg: cfg, clk: clk, codes: map[string]*code{}, known: map[string]int{},
-		end: start.Add(14 * time.Hour), trace: &tracer{}, stats: stats{outcomes: map[string]int{}}}
+		end: start.Add(14 * time.Hour), trace: &tracer{}, stats: stats{outcomes: map[string]int{}, final: map[string]int{}}}
 	w.srv = wechattest.New(wechattest.WithClock(clk.Now))
 	tb.Cleanup(w.srv.Close)
 	for _, c := range []wechattest.Card{{CardID: cardDrink, Title: "¥20 off any drink"}, {CardID: cardCake, Title: "Free slice of cake", Type: "GIFT"},
@@ -379,7 +402,7 @@ func (w *world) run() {
 			w.afterStep(ctx, t)
 		}
 		w.checkStep()
-		if w.step%100 == 0 {
+		if w.step%250 == 0 {
 			w.checkAll(false)
 		}
 	}
@@ -510,7 +533,9 @@ func (w *world) afterStep(ctx context.Context, t *till) {
 			w.fatal("drain %s: %v", t.name, err)
 		}
 		if rep.Attempted > 0 {
-			w.note("%s drain: %+v", t.name, rep)
+			// (ThrottledUntil carries the backoff's jitter: only whether.)
+			w.note("%s drain: attempted %d consumed %d conflicts %d rejected %d deferred %d remaining %d offline %v throttled %v",
+				t.name, rep.Attempted, rep.Consumed, rep.Conflicts, rep.Rejected, rep.Deferred, rep.Remaining, rep.Offline, !rep.ThrottledUntil.IsZero())
 		}
 	}
 }
@@ -700,10 +725,22 @@ func (w *world) redeem(ctx context.Context, t *till, c *code, req sync.Request) 
 	}
 	if out.Kind.Honoured() {
 		t.honoured[c.code]++
-		if t.honoured[c.code] > 1 {
-			w.fatal("%s honoured %s twice", t.name, c.code)
+		if t.honoured[c.code] > 1 && !(out.Kind == sync.AcceptedOffline && w.earlierConflict(t, c.code, out.ID) &&
+			w.knownBug("conflict-forgotten", "a code this till accepted offline, which the drain then turned into a conflict, is accepted offline again when scanned again: the store's used-by-code index drops a redemption when it leaves queued for conflict, while sync's Find expects it to remember it (%s, %s):%s", t.name, c.code, w.story(c.code))) {
+			w.fatal("%s honoured %s twice:%s", t.name, c.code, w.story(c.code))
 		}
 	}
+}
+
+// earlierConflict reports whether an earlier redemption of code at t is a
+// conflict.
+func (w *world) earlierConflict(t *till, code string, id uint64) bool {
+	for _, r := range w.allRecords(t) {
+		if r.Code == code && r.ID < id && r.State == store.Conflict {
+			return true
+		}
+	}
+	return false
 }
 
 // checkOfflineAcceptance: the offline policy's limits held for this
@@ -721,7 +758,7 @@ func (w *world) checkOfflineAcceptance(t *till, out sync.Outcome, state string) 
 		w.fatal("%s accepted %s offline as %d of max_per_shift %d", t.name, out.Code, out.OfflineInShift, pol.MaxPerShift)
 	}
 	if pol.MaxAge > 0 {
-		if since := t.p.offlineSince(); !since.IsZero() && w.clk.Now().Sub(since) > pol.MaxAge {
+		if since := t.offlineSince(); !since.IsZero() && w.clk.Now().Sub(since) > pol.MaxAge {
 			w.fatal("%s accepted %s offline %s after its first failed request; max_age = %s", t.name, out.Code, w.clk.Now().Sub(since), pol.MaxAge)
 		}
 	}

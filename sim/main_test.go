@@ -21,7 +21,7 @@ var (
 // ciSeeds are the seeds every `go test ./sim` runs.
 var ciSeeds = []uint64{1, 2, 3, 4, 5, 6}
 
-const defaultScans = 1500
+const defaultScans = 1000
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
@@ -64,12 +64,42 @@ func TestSim(t *testing.T) {
 	}
 }
 
+// TestSimReplaysExactly plays one seed twice and compares everything:
+// the trace of events and answers, both journals, and the fake's counters.
+func TestSimReplaysExactly(t *testing.T) {
+	if *seedFlag >= 0 || *soakFlag > 0 {
+		t.Skip("replaying or soaking")
+	}
+	var runs [2]*world
+	for i := range runs {
+		t.Run(fmt.Sprint("run", i), func(t *testing.T) {
+			runs[i] = newWorld(t, 7, config{scans: 400})
+			runs[i].run()
+			runs[i].final = runs[i].digest()
+		})
+	}
+	a, b := runs[0], runs[1]
+	if a == nil || b == nil || t.Failed() {
+		return
+	}
+	if a.final == b.final {
+		t.Logf("seed 7 replayed exactly: %d events, digest %.16s", a.trace.n, a.final)
+		return
+	}
+	for i := range min(len(a.trace.all), len(b.trace.all)) {
+		if a.trace.all[i] != b.trace.all[i] {
+			t.Fatalf("seed 7 did not replay exactly; first difference at event %d:\n  %s\n  %s", i, a.trace.all[i], b.trace.all[i])
+		}
+	}
+	t.Fatalf("seed 7 did not replay exactly: same %d/%d events, different journals or WeChat counters", len(a.trace.all), len(b.trace.all))
+}
+
 func runSeed(t *testing.T, seed uint64) {
 	start := time.Now()
 	w := newWorld(t, seed, config{scans: scans()})
 	w.run()
-	t.Logf("seed %d: %d scans (%d frames, %d noise, %d hang-ups, %d refused by the parser), outcomes %v; %d crashes, %d outages, %d link cuts, %d fault bursts, %d token expiries, %d shift closes, %d double reads, %d races at two tills, %d full checks; policy %+v; %s",
-		seed, w.stats.scans, w.stats.frames, w.stats.noise, w.stats.hangups, w.stats.badScans, w.stats.outcomes,
+	t.Logf("seed %d: %d scans (%d frames, %d noise, %d hang-ups, %d refused by the parser), outcomes %v, journals %v; %d crashes, %d outages, %d link cuts, %d fault bursts, %d token expiries, %d shift closes, %d double reads, %d races at two tills, %d full checks; policy %+v; digest %.16s; %s",
+		seed, w.stats.scans, w.stats.frames, w.stats.noise, w.stats.hangups, w.stats.badScans, w.stats.outcomes, w.stats.final,
 		w.stats.crashes, w.stats.outages, w.stats.linkCuts, w.stats.faults, w.stats.tokenExpiries, w.stats.shiftCloses,
-		w.stats.doubleReads, w.stats.racesAtTwoTills, w.stats.checks, w.policy, time.Since(start).Round(time.Millisecond))
+		w.stats.doubleReads, w.stats.racesAtTwoTills, w.stats.checks, w.policy, w.digest(), time.Since(start).Round(time.Millisecond))
 }

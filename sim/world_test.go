@@ -59,6 +59,9 @@ type till struct {
 	p       *process
 	lives   int
 
+	failMu    stdsync.Mutex
+	firstFail time.Time // see offlineSince
+
 	linkDown  bool      // the till's own network cable is out
 	nextDrain time.Time // when the simulated Run drains next
 
@@ -99,9 +102,6 @@ type process struct {
 	// yet; the next WeChat call waits for it (the drain frees its slot
 	// before that write).
 	owed int
-	// firstFail is the first failed WeChat request since the last answer:
-	// the earliest the engine can know an outage began (for max_age).
-	firstFail time.Time
 	// hooks run once before the next query or consume of a code: a double
 	// read, or the other till scanning the same code meanwhile.
 	hooks map[string]func()
@@ -226,21 +226,25 @@ func (p *process) setHook(code string, h func()) {
 	p.mu.Unlock()
 }
 
-func (p *process) failedAt(now time.Time, failed bool) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
+// failedAt records a WeChat request's fate for the max_age model.
+func (t *till) failedAt(now time.Time, failed bool) {
+	t.failMu.Lock()
+	defer t.failMu.Unlock()
 	switch {
 	case !failed:
-		p.firstFail = time.Time{}
-	case p.firstFail.IsZero():
-		p.firstFail = now
+		t.firstFail = time.Time{}
+	case t.firstFail.IsZero():
+		t.firstFail = now
 	}
 }
 
-func (p *process) offlineSince() time.Time {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.firstFail
+// offlineSince is the first failed request since WeChat last answered this
+// till, across restarts (the engine keeps the outage start in the
+// journal): the earliest the till can know the outage began.
+func (t *till) offlineSince() time.Time {
+	t.failMu.Lock()
+	defer t.failMu.Unlock()
+	return t.firstFail
 }
 
 // killJournal is the real journal with a kill switch: from the op the
@@ -433,7 +437,7 @@ func (l *link) RoundTrip(req *http.Request) (*http.Response, error) {
 			_ = req.Body.Close()
 		}
 		if counted {
-			l.p.failedAt(now, true)
+			l.p.t.failedAt(now, true)
 		}
 		return nil, err
 	}
@@ -457,7 +461,7 @@ func (l *link) RoundTrip(req *http.Request) (*http.Response, error) {
 		return fail(errKilled)
 	}
 	if counted {
-		l.p.failedAt(now, err != nil || resp.StatusCode >= 500)
+		l.p.t.failedAt(now, err != nil || resp.StatusCode >= 500)
 	}
 	return resp, err
 }
