@@ -20,6 +20,7 @@ import (
 	"cardtill/hub"
 	"cardtill/scanner"
 	"cardtill/store"
+	"cardtill/sync"
 	"cardtill/wechat"
 	"cardtill/wechat/wechattest"
 )
@@ -619,5 +620,38 @@ func TestDoctorAgainstFakeWeChat(t *testing.T) {
 	code, out, errs = runCLI(t, "doctor", "--config", good)
 	if code != exitFailure || !strings.Contains(out, "FAIL  token") || !strings.Contains(out, "make WeChat reachable") {
 		t.Fatalf("outage: exit %d\n%s%s", code, out, errs)
+	}
+}
+
+// TestDoctorBesideRunningTill: with the till running (openTill and
+// startTillOps, as `cardtill run` does) and a code queued offline, doctor
+// says the journal is in use by the running till (ok), reads the queue
+// through the till's control socket, and is fit to serve; `code get`
+// answers beside it too.
+func TestDoctorBesideRunningTill(t *testing.T) {
+	srv, cfg, _ := fakeTill(t)
+	srv.AddCode(wechattest.Code{Code: "300000000001", CardID: "pCard"})
+	tl, _, _ := runningTill(t, cfg)
+	srv.SetOutage(true)
+	out, err := tl.engine.Redeem(context.Background(), sync.Request{Code: "300000000001", Source: "cli"})
+	if err != nil || out.Kind != sync.AcceptedOffline {
+		t.Fatalf("offline redeem: %+v %v", out, err)
+	}
+	srv.SetOutage(false)
+
+	code, stdout, stderr := runCLI(t, "doctor", "--config", cfg)
+	if code != exitOK {
+		t.Fatalf("exit %d\n%s%s", code, stdout, stderr)
+	}
+	for _, w := range []string{"in use by the running till (ok), pid", "OK    queue       1 waiting for WeChat", "fit to serve"} {
+		if !strings.Contains(stdout, w) {
+			t.Errorf("output lacks %q:\n%s", w, stdout)
+		}
+	}
+	if code, o, e := runCLI(t, "code", "get", "--config", cfg, "--json", "300000000001"); code != exitOK || !strings.Contains(o, `"status":"NORMAL"`) {
+		t.Fatalf("code get beside the till: exit %d\n%s%s", code, o, e)
+	}
+	if srv.ConsumeCount("300000000001") != 0 {
+		t.Fatal("doctor or code get consumed")
 	}
 }
