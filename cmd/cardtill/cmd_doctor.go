@@ -46,6 +46,10 @@ type doctorReport struct {
 	Fit      bool      `json:"fit"`
 	Config   string    `json:"config"`
 	Findings []finding `json:"findings"`
+	// Journal holds the journal's figures (size, max, waiting, in_doubt,
+	// oldest, next_due, conflicts) when doctor could read them, for
+	// monitoring scripts.
+	Journal *tillStatus `json:"journal,omitempty"`
 }
 
 // doctor holds what the checks need. Every dependency is a field so tests
@@ -57,6 +61,9 @@ type doctor struct {
 	hc     *http.Client
 	// listPorts is scanner.ListPorts unless a test sets it.
 	listPorts func() ([]scanner.PortInfo, error)
+	// journal is what the journal check read (nil until then, or when it
+	// could not read the figures).
+	journal *tillStatus
 }
 
 // Clock skew limits. WeChat's pushes carry a timestamp the hub checks
@@ -88,6 +95,11 @@ till (ok)" and its figures come from the till through its control socket
 (run doctor as the till's user or root for that; the full consistency check
 of a running till's journal is 'cardtill db check').
 
+With --json one object is printed: version, fit, config, findings (name,
+status ok|warn|fail, detail, fix) and, when the journal could be read,
+journal: {journal, size, max, waiting, in_doubt, oldest, next_due,
+conflicts, pid} for monitoring.
+
 Exit code: 0 fit to serve (warnings allowed), 1 not fit, 2 the config
 cannot be read.
 
@@ -110,7 +122,7 @@ func runDoctor(ctx context.Context, g *globals, asJSON, asHub bool) error {
 		path, _ := resolveConfigPath(g.configPath, g.env)
 		f := finding{Name: "config", Status: statusFail, Detail: err.Error(),
 			Fix: "fix the config file (the message names the key), then run 'cardtill doctor' again"}
-		if werr := printFindings(g.stdout, path, []finding{f}, asJSON); werr != nil {
+		if werr := printFindings(g.stdout, path, []finding{f}, nil, asJSON); werr != nil {
 			return werr
 		}
 		return withExit(exitUsage, nil)
@@ -128,7 +140,7 @@ func runDoctor(ctx context.Context, g *globals, asJSON, asHub bool) error {
 	} else {
 		findings = d.run(ctx)
 	}
-	if err := printFindings(g.stdout, cfg.Path, findings, asJSON); err != nil {
+	if err := printFindings(g.stdout, cfg.Path, findings, d.journal, asJSON); err != nil {
 		return err
 	}
 	if !fit(findings) {
@@ -140,6 +152,7 @@ func runDoctor(ctx context.Context, g *globals, asJSON, asHub bool) error {
 // run performs every check in order.
 func (d *doctor) run(ctx context.Context) []finding {
 	jf, js := d.checkJournal(ctx)
+	d.journal = js.st
 	out := []finding{d.checkConfig(), d.checkCredentials(), jf}
 	queueAt := len(out)
 	out = append(out, d.checkLog(), d.checkScanner(ctx))
@@ -172,11 +185,11 @@ func fit(fs []finding) bool {
 	return true
 }
 
-func printFindings(w io.Writer, path string, fs []finding, asJSON bool) error {
+func printFindings(w io.Writer, path string, fs []finding, journal *tillStatus, asJSON bool) error {
 	if asJSON {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
-		return enc.Encode(doctorReport{Version: version, Fit: fit(fs), Config: path, Findings: fs})
+		return enc.Encode(doctorReport{Version: version, Fit: fit(fs), Config: path, Findings: fs, Journal: journal})
 	}
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "cardtill doctor: %s\n\n", path)

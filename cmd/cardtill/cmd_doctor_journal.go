@@ -131,7 +131,7 @@ func (d *doctor) checkJournal(ctx context.Context) (finding, journalState) {
 			return f, journalState{status: statusOK, why: "no journal yet"}
 		}
 		f.Status, f.Detail = statusOK, path+" not created yet: the first 'cardtill run' creates it"
-		return f, journalState{st: &tillStatus{Journal: path}}
+		return f, journalState{st: &tillStatus{Journal: path, Max: int64(d.cfg.Store.MaxSizeMB) << 20}}
 	}
 	if err != nil {
 		f.Status, f.Detail = statusFail, fmt.Sprintf("%s: %v", path, err)

@@ -648,6 +648,14 @@ func TestDoctorBesideRunningTill(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", w, stdout)
 		}
 	}
+	code, stdout, stderr = runCLI(t, "doctor", "--config", cfg, "--json")
+	var rep doctorReport
+	if err := json.Unmarshal([]byte(stdout), &rep); code != exitOK || err != nil || rep.Journal == nil {
+		t.Fatalf("doctor --json: exit %d, %v\n%s%s", code, err, stdout, stderr)
+	}
+	if j := rep.Journal; j.Waiting != 1 || j.PID == 0 || j.Oldest.IsZero() || j.Max != 1<<30 || j.Size <= 0 || j.Conflicts != 0 {
+		t.Fatalf("journal figures: %+v", *j)
+	}
 	if code, o, e := runCLI(t, "code", "get", "--config", cfg, "--json", "300000000001"); code != exitOK || !strings.Contains(o, `"status":"NORMAL"`) {
 		t.Fatalf("code get beside the till: exit %d\n%s%s", code, o, e)
 	}
