@@ -874,28 +874,60 @@ func syncDir(dir string) {
 	}
 }
 
+// pruneBatch bounds the deletions of one Prune transaction.
+const pruneBatch = 1000
+
 // Prune deletes finished redemptions (consumed, rejected) that finished
 // before olderThan, with their index entries. Conflicts, unfinished work,
 // shifts and counters are never pruned: a pruned redemption's share of its
 // shift's counters moves to the shift's pruned tally, so Check still
 // verifies counters = recount + pruned. It returns how many it deleted.
+//
+// It runs beside a serving till: the candidates are found in a read
+// transaction, which does not hold up writers, and deleted in write
+// transactions of at most pruneBatch, each re-checking every candidate
+// (a redemption that changed meanwhile is left alone).
 func (db *DB) Prune(olderThan time.Time) (int, error) {
-	n := 0
-	err := db.b.Update(func(tx *bolt.Tx) error {
+	due := func(r Redemption) bool {
+		return (r.State == Consumed || r.State == Rejected) && !r.FinishedAt.IsZero() && r.FinishedAt.Before(olderThan)
+	}
+	var ids []uint64
+	err := db.b.View(func(tx *bolt.Tx) error {
 		for _, s := range []State{Consumed, Rejected} {
 			prefix := append([]byte(s), 0)
-			var del []Redemption
 			c := tx.Bucket(bByState).Cursor()
 			for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
 				r, err := getRed(tx, binary.BigEndian.Uint64(k[len(prefix):]))
 				if err != nil {
 					return err
 				}
-				if !r.FinishedAt.IsZero() && r.FinishedAt.Before(olderThan) {
-					del = append(del, r)
+				if due(r) {
+					ids = append(ids, r.ID)
 				}
 			}
-			for _, r := range del {
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for len(ids) > 0 {
+		batch := ids[:min(pruneBatch, len(ids))]
+		ids = ids[len(batch):]
+		k := 0
+		err := db.b.Update(func(tx *bolt.Tx) error {
+			k = 0
+			for _, id := range batch {
+				r, err := getRed(tx, id)
+				if errors.Is(err, ErrNotFound) {
+					continue
+				} else if err != nil {
+					return err
+				}
+				if !due(r) {
+					continue
+				}
 				if err := tx.Bucket(bByState).Delete(stateKey(r.State, r.ID)); err != nil {
 					return err
 				}
@@ -913,13 +945,14 @@ func (db *DB) Prune(olderThan time.Time) (int, error) {
 				if err := db.addCounters(tx, bPruned, r, +1); err != nil {
 					return err
 				}
-				n++
+				k++
 			}
+			return nil
+		})
+		if err != nil {
+			return n, err
 		}
-		return nil
-	})
-	if err != nil {
-		return 0, err
+		n += k
 	}
 	return n, nil
 }

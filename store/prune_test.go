@@ -1,0 +1,41 @@
+package store
+
+import (
+	"fmt"
+	"testing"
+	"time"
+)
+
+// Prune works in batches of pruneBatch: more than two batches go in one
+// call, unfinished work and the counters stay.
+func TestPruneInBatches(t *testing.T) {
+	clk := newClock()
+	db := openTest(t, Options{Now: clk.Now, NoSync: true})
+	sh, _ := db.OpenShift("T", "a")
+	total := 2*pruneBatch + 17
+	for i := range total {
+		if _, err := db.Create(Redemption{Code: fmt.Sprint(100000 + i), ShiftID: sh.ID, State: Consumed}, "a", Received); err != nil {
+			t.Fatal(err)
+		}
+	}
+	q, err := db.Create(Redemption{Code: "queued", ShiftID: sh.ID, State: Queued}, "a", Received)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, _ := db.ShiftCounters(sh.ID)
+	n, err := db.Prune(clk.t.Add(time.Hour))
+	if err != nil || n != total {
+		t.Fatalf("pruned %d %v, want %d", n, err, total)
+	}
+	if _, err := db.Get(q.ID); err != nil {
+		t.Fatalf("queued redemption pruned: %v", err)
+	}
+	after, _ := db.ShiftCounters(sh.ID)
+	if after.Total != before.Total || after.ByOutcome[OutcomeConsumedOnline] != before.ByOutcome[OutcomeConsumedOnline] {
+		t.Fatalf("counters changed: %+v vs %+v", after, before)
+	}
+	if n, err := db.Prune(clk.t.Add(time.Hour)); err != nil || n != 0 {
+		t.Fatalf("second prune: %d %v", n, err)
+	}
+	db.mustCheck()
+}
