@@ -16,9 +16,10 @@ func newSyncCmd(g *globals) *cobra.Command {
 offline, with the same query-then-consume as the till. Without --once it keeps
 running (as the till does in the background) until interrupted.
 
-With --once it makes one pass and exits 0 when nothing is left pending, 1 when
-some codes still wait (WeChat unreachable, busy, or a lost answer inside its
-quiet period), 2 on a configuration or database error.`,
+With --once it makes one pass (and, with a hub configured and WeChat
+reachable, pulls the hub's code-status feed) and exits 0 when nothing is left
+pending, 1 when some codes still wait (WeChat unreachable, busy, or a lost
+answer inside its quiet period), 2 on a configuration or database error.`,
 		Args: exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runSync(cmd, g, once, asJSON)
@@ -56,6 +57,15 @@ func runSync(cmd *cobra.Command, g *globals, once, asJSON bool) error {
 	rep, err := t.engine.DrainOnce(ctx)
 	if err != nil {
 		return usageError(err)
+	}
+	// While WeChat answers, also pull the hub's code-status feed into the
+	// cache, as the running till does. A hub that does not answer is only
+	// reported: the queue decides the exit status.
+	if t.feed != nil && !rep.Offline {
+		if err := t.engine.PullFeed(ctx); err != nil && ctx.Err() == nil {
+			logger.Warn("hub feed not pulled", "err", err)
+			fmt.Fprintf(g.stderr, "hub feed not pulled: %v\n", err)
+		}
 	}
 	st := gauge.fill(t.engine.Status())
 	if asJSON {

@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -266,5 +268,68 @@ func TestTillAgainstHub(t *testing.T) {
 				t.Errorf("the %s log holds a secret:\n%s", name, logs)
 			}
 		}
+	}
+}
+
+// TestTillCommandsAgainstHub is the same story through the commands a store
+// runs: `cardtill redeem` takes its token from the hub, `cardtill sync
+// --once` pulls the feed, and `cardtill redeem` offline refuses the code the
+// feed said was deleted (exit 1) and accepts an unknown one (exit 0).
+func TestTillCommandsAgainstHub(t *testing.T) {
+	h := newHubRig(t)
+	for _, c := range []string{e2eOnlineCode, e2eDeleted, e2eUnknown} {
+		h.wx.AddCode(wechattest.Code{Code: c, CardID: e2eCard})
+	}
+	key := hub.NewTerminalKey()
+	if err := h.store.AddTerminal("till-cli", key); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	cfg := writeFile(t, "till.toml", fmt.Sprintf(`[wechat]
+api_base = %q
+token_source = "hub"
+hub_url = %q
+terminal_key_file = %q
+[store]
+path = %q
+[terminal]
+id = "till-cli"
+[shift]
+default_cashier = "Wang Fang"
+[log]
+file = %q
+`, h.wx.URL, h.url, writeFile(t, "terminal.key", key), filepath.Join(dir, "journal.db"), filepath.Join(dir, "cardtill.log")))
+
+	type outcome struct {
+		Kind       string      `json:"kind"`
+		Reason     sync.Reason `json:"reason"`
+		ReasonText string      `json:"reason_text"`
+	}
+	redeem := func(code string) (int, outcome) {
+		t.Helper()
+		exit, out, errOut := runCLI(t, "--config", cfg, "redeem", "--json", code)
+		var o outcome
+		if err := json.Unmarshal([]byte(out), &o); err != nil {
+			t.Fatalf("redeem %s: exit %d %q %q", code, exit, out, errOut)
+		}
+		return exit, o
+	}
+	if exit, o := redeem(e2eOnlineCode); exit != 0 || o.Kind != "consumed" || h.wx.ConsumeCount(e2eOnlineCode) != 1 {
+		t.Fatalf("online redeem with the hub's token: exit %d %+v", exit, o)
+	}
+	h.send(t, cardEvent(wechat.EventUserDelCard, e2eDeleted, 1764160000, ""))
+	if exit, out, errOut := runCLI(t, "--config", cfg, "sync", "--once"); exit != 0 || errOut != "" {
+		t.Fatalf("sync --once: exit %d %q %q", exit, out, errOut)
+	}
+	h.wx.SetOutage(true)
+	if exit, o := redeem(e2eDeleted); exit != 1 || o.Kind != "refused" || !o.Reason.Offline() || !strings.Contains(o.ReasonText, "deleted") {
+		t.Errorf("offline redeem of the deleted code: exit %d %+v", exit, o)
+	}
+	if exit, o := redeem(e2eUnknown); exit != 0 || o.Kind != "accepted_offline" {
+		t.Errorf("offline redeem of an unknown code: exit %d %+v", exit, o)
+	}
+	logs, _ := os.ReadFile(filepath.Join(dir, "cardtill.log"))
+	if len(logs) == 0 || strings.Contains(string(logs), key) {
+		t.Errorf("till log empty or holding the terminal key:\n%s", logs)
 	}
 }
