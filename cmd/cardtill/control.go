@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"syscall"
 	"time"
 
 	"cardtill/store"
@@ -211,7 +212,11 @@ func (s *controlServer) handler() http.Handler {
 		n, err := writeBackup(r.Context(), s.db, req.Path)
 		if err != nil {
 			s.log.Warn("backup through the control socket failed", "path", req.Path, "err", err)
-			controlJSON(w, 500, controlErr{err.Error()})
+			msg := err.Error()
+			if errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EROFS) {
+				msg += fmt.Sprintf("; the running till writes the copy as its own user, and may write only where its service allows: choose a folder such as %s", filepath.Dir(s.db.Path()))
+			}
+			controlJSON(w, 500, controlErr{msg})
 			return
 		}
 		s.log.Info("journal backed up through the control socket", "path", req.Path, "bytes", n)
