@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -107,6 +108,24 @@ func (w *world) checkAll(final bool) {
 			}
 			if r.State == store.Conflict {
 				w.checkConflict(t, r)
+			}
+		}
+		codes := map[string]bool{}
+		for _, r := range recs {
+			codes[r.Code] = true
+		}
+		t.failMu.Lock()
+		for c := range t.queried {
+			if !codes[c] {
+				t.failMu.Unlock()
+				w.fatal("%s asked WeChat about %s, which its journal does not have (a scan is journaled as received before anything else happens):%s", t.name, c, w.story(c))
+			}
+		}
+		t.failMu.Unlock()
+		for id, z := range t.z {
+			s, err := t.p.db.Shift(id)
+			if err != nil || s.Z == nil || !reflect.DeepEqual(*s.Z, z) {
+				w.fatal("%s: the Z report of shift %d changed after close: %+v, at close %+v (%v)", t.name, id, s.Z, z, err)
 			}
 		}
 		for id, n := range offline {

@@ -90,6 +90,7 @@ type stats struct {
 	crashes, outages, linkCuts, faults      int
 	tokenExpiries, shiftCloses, checks      int
 	doubleReads, racesAtTwoTills            int
+	declined, abandoned                     int
 }
 
 // tracer hashes everything that happened, so two runs of a seed can be
@@ -214,7 +215,8 @@ func newWorld(tb testing.TB, seed uint64, cfg config) *world {
 	dir := tb.TempDir()
 	for i, name := range []string{"till-1", "till-2"} {
 		t := &till{w: w, name: name, cashier: []string{"alice", "bob"}[i], path: journalPath(dir, name),
-			answers: map[uint64]answer{}, honoured: map[string]int{}, submitted: map[string]bool{}}
+			answers: map[uint64]answer{}, honoured: map[string]int{}, submitted: map[string]bool{},
+			queried: map[string]bool{}, z: map[uint64]store.Counters{}}
 		if err := t.open(); err != nil {
 			tb.Fatal(err)
 		}
@@ -370,7 +372,7 @@ func (w *world) noise() string {
 // run plays the day and the settle phase, checking as it goes.
 func (w *world) run() {
 	ctx := context.Background()
-	gap := 14 * time.Hour / time.Duration(max(w.cfg.scans, 1))
+	gap := 12 * time.Hour / time.Duration(max(w.cfg.scans, 1))
 	framers := map[string]*scanner.Framer{}
 	for _, t := range w.tills {
 		framers[t.name] = scanner.NewFramer(scanner.Config{})
@@ -549,9 +551,11 @@ func (w *world) closeShift(t *till) {
 	if !ok {
 		return
 	}
-	if _, err := t.p.db.CloseShift(s.ID); err != nil {
-		w.fatal("close shift %d of %s: %v", s.ID, t.name, err)
+	closed, err := t.p.db.CloseShift(s.ID)
+	if err != nil || closed.Z == nil {
+		w.fatal("close shift %d of %s: %+v %v", s.ID, t.name, closed, err)
 	}
+	t.z[s.ID] = *closed.Z
 	w.stats.shiftCloses++
 	st := t.p.eng.Status()
 	w.note("%s closed shift #%d with %d pending", t.name, s.ID, st.QueueDepth)
@@ -628,16 +632,31 @@ func (w *world) scan(ctx context.Context, t *till, fr *scanner.Framer) {
 		if p.Code != c.code && p.EncryptCode != c.enc {
 			w.fatal("scan %q parsed as %+v, want code %s", f.Raw, p, c.code)
 		}
-		if double {
+		req := sync.Request{Code: p.Code, CardID: p.CardID, EncryptCode: p.EncryptCode, Source: "serial", RawScan: f.Raw}
+		sctx := ctx
+		switch r := w.rng.IntN(240); {
+		case double:
 			double = false
 			w.doubleRead(ctx, t, c)
-		} else if w.rng.IntN(60) == 0 && c.kind != kindUnknown {
+		case r < 4 && c.kind != kindUnknown:
 			w.raceOtherTill(ctx, t, c)
+		case r < 8:
+			// The cashier declines at the confirm step.
+			req.Confirm = func(sync.Outcome) bool { return false }
+			w.stats.declined++
+		case r < 11:
+			// The till's screen closes while the query is on its way.
+			var cancel context.CancelFunc
+			sctx, cancel = context.WithCancel(ctx)
+			defer cancel()
+			t.p.setHook("cancel-get", cancel)
+			w.stats.abandoned++
 		}
 		proc := t.p
-		w.redeem(ctx, t, c, sync.Request{Code: p.Code, CardID: p.CardID, EncryptCode: p.EncryptCode, Source: "serial", RawScan: f.Raw})
+		w.redeem(sctx, t, c, req)
 		proc.hook("get:" + c.code) // hooks that did not fire are dropped
 		proc.hook("consume:" + c.code)
+		proc.hook("cancel-get")
 	}
 }
 
@@ -676,10 +695,28 @@ func (w *world) redeem(ctx context.Context, t *till, c *code, req sync.Request) 
 	// consume that is before the consumed commit, which a crash may lose).
 	var told *sync.Outcome
 	req.OnAnswer = func(o sync.Outcome) { told = &o }
+	consumes := w.srv.ConsumeCount(c.code)
 	out, err := p.eng.Redeem(ctx, req)
 	w.touched = append(w.touched, c.code)
 	if err != nil {
 		switch {
+		case errors.Is(err, context.Canceled) && !p.isDead():
+			// Nobody saw an answer; whatever was journaled ends rejected,
+			// interrupted, and nothing was consumed.
+			w.note("%s scan %s abandoned: %s %s (%v)", t.name, c.code, out.State, out.Reason, err)
+			if told != nil {
+				w.fatal("%s: an abandoned scan of %s was answered %+v", t.name, c.code, *told)
+			}
+			if n := w.srv.ConsumeCount(c.code); n != consumes {
+				w.fatal("%s: an abandoned scan of %s consumed it", t.name, c.code)
+			}
+			if out.ID != 0 {
+				if out.State != sync.StateRejected || out.Reason != sync.ReasonInterrupted {
+					w.fatal("%s: an abandoned scan of %s ended %s %s", t.name, c.code, out.State, out.Reason)
+				}
+				t.answers[out.ID] = answer{kind: sync.Refused, code: c.code, step: w.step, state: out.State}
+			}
+			return
 		case told != nil && p.isDead():
 			w.note("%s died after answering %s for %s (%v)", t.name, told.Kind, c.code, err)
 			out = *told
@@ -715,6 +752,9 @@ func (w *world) redeem(ctx context.Context, t *till, c *code, req sync.Request) 
 		w.fatal("%s: answered redemption %d of %s is not in the journal: %+v %v", t.name, out.ID, c.code, rec, err)
 	}
 	t.answers[out.ID] = answer{kind: out.Kind, code: c.code, step: w.step, state: out.State}
+	if req.Confirm != nil && (out.Kind == sync.Consumed || out.Kind == sync.Checking || w.srv.ConsumeCount(c.code) != consumes) {
+		w.fatal("%s: the cashier declined %s at the confirm step, and it was consumed (%s)", t.name, c.code, out.Kind)
+	}
 	switch out.Kind {
 	case sync.Consumed:
 		if n := w.srv.ConsumeCount(c.code); n != 1 {
@@ -725,8 +765,8 @@ func (w *world) redeem(ctx context.Context, t *till, c *code, req sync.Request) 
 	}
 	if out.Kind.Honoured() {
 		t.honoured[c.code]++
-		if t.honoured[c.code] > 1 && !(out.Kind == sync.AcceptedOffline && w.earlierConflict(t, c.code, out.ID) &&
-			w.knownBug("conflict-forgotten", "a code this till accepted offline, which the drain then turned into a conflict, is accepted offline again when scanned again: the store's used-by-code index drops a redemption when it leaves queued for conflict, while sync's Find expects it to remember it (%s, %s):%s", t.name, c.code, w.story(c.code))) {
+		if t.honoured[c.code] > 1 && !(w.earlierConflict(t, c.code, out.ID) &&
+			w.knownBug("conflict-forgotten", "a code this till accepted offline, which the drain then turned into a conflict, is honoured again when scanned again (accepted offline again, or consumed once it became valid): the store's used-by-code index drops a redemption when it leaves queued for conflict, while sync's Find expects it to remember it (%s, %s):%s", t.name, c.code, w.story(c.code))) {
 			w.fatal("%s honoured %s twice:%s", t.name, c.code, w.story(c.code))
 		}
 	}

@@ -98,8 +98,8 @@ func runSeed(t *testing.T, seed uint64) {
 	start := time.Now()
 	w := newWorld(t, seed, config{scans: scans()})
 	w.run()
-	t.Logf("seed %d: %d scans (%d frames, %d noise, %d hang-ups, %d refused by the parser), outcomes %v, journals %v; %d crashes, %d outages, %d link cuts, %d fault bursts, %d token expiries, %d shift closes, %d double reads, %d races at two tills, %d full checks; policy %+v; digest %.16s; %s",
+	t.Logf("seed %d: %d scans (%d frames, %d noise, %d hang-ups, %d refused by the parser), outcomes %v, journals %v; %d crashes, %d outages, %d link cuts, %d fault bursts, %d token expiries, %d shift closes, %d double reads, %d races at two tills, %d declined, %d abandoned, %d full checks; policy %+v; digest %.16s; %s",
 		seed, w.stats.scans, w.stats.frames, w.stats.noise, w.stats.hangups, w.stats.badScans, w.stats.outcomes, w.stats.final,
 		w.stats.crashes, w.stats.outages, w.stats.linkCuts, w.stats.faults, w.stats.tokenExpiries, w.stats.shiftCloses,
-		w.stats.doubleReads, w.stats.racesAtTwoTills, w.stats.checks, w.policy, w.digest(), time.Since(start).Round(time.Millisecond))
+		w.stats.doubleReads, w.stats.racesAtTwoTills, w.stats.declined, w.stats.abandoned, w.stats.checks, w.policy, w.digest(), time.Since(start).Round(time.Millisecond))
 }

@@ -71,6 +71,11 @@ type till struct {
 	honoured map[string]int
 	// submitted are the codes (after decryption) scanned here.
 	submitted map[string]bool
+	// queried are the codes this till asked WeChat about: each must have
+	// been journaled first (received before anything else happens).
+	queried map[string]bool
+	// z are the Z reports of the shifts closed here, as they were at close.
+	z map[uint64]store.Counters
 }
 
 // answer is one outcome the cashier saw.
@@ -224,6 +229,12 @@ func (p *process) setHook(code string, h func()) {
 	p.mu.Lock()
 	p.hooks[code] = h
 	p.mu.Unlock()
+}
+
+func (t *till) markQueried(code string) {
+	t.failMu.Lock()
+	t.queried[code] = true
+	t.failMu.Unlock()
 }
 
 // failedAt records a WeChat request's fate for the max_age model.
@@ -393,6 +404,7 @@ type gate struct {
 
 func (g gate) GetCode(ctx context.Context, cardID, code string) (sync.CodeInfo, error) {
 	g.p.wait()
+	g.p.t.markQueried(code)
 	if h := g.p.hook("get:" + code); h != nil {
 		h()
 	}
@@ -440,6 +452,12 @@ func (l *link) RoundTrip(req *http.Request) (*http.Response, error) {
 			l.p.t.failedAt(now, true)
 		}
 		return nil, err
+	}
+	if ep == string(wechattest.EndpointGetCode) {
+		if cancel := l.p.hook("cancel-get"); cancel != nil {
+			cancel() // the till closes the screen while the query is on its way
+			return fail(req.Context().Err())
+		}
 	}
 	if l.p.t.linkDown {
 		return fail(errors.New("sim: network unreachable (link down)"))
