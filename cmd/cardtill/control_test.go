@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"net"
@@ -267,5 +268,51 @@ func staleSocket(t *testing.T, path string) {
 	ln.Close()
 	if fi, err := os.Lstat(path); err != nil || fi.Mode()&fs.ModeSocket == 0 {
 		t.Fatalf("no stale socket: %v", err)
+	}
+}
+
+// TestRunAndSyncServeTheControlSocket: `cardtill run` and `cardtill sync`
+// themselves serve the control socket, so `db backup` and `db check` work
+// while they run, and they remove it when they end.
+func TestRunAndSyncServeTheControlSocket(t *testing.T) {
+	for _, cmd := range []string{"sync", "run"} {
+		t.Run(cmd, func(t *testing.T) {
+			_, cfg, dbPath := fakeTill(t)
+			started := make(chan string, 1)
+			tillOpsStarted = func(sock string) { started <- sock }
+			defer func() { tillOpsStarted = nil }()
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			in, typed := io.Pipe()
+			defer typed.Close()
+			var out, errb bytes.Buffer
+			done := make(chan int, 1)
+			go func() { done <- run(ctx, []string{"--config", cfg, cmd}, in, &out, &errb) }()
+			var sock string
+			select {
+			case sock = <-started:
+			case code := <-done:
+				t.Fatalf("cardtill %s ended (%d) before serving: %s", cmd, code, errb.String())
+			case <-time.After(time.Minute): // a guard against hanging, not a timing
+				t.Fatalf("cardtill %s never started its operations", cmd)
+			}
+			if sock != controlSocketPath(dbPath) {
+				t.Fatalf("control socket %q, want %q", sock, controlSocketPath(dbPath))
+			}
+			bk := filepath.Join(t.TempDir(), "b.db")
+			if code, o, e := runCLI(t, "--config", cfg, "db", "backup", bk); code != exitOK || !strings.Contains(o, "by the running cardtill") {
+				t.Fatalf("backup while %s runs: %d %s %s", cmd, code, o, e)
+			}
+			if code, o, e := runCLI(t, "--config", cfg, "db", "check"); code != exitOK || !strings.Contains(o, "inside the running cardtill") {
+				t.Fatalf("check while %s runs: %d %s %s", cmd, code, o, e)
+			}
+			cancel()
+			if code := <-done; code != exitOK {
+				t.Fatalf("cardtill %s: exit %d: %s", cmd, code, errb.String())
+			}
+			if _, err := os.Lstat(sock); err == nil {
+				t.Fatalf("cardtill %s left its socket", cmd)
+			}
+		})
 	}
 }

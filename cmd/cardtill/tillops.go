@@ -32,6 +32,7 @@ func startTillOps(ctx context.Context, db *store.DB, cfg *Config, logger *slog.L
 	sock := controlSocketPath(db.Path())
 	if ln, err := listenControl(sock); err != nil {
 		logger.Warn("hot backup and check are unavailable while this till runs", "err", err)
+		sock = ""
 	} else {
 		srv := newControlServer(db, logger)
 		wg.Go(func() {
@@ -41,12 +42,19 @@ func startTillOps(ctx context.Context, db *store.DB, cfg *Config, logger *slog.L
 			_ = ln.Close()
 		})
 	}
+	if tillOpsStarted != nil {
+		tillOpsStarted(sock)
+	}
 	return func() {
 		cancel()
 		tk.Stop()
 		wg.Wait()
 	}
 }
+
+// tillOpsStarted, when a test sets it, learns that a till's operations
+// started and where its control socket listens ("" when it does not).
+var tillOpsStarted func(sock string)
 
 // retention prunes finished redemptions older than days: once at start,
 // then at every tick. The store never prunes unfinished work, conflicts,
