@@ -94,6 +94,9 @@ func (w *world) checkAll(final bool) {
 			case store.Consuming, store.InDoubt:
 				inflight[r.Code]++
 			}
+			if final && r.State == store.Received && t.stuck[r.Code] && w.knownBug("journal-full-offline", "%s: redemption %d of %s still received at the end", t.name, r.ID, r.Code) {
+				continue
+			}
 			if final && r.State.Active() {
 				w.fatal("%s: redemption %d of %s is still %s after the network was back for good", t.name, r.ID, r.Code, r.State)
 			}

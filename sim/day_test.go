@@ -67,10 +67,11 @@ type world struct {
 	srv   *wechattest.Server
 	tills []*till
 
-	policy sync.Policy
-	codes  map[string]*code
-	order  []string // codes in creation order (deterministic iteration)
-	next   int      // codes handed out so far
+	policy  sync.Policy
+	maxSize int64 // the journal's [store] max_size (0: none)
+	codes   map[string]*code
+	order   []string // codes in creation order (deterministic iteration)
+	next    int      // codes handed out so far
 
 	step  int
 	end   time.Time
@@ -211,12 +212,15 @@ func newWorld(tb testing.TB, seed uint64, cfg config) *world {
 		w.srv.AddCard(c)
 	}
 	w.policy = randomPolicy(rng)
-	w.note("policy %+v", w.policy)
+	if rng.IntN(5) == 0 {
+		w.maxSize = int64(128+rng.IntN(512)) << 10 // full before the day ends
+	}
+	w.note("policy %+v, max size %d", w.policy, w.maxSize)
 	dir := tb.TempDir()
 	for i, name := range []string{"till-1", "till-2"} {
 		t := &till{w: w, name: name, cashier: []string{"alice", "bob"}[i], path: journalPath(dir, name),
 			answers: map[uint64]answer{}, honoured: map[string]int{}, submitted: map[string]bool{},
-			queried: map[string]bool{}, z: map[uint64]store.Counters{}}
+			queried: map[string]bool{}, z: map[uint64]store.Counters{}, stuck: map[string]bool{}}
 		if err := t.open(); err != nil {
 			tb.Fatal(err)
 		}
@@ -722,6 +726,10 @@ func (w *world) redeem(ctx context.Context, t *till, c *code, req sync.Request) 
 			out = *told
 		case p.isDead():
 			w.note("%s scan %s: no answer, the till died (%v)", t.name, c.code, err)
+			return
+		case errors.Is(err, store.ErrFull) && w.knownBug("journal-full-offline",
+			"with the journal at its max_size, an offline scan makes Redeem fail with the store's ErrFull instead of refusing it offline with a reason, and the scan's redemption stays received (active: the code reads as a duplicate) until the next restart's Recover (%s: %v)", t.name, err):
+			t.stuck[c.code] = true
 			return
 		case req.EncryptCode != "" && errors.Is(err, store.ErrInvalid) && w.knownBug("encrypted-unreadable",
 			"an encrypted scan WeChat could not decrypt (unreachable or refused) is journaled without a code, which the store refuses: the cashier gets a journal error, not the refusal (%s: %v)", t.name, err):

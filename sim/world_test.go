@@ -74,6 +74,8 @@ type till struct {
 	// queried are the codes this till asked WeChat about: each must have
 	// been journaled first (received before anything else happens).
 	queried map[string]bool
+	// stuck are codes left received by the known bug journal-full-offline.
+	stuck map[string]bool
 	// z are the Z reports of the shifts closed here, as they were at close.
 	z map[uint64]store.Counters
 }
@@ -114,7 +116,7 @@ type process struct {
 
 func (t *till) open() error {
 	w := t.w
-	db, err := store.Open(t.path, store.Options{Now: w.clk.Now, Terminal: t.name, NoSync: true,
+	db, err := store.Open(t.path, store.Options{Now: w.clk.Now, Terminal: t.name, NoSync: true, MaxSize: w.maxSize,
 		LockTimeout: time.Second, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		return fmt.Errorf("open %s: %w", t.name, err)
