@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -888,6 +889,12 @@ const pruneBatch = 1000
 // transactions of at most pruneBatch, each re-checking every candidate
 // (a redemption that changed meanwhile is left alone).
 func (db *DB) Prune(olderThan time.Time) (int, error) {
+	return db.PruneContext(context.Background(), olderThan)
+}
+
+// PruneContext is Prune that stops between batches when ctx ends (a till
+// shutting down), returning what it deleted so far and ctx's error.
+func (db *DB) PruneContext(ctx context.Context, olderThan time.Time) (int, error) {
 	due := func(r Redemption) bool {
 		return (r.State == Consumed || r.State == Rejected) && !r.FinishedAt.IsZero() && r.FinishedAt.Before(olderThan)
 	}
@@ -896,7 +903,11 @@ func (db *DB) Prune(olderThan time.Time) (int, error) {
 		for _, s := range []State{Consumed, Rejected} {
 			prefix := append([]byte(s), 0)
 			c := tx.Bucket(bByState).Cursor()
+			i := 0
 			for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+				if i++; i%pruneBatch == 0 && ctx.Err() != nil {
+					return ctx.Err()
+				}
 				r, err := getRed(tx, binary.BigEndian.Uint64(k[len(prefix):]))
 				if err != nil {
 					return err
@@ -913,6 +924,9 @@ func (db *DB) Prune(olderThan time.Time) (int, error) {
 	}
 	n := 0
 	for len(ids) > 0 {
+		if err := ctx.Err(); err != nil {
+			return n, err
+		}
 		batch := ids[:min(pruneBatch, len(ids))]
 		ids = ids[len(batch):]
 		k := 0

@@ -1,13 +1,15 @@
 package store
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
 )
 
 // Prune works in batches of pruneBatch: more than two batches go in one
-// call, unfinished work and the counters stay.
+// call, unfinished work and the counters stay; a cancelled context stops it.
 func TestPruneInBatches(t *testing.T) {
 	clk := newClock()
 	db := openTest(t, Options{Now: clk.Now, NoSync: true})
@@ -23,6 +25,11 @@ func TestPruneInBatches(t *testing.T) {
 		t.Fatal(err)
 	}
 	before, _ := db.ShiftCounters(sh.ID)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if n, err := db.PruneContext(ctx, clk.t.Add(time.Hour)); n != 0 || !errors.Is(err, context.Canceled) {
+		t.Fatalf("prune of a till shutting down: %d %v", n, err)
+	}
 	n, err := db.Prune(clk.t.Add(time.Hour))
 	if err != nil || n != total {
 		t.Fatalf("pruned %d %v, want %d", n, err, total)

@@ -69,7 +69,10 @@ type retention struct {
 func (r retention) run(ctx context.Context, tick <-chan time.Time) {
 	for {
 		cutoff := r.now().AddDate(0, 0, -r.days)
-		n, err := r.db.Prune(cutoff)
+		n, err := r.db.PruneContext(ctx, cutoff)
+		if ctx.Err() != nil {
+			return // shutting down: the rest waits for the next start
+		}
 		r.report(cutoff, n, err)
 		select {
 		case <-ctx.Done():
