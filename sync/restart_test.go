@@ -104,10 +104,14 @@ func simulate(t *testing.T, seed uint64) {
 		}
 	}
 	states := map[string]int{}
+	interrupted := 0
 	for _, r := range j.recs {
 		states[r.State]++
+		if r.Reason == sync.ReasonInterrupted {
+			interrupted++
+		}
 	}
-	t.Logf("seed %d: %d scans, states %v", seed, len(j.recs), states)
+	t.Logf("seed %d: %d scans, states %v, %d set aside unanswered (interrupted)", seed, len(j.recs), states, interrupted)
 	for _, c := range codes {
 		if wx.consumed(c) > 1 {
 			t.Fatalf("code %s consumed %d times", c, wx.consumed(c))
