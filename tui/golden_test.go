@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -121,6 +122,22 @@ func goldenStates() map[string]func(m Model) Model {
 			mm, cmd := m.Update(tea.KeyMsg{Type: tea.KeyF4})
 			return send(mm.(Model), cmd())
 		},
+		"shift-report-long":          func(m Model) Model { return longReport(m) },
+		"shift-report-long-scrolled": func(m Model) Model { return send(longReport(m), press(tea.KeyPgDown), press(tea.KeyDown)) },
+		"shift-report-long-end":      func(m Model) Model { return send(longReport(m), press(tea.KeyEnd)) },
+		"queue-journal": func(m Model) Model {
+			m.o.Backlog = func(limit int) (Backlog, error) { return journalBacklog(), nil }
+			m.status.st.QueueDepth, m.status.st.InDoubt, m.status.st.Conflicts = 3, 1, 42
+			mm, cmd := m.Update(press(tea.KeyF3))
+			return send(mm.(Model), findMsg[backlogMsg](cmd))
+		},
+		"queue-journal-scrolled": func(m Model) Model {
+			m = goldenStates()["queue-journal"](m)
+			return send(m, press(tea.KeyPgDown))
+		},
+		"notice": func(m Model) Model {
+			return send(withRecent(m), noticeMsg{Event: "card_sku_remind", CardID: "pFS7Fjg8kV1IdDz01r4SQwMkuCKc", Detail: "the card's stock is below 100", At: t0.Add(-time.Minute)})
+		},
 		"demo": func(m Model) Model {
 			m.o.Demo = []DemoCode{{"100000000001", "NORMAL"}, {"100000000010", "CONSUMED"}, {"199999999999", "unknown 40056"}}
 			return withRecent(m)
@@ -189,4 +206,78 @@ func splitLines(s string) []string {
 		}
 	}
 	return append(out, s[start:])
+}
+
+func press(t tea.KeyType) tea.KeyMsg { return tea.KeyMsg{Type: t} }
+
+// findMsg runs cmd (and what it batches) until one gives a T.
+func findMsg[T tea.Msg](cmd tea.Cmd) T {
+	t, _ := lookFor[T](cmd)
+	return t
+}
+
+func lookFor[T tea.Msg](cmd tea.Cmd) (T, bool) {
+	var zero T
+	if cmd == nil {
+		return zero, false
+	}
+	switch msg := cmd().(type) {
+	case T:
+		return msg, true
+	case tea.BatchMsg:
+		for _, c := range msg {
+			if t, ok := lookFor[T](c); ok {
+				return t, true
+			}
+		}
+	}
+	return zero, false
+}
+
+// longReportText is a shift report longer than any terminal: counts, 24
+// hours of bars, cards and a long conflicts list, as report.Text lays one
+// out.
+func longReportText(id uint64, lang string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "X report · shift #%d · %s · Wang Fang 王芳\n", id, lang)
+	b.WriteString("Consumed online 在线核销            412\nAccepted offline 离线受理           37\nConflicts 冲突                      12\nRefused 拒绝                        25\n")
+	for h := range 24 {
+		fmt.Fprintf(&b, "%02d %s %d\n", h, strings.Repeat("█", (h*7)%30), (h*7)%30)
+	}
+	for i := range 12 {
+		fmt.Fprintf(&b, "conflict 冲突 %02d  4529 9853 %04d  13:%02d  40099 already used 已核销\n", i+1, 300+i, 10+i)
+	}
+	b.WriteString("end of report 报表结束\n")
+	return b.String()
+}
+
+func longReport(m Model) Model {
+	m.o.ShiftReport = func(id uint64, lang string, width int) (string, error) { return longReportText(id, lang), nil }
+	mm, cmd := m.Update(press(tea.KeyF4))
+	return send(mm.(Model), cmd())
+}
+
+// journalBacklog is a journal's backlog with items of earlier days (before
+// a restart) and more conflicts than fit.
+func journalBacklog() Backlog {
+	var b Backlog
+	q := outcome(sync.AcceptedOffline, sync.ReasonAcceptedOffline, "110201201246", "满20减5券 ¥5 off")
+	q.At = t0.Add(-26 * time.Hour)
+	c := outcome(sync.Checking, sync.ReasonInDoubt, "452998530311", "¥20 off any drink")
+	c.At = t0.Add(-3 * time.Minute)
+	q2 := q
+	q2.Code, q2.At = "110201201247", t0.Add(-2*time.Minute)
+	b.Waiting = []sync.Outcome{q2, c, q}
+	b.WaitingTotal = 3
+	for i := range 30 { // the latest 30 of 42
+		o := outcome(sync.Conflict, sync.ReasonAlreadyUsed, fmt.Sprintf("2260098508%02d", i), "Member card 会员卡")
+		o.Errcode, o.At = 40099, t0.Add(-time.Duration(i)*7*time.Hour)
+		if i%3 == 1 {
+			o.Reason, o.Errcode = sync.ReasonExpired, 0
+			o.ValidUntil = o.At.Add(-time.Hour)
+		}
+		b.Conflicts = append(b.Conflicts, o)
+	}
+	b.ConflictsTotal = 42
+	return b
 }

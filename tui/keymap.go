@@ -7,6 +7,9 @@ type KeyMap struct {
 	Submit, Cancel, Shift, Report, Queue, SyncNow, Help, Quit key.Binding
 	Outage                                                    key.Binding // demo only
 	Yes, No                                                   key.Binding
+	// LineUp … Bottom scroll the shift report and the queue; Scroll is
+	// all of them for the help.
+	LineUp, LineDown, PageUp, PageDown, Top, Bottom, Scroll key.Binding
 }
 
 // DefaultKeyMap returns the till's keys. Function keys are used so that a
@@ -24,6 +27,14 @@ func DefaultKeyMap() KeyMap {
 		Outage:  key.NewBinding(key.WithKeys("f8"), key.WithHelp("F8", "outage"), key.WithDisabled()),
 		Yes:     key.NewBinding(key.WithKeys("y", "Y", "enter"), key.WithHelp("y", "yes")),
 		No:      key.NewBinding(key.WithKeys("n", "N", "esc"), key.WithHelp("n", "no")),
+
+		LineUp:   key.NewBinding(key.WithKeys("up"), key.WithHelp("↑", "line up")),
+		LineDown: key.NewBinding(key.WithKeys("down"), key.WithHelp("↓", "line down")),
+		PageUp:   key.NewBinding(key.WithKeys("pgup"), key.WithHelp("PgUp", "page up")),
+		PageDown: key.NewBinding(key.WithKeys("pgdown"), key.WithHelp("PgDn", "page down")),
+		Top:      key.NewBinding(key.WithKeys("home"), key.WithHelp("Home", "top")),
+		Bottom:   key.NewBinding(key.WithKeys("end"), key.WithHelp("End", "bottom")),
+		Scroll:   key.NewBinding(key.WithKeys("pgup", "pgdown", "up", "down", "home", "end"), key.WithHelp("PgUp/PgDn ↑/↓", "scroll")),
 	}
 }
 
@@ -41,6 +52,7 @@ func (k KeyMap) localized(tx *Text) KeyMap {
 	set(&k.Outage, tx.KeyOutage)
 	set(&k.Yes, tx.Yes)
 	set(&k.No, tx.No)
+	set(&k.Scroll, tx.KeyScroll)
 	return k
 }
 
@@ -49,7 +61,12 @@ func (k KeyMap) ShortHelp() []key.Binding {
 	return []key.Binding{k.Shift, k.Queue, k.SyncNow, k.Outage, k.Help, k.Quit}
 }
 
+// ScrollHelp is the foot of the screens that scroll (report, queue).
+func (k KeyMap) ScrollHelp() []key.Binding {
+	return []key.Binding{k.Scroll, k.Cancel, k.Help, k.Quit}
+}
+
 // FullHelp is the help screen: every key.
 func (k KeyMap) FullHelp() [][]key.Binding {
-	return [][]key.Binding{{k.Submit, k.Cancel, k.Help, k.Quit}, {k.Shift, k.Report, k.Queue, k.SyncNow, k.Outage}, {k.Yes, k.No}}
+	return [][]key.Binding{{k.Submit, k.Cancel, k.Help, k.Quit}, {k.Shift, k.Report, k.Queue, k.SyncNow, k.Outage}, {k.Scroll, k.Yes, k.No}}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/charmbracelet/bubbles/help"
@@ -62,8 +63,17 @@ type Options struct {
 	// open) for the screen, at most width cells wide, in lang; F4 shows it.
 	// Nil when the screen has none (F4 then says so).
 	ShiftReport func(shiftID uint64, lang string, width int) (string, error)
-	Now         func() time.Time
-	NoColor     bool
+	// Backlog reads from the journal what the queue screen (F3) lists: what
+	// waits for WeChat and the conflicts, including those of earlier runs,
+	// newest first and at most limit of each. It runs in a command when F3
+	// opens and when the status's counts change while F3 shows. Nil: F3
+	// lists this session's items only.
+	Backlog func(limit int) (Backlog, error)
+	// Notices carries the hub's notices for the manager (stock alarms, card
+	// reviews, points changes); nil when there is no hub.
+	Notices <-chan Notice
+	Now     func() time.Time
+	NoColor bool
 }
 
 type screen int
@@ -94,9 +104,13 @@ type Model struct {
 	status   statusBar
 	dialog   dialog
 	inFlight int
-	report   string // the shift report F4 shows
+	report   []string // the shift report F4 shows, by line
 	notice   string
 	confirmC chan confirmReq
+
+	reportScroll, queueScroll scroller
+	backlog                   backlogView
+	notices                   []Notice // newest last, at most maxNotices
 }
 
 // New builds the till screen.
@@ -175,6 +189,9 @@ func (m Model) Init() tea.Cmd {
 	}
 	if m.o.Shifts != nil {
 		cmds = append(cmds, readShift(m.o.Shifts))
+	}
+	if m.o.Notices != nil {
+		cmds = append(cmds, waitNotice(m.o.Notices))
 	}
 	return tea.Batch(cmds...)
 }
@@ -263,7 +280,16 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if m.o.StatusC != nil {
 			cmd = waitStatus(m.o.StatusC)
 		}
+		if m.screen == screenQueue && m.backlog.stale(m.status.st) {
+			var load tea.Cmd
+			m, load = m.loadBacklog()
+			cmd = tea.Batch(cmd, load)
+		}
 		return m, cmd
+	case backlogMsg:
+		return m.onBacklog(msg), nil
+	case noticeMsg:
+		return m.onNotice(Notice(msg))
 	case scannerMsg:
 		return m.onScanner(scanner.Event(msg))
 	case scannerClosedMsg:
@@ -281,7 +307,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m.screen = screenTill
 			return m, nil
 		}
-		m.report = msg.text
+		m.report = strings.Split(strings.TrimRight(msg.text, "\n"), "\n")
 		return m, nil
 	case outageMsg:
 		m.notice = m.tx.OutageOff
@@ -314,7 +340,10 @@ func (m Model) onKey(k tea.KeyMsg) (tea.Model, tea.Cmd) {
 	case key.Matches(k, m.keys.Queue):
 		m.screen = toggle(m.screen, screenQueue)
 		if m.screen == screenQueue {
-			return m, m.refreshStatus()
+			m.queueScroll = scroller{}
+			var load tea.Cmd
+			m, load = m.loadBacklog()
+			return m, tea.Batch(m.refreshStatus(), load)
 		}
 		return m, nil
 	case key.Matches(k, m.keys.Report):
@@ -337,6 +366,9 @@ func (m Model) onKey(k tea.KeyMsg) (tea.Model, tea.Cmd) {
 		m.input.Reset()
 		m.screen = screenTill
 		return m.submit(scanner.KeyboardScan(line))
+	}
+	if mm, ok := m.scroll(k); ok {
+		return mm, nil
 	}
 	if m.screen != screenTill {
 		m.screen = screenTill // typing (a wedge scanner) always lands on the till
@@ -461,7 +493,7 @@ func (m Model) showReport() (tea.Model, tea.Cmd) {
 		m.notice = m.tx.NoReport
 		return m, nil
 	}
-	m.screen, m.report = screenReport, ""
+	m.screen, m.report, m.reportScroll = screenReport, nil, scroller{}
 	f, id, lang, w := m.o.ShiftReport, m.status.shiftID, m.tx.Lang, m.width-2
 	return m, func() tea.Msg {
 		text, err := f(id, lang, w)

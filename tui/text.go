@@ -40,6 +40,15 @@ type Text struct {
 
 	ReportTitle, NoReport, KeyReport string
 
+	// Scrolling the shift report and the queue: "N more ↓", "↑ N
+	// above", the end reached, "lines A–B of N", the help word.
+	MoreBelowFmt, MoreAboveFmt, ScrollEnd, ScrollPosFmt, KeyScroll string
+
+	// The queue screen from the journal: "latest N of M"; the hub's
+	// notices for the manager, with a name for each event.
+	ShowingFmt, NoticesTitle string
+	NoticeEvents             map[string]string
+
 	KeySubmit, KeyCancel, KeyShift, KeyQueue, KeySync, KeyHelp, KeyQuit, KeyOutage string
 	Yes, No                                                                        string
 	// KeyLong are the help screen's longer descriptions, by key name.

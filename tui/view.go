@@ -13,26 +13,26 @@ import (
 // View draws the screen. It is pure: it reads the model and nothing else.
 func (m Model) View() string {
 	w := max(m.width, 40)
+	avail := m.bodyRows()
+	var dlg []string
+	if m.dialog.kind != dialogNone {
+		dlg = m.dialogView(w)
+	}
+	rows := max(0, avail-len(dlg)) // what the screen under a dialog has
 	var body []string
 	switch m.screen {
 	case screenHelp:
 		body = m.helpView(w)
 	case screenQueue:
-		body = m.queueView(w)
+		body = m.queueView(w, rows)
 	case screenReport:
-		body = m.reportView(w)
+		body = m.reportView(w, rows)
 	default:
 		body = m.tillView(w)
 	}
 	head := []string{m.header(w), m.st.Rule.Render(strings.Repeat("─", w))}
 	foot := []string{m.statusLine(w), m.footer(w)}
-	avail := m.height - len(head) - len(foot)
-	if m.dialog.kind != dialogNone {
-		body = append(m.dialogView(w), body...)
-	}
-	if avail < 0 {
-		avail = 0
-	}
+	body = append(dlg, body...)
 	if len(body) > avail {
 		body = body[:avail]
 	}
@@ -130,6 +130,9 @@ func (m Model) statusLine(w int) string {
 func (m Model) footer(w int) string {
 	h := m.help
 	h.Width = w - 1
+	if m.screen == screenReport || m.screen == screenQueue {
+		return " " + h.ShortHelpView(m.keys.ScrollHelp())
+	}
 	return " " + h.ShortHelpView(m.keys.ShortHelp())
 }
 
@@ -235,6 +238,12 @@ func (m Model) withDemo(rec []string, w int) []string {
 
 func (m Model) helpView(w int) []string {
 	out := []string{" " + m.st.SectionTitle.Render(m.tx.HelpTitle), " " + clip(m.tx.HelpIntro, w-2), ""}
+	kw := 8 // the key column fits the widest key
+	for _, col := range m.keys.FullHelp() {
+		for _, b := range col {
+			kw = max(kw, lipgloss.Width(b.Help().Key))
+		}
+	}
 	for _, col := range m.keys.FullHelp() {
 		for _, b := range col {
 			if !b.Enabled() {
@@ -245,34 +254,9 @@ func (m Model) helpView(w int) []string {
 			if long, ok := m.tx.KeyLong[h.Key]; ok {
 				desc = long
 			}
-			k := h.Key + strings.Repeat(" ", max(1, 10-lipgloss.Width(h.Key)))
+			k := h.Key + strings.Repeat(" ", kw+2-lipgloss.Width(h.Key))
 			out = append(out, "   "+m.st.Bold.Render(k)+desc)
 		}
-	}
-	return out
-}
-
-func (m Model) queueView(w int) []string {
-	tx, st := m.tx, m.status.st
-	out := []string{" " + m.st.SectionTitle.Render(tx.QueueTitle) + fmt.Sprintf("  %s %d · %s %d", tx.Queue, st.QueueDepth, tx.InDoubt, st.InDoubt)}
-	var queued, conflicts []sync.Outcome
-	for _, o := range m.recent.items {
-		switch o.Kind {
-		case sync.AcceptedOffline, sync.Checking:
-			queued = append(queued, o)
-		case sync.Conflict:
-			conflicts = append(conflicts, o)
-		}
-	}
-	if st.QueueDepth == 0 {
-		out = append(out, " "+m.st.Muted.Render(tx.QueueEmpty))
-	}
-	for _, o := range queued {
-		out = append(out, m.recentRow(o, w))
-	}
-	out = append(out, "", " "+m.st.SectionTitle.Render(tx.ConflictsTitle)+fmt.Sprintf("  %d", st.Conflicts))
-	for _, o := range conflicts {
-		out = append(out, m.recentRow(o, w))
 	}
 	return out
 }
@@ -310,14 +294,16 @@ func (m Model) dialogView(w int) []string {
 	return out
 }
 
-// reportView shows the shift report the ShiftReport hook rendered.
-func (m Model) reportView(w int) []string {
-	out := []string{" " + m.st.SectionTitle.Render(m.tx.ReportTitle)}
-	if m.report == "" {
-		return append(out, " "+m.st.Muted.Render("…"))
+// reportView shows the shift report the ShiftReport hook rendered, in
+// rows lines: scrolled when it is longer.
+func (m Model) reportView(w, rows int) []string {
+	title := " " + m.st.SectionTitle.Render(m.tx.ReportTitle)
+	if m.report == nil {
+		return []string{title, " " + m.st.Muted.Render("…")}
 	}
-	for _, l := range strings.Split(strings.TrimRight(m.report, "\n"), "\n") {
-		out = append(out, " "+clip(l, w-1))
+	content := make([]string, len(m.report))
+	for i, l := range m.report {
+		content[i] = " " + clip(l, w-1)
 	}
-	return out
+	return m.scrolled(title, content, m.reportScroll, rows)
 }

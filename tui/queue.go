@@ -1,0 +1,235 @@
+package tui
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+
+	"cardtill/sync"
+)
+
+// Backlog is what the manager follows up, as the journal has it: what
+// waits for WeChat (queued, consuming, in doubt) and the conflicts, each
+// newest first and at most the limit asked, with how many there are in all.
+// Items of earlier runs are included: the queue outlives the screen.
+type Backlog struct {
+	Waiting, Conflicts           []sync.Outcome
+	WaitingTotal, ConflictsTotal int
+}
+
+// Notice is a message for the store manager from the hub's feed.
+type Notice struct {
+	// Event is WeChat's event name: card_sku_remind, update_member_card,
+	// card_pass_check, card_not_pass_check, card_pay_order.
+	Event, CardID, Code string
+	// Detail is the event's own text (the alarm, the review's reason,
+	// "bonus=3 balance=0").
+	Detail string
+	At     time.Time
+}
+
+// backlogLimit bounds each list of the queue screen.
+const backlogLimit = 100
+
+// maxNotices bounds the notices kept on screen.
+const maxNotices = 50
+
+type (
+	backlogMsg struct {
+		b   Backlog
+		err error
+	}
+	noticeMsg Notice
+)
+
+// backlogView is the queue screen's copy of the journal's backlog.
+type backlogView struct {
+	b       Backlog
+	err     error
+	loaded  bool
+	loading bool
+	// seen are the status counts when the last read was asked for; a
+	// status with other counts asks again.
+	seen [3]int
+}
+
+func counts(st sync.Status) [3]int { return [3]int{st.QueueDepth, st.InDoubt, st.Conflicts} }
+
+// stale reports whether st's counts differ from those of the last read.
+func (v backlogView) stale(st sync.Status) bool { return !v.loading && counts(st) != v.seen }
+
+// loadBacklog reads the backlog in a command (nil without the hook).
+func (m Model) loadBacklog() (Model, tea.Cmd) {
+	f := m.o.Backlog
+	if f == nil {
+		return m, nil
+	}
+	m.backlog.loading, m.backlog.seen = true, counts(m.status.st)
+	return m, func() tea.Msg {
+		b, err := f(backlogLimit)
+		return backlogMsg{b: b, err: err}
+	}
+}
+
+func (m Model) onBacklog(msg backlogMsg) Model {
+	m.backlog.loading = false
+	if msg.err != nil {
+		m.backlog.err = msg.err // the last list stays, with the error above it
+		return m
+	}
+	m.backlog.b, m.backlog.err, m.backlog.loaded = msg.b, nil, true
+	return m
+}
+
+func waitNotice(c <-chan Notice) tea.Cmd {
+	return func() tea.Msg {
+		n, ok := <-c
+		if !ok {
+			return nil
+		}
+		return noticeMsg(n)
+	}
+}
+
+// onNotice keeps a hub notice for the queue screen and shows it on the
+// till's notice line.
+func (m Model) onNotice(n Notice) (tea.Model, tea.Cmd) {
+	if len(m.notices) == maxNotices {
+		m.notices = append(m.notices[:0:0], m.notices[1:]...)
+	}
+	m.notices = append(m.notices, n)
+	m.notice = m.noticeText(n)
+	return m, waitNotice(m.o.Notices)
+}
+
+// noticeText is one notice in a line: time, what, detail, card and code.
+func (m Model) noticeText(n Notice) string {
+	what := m.tx.NoticeEvents[n.Event]
+	if what == "" {
+		what = n.Event
+	}
+	parts := []string{m.stamp(n.At) + "  ⚑ " + what}
+	if n.Detail != "" {
+		parts = append(parts, n.Detail)
+	}
+	if n.Code != "" {
+		parts = append(parts, m.tx.CodeLabel+" "+formatCode(n.Code))
+	}
+	if n.CardID != "" {
+		parts = append(parts, n.CardID)
+	}
+	return strings.Join(parts, " · ")
+}
+
+// stamp is a time as the queue shows it: the time of day for today, the
+// date too for earlier days (items of earlier runs).
+func (m Model) stamp(t time.Time) string {
+	if t.IsZero() {
+		return "--:--"
+	}
+	if y, mo, d := t.Date(); y == m.now.Year() && mo == m.now.Month() && d == m.now.Day() {
+		return t.Format("15:04")
+	}
+	return t.Format("01-02 15:04")
+}
+
+// scroll handles the scroll keys on the screens that scroll.
+func (m Model) scroll(k tea.KeyMsg) (Model, bool) {
+	page := max(1, m.bodyRows()-2)
+	var ok bool
+	switch m.screen {
+	case screenReport:
+		m.reportScroll, ok = m.reportScroll.update(k, m.keys, len(m.report), page)
+	case screenQueue:
+		m.queueScroll, ok = m.queueScroll.update(k, m.keys, len(m.queueContent(max(m.width, 40))), page)
+	}
+	return m, ok
+}
+
+// queueView is the manager's screen (F3): what waits for WeChat, the
+// conflicts and the hub's notices, in rows lines.
+func (m Model) queueView(w, rows int) []string {
+	tx, st := m.tx, m.status.st
+	title := " " + m.st.SectionTitle.Render(tx.QueueTitle) + fmt.Sprintf("  %s %d · %s %d · %s %d", tx.Queue, st.QueueDepth, tx.InDoubt, st.InDoubt, tx.Conflicts, st.Conflicts)
+	return m.scrolled(title, m.queueContent(w), m.queueScroll, rows)
+}
+
+// queueContent is the queue screen below its title.
+func (m Model) queueContent(w int) []string {
+	tx, st := m.tx, m.status.st
+	var out []string
+	waiting, conflicts := m.sessionBacklog()
+	waitingTotal, conflictsTotal := st.QueueDepth, st.Conflicts
+	if m.o.Backlog != nil {
+		if m.backlog.err != nil {
+			out = append(out, " "+m.st.Bad.Render(fmt.Sprintf("%s: %v", tx.Error, m.backlog.err)))
+		}
+		if !m.backlog.loaded {
+			out = append(out, " "+m.st.Muted.Render("…"))
+		}
+		b := m.backlog.b
+		waiting, conflicts, waitingTotal, conflictsTotal = b.Waiting, b.Conflicts, b.WaitingTotal, b.ConflictsTotal
+	}
+	if len(waiting) == 0 && waitingTotal == 0 {
+		out = append(out, " "+m.st.Muted.Render(tx.QueueEmpty))
+	}
+	for _, o := range waiting {
+		out = append(out, m.backlogRow(o, w))
+	}
+	if len(waiting) < waitingTotal && m.o.Backlog != nil {
+		out = append(out, " "+m.st.Muted.Render(fmt.Sprintf(tx.ShowingFmt, len(waiting), waitingTotal)))
+	}
+	out = append(out, "", " "+m.st.SectionTitle.Render(tx.ConflictsTitle)+fmt.Sprintf("  %d", conflictsTotal))
+	for _, o := range conflicts {
+		out = append(out, m.backlogRow(o, w))
+	}
+	if len(conflicts) < conflictsTotal && m.o.Backlog != nil {
+		out = append(out, " "+m.st.Muted.Render(fmt.Sprintf(tx.ShowingFmt, len(conflicts), conflictsTotal)))
+	}
+	if len(m.notices) > 0 {
+		out = append(out, "", " "+m.st.SectionTitle.Render(tx.NoticesTitle)+fmt.Sprintf("  %d", len(m.notices)))
+		for i := len(m.notices) - 1; i >= 0; i-- {
+			out = append(out, " "+clip(m.noticeText(m.notices[i]), w-1))
+		}
+	}
+	return out
+}
+
+// sessionBacklog is what F3 lists without the journal hook: this
+// session's items still waiting, and its conflicts, newest first.
+func (m Model) sessionBacklog() (waiting, conflicts []sync.Outcome) {
+	for i := len(m.recent.items) - 1; i >= 0; i-- {
+		switch o := m.recent.items[i]; o.Kind {
+		case sync.AcceptedOffline, sync.Checking:
+			waiting = append(waiting, o)
+		case sync.Conflict:
+			conflicts = append(conflicts, o)
+		}
+	}
+	return waiting, conflicts
+}
+
+// backlogRow is one waiting item or conflict: when (with the date for
+// earlier days), code, card, and its state or WeChat's reason.
+func (m Model) backlogRow(o sync.Outcome, w int) string {
+	mark, word := "?", m.tx.Checking
+	switch o.Kind {
+	case sync.AcceptedOffline:
+		mark, word = "⏸", m.tx.AcceptedOffline
+	case sync.Conflict:
+		mark, word = "!", reasonText(m.tx, o)
+		if o.Errcode != 0 {
+			word += fmt.Sprintf(" (%d)", o.Errcode)
+		}
+	}
+	col := func(s string, n int) string { s = clip(s, n); return s + strings.Repeat(" ", n-lipgloss.Width(s)) }
+	titleW := 18
+	if w >= 100 {
+		titleW = 30
+	}
+	row := " " + col(m.stamp(o.At), 11) + " " + col(formatCode(o.Code), 16) + " " + col(o.CardTitle, titleW) + " " + mark + " " + word
+	return clip(row, w)
+}

@@ -1,0 +1,188 @@
+package tui
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+
+	"cardtill/sync"
+)
+
+// The shift report scrolls with PgDn/PgUp, ↓/↑, Home/End; it says what is
+// below until the end shows; it never scrolls past either end; typing a
+// code takes the till back.
+func TestReportScrolls(t *testing.T) {
+	for _, lang := range []string{"en", "zh"} {
+		m := longReport(newTestModel(lang, 80, 24, Options{}))
+		more, end := "more ↓", "end"
+		if lang == "zh" {
+			more, end = "下面还有", "已到底"
+		}
+		mustShow(t, m, "X report · shift #31", more)
+		if s := shown(m); strings.Contains(s, "end of report") {
+			t.Fatalf("%s: the whole long report on one 24-line screen?\n%s", lang, s)
+		}
+		m = send(m, press(tea.KeyUp), press(tea.KeyPgUp)) // at the top already
+		if m.reportScroll.off != 0 {
+			t.Fatalf("%s: scrolled above the top: %d", lang, m.reportScroll.off)
+		}
+		m = send(m, press(tea.KeyDown))
+		if m.reportScroll.off != 1 {
+			t.Fatalf("%s: ↓ moved to %d", lang, m.reportScroll.off)
+		}
+		for range 10 {
+			m = send(m, press(tea.KeyPgDown))
+		}
+		mustShow(t, m, "end of report", end, "conflict 冲突 12")
+		if s := shown(m); strings.Contains(s, more) {
+			t.Fatalf("%s: says more below at the end:\n%s", lang, s)
+		}
+		last := m.reportScroll.off
+		if want := len(m.report) - (m.bodyRows() - 2); last != want {
+			t.Fatalf("%s: end offset %d, want %d", lang, last, want)
+		}
+		m = send(m, press(tea.KeyDown))
+		if m.reportScroll.off != last {
+			t.Fatalf("%s: scrolled past the end", lang)
+		}
+		m = send(m, press(tea.KeyHome))
+		mustShow(t, m, "X report · shift #31", more)
+
+		// F4 again closes it; opening again starts at the top
+		m = send(m, press(tea.KeyEnd), press(tea.KeyF4))
+		if m.screen != screenTill {
+			t.Fatalf("%s: F4 did not close the report", lang)
+		}
+		m = longReport(m)
+		if m.reportScroll.off != 0 {
+			t.Fatalf("%s: reopened at %d", lang, m.reportScroll.off)
+		}
+		// a wedge scanner typing lands on the till
+		m = send(m, tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("4529")})
+		if m.screen != screenTill || m.input.Value() != "4529" {
+			t.Fatalf("%s: typing on the report: screen %d input %q", lang, m.screen, m.input.Value())
+		}
+	}
+}
+
+// A taller terminal shows more of the report at once, and a report that
+// fits shows no scroll line.
+func TestReportFitsOrScrollsBySize(t *testing.T) {
+	m := longReport(newTestModel("en", 120, 60, Options{}))
+	mustShow(t, m, "X report", "end of report")
+	if s := shown(m); strings.Contains(s, "more ↓") || strings.Contains(s, "lines 1–") {
+		t.Fatalf("a fitting report shows a scroll line:\n%s", s)
+	}
+	m = send(m, tea.WindowSizeMsg{Width: 80, Height: 24})
+	mustShow(t, m, "more ↓", "lines 1–18 of 42")
+	m = send(m, press(tea.KeyEnd), tea.WindowSizeMsg{Width: 120, Height: 60})
+	mustShow(t, m, "X report", "end of report") // the offset is clamped to the new size
+}
+
+// The queue screen lists the journal's backlog (items of earlier runs
+// too), reads it when F3 opens and again when the status's counts change
+// while it shows, keeps the last list with the error when a read fails,
+// and scrolls.
+func TestQueueFromJournalHook(t *testing.T) {
+	reads := 0
+	var fail error
+	b := journalBacklog()
+	m := newTestModel("en", 80, 24, Options{Backlog: func(limit int) (Backlog, error) {
+		reads++
+		if limit != backlogLimit {
+			t.Errorf("limit %d", limit)
+		}
+		return b, fail
+	}})
+	m.status.st.QueueDepth, m.status.st.InDoubt, m.status.st.Conflicts = 3, 1, 42
+	mm, cmd := m.Update(press(tea.KeyF3))
+	m = mm.(Model)
+	mustShow(t, m, "Waiting for WeChat", "…")
+	m = send(m, findMsg[backlogMsg](cmd))
+	mustShow(t, m, "11-21 12:32 1102 0120 1246", "? CHECKING", "Already used (40099)", "more ↓")
+	if reads != 1 {
+		t.Fatalf("%d reads on F3", reads)
+	}
+	// the same counts: no new read; other counts: a new read
+	if _, cmd := m.Update(statusMsg(m.status.st)); cmd != nil {
+		if _, ok := lookFor[backlogMsg](cmd); ok {
+			t.Fatal("read again with unchanged counts")
+		}
+	}
+	st := m.status.st
+	st.QueueDepth, st.Conflicts = 2, 43
+	b.Waiting, b.WaitingTotal, b.ConflictsTotal = b.Waiting[1:], 2, 43
+	mm, cmd = m.Update(statusMsg(st))
+	m = send(mm.(Model), findMsg[backlogMsg](cmd))
+	if reads != 2 {
+		t.Fatalf("%d reads after the counts changed", reads)
+	}
+	if s := shown(m); strings.Contains(s, "1102 0120 1247") {
+		t.Fatalf("an item gone from the journal is still shown:\n%s", s)
+	}
+	// a failing read keeps the last list and says so
+	fail = errors.New("journal busy")
+	st.QueueDepth = 1
+	mm, cmd = m.Update(statusMsg(st))
+	m = send(mm.(Model), findMsg[backlogMsg](cmd))
+	mustShow(t, m, "ERROR: journal busy", "? CHECKING")
+	m = send(m, press(tea.KeyEnd))
+	mustShow(t, m, "the latest 30 of 43", "end")
+	// not on the queue screen: no reads
+	m = send(m, press(tea.KeyEsc))
+	st.QueueDepth = 0
+	if _, cmd := m.Update(statusMsg(st)); cmd != nil {
+		if _, ok := lookFor[backlogMsg](cmd); ok {
+			t.Fatal("read the backlog while the till shows")
+		}
+	}
+}
+
+// Hub notices show on the till's notice line as they arrive and stay
+// listed, newest first and bounded, on the queue screen.
+func TestNoticesShown(t *testing.T) {
+	c := make(chan Notice, 1)
+	m := newTestModel("zh", 80, 24, Options{Notices: c})
+	c <- Notice{Event: "card_sku_remind", CardID: "pFS7Fjg8kV1IdDz01r4SQwMkuCKc", Detail: "库存不足 100", At: t0}
+	mm, next := m.Update(findMsg[noticeMsg](waitNotice(c)))
+	m = mm.(Model)
+	mustShow(t, m, "⚑ 库存告警 · 库存不足 100")
+	if next == nil {
+		t.Fatal("stopped listening after one notice")
+	}
+	for i := range maxNotices + 5 {
+		m = send(m, noticeMsg{Event: "update_member_card", Code: "110201201245", Detail: "bonus=" + string(rune('0'+i%10)) + " balance=0", At: t0.Add(time.Duration(i) * time.Second)})
+	}
+	if len(m.notices) != maxNotices {
+		t.Fatalf("%d notices kept, want the bound %d", len(m.notices), maxNotices)
+	}
+	mustShow(t, m, "积分 / 余额变动", "券码 1102 0120 1245")
+	m = send(m, press(tea.KeyF3))
+	mustShow(t, m, "总部通知  50", "bonus=4 balance=0") // newest first
+	m = send(m, press(tea.KeyEnd))
+	mustShow(t, m, "已到底", "bonus=5 balance=0")
+}
+
+// The session list stands in for the journal without the hook.
+func TestQueueWithoutHookListsSession(t *testing.T) {
+	m := newTestModel("en", 80, 24, Options{})
+	c := outcome(sync.Conflict, sync.ReasonAlreadyUsed, "226009850808", "Member card")
+	c.Errcode = 40099
+	m = send(m, redeemedMsg{out: c}, press(tea.KeyF3))
+	mustShow(t, m, "! Already used (40099)")
+}
+
+func TestNoticeEventsInBothCatalogues(t *testing.T) {
+	en, zh := Catalogue("en"), Catalogue("zh")
+	for _, ev := range []string{"card_sku_remind", "update_member_card", "card_pass_check", "card_not_pass_check", "card_pay_order"} {
+		if en.NoticeEvents[ev] == "" || zh.NoticeEvents[ev] == "" {
+			t.Errorf("notice %s lacks a name in en or zh", ev)
+		}
+	}
+	if len(en.NoticeEvents) != len(zh.NoticeEvents) {
+		t.Errorf("en names %d notices, zh %d", len(en.NoticeEvents), len(zh.NoticeEvents))
+	}
+}
