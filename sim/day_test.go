@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"runtime"
 	"slices"
 	"strings"
 	stdsync "sync"
@@ -54,7 +55,8 @@ type code struct {
 
 // config is the shape of one simulated day.
 type config struct {
-	scans int // scans per day, over both tills
+	scans      int  // scans per day, over both tills
+	concurrent bool // see world.concurrent
 }
 
 // world is one simulated day.
@@ -76,7 +78,11 @@ type world struct {
 	step  int
 	end   time.Time
 	trace *tracer
+	mu    stdsync.Mutex // guards stats, the tills' answer books and codes' scan counts
 	stats stats
+	// concurrent: the tills scan and drain at the same time (Concurrency 4,
+	// no gate): replays are not exact, the checks are the same.
+	concurrent bool
 
 	final       string         // digest at the end
 	known       map[string]int // known bugs met, by key
@@ -129,10 +135,13 @@ func (w *world) knownBug(key, format string, a ...any) bool {
 	if os.Getenv("CARDTILL_SIM_STRICT") != "" {
 		w.fatal("known bug %s: "+format, append([]any{key}, a...)...)
 	}
-	if w.known[key] == 0 {
+	w.mu.Lock()
+	first := w.known[key] == 0
+	w.known[key]++
+	w.mu.Unlock()
+	if first {
 		w.tb.Logf("seed %d, step %d: known bug %s: "+format, append([]any{w.seed, w.step, key}, a...)...)
 	}
-	w.known[key]++
 	w.note("known bug %s", key)
 	return true
 }
@@ -195,8 +204,15 @@ func (w *world) fatal(format string, a ...any) {
 	w.trace.mu.Lock()
 	tail := strings.Join(w.trace.tail, "\n  ")
 	w.trace.mu.Unlock()
-	w.tb.Fatalf("seed %d, step %d (%s): %s\nlast events:\n  %s\nreplay: go test ./sim -run Sim -seed %d",
+	msg := fmt.Sprintf("seed %d, step %d (%s): %s\nlast events:\n  %s\nreplay: go test ./sim -run Sim -seed %d",
 		w.seed, w.step, w.clk.Now().Format(time.TimeOnly), fmt.Sprintf(format, a...), tail, w.seed)
+	if !w.concurrent {
+		w.tb.Fatal(msg)
+	}
+	// Any goroutine of the concurrent mode: fail, and end this goroutine;
+	// the step waits for the others and then stops the day.
+	w.tb.Error(msg + " -concurrent (the interleaving is not replayed exactly)")
+	runtime.Goexit()
 }
 
 func newWorld(tb testing.TB, seed uint64, cfg config) *world {
@@ -205,6 +221,7 @@ func newWorld(tb testing.TB, seed uint64, cfg config) *world {
 	clk := &clock{t: start}
 	w := &world{tb: tb, seed: seed, rng: rng, cfg: cfg, clk: clk, codes: map[string]*code{}, known: map[string]int{},
 		end: start.Add(14 * time.Hour), trace: &tracer{}, stats: stats{outcomes: map[string]int{}, final: map[string]int{}}}
+	w.concurrent = cfg.concurrent
 	w.srv = wechattest.New(wechattest.WithClock(clk.Now))
 	tb.Cleanup(w.srv.Close)
 	for _, c := range []wechattest.Card{{CardID: cardDrink, Title: "¥20 off any drink"}, {CardID: cardCake, Title: "Free slice of cake", Type: "GIFT"},
@@ -402,10 +419,89 @@ func (w *world) run() {
 		case r < 11:
 			w.customerChange()
 		default:
-			w.scan(ctx, t, framers[t.name])
+			w.scan(ctx, t, framers[t.name], w.planScan(t))
 		}
 		for _, t := range w.tills {
 			w.afterStep(ctx, t)
+		}
+		w.checkStep()
+		if w.step%250 == 0 {
+			w.checkAll(false)
+		}
+	}
+	w.settle(ctx)
+	w.checkAll(true)
+}
+
+// runConcurrent plays the day with both tills scanning and draining at
+// the same time, as they do in a store: the engine's drain runs 4 items at
+// once beside the cashier's scan, and now and then both tills scan the
+// same code at the same moment. What happens is drawn from the seed, but
+// the interleaving is the scheduler's, so a seed does not replay exactly.
+func (w *world) runConcurrent() {
+	ctx := context.Background()
+	gap := 12 * time.Hour / time.Duration(max(w.cfg.scans, 1))
+	framers := map[string]*scanner.Framer{}
+	for _, t := range w.tills {
+		framers[t.name] = scanner.NewFramer(scanner.Config{})
+	}
+	for {
+		w.mu.Lock()
+		done := w.stats.scans >= w.cfg.scans
+		w.mu.Unlock()
+		if done {
+			break
+		}
+		w.step++
+		w.clk.Advance(time.Duration(w.rng.ExpFloat64() * float64(2*gap)))
+		w.weather()
+		t := w.tills[w.rng.IntN(len(w.tills))]
+		switch r := w.rng.IntN(1000); {
+		case r < 4:
+			w.crashLater(t)
+		case r < 6:
+			w.note("%s killed between scans", t.name)
+			w.restart(t)
+		case r < 9:
+			w.closeShift(t)
+		case r < 11:
+			w.customerChange()
+		}
+		plans := make([]*scanPlan, len(w.tills))
+		for i, t := range w.tills {
+			if w.rng.IntN(4) != 0 {
+				sp := w.planScan(t)
+				plans[i] = &sp
+			}
+		}
+		if plans[0] != nil && plans[1] != nil && plans[0].c.kind != kindUnknown && w.rng.IntN(12) == 0 {
+			plans[1].c, plans[1].raw = plans[0].c, w.rawScan(plans[0].c, false)
+			w.count(func(s *stats) { s.racesAtTwoTills++ })
+			w.note("both tills scan %s at once", plans[0].c.code)
+		}
+		var wg stdsync.WaitGroup
+		for i, t := range w.tills {
+			if sp := plans[i]; sp != nil {
+				wg.Go(func() { w.scan(ctx, t, framers[t.name], *sp) })
+			}
+			if !w.clk.Now().Before(t.nextDrain) {
+				t.nextDrain = w.clk.Now().Add(drainInterval)
+				p := t.p
+				wg.Go(func() {
+					if _, err := p.eng.DrainOnce(ctx); err != nil && !p.isDead() {
+						w.fatal("drain %s: %v", t.name, err)
+					}
+				})
+			}
+		}
+		wg.Wait()
+		if w.tb.Failed() {
+			runtime.Goexit()
+		}
+		for _, t := range w.tills {
+			if t.p.isDead() {
+				w.restart(t)
+			}
 		}
 		w.checkStep()
 		if w.step%250 == 0 {
@@ -588,45 +684,69 @@ func (w *world) customerChange() {
 	w.note("customer: %s is now %s", c.code, st)
 }
 
+// scanPlan is one customer's scan, drawn from the seed beforehand (so a
+// till can play it in its own goroutine in the concurrent mode).
+type scanPlan struct {
+	c     *code
+	raw   string
+	noise bool
+	cut   int    // the scanner hangs up after this many bytes (0: it does not)
+	dup   int    // 1: double read while redeeming, 2: double read on the wire
+	r     [2]int // what happens around each frame's redemption
+}
+
+func (w *world) planScan(t *till) scanPlan {
+	c, enc := w.pick(t)
+	sp := scanPlan{c: c, raw: w.rawScan(c, enc)}
+	if w.rng.IntN(25) == 0 {
+		sp.raw, sp.noise = w.noise()+"\r"+sp.raw, true
+	}
+	if w.rng.IntN(40) == 0 {
+		sp.cut = 1 + w.rng.IntN(len(sp.raw)-1)
+	}
+	if w.rng.IntN(30) == 0 {
+		sp.dup = 1 + w.rng.IntN(2)
+	}
+	sp.r = [2]int{w.rng.IntN(240), w.rng.IntN(240)}
+	return sp
+}
+
 // scan feeds one customer's scan through the scanner's framer and parser
 // into the till's engine, with noise, hang-ups and double reads.
-func (w *world) scan(ctx context.Context, t *till, fr *scanner.Framer) {
-	c, enc := w.pick(t)
-	raw := w.rawScan(c, enc)
-	if w.rng.IntN(25) == 0 {
-		raw = w.noise() + "\r" + raw
-		w.stats.noise++
-	}
+func (w *world) scan(ctx context.Context, t *till, fr *scanner.Framer, sp scanPlan) {
+	c, raw := sp.c, sp.raw
 	var frames []scanner.Frame
-	if w.rng.IntN(40) == 0 {
+	if sp.cut > 0 {
 		// The scanner hangs up in the middle of the frame: the part read so
 		// far is flushed as incomplete, and the customer scans again.
-		cut := 1 + w.rng.IntN(len(raw)-1)
-		frames = fr.Feed([]byte(raw[:cut]), frames)
+		frames = fr.Feed([]byte(raw[:sp.cut]), frames)
 		if f, ok := fr.Flush(); ok {
 			frames = append(frames, f)
 		}
-		w.stats.hangups++
-		w.note("%s scanner hung up after %q", t.name, raw[:cut])
+		w.note("%s scanner hung up after %q", t.name, raw[:sp.cut])
 	}
-	double := w.rng.IntN(30) == 0
-	if double && w.rng.IntN(2) == 0 {
+	double := sp.dup == 1
+	if sp.dup == 2 {
 		raw += raw // a double read on the wire: two frames
-		double = false
 	}
 	frames = fr.Feed([]byte(raw), frames)
 	if fr.Pending() {
 		w.fatal("framer holds bytes after a terminated frame %q", raw)
 	}
+	w.count(func(s *stats) {
+		s.frames += len(frames)
+		s.noise += b2i(sp.noise)
+		s.hangups += b2i(sp.cut > 0)
+	})
+	k := 0
 	for _, f := range frames {
-		w.stats.frames++
 		if f.Err != nil {
 			w.note("%s frame refused: %v", t.name, f.Err)
 			continue
 		}
 		p, err := scanner.Parse(f.Symbology + f.Text)
 		if err != nil {
-			w.stats.badScans++
+			w.count(func(s *stats) { s.badScans++ })
 			w.note("%s scan refused by the parser: %v", t.name, err)
 			if f.Text == c.code || strings.Contains(f.Text, c.code) {
 				w.fatal("the parser refused a real code %q: %v", f.Raw, err)
@@ -638,23 +758,25 @@ func (w *world) scan(ctx context.Context, t *till, fr *scanner.Framer) {
 		}
 		req := sync.Request{Code: p.Code, CardID: p.CardID, EncryptCode: p.EncryptCode, Source: "serial", RawScan: f.Raw}
 		sctx := ctx
-		switch r := w.rng.IntN(240); {
+		r := sp.r[min(k, 1)]
+		k++
+		switch {
 		case double:
 			double = false
 			w.doubleRead(ctx, t, c)
-		case r < 4 && c.kind != kindUnknown:
+		case r < 4 && c.kind != kindUnknown && !w.concurrent:
 			w.raceOtherTill(ctx, t, c)
 		case r < 8:
 			// The cashier declines at the confirm step.
 			req.Confirm = func(sync.Outcome) bool { return false }
-			w.stats.declined++
+			w.count(func(s *stats) { s.declined++ })
 		case r < 11:
 			// The till's screen closes while the query is on its way.
 			var cancel context.CancelFunc
 			sctx, cancel = context.WithCancel(ctx)
 			defer cancel()
 			t.p.setHook("cancel-get", cancel)
-			w.stats.abandoned++
+			w.count(func(s *stats) { s.abandoned++ })
 		}
 		proc := t.p
 		w.redeem(sctx, t, c, req)
@@ -664,10 +786,24 @@ func (w *world) scan(ctx context.Context, t *till, fr *scanner.Framer) {
 	}
 }
 
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// count changes the statistics (from any goroutine).
+func (w *world) count(f func(*stats)) {
+	w.mu.Lock()
+	f(&w.stats)
+	w.mu.Unlock()
+}
+
 // doubleRead makes the scanner send the same code again while the first
 // read is being redeemed.
 func (w *world) doubleRead(ctx context.Context, t *till, c *code) {
-	w.stats.doubleReads++
+	w.count(func(s *stats) { s.doubleReads++ })
 	p := t.p
 	p.setHook("get:"+c.code, func() {
 		w.redeem(ctx, t, c, sync.Request{Code: c.code, CardID: c.cardID, Source: "serial", RawScan: c.code})
@@ -677,7 +813,7 @@ func (w *world) doubleRead(ctx context.Context, t *till, c *code) {
 // raceOtherTill has the other till scan the same code while this till's
 // consume is about to leave.
 func (w *world) raceOtherTill(ctx context.Context, t *till, c *code) {
-	w.stats.racesAtTwoTills++
+	w.count(func(s *stats) { s.racesAtTwoTills++ })
 	other := w.tills[0]
 	if other == t {
 		other = w.tills[1]
@@ -690,9 +826,12 @@ func (w *world) raceOtherTill(ctx context.Context, t *till, c *code) {
 
 // redeem runs one scan and checks what the cashier was told.
 func (w *world) redeem(ctx context.Context, t *till, c *code, req sync.Request) {
+	w.mu.Lock()
 	w.stats.scans++
 	c.scanned[t.name]++
 	t.submitted[c.code] = true
+	w.touched = append(w.touched, c.code)
+	w.mu.Unlock()
 	p := t.p
 	before := w.journalSize(t)
 	// What the cashier sees is what OnAnswer hands over (after a confirmed
@@ -701,7 +840,6 @@ func (w *world) redeem(ctx context.Context, t *till, c *code, req sync.Request) 
 	req.OnAnswer = func(o sync.Outcome) { told = &o }
 	consumes := w.srv.ConsumeCount(c.code)
 	out, err := p.eng.Redeem(ctx, req)
-	w.touched = append(w.touched, c.code)
 	if err != nil {
 		switch {
 		case errors.Is(err, context.Canceled) && !p.isDead():
@@ -711,14 +849,16 @@ func (w *world) redeem(ctx context.Context, t *till, c *code, req sync.Request) 
 			if told != nil {
 				w.fatal("%s: an abandoned scan of %s was answered %+v", t.name, c.code, *told)
 			}
-			if n := w.srv.ConsumeCount(c.code); n != consumes {
+			if n := w.srv.ConsumeCount(c.code); n != consumes && !w.concurrent {
 				w.fatal("%s: an abandoned scan of %s consumed it", t.name, c.code)
 			}
 			if out.ID != 0 {
 				if out.State != sync.StateRejected || out.Reason != sync.ReasonInterrupted {
 					w.fatal("%s: an abandoned scan of %s ended %s %s", t.name, c.code, out.State, out.Reason)
 				}
+				w.mu.Lock()
 				t.answers[out.ID] = answer{kind: sync.Refused, code: c.code, step: w.step, state: out.State}
+				w.mu.Unlock()
 			}
 			return
 		case told != nil && p.isDead():
@@ -729,7 +869,9 @@ func (w *world) redeem(ctx context.Context, t *till, c *code, req sync.Request) 
 			return
 		case errors.Is(err, store.ErrFull) && w.knownBug("journal-full-offline",
 			"with the journal at its max_size, an offline scan makes Redeem fail with the store's ErrFull instead of refusing it offline with a reason, and the scan's redemption stays received (active: the code reads as a duplicate) until the next restart's Recover (%s: %v)", t.name, err):
+			w.mu.Lock()
 			t.stuck[c.code] = true
+			w.mu.Unlock()
 			return
 		case req.EncryptCode != "" && errors.Is(err, store.ErrInvalid) && w.knownBug("encrypted-unreadable",
 			"an encrypted scan WeChat could not decrypt (unreachable or refused) is journaled without a code, which the store refuses: the cashier gets a journal error, not the refusal (%s: %v)", t.name, err):
@@ -740,7 +882,7 @@ func (w *world) redeem(ctx context.Context, t *till, c *code, req sync.Request) 
 	} else if told == nil || told.Kind != out.Kind || told.ID != out.ID {
 		w.fatal("%s redeem %s: OnAnswer said %+v, Redeem returned %+v", t.name, c.code, told, out)
 	}
-	w.stats.outcomes[out.Kind.String()]++
+	w.count(func(s *stats) { s.outcomes[out.Kind.String()]++ })
 	w.note("%s scan %s (%s%s): %s %s %s %d", t.name, c.code, c.kind, map[bool]string{true: ", encrypted"}[req.EncryptCode != ""],
 		out.Kind, out.State, out.Reason, out.Errcode)
 	if out.Code != c.code && !(req.EncryptCode != "" && out.Code == "" && out.Kind == sync.Refused) {
@@ -759,8 +901,10 @@ func (w *world) redeem(ctx context.Context, t *till, c *code, req sync.Request) 
 	if err != nil || rec.Code != c.code {
 		w.fatal("%s: answered redemption %d of %s is not in the journal: %+v %v", t.name, out.ID, c.code, rec, err)
 	}
+	w.mu.Lock()
 	t.answers[out.ID] = answer{kind: out.Kind, code: c.code, step: w.step, state: out.State}
-	if req.Confirm != nil && (out.Kind == sync.Consumed || out.Kind == sync.Checking || w.srv.ConsumeCount(c.code) != consumes) {
+	w.mu.Unlock()
+	if req.Confirm != nil && (out.Kind == sync.Consumed || out.Kind == sync.Checking || (w.srv.ConsumeCount(c.code) != consumes && !w.concurrent)) {
 		w.fatal("%s: the cashier declined %s at the confirm step, and it was consumed (%s)", t.name, c.code, out.Kind)
 	}
 	switch out.Kind {
@@ -772,8 +916,11 @@ func (w *world) redeem(ctx context.Context, t *till, c *code, req sync.Request) 
 		w.checkOfflineAcceptance(t, out, string(rec.State))
 	}
 	if out.Kind.Honoured() {
+		w.mu.Lock()
 		t.honoured[c.code]++
-		if t.honoured[c.code] > 1 && !(w.earlierConflict(t, c.code, out.ID) &&
+		n := t.honoured[c.code]
+		w.mu.Unlock()
+		if n > 1 && !(w.earlierConflict(t, c.code, out.ID) &&
 			w.knownBug("conflict-forgotten", "a code this till accepted offline, which the drain then turned into a conflict, is honoured again when scanned again (accepted offline again, or consumed once it became valid): the store's used-by-code index drops a redemption when it leaves queued for conflict, while sync's Find expects it to remember it (%s, %s):%s", t.name, c.code, w.story(c.code))) {
 			w.fatal("%s honoured %s twice:%s", t.name, c.code, w.story(c.code))
 		}

@@ -16,7 +16,11 @@ var (
 	seedFlag  = flag.Int64("seed", -1, "replay this seed of the simulated day (go test ./sim -run Sim -seed N)")
 	soakFlag  = flag.Int("soak", 0, "run this many random seeds (or CARDTILL_SOAK_SEEDS)")
 	scansFlag = flag.Int("scans", 0, "scans per simulated day (default 900)")
+	concFlag  = flag.Bool("concurrent", false, "with -seed or -soak: play the days with both tills scanning and draining at once (TestSimConcurrent)")
 )
+
+// concurrentSeeds are the seeds TestSimConcurrent runs by default.
+var concurrentSeeds = []uint64{3, 9}
 
 // ciSeeds are the seeds every `go test ./sim` runs, picked for the spread
 // of their offline policies: 2 accepts without bounds, 8 bounds max_age,
@@ -97,10 +101,53 @@ func TestSimReplaysExactly(t *testing.T) {
 	t.Fatalf("seed 7 did not replay exactly: same %d/%d events, different journals or WeChat counters", len(a.trace.all), len(b.trace.all))
 }
 
+// TestSimConcurrent plays days with both tills scanning and draining at
+// the same time (drain concurrency 4, both tills on the same code at once).
+// The checks are those of TestSim; the interleaving is the scheduler's, so
+// a failing seed may need a few runs to fail again:
+// go test ./sim -run SimConcurrent -concurrent -seed N [-count 20].
+func TestSimConcurrent(t *testing.T) {
+	switch {
+	case (*seedFlag >= 0 || *soakFlag > 0) && !*concFlag:
+		t.Skip("replaying or soaking the exact simulation (add -concurrent for this one)")
+	case *seedFlag >= 0:
+		runConcurrentSeed(t, uint64(*seedFlag), scans())
+	case *soakFlag > 0:
+		for range *soakFlag {
+			seed := rand.Uint64N(1 << 40)
+			t.Run(fmt.Sprint("seed=", seed), func(t *testing.T) { runConcurrentSeed(t, seed, scans()) })
+		}
+	default:
+		for _, seed := range concurrentSeeds {
+			t.Run(fmt.Sprint("seed=", seed), func(t *testing.T) { runConcurrentSeed(t, seed, 400) })
+		}
+	}
+}
+
+func runConcurrentSeed(t *testing.T, seed uint64, n int) {
+	start := time.Now()
+	w := newWorld(t, seed, config{scans: n, concurrent: true})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		w.runConcurrent()
+	}()
+	<-done
+	if t.Failed() {
+		t.FailNow()
+	}
+	logSeed(t, w, start)
+}
+
 func runSeed(t *testing.T, seed uint64) {
 	start := time.Now()
 	w := newWorld(t, seed, config{scans: scans()})
 	w.run()
+	logSeed(t, w, start)
+}
+
+func logSeed(t *testing.T, w *world, start time.Time) {
+	seed := w.seed
 	t.Logf("seed %d: %d scans (%d frames, %d noise, %d hang-ups, %d refused by the parser), outcomes %v, journals %v; %d crashes, %d outages, %d link cuts, %d fault bursts, %d token expiries, %d shift closes, %d double reads, %d races at two tills, %d declined, %d abandoned, %d full checks; policy %+v; digest %.16s; %s",
 		seed, w.stats.scans, w.stats.frames, w.stats.noise, w.stats.hangups, w.stats.badScans, w.stats.outcomes, w.stats.final,
 		w.stats.crashes, w.stats.outages, w.stats.linkCuts, w.stats.faults, w.stats.tokenExpiries, w.stats.shiftCloses,

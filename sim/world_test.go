@@ -109,6 +109,7 @@ type process struct {
 	// yet; the next WeChat call waits for it (the drain frees its slot
 	// before that write).
 	owed int
+	free bool // the gate is off (concurrent mode)
 	// hooks run once before the next query or consume of a code: a double
 	// read, or the other till scanning the same code meanwhile.
 	hooks map[string]func()
@@ -132,18 +133,23 @@ func (t *till) open() error {
 		_ = db.Close()
 		return err
 	}
+	concurrency := 1
+	if w.concurrent {
+		concurrency = 4
+	}
 	p.eng, err = sync.New(sync.Options{
 		Journal: killJournal{Journal: sync.NewJournal(db, t.name), p: p},
 		WeChat:  gate{inner: sync.NewWeChat(p.client), p: p},
 		Policy:  w.policy, Terminal: t.name, CustomCodeCards: []string{cardCustom},
 		OpenShiftOnScan: true, DefaultCashier: t.cashier,
 		Timeout: callTimeout, SyncTimeout: callTimeout, QuietPeriod: quietPeriod,
-		MaxBackoff: maxBackoff, Interval: drainInterval, Concurrency: 1, Now: w.clk.Now,
+		MaxBackoff: maxBackoff, Interval: drainInterval, Concurrency: concurrency, Now: w.clk.Now,
 	})
 	if err != nil {
 		_ = db.Close()
 		return err
 	}
+	p.free = w.concurrent // no gate: nothing to replay exactly
 	t.p = p
 	t.lives++
 	return nil
@@ -206,7 +212,7 @@ func (p *process) scheduleKill(n int, after bool, on string) {
 // consume is done.
 func (p *process) wait() {
 	p.mu.Lock()
-	for p.owed > 0 && !p.dead {
+	for p.owed > 0 && !p.dead && !p.free {
 		p.cond.Wait()
 	}
 	p.mu.Unlock()
@@ -458,7 +464,8 @@ func (l *link) RoundTrip(req *http.Request) (*http.Response, error) {
 	if ep == string(wechattest.EndpointGetCode) {
 		if cancel := l.p.hook("cancel-get"); cancel != nil {
 			cancel() // the till closes the screen while the query is on its way
-			return fail(req.Context().Err())
+			_ = req.Body.Close()
+			return nil, req.Context().Err() // not a network failure: no outage begins
 		}
 	}
 	if l.p.t.linkDown {
