@@ -30,8 +30,6 @@ const (
 	cardCustom = "pCUSTOM000000000000000000003"
 )
 
-var allCards = []string{cardDrink, cardCake, cardCustom}
-
 // kinds of codes in the table.
 const (
 	kindFresh    = "fresh"    // NORMAL, never used
