@@ -39,7 +39,8 @@ func newDemoCmd(g *globals) *cobra.Command {
 			o := tui.Options{
 				Engine: till.Engine, Shifts: till.Journal, Lang: lang, Confirm: confirm, Bell: true,
 				Terminal: "demo-till", Cashier: "demo", StatusC: till.StatusC,
-				Outage: till.ToggleOutage, NoColor: tui.NoColor(),
+				Outage: till.ToggleOutage, NoColor: tui.NoColor(), Backlog: journalBacklog(till.DB),
+				ShiftReport: shiftReportView(till.DB),
 			}
 			for _, c := range till.Codes {
 				o.Demo = append(o.Demo, tui.DemoCode{Code: c.Code, Note: c.Note})

@@ -9,7 +9,6 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/spf13/cobra"
 
-	"cardtill/report"
 	"cardtill/scanner"
 	"cardtill/store"
 	"cardtill/sync"
@@ -60,6 +59,11 @@ func runTill(ctx context.Context, g *globals, cfg *Config, logger *slog.Logger) 
 	gauge.set(t.db)
 	defer startTillOps(ctx, t.db, cfg, logger)()
 	db, e := t.db, t.engine
+	var notices *noticeRelay
+	if t.feed != nil { // the hub's notices for the manager, from the first pull on
+		notices = newNoticeRelay()
+		t.feed.onNotices(notices.deliver)
+	}
 	if err := e.Recover(ctx); err != nil {
 		logger.Warn("recovering in-flight redemptions", "err", err)
 	}
@@ -78,14 +82,7 @@ func runTill(ctx context.Context, g *globals, cfg *Config, logger *slog.Logger) 
 		Engine: gaugedEngine{e, gauge}, Shifts: storeShifts{db: db, terminal: cfg.Terminal.ID}, Lang: cfg.UI.Lang,
 		Confirm: cfg.UI.Confirm, Bell: cfg.UI.Bell, Recent: cfg.UI.Recent, Terminal: terminal,
 		Cashier: cfg.Shift.DefaultCashier, StatusC: statusC, NoColor: tui.NoColor(),
-		ShiftReport: func(id uint64, lang string, width int) (string, error) {
-			r, err := report.Build(db, id, report.BuildOptions{})
-			if err != nil {
-				return "", err
-			}
-			w := min(width, 60)
-			return report.Text(r, report.Options{Lang: lang, Width: w}) + "\n" + report.Bars(r, w), nil
-		},
+		ShiftReport: shiftReportView(db), Backlog: journalBacklog(db), Notices: notices.notices(),
 	}
 	if sc := cfg.Scanner.toScanner(); sc.Port != "" {
 		r, err := scanner.Open(ctx, sc, scanner.Options{WaitForPort: true, Logger: logger})

@@ -1,0 +1,155 @@
+package main
+
+import (
+	"cardtill/hub"
+	"cardtill/report"
+	"cardtill/store"
+	"cardtill/sync"
+	"cardtill/tui"
+)
+
+// shiftReportView is the till screen's ShiftReport hook (F4): the X
+// report of the open shift as text at most 60 cells wide, then its
+// per-hour bars. The screen scrolls it.
+func shiftReportView(db *store.DB) func(id uint64, lang string, width int) (string, error) {
+	return func(id uint64, lang string, width int) (string, error) {
+		r, err := report.Build(db, id, report.BuildOptions{})
+		if err != nil {
+			return "", err
+		}
+		w := min(width, 60)
+		return report.Text(r, report.Options{Lang: lang, Width: w}) + "\n" + report.Bars(r, w), nil
+	}
+}
+
+// journalBacklog is the till screen's Backlog hook on the journal: what
+// waits for WeChat (queued, consuming, in doubt) and the conflicts, newest
+// first, at most limit of each, including those of earlier runs. It only
+// reads, walking the state index backwards (store.LatestByState); the
+// totals come from the lists unless one is cut at limit.
+func journalBacklog(db *store.DB) func(limit int) (tui.Backlog, error) {
+	return func(limit int) (tui.Backlog, error) {
+		var b tui.Backlog
+		titles := map[string]string{}
+		add := func(to *[]sync.Outcome, s store.State) (cut bool, err error) {
+			rs, err := db.LatestByState(s, limit)
+			if err != nil {
+				return false, err
+			}
+			for _, r := range rs {
+				*to = append(*to, backlogOutcome(r, cardTitle(db, titles, r)))
+			}
+			return len(rs) == limit, nil
+		}
+		var cut bool
+		for _, s := range []store.State{store.Queued, store.Consuming, store.InDoubt} {
+			c, err := add(&b.Waiting, s)
+			if err != nil {
+				return tui.Backlog{}, err
+			}
+			cut = cut || c
+		}
+		// newest first across the three states; keep limit
+		sortNewestFirst(b.Waiting)
+		if len(b.Waiting) > limit {
+			b.Waiting, cut = b.Waiting[:limit], true
+		}
+		cutC, err := add(&b.Conflicts, store.Conflict)
+		if err != nil {
+			return tui.Backlog{}, err
+		}
+		b.WaitingTotal, b.ConflictsTotal = len(b.Waiting), len(b.Conflicts)
+		if cut || cutC {
+			n, err := db.CountByState()
+			if err != nil {
+				return tui.Backlog{}, err
+			}
+			b.WaitingTotal = n[store.Queued] + n[store.Consuming] + n[store.InDoubt]
+			b.ConflictsTotal = n[store.Conflict]
+		}
+		return b, nil
+	}
+}
+
+// sortNewestFirst orders outcomes by journal id, newest first (an
+// insertion sort: the lists are short and mostly sorted).
+func sortNewestFirst(os []sync.Outcome) {
+	for i := 1; i < len(os); i++ {
+		for j := i; j > 0 && os[j].ID > os[j-1].ID; j-- {
+			os[j], os[j-1] = os[j-1], os[j]
+		}
+	}
+}
+
+// cardTitle is a redemption's card title: its own, else the card cache's
+// (looked up once per card).
+func cardTitle(db *store.DB, seen map[string]string, r store.Redemption) string {
+	if r.CardTitle != "" || r.CardID == "" {
+		return r.CardTitle
+	}
+	if t, ok := seen[r.CardID]; ok {
+		return t
+	}
+	c, _, _ := db.Card(r.CardID) // a missing title only costs the title
+	seen[r.CardID] = c.Title
+	return c.Title
+}
+
+// backlogOutcome is a journaled redemption as the queue screen lists it;
+// its time is when the cashier scanned it (accepted it offline), the time
+// a manager looks for on the receipt.
+func backlogOutcome(r store.Redemption, title string) sync.Outcome {
+	o := sync.Outcome{
+		ID: r.ID, State: string(r.State), Code: r.Code, CardID: r.CardID, CardTitle: title, OpenID: r.OpenID,
+		Reason: sync.Reason(r.Reason), ReasonText: r.ReasonText, Errcode: r.Errcode, WeChatStatus: r.WeChatStatus,
+		ValidFrom: r.ValidFrom, ValidUntil: r.ValidUntil, ShiftID: r.ShiftID, At: r.OfflineAcceptedAt,
+	}
+	if o.At.IsZero() {
+		o.At = r.CreatedAt
+	}
+	switch r.State {
+	case store.Queued:
+		o.Kind = sync.AcceptedOffline
+	case store.Conflict:
+		o.Kind = sync.Conflict
+	default:
+		o.Kind = sync.Checking
+	}
+	return o
+}
+
+// noticeRelay hands the hub's notices, as the engine's feed pulls them,
+// to the till screen. It never blocks the feed: when the screen is not
+// reading (cardtill sync has none) the oldest waiting notice gives way.
+type noticeRelay struct{ c chan tui.Notice }
+
+func newNoticeRelay() *noticeRelay { return &noticeRelay{c: make(chan tui.Notice, 64)} }
+
+func (r *noticeRelay) deliver(ns []hub.Notice) {
+	if r == nil {
+		return
+	}
+	for _, n := range ns {
+		tn := tui.Notice{Event: n.Event, CardID: n.CardID, Code: n.Code, Detail: n.Detail, At: n.At.Local()}
+		for {
+			select {
+			case r.c <- tn:
+			default:
+				select {
+				case <-r.c:
+				default:
+				}
+				continue
+			}
+			break
+		}
+	}
+}
+
+// notices is the screen's end (nil without a hub).
+func (r *noticeRelay) notices() <-chan tui.Notice {
+	if r == nil {
+		return nil
+	}
+	return r.c
+}

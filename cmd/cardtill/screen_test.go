@@ -1,0 +1,224 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/charmbracelet/x/ansi"
+	"github.com/charmbracelet/x/exp/teatest"
+
+	"cardtill/hub"
+	"cardtill/store"
+	"cardtill/sync"
+)
+
+// seedJournal leaves in a journal what an earlier run would have: an open
+// shift with conflicts and codes still queued (due tomorrow, so the drain
+// of the run under test leaves them), codes consumed, and a card title in
+// the cache. It returns the codes, oldest first.
+func seedJournal(t *testing.T, path, terminal string, conflicts, queued int) (conflictCodes, queuedCodes []string) {
+	t.Helper()
+	db, err := store.Open(path, store.Options{Terminal: terminal, LockTimeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	sh, err := db.OpenShift(terminal, "Wang Fang")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.PutCard(store.Card{CardID: "pSeedCard", Title: "¥20 off any drink"}); err != nil {
+		t.Fatal(err)
+	}
+	at := time.Now().Add(-30 * time.Hour) // yesterday: before the restart
+	for i := range conflicts {
+		code := fmt.Sprintf("7700%08d", i)
+		_, err := db.Create(store.Redemption{Code: code, CardID: "pSeedCard", ShiftID: sh.ID, Terminal: terminal, Cashier: "Wang Fang",
+			State: store.Conflict, Reason: string(sync.ReasonAlreadyUsed), ReasonText: "invalid code, has been consumed", Errcode: 40099,
+			CreatedAt: at, OfflineAcceptedAt: at.Add(time.Duration(i) * time.Minute)}, "seed", store.Received, store.Queued)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conflictCodes = append(conflictCodes, code)
+	}
+	for i := range queued {
+		code := fmt.Sprintf("8800%08d", i)
+		_, err := db.Create(store.Redemption{Code: code, CardID: "pSeedCard", ShiftID: sh.ID, Terminal: terminal, Cashier: "Wang Fang",
+			State: store.Queued, Reason: string(sync.ReasonAcceptedOffline), CreatedAt: at, OfflineAcceptedAt: at.Add(time.Duration(i) * time.Minute),
+			DueAt: time.Now().Add(24 * time.Hour)}, "seed", store.Received)
+		if err != nil {
+			t.Fatal(err)
+		}
+		queuedCodes = append(queuedCodes, code)
+	}
+	if _, err := db.Create(store.Redemption{Code: "990000000001", ShiftID: sh.ID, Terminal: terminal, State: store.Consumed, CreatedAt: at},
+		"seed", store.Received, store.Checked, store.Consuming); err != nil {
+		t.Fatal(err)
+	}
+	return conflictCodes, queuedCodes
+}
+
+// The queue screen's hook reads every waiting item and conflict of the
+// journal (earlier runs included), newest first across the waiting
+// states, bounded, with the totals counted when a list is cut; consumed
+// redemptions are not listed; titles come from the card cache.
+func TestJournalBacklog(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "journal.db")
+	conflicts, queued := seedJournal(t, path, "till-2", 7, 5)
+	db, err := store.Open(path, store.Options{Terminal: "till-2", LockTimeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	// one in doubt, newer than the queued ones
+	sh, _, _ := db.CurrentShift("till-2")
+	if _, err := db.Create(store.Redemption{Code: "660000000001", ShiftID: sh.ID, Terminal: "till-2", State: store.InDoubt,
+		CreatedAt: time.Now()}, "seed", store.Received, store.Checked, store.Consuming); err != nil {
+		t.Fatal(err)
+	}
+	read := journalBacklog(db)
+	b, err := read(100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.WaitingTotal != 6 || len(b.Waiting) != 6 || b.ConflictsTotal != 7 || len(b.Conflicts) != 7 {
+		t.Fatalf("waiting %d/%d conflicts %d/%d, want 6/6 and 7/7", len(b.Waiting), b.WaitingTotal, len(b.Conflicts), b.ConflictsTotal)
+	}
+	if w := b.Waiting[0]; w.Code != "660000000001" || w.Kind != sync.Checking {
+		t.Fatalf("newest waiting %+v, want the in-doubt one", w)
+	}
+	if w := b.Waiting[1]; w.Code != queued[4] || w.Kind != sync.AcceptedOffline || w.CardTitle != "¥20 off any drink" {
+		t.Fatalf("second waiting %+v, want the newest queued with its card title", w)
+	}
+	c := b.Conflicts[0]
+	if c.Code != conflicts[6] || c.Kind != sync.Conflict || c.Errcode != 40099 || c.Reason != sync.ReasonAlreadyUsed || c.At.IsZero() {
+		t.Fatalf("newest conflict %+v", c)
+	}
+	for _, o := range append(b.Waiting, b.Conflicts...) {
+		if o.Code == "990000000001" {
+			t.Fatal("a consumed redemption is listed")
+		}
+	}
+	// cut at the limit: the newest, and the totals of the whole journal
+	b, err = read(3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b.Waiting) != 3 || b.WaitingTotal != 6 || len(b.Conflicts) != 3 || b.ConflictsTotal != 7 || b.Conflicts[2].Code != conflicts[4] {
+		t.Fatalf("limit 3: waiting %d/%d conflicts %d/%d (%s)", len(b.Waiting), b.WaitingTotal, len(b.Conflicts), b.ConflictsTotal, b.Conflicts[2].Code)
+	}
+}
+
+// The relay never blocks the feed: when the screen does not read, the
+// oldest notices give way to the newest.
+func TestNoticeRelayNeverBlocks(t *testing.T) {
+	r := newNoticeRelay()
+	var ns []hub.Notice
+	for i := range 200 {
+		ns = append(ns, hub.Notice{Event: "update_member_card", Detail: fmt.Sprint(i)})
+	}
+	r.deliver(ns) // returns: nothing reads
+	var got []string
+	for len(got) < cap(r.c) {
+		got = append(got, (<-r.notices()).Detail)
+	}
+	if got[0] != "136" || got[len(got)-1] != "199" {
+		t.Fatalf("kept %s..%s, want the newest 64 (136..199)", got[0], got[len(got)-1])
+	}
+	var none *noticeRelay
+	none.deliver(ns)
+	if none.notices() != nil {
+		t.Fatal("no relay gives a channel")
+	}
+}
+
+// TestRunShowsJournalAndHubNotices is the manager's view end to end:
+// `cardtill run` against a real hub on loopback, on a journal an earlier
+// run left with conflicts and queued codes. The hub's stock alarm shows on
+// the till; F4 shows the shift report, too long for 80x24, with "more ↓",
+// and End reaches its last conflict; F3 lists the earlier run's queued
+// codes and conflicts, newest first, and, at its end, the notice.
+func TestRunShowsJournalAndHubNotices(t *testing.T) {
+	h := newHubRig(t)
+	key := hub.NewTerminalKey()
+	if err := h.store.AddTerminal("till-2", key); err != nil {
+		t.Fatal(err)
+	}
+	h.send(t, `<xml><ToUserName><![CDATA[gh_e2e]]></ToUserName><FromUserName><![CDATA[oE2EUser]]></FromUserName>`+
+		`<CreateTime>1764150005</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[card_sku_remind]]></Event>`+
+		`<CardId><![CDATA[`+e2eCard+`]]></CardId><Detail><![CDATA[the card's stock is below 100]]></Detail></xml>`)
+	dir := t.TempDir()
+	journal := filepath.Join(dir, "journal.db")
+	conflicts, queued := seedJournal(t, journal, "till-2", 25, 3)
+	cfg := writeFile(t, "run.toml", fmt.Sprintf(`
+[terminal]
+id = "till-2"
+[wechat]
+api_base = %q
+token_source = "hub"
+hub_url = %q
+terminal_key_file = %q
+[store]
+path = %q
+[log]
+file = %q
+[ui]
+lang = "en"
+`, h.wx.URL, h.url, writeFile(t, "terminal.key", key+"\n"), journal, filepath.Join(dir, "cardtill.log")))
+
+	in, typed := io.Pipe()
+	defer typed.Close()
+	out := &screenBuffer{}
+	var errb bytes.Buffer
+	done := make(chan int, 1)
+	go func() { done <- run(context.Background(), []string{"--config", cfg, "run"}, in, out, &errb) }()
+	waitFor := func(want ...string) {
+		t.Helper()
+		teatest.WaitFor(t, out, func(b []byte) bool {
+			s := ansi.Strip(string(b))
+			for _, w := range want {
+				if !strings.Contains(s, w) {
+					return false
+				}
+			}
+			return true
+		}, teatest.WithDuration(20*time.Second), teatest.WithCheckInterval(5*time.Millisecond))
+	}
+	keys := func(s string) {
+		t.Helper()
+		if _, err := io.WriteString(typed, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor("Stock alarm · the card's stock is below 100")
+
+	keys("\x1bOS") // F4
+	waitFor("SHIFT REPORT", "more ↓")
+	keys("\x1b[F") // End
+	waitFor(conflicts[len(conflicts)-1], "end  ↑")
+
+	keys("\x1bOR") // F3
+	waitFor("Waiting for WeChat", formatCodeForTest(queued[2]), formatCodeForTest(conflicts[24]), "Already used (40099)", "15 more ↓")
+	keys("\x1b[F") // End
+	waitFor(formatCodeForTest(conflicts[0]), "Notices from the hub  1", "Stock alarm")
+
+	// the queued codes wait: quitting asks, y confirms
+	go func() { _, _ = io.WriteString(typed, "\x03y") }()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Fatalf("exit %d; stderr: %s", code, errb.String())
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("cardtill run did not quit")
+	}
+}
+
+// formatCodeForTest groups a 12-digit code by four, as the screen shows it.
+func formatCodeForTest(c string) string { return c[:4] + " " + c[4:8] + " " + c[8:] }
