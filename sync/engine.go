@@ -526,6 +526,19 @@ func (e *Engine) onlineQueryFailed(rec Record, werr *WeChatError) (Outcome, erro
 			x.NextAttempt = x.AcceptedAt
 		}
 	})
+	if d.Accept && errors.Is(err, ErrJournalFull) {
+		// The size guard: refuse rather than grow the journal past its
+		// maximum. A refusal adds no queue work, so the store takes it.
+		e.logOnce("journal full", "journal full: offline acceptance refused until it is synced and compacted or [store] max_size_mb is raised", "err", err)
+		n--
+		saved, err = e.j.Transition(rec.ID, StateReceived, StateRejected, func(x *Record) {
+			x.Reason = ReasonOfflineJournalFull
+			x.ReasonText = "WeChat unreachable and the till's journal is full ([store] max_size_mb): offline acceptance stopped"
+			if cached != nil {
+				x.CardID = firstNonEmpty(x.CardID, cached.CardID)
+			}
+		})
+	}
 	if err != nil {
 		return Outcome{}, fmt.Errorf("redeem %s: %w", rec.Code, err)
 	}

@@ -23,4 +23,8 @@ var (
 	// ErrActive: Create found an active redemption for the same code
 	// (invariant 3). The engine reports a duplicate read.
 	ErrActive = errors.New("code has an active redemption")
+	// ErrJournalFull: the journal reached its configured maximum size and
+	// takes no new offline acceptance ([store] max_size_mb). The engine
+	// refuses the scan offline (ReasonOfflineJournalFull).
+	ErrJournalFull = errors.New("journal full")
 )

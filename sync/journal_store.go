@@ -49,6 +49,8 @@ func mapErr(err error) error {
 		return fmt.Errorf("%w: %w", ErrActive, err)
 	case errors.Is(err, store.ErrStateConflict):
 		return fmt.Errorf("%w: %w", ErrStale, err)
+	case errors.Is(err, store.ErrFull):
+		return fmt.Errorf("%w: %w", ErrJournalFull, err)
 	}
 	return err
 }

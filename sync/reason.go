@@ -42,6 +42,7 @@ const (
 	ReasonOfflineCard        Reason = "offline_card"         // card_id not in allow_cards
 	ReasonOfflineUnknownCode Reason = "offline_unknown_code" // unknown_codes = "refuse"
 	ReasonOfflineKnownBad    Reason = "offline_known_bad"    // the code-status feed says it is unusable
+	ReasonOfflineJournalFull Reason = "offline_journal_full" // the journal reached [store] max_size_mb
 	ReasonNoShift            Reason = "no_shift"             // no shift open, and policy says ask
 
 	ReasonCancelled Reason = "cancelled" // the cashier declined at the confirm step
@@ -60,7 +61,7 @@ func AllReasons() []Reason {
 		ReasonMarked, ReasonTimeLimit, ReasonNotConsumable, ReasonConfig, ReasonRejected,
 		ReasonDuplicateRead, ReasonInDoubt, ReasonConflict,
 		ReasonOfflineRefused, ReasonOfflineShiftLimit, ReasonOfflineTooLong, ReasonOfflineCard,
-		ReasonOfflineUnknownCode, ReasonOfflineKnownBad, ReasonNoShift,
+		ReasonOfflineUnknownCode, ReasonOfflineKnownBad, ReasonOfflineJournalFull, ReasonNoShift,
 		ReasonCancelled, ReasonInterrupted}
 }
 
@@ -68,7 +69,7 @@ func AllReasons() []Reason {
 func (r Reason) Offline() bool {
 	switch r {
 	case ReasonOfflineRefused, ReasonOfflineShiftLimit, ReasonOfflineTooLong,
-		ReasonOfflineCard, ReasonOfflineUnknownCode, ReasonOfflineKnownBad:
+		ReasonOfflineCard, ReasonOfflineUnknownCode, ReasonOfflineKnownBad, ReasonOfflineJournalFull:
 		return true
 	}
 	return false

@@ -10,7 +10,7 @@ var textEN = Text{
 	WeChatOnline: "WeChat online", WeChatOffline: "WeChat OFFLINE", WeChatUnknown: "WeChat not reached yet",
 	OfflineSinceFmt: "since %s", SendingFmt: "sending %d",
 	Scanner: "scanner", ScannerConnected: "connected", ScannerDisconnected: "UNPLUGGED", KeyboardOnly: "keyboard only",
-	Queue: "queue", Conflicts: "conflicts", InDoubt: "checking", LastSync: "last sync", Never: "never", Syncing: "syncing…",
+	Queue: "queue", Conflicts: "conflicts", InDoubt: "checking", LastSync: "last sync", LastSyncShort: "synced", Never: "never", Syncing: "syncing…",
 	JournalFullFmt: "journal %d%% full",
 	ShiftFmt:       "shift #%d", NoShift: "no shift open", Cashier: "cashier",
 
@@ -93,6 +93,7 @@ var textEN = Text{
 		sync.ReasonOfflineCard:        "WeChat offline — this card is not accepted offline",
 		sync.ReasonOfflineUnknownCode: "WeChat offline — unknown code not accepted offline",
 		sync.ReasonOfflineKnownBad:    "Known to be unusable (from the store's feed)",
+		sync.ReasonOfflineJournalFull: "WeChat offline — till storage full, no offline acceptance; call IT",
 		sync.ReasonNoShift:            "No shift open — press F2 to open one",
 		sync.ReasonCancelled:          "Cancelled by the cashier",
 		sync.ReasonInterrupted:        "Till stopped before answering — nothing consumed, scan again",

@@ -10,7 +10,7 @@ var textZH = Text{
 	WeChatOnline: "微信在线", WeChatOffline: "微信离线", WeChatUnknown: "尚未连上微信",
 	OfflineSinceFmt: "自 %s", SendingFmt: "发送中 %d",
 	Scanner: "扫码枪", ScannerConnected: "已连接", ScannerDisconnected: "已断开", KeyboardOnly: "仅键盘",
-	Queue: "待同步", Conflicts: "冲突", InDoubt: "核对中", LastSync: "上次同步", Never: "从未", Syncing: "同步中…",
+	Queue: "待同步", Conflicts: "冲突", InDoubt: "核对中", LastSync: "上次同步", LastSyncShort: "同步", Never: "从未", Syncing: "同步中…",
 	JournalFullFmt: "本地存储已用 %d%%",
 	ShiftFmt:       "班次 #%d", NoShift: "未开班", Cashier: "收银员",
 
@@ -93,6 +93,7 @@ var textZH = Text{
 		sync.ReasonOfflineCard:        "微信离线 — 此券不支持离线受理",
 		sync.ReasonOfflineUnknownCode: "微信离线 — 未知券码不离线受理",
 		sync.ReasonOfflineKnownBad:    "已知不可用（门店同步）",
+		sync.ReasonOfflineJournalFull: "微信离线 — 本机存储已满，不再离线受理；请联系IT",
 		sync.ReasonNoShift:            "未开班 — 按 F2 开班",
 		sync.ReasonCancelled:          "收银员已取消",
 		sync.ReasonInterrupted:        "收银台未及应答即中断 — 未核销，请重新扫码",
