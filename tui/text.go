@@ -15,7 +15,7 @@ type Text struct {
 
 	WeChatOnline, WeChatOffline, WeChatUnknown, OfflineSinceFmt, SendingFmt string
 	Scanner, ScannerConnected, ScannerDisconnected, KeyboardOnly            string
-	Queue, Conflicts, InDoubt, LastSync, Never, Syncing                     string
+	Queue, Conflicts, InDoubt, LastSync, LastSyncShort, Never, Syncing      string
 	JournalFullFmt                                                          string
 	ShiftFmt, NoShift, Cashier                                              string
 
