@@ -135,6 +135,13 @@ func goldenStates() map[string]func(m Model) Model {
 			m = goldenStates()["queue-journal"](m)
 			return send(m, press(tea.KeyPgDown))
 		},
+		"status-crowded": func(m Model) Model {
+			m.status.port = "/dev/ttyACM0"
+			m = send(withRecent(m), scannerMsg(scanner.Event{Kind: scanner.EventConnected, Port: "/dev/ttyACM0"}))
+			m.status.st = sync.Status{Online: true, LastContact: t0, LastSync: t0.Add(-time.Minute), QueueDepth: 12, InDoubt: 2,
+				Conflicts: 3, Syncing: true, JournalUse: 0.92, JournalNearlyFull: true}
+			return m
+		},
 		"notice": func(m Model) Model {
 			return send(withRecent(m), noticeMsg{Event: "card_sku_remind", CardID: "pFS7Fjg8kV1IdDz01r4SQwMkuCKc", Detail: "the card's stock is below 100", At: t0.Add(-time.Minute)})
 		},

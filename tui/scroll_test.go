@@ -2,12 +2,15 @@ package tui
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/x/ansi"
 
+	"cardtill/scanner"
 	"cardtill/sync"
 )
 
@@ -184,5 +187,41 @@ func TestNoticeEventsInBothCatalogues(t *testing.T) {
 	}
 	if len(en.NoticeEvents) != len(zh.NoticeEvents) {
 		t.Errorf("en names %d notices, zh %d", len(en.NoticeEvents), len(zh.NoticeEvents))
+	}
+}
+
+// A crowded status bar (scanner port, items in doubt, conflicts, the
+// journal nearly full, a sync running) keeps every warning and count at
+// 80 columns, in both languages: it gives up gaps, the port name and the
+// "syncing" word first, and the last sync only with a "…".
+func TestStatusBarCrowded(t *testing.T) {
+	for _, lang := range []string{"en", "zh"} {
+		m := newTestModel(lang, 80, 24, Options{ScannerPort: "/dev/ttyACM0"})
+		m = send(m, scannerMsg{Kind: scanner.EventConnected, Port: "/dev/ttyACM0"})
+		m.status.st = sync.Status{Online: true, LastContact: t0, LastSync: t0, QueueDepth: 12, InDoubt: 2, Conflicts: 3,
+			Syncing: true, JournalUse: 0.92, JournalNearlyFull: true}
+		tx := Catalogue(lang)
+		line := m.statusLine(80)
+		if w := ansi.StringWidth(line); w > 80 {
+			t.Fatalf("%s: %d cells: %q", lang, w, line)
+		}
+		for _, want := range []string{tx.Queue + " 12", tx.InDoubt + " 2", tx.Conflicts + " 3", fmt.Sprintf(tx.JournalFullFmt, 92), tx.Scanner + " ●", "14:32"} {
+			if !strings.Contains(line, want) {
+				t.Errorf("%s: crowded status lacks %q: %q", lang, want, line)
+			}
+		}
+		// unplugged is a warning: it stays however crowded
+		m = send(m, scannerMsg{Kind: scanner.EventDisconnected, Port: "/dev/ttyACM0"})
+		if line := m.statusLine(80); !strings.Contains(line, tx.ScannerDisconnected) || !strings.Contains(line, fmt.Sprintf(tx.JournalFullFmt, 92)) {
+			t.Errorf("%s: crowded and unplugged: %q", lang, line)
+		}
+		m = send(m, scannerMsg{Kind: scanner.EventConnected, Port: "/dev/ttyACM0"})
+		// roomy: everything, with the port
+		wide := m.statusLine(160)
+		for _, want := range []string{"/dev/ttyACM0", tx.Syncing, tx.LastSync + " 14:32"} {
+			if !strings.Contains(wide, want) {
+				t.Errorf("%s: wide status lacks %q: %q", lang, want, wide)
+			}
+		}
 	}
 }

@@ -94,37 +94,65 @@ func (m Model) wechat() string {
 	return m.st.PendingDot.Render("○") + " " + tx.WeChatUnknown
 }
 
+// statusLine is the status bar. Counts and warnings are never dropped for
+// room: when the parts do not fit w it first narrows the gaps, then
+// leaves out the scanner's port name, then the word "syncing", then the
+// word "connected" after the scanner's green dot (UNPLUGGED always
+// stays), then shortens the last-sync label, and only then cuts the end
+// (the last sync) with "…". Warnings come before the last sync.
 func (m Model) statusLine(w int) string {
 	tx, s := m.tx, m.status
-	var sc string
-	switch {
-	case s.port == "":
-		sc = tx.Scanner + " " + tx.KeyboardOnly
-	case s.connected:
-		sc = tx.Scanner + " " + m.st.OnlineDot.Render("●") + " " + s.port + " " + tx.ScannerConnected
-	default:
-		sc = tx.Scanner + " " + m.st.OfflineDot.Render("○") + " " + s.port + " " + m.st.Bad.Render(tx.ScannerDisconnected)
+	scanner := func(port, connectedWord bool) string {
+		p := ""
+		if port {
+			p = " " + s.port
+		}
+		switch {
+		case s.port == "":
+			return tx.Scanner + " " + tx.KeyboardOnly
+		case s.connected && !connectedWord:
+			return tx.Scanner + " " + m.st.OnlineDot.Render("●") + p
+		case s.connected:
+			return tx.Scanner + " " + m.st.OnlineDot.Render("●") + p + " " + tx.ScannerConnected
+		}
+		return tx.Scanner + " " + m.st.OfflineDot.Render("○") + p + " " + m.st.Bad.Render(tx.ScannerDisconnected)
 	}
 	last := tx.Never
 	if !s.st.LastSync.IsZero() && !s.st.LastContact.IsZero() { // no sync without ever reaching WeChat
 		last = s.st.LastSync.Format("15:04")
 	}
-	parts := []string{sc, fmt.Sprintf("%s %d", tx.Queue, s.st.QueueDepth)}
+	counts := []string{fmt.Sprintf("%s %d", tx.Queue, s.st.QueueDepth)}
 	if s.st.InDoubt > 0 {
-		parts = append(parts, fmt.Sprintf("%s %d", tx.InDoubt, s.st.InDoubt))
+		counts = append(counts, fmt.Sprintf("%s %d", tx.InDoubt, s.st.InDoubt))
 	}
 	c := fmt.Sprintf("%s %d", tx.Conflicts, s.st.Conflicts)
 	if s.st.Conflicts > 0 {
 		c = m.st.Bad.Render(c)
 	}
-	parts = append(parts, c, tx.LastSync+" "+last)
-	if s.st.Syncing {
-		parts = append(parts, tx.Syncing)
-	}
+	counts = append(counts, c)
 	if s.st.JournalNearlyFull {
-		parts = append(parts, m.st.Bad.Render(fmt.Sprintf(tx.JournalFullFmt, int(s.st.JournalUse*100))))
+		counts = append(counts, m.st.Bad.Render(fmt.Sprintf(tx.JournalFullFmt, int(s.st.JournalUse*100))))
 	}
-	return ansi.Truncate(" "+strings.Join(parts, "   "), w, "…")
+	line := func(sep string, port, syncing, connectedWord bool, lastLabel string) string {
+		parts := append(append([]string{scanner(port, connectedWord)}, counts...), lastLabel+" "+last)
+		if syncing && s.st.Syncing {
+			parts = append(parts, tx.Syncing)
+		}
+		return " " + strings.Join(parts, sep)
+	}
+	for _, try := range []string{
+		line("   ", true, true, true, tx.LastSync),
+		line("  ", true, true, true, tx.LastSync),
+		line("  ", false, true, true, tx.LastSync),
+		line("  ", false, false, true, tx.LastSync),
+		line("  ", false, false, false, tx.LastSync),
+		line("  ", false, false, false, tx.LastSyncShort),
+	} {
+		if lipgloss.Width(try) <= w {
+			return try
+		}
+	}
+	return ansi.Truncate(line("  ", false, false, false, tx.LastSyncShort), w, "…")
 }
 
 func (m Model) footer(w int) string {
