@@ -561,7 +561,7 @@ func (w *world) faultBurst() {
 	n := 1 + w.rng.IntN(4)
 	var ep wechattest.Endpoint
 	var f wechattest.Fault
-	switch w.rng.IntN(9) {
+	switch w.rng.IntN(10) {
 	case 0, 1:
 		ep, f = wechattest.EndpointConsume, wechattest.Fault{DropAfter: true}
 	case 2:
@@ -578,6 +578,10 @@ func (w *world) faultBurst() {
 		ep, f = wechattest.EndpointGetCode, wechattest.Fault{DropBefore: true}
 	case 8:
 		ep, f = wechattest.EndpointDecrypt, wechattest.Fault{HTTPStatus: http.StatusInternalServerError}
+	case 9:
+		// The token runs out and the token service fails for a while.
+		w.srv.ExpireTokens()
+		ep, f = wechattest.EndpointStableToken, wechattest.Fault{HTTPStatus: http.StatusBadGateway}
 	}
 	f.Times = n
 	w.srv.Inject(ep, f)
