@@ -2,7 +2,8 @@
 # Drives the built cardtill binary through `cardtill demo` in tmux at 80x24
 # (send-keys, capture-pane) and checks what the cashier sees: consumed,
 # already used, unknown code, product barcode, outage -> accepted offline ->
-# quit warning -> back online -> queue drained, help, and the Chinese screen.
+# quit warning -> back online -> queue drained, the shift report scrolled,
+# the queue screen, help, and the Chinese screen.
 #
 # Usage: scripts/tmux-demo.sh [path/to/cardtill]   (builds ./cmd/cardtill when omitted)
 # Exit 0 when every check passed; on failure prints the screen it saw.
@@ -98,8 +99,19 @@ wait_for "Scan or type a code"
 keys F8
 wait_for "outage OFF" "queue 0" "WeChat online"
 
+keys F4 # the shift report: longer than 80x24, so it scrolls
+wait_for "Shift report" "SHIFT REPORT" "more ↓"
+keys End
+wait_for "end  ↑"
+keys Home
+wait_for "more ↓"
+keys F3 # the queue and conflicts, from the journal
+wait_for "Waiting for WeChat" "Nothing waits for WeChat." "Conflicts"
+keys Escape
+wait_for "Demo codes"
+
 keys F1
-wait_for "Keys" "open or close the shift"
+wait_for "Keys" "open or close the shift" "scroll the shift report"
 keys Escape
 wait_for "Demo codes"
 
