@@ -53,6 +53,13 @@ func redeem(t *testing.T, m Model, code string) Model {
 		t.Fatalf("typing %s started no redemption", code)
 	}
 	msg := cmd()
+	if a, ok := msg.(answerMsg); ok { // the answer before the engine's last commit
+		m = send(m, a)
+		msg = a.final()
+		if r, ok := msg.(redeemedMsg); !ok || !r.answered {
+			t.Fatalf("after the answer the redemption ended with %T %+v", msg, msg)
+		}
+	}
 	r, ok := msg.(redeemedMsg)
 	if !ok {
 		t.Fatalf("redemption answered %T", msg)

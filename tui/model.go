@@ -151,6 +151,17 @@ type (
 		out  sync.Outcome
 		err  error
 		code string
+		// answered: the answer was shown already (answerMsg); this is
+		// Redeem's return after its last commit.
+		answered bool
+	}
+	// answerMsg is a redemption's answer as soon as it is final
+	// (sync.Request.OnAnswer), before the engine's last commit; final
+	// waits for Redeem to return.
+	answerMsg struct {
+		out   sync.Outcome
+		code  string
+		final tea.Cmd
 	}
 	statusMsg  sync.Status
 	scannerMsg scanner.Event
@@ -246,10 +257,27 @@ func (m Model) redeem(sc scanner.Scan) tea.Cmd {
 			return <-r.reply
 		}
 	}
+	// The answer shows as soon as it is final (after WeChat confirmed the
+	// consume), not after the engine's last commit.
+	answers := make(chan sync.Outcome, 1) // OnAnswer is called at most once
+	req.OnAnswer = func(o sync.Outcome) { answers <- o }
 	code := sc.Payload.Code
 	return func() tea.Msg {
-		out, err := e.Redeem(context.Background(), req)
-		return redeemedMsg{out: out, err: err, code: code}
+		done := make(chan redeemedMsg, 1)
+		go func() {
+			out, err := e.Redeem(context.Background(), req)
+			done <- redeemedMsg{out: out, err: err, code: code}
+		}()
+		select {
+		case o := <-answers:
+			return answerMsg{out: o, code: code, final: func() tea.Msg {
+				r := <-done
+				r.answered = true
+				return r
+			}}
+		case r := <-done:
+			return r
+		}
 	}
 }
 
@@ -294,7 +322,16 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m.onScanner(scanner.Event(msg))
 	case scannerClosedMsg:
 		return m, nil
+	case answerMsg:
+		mm, cmd := m.onRedeemed(redeemedMsg{out: msg.out, code: msg.code})
+		return mm, tea.Batch(cmd, msg.final)
 	case redeemedMsg:
+		if msg.answered { // the answer was shown; the engine finished
+			if msg.err != nil {
+				m.notice = fmt.Sprintf("%s: %v", m.tx.Error, msg.err)
+			}
+			return m, m.refreshStatus()
+		}
 		return m.onRedeemed(msg)
 	case confirmAskMsg:
 		m.dialog = dialog{kind: dialogConfirm, confirm: confirmReq(msg)}

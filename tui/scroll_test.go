@@ -216,6 +216,14 @@ func TestStatusBarCrowded(t *testing.T) {
 			t.Errorf("%s: crowded and unplugged: %q", lang, line)
 		}
 		m = send(m, scannerMsg{Kind: scanner.EventConnected, Port: "/dev/ttyACM0"})
+		// a sync running on an otherwise quiet till: "syncing" gives way
+		// before the port name does
+		m.status.st = sync.Status{Online: true, LastContact: t0, LastSync: t0, Syncing: true}
+		if line := m.statusLine(80); !strings.Contains(line, "/dev/ttyACM0") {
+			t.Errorf("%s: the port name gave way before 'syncing': %q", lang, line)
+		}
+		m.status.st = sync.Status{Online: true, LastContact: t0, LastSync: t0, QueueDepth: 12, InDoubt: 2, Conflicts: 3,
+			Syncing: true, JournalUse: 0.92, JournalNearlyFull: true}
 		// roomy: everything, with the port
 		wide := m.statusLine(160)
 		for _, want := range []string{"/dev/ttyACM0", tx.Syncing, tx.LastSync + " 14:32"} {

@@ -96,8 +96,8 @@ func (m Model) wechat() string {
 
 // statusLine is the status bar. Counts and warnings are never dropped for
 // room: when the parts do not fit w it first narrows the gaps, then
-// leaves out the scanner's port name, then the word "syncing", then the
-// word "connected" after the scanner's green dot (UNPLUGGED always
+// leaves out the word "syncing" (transient), then the scanner's port
+// name, then the word "connected" after the scanner's green dot (UNPLUGGED always
 // stays), then shortens the last-sync label, and only then cuts the end
 // (the last sync) with "…". Warnings come before the last sync.
 func (m Model) statusLine(w int) string {
@@ -143,7 +143,7 @@ func (m Model) statusLine(w int) string {
 	for _, try := range []string{
 		line("   ", true, true, true, tx.LastSync),
 		line("  ", true, true, true, tx.LastSync),
-		line("  ", false, true, true, tx.LastSync),
+		line("  ", true, false, true, tx.LastSync),
 		line("  ", false, false, true, tx.LastSync),
 		line("  ", false, false, false, tx.LastSync),
 		line("  ", false, false, false, tx.LastSyncShort),

@@ -1,0 +1,67 @@
+package tui
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	tea "github.com/charmbracelet/bubbletea"
+
+	"cardtill/sync"
+)
+
+// slowCommitEngine answers through OnAnswer at once, then holds Redeem's
+// return (the engine's last commit) until commit is closed, and returns
+// finalErr.
+type slowCommitEngine struct {
+	answer   sync.Outcome
+	commit   chan struct{}
+	finalErr error
+}
+
+func (e *slowCommitEngine) Redeem(_ context.Context, r sync.Request) (sync.Outcome, error) {
+	if r.OnAnswer == nil {
+		return sync.Outcome{}, errors.New("the screen asked for no early answer")
+	}
+	r.OnAnswer(e.answer)
+	<-e.commit
+	return e.answer, e.finalErr
+}
+func (e *slowCommitEngine) Status() sync.Status { return sync.Status{Online: true} }
+func (e *slowCommitEngine) SyncNow()            {}
+
+// The cashier sees the answer as soon as the engine says it is final,
+// while its last commit is still running; it is counted once; a journal
+// error after it is said without taking the answer back; quitting then
+// does not ask about a redemption waiting for WeChat.
+func TestAnswerShownBeforeTheLastCommit(t *testing.T) {
+	for _, finalErr := range []error{nil, errors.New("journal: disk full")} {
+		e := &slowCommitEngine{answer: outcome(sync.Consumed, sync.ReasonOK, "452998530302", "¥20 off any drink"), commit: make(chan struct{}), finalErr: finalErr}
+		m := newTestModel("en", 80, 24, Options{Engine: e})
+		m, cmd := typeCode(m, "452998530302")
+		a, ok := cmd().(answerMsg) // returns while Redeem still holds its commit
+		if !ok {
+			t.Fatal("no early answer")
+		}
+		mm, final := m.Update(a)
+		m = mm.(Model)
+		mustShow(t, m, "CONSUMED", "4529 9853 0302", "1 ✔  0 ✖")
+		if m.inFlight != 0 {
+			t.Fatalf("in flight %d after the answer", m.inFlight)
+		}
+		if _, quit := m.Update(tea.KeyMsg{Type: tea.KeyCtrlC}); quit == nil {
+			t.Fatal("Ctrl+C after the answer asks about a redemption waiting for WeChat")
+		}
+		close(e.commit)
+		r, ok := findMsg[redeemedMsg](final), true
+		if !ok || !r.answered {
+			t.Fatalf("final %+v", r)
+		}
+		m = send(m, r)
+		mustShow(t, m, "CONSUMED", "1 ✔  0 ✖") // counted once
+		if s := shown(m); (finalErr != nil) != strings.Contains(s, "journal: disk full") {
+			t.Fatalf("final error %v, screen:\n%s", finalErr, s)
+		}
+	}
+}
