@@ -28,7 +28,7 @@ var textEN = Text{
 
 	ConfirmTitle: "Consume this coupon?", ConfirmHint: "Enter consume · Esc cancel",
 
-	QuitTitle: "Quit cardtill?", QuitInFlight: "A redemption is still waiting for WeChat's answer; it is kept in the journal and checked at the next start.",
+	QuitTitle: "Quit cardtill?", QuitInFlight: "A code is still being checked with WeChat. Quitting stops the check and consumes nothing (scan it again later), unless the consume already went out: the journal settles that one.",
 	QuitQueuedFmt: "%d code(s) wait for WeChat. They stay in the journal and are sent when cardtill runs again.",
 	QuitAsk:       "y quit · n stay",
 

@@ -28,7 +28,7 @@ var textZH = Text{
 
 	ConfirmTitle: "核销这张券？", ConfirmHint: "回车 核销 · Esc 取消",
 
-	QuitTitle: "退出 cardtill？", QuitInFlight: "有一笔核销仍在等待微信应答；已记入日志，下次启动时核对。",
+	QuitTitle: "退出 cardtill？", QuitInFlight: "有券码正在向微信核对。退出会中止核对、不核销（稍后请重新扫码）；若核销请求已发出，由本机日志核实。",
 	QuitQueuedFmt: "%d 个券码等待微信。它们保存在日志中，下次运行 cardtill 时发送。",
 	QuitAsk:       "y 退出 · n 留下",
 

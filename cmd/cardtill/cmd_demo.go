@@ -31,13 +31,16 @@ func newDemoCmd(g *globals) *cobra.Command {
 			if lang != "" && lang != "zh" && lang != "en" {
 				return fmt.Errorf("--lang %q: use zh or en", lang)
 			}
-			till, err := demo.Start(demo.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+			discard := slog.New(slog.NewTextHandler(io.Discard, nil))
+			till, err := demo.Start(demo.Options{Logger: discard})
 			if err != nil {
 				return fmt.Errorf("starting the demo: %w", err)
 			}
 			defer till.Close()
+			redemptions := newScreenRedemptions(cmd.Context(), till.Engine)
+			defer redemptions.finish(screenRedemptionsGrace, discard)
 			o := tui.Options{
-				Engine: till.Engine, Shifts: till.Journal, Lang: lang, Confirm: confirm, Bell: true,
+				Engine: redemptions, Shifts: till.Journal, Lang: lang, Confirm: confirm, Bell: true,
 				Terminal: "demo-till", Cashier: "demo", StatusC: till.StatusC,
 				Outage: till.ToggleOutage, NoColor: tui.NoColor(), Backlog: journalBacklog(till.DB),
 				ShiftReport: shiftReportView(till.DB),

@@ -78,8 +78,12 @@ func runTill(ctx context.Context, g *globals, cfg *Config, logger *slog.Logger) 
 	if cfg.Terminal.StoreName != "" {
 		terminal = cfg.Terminal.StoreName + " / " + terminal
 	}
+	// The screen's redemptions end before the journal closes: the answer
+	// shows before the engine's last commit, so Ctrl+C may come first.
+	redemptions := newScreenRedemptions(ctx, gaugedEngine{e, gauge})
+	defer redemptions.finish(screenRedemptionsGrace, logger)
 	to := tui.Options{
-		Engine: gaugedEngine{e, gauge}, Shifts: storeShifts{db: db, terminal: cfg.Terminal.ID}, Lang: cfg.UI.Lang,
+		Engine: redemptions, Shifts: storeShifts{db: db, terminal: cfg.Terminal.ID}, Lang: cfg.UI.Lang,
 		Confirm: cfg.UI.Confirm, Bell: cfg.UI.Bell, Recent: cfg.UI.Recent, Terminal: terminal,
 		Cashier: cfg.Shift.DefaultCashier, StatusC: statusC, NoColor: tui.NoColor(),
 		ShiftReport: shiftReportView(db), Backlog: journalBacklog(db), Notices: notices.notices(),
