@@ -28,6 +28,11 @@ as the server URL in the WeChat admin console), keeps the access token fresh
 for the tills at /v1/token, and serves the code-status feed at
 /v1/codes/changes. Tills authenticate with keys from 'cardtill hub terminal add'.
 
+It needs hub.token (the push Token; with hub.encoding_aes_key for safe mode),
+hub.appid and the AppSecret (hub.secret_file, or CARDTILL_HUB_SECRET): it
+keeps the tills' access token fresh with WeChat's stable_token, so WeChat's
+IP whitelist needs only the hub's address. It does not start without them.
+
 With hub.tls_cert and hub.tls_key it serves HTTPS itself. Without them it
 serves plain HTTP, meant only for running behind a reverse proxy that
 terminates TLS: the hub hands out access tokens and takes terminal keys, which
