@@ -8,6 +8,7 @@ import (
 
 	tea "github.com/charmbracelet/bubbletea"
 
+	"cardtill/scanner"
 	"cardtill/sync"
 )
 
@@ -63,5 +64,29 @@ func TestAnswerShownBeforeTheLastCommit(t *testing.T) {
 		if s := shown(m); (finalErr != nil) != strings.Contains(s, "journal: disk full") {
 			t.Fatalf("final error %v, screen:\n%s", finalErr, s)
 		}
+	}
+}
+
+// A scan from the serial scanner while the manager reads the report or
+// the queue brings the till forward with the answer.
+func TestSerialScanBringsTheTillForward(t *testing.T) {
+	e := &slowCommitEngine{answer: outcome(sync.Consumed, sync.ReasonOK, "452998530302", "¥20 off any drink"), commit: make(chan struct{})}
+	close(e.commit)
+	for _, open := range []tea.KeyType{tea.KeyF4, tea.KeyF3, tea.KeyF1} {
+		m := longReport(newTestModel("en", 80, 24, Options{Engine: e, ScannerPort: "/dev/ttyACM0", Events: make(chan scanner.Event)}))
+		if open != tea.KeyF4 {
+			m = send(m, press(tea.KeyEsc), press(open))
+		}
+		if m.screen == screenTill {
+			t.Fatalf("%v did not leave the till", open)
+		}
+		ev := scanner.Event{Kind: scanner.EventScan, Port: "/dev/ttyACM0", Scan: scanner.Scan{Raw: "452998530302", Payload: scanner.Payload{Code: "452998530302"}, Source: "serial"}}
+		mm, cmd := m.Update(scannerMsg(ev))
+		m = mm.(Model)
+		if m.screen != screenTill {
+			t.Fatalf("a serial scan on %v left the screen at %d", open, m.screen)
+		}
+		m = send(m, findMsg[answerMsg](cmd))
+		mustShow(t, m, "CONSUMED", "4529 9853 0302")
 	}
 }

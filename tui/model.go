@@ -439,7 +439,11 @@ func (m Model) onScanner(ev scanner.Event) (tea.Model, tea.Cmd) {
 	return m, next
 }
 
+// submit sends a scan to the engine. Any scan, from the keyboard or the
+// serial scanner, brings the till forward: the answer is the biggest
+// thing on screen, whatever the manager was looking at.
 func (m Model) submit(sc scanner.Scan) (Model, tea.Cmd) {
+	m.screen = screenTill
 	if sc.Err != nil {
 		var re *scanner.RejectError
 		if errors.As(sc.Err, &re) && re.Kind == scanner.RejectEmpty {
