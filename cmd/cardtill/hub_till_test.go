@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"cardtill/hub"
 	"cardtill/sync"
@@ -193,6 +194,9 @@ func TestTillAgainstHub(t *testing.T) {
 	h.send(t, `<xml><ToUserName><![CDATA[gh_e2e]]></ToUserName><FromUserName><![CDATA[oE2EUser]]></FromUserName>`+
 		`<CreateTime>1764150005</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[card_sku_remind]]></Event>`+
 		`<CardId><![CDATA[`+e2eCard+`]]></CardId><Detail><![CDATA[the card's stock is below 100]]></Detail></xml>`)
+	if evs, err := h.store.Events(time.Time{}, 0); err != nil || len(evs) != 6 {
+		t.Fatalf("the hub stored %d events (%v), want 6: the retry once", len(evs), err)
+	}
 
 	// The till pulls the feed (as Run does while online): the statuses into
 	// its cache, the manager's notices to the screen.
