@@ -69,6 +69,8 @@ type world struct {
 
 	policy  sync.Policy
 	maxSize int64 // the journal's [store] max_size (0: none)
+	hub     *hubSide
+	pool    []*code // codes handed to customers before the day (pushed to the hub)
 	codes   map[string]*code
 	order   []string // codes in creation order (deterministic iteration)
 	next    int      // codes handed out so far
@@ -91,7 +93,7 @@ type world struct {
 
 type stats struct {
 	scans, frames, noise, hangups, badScans int
-	outcomes, final                         map[string]int
+	outcomes, final, offlineRefusals        map[string]int
 	crashes, outages, linkCuts, faults      int
 	tokenExpiries, shiftCloses, checks      int
 	doubleReads, racesAtTwoTills            int
@@ -218,7 +220,7 @@ func newWorld(tb testing.TB, seed uint64, cfg config) *world {
 	start := time.Date(2026, 11, 26, 8, 0, 0, 0, time.UTC)
 	clk := &clock{t: start}
 	w := &world{tb: tb, seed: seed, rng: rng, cfg: cfg, clk: clk, codes: map[string]*code{}, known: map[string]int{},
-		end: start.Add(14 * time.Hour), trace: &tracer{}, stats: stats{outcomes: map[string]int{}, final: map[string]int{}}}
+		end: start.Add(14 * time.Hour), trace: &tracer{}, stats: stats{outcomes: map[string]int{}, final: map[string]int{}, offlineRefusals: map[string]int{}}}
 	w.concurrent = cfg.concurrent
 	w.srv = wechattest.New(wechattest.WithClock(clk.Now))
 	tb.Cleanup(w.srv.Close)
@@ -230,12 +232,24 @@ func newWorld(tb testing.TB, seed uint64, cfg config) *world {
 	if rng.IntN(5) == 0 {
 		w.maxSize = int64(128+rng.IntN(512)) << 10 // full before the day ends
 	}
-	w.note("policy %+v, max size %d", w.policy, w.maxSize)
 	dir := tb.TempDir()
+	if rng.IntN(3) != 0 {
+		w.openHub(dir)
+	}
+	w.note("policy %+v, max size %d, hub %v", w.policy, w.maxSize, w.hub != nil)
+	// Customers got many of the day's coupons before it began.
+	for range cfg.scans / 3 {
+		kind := kindFresh
+		if rng.IntN(5) == 0 {
+			kind = kindCustom
+		}
+		w.pool = append(w.pool, w.newCode(kind))
+	}
+	w.pushChanges()
 	for i, name := range []string{"till-1", "till-2"} {
 		t := &till{w: w, name: name, cashier: []string{"alice", "bob"}[i], path: journalPath(dir, name),
 			answers: map[uint64]answer{}, honoured: map[string]int{}, submitted: map[string]bool{},
-			queried: map[string]bool{}, z: map[uint64]store.Counters{}, stuck: map[string]bool{}}
+			queried: map[string]bool{}, z: map[uint64]store.Counters{}}
 		if err := t.open(); err != nil {
 			tb.Fatal(err)
 		}
@@ -337,7 +351,12 @@ func (w *world) pick(t *till) (*code, bool) {
 	case r < 32:
 		kind = kindUnknown
 	}
-	c := w.newCode(kind)
+	var c *code
+	if (kind == kindFresh || kind == kindCustom) && len(w.pool) > 0 && w.rng.IntN(2) == 0 {
+		c, w.pool = w.pool[0], w.pool[1:]
+	} else {
+		c = w.newCode(kind)
+	}
 	enc := kind != kindUnknown && w.rng.IntN(100) < 8
 	if enc {
 		c.enc = w.srv.Encrypt(c.code)
@@ -404,6 +423,7 @@ func (w *world) run() {
 			d += time.Duration(5+w.rng.IntN(40)) * time.Minute
 		}
 		w.clk.Advance(d)
+		w.pushChanges()
 		w.weather()
 		t := w.tills[w.rng.IntN(len(w.tills))]
 		switch r := w.rng.IntN(1000); {
@@ -452,6 +472,7 @@ func (w *world) runConcurrent() {
 		}
 		w.step++
 		w.clk.Advance(time.Duration(w.rng.ExpFloat64() * float64(2*gap)))
+		w.pushChanges()
 		w.weather()
 		t := w.tills[w.rng.IntN(len(w.tills))]
 		switch r := w.rng.IntN(1000); {
@@ -489,6 +510,7 @@ func (w *world) runConcurrent() {
 					if _, err := p.eng.DrainOnce(ctx); err != nil && !p.isDead() {
 						w.fatal("drain %s: %v", t.name, err)
 					}
+					w.pullFeed(ctx, t)
 				})
 			}
 		}
@@ -636,6 +658,7 @@ func (w *world) afterStep(ctx context.Context, t *till) {
 		if err != nil && !t.p.isDead() {
 			w.fatal("drain %s: %v", t.name, err)
 		}
+		w.pullFeed(ctx, t)
 		if rep.Attempted > 0 {
 			// (ThrottledUntil carries the backoff's jitter: only whether.)
 			w.note("%s drain: attempted %d consumed %d conflicts %d rejected %d deferred %d remaining %d offline %v throttled %v",
@@ -869,12 +892,6 @@ func (w *world) redeem(ctx context.Context, t *till, c *code, req sync.Request) 
 		case p.isDead():
 			w.note("%s scan %s: no answer, the till died (%v)", t.name, c.code, err)
 			return
-		case errors.Is(err, store.ErrFull) && w.knownBug("journal-full-offline",
-			"with the journal at its max_size, an offline scan makes Redeem fail with the store's ErrFull instead of refusing it offline with a reason, and the scan's redemption stays received (active: the code reads as a duplicate) until the next restart's Recover (%s: %v)", t.name, err):
-			w.mu.Lock()
-			t.stuck[c.code] = true
-			w.mu.Unlock()
-			return
 		case req.EncryptCode != "" && errors.Is(err, store.ErrInvalid) && w.knownBug("encrypted-unreadable",
 			"an encrypted scan WeChat could not decrypt (unreachable or refused) is journaled without a code, which the store refuses: the cashier gets a journal error, not the refusal (%s: %v)", t.name, err):
 			return
@@ -884,7 +901,12 @@ func (w *world) redeem(ctx context.Context, t *till, c *code, req sync.Request) 
 	} else if told == nil || told.Kind != out.Kind || told.ID != out.ID {
 		w.fatal("%s redeem %s: OnAnswer said %+v, Redeem returned %+v", t.name, c.code, told, out)
 	}
-	w.count(func(s *stats) { s.outcomes[out.Kind.String()]++ })
+	w.count(func(s *stats) {
+		s.outcomes[out.Kind.String()]++
+		if out.Kind == sync.Refused && out.Reason.Offline() {
+			s.offlineRefusals[string(out.Reason)]++
+		}
+	})
 	w.note("%s scan %s (%s%s): %s %s %s %d", t.name, c.code, c.kind, map[bool]string{true: ", encrypted"}[req.EncryptCode != ""],
 		out.Kind, out.State, out.Reason, out.Errcode)
 	if out.Code != c.code && !(req.EncryptCode != "" && out.Code == "" && out.Kind == sync.Refused) {
@@ -947,8 +969,6 @@ func (w *world) checkOfflineAcceptance(t *till, out sync.Outcome, state string) 
 	switch {
 	case pol.Mode == sync.ModeRefuse:
 		w.fatal("%s accepted %s offline with offline.mode = refuse", t.name, out.Code)
-	case pol.UnknownCodes == sync.ModeRefuse:
-		w.fatal("%s accepted %s offline with unknown_codes = refuse and no code-status cache", t.name, out.Code)
 	case len(pol.AllowCards) > 0 && !slices.Contains(pol.AllowCards, out.CardID):
 		w.fatal("%s accepted %s of card %q offline; allow_cards = %v", t.name, out.Code, out.CardID, pol.AllowCards)
 	case pol.MaxPerShift >= 0 && out.OfflineInShift > pol.MaxPerShift:
@@ -961,6 +981,15 @@ func (w *world) checkOfflineAcceptance(t *till, out sync.Outcome, state string) 
 	}
 	if state != sync.StateQueued {
 		w.fatal("%s accepted %s offline but journaled it %s", t.name, out.Code, state)
+	}
+	cs, known, err := t.p.db.CodeStatus(out.Code)
+	switch {
+	case err != nil:
+		w.fatal("%s: read the code-status cache: %v", t.name, err)
+	case !known && pol.UnknownCodes == sync.ModeRefuse:
+		w.fatal("%s accepted %s offline with unknown_codes = refuse, and the hub never told it of the code", t.name, out.Code)
+	case known && cs.Status != "NORMAL":
+		w.fatal("%s accepted %s offline though the hub said it is %s (%s)", t.name, out.Code, cs.Status, cs.At.Format(time.TimeOnly))
 	}
 }
 

@@ -148,8 +148,8 @@ func runSeed(t *testing.T, seed uint64) {
 
 func logSeed(t *testing.T, w *world, start time.Time) {
 	seed := w.seed
-	t.Logf("seed %d: %d scans (%d frames, %d noise, %d hang-ups, %d refused by the parser), outcomes %v, journals %v; %d crashes, %d outages, %d link cuts, %d fault bursts, %d token expiries, %d shift closes, %d double reads, %d races at two tills, %d declined, %d abandoned, %d full checks; policy %+v; digest %.16s; %s",
-		seed, w.stats.scans, w.stats.frames, w.stats.noise, w.stats.hangups, w.stats.badScans, w.stats.outcomes, w.stats.final,
+	t.Logf("seed %d: %d scans (%d frames, %d noise, %d hang-ups, %d refused by the parser), outcomes %v, journals %v, offline refusals %v; hub %v; %d crashes, %d outages, %d link cuts, %d fault bursts, %d token expiries, %d shift closes, %d double reads, %d races at two tills, %d declined, %d abandoned, %d full checks; policy %+v; digest %.16s; %s",
+		seed, w.stats.scans, w.stats.frames, w.stats.noise, w.stats.hangups, w.stats.badScans, w.stats.outcomes, w.stats.final, w.stats.offlineRefusals, w.hub != nil,
 		w.stats.crashes, w.stats.outages, w.stats.linkCuts, w.stats.faults, w.stats.tokenExpiries, w.stats.shiftCloses,
 		w.stats.doubleReads, w.stats.racesAtTwoTills, w.stats.declined, w.stats.abandoned, w.stats.checks, w.policy, w.digest(), time.Since(start).Round(time.Millisecond))
 }

@@ -74,8 +74,6 @@ type till struct {
 	// queried are the codes this till asked WeChat about: each must have
 	// been journaled first (received before anything else happens).
 	queried map[string]bool
-	// stuck are codes left received by the known bug journal-full-offline.
-	stuck map[string]bool
 	// z are the Z reports of the shifts closed here, as they were at close.
 	z map[uint64]store.Counters
 }
@@ -140,6 +138,7 @@ func (t *till) open() error {
 	p.eng, err = sync.New(sync.Options{
 		Journal: killJournal{Journal: sync.NewJournal(db, t.name), p: p},
 		WeChat:  gate{inner: sync.NewWeChat(p.client), p: p},
+		Feed:    w.feedFor(t, p.hc),
 		Policy:  w.policy, Terminal: t.name, CustomCodeCards: []string{cardCustom},
 		OpenShiftOnScan: true, DefaultCashier: t.cashier,
 		Timeout: callTimeout, SyncTimeout: callTimeout, QuietPeriod: quietPeriod,
