@@ -45,9 +45,6 @@ const (
 type code struct {
 	code, cardID, kind string
 	enc                string // encrypt_code, when handed out encrypted
-	// external is set when the code was consumed, deleted or gifted
-	// outside the tills (before the day or by the customer meanwhile).
-	external string
 	scanned  map[string]int // till -> scans
 }
 
@@ -76,7 +73,6 @@ type world struct {
 	next    int      // codes handed out so far
 
 	step  int
-	end   time.Time
 	trace *tracer
 	mu    stdsync.Mutex // guards stats, the tills' answer books and codes' scan counts
 	stats stats
@@ -220,7 +216,7 @@ func newWorld(tb testing.TB, seed uint64, cfg config) *world {
 	start := time.Date(2026, 11, 26, 8, 0, 0, 0, time.UTC)
 	clk := &clock{t: start}
 	w := &world{tb: tb, seed: seed, rng: rng, cfg: cfg, clk: clk, codes: map[string]*code{}, known: map[string]int{},
-		end: start.Add(14 * time.Hour), trace: &tracer{}, stats: stats{outcomes: map[string]int{}, final: map[string]int{}, offlineRefusals: map[string]int{}}}
+		trace: &tracer{}, stats: stats{outcomes: map[string]int{}, final: map[string]int{}, offlineRefusals: map[string]int{}}}
 	w.concurrent = cfg.concurrent
 	w.srv = wechattest.New(wechattest.WithClock(clk.Now))
 	tb.Cleanup(w.srv.Close)
@@ -298,7 +294,6 @@ func (w *world) newCode(kind string) *code {
 	switch kind {
 	case kindUsed:
 		row.Status = wechat.StatusConsumed
-		c.external = "CONSUMED"
 	case kindExpired:
 		row.End = day.Add(-time.Hour)
 	case kindExpiring:
@@ -705,7 +700,6 @@ func (w *world) customerChange() {
 	}
 	st := []wechat.CardStatus{wechat.StatusDelete, wechat.StatusGifting, wechat.StatusConsumed}[w.rng.IntN(3)]
 	w.srv.SetStatus(c.code, st)
-	c.external = string(st)
 	w.note("customer: %s is now %s", c.code, st)
 }
 
