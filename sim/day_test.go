@@ -44,8 +44,8 @@ const (
 // code is what the simulation knows of one code.
 type code struct {
 	code, cardID, kind string
-	enc                string // encrypt_code, when handed out encrypted
-	scanned  map[string]int // till -> scans
+	enc                string         // encrypt_code, when handed out encrypted
+	scanned            map[string]int // till -> scans
 }
 
 // config is the shape of one simulated day.
