@@ -585,6 +585,10 @@ func (w *world) faultBurst() {
 		ep, f = wechattest.EndpointConsume, wechattest.Fault{DropBefore: true}
 	case 3:
 		ep, f = wechattest.EndpointConsume, wechattest.Fault{HTTPStatus: http.StatusBadGateway}
+		if w.concurrent && w.rng.IntN(2) == 0 {
+			// Nothing to replay exactly here: busy and quota consumes too.
+			f = wechattest.Fault{Errcode: []int{-1, 45009, 45011}[w.rng.IntN(3)]}
+		}
 	case 4:
 		ep, f = wechattest.EndpointGetCode, wechattest.Fault{HTTPStatus: http.StatusServiceUnavailable}
 	case 5:
