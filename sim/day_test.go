@@ -50,8 +50,9 @@ type code struct {
 
 // config is the shape of one simulated day.
 type config struct {
-	scans      int  // scans per day, over both tills
-	concurrent bool // see world.concurrent
+	scans      int          // scans per day, over both tills
+	concurrent bool         // see world.concurrent
+	policy     *sync.Policy // instead of one drawn from the seed (scenarios)
 }
 
 // world is one simulated day.
@@ -201,8 +202,12 @@ func (w *world) fatal(format string, a ...any) {
 	w.trace.mu.Lock()
 	tail := strings.Join(w.trace.tail, "\n  ")
 	w.trace.mu.Unlock()
-	msg := fmt.Sprintf("seed %d, step %d (%s): %s\nlast events:\n  %s\nreplay: go test ./sim -run Sim -seed %d",
-		w.seed, w.step, w.clk.Now().Format(time.TimeOnly), fmt.Sprintf(format, a...), tail, w.seed)
+	replay := fmt.Sprintf("go test ./sim -run Sim -seed %d", w.seed)
+	if w.cfg.policy != nil {
+		replay = "go test ./sim -run " + w.tb.Name()
+	}
+	msg := fmt.Sprintf("seed %d, step %d (%s): %s\nlast events:\n  %s\nreplay: %s",
+		w.seed, w.step, w.clk.Now().Format(time.TimeOnly), fmt.Sprintf(format, a...), tail, replay)
 	if !w.concurrent {
 		w.tb.Fatal(msg)
 	}
@@ -226,6 +231,9 @@ func newWorld(tb testing.TB, seed uint64, cfg config) *world {
 		w.srv.AddCard(c)
 	}
 	w.policy = randomPolicy(rng)
+	if cfg.policy != nil {
+		w.policy = *cfg.policy
+	}
 	if rng.IntN(5) == 0 {
 		w.maxSize = int64(128+rng.IntN(512)) << 10 // full before the day ends
 	}
