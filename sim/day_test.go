@@ -498,7 +498,7 @@ func (w *world) runConcurrent() {
 			}
 		}
 		if plans[0] != nil && plans[1] != nil && plans[0].c.kind != kindUnknown && w.rng.IntN(12) == 0 {
-			plans[1].c, plans[1].raw = plans[0].c, w.rawScan(plans[0].c, false)
+			plans[1].c, plans[1].raw, plans[1].cut = plans[0].c, w.rawScan(plans[0].c, false), 0
 			w.count(func(s *stats) { s.racesAtTwoTills++ })
 			w.note("both tills scan %s at once", plans[0].c.code)
 		}
