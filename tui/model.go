@@ -294,8 +294,12 @@ func (m Model) refreshStatus() tea.Cmd {
 func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case tea.WindowSizeMsg:
+		resized := msg.Width != m.width
 		m.width, m.height = msg.Width, msg.Height
 		m.input.Width = max(10, msg.Width-len([]rune(m.tx.Prompt))-4)
+		if resized && m.screen == screenReport {
+			return m, m.readReport() // laid out again for the new width, same place
+		}
 		return m, nil
 	case tickMsg:
 		// the engine's notifications may not cover every change (the end
@@ -535,8 +539,14 @@ func (m Model) showReport() (tea.Model, tea.Cmd) {
 		return m, nil
 	}
 	m.screen, m.report, m.reportScroll = screenReport, nil, scroller{}
+	return m, m.readReport()
+}
+
+// readReport renders the open shift's report for the screen's width in a
+// command.
+func (m Model) readReport() tea.Cmd {
 	f, id, lang, w := m.o.ShiftReport, m.status.shiftID, m.tx.Lang, m.width-2
-	return m, func() tea.Msg {
+	return func() tea.Msg {
 		text, err := f(id, lang, w)
 		return reportMsg{text: text, err: err}
 	}

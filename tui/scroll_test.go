@@ -85,6 +85,29 @@ func TestReportFitsOrScrollsBySize(t *testing.T) {
 	mustShow(t, m, "X report", "end of report") // the offset is clamped to the new size
 }
 
+// A resized terminal asks for the report again at its new width.
+func TestReportLaidOutAgainOnResize(t *testing.T) {
+	var widths []int
+	m := newTestModel("en", 80, 24, Options{})
+	m.o.ShiftReport = func(id uint64, lang string, width int) (string, error) {
+		widths = append(widths, width)
+		return longReportText(id, lang), nil
+	}
+	mm, cmd := m.Update(press(tea.KeyF4))
+	m = send(mm.(Model), cmd(), press(tea.KeyPgDown))
+	mm, cmd = m.Update(tea.WindowSizeMsg{Width: 120, Height: 24})
+	if cmd == nil {
+		t.Fatal("no new report for the new width")
+	}
+	m = send(mm.(Model), cmd())
+	if len(widths) != 2 || widths[0] != 78 || widths[1] != 118 || m.reportScroll.off == 0 {
+		t.Fatalf("report widths %v, offset %d", widths, m.reportScroll.off)
+	}
+	if _, cmd := m.Update(tea.WindowSizeMsg{Width: 120, Height: 40}); cmd != nil {
+		t.Fatal("a taller terminal of the same width asks for the report again")
+	}
+}
+
 // The queue screen lists the journal's backlog (items of earlier runs
 // too), reads it when F3 opens and again when the status's counts change
 // while it shows, keeps the last list with the error when a read fails,
