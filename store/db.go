@@ -19,7 +19,7 @@ import (
 )
 
 // SchemaVersion is the journal layout this build writes.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 var (
 	bMeta      = []byte("meta")
@@ -197,6 +197,26 @@ func (db *DB) init(existed bool) error {
 // migrations[v] moves a file from schema v to v+1. Version 0 is a new file.
 var migrations = []func(tx *bolt.Tx) error{
 	0: func(*bolt.Tx) error { return nil },
+	// 1 -> 2: conflicts join the used-by-code index (a code accepted
+	// offline that WeChat then refused must not be honoured again).
+	1: func(tx *bolt.Tx) error {
+		prefix := stateKey(Conflict, 0)[:len(Conflict)+1]
+		c := tx.Bucket(bByState).Cursor()
+		var conflicts []Redemption
+		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+			r, err := getRed(tx, binary.BigEndian.Uint64(k[len(k)-8:]))
+			if err != nil {
+				return err
+			}
+			conflicts = append(conflicts, r)
+		}
+		for _, r := range conflicts {
+			if err := setUsed(tx, r, true); err != nil {
+				return err
+			}
+		}
+		return nil
+	},
 }
 
 // Path returns the file's path.
@@ -299,7 +319,7 @@ func (db *DB) unindex(tx *bolt.Tx, r Redemption) error {
 			return err
 		}
 	}
-	if r.State == Consumed || r.State == Queued {
+	if r.State.usedHere() {
 		if err := setUsed(tx, r, false); err != nil {
 			return err
 		}
@@ -325,7 +345,7 @@ func (db *DB) index(tx *bolt.Tx, r Redemption) error {
 			return err
 		}
 	}
-	if r.State == Consumed || r.State == Queued {
+	if r.State.usedHere() {
 		if err := setUsed(tx, r, true); err != nil {
 			return err
 		}
@@ -336,8 +356,8 @@ func (db *DB) index(tx *bolt.Tx, r Redemption) error {
 	return db.count(tx, r, +1)
 }
 
-// setUsed adds r to (or removes it from) the list of its code's consumed
-// or queued redemptions, kept in ID order.
+// setUsed adds r to (or removes it from) the list of its code's consumed,
+// queued or conflict redemptions, kept in ID order.
 func setUsed(tx *bolt.Tx, r Redemption, add bool) error {
 	b := tx.Bucket(bUsed)
 	var list []FinishedCode
@@ -546,8 +566,8 @@ func (db *DB) ActiveByCode(code string) (Redemption, bool, error) {
 	return r, ok, err
 }
 
-// FinishedByCode returns when and in which shift this till last consumed
-// or accepted offline code.
+// FinishedByCode returns when and in which shift this till last consumed,
+// accepted offline, or saw refused after the fact (conflict) code.
 func (db *DB) FinishedByCode(code string) (FinishedCode, bool, error) {
 	var fc FinishedCode
 	var ok bool

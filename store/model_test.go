@@ -215,7 +215,7 @@ func verifyModel(t *testing.T, step int, db *testDB, m *model, codes []string, f
 		fc, ok, err := db.FinishedByCode(code)
 		var want uint64
 		for id, r := range m.recs {
-			if r.code == code && (r.state == Consumed || r.state == Queued) && id > want {
+			if r.code == code && r.state.usedHere() && id > want {
 				want = id
 			}
 		}

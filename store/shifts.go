@@ -328,7 +328,7 @@ func (db *DB) Check() error {
 			if r.State.outboxed() {
 				outbox[string(dueKey(r.DueAt, r.ID))] = true
 			}
-			if r.State == Consumed || r.State == Queued {
+			if r.State.usedHere() {
 				used[r.Code] = append(used[r.Code], FinishedCode{Code: r.Code, ID: r.ID, State: r.State, At: usedAt(r), ShiftID: r.ShiftID})
 			}
 			states[string(stateKey(r.State, r.ID))] = true

@@ -130,8 +130,8 @@ func TestOutboxAndShiftSettledAfterClose(t *testing.T) {
 	if _, err := db.TransitionBatch(q.ID, Queued, Conflict, Change{By: "drain", Errcode: 40099, Reason: "already_consumed"}); err != nil {
 		t.Fatal(err)
 	}
-	if fc, ok, _ := db.FinishedByCode("Q1"); ok {
-		t.Fatalf("conflict still listed as used: %+v", fc)
+	if fc, ok, _ := db.FinishedByCode("Q1"); !ok || fc.ID != q.ID || fc.State != Conflict {
+		t.Fatalf("a conflict must stay listed as used here (honoured offline, then refused): %+v %v", fc, ok)
 	}
 	c, _ := db.ShiftCounters(sh.ID)
 	if c.ByOutcome[OutcomeConflict] != 1 || c.SettledAfterClose[OutcomeConflict] != 1 || c.OfflineAccepted != 1 || c.ByOutcome[OutcomePending] != 0 {

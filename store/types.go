@@ -47,6 +47,13 @@ func (s State) Active() bool {
 // Finished reports whether s is final (consumed, rejected, conflict).
 func (s State) Finished() bool { return s.Valid() && !s.Active() }
 
+// usedHere reports whether a redemption in s means this till used its code:
+// consumed, accepted offline, or a conflict (accepted offline or consumed in
+// doubt, then refused by WeChat). A code used here is refused locally when
+// it is scanned again; a conflict in particular, so that a code WeChat
+// refused after the customer was served offline is not honoured twice.
+func (s State) usedHere() bool { return s == Consumed || s == Queued || s == Conflict }
+
 // outboxed reports whether a redemption in s waits for WeChat.
 func (s State) outboxed() bool { return s == Queued || s == Consuming || s == InDoubt }
 

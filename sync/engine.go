@@ -314,8 +314,11 @@ func (e *Engine) redeem(ctx context.Context, r Request, answer func(Outcome)) (O
 	if prev != nil {
 		base.State, base.Reason = StateRejected, ReasonUsedHere
 		how := "already used here"
-		if prev.State == StateQueued {
+		switch prev.State {
+		case StateQueued:
 			how = "already accepted offline here"
+		case StateConflict:
+			how = "already honoured here, then refused by WeChat (a conflict for the manager)"
 		}
 		base.ReasonText = fmt.Sprintf("%s at %s (shift #%d, %s)", how, e.local(prev.usedAt()).Format("2006-01-02 15:04"), prev.ShiftID, prev.Terminal)
 		base.CardID = firstNonEmpty(base.CardID, prev.CardID)

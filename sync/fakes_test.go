@@ -106,7 +106,7 @@ func (j *memJournal) Find(code string) (active, used *sync.Record, err error) {
 	defer j.mu.Unlock()
 	active = j.activeLocked(code)
 	for _, id := range j.byCode[code] {
-		if r := j.recs[id]; (r.State == sync.StateConsumed || r.State == sync.StateQueued) && (used == nil || r.ID > used.ID) {
+		if r := j.recs[id]; (r.State == sync.StateConsumed || r.State == sync.StateQueued || r.State == sync.StateConflict) && (used == nil || r.ID > used.ID) {
 			used = &r
 		}
 	}

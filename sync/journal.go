@@ -7,8 +7,9 @@ import "time"
 // is ever called with a network request in flight inside it.
 type Journal interface {
 	// Find returns the active redemption of code (received, checked,
-	// consuming, in_doubt or queued), and the latest consumed or queued
-	// redemption of code on this till; nil when there is none.
+	// consuming, in_doubt or queued), and the latest consumed, queued or
+	// conflict redemption of code on this till (a code honoured here, even
+	// if WeChat refused it afterwards); nil when there is none.
 	Find(code string) (active, used *Record, err error)
 	// Create journals a new redemption that went through the states of
 	// path, in order, in one transaction; r.State equals the last of path.
