@@ -393,8 +393,13 @@ func usedAt(r Redemption) time.Time {
 // An active redemption for a code that has one fails with *DuplicateError;
 // a queued one fails with ErrFull when the file reached MaxSize.
 func (db *DB) Create(r Redemption, by string, path ...State) (Redemption, error) {
-	if r.Code == "" || !r.State.Valid() {
-		return Redemption{}, fmt.Errorf("%w: redemption needs a code and a valid state (got %q)", ErrInvalid, r.State)
+	if !r.State.Valid() {
+		return Redemption{}, fmt.Errorf("%w: redemption needs a valid state (got %q)", ErrInvalid, r.State)
+	}
+	// A scan WeChat could not decrypt has no code: it may only be journaled
+	// refused, with the encrypted code it came with.
+	if r.Code == "" && (r.EncryptCode == "" || r.State != Rejected) {
+		return Redemption{}, fmt.Errorf("%w: redemption needs a code (only a refused encrypted scan may lack one; got state %q)", ErrInvalid, r.State)
 	}
 	if r.State == Queued {
 		if err := db.roomForOffline(); err != nil {

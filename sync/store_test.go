@@ -516,3 +516,32 @@ func BenchmarkDrainStore(b *testing.B) {
 	b.ReportMetric(perSec, "codes/s")
 	b.ReportMetric(perSec/200, "ideal")
 }
+
+// An encrypted scan that WeChat cannot decrypt (unreachable, or it refuses
+// the value) has no code; it is still journaled, refused with a reason the
+// cashier can act on, and the journal stays consistent.
+func TestUndecryptableScanIsJournaledOnStore(t *testing.T) {
+	st := newStoreTill(t, 4)
+	ctx := context.Background()
+	enc := st.srv.Encrypt("740000009999")
+	st.srv.SetOutage(true)
+	out, err := st.e.Redeem(ctx, sync.Request{EncryptCode: enc})
+	if err != nil || out.Kind != sync.Refused || out.Reason != sync.ReasonOfflineUnknownCode {
+		t.Fatalf("encrypted scan offline: %+v %v, want refused (%s)", out, err, sync.ReasonOfflineUnknownCode)
+	}
+	st.srv.SetOutage(false)
+	out, err = st.e.Redeem(ctx, sync.Request{EncryptCode: "bm90LWEtd2VjaGF0LWNvZGU="})
+	if err != nil || out.Kind != sync.Refused {
+		t.Fatalf("an encrypted value WeChat refuses: %+v %v, want refused", out, err)
+	}
+	rs, err := st.db.ListByState(store.Rejected, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rs) != 2 || rs[0].Code != "" || rs[0].EncryptCode != enc {
+		t.Fatalf("journal holds %+v, want both scans refused with their encrypted codes", rs)
+	}
+	if err := st.db.Check(); err != nil {
+		t.Fatal(err)
+	}
+}
