@@ -127,6 +127,8 @@ func goldenStates() map[string]func(m Model) Model {
 		"shift-report-long-end":      func(m Model) Model { return send(longReport(m), press(tea.KeyEnd)) },
 		"queue-journal": func(m Model) Model {
 			m.o.Backlog = func(limit int) (Backlog, error) { return journalBacklog(), nil }
+			m.o.AckConflicts = func() error { return nil }
+			m.keys.Ack.SetEnabled(true)
 			m.status.st.QueueDepth, m.status.st.InDoubt, m.status.st.Conflicts = 3, 1, 42
 			mm, cmd := m.Update(press(tea.KeyF3))
 			return send(mm.(Model), findMsg[backlogMsg](cmd))
@@ -278,7 +280,7 @@ func journalBacklog() Backlog {
 	b.WaitingTotal = 3
 	for i := range 30 { // the latest 30 of 42
 		o := outcome(sync.Conflict, sync.ReasonAlreadyUsed, fmt.Sprintf("2260098508%02d", i), "Member card 会员卡")
-		o.Errcode, o.At = 40099, t0.Add(-time.Duration(i)*7*time.Hour)
+		o.ID, o.Errcode, o.At = uint64(1000-i), 40099, t0.Add(-time.Duration(i)*7*time.Hour)
 		if i%3 == 1 {
 			o.Reason, o.Errcode = sync.ReasonExpired, 0
 			o.ValidUntil = o.At.Add(-time.Hour)
@@ -286,5 +288,6 @@ func journalBacklog() Backlog {
 		b.Conflicts = append(b.Conflicts, o)
 	}
 	b.ConflictsTotal = 42
+	b.Unseen, b.New = 2, map[uint64]bool{1000: true, 999: true}
 	return b
 }

@@ -6,6 +6,7 @@ import "github.com/charmbracelet/bubbles/key"
 type KeyMap struct {
 	Submit, Cancel, Shift, Report, Queue, SyncNow, Help, Quit key.Binding
 	Outage                                                    key.Binding // demo only
+	Ack                                                       key.Binding // conflicts seen (queue screen)
 	Yes, No                                                   key.Binding
 	// LineUp … Bottom scroll the shift report and the queue; Scroll is
 	// all of them for the help.
@@ -25,6 +26,7 @@ func DefaultKeyMap() KeyMap {
 		Help:    key.NewBinding(key.WithKeys("f1"), key.WithHelp("F1", "help")),
 		Quit:    key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("Ctrl+C", "quit")),
 		Outage:  key.NewBinding(key.WithKeys("f8"), key.WithHelp("F8", "outage"), key.WithDisabled()),
+		Ack:     key.NewBinding(key.WithKeys("f6"), key.WithHelp("F6", "seen"), key.WithDisabled()),
 		Yes:     key.NewBinding(key.WithKeys("y", "Y", "enter"), key.WithHelp("y", "yes")),
 		No:      key.NewBinding(key.WithKeys("n", "N", "esc"), key.WithHelp("n", "no")),
 
@@ -53,6 +55,7 @@ func (k KeyMap) localized(tx *Text) KeyMap {
 	set(&k.Yes, tx.Yes)
 	set(&k.No, tx.No)
 	set(&k.Scroll, tx.KeyScroll)
+	set(&k.Ack, tx.KeyAck)
 	return k
 }
 
@@ -66,7 +69,12 @@ func (k KeyMap) ScrollHelp() []key.Binding {
 	return []key.Binding{k.Scroll, k.Cancel, k.Help, k.Quit}
 }
 
+// QueueHelp is the foot of the queue screen: ScrollHelp and F6.
+func (k KeyMap) QueueHelp() []key.Binding {
+	return []key.Binding{k.Scroll, k.Ack, k.Cancel, k.Help, k.Quit}
+}
+
 // FullHelp is the help screen: every key.
 func (k KeyMap) FullHelp() [][]key.Binding {
-	return [][]key.Binding{{k.Submit, k.Cancel, k.Help, k.Quit}, {k.Shift, k.Report, k.Queue, k.SyncNow, k.Outage}, {k.Scroll, k.Yes, k.No}}
+	return [][]key.Binding{{k.Submit, k.Cancel, k.Help, k.Quit}, {k.Shift, k.Report, k.Queue, k.Ack, k.SyncNow, k.Outage}, {k.Scroll, k.Yes, k.No}}
 }

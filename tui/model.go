@@ -69,6 +69,10 @@ type Options struct {
 	// opens and when the status's counts change while F3 shows. Nil: F3
 	// lists this session's items only.
 	Backlog func(limit int) (Backlog, error)
+	// AckConflicts marks every conflict seen by the manager (F6 on the
+	// queue screen), in the journal, so the status bar counts only new
+	// ones; nil when the screen cannot.
+	AckConflicts func() error
 	// Notices carries the hub's notices for the manager (stock alarms, card
 	// reviews, points changes); nil when there is no hub.
 	Notices <-chan Notice
@@ -127,6 +131,7 @@ func New(o Options) Model {
 	tx := Catalogue(o.Lang)
 	keys := DefaultKeyMap().localized(tx)
 	keys.Outage.SetEnabled(o.Outage != nil)
+	keys.Ack.SetEnabled(o.AckConflicts != nil && o.Backlog != nil)
 	in := textinput.New()
 	in.Prompt = tx.Prompt
 	in.CharLimit = 512
@@ -312,7 +317,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if m.o.StatusC != nil {
 			cmd = waitStatus(m.o.StatusC)
 		}
-		if m.screen == screenQueue && m.backlog.stale(m.status.st) {
+		if m.backlog.stale(m.status.st) { // the status bar counts new conflicts from it
 			var load tea.Cmd
 			m, load = m.loadBacklog()
 			cmd = tea.Batch(cmd, load)
@@ -320,6 +325,8 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, cmd
 	case backlogMsg:
 		return m.onBacklog(msg), nil
+	case ackMsg:
+		return m.onAck(msg)
 	case noticeMsg:
 		return m.onNotice(Notice(msg))
 	case scannerMsg:
@@ -389,6 +396,8 @@ func (m Model) onKey(k tea.KeyMsg) (tea.Model, tea.Cmd) {
 		return m, nil
 	case key.Matches(k, m.keys.Report):
 		return m.showReport()
+	case key.Matches(k, m.keys.Ack) && m.screen == screenQueue:
+		return m.ackConflicts()
 	case key.Matches(k, m.keys.Cancel) && m.screen != screenTill:
 		m.screen = screenTill
 		return m, nil

@@ -18,6 +18,10 @@ import (
 type Backlog struct {
 	Waiting, Conflicts           []sync.Outcome
 	WaitingTotal, ConflictsTotal int
+	// Unseen counts the conflicts the manager has not yet marked seen
+	// (F6, Options.AckConflicts); New holds the ids of those listed.
+	Unseen int
+	New    map[uint64]bool
 }
 
 // Notice is a message for the store manager from the hub's feed.
@@ -60,6 +64,29 @@ func counts(st sync.Status) [3]int { return [3]int{st.QueueDepth, st.InDoubt, st
 
 // stale reports whether st's counts differ from those of the last read.
 func (v backlogView) stale(st sync.Status) bool { return !v.loading && counts(st) != v.seen }
+
+// ackMsg: the conflicts were marked seen (or not: err).
+type ackMsg struct{ err error }
+
+// ackConflicts marks every conflict seen (journaled by the hook), then
+// reads the backlog again.
+func (m Model) ackConflicts() (Model, tea.Cmd) {
+	f := m.o.AckConflicts
+	if f == nil || m.screen != screenQueue || m.backlog.b.Unseen == 0 {
+		return m, nil
+	}
+	return m, func() tea.Msg { return ackMsg{err: f()} }
+}
+
+func (m Model) onAck(msg ackMsg) (Model, tea.Cmd) {
+	if msg.err != nil {
+		m.notice = fmt.Sprintf("%s: %v", m.tx.Error, msg.err)
+		m.backlog.err = msg.err
+		return m, nil
+	}
+	m.notice = m.tx.ConflictsSeen
+	return m.loadBacklog()
+}
 
 // loadBacklog reads the backlog in a command (nil without the hook).
 func (m Model) loadBacklog() (Model, tea.Cmd) {
@@ -182,7 +209,11 @@ func (m Model) queueContent(w int) []string {
 	if len(waiting) < waitingTotal && m.o.Backlog != nil {
 		out = append(out, " "+m.st.Muted.Render(fmt.Sprintf(tx.ShowingFmt, len(waiting), waitingTotal)))
 	}
-	out = append(out, "", " "+m.st.SectionTitle.Render(tx.ConflictsTitle)+fmt.Sprintf("  %d", conflictsTotal))
+	ct := fmt.Sprintf("  %d", conflictsTotal)
+	if n := m.backlog.b.Unseen; n > 0 && m.o.Backlog != nil {
+		ct += " · " + m.st.Bad.Render(fmt.Sprintf(tx.UnseenFmt, n)) // F6 (in the foot) marks them seen
+	}
+	out = append(out, "", " "+m.st.SectionTitle.Render(tx.ConflictsTitle)+ct)
 	for _, o := range conflicts {
 		out = append(out, m.backlogRow(o, w))
 	}
@@ -223,6 +254,9 @@ func (m Model) backlogRow(o sync.Outcome, w int) string {
 		mark, word = "!", reasonText(m.tx, o)
 		if o.Errcode != 0 {
 			word += fmt.Sprintf(" (%d)", o.Errcode)
+		}
+		if m.backlog.b.New[o.ID] {
+			word = m.st.Bad.Render(m.tx.NewMark) + " " + word
 		}
 	}
 	col := func(s string, n int) string { s = clip(s, n); return s + strings.Repeat(" ", n-lipgloss.Width(s)) }

@@ -157,12 +157,20 @@ func TestQueueFromJournalHook(t *testing.T) {
 	mustShow(t, m, "ERROR: journal busy", "? CHECKING")
 	m = send(m, press(tea.KeyEnd))
 	mustShow(t, m, "the latest 30 of 43", "end")
-	// not on the queue screen: no reads
+	// on the till too a change of counts reads it (the status bar counts
+	// new conflicts from it), unchanged counts do not
 	m = send(m, press(tea.KeyEsc))
+	fail = nil
 	st.QueueDepth = 0
+	mm, cmd = m.Update(statusMsg(st))
+	if _, ok := lookFor[backlogMsg](cmd); !ok {
+		t.Fatal("counts changed on the till and the backlog was not read")
+	}
+	m = mm.(Model)
+	m.backlog.loading = false
 	if _, cmd := m.Update(statusMsg(st)); cmd != nil {
 		if _, ok := lookFor[backlogMsg](cmd); ok {
-			t.Fatal("read the backlog while the till shows")
+			t.Fatal("read again with unchanged counts on the till")
 		}
 	}
 }
@@ -254,5 +262,57 @@ func TestStatusBarCrowded(t *testing.T) {
 				t.Errorf("%s: wide status lacks %q: %q", lang, want, wide)
 			}
 		}
+	}
+}
+
+// The manager marks the conflicts seen with F6 on the queue screen: the
+// hook journals it, the backlog is read again, and the status bar then
+// flags only conflicts that arrive later. F6 elsewhere does nothing; a
+// failing hook says so and changes nothing.
+func TestAckConflicts(t *testing.T) {
+	acks := 0
+	var ackErr error
+	b := journalBacklog()
+	m := newTestModel("en", 80, 24, Options{
+		Backlog: func(int) (Backlog, error) { return b, nil },
+		AckConflicts: func() error {
+			if ackErr != nil {
+				return ackErr
+			}
+			acks++
+			b.Unseen, b.New = 0, nil
+			return nil
+		},
+	})
+	m.status.st.QueueDepth, m.status.st.InDoubt, m.status.st.Conflicts = 3, 1, 42
+	mm, cmd := m.Update(statusMsg(m.status.st)) // counts changed: read for the status bar
+	m = send(mm.(Model), findMsg[backlogMsg](cmd))
+	if s := m.statusLine(80); !strings.Contains(s, "conflicts 42 (2 new)") {
+		t.Fatalf("status %q", s)
+	}
+	if _, cmd := m.Update(press(tea.KeyF6)); cmd != nil || acks != 0 {
+		t.Fatal("F6 on the till marked conflicts seen")
+	}
+	m = send(m, press(tea.KeyF3))
+	mustShow(t, m, "WeChat)  42 · 2 new", "2260 0985 0800   Member card 会员卡 ! new Already used", "F6 seen")
+	ackErr = errors.New("journal is read-only")
+	mm, cmd = m.Update(press(tea.KeyF6))
+	m = send(mm.(Model), cmd())
+	mustShow(t, m, "ERROR: journal is read-only", "2 new")
+	ackErr = nil
+	mm, cmd = m.Update(press(tea.KeyF6))
+	mm, cmd = mm.(Model).Update(cmd())
+	m = send(mm.(Model), findMsg[backlogMsg](cmd))
+	if acks != 1 {
+		t.Fatalf("%d acks", acks)
+	}
+	if s := shown(m); strings.Contains(s, "new") || !strings.Contains(s, "2260 0985 0800") || m.notice != "Conflicts marked seen" {
+		t.Fatalf("after F6 (notice %q):\n%s", m.notice, s)
+	}
+	if s := m.statusLine(80); strings.Contains(s, "new") || !strings.Contains(s, "conflicts 42") {
+		t.Fatalf("status after F6 %q", s)
+	}
+	if _, cmd := m.Update(press(tea.KeyF6)); cmd != nil {
+		t.Fatal("F6 with nothing new journals again")
 	}
 }

@@ -47,7 +47,10 @@ type Text struct {
 	// The queue screen from the journal: "latest N of M"; the hub's
 	// notices for the manager, with a name for each event.
 	ShowingFmt, NoticesTitle string
-	NoticeEvents             map[string]string
+	// Conflicts the manager has not marked seen: "N new", the notice
+	// after F6, the row mark, the key's word.
+	UnseenFmt, ConflictsSeen, NewMark, KeyAck string
+	NoticeEvents                              map[string]string
 
 	KeySubmit, KeyCancel, KeyShift, KeyQueue, KeySync, KeyHelp, KeyQuit, KeyOutage string
 	Yes, No                                                                        string

@@ -44,6 +44,7 @@ var textEN = Text{
 	ReportTitle: "Shift report", NoReport: "No shift report: no shift open", KeyReport: "report",
 	MoreBelowFmt: "%d more ↓", MoreAboveFmt: "↑ %d above", ScrollEnd: "end", ScrollPosFmt: "lines %d–%d of %d", KeyScroll: "scroll",
 	ShowingFmt: "the latest %d of %d", NoticesTitle: "Notices from the hub",
+	UnseenFmt: "%d new", ConflictsSeen: "Conflicts marked seen", NewMark: "new", KeyAck: "seen",
 	NoticeEvents: map[string]string{
 		"card_sku_remind":     "Stock alarm",
 		"update_member_card":  "Points / balance updated",
@@ -57,6 +58,7 @@ var textEN = Text{
 		"Enter":         "submit the code typed or scanned", "Esc": "back to the till / cancel",
 		"F1": "this help", "Ctrl+C": "quit (asks first when codes wait for WeChat)",
 		"F2": "open or close the shift", "F3": "queue and conflicts",
+		"F6": "mark the conflicts seen (on the queue screen; kept in the journal)",
 		"F5": "send waiting codes to WeChat now", "F8": "simulate a WeChat outage (demo only)",
 		"y": "yes", "n": "no",
 	},

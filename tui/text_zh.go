@@ -44,6 +44,7 @@ var textZH = Text{
 	ReportTitle: "班次报表", NoReport: "没有班次报表：未开班", KeyReport: "报表",
 	MoreBelowFmt: "下面还有 %d 行 ↓", MoreAboveFmt: "↑ 上面 %d 行", ScrollEnd: "已到底", ScrollPosFmt: "第 %d–%d 行，共 %d 行", KeyScroll: "翻页",
 	ShowingFmt: "最近 %d 条，共 %d 条", NoticesTitle: "总部通知",
+	UnseenFmt: "%d 条新", ConflictsSeen: "冲突已标为已读", NewMark: "新", KeyAck: "已读",
 	NoticeEvents: map[string]string{
 		"card_sku_remind":     "库存告警",
 		"update_member_card":  "积分 / 余额变动",
@@ -57,6 +58,7 @@ var textZH = Text{
 		"Enter":         "提交输入或扫到的券码", "Esc": "返回收银界面 / 取消",
 		"F1": "本帮助", "Ctrl+C": "退出（有券码等待微信时先询问）",
 		"F2": "开班或交班", "F3": "待同步与冲突",
+		"F6": "冲突标为已读（在待同步界面；记入本机日志）",
 		"F5": "立即把等待的券码发给微信", "F8": "模拟微信断网（仅演示）",
 		"y": "是", "n": "否",
 	},

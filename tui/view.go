@@ -126,7 +126,13 @@ func (m Model) statusLine(w int) string {
 		counts = append(counts, fmt.Sprintf("%s %d", tx.InDoubt, s.st.InDoubt))
 	}
 	c := fmt.Sprintf("%s %d", tx.Conflicts, s.st.Conflicts)
-	if s.st.Conflicts > 0 {
+	switch {
+	case m.o.AckConflicts != nil && m.backlog.loaded:
+		// the manager marks conflicts seen: only new ones are red
+		if n := m.backlog.b.Unseen; n > 0 {
+			c = m.st.Bad.Render(c + " (" + fmt.Sprintf(tx.UnseenFmt, n) + ")")
+		}
+	case s.st.Conflicts > 0:
 		c = m.st.Bad.Render(c)
 	}
 	counts = append(counts, c)
@@ -158,7 +164,10 @@ func (m Model) statusLine(w int) string {
 func (m Model) footer(w int) string {
 	h := m.help
 	h.Width = w - 1
-	if m.screen == screenReport || m.screen == screenQueue {
+	switch m.screen {
+	case screenQueue:
+		return " " + h.ShortHelpView(m.keys.QueueHelp())
+	case screenReport:
 		return " " + h.ShortHelpView(m.keys.ScrollHelp())
 	}
 	return " " + h.ShortHelpView(m.keys.ShortHelp())

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/spf13/cobra"
@@ -42,7 +43,7 @@ func newDemoCmd(g *globals) *cobra.Command {
 			o := tui.Options{
 				Engine: redemptions, Shifts: till.Journal, Lang: lang, Confirm: confirm, Bell: true,
 				Terminal: "demo-till", Cashier: "demo", StatusC: till.StatusC,
-				Outage: till.ToggleOutage, NoColor: tui.NoColor(), Backlog: journalBacklog(till.DB),
+				Outage: till.ToggleOutage, NoColor: tui.NoColor(), Backlog: journalBacklog(till.DB), AckConflicts: ackConflicts(till.DB, time.Now),
 				ShiftReport: shiftReportView(till.DB),
 			}
 			for _, c := range till.Codes {

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"log/slog"
 	stdsync "sync"
 	"time"
@@ -29,9 +31,11 @@ func shiftReportView(db *store.DB) func(id uint64, lang string, width int) (stri
 
 // journalBacklog is the till screen's Backlog hook on the journal: what
 // waits for WeChat (queued, consuming, in doubt) and the conflicts, newest
-// first, at most limit of each, including those of earlier runs. It only
-// reads, walking the state index backwards (store.LatestByState); the
-// totals come from the lists unless one is cut at limit.
+// first, at most limit of each, including those of earlier runs, and
+// which conflicts came after the manager last marked them seen (F6,
+// ackConflicts). It only reads, walking the state index backwards
+// (store.LatestByState); the totals come from the lists unless one is cut
+// at limit.
 func journalBacklog(db *store.DB) func(limit int) (tui.Backlog, error) {
 	return func(limit int) (tui.Backlog, error) {
 		var b tui.Backlog
@@ -59,12 +63,25 @@ func journalBacklog(db *store.DB) func(limit int) (tui.Backlog, error) {
 		if len(b.Waiting) > limit {
 			b.Waiting, cut = b.Waiting[:limit], true
 		}
-		cutC, err := add(&b.Conflicts, store.Conflict)
+		conflicts, err := db.LatestByState(store.Conflict, limit)
 		if err != nil {
 			return tui.Backlog{}, err
 		}
+		seen, err := conflictsSeenMark(db)
+		if err != nil {
+			return tui.Backlog{}, err
+		}
+		for _, r := range conflicts {
+			b.Conflicts = append(b.Conflicts, backlogOutcome(r, cardTitle(db, titles, r)))
+			if r.FinishedAt.After(seen.At) {
+				if b.New == nil {
+					b.New = map[uint64]bool{}
+				}
+				b.New[r.ID] = true
+			}
+		}
 		b.WaitingTotal, b.ConflictsTotal = len(b.Waiting), len(b.Conflicts)
-		if cut || cutC {
+		if cut || len(conflicts) == limit {
 			n, err := db.CountByState()
 			if err != nil {
 				return tui.Backlog{}, err
@@ -72,7 +89,48 @@ func journalBacklog(db *store.DB) func(limit int) (tui.Backlog, error) {
 			b.WaitingTotal = n[store.Queued] + n[store.Consuming] + n[store.InDoubt]
 			b.ConflictsTotal = n[store.Conflict]
 		}
+		b.Unseen = max(0, b.ConflictsTotal-seen.Count)
 		return b, nil
+	}
+}
+
+// conflictsSeenKey is the journal's meta key of the manager's last "conflicts
+// seen" (F6): when, and how many conflicts there were then. Conflicts are
+// final and never pruned, so the ones after are the total less that count,
+// and those that became conflicts after that time.
+const conflictsSeenKey = "screen.conflicts_seen"
+
+type conflictsSeen struct {
+	At    time.Time `json:"at"`
+	Count int       `json:"count"`
+}
+
+func conflictsSeenMark(db *store.DB) (conflictsSeen, error) {
+	var s conflictsSeen
+	v, err := db.Meta(conflictsSeenKey)
+	if err != nil || v == nil {
+		return s, err
+	}
+	if err := json.Unmarshal(v, &s); err != nil {
+		return conflictsSeen{}, fmt.Errorf("the journal's %s is damaged (%v): press F6 to mark the conflicts seen again", conflictsSeenKey, err)
+	}
+	return s, nil
+}
+
+// ackConflicts is the till screen's AckConflicts hook: it journals that the
+// manager saw every conflict there is now.
+func ackConflicts(db *store.DB, now func() time.Time) func() error {
+	return func() error {
+		at := now() // before the count: a conflict between the two is still new by time
+		n, err := db.CountByState()
+		if err != nil {
+			return err
+		}
+		v, err := json.Marshal(conflictsSeen{At: at, Count: n[store.Conflict]})
+		if err != nil {
+			return err
+		}
+		return db.PutMeta(conflictsSeenKey, v)
 	}
 }
 

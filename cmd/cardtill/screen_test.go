@@ -116,6 +116,56 @@ func TestJournalBacklog(t *testing.T) {
 	}
 }
 
+// The manager's "conflicts seen" (F6) is journaled: before it every
+// conflict is new; after it none; a conflict that comes later is new
+// again, counted and marked, also after a restart of the till.
+func TestConflictsSeenJournaled(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "journal.db")
+	seedJournal(t, path, "till-2", 4, 1)
+	open := func() *store.DB {
+		db, err := store.Open(path, store.Options{Terminal: "till-2", LockTimeout: time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return db
+	}
+	db := open()
+	b, err := journalBacklog(db)(100)
+	if err != nil || b.Unseen != 4 || len(b.New) != 4 {
+		t.Fatalf("before any F6: unseen %d, new %v, %v", b.Unseen, b.New, err)
+	}
+	if err := ackConflicts(db, time.Now)(); err != nil {
+		t.Fatal(err)
+	}
+	if b, err = journalBacklog(db)(100); err != nil || b.Unseen != 0 || len(b.New) != 0 || b.ConflictsTotal != 4 {
+		t.Fatalf("after F6: unseen %d, new %v, total %d, %v", b.Unseen, b.New, b.ConflictsTotal, err)
+	}
+	// a queued code WeChat refuses later becomes a conflict
+	sh, _, _ := db.CurrentShift("till-2")
+	q, err := db.Create(store.Redemption{Code: "550000000001", ShiftID: sh.ID, Terminal: "till-2", State: store.Queued,
+		OfflineAcceptedAt: time.Now(), DueAt: time.Now()}, "seed", store.Received)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Transition(q.ID, store.Queued, store.Conflict, store.Change{By: "engine", Errcode: 40099}); err != nil {
+		t.Fatal(err)
+	}
+	_ = db.Close()
+	db = open() // a restart
+	defer db.Close()
+	b, err = journalBacklog(db)(100)
+	if err != nil || b.Unseen != 1 || !b.New[q.ID] || len(b.New) != 1 {
+		t.Fatalf("a later conflict after a restart: unseen %d, new %v, %v", b.Unseen, b.New, err)
+	}
+	// a damaged mark says what to do
+	if err := db.PutMeta(conflictsSeenKey, []byte("{not json")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := journalBacklog(db)(100); err == nil || !strings.Contains(err.Error(), "press F6") {
+		t.Fatalf("damaged mark: %v", err)
+	}
+}
+
 // The relay never blocks the feed: when the screen does not read, the
 // oldest notices give way to the newest.
 func TestNoticeRelayNeverBlocks(t *testing.T) {
@@ -205,9 +255,12 @@ lang = "en"
 	waitFor(conflicts[len(conflicts)-1], "end  ↑")
 
 	keys("\x1bOR") // F3
-	waitFor("Waiting for WeChat", formatCodeForTest(queued[2]), formatCodeForTest(conflicts[24]), "Already used (40099)", "15 more ↓")
+	waitFor("Waiting for WeChat", formatCodeForTest(queued[2]), formatCodeForTest(conflicts[24]), "Already used (40099)", "15 more ↓",
+		"25 · 25 new", "conflicts 25 (25 new)")
 	keys("\x1b[F") // End
 	waitFor(formatCodeForTest(conflicts[0]), "Notices from the hub  1", "Stock alarm")
+	keys("\x1b[17~") // F6: the manager has seen them
+	waitFor("conflicts 25  ")
 
 	// the queued codes wait: quitting asks, y confirms
 	go func() { _, _ = io.WriteString(typed, "\x03y") }()
@@ -218,6 +271,14 @@ lang = "en"
 		}
 	case <-time.After(20 * time.Second):
 		t.Fatal("cardtill run did not quit")
+	}
+	db, err := store.Open(journal, store.Options{Terminal: "till-2", LockTimeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if seen, err := conflictsSeenMark(db); err != nil || seen.Count != 25 {
+		t.Fatalf("F6 journaled %+v, %v; want the 25 conflicts seen", seen, err)
 	}
 }
 
