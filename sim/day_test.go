@@ -203,6 +203,9 @@ func (w *world) fatal(format string, a ...any) {
 	tail := strings.Join(w.trace.tail, "\n  ")
 	w.trace.mu.Unlock()
 	replay := fmt.Sprintf("go test ./sim -run Sim -seed %d", w.seed)
+	if w.cfg.scans != defaultScans {
+		replay += fmt.Sprintf(" -scans %d", w.cfg.scans) // a day of another length is another day
+	}
 	if w.cfg.policy != nil {
 		replay = "go test ./sim -run " + w.tb.Name()
 	}
@@ -213,7 +216,7 @@ func (w *world) fatal(format string, a ...any) {
 	}
 	// Any goroutine of the concurrent mode: fail, and end this goroutine;
 	// the step waits for the others and then stops the day.
-	w.tb.Error(msg + " -concurrent (the interleaving is not replayed exactly)")
+	w.tb.Error(strings.Replace(msg, "-run Sim ", "-run SimConcurrent -concurrent ", 1) + " (the interleaving is not replayed exactly)")
 	runtime.Goexit()
 }
 

@@ -32,11 +32,12 @@
 //
 //	go test ./sim                          # the fixed seeds CI runs
 //	go test ./sim -run Sim -seed 17 -v     # replay seed 17 exactly
-//	go test ./sim -run Sim -soak 200       # 200 random seeds (or CARDTILL_SOAK_SEEDS=200)
-//	go test ./sim -run Sim -seed 17 -scans 5000   # a longer day
+//	go test ./sim -run Sim -soak 200       # 200 random seeds (or CARDTILL_SOAK_SEEDS=200), 1500 scans a day
+//	go test ./sim -run Sim -seed 17 -scans 5000   # a longer day (another day: the length is part of it)
 //	go test ./sim -run SimConcurrent -concurrent -soak 20  # concurrent days
 //
-// A failing seed ends its test with "replay: go test ./sim -run Sim -seed N".
+// A failing seed ends its test with "replay: go test ./sim -run Sim -seed N"
+// (plus -scans M when the day was not the default 700 scans).
 // A replay is exact (TestSimReplaysExactly checks it) because every source
 // of order is pinned: one step at a time, drains with Concurrency 1, a gate
 // that holds the next WeChat call until the journal write answering the

@@ -15,7 +15,7 @@ import (
 var (
 	seedFlag  = flag.Int64("seed", -1, "replay this seed of the simulated day (go test ./sim -run Sim -seed N)")
 	soakFlag  = flag.Int("soak", 0, "run this many random seeds (or CARDTILL_SOAK_SEEDS)")
-	scansFlag = flag.Int("scans", 0, "scans per simulated day (default 900)")
+	scansFlag = flag.Int("scans", 0, "scans per simulated day (default 700; 1500 when soaking)")
 	concFlag  = flag.Bool("concurrent", false, "with -seed or -soak: play the days with both tills scanning and draining at once (TestSimConcurrent)")
 )
 
@@ -28,7 +28,11 @@ var concurrentSeeds = []uint64{3, 9}
 // max_per_shift and max_age, 23 refuses offline, 29 is tight on both.
 var ciSeeds = []uint64{2, 8, 11, 22, 23, 29}
 
-const defaultScans = 900
+// Scans per day: CI's seeds and replays, and soaks.
+const (
+	defaultScans = 700
+	soakScans    = 1500
+)
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
@@ -37,6 +41,13 @@ func scans() int {
 		return *scansFlag
 	}
 	return defaultScans
+}
+
+func soakScansPerDay() int {
+	if *scansFlag > 0 {
+		return *scansFlag
+	}
+	return soakScans
 }
 
 // TestSim plays simulated trading days: the fixed CI seeds, one seed
@@ -52,21 +63,21 @@ func TestSim(t *testing.T) {
 	}
 	switch {
 	case *seedFlag >= 0:
-		runSeed(t, uint64(*seedFlag))
+		runSeed(t, uint64(*seedFlag), scans())
 	case soak > 0:
 		var failed []uint64
 		for range soak {
 			seed := rand.Uint64N(1 << 40)
-			if !t.Run(fmt.Sprint("seed=", seed), func(t *testing.T) { runSeed(t, seed) }) {
+			if !t.Run(fmt.Sprint("seed=", seed), func(t *testing.T) { runSeed(t, seed, soakScansPerDay()) }) {
 				failed = append(failed, seed)
 			}
 		}
 		for _, s := range failed {
-			t.Logf("failing seed %d: replay: go test ./sim -run Sim -seed %d", s, s)
+			t.Logf("failing seed %d: replay: go test ./sim -run Sim -seed %d -scans %d", s, s, soakScansPerDay())
 		}
 	default:
 		for _, seed := range ciSeeds {
-			t.Run(fmt.Sprint("seed=", seed), func(t *testing.T) { runSeed(t, seed) })
+			t.Run(fmt.Sprint("seed=", seed), func(t *testing.T) { runSeed(t, seed, scans()) })
 		}
 	}
 }
@@ -115,7 +126,7 @@ func TestSimConcurrent(t *testing.T) {
 	case *soakFlag > 0:
 		for range *soakFlag {
 			seed := rand.Uint64N(1 << 40)
-			t.Run(fmt.Sprint("seed=", seed), func(t *testing.T) { runConcurrentSeed(t, seed, scans()) })
+			t.Run(fmt.Sprint("seed=", seed), func(t *testing.T) { runConcurrentSeed(t, seed, soakScansPerDay()) })
 		}
 	default:
 		for _, seed := range concurrentSeeds {
@@ -139,9 +150,9 @@ func runConcurrentSeed(t *testing.T, seed uint64, n int) {
 	logSeed(t, w, start)
 }
 
-func runSeed(t *testing.T, seed uint64) {
+func runSeed(t *testing.T, seed uint64, n int) {
 	start := time.Now()
-	w := newWorld(t, seed, config{scans: scans()})
+	w := newWorld(t, seed, config{scans: n})
 	w.run()
 	logSeed(t, w, start)
 }
