@@ -306,7 +306,7 @@ func TestAckConflicts(t *testing.T) {
 	if acks != 1 {
 		t.Fatalf("%d acks", acks)
 	}
-	if s := shown(m); strings.Contains(s, "new") || !strings.Contains(s, "2260 0985 0800") || m.notice != "Conflicts marked seen" {
+	if s := shown(m); strings.Contains(s, "new") || strings.Contains(s, "F6 seen") || !strings.Contains(s, "2260 0985 0800") || m.notice != "Conflicts marked seen" {
 		t.Fatalf("after F6 (notice %q):\n%s", m.notice, s)
 	}
 	if s := m.statusLine(80); strings.Contains(s, "new") || !strings.Contains(s, "conflicts 42") {

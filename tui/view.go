@@ -166,7 +166,9 @@ func (m Model) footer(w int) string {
 	h.Width = w - 1
 	switch m.screen {
 	case screenQueue:
-		return " " + h.ShortHelpView(m.keys.QueueHelp())
+		k := m.keys
+		k.Ack.SetEnabled(k.Ack.Enabled() && m.backlog.b.Unseen > 0) // F6 only when there is something new
+		return " " + h.ShortHelpView(k.QueueHelp())
 	case screenReport:
 		return " " + h.ShortHelpView(m.keys.ScrollHelp())
 	}
