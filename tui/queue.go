@@ -171,7 +171,7 @@ func (m Model) scroll(k tea.KeyMsg) (Model, bool) {
 	case screenReport:
 		m.reportScroll, ok = m.reportScroll.update(k, m.keys, len(m.report), page)
 	case screenQueue:
-		m.queueScroll, ok = m.queueScroll.update(k, m.keys, len(m.queueContent(max(m.width, 40))), page)
+		m.queueScroll, ok = m.queueScroll.update(k, m.keys, len(m.queueContent()), page)
 	}
 	return m, ok
 }
@@ -181,49 +181,71 @@ func (m Model) scroll(k tea.KeyMsg) (Model, bool) {
 func (m Model) queueView(w, rows int) []string {
 	tx, st := m.tx, m.status.st
 	title := " " + m.st.SectionTitle.Render(tx.QueueTitle) + fmt.Sprintf("  %s %d · %s %d · %s %d", tx.Queue, st.QueueDepth, tx.InDoubt, st.InDoubt, tx.Conflicts, st.Conflicts)
-	return m.scrolled(title, m.queueContent(w), m.queueScroll, rows)
+	content := m.queueContent()
+	return m.scrolled(title, len(content), func(i int) string { return m.drawQueueLine(content[i], w) }, m.queueScroll, rows)
+}
+
+// queueLine is one line of the queue screen below its title: a text, or
+// an item or notice drawn only when it is in view (the lists are long).
+type queueLine struct {
+	text   string
+	item   *sync.Outcome
+	notice *Notice
+}
+
+func (m Model) drawQueueLine(l queueLine, w int) string {
+	switch {
+	case l.item != nil:
+		return m.backlogRow(*l.item, w)
+	case l.notice != nil:
+		return " " + clip(m.noticeText(*l.notice), w-1)
+	}
+	return l.text
 }
 
 // queueContent is the queue screen below its title.
-func (m Model) queueContent(w int) []string {
+func (m Model) queueContent() []queueLine {
 	tx, st := m.tx, m.status.st
-	var out []string
+	var out []queueLine
+	text := func(s string) { out = append(out, queueLine{text: s}) }
 	waiting, conflicts := m.sessionBacklog()
 	waitingTotal, conflictsTotal := st.QueueDepth, st.Conflicts
 	if m.o.Backlog != nil {
 		if m.backlog.err != nil {
-			out = append(out, " "+m.st.Bad.Render(fmt.Sprintf("%s: %v", tx.Error, m.backlog.err)))
+			text(" " + m.st.Bad.Render(fmt.Sprintf("%s: %v", tx.Error, m.backlog.err)))
 		}
 		if !m.backlog.loaded {
-			out = append(out, " "+m.st.Muted.Render("…"))
+			text(" " + m.st.Muted.Render("…"))
 		}
 		b := m.backlog.b
 		waiting, conflicts, waitingTotal, conflictsTotal = b.Waiting, b.Conflicts, b.WaitingTotal, b.ConflictsTotal
 	}
 	if len(waiting) == 0 && waitingTotal == 0 {
-		out = append(out, " "+m.st.Muted.Render(tx.QueueEmpty))
+		text(" " + m.st.Muted.Render(tx.QueueEmpty))
 	}
-	for _, o := range waiting {
-		out = append(out, m.backlogRow(o, w))
+	for i := range waiting {
+		out = append(out, queueLine{item: &waiting[i]})
 	}
 	if len(waiting) < waitingTotal && m.o.Backlog != nil {
-		out = append(out, " "+m.st.Muted.Render(fmt.Sprintf(tx.ShowingFmt, len(waiting), waitingTotal)))
+		text(" " + m.st.Muted.Render(fmt.Sprintf(tx.ShowingFmt, len(waiting), waitingTotal)))
 	}
 	ct := fmt.Sprintf("  %d", conflictsTotal)
 	if n := m.backlog.b.Unseen; n > 0 && m.o.Backlog != nil {
 		ct += " · " + m.st.Bad.Render(fmt.Sprintf(tx.UnseenFmt, n)) // F6 (in the foot) marks them seen
 	}
-	out = append(out, "", " "+m.st.SectionTitle.Render(tx.ConflictsTitle)+ct)
-	for _, o := range conflicts {
-		out = append(out, m.backlogRow(o, w))
+	text("")
+	text(" " + m.st.SectionTitle.Render(tx.ConflictsTitle) + ct)
+	for i := range conflicts {
+		out = append(out, queueLine{item: &conflicts[i]})
 	}
 	if len(conflicts) < conflictsTotal && m.o.Backlog != nil {
-		out = append(out, " "+m.st.Muted.Render(fmt.Sprintf(tx.ShowingFmt, len(conflicts), conflictsTotal)))
+		text(" " + m.st.Muted.Render(fmt.Sprintf(tx.ShowingFmt, len(conflicts), conflictsTotal)))
 	}
 	if len(m.notices) > 0 {
-		out = append(out, "", " "+m.st.SectionTitle.Render(tx.NoticesTitle)+fmt.Sprintf("  %d", len(m.notices)))
+		text("")
+		text(" " + m.st.SectionTitle.Render(tx.NoticesTitle) + fmt.Sprintf("  %d", len(m.notices)))
 		for i := len(m.notices) - 1; i >= 0; i-- {
-			out = append(out, " "+clip(m.noticeText(m.notices[i]), w-1))
+			out = append(out, queueLine{notice: &m.notices[i]})
 		}
 	}
 	return out

@@ -41,18 +41,25 @@ func (s scroller) clamp(total, page int) int {
 	return max(0, min(s.off, total-page))
 }
 
-// scrolled lays content out in rows lines under a fixed title: all of it
-// when it fits, else a window at s and a last line saying what is above
-// and below, so a long report is never cut without saying so.
-func (m Model) scrolled(title string, content []string, s scroller, rows int) []string {
+// scrolled lays n lines of content out in rows lines under a fixed title:
+// all of them when they fit, else a window at s and a last line saying
+// what is above and below, so a long report is never cut without saying
+// so. line draws the content's line i; only those in view are drawn.
+func (m Model) scrolled(title string, n int, line func(i int) string, s scroller, rows int) []string {
 	out := []string{title}
-	if len(content) <= rows-1 {
-		return append(out, content...)
+	page := n
+	off := 0
+	if n > rows-1 {
+		page = max(1, rows-2)
+		off = s.clamp(n, page)
 	}
-	page := max(1, rows-2)
-	off := s.clamp(len(content), page)
-	out = append(out, content[off:off+page]...)
-	return append(out, m.moreLine(off, page, len(content)))
+	for i := off; i < off+page && i < n; i++ {
+		out = append(out, line(i))
+	}
+	if page < n {
+		out = append(out, m.moreLine(off, page, n))
+	}
+	return out
 }
 
 // moreLine is the last line of a scrolled screen showing page lines from

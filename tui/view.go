@@ -340,9 +340,5 @@ func (m Model) reportView(w, rows int) []string {
 	if m.report == nil {
 		return []string{title, " " + m.st.Muted.Render("…")}
 	}
-	content := make([]string, len(m.report))
-	for i, l := range m.report {
-		content[i] = " " + clip(l, w-1)
-	}
-	return m.scrolled(title, content, m.reportScroll, rows)
+	return m.scrolled(title, len(m.report), func(i int) string { return " " + clip(m.report[i], w-1) }, m.reportScroll, rows)
 }
