@@ -82,6 +82,12 @@ func (w *world) checkAll(final bool) {
 			if final {
 				w.stats.final[string(r.State)]++
 			}
+			if r.Code == "" {
+				if !t.submittedEnc[r.EncryptCode] || r.State != store.Rejected {
+					w.fatal("%s journal has redemption %d without a code (%s, encrypt_code scanned here: %v)", t.name, r.ID, r.State, t.submittedEnc[r.EncryptCode])
+				}
+				continue
+			}
 			if !t.submitted[r.Code] {
 				w.fatal("%s journal has redemption %d of %s, which was never scanned there", t.name, r.ID, r.Code)
 			}
@@ -109,6 +115,7 @@ func (w *world) checkAll(final bool) {
 			if r.State == store.Conflict {
 				w.checkConflict(t, r)
 			}
+			w.checkQuiet(t, r)
 		}
 		codes := map[string]bool{}
 		for _, r := range recs {
@@ -190,4 +197,23 @@ func (w *world) checkConflict(t *till, r store.Redemption) {
 		return
 	}
 	w.fatal("%s: redemption %d of %s is a conflict (%s: %s), but WeChat still has the code NORMAL and valid (end %s)", t.name, r.ID, r.Code, r.Reason, r.ReasonText, row.End.Format(time.TimeOnly))
+}
+
+// checkQuiet: a consume whose answer was lost is resolved by a query only
+// after the quiet period, so the first request cannot still land
+// (invariant 2): every query result journaled for a consuming or in-doubt
+// redemption (its history entry carries WeChat's status), and every second
+// consume, comes a quiet period or more after the last consume intent.
+func (w *world) checkQuiet(t *till, r store.Redemption) {
+	var sent time.Time
+	for _, h := range r.History {
+		resolving := (h.From == store.Consuming || h.From == store.InDoubt) && h.WeChatStatus != ""
+		if resolving && !sent.IsZero() && h.At.Sub(sent) < quietPeriod {
+			w.fatal("%s: redemption %d of %s was resolved by a query %s after its consume was sent (%s -> %s, %s), inside the quiet period of %s:%s",
+				t.name, r.ID, r.Code, h.At.Sub(sent), h.From, h.To, h.WeChatStatus, quietPeriod, w.story(r.Code))
+		}
+		if h.To == store.Consuming {
+			sent = h.At
+		}
+	}
 }

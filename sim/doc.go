@@ -56,7 +56,8 @@
 //
 // Bugs the simulation found that are not fixed yet are "known bugs"
 // (world.knownBug): logged once per seed, and the day goes on; with
-// CARDTILL_SIM_STRICT=1 they fail the seed (or =key,key for some of them:
-// encrypted-unreadable, in-doubt-consumed-elsewhere, conflict-forgotten).
-// Remove a call when its bug is fixed.
+// CARDTILL_SIM_STRICT=1 they fail the seed (or =key,key for some of them;
+// open now: in-doubt-consumed-elsewhere). Remove a call when its bug is
+// fixed; fixed so far: journal-full-offline, encrypted-unreadable,
+// conflict-forgotten (each now fails the simulation if it comes back).
 package sim

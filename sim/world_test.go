@@ -71,6 +71,8 @@ type till struct {
 	honoured map[string]int
 	// submitted are the codes (after decryption) scanned here.
 	submitted map[string]bool
+	// submittedEnc are the encrypt_codes scanned here.
+	submittedEnc map[string]bool
 	// queried are the codes this till asked WeChat about: each must have
 	// been journaled first (received before anything else happens).
 	queried map[string]bool
