@@ -670,6 +670,21 @@ func (db *DB) LatestByState(s State, limit int) ([]Redemption, error) {
 	return out, err
 }
 
+// CountState returns how many redemptions are in state s, walking only
+// that state's keys of the index (CountByState walks every redemption).
+func (db *DB) CountState(s State) (int, error) {
+	n := 0
+	prefix := append([]byte(s), 0)
+	err := db.b.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bByState).Cursor()
+		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+			n++
+		}
+		return nil
+	})
+	return n, err
+}
+
 // CountByState returns how many redemptions are in each state.
 func (db *DB) CountByState() (map[State]int, error) {
 	out := map[State]int{}

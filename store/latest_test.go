@@ -5,7 +5,8 @@ import (
 	"testing"
 )
 
-// LatestByState walks one state's index backwards: newest first, bounded,
+// LatestByState walks one state's index backwards (and CountState counts
+// one state's keys): newest first, bounded,
 // never a neighbouring state's entries (the states on either side of it in
 // key order are present too), and the last state of the index as well.
 func TestLatestByState(t *testing.T) {
@@ -35,6 +36,9 @@ func TestLatestByState(t *testing.T) {
 		if len(got) != c.want {
 			t.Fatalf("%s limit %d: %d redemptions, want %d", c.s, c.limit, len(got), c.want)
 		}
+		if n, err := db.CountState(c.s); err != nil || n != len(ids[c.s]) {
+			t.Fatalf("CountState(%s) = %d, %v; want %d", c.s, n, err, len(ids[c.s]))
+		}
 		all := ids[c.s]
 		for i, r := range got {
 			if want := all[len(all)-1-i]; r.ID != want || r.State != c.s {
@@ -42,4 +46,32 @@ func TestLatestByState(t *testing.T) {
 			}
 		}
 	}
+}
+
+// BenchmarkCountState counts the conflicts and the queue of a 100,000-
+// redemption journal by their own keys, against CountByState's walk of
+// every redemption.
+func BenchmarkCountState(b *testing.B) {
+	p, _ := bigFile(b, 100_000)
+	db, err := Open(p, Options{ReadOnly: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	b.Run("CountState/conflict+queued+consuming+in_doubt", func(b *testing.B) {
+		for b.Loop() {
+			for _, s := range []State{Conflict, Queued, Consuming, InDoubt} {
+				if _, err := db.CountState(s); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+	})
+	b.Run("CountByState", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := db.CountByState(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
