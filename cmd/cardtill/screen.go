@@ -35,7 +35,7 @@ func shiftReportView(db *store.DB) func(id uint64, lang string, width int) (stri
 // which conflicts came after the manager last marked them seen (F6,
 // ackConflicts). It only reads, walking the state index backwards
 // (store.LatestByState); the totals come from the lists unless one is cut
-// at limit.
+// at limit, then from the state's own keys (store.CountState).
 func journalBacklog(db *store.DB) func(limit int) (tui.Backlog, error) {
 	return func(limit int) (tui.Backlog, error) {
 		var b tui.Backlog
@@ -81,13 +81,20 @@ func journalBacklog(db *store.DB) func(limit int) (tui.Backlog, error) {
 			}
 		}
 		b.WaitingTotal, b.ConflictsTotal = len(b.Waiting), len(b.Conflicts)
-		if cut || len(conflicts) == limit {
-			n, err := db.CountByState()
-			if err != nil {
+		if cut {
+			b.WaitingTotal = 0
+			for _, s := range []store.State{store.Queued, store.Consuming, store.InDoubt} {
+				n, err := db.CountState(s)
+				if err != nil {
+					return tui.Backlog{}, err
+				}
+				b.WaitingTotal += n
+			}
+		}
+		if len(conflicts) == limit {
+			if b.ConflictsTotal, err = db.CountState(store.Conflict); err != nil {
 				return tui.Backlog{}, err
 			}
-			b.WaitingTotal = n[store.Queued] + n[store.Consuming] + n[store.InDoubt]
-			b.ConflictsTotal = n[store.Conflict]
 		}
 		b.Unseen = max(0, b.ConflictsTotal-seen.Count)
 		return b, nil
@@ -122,11 +129,11 @@ func conflictsSeenMark(db *store.DB) (conflictsSeen, error) {
 func ackConflicts(db *store.DB, now func() time.Time) func() error {
 	return func() error {
 		at := now() // before the count: a conflict between the two is still new by time
-		n, err := db.CountByState()
+		n, err := db.CountState(store.Conflict)
 		if err != nil {
 			return err
 		}
-		v, err := json.Marshal(conflictsSeen{At: at, Count: n[store.Conflict]})
+		v, err := json.Marshal(conflictsSeen{At: at, Count: n})
 		if err != nil {
 			return err
 		}
