@@ -673,16 +673,26 @@ func (db *DB) LatestByState(s State, limit int) ([]Redemption, error) {
 // CountState returns how many redemptions are in state s, walking only
 // that state's keys of the index (CountByState walks every redemption).
 func (db *DB) CountState(s State) (int, error) {
-	n := 0
-	prefix := append([]byte(s), 0)
+	n, err := db.CountStates(s)
+	return n[s], err
+}
+
+// CountStates is CountState of several states, in one transaction.
+func (db *DB) CountStates(states ...State) (map[State]int, error) {
+	out := make(map[State]int, len(states))
 	err := db.b.View(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bByState).Cursor()
-		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-			n++
+		for _, s := range states {
+			prefix := append([]byte(s), 0)
+			n := 0
+			for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+				n++
+			}
+			out[s] = n
 		}
 		return nil
 	})
-	return n, err
+	return out, err
 }
 
 // CountByState returns how many redemptions are in each state.

@@ -39,6 +39,14 @@ func TestLatestByState(t *testing.T) {
 		if n, err := db.CountState(c.s); err != nil || n != len(ids[c.s]) {
 			t.Fatalf("CountState(%s) = %d, %v; want %d", c.s, n, err, len(ids[c.s]))
 		}
+		every, err := db.CountByState()
+		if err != nil {
+			t.Fatal(err)
+		}
+		some, err := db.CountStates(c.s, Consumed, Queued)
+		if err != nil || some[c.s] != every[c.s] || some[Consumed] != every[Consumed] || some[Queued] != every[Queued] {
+			t.Fatalf("CountStates %v, CountByState %v, %v", some, every, err)
+		}
 		all := ids[c.s]
 		for i, r := range got {
 			if want := all[len(all)-1-i]; r.ID != want || r.State != c.s {
@@ -60,10 +68,8 @@ func BenchmarkCountState(b *testing.B) {
 	defer db.Close()
 	b.Run("CountState/conflict+queued+consuming+in_doubt", func(b *testing.B) {
 		for b.Loop() {
-			for _, s := range []State{Conflict, Queued, Consuming, InDoubt} {
-				if _, err := db.CountState(s); err != nil {
-					b.Fatal(err)
-				}
+			if _, err := db.CountStates(Conflict, Queued, Consuming, InDoubt); err != nil {
+				b.Fatal(err)
 			}
 		}
 	})
