@@ -2,8 +2,9 @@
 # Drives the built cardtill binary through `cardtill demo` in tmux at 80x24
 # (send-keys, capture-pane) and checks what the cashier sees: consumed,
 # already used, unknown code, product barcode, outage -> accepted offline ->
-# quit warning -> back online -> queue drained, the shift report scrolled,
-# the queue screen, help, and the Chinese screen.
+# quit warning -> back online -> queue drained and a conflict, the shift
+# report scrolled, the queue screen and marking the conflict seen, help,
+# and the Chinese screen.
 #
 # Usage: scripts/tmux-demo.sh [path/to/cardtill]   (builds ./cmd/cardtill when omitted)
 # Exit 0 when every check passed; on failure prints the screen it saw.
@@ -90,14 +91,16 @@ wait_for "outage ON" # the till learns of the outage at its next call to WeChat
 scan 100000000002
 wait_for "ACCEPTED OFFLINE" "will be checked with WeChat later" "queue 1" "WeChat OFFLINE since"
 lacks "WeChat online"
+scan 100000000060 # deleted by the customer, but the till cannot know while offline
+wait_for "1000 0000 0060" "queue 2"
 
 keys C-c
-wait_for "Quit cardtill?" "1 code(s) wait for WeChat"
+wait_for "Quit cardtill?" "2 code(s) wait for WeChat"
 keys n
 wait_for "Scan or type a code"
 
-keys F8
-wait_for "outage OFF" "queue 0" "WeChat online"
+keys F8 # back online: one queued code is consumed, WeChat refuses the deleted one: a conflict
+wait_for "outage OFF" "queue 0" "WeChat online" "conflicts 1 (1 new)"
 
 keys F4 # the shift report: longer than 80x24, so it scrolls
 wait_for "Shift report" "SHIFT REPORT" "more ↓"
@@ -106,7 +109,10 @@ wait_for "end  ↑"
 keys Home
 wait_for "more ↓"
 keys F3 # the queue and conflicts, from the journal
-wait_for "Waiting for WeChat" "Nothing waits for WeChat." "Conflicts"
+wait_for "Waiting for WeChat" "Nothing waits for WeChat." "Conflicts" "1 new" "1000 0000 0060" "F6 seen"
+keys F6 # the manager has seen it
+wait_for "conflicts 1   last sync"
+lacks "1 new"
 keys Escape
 wait_for "Demo codes"
 
