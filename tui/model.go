@@ -74,10 +74,12 @@ type Options struct {
 	// ones; nil when the screen cannot.
 	AckConflicts func() error
 	// Notices carries the hub's notices for the manager (stock alarms, card
-	// reviews, points changes); nil when there is no hub.
-	Notices <-chan Notice
-	Now     func() time.Time
-	NoColor bool
+	// reviews, points changes); nil when there is no hub. PastNotices are
+	// those of earlier runs (oldest first), listed on F3 only.
+	Notices     <-chan Notice
+	PastNotices []Notice
+	Now         func() time.Time
+	NoColor     bool
 }
 
 type screen int
@@ -147,6 +149,7 @@ func New(o Options) Model {
 	if o.Engine != nil {
 		m.status.st = o.Engine.Status()
 	}
+	m.notices = append([]Notice(nil), o.PastNotices[max(0, len(o.PastNotices)-maxNotices):]...)
 	return m
 }
 

@@ -316,3 +316,21 @@ func TestAckConflicts(t *testing.T) {
 		t.Fatal("F6 with nothing new journals again")
 	}
 }
+
+// Notices of earlier runs are listed on F3 but not announced again on
+// the till's notice line; at most maxNotices of them, the newest.
+func TestPastNotices(t *testing.T) {
+	var past []Notice
+	for i := range maxNotices + 3 {
+		past = append(past, Notice{Event: "card_sku_remind", Detail: fmt.Sprint("alarm ", i), At: t0.Add(-time.Hour)})
+	}
+	m := newTestModel("en", 80, 24, Options{PastNotices: past})
+	if m.notice != "" {
+		t.Fatalf("a past notice announced: %q", m.notice)
+	}
+	if len(m.notices) != maxNotices || m.notices[0].Detail != "alarm 3" {
+		t.Fatalf("%d past notices kept, first %q", len(m.notices), m.notices[0].Detail)
+	}
+	m = send(m, press(tea.KeyF3))
+	mustShow(t, m, "Notices from the hub  50", "13:32  ⚑ Stock alarm · alarm 52")
+}

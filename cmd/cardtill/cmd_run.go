@@ -61,7 +61,7 @@ func runTill(ctx context.Context, g *globals, cfg *Config, logger *slog.Logger) 
 	db, e := t.db, t.engine
 	var notices *noticeRelay
 	if t.feed != nil { // the hub's notices for the manager, from the first pull on
-		notices = newNoticeRelay()
+		notices = newNoticeRelay(db, logger)
 		t.feed.onNotices(notices.deliver)
 	}
 	if err := e.Recover(ctx); err != nil {
@@ -86,7 +86,7 @@ func runTill(ctx context.Context, g *globals, cfg *Config, logger *slog.Logger) 
 		Engine: redemptions, Shifts: storeShifts{db: db, terminal: cfg.Terminal.ID}, Lang: cfg.UI.Lang,
 		Confirm: cfg.UI.Confirm, Bell: cfg.UI.Bell, Recent: cfg.UI.Recent, Terminal: terminal,
 		Cashier: cfg.Shift.DefaultCashier, StatusC: statusC, NoColor: tui.NoColor(),
-		ShiftReport: shiftReportView(db), Backlog: journalBacklog(db), AckConflicts: ackConflicts(db, time.Now), Notices: notices.notices(),
+		ShiftReport: shiftReportView(db), Backlog: journalBacklog(db), AckConflicts: ackConflicts(db, time.Now), Notices: notices.notices(), PastNotices: notices.past(),
 	}
 	if sc := cfg.Scanner.toScanner(); sc.Port != "" {
 		r, err := scanner.Open(ctx, sc, scanner.Options{WaitForPort: true, Logger: logger})

@@ -189,18 +189,58 @@ func backlogOutcome(r store.Redemption, title string) sync.Outcome {
 }
 
 // noticeRelay hands the hub's notices, as the engine's feed pulls them,
-// to the till screen. It never blocks the feed: when the screen is not
-// reading (cardtill sync has none) the oldest waiting notice gives way.
-type noticeRelay struct{ c chan tui.Notice }
+// to the till screen, and keeps the latest in the journal (meta
+// screen.notices) so a restarted screen still lists them. It never blocks
+// the feed: when the screen is not reading the oldest waiting notice gives
+// way; a notice it cannot keep is still shown.
+type noticeRelay struct {
+	c      chan tui.Notice
+	db     *store.DB // nil: nothing kept
+	logger *slog.Logger
+	kept   []tui.Notice // what the journal holds, newest last (the feed's goroutine)
+	start  []tui.Notice // what it held at start
+}
 
-func newNoticeRelay() *noticeRelay { return &noticeRelay{c: make(chan tui.Notice, 64)} }
+// notices kept in the journal for the screen.
+const (
+	noticesKey  = "screen.notices"
+	noticesKept = 50
+)
+
+// newNoticeRelay reads the notices kept in db (the screen's past ones);
+// make it before the engine first pulls the feed, so none is both.
+func newNoticeRelay(db *store.DB, logger *slog.Logger) *noticeRelay {
+	r := &noticeRelay{c: make(chan tui.Notice, 64), db: db, logger: logger}
+	if db == nil {
+		return r
+	}
+	v, err := db.Meta(noticesKey)
+	if err == nil && v != nil {
+		err = json.Unmarshal(v, &r.kept)
+	}
+	if err != nil {
+		r.kept = nil
+		logger.Warn("the hub notices kept in the journal cannot be read; the screen starts without them", "err", err)
+	}
+	r.start = append([]tui.Notice(nil), r.kept...)
+	return r
+}
+
+// past is what the journal held at start, oldest first.
+func (r *noticeRelay) past() []tui.Notice {
+	if r == nil {
+		return nil
+	}
+	return r.start
+}
 
 func (r *noticeRelay) deliver(ns []hub.Notice) {
-	if r == nil {
+	if r == nil || len(ns) == 0 {
 		return
 	}
 	for _, n := range ns {
 		tn := tui.Notice{Event: n.Event, CardID: n.CardID, Code: n.Code, Detail: n.Detail, At: n.At.Local()}
+		r.kept = append(r.kept, tn)
 		for {
 			select {
 			case r.c <- tn:
@@ -213,6 +253,17 @@ func (r *noticeRelay) deliver(ns []hub.Notice) {
 			}
 			break
 		}
+	}
+	if r.db == nil {
+		return
+	}
+	r.kept = r.kept[max(0, len(r.kept)-noticesKept):]
+	v, err := json.Marshal(r.kept)
+	if err == nil {
+		err = r.db.PutMeta(noticesKey, v)
+	}
+	if err != nil {
+		r.logger.Warn("keeping the hub's notices in the journal", "err", err)
 	}
 }
 

@@ -169,7 +169,7 @@ func TestConflictsSeenJournaled(t *testing.T) {
 // The relay never blocks the feed: when the screen does not read, the
 // oldest notices give way to the newest.
 func TestNoticeRelayNeverBlocks(t *testing.T) {
-	r := newNoticeRelay()
+	r := newNoticeRelay(nil, nil)
 	var ns []hub.Notice
 	for i := range 200 {
 		ns = append(ns, hub.Notice{Event: "update_member_card", Detail: fmt.Sprint(i)})
@@ -186,6 +186,49 @@ func TestNoticeRelayNeverBlocks(t *testing.T) {
 	none.deliver(ns)
 	if none.notices() != nil {
 		t.Fatal("no relay gives a channel")
+	}
+}
+
+// The relay keeps the latest notices in the journal: a relay made on the
+// reopened journal (a restarted till) hands them to the screen as past
+// ones, the newest 50, oldest first.
+func TestNoticesKeptInJournal(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "journal.db")
+	open := func() *store.DB {
+		db, err := store.Open(path, store.Options{Terminal: "till-2", LockTimeout: time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return db
+	}
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	db := open()
+	r := newNoticeRelay(db, logger)
+	if len(r.past()) != 0 {
+		t.Fatalf("a new journal has past notices: %v", r.past())
+	}
+	for i := range 60 {
+		r.deliver([]hub.Notice{{Event: "card_sku_remind", Detail: fmt.Sprint(i), At: time.Unix(1764150000+int64(i), 0)}})
+	}
+	_ = db.Close()
+	db = open()
+	defer db.Close()
+	past := newNoticeRelay(db, logger).past()
+	if len(past) != noticesKept || past[0].Detail != "10" || past[len(past)-1].Detail != "59" || past[0].At.Unix() != 1764150010 {
+		t.Fatalf("after a restart %d past notices, %s..%s", len(past), past[0].Detail, past[len(past)-1].Detail)
+	}
+	// damaged: the screen starts without them, the feed still relays
+	if err := db.PutMeta(noticesKey, []byte("[{")); err != nil {
+		t.Fatal(err)
+	}
+	var logs lockedBuffer
+	r = newNoticeRelay(db, slog.New(slog.NewTextHandler(&logs, nil)))
+	if len(r.past()) != 0 || !strings.Contains(logs.String(), "cannot be read") {
+		t.Fatalf("damaged notices: %v, log %q", r.past(), logs.String())
+	}
+	r.deliver([]hub.Notice{{Event: "card_pass_check"}})
+	if n := <-r.notices(); n.Event != "card_pass_check" {
+		t.Fatalf("relayed %+v", n)
 	}
 }
 
@@ -277,9 +320,31 @@ lang = "en"
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
-	if seen, err := conflictsSeenMark(db); err != nil || seen.Count != 25 {
+	seen, err := conflictsSeenMark(db)
+	_ = db.Close()
+	if err != nil || seen.Count != 25 {
 		t.Fatalf("F6 journaled %+v, %v; want the 25 conflicts seen", seen, err)
+	}
+
+	// started again (the hub has nothing new): the notice comes from the
+	// journal
+	in2, typed2 := io.Pipe()
+	defer typed2.Close()
+	out = &screenBuffer{}
+	go func() { done <- run(context.Background(), []string{"--config", cfg, "run"}, in2, out, &errb) }()
+	typed = typed2
+	keys("\x1bOR") // F3
+	waitFor("Waiting for WeChat", formatCodeForTest(conflicts[24]), "15 more ↓")
+	keys("\x1b[F") // End
+	waitFor("Notices from the hub  1", "Stock alarm · the card's stock is below 100")
+	go func() { _, _ = io.WriteString(typed2, "\x03y") }()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Fatalf("second run: exit %d; stderr: %s", code, errb.String())
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("second run did not quit")
 	}
 }
 
