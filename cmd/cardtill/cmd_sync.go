@@ -46,6 +46,9 @@ func runSync(cmd *cobra.Command, g *globals, once, asJSON bool) error {
 	}
 	defer t.Close()
 	defer startTillOps(ctx, t.db, cfg, logger)()
+	if t.feed != nil { // the hub's notices: kept in the journal for the till screen
+		t.feed.onNotices(newNoticeRelay(t.db, logger).deliver)
+	}
 	gauge := new(journalGauge)
 	gauge.set(t.db)
 	if err := t.engine.Recover(ctx); err != nil && ctx.Err() == nil {

@@ -401,3 +401,43 @@ func TestScreenRedemptionsFinish(t *testing.T) {
 	}
 	close(e.stuck)
 }
+
+// Notices that `cardtill sync` pulls (a till run headless, or sync --once)
+// are kept in the journal for the screen too.
+func TestSyncKeepsHubNotices(t *testing.T) {
+	h := newHubRig(t)
+	key := hub.NewTerminalKey()
+	if err := h.store.AddTerminal("till-2", key); err != nil {
+		t.Fatal(err)
+	}
+	h.send(t, `<xml><ToUserName><![CDATA[gh_e2e]]></ToUserName><FromUserName><![CDATA[oE2EUser]]></FromUserName>`+
+		`<CreateTime>1764150005</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[card_not_pass_check]]></Event>`+
+		`<CardId><![CDATA[`+e2eCard+`]]></CardId><RefuseReason><![CDATA[logo unclear]]></RefuseReason></xml>`)
+	dir := t.TempDir()
+	journal := filepath.Join(dir, "journal.db")
+	cfg := writeFile(t, "sync.toml", fmt.Sprintf(`
+[terminal]
+id = "till-2"
+[wechat]
+api_base = %q
+token_source = "hub"
+hub_url = %q
+terminal_key_file = %q
+[store]
+path = %q
+[log]
+file = %q
+`, h.wx.URL, h.url, writeFile(t, "terminal.key", key+"\n"), journal, filepath.Join(dir, "cardtill.log")))
+	if code, _, errOut := runCmd(t, "--config", cfg, "sync", "--once"); code != 0 {
+		t.Fatalf("sync --once: exit %d: %s", code, errOut)
+	}
+	db, err := store.Open(journal, store.Options{Terminal: "till-2", LockTimeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	past := newNoticeRelay(db, slog.New(slog.NewTextHandler(io.Discard, nil))).past()
+	if len(past) != 1 || past[0].Event != "card_not_pass_check" || past[0].Detail != "logo unclear" || past[0].CardID != e2eCard {
+		t.Fatalf("kept notices %+v", past)
+	}
+}
