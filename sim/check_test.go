@@ -3,7 +3,6 @@ package sim
 import (
 	"reflect"
 	"slices"
-	"strings"
 	"time"
 
 	"cardtill/store"
@@ -94,7 +93,7 @@ func (w *world) checkAll(final bool) {
 			switch r.State {
 			case store.Consumed:
 				consumed[r.Code]++
-				if strings.Contains(r.ReasonText, "confirmed by a query") {
+				if r.Reason == string(sync.ReasonConfirmedByQuery) {
 					resolved[r.Code]++
 				}
 			case store.Consuming, store.InDoubt:
@@ -161,8 +160,14 @@ func (w *world) checkAll(final bool) {
 	for _, code := range w.order {
 		n := w.srv.ConsumeCount(code)
 		total += n
-		if consumed[code] > n && consumed[code]-resolved[code] <= n && w.knownBug("in-doubt-consumed-elsewhere",
-			"a consume whose answer was lost (or that WeChat refused as already consumed, answer lost) is resolved as consumed by a query that finds the code CONSUMED, though another till or the customer consumed it: the journals count %d consumes of %s, WeChat applied %d:%s", consumed[code], code, n, w.story(code)) {
+		// A consume whose answer was lost is settled by a query; when that
+		// finds the code CONSUMED the till cannot know who consumed it
+		// (WeChat's query does not say), so it journals it consumed with
+		// ReasonConfirmedByQuery. Those, and only those, may exceed what
+		// WeChat applied for this till: another till or the customer used
+		// the code in the same moment.
+		if consumed[code] > n && consumed[code]-resolved[code] <= n {
+			w.note("%s: %d consume(s) confirmed by a query, WeChat applied %d (used elsewhere at the same moment)", code, resolved[code], n)
 			consumed[code] = n
 		}
 		switch {

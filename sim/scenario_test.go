@@ -27,8 +27,8 @@ func scenarioWorld(t *testing.T) *world {
 
 // A till's consume is lost before it reaches WeChat (nothing applied);
 // meanwhile the customer uses the code elsewhere. The in-doubt resolution
-// finds it CONSUMED and journals it consumed: the till claims a consume
-// WeChat never applied for it.
+// finds it CONSUMED; WeChat cannot say by whom, so the till journals it
+// consumed with ReasonConfirmedByQuery for the manager to see.
 func TestSimScenarioInDoubtConsumedElsewhere(t *testing.T) {
 	w := scenarioWorld(t)
 	ctx := context.Background()
@@ -43,6 +43,9 @@ func TestSimScenarioInDoubtConsumedElsewhere(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.checkAll(true)
+	if rs := w.allRecords(t1); len(rs) != 1 || rs[0].State != "consumed" || rs[0].Reason != string(sync.ReasonConfirmedByQuery) {
+		t.Fatalf("the lost consume should settle consumed, marked confirmed by a query (who consumed it is unknown): %+v", rs)
+	}
 }
 
 // Both tills scan one code at once; both consume answers are lost (one was

@@ -438,8 +438,8 @@ func (e *Engine) resolve(ctx context.Context, r Record, release func()) result {
 	case info.Status == "CONSUMED":
 		_, err := e.j.TransitionBatch(r.ID, r.State, StateConsumed, func(x *Record) {
 			x.applyInfo(info)
-			x.Reason, x.Errcode = ReasonOK, 0
-			x.ReasonText = "consumed (confirmed by a query after the answer was lost)"
+			x.Reason, x.Errcode = ReasonConfirmedByQuery, 0
+			x.ReasonText = "consumed (confirmed by a query after the answer was lost; WeChat does not say whether this till or another use wrote it off)"
 		})
 		if err != nil {
 			return e.journalFailed(r, err)

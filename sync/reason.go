@@ -10,6 +10,12 @@ const (
 	ReasonNone Reason = ""
 	// ReasonOK: WeChat confirmed the consume.
 	ReasonOK Reason = "ok"
+	// ReasonConfirmedByQuery: consumed, as a query found the code CONSUMED
+	// after the answer to this till's consume was lost. WeChat's query does
+	// not say who consumed a code, so a use elsewhere at the same moment
+	// (another till, another store) cannot be told apart: the manager sees
+	// this reason rather than a plain consume.
+	ReasonConfirmedByQuery Reason = "confirmed_by_query"
 	// ReasonAcceptedOffline: WeChat unreachable, accepted by the offline
 	// policy; it will be checked and consumed when the network is back.
 	ReasonAcceptedOffline Reason = "accepted_offline"
@@ -55,7 +61,7 @@ const (
 // AllReasons lists every Reason but ReasonNone, for catalogues that must
 // translate them all.
 func AllReasons() []Reason {
-	return []Reason{ReasonOK, ReasonAcceptedOffline,
+	return []Reason{ReasonOK, ReasonConfirmedByQuery, ReasonAcceptedOffline,
 		ReasonAlreadyUsed, ReasonUsedHere, ReasonExpired, ReasonNotYetValid, ReasonGifting, ReasonGiftTimeout,
 		ReasonGifted, ReasonDeleted, ReasonUnavailable, ReasonUnknownCode, ReasonInvalidCode, ReasonCardStatus,
 		ReasonMarked, ReasonTimeLimit, ReasonNotConsumable, ReasonConfig, ReasonRejected,

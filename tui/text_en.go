@@ -68,6 +68,7 @@ var textEN = Text{
 
 	Reasons: map[sync.Reason]string{
 		sync.ReasonOK:                 "Consumed",
+		sync.ReasonConfirmedByQuery:   "Consumed — confirmed by WeChat after the answer was lost",
 		sync.ReasonAcceptedOffline:    "Accepted offline — will be checked later",
 		sync.ReasonAlreadyUsed:        "Already used",
 		sync.ReasonUsedHere:           "Already used at this till",

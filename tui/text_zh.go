@@ -68,6 +68,7 @@ var textZH = Text{
 
 	Reasons: map[sync.Reason]string{
 		sync.ReasonOK:                 "核销成功",
+		sync.ReasonConfirmedByQuery:   "已核销 — 应答丢失后经微信查询确认",
 		sync.ReasonAcceptedOffline:    "离线已受理 · 联网后自动核销",
 		sync.ReasonAlreadyUsed:        "已核销",
 		sync.ReasonUsedHere:           "本收银台已核销",
