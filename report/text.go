@@ -131,7 +131,7 @@ func Text(r Report, o Options) string {
 		p.rule("-")
 		p.line(c["refused_by"])
 		for _, x := range r.RefusedByReason {
-			p.kv(2, x.Name, itoa(x.Count))
+			p.kv(2, reasonName(o.lang(), x.Name), itoa(x.Count))
 		}
 	}
 	p.rule("-")
