@@ -8,7 +8,6 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
-	"os"
 	"runtime"
 	"slices"
 	"strings"
@@ -81,10 +80,9 @@ type world struct {
 	// no gate): replays are not exact, the checks are the same.
 	concurrent bool
 
-	final       string         // digest at the end
-	known       map[string]int // known bugs met, by key
-	touched     []string       // codes scanned in this step
-	outageUntil time.Time      // WeChat unreachable for everyone until then
+	final       string    // digest at the end
+	touched     []string  // codes scanned in this step
+	outageUntil time.Time // WeChat unreachable for everyone until then
 	faultsUntil time.Time
 }
 
@@ -122,26 +120,6 @@ func (tr *tracer) add(s string) {
 func (w *world) note(format string, a ...any) {
 	line := fmt.Sprintf("%s #%d ", w.clk.Now().Format("15:04:05"), w.step) + fmt.Sprintf(format, a...)
 	w.trace.add(strings.ReplaceAll(line, w.srv.URL, "wechat")) // the port differs between runs
-}
-
-// knownBug reports a bug the simulation found that is not fixed yet: it
-// is logged once per seed and the day goes on, unless CARDTILL_SIM_STRICT
-// is 1 (any known bug) or lists its key (comma-separated), when it fails
-// the seed. Remove the call when the bug is fixed.
-func (w *world) knownBug(key, format string, a ...any) bool {
-	w.tb.Helper()
-	if v := os.Getenv("CARDTILL_SIM_STRICT"); v == "1" || v == "all" || slices.Contains(strings.Split(v, ","), key) {
-		w.fatal("known bug %s: "+format, append([]any{key}, a...)...)
-	}
-	w.mu.Lock()
-	first := w.known[key] == 0
-	w.known[key]++
-	w.mu.Unlock()
-	if first {
-		w.tb.Logf("seed %d, step %d: known bug %s: "+format, append([]any{w.seed, w.step, key}, a...)...)
-	}
-	w.note("known bug %s", key)
-	return true
 }
 
 // story is everything the simulation knows of one code: the events that
@@ -224,7 +202,7 @@ func newWorld(tb testing.TB, seed uint64, cfg config) *world {
 	rng := rand.New(rand.NewPCG(seed, 0x63617264_74696c6c))
 	start := time.Date(2026, 11, 26, 8, 0, 0, 0, time.UTC)
 	clk := &clock{t: start}
-	w := &world{tb: tb, seed: seed, rng: rng, cfg: cfg, clk: clk, codes: map[string]*code{}, known: map[string]int{},
+	w := &world{tb: tb, seed: seed, rng: rng, cfg: cfg, clk: clk, codes: map[string]*code{},
 		trace: &tracer{}, stats: stats{outcomes: map[string]int{}, final: map[string]int{}, offlineRefusals: map[string]int{}}}
 	w.concurrent = cfg.concurrent
 	w.srv = wechattest.New(wechattest.WithClock(clk.Now))

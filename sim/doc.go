@@ -54,14 +54,14 @@
 // Same checks; the interleaving is the scheduler's, so it does not replay
 // exactly.
 //
-// Bugs the simulation found that are not fixed yet are "known bugs"
-// (world.knownBug): logged once per seed, and the day goes on; with
-// CARDTILL_SIM_STRICT=1 they fail the seed (or =key,key for some of them;
-// none is open now). Remove a call when its bug is fixed; fixed so far:
-// journal-full-offline, encrypted-unreadable, conflict-forgotten (each now
-// fails the simulation if it comes back). in-doubt-consumed-elsewhere was
-// not a bug but a limit of WeChat's API: a lost consume settled by a query
-// that finds the code CONSUMED cannot tell who consumed it; the engine now
-// journals it with sync.ReasonConfirmedByQuery, and the checker lets only
-// those exceed the consumes WeChat applied for the till.
+// Bugs the simulation found, each fixed and now failing the simulation if
+// it comes back (TestSimScenario* play the shortest day that showed it):
+// journal-full-offline (a full journal left a scan received), encrypted-
+// unreadable (an undecryptable scan failed with a journal error),
+// conflict-forgotten (a code honoured offline, then refused by WeChat, was
+// honoured again). in-doubt-consumed-elsewhere was a limit of WeChat's API,
+// not a bug: a lost consume settled by a query that finds the code CONSUMED
+// cannot tell who consumed it; the engine journals it with
+// sync.ReasonConfirmedByQuery, and the checker lets only those exceed the
+// consumes WeChat applied for the till.
 package sim

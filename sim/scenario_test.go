@@ -11,14 +11,10 @@ import (
 )
 
 // Scenarios: the shortest plays of each bug the seeded days found, through
-// the same world and checks. While a bug is open its check reports it as a
-// known bug (logged; open now: the two in-doubt ones); CARDTILL_SIM_STRICT=1
-// makes them fail:
-//
-//	CARDTILL_SIM_STRICT=1 go test ./sim -run SimScenario -v
-//
-// Fixed ones stay as regression tests: encrypted-unreadable (29f8c2c) and
-// conflict-forgotten (27bea81).
+// the same world and checks; they stay as regression tests:
+// encrypted-unreadable (29f8c2c), conflict-forgotten (27bea81), and the two
+// in-doubt plays, where a lost consume is settled consumed by a query and
+// marked sync.ReasonConfirmedByQuery (26ad070).
 
 func scenarioWorld(t *testing.T) *world {
 	pol := sync.Policy{Mode: sync.ModeAccept, MaxPerShift: -1}
