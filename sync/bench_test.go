@@ -23,30 +23,7 @@ func BenchmarkRedeemOnline(b *testing.B) {
 	h := newHarness(b, nil)
 	h.wx.add("warm", "pCard")
 	h.redeem("warm") // opens the shift and caches the card title
-	codes := make([]string, b.N)
-	for i := range codes {
-		codes[i] = fmt.Sprintf("1%011d", i)
-		h.wx.add(codes[i], "pCard")
-	}
-	before := h.j.commits.Load()
-	var beforeAnswer int64
-	var toAnswer time.Duration
-	b.ResetTimer()
-	for i := range b.N {
-		start := h.j.commits.Load()
-		t0 := time.Now()
-		out, err := h.e.Redeem(context.Background(), sync.Request{Code: codes[i], OnAnswer: func(sync.Outcome) {
-			beforeAnswer += h.j.commits.Load() - start
-			toAnswer += time.Since(t0)
-		}})
-		if err != nil || out.Kind != sync.Consumed {
-			b.Fatalf("%+v %v", out, err)
-		}
-	}
-	b.StopTimer()
-	b.ReportMetric(float64(beforeAnswer)/float64(b.N), "commits-before-answer/op")
-	b.ReportMetric(float64(toAnswer.Nanoseconds())/float64(b.N), "ns-to-answer/op")
-	b.ReportMetric(float64(h.j.commits.Load()-before)/float64(b.N), "commits/op")
+	benchOnline(b, h.e, func(code string) { h.wx.add(code, "pCard") }, h.j.commits.Load)
 }
 
 // BenchmarkDrain: draining N queued codes (CARDTILL_BENCH_DRAIN, 10,000 by
@@ -55,33 +32,19 @@ func BenchmarkRedeemOnline(b *testing.B) {
 // "ideal" reports the fraction reached (target >= 0.9).
 func BenchmarkDrain(b *testing.B) {
 	n := benchDrainN()
-	const latency = 20 * time.Millisecond
-	var total time.Duration
-	for range b.N {
-		b.StopTimer()
+	benchDrain(b, n, func() *sync.Engine {
 		h := newHarness(b, func(o *sync.Options) {
 			o.Concurrency = 8
 			o.Timeout, o.SyncTimeout = time.Second, 2*time.Second
 		})
-		h.wx.latency = latency
+		h.wx.latency = 20 * time.Millisecond
 		for i := range n {
 			code := fmt.Sprintf("2%011d", i)
 			h.wx.add(code, "pCard")
-			if _, err := h.j.Create(sync.Record{Code: code, State: sync.StateQueued, ShiftID: 1, AcceptedAt: h.clk.Now(), NextAttempt: h.clk.Now()}, sync.StateReceived, sync.StateQueued); err != nil {
-				b.Fatal(err)
-			}
+			h.queue(b, code, 1)
 		}
-		b.StartTimer()
-		start := time.Now()
-		rep, err := h.e.DrainOnce(context.Background())
-		total += time.Since(start)
-		if err != nil || rep.Consumed != n || rep.Remaining != 0 {
-			b.Fatalf("drain: %+v %v", rep, err)
-		}
-	}
-	perSec := float64(n*b.N) / total.Seconds()
-	b.ReportMetric(perSec, "codes/s")
-	b.ReportMetric(perSec/200, "ideal")
+		return h.e
+	})
 }
 
 // BenchmarkRedeemOnlineRealWeChat is BenchmarkRedeemOnline over the real
@@ -90,39 +53,14 @@ func BenchmarkRedeemOnlineRealWeChat(b *testing.B) {
 	h := newRealBenchHarness(b, nil)
 	h.srv.AddCode(wechattest.Code{Code: "100000000000", CardID: "pCard"})
 	h.redeem("100000000000")
-	codes := make([]string, b.N)
-	for i := range codes {
-		codes[i] = fmt.Sprintf("1%011d", i+1)
-		h.srv.AddCode(wechattest.Code{Code: codes[i], CardID: "pCard"})
-	}
-	before := h.j.commits.Load()
-	var beforeAnswer int64
-	var toAnswer time.Duration
-	b.ResetTimer()
-	for i := range b.N {
-		start := h.j.commits.Load()
-		t0 := time.Now()
-		out, err := h.e.Redeem(context.Background(), sync.Request{Code: codes[i], OnAnswer: func(sync.Outcome) {
-			beforeAnswer += h.j.commits.Load() - start
-			toAnswer += time.Since(t0)
-		}})
-		if err != nil || out.Kind != sync.Consumed {
-			b.Fatalf("%+v %v", out, err)
-		}
-	}
-	b.StopTimer()
-	b.ReportMetric(float64(beforeAnswer)/float64(b.N), "commits-before-answer/op")
-	b.ReportMetric(float64(toAnswer.Nanoseconds())/float64(b.N), "ns-to-answer/op")
-	b.ReportMetric(float64(h.j.commits.Load()-before)/float64(b.N), "commits/op")
+	benchOnline(b, h.e, func(code string) { h.srv.AddCode(wechattest.Code{Code: code, CardID: "pCard"}) }, h.j.commits.Load)
 }
 
 // BenchmarkDrainRealWeChat is BenchmarkDrain over the real client and the
 // fake WeChat on loopback HTTP, 20 ms latency on every query and consume.
 func BenchmarkDrainRealWeChat(b *testing.B) {
 	n := benchDrainN()
-	var total time.Duration
-	for range b.N {
-		b.StopTimer()
+	benchDrain(b, n, func() *sync.Engine {
 		h := newRealBenchHarness(b, func(o *sync.Options) { o.Concurrency = 8 })
 		for _, ep := range []wechattest.Endpoint{wechattest.EndpointGetCode, wechattest.EndpointConsume} {
 			h.srv.Inject(ep, wechattest.Fault{Latency: 20 * time.Millisecond, Persistent: true})
@@ -130,23 +68,11 @@ func BenchmarkDrainRealWeChat(b *testing.B) {
 		for i := range n {
 			code := fmt.Sprintf("2%011d", i)
 			h.srv.AddCode(wechattest.Code{Code: code, CardID: "pCard"})
-			if _, err := h.j.Create(sync.Record{Code: code, State: sync.StateQueued, ShiftID: 1, AcceptedAt: h.clk.Now(), NextAttempt: h.clk.Now()}, sync.StateReceived, sync.StateQueued); err != nil {
-				b.Fatal(err)
-			}
+			h.queue(b, code, 1)
 		}
-		b.StartTimer()
-		start := time.Now()
-		rep, err := h.e.DrainOnce(context.Background())
-		total += time.Since(start)
-		if err != nil || rep.Consumed != n || rep.Remaining != 0 {
-			b.Fatalf("drain: %+v %v", rep, err)
-		}
-	}
-	perSec := float64(n*b.N) / total.Seconds()
-	b.ReportMetric(perSec, "codes/s")
-	b.ReportMetric(perSec/200, "ideal")
+		return h.e
+	})
 }
-
 func newRealBenchHarness(b *testing.B, mod func(*sync.Options)) *realHarness {
 	b.Helper()
 	srv := wechattest.New()
@@ -176,4 +102,70 @@ func benchDrainN() int {
 		}
 	}
 	return 10000
+}
+
+// benchOnline redeems b.N fresh codes (added with add) one after another on
+// e and reports the commits (read from commits) made before the answer is
+// final, the time to the answer, and all commits per redemption.
+func benchOnline(b *testing.B, e *sync.Engine, add func(code string), commits func() int64) {
+	b.Helper()
+	codes := make([]string, b.N)
+	for i := range codes {
+		codes[i] = fmt.Sprintf("1%011d", i+1)
+		add(codes[i])
+	}
+	before := commits()
+	var beforeAnswer int64
+	var toAnswer time.Duration
+	b.ResetTimer()
+	for i := range b.N {
+		start := commits()
+		t0 := time.Now()
+		out, err := e.Redeem(context.Background(), sync.Request{Code: codes[i], OnAnswer: func(sync.Outcome) {
+			beforeAnswer += commits() - start
+			toAnswer += time.Since(t0)
+		}})
+		if err != nil || out.Kind != sync.Consumed {
+			b.Fatalf("%+v %v", out, err)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(beforeAnswer)/float64(b.N), "commits-before-answer/op")
+	b.ReportMetric(float64(toAnswer.Nanoseconds())/float64(b.N), "ns-to-answer/op")
+	b.ReportMetric(float64(commits()-before)/float64(b.N), "commits/op")
+}
+
+// benchDrain times drains of n codes: setup (untimed) returns an engine
+// whose journal holds n due codes; "ideal" is the fraction of 200/s.
+func benchDrain(b *testing.B, n int, setup func() *sync.Engine) {
+	b.Helper()
+	var total time.Duration
+	for range b.N {
+		b.StopTimer()
+		e := setup()
+		b.StartTimer()
+		start := time.Now()
+		rep, err := e.DrainOnce(context.Background())
+		total += time.Since(start)
+		if err != nil || rep.Consumed != n || rep.Remaining != 0 {
+			b.Fatalf("drain: %+v %v", rep, err)
+		}
+	}
+	perSec := float64(n*b.N) / total.Seconds()
+	b.ReportMetric(perSec, "codes/s")
+	b.ReportMetric(perSec/200, "ideal")
+}
+
+// queue journals code as accepted offline in shift, due now.
+func (h *harness) queue(b *testing.B, code string, shift uint64) {
+	b.Helper()
+	queueOn(b, h.j, code, shift, h.clk.Now())
+}
+
+// queueOn journals code on j as accepted offline in shift, due at now.
+func queueOn(b *testing.B, j sync.Journal, code string, shift uint64, now time.Time) {
+	b.Helper()
+	if _, err := j.Create(sync.Record{Code: code, State: sync.StateQueued, ShiftID: shift, AcceptedAt: now, NextAttempt: now}, sync.StateReceived, sync.StateQueued); err != nil {
+		b.Fatal(err)
+	}
 }

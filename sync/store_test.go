@@ -451,30 +451,7 @@ func BenchmarkRedeemOnlineStore(b *testing.B) {
 	if _, err := st.e.Redeem(context.Background(), sync.Request{Code: "100000000000"}); err != nil {
 		b.Fatal(err)
 	}
-	codes := make([]string, b.N)
-	for i := range codes {
-		codes[i] = fmt.Sprintf("1%011d", i+1)
-		st.srv.AddCode(wechattest.Code{Code: codes[i], CardID: "pCard"})
-	}
-	before := st.j.n.Load()
-	var beforeAnswer int64
-	var toAnswer time.Duration
-	b.ResetTimer()
-	for i := range b.N {
-		start := st.j.n.Load()
-		t0 := time.Now()
-		out, err := st.e.Redeem(context.Background(), sync.Request{Code: codes[i], OnAnswer: func(sync.Outcome) {
-			beforeAnswer += st.j.n.Load() - start
-			toAnswer += time.Since(t0)
-		}})
-		if err != nil || out.Kind != sync.Consumed {
-			b.Fatalf("%+v %v", out, err)
-		}
-	}
-	b.StopTimer()
-	b.ReportMetric(float64(beforeAnswer)/float64(b.N), "commits-before-answer/op")
-	b.ReportMetric(float64(toAnswer.Nanoseconds())/float64(b.N), "ns-to-answer/op")
-	b.ReportMetric(float64(st.j.n.Load()-before)/float64(b.N), "commits/op")
+	benchOnline(b, st.e, func(code string) { st.srv.AddCode(wechattest.Code{Code: code, CardID: "pCard"}) }, st.j.n.Load)
 }
 
 // BenchmarkDrainStore: N queued codes (CARDTILL_BENCH_DRAIN, default
@@ -482,39 +459,24 @@ func BenchmarkRedeemOnlineStore(b *testing.B) {
 // ms fake latency per call, concurrency 8; "ideal" is the fraction of 200/s.
 func BenchmarkDrainStore(b *testing.B) {
 	n := benchDrainN()
-	var total time.Duration
-	for range b.N {
-		b.StopTimer()
+	benchDrain(b, n, func() *sync.Engine {
 		// Timeouts as the other drain benchmarks: on a contended CPU a 20 ms
 		// call can take longer than the 300 ms of the tests.
 		st := newStoreTillWith(b, 8, func(o *sync.Options) { o.Timeout, o.SyncTimeout = time.Second, 2*time.Second })
-		for i := range n {
-			code := fmt.Sprintf("2%011d", i)
-			st.srv.AddCode(wechattest.Code{Code: code, CardID: "pCard"})
-		}
 		shift, err := st.db.OpenShift("till-2", "bench")
 		if err != nil {
 			b.Fatal(err)
 		}
 		for i := range n {
-			if _, err := st.j.Create(sync.Record{Code: fmt.Sprintf("2%011d", i), State: sync.StateQueued, ShiftID: shift.ID, AcceptedAt: st.clk.Now(), NextAttempt: st.clk.Now()}, sync.StateReceived, sync.StateQueued); err != nil {
-				b.Fatal(err)
-			}
+			code := fmt.Sprintf("2%011d", i)
+			st.srv.AddCode(wechattest.Code{Code: code, CardID: "pCard"})
+			queueOn(b, st.j, code, shift.ID, st.clk.Now())
 		}
 		for _, ep := range []wechattest.Endpoint{wechattest.EndpointGetCode, wechattest.EndpointConsume} {
 			st.srv.Inject(ep, wechattest.Fault{Latency: 20 * time.Millisecond, Persistent: true})
 		}
-		b.StartTimer()
-		start := time.Now()
-		rep, err := st.e.DrainOnce(context.Background())
-		total += time.Since(start)
-		if err != nil || rep.Consumed != n || rep.Remaining != 0 {
-			b.Fatalf("drain: %+v %v", rep, err)
-		}
-	}
-	perSec := float64(n*b.N) / total.Seconds()
-	b.ReportMetric(perSec, "codes/s")
-	b.ReportMetric(perSec/200, "ideal")
+		return st.e
+	})
 }
 
 // An encrypted scan that WeChat cannot decrypt (unreachable, or it refuses
