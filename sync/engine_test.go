@@ -52,11 +52,17 @@ func (h *harness) redeem(code string) sync.Outcome {
 	return out
 }
 
-// settle brings the network back and drains until nothing is pending,
-// moving the clock past quiet periods and backoffs.
+// settle brings the network back and drains until nothing is pending.
 func (h *harness) settle() {
 	h.t.Helper()
 	h.wx.setDown(false)
+	h.drainUntilEmpty()
+}
+
+// drainUntilEmpty drains until nothing is pending, moving the clock past
+// quiet periods and backoffs.
+func (h *harness) drainUntilEmpty() {
+	h.t.Helper()
 	for range 20 {
 		h.clk.Advance(time.Minute)
 		if _, err := h.e.DrainOnce(context.Background()); err != nil {
@@ -72,7 +78,13 @@ func (h *harness) settle() {
 // agree checks the journal against the fake's truth for code.
 func (h *harness) agree(code string) {
 	h.t.Helper()
-	n := h.wx.consumed(code)
+	h.agreeCount(code, h.wx.consumed(code))
+}
+
+// agreeCount checks that WeChat applied n <= 1 consumes of code, that the
+// journal has exactly n consumed redemptions of it, and nothing pending.
+func (h *harness) agreeCount(code string, n int) {
+	h.t.Helper()
 	if n > 1 {
 		h.t.Fatalf("code %s consumed %d times by WeChat", code, n)
 	}

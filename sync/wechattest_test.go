@@ -41,36 +41,12 @@ func (h *realHarness) settleReal() {
 	h.t.Helper()
 	h.srv.ClearFaults()
 	h.srv.SetOutage(false)
-	for range 20 {
-		h.clk.Advance(time.Minute)
-		if _, err := h.e.DrainOnce(context.Background()); err != nil {
-			h.t.Fatal(err)
-		}
-		if st := h.e.Status(); st.QueueDepth == 0 {
-			return
-		}
-	}
-	h.t.Fatalf("queue not empty after settling: %+v", h.e.Status())
+	h.drainUntilEmpty()
 }
 
 func (h *realHarness) agreeReal(code string) {
 	h.t.Helper()
-	n := h.srv.ConsumeCount(code)
-	if n > 1 {
-		h.t.Fatalf("code %s consumed %d times by WeChat", code, n)
-	}
-	consumed := 0
-	for _, r := range h.j.records(code) {
-		switch r.State {
-		case sync.StateConsumed:
-			consumed++
-		case sync.StateQueued, sync.StateConsuming, sync.StateInDoubt, sync.StateReceived, sync.StateChecked:
-			h.t.Fatalf("code %s left in %s", code, r.State)
-		}
-	}
-	if consumed != n {
-		h.t.Fatalf("code %s: journal has %d consumed, WeChat applied %d: %+v", code, consumed, n, h.j.records(code))
-	}
+	h.agreeCount(code, h.srv.ConsumeCount(code))
 }
 
 // TestFaultMatrixRealWeChat: every fault the fake WeChat injects (latency
