@@ -3,7 +3,11 @@
 // card/code/consume, card/code/decrypt and card/get endpoints the way
 // WeChat does, for tests, the demo and simulations.
 //
-// It owns a table of codes and cards, access tokens that expire, a counter
+// It owns a table of codes and cards, access tokens that expire and that
+// replace each other as WeChat's do (cgi-bin/token, and stable_token with
+// force_refresh, issue a new token; the one it replaced keeps working for a
+// grace period, five minutes by default, then answers 40001; stable_token in
+// normal mode answers the latest valid token and replaces nothing), a counter
 // of every consume it applied (so a test can assert "exactly once"), fault
 // injection per endpoint and per call (latency, HTTP 5xx, any errcode,
 // connection dropped before or after a consume was applied), an outage

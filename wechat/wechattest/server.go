@@ -25,6 +25,10 @@ const (
 	DefaultSecret = "fake-app-secret-0123456789abcdef"
 	// DefaultTokenTTL is the lifetime of the tokens it issues.
 	DefaultTokenTTL = 2 * time.Hour
+	// DefaultTokenGrace is how long a token stays usable after a newer one
+	// replaced it (cgi-bin/token, or stable_token with force_refresh):
+	// WeChat keeps the old and the new token both valid for five minutes.
+	DefaultTokenGrace = 5 * time.Minute
 )
 
 // Endpoint names a fake endpoint for fault injection.
@@ -101,16 +105,17 @@ type Server struct {
 	AppID  string
 	Secret string
 
-	srv *httptest.Server
-	now func() time.Time
-	ttl time.Duration
-	key []byte
+	srv   *httptest.Server
+	now   func() time.Time
+	ttl   time.Duration
+	grace time.Duration
+	key   []byte
 
 	mu       sync.Mutex
 	codes    map[string]*Code
 	cards    map[string]Card
-	tokens   map[string]time.Time // token -> expiry
-	current  string               // the stable token
+	tokens   map[string]*issuedToken
+	current  string // the latest token issued: the one stable_token answers
 	faults   map[Endpoint][]*faultSlot
 	outage   bool
 	consumes map[string]int
@@ -133,11 +138,23 @@ func WithCredentials(appID, secret string) Option {
 // WithTokenTTL sets the lifetime of issued tokens.
 func WithTokenTTL(d time.Duration) Option { return func(s *Server) { s.ttl = d } }
 
+// WithTokenGrace sets how long a replaced token stays usable
+// (DefaultTokenGrace when not given; 0 = it stops at once).
+func WithTokenGrace(d time.Duration) Option { return func(s *Server) { s.grace = d } }
+
+// issuedToken is one access token the server handed out.
+type issuedToken struct {
+	expires time.Time // end of its lifetime: 42001 from then on
+	// replaced is when a newer token replaced it (zero while it is the
+	// latest); from replaced+grace on it answers 40001 "not latest".
+	replaced time.Time
+}
+
 // New starts a fake WeChat on loopback. Close it when done.
 func New(opts ...Option) *Server {
 	s := &Server{
-		AppID: DefaultAppID, Secret: DefaultSecret, now: time.Now, ttl: DefaultTokenTTL,
-		codes: map[string]*Code{}, cards: map[string]Card{}, tokens: map[string]time.Time{},
+		AppID: DefaultAppID, Secret: DefaultSecret, now: time.Now, ttl: DefaultTokenTTL, grace: DefaultTokenGrace,
+		codes: map[string]*Code{}, cards: map[string]Card{}, tokens: map[string]*issuedToken{},
 		faults: map[Endpoint][]*faultSlot{}, consumes: map[string]int{}, calls: map[Endpoint]int{},
 	}
 	for _, o := range opts {
@@ -252,8 +269,8 @@ func (s *Server) ExpireTokens() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
-	for t := range s.tokens {
-		s.tokens[t] = now.Add(-time.Second)
+	for _, t := range s.tokens {
+		t.expires = now.Add(-time.Second)
 	}
 	s.current = ""
 }
@@ -439,6 +456,11 @@ func (s *Server) handle(ep Endpoint, r *http.Request, body []byte) answer {
 	return errAnswer(48001, "api unauthorized")
 }
 
+// issue answers both token endpoints. fresh (cgi-bin/token always,
+// stable_token with force_refresh) issues a new token and so replaces the
+// latest one, which keeps working for the grace period only; otherwise
+// (stable_token in normal mode) the latest token is answered as long as it
+// is valid, and a new one is issued only when there is none.
 func (s *Server) issue(appID, secret string, fresh bool) answer {
 	switch {
 	case appID != s.AppID:
@@ -449,13 +471,17 @@ func (s *Server) issue(appID, secret string, fresh bool) answer {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
-	if exp, ok := s.tokens[s.current]; !fresh && ok && now.Before(exp) {
-		return okAnswer(answer{"access_token": s.current, "expires_in": int(exp.Sub(now) / time.Second)})
+	cur, ok := s.tokens[s.current]
+	if !fresh && ok && now.Before(cur.expires) {
+		return okAnswer(answer{"access_token": s.current, "expires_in": int(cur.expires.Sub(now) / time.Second)})
+	}
+	if ok && cur.replaced.IsZero() {
+		cur.replaced = now
 	}
 	var b [12]byte
 	_, _ = rand.Read(b[:])
 	tok := "FAKETOKEN_" + hex.EncodeToString(b[:])
-	s.tokens[tok] = now.Add(s.ttl)
+	s.tokens[tok] = &issuedToken{expires: now.Add(s.ttl)}
 	s.current = tok
 	s.issued++
 	return okAnswer(answer{"access_token": tok, "expires_in": int(s.ttl / time.Second)})
@@ -467,11 +493,12 @@ func (s *Server) checkToken(tok string) answer {
 	if tok == "" {
 		return errAnswer(wechat.CodeTokenMissing, "access_token missing")
 	}
-	exp, ok := s.tokens[tok]
-	if !ok {
+	t, ok := s.tokens[tok]
+	now := s.now()
+	if !ok || !t.replaced.IsZero() && !now.Before(t.replaced.Add(s.grace)) {
 		return errAnswer(wechat.CodeInvalidToken, "invalid credential, access_token is invalid or not latest")
 	}
-	if !s.now().Before(exp) {
+	if !now.Before(t.expires) {
 		return errAnswer(wechat.CodeTokenExpired, "access_token expired")
 	}
 	return nil

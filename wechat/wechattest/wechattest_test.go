@@ -653,3 +653,130 @@ func TestDemoCatalogue(t *testing.T) {
 		t.Fatal("look-ups consumed")
 	}
 }
+
+// tokenClock is a settable clock for the token tests.
+type tokenClock struct {
+	mu  stdsync.Mutex
+	now time.Time
+}
+
+func (c *tokenClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *tokenClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
+// tokenErrcode is the errcode card/code/get answers with tok.
+func tokenErrcode(t *testing.T, srv *wechattest.Server, tok string) int {
+	t.Helper()
+	return mustCall(t, srv, "card/code/get", tok, map[string]any{"code": "111", "check_consume": false}).errcode()
+}
+
+// Two tills on one AppID each calling cgi-bin/token: the second call
+// replaces the first till's token, which works for the grace period only
+// and then answers 40001 ("invalid or not latest").
+func TestTokenReplacedAfterGrace(t *testing.T) {
+	clk := &tokenClock{now: time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)}
+	srv := newServer(t, wechattest.WithClock(clk.Now))
+	srv.AddCode(wechattest.Code{Code: "111", CardID: "pA"})
+
+	a := getToken(t, srv, srv.AppID, srv.Secret).str("access_token")
+	clk.Advance(time.Minute)
+	b := getToken(t, srv, srv.AppID, srv.Secret).str("access_token")
+	if a == "" || b == "" || a == b {
+		t.Fatalf("tokens %q %q", a, b)
+	}
+	clk.Advance(wechattest.DefaultTokenGrace - time.Second)
+	if c := tokenErrcode(t, srv, a); c != 0 {
+		t.Fatalf("replaced token within the grace: errcode %d, want 0", c)
+	}
+	clk.Advance(time.Second)
+	if c := tokenErrcode(t, srv, a); c != wechat.CodeInvalidToken {
+		t.Fatalf("replaced token after the grace: errcode %d, want %d", c, wechat.CodeInvalidToken)
+	}
+	if c := tokenErrcode(t, srv, b); c != 0 {
+		t.Fatalf("latest token: errcode %d", c)
+	}
+	// A third call replaces b; a stays refused, and the grace of b runs
+	// from its own replacement, not from a's.
+	c := getToken(t, srv, srv.AppID, srv.Secret).str("access_token")
+	clk.Advance(wechattest.DefaultTokenGrace - time.Second)
+	for tok, want := range map[string]int{a: wechat.CodeInvalidToken, b: 0, c: 0} {
+		if got := tokenErrcode(t, srv, tok); got != want {
+			t.Errorf("errcode %d, want %d", got, want)
+		}
+	}
+	clk.Advance(time.Second)
+	if got := tokenErrcode(t, srv, b); got != wechat.CodeInvalidToken {
+		t.Errorf("b after its grace: errcode %d", got)
+	}
+}
+
+// stable_token in normal mode answers the latest token and replaces
+// nothing, however often it is called; force_refresh replaces it like
+// cgi-bin/token does.
+func TestStableTokenReplacesOnlyWhenForced(t *testing.T) {
+	clk := &tokenClock{now: time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)}
+	srv := newServer(t, wechattest.WithClock(clk.Now))
+	srv.AddCode(wechattest.Code{Code: "111", CardID: "pA"})
+
+	a := stable(t, srv, false)
+	for range 5 {
+		clk.Advance(wechattest.DefaultTokenGrace)
+		if b := stable(t, srv, false); b != a {
+			t.Fatal("stable_token in normal mode issued a new token while the latest was valid")
+		}
+	}
+	if c := tokenErrcode(t, srv, a); c != 0 || srv.TokensIssued() != 1 {
+		t.Fatalf("after normal-mode calls: errcode %d, %d issued", c, srv.TokensIssued())
+	}
+	// A cgi-bin/token caller replaces it; normal mode then answers the new
+	// one (the latest), and the old one lasts the grace.
+	got := getToken(t, srv, srv.AppID, srv.Secret).str("access_token")
+	if s := stable(t, srv, false); s != got {
+		t.Fatal("stable_token did not answer the latest token")
+	}
+	clk.Advance(wechattest.DefaultTokenGrace)
+	if c := tokenErrcode(t, srv, a); c != wechat.CodeInvalidToken {
+		t.Fatalf("token replaced by cgi-bin/token, after the grace: errcode %d", c)
+	}
+	// force_refresh: a new token; the one it replaced lasts the grace.
+	f := stable(t, srv, true)
+	if f == got {
+		t.Fatal("force_refresh answered the same token")
+	}
+	clk.Advance(wechattest.DefaultTokenGrace - time.Second)
+	if c := tokenErrcode(t, srv, got); c != 0 {
+		t.Fatalf("token replaced by force_refresh, within the grace: errcode %d", c)
+	}
+	clk.Advance(time.Second)
+	if c := tokenErrcode(t, srv, got); c != wechat.CodeInvalidToken {
+		t.Fatalf("token replaced by force_refresh, after the grace: errcode %d", c)
+	}
+	if c := tokenErrcode(t, srv, f); c != 0 {
+		t.Fatalf("forced token: errcode %d", c)
+	}
+}
+
+// WithTokenGrace(0): a replaced token is refused (40001) at once; the
+// latest token past its TTL answers 42001, and normal mode replaces it.
+func TestTokenGraceOption(t *testing.T) {
+	clk := &tokenClock{now: time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)}
+	srv := newServer(t, wechattest.WithClock(clk.Now), wechattest.WithTokenGrace(0), wechattest.WithTokenTTL(time.Hour))
+	srv.AddCode(wechattest.Code{Code: "111", CardID: "pA"})
+
+	a := stable(t, srv, false)
+	b := getToken(t, srv, srv.AppID, srv.Secret).str("access_token")
+	if c := tokenErrcode(t, srv, a); c != wechat.CodeInvalidToken {
+		t.Fatalf("replaced token with no grace: errcode %d", c)
+	}
+	clk.Advance(time.Hour)
+	if c := tokenErrcode(t, srv, b); c != wechat.CodeTokenExpired {
+		t.Fatalf("latest token past its TTL: errcode %d", c)
+	}
+	// Normal mode replaces an expired latest token.
+	if s := stable(t, srv, false); s == b || tokenErrcode(t, srv, s) != 0 {
+		t.Fatal("stable_token did not replace the expired token")
+	}
+}
