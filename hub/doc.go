@@ -22,5 +22,10 @@
 // proxy (nginx, Caddy, a cloud load balancer) that terminates TLS: terminal
 // keys and access tokens must never cross a network in the clear. WeChat
 // pushes only to port 443 (https) or 80 (http), so the proxy, or the hub
-// itself, listens there.
+// itself, listens there. Behind a proxy the direct peer is the proxy: with
+// Options.TrustedProxies (hub.trusted_proxies) the client's address is
+// taken from X-Forwarded-For (the rightmost hop that is not a trusted
+// proxy) or X-Real-IP, and only when the peer is one of those proxies; the
+// handlers then see it in RemoteAddr. The hub makes no per-client decision
+// on that address today (no rate limit by address): it is for the logs.
 package hub

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	stdsync "sync"
@@ -62,6 +63,12 @@ type Options struct {
 	// PageSize is the default number of feed items per page (500 when 0,
 	// at most 1000).
 	PageSize int
+	// TrustedProxies are the reverse proxies (hub.trusted_proxies) whose
+	// X-Forwarded-For / X-Real-IP headers name the client: only a request
+	// whose direct peer is in one of these prefixes has its client address
+	// taken from them (for logs and anything else that uses
+	// http.Request.RemoteAddr). Empty trusts no one: the peer is the client.
+	TrustedProxies []netip.Prefix
 }
 
 // Server is the hub's HTTP side.
@@ -72,6 +79,7 @@ type Server struct {
 	log    *slog.Logger
 	now    func() time.Time
 	page   int
+	proxy  []netip.Prefix
 
 	tokMu      stdsync.Mutex
 	handed     string    // the token last handed out
@@ -92,10 +100,19 @@ func NewServer(o Options) (*Server, error) {
 	if o.PageSize <= 0 || o.PageSize > maxPageSize {
 		o.PageSize = defPageSize
 	}
-	return &Server{push: o.Push, store: o.Store, tokens: o.Tokens, log: o.Logger, now: o.Now, page: o.PageSize}, nil
+	proxy := make([]netip.Prefix, 0, len(o.TrustedProxies))
+	for _, p := range o.TrustedProxies {
+		if !p.IsValid() {
+			return nil, fmt.Errorf("hub: Options.TrustedProxies: %v is not a valid prefix", p)
+		}
+		proxy = append(proxy, p.Masked())
+	}
+	return &Server{push: o.Push, store: o.Store, tokens: o.Tokens, log: o.Logger, now: o.Now, page: o.PageSize, proxy: proxy}, nil
 }
 
 // Handler routes the push URL, the token service, the feed and /healthz.
+// Behind a trusted proxy (Options.TrustedProxies) every handler sees the
+// client's address in RemoteAddr.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle(PathPush, s.push.Handler(s.deliver, s.log))
@@ -104,7 +121,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc(PathHealth, func(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write([]byte("ok\n"))
 	})
-	return mux
+	return withClientAddr(s.proxy, mux)
 }
 
 // deliver stores a verified push; only then does the handler answer
@@ -140,7 +157,11 @@ func (s *Server) authed(next func(w http.ResponseWriter, r *http.Request, termin
 			name, good = s.store.Authenticate(strings.TrimSpace(key))
 		}
 		if !good {
-			s.log.Warn("terminal refused", "remote", r.RemoteAddr, "path", r.URL.Path, "reason", map[bool]string{true: "unknown or revoked key", false: "no bearer key"}[ok])
+			attrs := []any{"remote", r.RemoteAddr, "path", r.URL.Path, "reason", map[bool]string{true: "unknown or revoked key", false: "no bearer key"}[ok]}
+			if via, proxied := ProxyPeer(r); proxied {
+				attrs = append(attrs, "via", via)
+			}
+			s.log.Warn("terminal refused", attrs...)
 			w.Header().Set("WWW-Authenticate", `Bearer realm="cardtill hub"`)
 			jsonError(w, http.StatusUnauthorized, "unknown or revoked terminal key: issue one with 'cardtill hub terminal add NAME'")
 			return
