@@ -19,7 +19,7 @@ import (
 )
 
 // SchemaVersion is the journal layout this build writes.
-const SchemaVersion = 2
+const SchemaVersion = 3
 
 var (
 	bMeta      = []byte("meta")
@@ -35,8 +35,12 @@ var (
 	bCodes     = []byte("code_status")
 	bCards     = []byte("cards")
 	bPruned    = []byte("pruned_counters") // shift(8) -> Counters of pruned redemptions
+	// bConsumedBy indexes consumed redemptions by their reason: reason \x00
+	// id(8). The till screen lists the latest confirmed by a query, and a
+	// report those of one shift, without reading the rest.
+	bConsumedBy = []byte("consumed_by_reason")
 
-	allBuckets = [][]byte{bMeta, bRed, bActive, bUsed, bOutbox, bByState, bByShift, bShifts, bOpenShift, bCounters, bCodes, bCards, bPruned}
+	allBuckets = [][]byte{bMeta, bRed, bActive, bUsed, bOutbox, bByState, bByShift, bShifts, bOpenShift, bCounters, bCodes, bCards, bPruned, bConsumedBy}
 
 	kSchema   = []byte("schema_version")
 	kTerminal = []byte("terminal_id")
@@ -180,7 +184,7 @@ func (db *DB) init(existed bool) error {
 			if err := migrations[v](tx); err != nil {
 				return fmt.Errorf("store: migration %d->%d: %w", v, v+1, err)
 			}
-			if v > 0 {
+			if ver > 0 { // a new file (0) has nothing to migrate
 				db.log.Info("journal migrated", "path", db.path, "from", v, "to", v+1)
 			}
 		}
@@ -217,6 +221,78 @@ var migrations = []func(tx *bolt.Tx) error{
 		}
 		return nil
 	},
+	// 2 -> 3: consumed redemptions are indexed and counted by reason
+	// (Counters.ConsumedByReason), so that those confirmed by a query are
+	// reported and listed. Both are recounted from the records; a closed
+	// shift's frozen Z counters get the redemptions consumed before its
+	// close. Pruned redemptions are gone and not counted by reason.
+	2: migrateConsumedByReason,
+}
+
+// migrateConsumedByReason is the 2 -> 3 migration. It may run on a file
+// whose counters already have the reasons (it sets them, never adds).
+func migrateConsumedByReason(tx *bolt.Tx) error {
+	live := map[uint64]map[string]int{}
+	atClose := map[uint64]map[string]int{}
+	prefix := append([]byte(Consumed), 0)
+	c := tx.Bucket(bByState).Cursor()
+	idx := tx.Bucket(bConsumedBy)
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		r, err := getRed(tx, binary.BigEndian.Uint64(k[len(prefix):]))
+		if err != nil {
+			return err
+		}
+		if err := idx.Put(reasonKey(r.Reason, r.ID), nil); err != nil {
+			return err
+		}
+		m := live[r.ShiftID]
+		bump(&m, r.Reason, 1)
+		live[r.ShiftID] = m
+		if !r.SettledAfterClose {
+			z := atClose[r.ShiftID]
+			bump(&z, r.Reason, 1)
+			atClose[r.ShiftID] = z
+		}
+	}
+	ids := map[uint64]bool{}
+	for id := range live {
+		ids[id] = true
+	}
+	_ = tx.Bucket(bCounters).ForEach(func(k, _ []byte) error { ids[binary.BigEndian.Uint64(k)] = true; return nil })
+	for id := range ids {
+		cnt, err := readCounters(tx, bCounters, id)
+		if err != nil {
+			return err
+		}
+		pruned, err := readCounters(tx, bPruned, id)
+		if err != nil {
+			return err
+		}
+		cnt.ConsumedByReason = nil
+		for k, v := range live[id] {
+			bump(&cnt.ConsumedByReason, k, v)
+		}
+		for k, v := range pruned.ConsumedByReason {
+			bump(&cnt.ConsumedByReason, k, v)
+		}
+		if err := putJSON(tx.Bucket(bCounters), u64(id), cnt); err != nil {
+			return err
+		}
+		if id == 0 {
+			continue
+		}
+		s, err := readShift(tx, id)
+		if err != nil {
+			return err
+		}
+		if s.Z != nil && s.Z.ConsumedByReason == nil && len(atClose[id]) > 0 {
+			s.Z.ConsumedByReason = atClose[id]
+			if err := putJSON(tx.Bucket(bShifts), u64(id), s); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // Path returns the file's path.
@@ -269,6 +345,12 @@ func dueKey(t time.Time, id uint64) []byte {
 
 func stateKey(s State, id uint64) []byte {
 	k := append([]byte(s), 0)
+	return append(k, u64(id)...)
+}
+
+// reasonKey is a consumed redemption's key in bConsumedBy.
+func reasonKey(reason string, id uint64) []byte {
+	k := append([]byte(reason), 0)
 	return append(k, u64(id)...)
 }
 
@@ -327,6 +409,11 @@ func (db *DB) unindex(tx *bolt.Tx, r Redemption) error {
 	if err := tx.Bucket(bByState).Delete(stateKey(r.State, r.ID)); err != nil {
 		return err
 	}
+	if r.State == Consumed {
+		if err := tx.Bucket(bConsumedBy).Delete(reasonKey(r.Reason, r.ID)); err != nil {
+			return err
+		}
+	}
 	if err := tx.Bucket(bByShift).Delete(k2(r.ShiftID, r.ID)); err != nil {
 		return err
 	}
@@ -352,6 +439,11 @@ func (db *DB) index(tx *bolt.Tx, r Redemption) error {
 	}
 	if err := tx.Bucket(bByState).Put(stateKey(r.State, r.ID), nil); err != nil {
 		return err
+	}
+	if r.State == Consumed {
+		if err := tx.Bucket(bConsumedBy).Put(reasonKey(r.Reason, r.ID), nil); err != nil {
+			return err
+		}
 	}
 	return db.count(tx, r, +1)
 }
@@ -695,6 +787,86 @@ func (db *DB) CountStates(states ...State) (map[State]int, error) {
 	return out, err
 }
 
+// LatestConsumedByReason returns up to limit (0: all) consumed
+// redemptions whose Reason is reason, newest first, walking only that
+// reason's keys of the index backwards (e.g. the till screen's latest
+// confirmed by a query).
+func (db *DB) LatestConsumedByReason(reason string, limit int) ([]Redemption, error) {
+	var out []Redemption
+	prefix := append([]byte(reason), 0)
+	end := append([]byte(reason), 1) // just past every key of reason
+	err := db.b.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bConsumedBy).Cursor()
+		k, _ := c.Seek(end)
+		if k == nil {
+			k, _ = c.Last()
+		} else {
+			k, _ = c.Prev()
+		}
+		for ; k != nil && bytes.HasPrefix(k, prefix) && (limit <= 0 || len(out) < limit); k, _ = c.Prev() {
+			r, err := getRed(tx, binary.BigEndian.Uint64(k[len(prefix):]))
+			if err != nil {
+				return err
+			}
+			out = append(out, r)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// CountConsumedByReason counts the consumed redemptions whose Reason is
+// reason, walking only that reason's keys of the index.
+func (db *DB) CountConsumedByReason(reason string) (int, error) {
+	n := 0
+	prefix := append([]byte(reason), 0)
+	err := db.b.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bConsumedBy).Cursor()
+		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+			n++
+		}
+		return nil
+	})
+	return n, err
+}
+
+// ShiftConsumedByReason returns up to limit (0: all) consumed redemptions
+// of shift id whose Reason is reason, in ID order. It reads the shift's
+// first and last ID from the per-shift index and walks the reason's keys
+// between them: O(those keys), neither O(shift) nor O(journal). Pruned
+// redemptions are no longer listed (their counters stay).
+func (db *DB) ShiftConsumedByReason(id uint64, reason string, limit int) ([]Redemption, error) {
+	var out []Redemption
+	err := db.b.View(func(tx *bolt.Tx) error {
+		sc := tx.Bucket(bByShift).Cursor()
+		first, _ := sc.Seek(k2(id, 0))
+		if first == nil || binary.BigEndian.Uint64(first) != id {
+			return nil
+		}
+		last, _ := sc.Seek(k2(id+1, 0))
+		if last == nil {
+			last, _ = sc.Last()
+		} else {
+			last, _ = sc.Prev()
+		}
+		lo, hi := binary.BigEndian.Uint64(first[8:]), binary.BigEndian.Uint64(last[8:])
+		prefix := append([]byte(reason), 0)
+		end := reasonKey(reason, hi)
+		c := tx.Bucket(bConsumedBy).Cursor()
+		for k, _ := c.Seek(reasonKey(reason, lo)); k != nil && bytes.HasPrefix(k, prefix) && bytes.Compare(k, end) <= 0 && (limit <= 0 || len(out) < limit); k, _ = c.Next() {
+			r, err := getRed(tx, binary.BigEndian.Uint64(k[len(prefix):]))
+			if err != nil {
+				return err
+			}
+			if r.ShiftID == id { // a journal shared by terminals interleaves shifts
+				out = append(out, r)
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
 // CountByState returns how many redemptions are in each state.
 func (db *DB) CountByState() (map[State]int, error) {
 	out := map[State]int{}
@@ -1001,6 +1173,9 @@ func (db *DB) PruneContext(ctx context.Context, olderThan time.Time) (int, error
 				}
 				if r.State == Consumed {
 					if err := setUsed(tx, r, false); err != nil {
+						return err
+					}
+					if err := tx.Bucket(bConsumedBy).Delete(reasonKey(r.Reason, r.ID)); err != nil {
 						return err
 					}
 				}

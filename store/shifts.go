@@ -202,6 +202,9 @@ func (c *Counters) add(r Redemption, sign int) {
 	if r.State == Rejected {
 		bump(&c.RefusedByReason, r.Reason, sign)
 	}
+	if r.State == Consumed {
+		bump(&c.ConsumedByReason, r.Reason, sign)
+	}
 	if r.SettledAfterClose && r.State.Finished() {
 		bump(&c.SettledAfterClose, o, sign)
 	}
@@ -224,6 +227,9 @@ func (c *Counters) merge(o Counters, sign int) {
 	}
 	for k, v := range o.SettledAfterClose {
 		bump(&c.SettledAfterClose, k, sign*v)
+	}
+	for k, v := range o.ConsumedByReason {
+		bump(&c.ConsumedByReason, k, sign*v)
 	}
 	for card, m := range o.ByCard {
 		if c.ByCard == nil {
@@ -300,6 +306,7 @@ func (db *DB) Check() error {
 		active := map[string]uint64{}
 		outbox := map[string]bool{}
 		states := map[string]bool{}
+		consumedBy := map[string]bool{}
 		byShift := map[string]bool{}
 		used := map[string][]FinishedCode{}
 		counts := map[uint64]*Counters{}
@@ -332,6 +339,9 @@ func (db *DB) Check() error {
 				used[r.Code] = append(used[r.Code], FinishedCode{Code: r.Code, ID: r.ID, State: r.State, At: usedAt(r), ShiftID: r.ShiftID})
 			}
 			states[string(stateKey(r.State, r.ID))] = true
+			if r.State == Consumed {
+				consumedBy[string(reasonKey(r.Reason, r.ID))] = true
+			}
 			byShift[string(k2(r.ShiftID, r.ID))] = true
 			if _, ok := shifts[r.ShiftID]; !ok && r.ShiftID != 0 {
 				s, err := readShift(tx, r.ShiftID)
@@ -379,6 +389,7 @@ func (db *DB) Check() error {
 		cmpSet(bOutbox, outbox)
 		cmpSet(bByState, states)
 		cmpSet(bByShift, byShift)
+		cmpSet(bConsumedBy, consumedBy)
 		nUsed := 0
 		_ = tx.Bucket(bUsed).ForEach(func(k, _ []byte) error {
 			nUsed++

@@ -175,6 +175,11 @@ type Counters struct {
 	OfflineAccepted int
 	// RefusedByReason counts rejected redemptions by Reason.
 	RefusedByReason map[string]int
+	// ConsumedByReason counts consumed redemptions by Reason (e.g. "ok";
+	// "confirmed_by_query": a lost answer settled by a query that found
+	// the code consumed, which WeChat cannot attribute to this till).
+	// Schema 3 on; the migration recounts it from the records.
+	ConsumedByReason map[string]int `json:",omitempty"`
 	// ByCard counts card_id -> outcome -> n.
 	ByCard map[string]map[string]int
 	// ByHour counts redemptions by the local hour they were created
