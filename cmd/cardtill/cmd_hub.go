@@ -112,7 +112,7 @@ func runHub(ctx context.Context, g *globals) error {
 	if err != nil {
 		return err
 	}
-	srv, err := hub.NewServer(hub.Options{Push: push, Store: st, Tokens: tokens, Logger: log})
+	srv, err := hub.NewServer(hub.Options{Push: push, Store: st, Tokens: tokens, Logger: log, TrustedProxies: prefixes(cfg.Hub.TrustedProxies)})
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding"
 	"errors"
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -136,6 +137,47 @@ type HubConfig struct {
 	TLSCert                string   `toml:"tls_cert"`
 	TLSKey                 string   `toml:"tls_key"`
 	APIBase                string   `toml:"api_base"`
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For /
+	// X-Real-IP name the client (empty = trust none).
+	TrustedProxies []IPPrefix `toml:"trusted_proxies"`
+}
+
+// IPPrefix is an address range written as a CIDR ("10.0.0.0/8",
+// "2001:db8::/32") or a single address ("127.0.0.1", a /32 or /128).
+type IPPrefix struct{ netip.Prefix }
+
+var _ encoding.TextUnmarshaler = (*IPPrefix)(nil)
+
+// UnmarshalText parses a CIDR or a single IP address.
+func (p *IPPrefix) UnmarshalText(b []byte) error {
+	s := strings.TrimSpace(string(b))
+	if strings.Contains(s, "/") {
+		v, err := netip.ParsePrefix(s)
+		if err != nil {
+			return fmt.Errorf("%q is not a CIDR range: write it like \"10.0.0.0/8\" or \"2001:db8::/32\"", string(b))
+		}
+		p.Prefix = v.Masked()
+		return nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil || a.Zone() != "" {
+		return fmt.Errorf("%q is not an IP address or CIDR range: write it like \"127.0.0.1\" or \"10.0.0.0/8\"", string(b))
+	}
+	a = a.Unmap()
+	p.Prefix = netip.PrefixFrom(a, a.BitLen())
+	return nil
+}
+
+// MarshalText writes the range back as a CIDR.
+func (p IPPrefix) MarshalText() ([]byte, error) { return []byte(p.String()), nil }
+
+// prefixes returns the ranges as netip.Prefix values.
+func prefixes(ps []IPPrefix) []netip.Prefix {
+	out := make([]netip.Prefix, len(ps))
+	for i, p := range ps {
+		out[i] = p.Prefix
+	}
+	return out
 }
 
 // Duration is a time.Duration written as "5s", "10m", "4h" in the file.
@@ -421,6 +463,7 @@ func typeErrorMsg(err error) string {
 			msg = msg[:i] + " into a value of type " + rest[j+len(" of type "):]
 		}
 	}
+	msg = strings.ReplaceAll(msg, "[]main.IPPrefix", "list of IP addresses or CIDR ranges")
 	return msg + ": give the key a value of the right type (see 'cardtill config example')"
 }
 
@@ -478,13 +521,18 @@ func setField(v reflect.Value, s string) error {
 		}
 		v.SetBool(b)
 	case reflect.Slice:
-		var list []string
+		list := reflect.MakeSlice(v.Type(), 0, 0)
 		for _, p := range strings.Split(s, ",") {
-			if p = strings.TrimSpace(p); p != "" {
-				list = append(list, p)
+			if p = strings.TrimSpace(p); p == "" {
+				continue
 			}
+			e := reflect.New(v.Type().Elem()).Elem()
+			if err := setField(e, p); err != nil {
+				return err
+			}
+			list = reflect.Append(list, e)
 		}
-		v.Set(reflect.ValueOf(list))
+		v.Set(list)
 	default:
 		return fmt.Errorf("cannot be set from the environment")
 	}
