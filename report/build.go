@@ -24,8 +24,10 @@ type BuildOptions struct {
 const pageSize = 512
 
 // Build reads the report of shift id from the journal: the shift, its
-// counters (O(1)) and, only when the shift has conflicts, its per-shift
-// index (O(shift), never O(journal)). An open shift gives an X report, a
+// counters (O(1)), only when the shift has conflicts its per-shift index
+// (O(shift), never O(journal)), and only when it has redemptions confirmed
+// by a query the reason index between the shift's first and last id
+// (O(those)). An open shift gives an X report, a
 // closed one its Z report.
 func Build(db *store.DB, id uint64, o BuildOptions) (Report, error) {
 	if o.Now == nil {
@@ -59,6 +61,12 @@ func Build(db *store.DB, id uint64, o BuildOptions) (Report, error) {
 			if len(page) < pageSize {
 				break
 			}
+		}
+	}
+	if live.ConsumedByReason[ReasonConfirmedByQuery] > 0 {
+		// the live count holds those of the Z and those after the close
+		if in.Queried, err = db.ShiftConsumedByReason(id, ReasonConfirmedByQuery, 0); err != nil {
+			return Report{}, fmt.Errorf("read redemptions of shift %d confirmed by query: %w", id, err)
 		}
 	}
 	cards := live.ByCard

@@ -21,8 +21,9 @@ func JSON(w io.Writer, r Report) error {
 // refused_by_reason (key: reason), card (key: card_id), card_title
 // (key: card_id, value: title), hour (key: RFC 3339 start of the local
 // hour), cashier_count (key: cashier), conflict (key: code, value:
-// errcode and reason), pending_at_close, settled_after_close (key:
-// outcome name).
+// errcode and reason), confirmed_by_query, confirmed_by_query_redemption
+// (key: code, value: RFC 3339 time scanned), pending_at_close,
+// settled_after_close (key: outcome name), confirmed_by_query_after_close.
 func CSV(w io.Writer, r Report) error {
 	cw := csv.NewWriter(w)
 	row := func(m, k, v string) { _ = cw.Write([]string{m, k, v}) }
@@ -64,9 +65,14 @@ func CSV(w io.Writer, r Report) error {
 	for _, x := range r.Conflicts {
 		row("conflict", x.Code, n(x.Errcode)+" "+x.Reason)
 	}
+	row("confirmed_by_query", "", n(r.ConfirmedByQuery))
+	for _, x := range r.ConfirmedByQueryList {
+		row("confirmed_by_query_redemption", x.Code, x.ScannedAt.Format(time.RFC3339))
+	}
 	if r.Kind == KindZ {
 		row("pending_at_close", "", n(r.PendingAtClose))
 		outs("settled_after_close", r.SettledAfterClose)
+		row("confirmed_by_query_after_close", "", n(r.ConfirmedByQueryAfterClose))
 	}
 	cw.Flush()
 	return cw.Error()

@@ -59,6 +59,26 @@ type ConflictLine struct {
 	AfterClose bool `json:"after_close"`
 }
 
+// QueriedLine is one redemption consumed as confirmed by a query: its
+// consume's answer was lost and a later query found the code consumed.
+// WeChat does not say who consumed it, so a use at another till at the
+// same moment cannot be told apart: a manager checks it like a conflict.
+type QueriedLine struct {
+	ID        uint64    `json:"id"`
+	Code      string    `json:"code"`
+	CardID    string    `json:"card_id"`
+	ScannedAt time.Time `json:"scanned_at"` // when the cashier scanned it
+	At        time.Time `json:"at"`         // when the query confirmed it
+	// AfterClose is true when the query confirmed it after its shift
+	// closed (counted in confirmed_by_query_after_close, not in the frozen
+	// Z numbers).
+	AfterClose bool `json:"after_close"`
+}
+
+// ReasonConfirmedByQuery is the journal's reason for a redemption
+// consumed as confirmed by a query (sync.ReasonConfirmedByQuery).
+const ReasonConfirmedByQuery = "confirmed_by_query"
+
 // Report is one shift's X or Z report.
 type Report struct {
 	Kind        Kind       `json:"kind"`
@@ -78,6 +98,11 @@ type Report struct {
 	ByHour          []HourCount    `json:"by_hour"`
 	ByCashier       []Count        `json:"by_cashier"`
 	Conflicts       []ConflictLine `json:"conflicts"`
+	// ConfirmedByQuery counts the consumed redemptions (of consumed_online
+	// and offline_consumed) confirmed only by a query after the consume's
+	// answer was lost; ConfirmedByQueryList lists them (those not pruned).
+	ConfirmedByQuery     int           `json:"confirmed_by_query"`
+	ConfirmedByQueryList []QueriedLine `json:"confirmed_by_query_redemptions"`
 
 	// PendingAtClose is how many redemptions were still pending when the
 	// shift closed (Z only; they settle later).
@@ -86,6 +111,9 @@ type Report struct {
 	// final state after it closed, by outcome (Z only; never changes the
 	// frozen numbers above).
 	SettledAfterClose Outcomes `json:"settled_after_close"`
+	// ConfirmedByQueryAfterClose counts those of settled_after_close
+	// consumed as confirmed by a query (Z only).
+	ConfirmedByQueryAfterClose int `json:"confirmed_by_query_after_close"`
 }
 
 // Input is what a report is built from: the shift, its counters (live for
@@ -95,9 +123,12 @@ type Input struct {
 	Shift     store.Shift
 	Live      store.Counters
 	Conflicts []store.Redemption
-	Titles    map[string]string // card_id -> title
-	Loc       *time.Location    // till's local time zone (default time.Local)
-	Now       time.Time
+	// Queried are the shift's redemptions consumed as confirmed by a query
+	// (store.ShiftConsumedByReason).
+	Queried []store.Redemption
+	Titles  map[string]string // card_id -> title
+	Loc     *time.Location    // till's local time zone (default time.Local)
+	Now     time.Time
 }
 
 func outcomes(m map[string]int) Outcomes {
@@ -163,6 +194,9 @@ func FromCounters(in Input) Report {
 		r.ClosedAt = &t
 		r.SettledAfterClose = outcomes(c.SettledAfterClose)
 		if s.Z != nil {
+			// consumed is final: what the live count has beyond the frozen
+			// one was consumed after the close
+			r.ConfirmedByQueryAfterClose = max(0, c.ConsumedByReason[ReasonConfirmedByQuery]-s.Z.ConsumedByReason[ReasonConfirmedByQuery])
 			c = *s.Z
 		}
 		r.PendingAtClose = c.ByOutcome[store.OutcomePending]
@@ -170,6 +204,7 @@ func FromCounters(in Input) Report {
 	r.Total = c.Total
 	r.Outcomes = outcomes(c.ByOutcome)
 	r.OfflineAccepted = c.OfflineAccepted
+	r.ConfirmedByQuery = c.ConsumedByReason[ReasonConfirmedByQuery]
 	r.RefusedByReason = counts(c.RefusedByReason)
 	r.ByCashier = counts(c.ByCashier)
 	for id, m := range c.ByCard {
@@ -214,6 +249,22 @@ func FromCounters(in Input) Report {
 			AfterClose: !s.Open() && at.After(s.ClosedAt)})
 	}
 	sort.Slice(r.Conflicts, func(i, j int) bool { return r.Conflicts[i].ID < r.Conflicts[j].ID })
+	for _, red := range in.Queried {
+		if red.State != store.Consumed || red.Reason != ReasonConfirmedByQuery {
+			continue
+		}
+		at := red.FinishedAt
+		if at.IsZero() {
+			at = red.UpdatedAt
+		}
+		scanned := red.OfflineAcceptedAt
+		if scanned.IsZero() {
+			scanned = red.CreatedAt
+		}
+		r.ConfirmedByQueryList = append(r.ConfirmedByQueryList, QueriedLine{ID: red.ID, Code: red.Code, CardID: red.CardID,
+			ScannedAt: scanned.In(loc), At: at.In(loc), AfterClose: red.SettledAfterClose})
+	}
+	sort.Slice(r.ConfirmedByQueryList, func(i, j int) bool { return r.ConfirmedByQueryList[i].ID < r.ConfirmedByQueryList[j].ID })
 	if r.RefusedByReason == nil {
 		r.RefusedByReason = []Count{}
 	}
@@ -228,6 +279,9 @@ func FromCounters(in Input) Report {
 	}
 	if r.Conflicts == nil {
 		r.Conflicts = []ConflictLine{}
+	}
+	if r.ConfirmedByQueryList == nil {
+		r.ConfirmedByQueryList = []QueriedLine{}
 	}
 	return r
 }

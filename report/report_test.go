@@ -49,10 +49,16 @@ func sample(t testing.TB) Report {
 			store.HourKey(time.Date(2026, 11, 23, 0, 10, 0, 0, loc)):  2,
 			"2026-11-23T01": 1, // a local-hour key is read too
 		},
-		ByCashier: map[string]int{"王小明": 10, "Alice": 4},
+		ByCashier:        map[string]int{"王小明": 10, "Alice": 4},
+		ConsumedByReason: map[string]int{"ok": 6, ReasonConfirmedByQuery: 2},
 	}
 	live := *z
 	live.SettledAfterClose = map[string]int{store.OutcomeOfflineConsumed: 1, store.OutcomeConflict: 1}
+	live.ConsumedByReason = map[string]int{"ok": 6, ReasonConfirmedByQuery: 3} // the one settled after close
+	queried := func(id uint64, code string, scanned, offline, at time.Time, after bool) store.Redemption {
+		return store.Redemption{ID: id, Code: code, CardID: "pFS7Fjg8kV1IdDz01r4SQwMkuCKc", State: store.Consumed, Reason: ReasonConfirmedByQuery,
+			CreatedAt: scanned, OfflineAcceptedAt: offline, FinishedAt: at, SettledAfterClose: after}
+	}
 	return FromCounters(Input{
 		Shift: store.Shift{ID: 31, Terminal: "till-01", Cashier: "王小明", OpenedAt: open, ClosedAt: closed, Z: z},
 		Live:  live,
@@ -60,6 +66,12 @@ func sample(t testing.TB) Report {
 			ID: 9, Code: "123456789012", CardID: "pFS7Fjg8kV1IdDz01r4SQwMkuXYZ", State: store.Conflict,
 			Errcode: 40099, ReasonText: "invalid code, has been consumed", FinishedAt: time.Date(2026, 11, 23, 0, 12, 0, 0, loc),
 		}},
+		Queried: []store.Redemption{
+			queried(13, "556677889900", time.Date(2026, 11, 23, 1, 30, 0, 0, loc), time.Date(2026, 11, 23, 1, 30, 0, 0, loc), time.Date(2026, 11, 23, 1, 52, 0, 0, loc), true),
+			queried(4, "998877665544", time.Date(2026, 11, 22, 22, 41, 0, 0, loc), time.Time{}, time.Date(2026, 11, 22, 22, 43, 0, 0, loc), false),
+			queried(7, "112233445566", time.Date(2026, 11, 22, 23, 15, 0, 0, loc), time.Date(2026, 11, 22, 23, 15, 0, 0, loc), time.Date(2026, 11, 23, 0, 5, 0, 0, loc), false),
+			{ID: 5, Code: "000000000005", State: store.Consumed, Reason: "ok"}, // not listed
+		},
 		Titles: map[string]string{"pFS7Fjg8kV1IdDz01r4SQwMkuCKc": "满100减20优惠券", "pFS7Fjg8kV1IdDz01r4SQwMkuXYZ": "Free coffee"},
 		Loc:    loc,
 		Now:    time.Date(2026, 11, 23, 2, 0, 0, 0, loc),
@@ -112,7 +124,14 @@ func TestZReportShowsPendingAndSettled(t *testing.T) {
 		t.Fatalf("settled after close %+v", r.SettledAfterClose)
 	}
 	txt := Text(r, Options{Lang: "en", Width: 48})
-	for _, want := range []string{"CLOSING REPORT", "Closed with 2 pending", "Settled after close", "40099 invalid code", "123456789012"} {
+	if r.ConfirmedByQuery != 2 || r.ConfirmedByQueryAfterClose != 1 || len(r.ConfirmedByQueryList) != 3 {
+		t.Fatalf("confirmed by query %d, after close %d, listed %+v; want 2, 1 and three", r.ConfirmedByQuery, r.ConfirmedByQueryAfterClose, r.ConfirmedByQueryList)
+	}
+	if l := r.ConfirmedByQueryList; l[0].ID != 4 || l[2].ID != 13 || !l[2].AfterClose || l[0].AfterClose {
+		t.Fatalf("confirmed by query list in id order, the last after close: %+v", l)
+	}
+	for _, want := range []string{"CLOSING REPORT", "Closed with 2 pending", "Settled after close", "40099 invalid code", "123456789012",
+		"of the consumed, confirmed by query", "Consumed, confirmed by query", "998877665544", "*11-23 01:30"} {
 		if !strings.Contains(txt, want) {
 			t.Errorf("Z text lacks %q:\n%s", want, txt)
 		}
@@ -185,6 +204,9 @@ func TestCSV(t *testing.T) {
 			}
 		}
 		return "<missing>"
+	}
+	if find("confirmed_by_query", "") != "2" || find("confirmed_by_query_after_close", "") != "1" || find("confirmed_by_query_redemption", "112233445566") != "2026-11-22T23:15:00+08:00" {
+		t.Fatalf("csv rows of confirmed by query wrong:\n%v", rows)
 	}
 	if find("total", "") != "14" || find("outcome", "pending") != "2" || find("settled_after_close", "conflict") != "1" || find("refused_by_reason", "already_used") != "2" {
 		t.Fatalf("csv rows wrong:\n%v", rows)

@@ -29,6 +29,10 @@ var cats = map[string]catalogue{
 		"by_cashier": "By cashier", "conflicts": "Conflicts (need a manager)",
 		"pending_close": "Closed with %d pending; they settle later below.",
 		"settled":       "Settled after close", "none": "none",
+		"by_query": "of the consumed, confirmed by query", "by_query_short": "of consumed: by query",
+		"queried":      "Consumed, confirmed by query",
+		"queried_note": "The answer to the consume was lost and a later query found the code used. WeChat does not say which till used it: check it was not honoured twice. Times are when scanned.",
+		"queried_star": " * confirmed after close.",
 	},
 	"zh": {
 		"X": "班次报表（当前）", "Z": "交班报表",
@@ -42,6 +46,10 @@ var cats = map[string]catalogue{
 		"by_cashier": "按收银员", "conflicts": "冲突（需店长处理）",
 		"pending_close": "交班时有 %d 笔待同步，稍后在下方结算。",
 		"settled":       "交班后结算", "none": "无",
+		"by_query": "以上核销中经查询确认", "by_query_short": "以上核销中经查询确认",
+		"queried":      "经查询确认的核销",
+		"queried_note": "核销应答丢失，后经查询得知券已核销。微信不说明由哪台收银台核销，请核对是否被重复使用。时间为扫码时间。",
+		"queried_star": "*为交班后确认。",
 	},
 }
 
@@ -122,8 +130,15 @@ func Text(r Report, o Options) string {
 		{"refused", r.Outcomes.Refused},
 		{"pending", r.Outcomes.Pending},
 	}
+	byQuery := c["by_query"]
+	if w < 40 {
+		byQuery = c["by_query_short"]
+	}
 	for _, x := range oc {
 		p.kv(2, c[x.k], itoa(x.n))
+		if x.k == "offline_consumed" { // of both kinds of consumed
+			p.kv(4, byQuery, itoa(r.ConfirmedByQuery))
+		}
 	}
 	p.kv(0, c["total"], itoa(r.Total))
 	p.kv(0, c["offline_accepted"], itoa(r.OfflineAccepted))
@@ -173,6 +188,24 @@ func Text(r Report, o Options) string {
 			}
 		}
 	}
+	if len(r.ConfirmedByQueryList) > 0 {
+		p.rule("-")
+		p.line(c["queried"])
+		note := c["queried_note"]
+		if r.Kind == KindZ {
+			note += c["queried_star"]
+		}
+		for _, l := range wrap(note, w-2) {
+			p.line("  " + l)
+		}
+		for _, x := range r.ConfirmedByQueryList {
+			at := x.ScannedAt.Format("01-02 15:04")
+			if x.AfterClose {
+				at = "*" + at // confirmed after close
+			}
+			p.kv(2, x.Code, at)
+		}
+	}
 	if r.Kind == KindZ {
 		p.rule("-")
 		if r.PendingAtClose > 0 {
@@ -187,6 +220,9 @@ func Text(r Report, o Options) string {
 			n int
 		}{{"consumed_online", s.ConsumedOnline}, {"offline_consumed", s.OfflineConsumed}, {"conflict", s.Conflict}, {"refused", s.Refused}} {
 			p.kv(2, c[x.k], itoa(x.n))
+			if x.k == "offline_consumed" {
+				p.kv(4, byQuery, itoa(r.ConfirmedByQueryAfterClose))
+			}
 		}
 	}
 	p.rule("=")
