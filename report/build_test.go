@@ -196,3 +196,73 @@ func TestBuildUnknownShift(t *testing.T) {
 		t.Fatalf("unknown shift: %v, want ErrNotFound", err)
 	}
 }
+
+// byQuery settles an in-doubt redemption as the engine does when a query
+// finds the code consumed.
+func byQuery(t testing.TB, db *store.DB, id uint64) {
+	t.Helper()
+	if _, err := db.Transition(id, store.InDoubt, store.Consumed, store.Change{By: "drain", Reason: ReasonConfirmedByQuery,
+		Update: func(r *store.Redemption) { r.Reason = ReasonConfirmedByQuery }}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Redemptions consumed as confirmed by a query are counted and listed from
+// the real journal: one before the close (in the frozen Z), one settled by
+// a query after it (counted apart, listed with after_close); plain
+// consumes are not listed; a shift without any lists none.
+func TestBuildConfirmedByQuery(t *testing.T) {
+	loc := shanghai(t)
+	c := &clock{t: time.Date(2026, 11, 24, 10, 0, 0, 0, loc)}
+	db := openDB(t, filepath.Join(t.TempDir(), "journal.db"), c)
+	defer db.Close()
+	s, err := db.OpenShift("till-01", "王小明")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ok := create(t, db, s.ID, "100000000001", "cardA", store.Checked, "")
+	mustT(t, db, ok.ID, store.Checked, store.Consuming, store.Consumed)
+	d1 := create(t, db, s.ID, "100000000002", "cardA", store.InDoubt, "in_doubt")
+	c.t = c.t.Add(time.Minute)
+	byQuery(t, db, d1.ID)
+	d2 := create(t, db, s.ID, "100000000003", "cardA", store.InDoubt, "in_doubt")
+
+	x, err := Build(db, s.ID, BuildOptions{Loc: loc, Now: c.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if x.ConfirmedByQuery != 1 || len(x.ConfirmedByQueryList) != 1 || x.ConfirmedByQueryList[0].Code != "100000000002" ||
+		!x.ConfirmedByQueryList[0].ScannedAt.Equal(d1.CreatedAt) || !x.ConfirmedByQueryList[0].At.Equal(c.t) {
+		t.Fatalf("X: %d %+v", x.ConfirmedByQuery, x.ConfirmedByQueryList)
+	}
+	c.t = c.t.Add(time.Hour)
+	if _, err := db.CloseShift(s.ID); err != nil {
+		t.Fatal(err)
+	}
+	c.t = c.t.Add(time.Minute)
+	byQuery(t, db, d2.ID)
+	z, err := Build(db, s.ID, BuildOptions{Loc: loc, Now: c.now, Z: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := z.ConfirmedByQueryList
+	if z.ConfirmedByQuery != 1 || z.ConfirmedByQueryAfterClose != 1 || len(l) != 2 || l[0].AfterClose || !l[1].AfterClose || l[1].Code != "100000000003" {
+		t.Fatalf("Z: %d, after close %d, %+v", z.ConfirmedByQuery, z.ConfirmedByQueryAfterClose, l)
+	}
+	if z.Outcomes.ConsumedOnline != 2 || z.SettledAfterClose.ConsumedOnline != 1 {
+		t.Fatalf("Z outcomes %+v, settled after close %+v", z.Outcomes, z.SettledAfterClose)
+	}
+	if err := db.Check(); err != nil {
+		t.Fatal(err)
+	}
+	s2, err := db.OpenShift("till-01", "Alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := create(t, db, s2.ID, "100000000004", "cardA", store.Checked, "")
+	mustT(t, db, e.ID, store.Checked, store.Consuming, store.Consumed)
+	x2, err := Build(db, s2.ID, BuildOptions{Loc: loc, Now: c.now})
+	if err != nil || x2.ConfirmedByQuery != 0 || len(x2.ConfirmedByQueryList) != 0 {
+		t.Fatalf("a shift without any: %d %+v %v", x2.ConfirmedByQuery, x2.ConfirmedByQueryList, err)
+	}
+}
