@@ -4,8 +4,10 @@
 // status bar that is always true (WeChat, scanner, queue, conflicts and
 // how many are new, last sync, shift, a nearly full journal), recent
 // redemptions, and help; and for the manager the shift report (F4) and
-// the queue, conflicts and hub notices (F3), both scrolling when longer
-// than the terminal.
+// the queue, conflicts, redemptions consumed as confirmed by a query and
+// hub notices (F3), both scrolling when longer than the terminal and read
+// again, in the same scroll place, as the status says the drain settled
+// something.
 //
 // It owns presentation only. It never talks to WeChat, the journal or the
 // serial port itself: redemptions go through the Engine interface inside

@@ -137,6 +137,10 @@ func goldenStates() map[string]func(m Model) Model {
 			m = goldenStates()["queue-journal"](m)
 			return send(m, press(tea.KeyPgDown))
 		},
+		"queue-journal-end": func(m Model) Model {
+			m = goldenStates()["queue-journal"](m)
+			return send(m, press(tea.KeyEnd))
+		},
 		"status-crowded": func(m Model) Model {
 			m.status.port = "/dev/ttyACM0"
 			m = send(withRecent(m), scannerMsg(scanner.Event{Kind: scanner.EventConnected, Port: "/dev/ttyACM0"}))
@@ -289,5 +293,11 @@ func journalBacklog() Backlog {
 	}
 	b.ConflictsTotal = 42
 	b.Unseen, b.New = 2, map[uint64]bool{1000: true, 999: true}
+	for i := range 3 { // the latest 3 of 5 consumed as confirmed by a query
+		o := outcome(sync.Consumed, sync.ReasonConfirmedByQuery, fmt.Sprintf("4529985303%02d", 20-i), "¥20 off any drink")
+		o.ID, o.At = uint64(2000-i), t0.Add(-time.Duration(i*5+1)*time.Minute)
+		b.Queried = append(b.Queried, o)
+	}
+	b.QueriedTotal = 5
 	return b
 }

@@ -64,10 +64,11 @@ type Options struct {
 	// Nil when the screen has none (F4 then says so).
 	ShiftReport func(shiftID uint64, lang string, width int) (string, error)
 	// Backlog reads from the journal what the queue screen (F3) lists: what
-	// waits for WeChat and the conflicts, including those of earlier runs,
-	// newest first and at most limit of each. It runs in a command when F3
-	// opens and when the status's counts change while F3 shows. Nil: F3
-	// lists this session's items only.
+	// waits for WeChat, the conflicts and the latest consumed as confirmed
+	// by a query, including those of earlier runs, newest first and at most
+	// limit of each. It runs in a command when F3 opens and whenever the
+	// status's counts change (again when they changed during a read).
+	// Nil: F3 lists this session's items only.
 	Backlog func(limit int) (Backlog, error)
 	// AckConflicts marks every conflict seen by the manager (F6 on the
 	// queue screen), in the journal, so the status bar counts only new
@@ -111,8 +112,13 @@ type Model struct {
 	dialog   dialog
 	inFlight int
 	report   []string // the shift report F4 shows, by line
-	notice   string
-	confirmC chan confirmReq
+	// reportRead is what the report last read (or being read) was read
+	// for; a status that says otherwise reads it again while F4 shows.
+	reportRead    reportKey
+	reportLoading bool
+	reportErr     error // the last read failed (the report shown is older)
+	notice        string
+	confirmC      chan confirmReq
 
 	reportScroll, queueScroll scroller
 	backlog                   backlogView
@@ -306,7 +312,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.width, m.height = msg.Width, msg.Height
 		m.input.Width = max(10, msg.Width-len([]rune(m.tx.Prompt))-4)
 		if resized && m.screen == screenReport {
-			return m, m.readReport() // laid out again for the new width, same place
+			return m.readReport() // laid out again for the new width, same place
 		}
 		return m, nil
 	case tickMsg:
@@ -325,9 +331,14 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m, load = m.loadBacklog()
 			cmd = tea.Batch(cmd, load)
 		}
+		if m.reportStale() { // F4 follows the drain, in the same place
+			var read tea.Cmd
+			m, read = m.readReport()
+			cmd = tea.Batch(cmd, read)
+		}
 		return m, cmd
 	case backlogMsg:
-		return m.onBacklog(msg), nil
+		return m.onBacklog(msg)
 	case ackMsg:
 		return m.onAck(msg)
 	case noticeMsg:
@@ -353,13 +364,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case shiftMsg:
 		return m.onShift(msg)
 	case reportMsg:
-		if msg.err != nil {
-			m.notice = fmt.Sprintf("%s: %v", m.tx.Error, msg.err)
-			m.screen = screenTill
-			return m, nil
-		}
-		m.report = strings.Split(strings.TrimRight(msg.text, "\n"), "\n")
-		return m, nil
+		return m.onReport(msg)
 	case outageMsg:
 		m.notice = m.tx.OutageOff
 		if msg {
@@ -550,16 +555,63 @@ func (m Model) showReport() (tea.Model, tea.Cmd) {
 		m.notice = m.tx.NoReport
 		return m, nil
 	}
-	m.screen, m.report, m.reportScroll = screenReport, nil, scroller{}
-	return m, m.readReport()
+	m.screen, m.report, m.reportScroll, m.reportErr = screenReport, nil, scroller{}, nil
+	return m.readReport()
+}
+
+// reportKey is what the shown report depends on beyond the journal's
+// redemptions: the shift, the width, and the status counts that change
+// as the drain settles redemptions (a scan brings the till forward, so
+// while F4 shows, the report changes only with the drain).
+type reportKey struct {
+	shift                              uint64
+	width                              int
+	queue, inDoubt, conflicts, offline int
+	lastSync                           time.Time
+}
+
+func (m Model) reportKey() reportKey {
+	st := m.status.st
+	return reportKey{shift: m.status.shiftID, width: m.width, queue: st.QueueDepth, inDoubt: st.InDoubt, conflicts: st.Conflicts,
+		offline: st.OfflineAcceptedInShift, lastSync: st.LastSync}
+}
+
+// reportStale reports whether F4 shows a report read for another status
+// than the current one (and none is being read).
+func (m Model) reportStale() bool {
+	return m.screen == screenReport && m.o.ShiftReport != nil && m.status.shiftID != 0 &&
+		!m.reportLoading && m.reportKey() != m.reportRead
 }
 
 // readReport renders the open shift's report for the screen's width in a
 // command.
-func (m Model) readReport() tea.Cmd {
+func (m Model) readReport() (Model, tea.Cmd) {
 	f, id, lang, w := m.o.ShiftReport, m.status.shiftID, m.tx.Lang, m.width-2
-	return func() tea.Msg {
+	m.reportLoading, m.reportRead = true, m.reportKey()
+	return m, func() tea.Msg {
 		text, err := f(id, lang, w)
 		return reportMsg{text: text, err: err}
 	}
+}
+
+// onReport shows a read report, keeping the scroll position (the
+// scroller clamps it to the new length). A failed first read goes back to
+// the till; a failed later one keeps the last report and says why. A
+// status that changed while it was read reads it again.
+func (m Model) onReport(msg reportMsg) (Model, tea.Cmd) {
+	m.reportLoading = false
+	if msg.err != nil {
+		m.notice = fmt.Sprintf("%s: %v", m.tx.Error, msg.err)
+		if m.report == nil {
+			m.screen = screenTill
+			return m, nil
+		}
+		m.reportErr = msg.err
+	} else {
+		m.report, m.reportErr = strings.Split(strings.TrimRight(msg.text, "\n"), "\n"), nil
+	}
+	if m.reportStale() {
+		return m.readReport()
+	}
+	return m, nil
 }

@@ -18,6 +18,14 @@ import (
 type Backlog struct {
 	Waiting, Conflicts           []sync.Outcome
 	WaitingTotal, ConflictsTotal int
+	// Queried are the latest redemptions consumed as confirmed by a query
+	// (sync.ReasonConfirmedByQuery; Kind Consumed): the answer to the
+	// consume was lost and WeChat cannot say which till consumed the code,
+	// so the manager checks none was honoured twice. A short list, newest
+	// first (the hook bounds it below the limit); QueriedTotal is how many
+	// the journal holds.
+	Queried      []sync.Outcome
+	QueriedTotal int
 	// Unseen counts the conflicts the manager has not yet marked seen
 	// (F6, Options.AckConflicts); New holds the ids of those listed.
 	Unseen int
@@ -101,14 +109,19 @@ func (m Model) loadBacklog() (Model, tea.Cmd) {
 	}
 }
 
-func (m Model) onBacklog(msg backlogMsg) Model {
+// onBacklog keeps a read backlog; when the status's counts changed while
+// it was read, it may already be behind, and it is read again.
+func (m Model) onBacklog(msg backlogMsg) (Model, tea.Cmd) {
 	m.backlog.loading = false
 	if msg.err != nil {
 		m.backlog.err = msg.err // the last list stays, with the error above it
-		return m
+	} else {
+		m.backlog.b, m.backlog.err, m.backlog.loaded = msg.b, nil, true
 	}
-	m.backlog.b, m.backlog.err, m.backlog.loaded = msg.b, nil, true
-	return m
+	if m.backlog.stale(m.status.st) {
+		return m.loadBacklog()
+	}
+	return m, nil
 }
 
 func waitNotice(c <-chan Notice) tea.Cmd {
@@ -241,6 +254,17 @@ func (m Model) queueContent() []queueLine {
 	if len(conflicts) < conflictsTotal && m.o.Backlog != nil {
 		text(" " + m.st.Muted.Render(fmt.Sprintf(tx.ShowingFmt, len(conflicts), conflictsTotal)))
 	}
+	if q := m.backlog.b; q.QueriedTotal > 0 && m.o.Backlog != nil {
+		text("")
+		text(" " + m.st.SectionTitle.Render(tx.QueriedTitle) + fmt.Sprintf("  %d", q.QueriedTotal))
+		text(" " + m.st.Muted.Render(clip(tx.QueriedHint, max(10, m.width-2))))
+		for i := range q.Queried {
+			out = append(out, queueLine{item: &q.Queried[i]})
+		}
+		if len(q.Queried) < q.QueriedTotal {
+			text(" " + m.st.Muted.Render(fmt.Sprintf(tx.ShowingFmt, len(q.Queried), q.QueriedTotal)))
+		}
+	}
 	if len(m.notices) > 0 {
 		text("")
 		text(" " + m.st.SectionTitle.Render(tx.NoticesTitle) + fmt.Sprintf("  %d", len(m.notices)))
@@ -272,6 +296,8 @@ func (m Model) backlogRow(o sync.Outcome, w int) string {
 	switch o.Kind {
 	case sync.AcceptedOffline:
 		mark, word = "⏸", m.tx.AcceptedOffline
+	case sync.Consumed: // listed only when confirmed by a query
+		mark, word = "✔", m.tx.QueriedWord
 	case sync.Conflict:
 		mark, word = "!", reasonText(m.tx, o)
 		if o.Errcode != 0 {

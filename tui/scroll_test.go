@@ -334,3 +334,129 @@ func TestPastNotices(t *testing.T) {
 	m = send(m, press(tea.KeyF3))
 	mustShow(t, m, "Notices from the hub  50", "13:32  ⚑ Stock alarm · alarm 52")
 }
+
+// The queue screen lists the latest redemptions consumed as confirmed by
+// a query in their own section after the conflicts, with how many there
+// are, and no such section when there are none.
+func TestQueueListsConfirmedByQuery(t *testing.T) {
+	for _, lang := range []string{"en", "zh"} {
+		b := journalBacklog()
+		m := newTestModel(lang, 120, 32, Options{Backlog: func(int) (Backlog, error) { return b, nil }})
+		mm, cmd := m.Update(press(tea.KeyF3))
+		m = send(mm.(Model), findMsg[backlogMsg](cmd), press(tea.KeyEnd))
+		title, word, showing := "Consumed, confirmed by query  5", "✔ consumed · by query", "the latest 3 of 5"
+		if lang == "zh" {
+			title, word, showing = "经查询确认的核销  5", "✔ 已核销 · 经查询确认", "最近 3 条，共 5 条"
+		}
+		mustShow(t, m, title, "4529 9853 0320", "4529 9853 0318", word, showing)
+		if s := shown(m); strings.Index(s, title) < strings.Index(s, "2260 0985 0829") {
+			t.Fatalf("%s: the section is not after the conflicts:\n%s", lang, s)
+		}
+		b.Queried, b.QueriedTotal = nil, 0
+		m = send(m, m.backlogRead())
+		if s := shown(m); strings.Contains(s, title) {
+			t.Fatalf("%s: a section with none:\n%s", lang, s)
+		}
+	}
+}
+
+// backlogRead reads the backlog as the model would (test helper).
+func (m Model) backlogRead() tea.Msg {
+	_, cmd := m.loadBacklog()
+	return cmd()
+}
+
+// A backlog read while the counts changed is read again when it arrives
+// (it may predate the change); one read for unchanged counts is not.
+func TestBacklogReadAgainWhenCountsChangedMeanwhile(t *testing.T) {
+	reads := 0
+	m := newTestModel("en", 80, 24, Options{Backlog: func(int) (Backlog, error) { reads++; return Backlog{}, nil }})
+	mm, cmd := m.Update(press(tea.KeyF3))
+	m = mm.(Model)
+	first := findMsg[backlogMsg](cmd)
+	st := m.status.st
+	st.InDoubt = 1 // a lost consume, while the first read runs
+	mm, cmd = m.Update(statusMsg(st))
+	if _, ok := lookFor[backlogMsg](cmd); ok {
+		t.Fatal("two reads at once")
+	}
+	mm, cmd = mm.(Model).Update(first)
+	again, ok := lookFor[backlogMsg](cmd)
+	if !ok {
+		t.Fatal("the read that began before the counts changed was not followed by another")
+	}
+	_, cmd = mm.(Model).Update(again)
+	if cmd != nil || reads != 2 {
+		t.Fatalf("read again with counts unchanged since (%d reads)", reads)
+	}
+}
+
+// F4 follows the drain while it shows: a status with other counts (or
+// another last sync) reads the report again, in the same scroll place; the
+// same status does not; a status that changes while a read runs reads
+// again after it; a failed read keeps the last report and says why; once
+// F4 is closed nothing is read.
+func TestReportFollowsTheDrain(t *testing.T) {
+	reads := 0
+	var fail error
+	m := newTestModel("en", 80, 24, Options{})
+	m.o.ShiftReport = func(id uint64, lang string, width int) (string, error) {
+		reads++
+		return fmt.Sprintf("read %d\n", reads) + longReportText(id, lang), fail
+	}
+	mm, cmd := m.Update(press(tea.KeyF4))
+	m = send(mm.(Model), cmd(), press(tea.KeyPgDown), press(tea.KeyDown))
+	off := m.reportScroll.off
+	if reads != 1 || off == 0 || m.report[0] != "read 1" {
+		t.Fatalf("%d reads, offset %d", reads, off)
+	}
+	if _, cmd := m.Update(statusMsg(m.status.st)); cmd != nil {
+		if _, ok := lookFor[reportMsg](cmd); ok {
+			t.Fatal("the same status read the report again")
+		}
+	}
+	st := m.status.st
+	st.InDoubt = 1
+	m = send(m, statusMsg(st))
+	st.InDoubt, st.QueueDepth = 0, 0 // settled by a query
+	mm, cmd = m.Update(statusMsg(st))
+	if _, ok := lookFor[reportMsg](cmd); ok {
+		t.Fatal("two reads at once")
+	}
+	// the first read (for InDoubt 1) arrives, and one for the settled status follows
+	m = mm.(Model)
+	_, first := m.readReport()
+	mm, cmd = m.Update(first())
+	m = mm.(Model)
+	if m.report[0] != "read 2" {
+		t.Fatalf("report not replaced: %q", m.report[0])
+	}
+	again, ok := lookFor[reportMsg](cmd)
+	if !ok {
+		t.Fatal("a status that changed during the read did not read again")
+	}
+	m = send(m, again)
+	if m.screen != screenReport || m.reportScroll.off != off || m.report[0] != "read 3" {
+		t.Fatalf("screen %d offset %d (want %d) first line %q", m.screen, m.reportScroll.off, off, m.report[0])
+	}
+	mustShow(t, m, "lines ")
+	// a failed read keeps the report
+	fail = errors.New("journal busy")
+	st.LastSync = st.LastSync.Add(time.Minute)
+	mm, cmd = m.Update(statusMsg(st))
+	m = send(mm.(Model), findMsg[reportMsg](cmd))
+	if m.screen != screenReport || len(m.report) < 10 || m.reportScroll.off != off {
+		t.Fatalf("a failed refresh left the report: screen %d, %d lines, offset %d", m.screen, len(m.report), m.reportScroll.off)
+	}
+	mustShow(t, m, "journal busy")
+	// closed: no reads
+	fail = nil
+	m = send(m, press(tea.KeyF4))
+	n := reads
+	st.Conflicts++
+	if _, cmd := m.Update(statusMsg(st)); cmd != nil {
+		if _, ok := lookFor[reportMsg](cmd); ok || reads != n {
+			t.Fatal("the report was read with F4 closed")
+		}
+	}
+}

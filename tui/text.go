@@ -50,7 +50,11 @@ type Text struct {
 	// Conflicts the manager has not marked seen: "N new", the notice
 	// after F6, the row mark, the key's word.
 	UnseenFmt, ConflictsSeen, NewMark, KeyAck string
-	NoticeEvents                              map[string]string
+	// Redemptions consumed as confirmed by a query (WeChat cannot say
+	// which till consumed them): the queue screen's section title, its
+	// one-line hint, and the word on each row.
+	QueriedTitle, QueriedHint, QueriedWord string
+	NoticeEvents                           map[string]string
 
 	KeySubmit, KeyCancel, KeyShift, KeyQueue, KeySync, KeyHelp, KeyQuit, KeyOutage string
 	Yes, No                                                                        string

@@ -44,7 +44,8 @@ var textEN = Text{
 	ReportTitle: "Shift report", NoReport: "No shift report: no shift open", KeyReport: "report",
 	MoreBelowFmt: "%d more ↓", MoreAboveFmt: "↑ %d above", ScrollEnd: "end", ScrollPosFmt: "lines %d–%d of %d", KeyScroll: "scroll",
 	ShowingFmt: "the latest %d of %d", NoticesTitle: "Notices from the hub",
-	UnseenFmt: "%d new", ConflictsSeen: "Conflicts marked seen", NewMark: "new", KeyAck: "seen",
+	QueriedTitle: "Consumed, confirmed by query", QueriedHint: "WeChat does not say which till used these: check none was honoured twice.",
+	QueriedWord: "consumed · by query", UnseenFmt: "%d new", ConflictsSeen: "Conflicts marked seen", NewMark: "new", KeyAck: "seen",
 	NoticeEvents: map[string]string{
 		"card_sku_remind":     "Stock alarm",
 		"update_member_card":  "Points / balance updated",

@@ -44,7 +44,8 @@ var textZH = Text{
 	ReportTitle: "班次报表", NoReport: "没有班次报表：未开班", KeyReport: "报表",
 	MoreBelowFmt: "下面还有 %d 行 ↓", MoreAboveFmt: "↑ 上面 %d 行", ScrollEnd: "已到底", ScrollPosFmt: "第 %d–%d 行，共 %d 行", KeyScroll: "翻页",
 	ShowingFmt: "最近 %d 条，共 %d 条", NoticesTitle: "总部通知",
-	UnseenFmt: "%d 条新", ConflictsSeen: "冲突已标为已读", NewMark: "新", KeyAck: "已读",
+	QueriedTitle: "经查询确认的核销", QueriedHint: "微信不说明由哪台收银台核销，请核对是否被重复使用。",
+	QueriedWord: "已核销 · 经查询确认", UnseenFmt: "%d 条新", ConflictsSeen: "冲突已标为已读", NewMark: "新", KeyAck: "已读",
 	NoticeEvents: map[string]string{
 		"card_sku_remind":     "库存告警",
 		"update_member_card":  "积分 / 余额变动",

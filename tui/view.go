@@ -337,6 +337,9 @@ func (m Model) dialogView(w int) []string {
 // rows lines: scrolled when it is longer.
 func (m Model) reportView(w, rows int) []string {
 	title := " " + m.st.SectionTitle.Render(m.tx.ReportTitle)
+	if m.reportErr != nil { // the last report stays, with why it is not newer
+		title = clip(title+"  "+m.st.Bad.Render(fmt.Sprintf("%s: %v", m.tx.Error, m.reportErr)), w)
+	}
 	if m.report == nil {
 		return []string{title, " " + m.st.Muted.Render("…")}
 	}
