@@ -33,9 +33,12 @@ func shiftReportView(db *store.DB) func(id uint64, lang string, width int) (stri
 // waits for WeChat (queued, consuming, in doubt) and the conflicts, newest
 // first, at most limit of each, including those of earlier runs, and
 // which conflicts came after the manager last marked them seen (F6,
-// ackConflicts). It only reads, walking the state index backwards
-// (store.LatestByState); the totals come from the lists unless one is cut
-// at limit, then from the state's own keys (store.CountState).
+// ackConflicts); and the latest redemptions consumed as confirmed by a
+// query, at most queriedShown. It only reads, walking the state index and
+// the consumed-by-reason index backwards (store.LatestByState,
+// store.LatestConsumedByReason); the totals come from the lists unless
+// one is cut, then from the index's own keys (store.CountState,
+// store.CountConsumedByReason).
 func journalBacklog(db *store.DB) func(limit int) (tui.Backlog, error) {
 	return func(limit int) (tui.Backlog, error) {
 		var b tui.Backlog
@@ -97,9 +100,27 @@ func journalBacklog(db *store.DB) func(limit int) (tui.Backlog, error) {
 			}
 		}
 		b.Unseen = max(0, b.ConflictsTotal-seen.Count)
+		n := min(limit, queriedShown)
+		queried, err := db.LatestConsumedByReason(string(sync.ReasonConfirmedByQuery), n)
+		if err != nil {
+			return tui.Backlog{}, err
+		}
+		for _, r := range queried {
+			b.Queried = append(b.Queried, backlogOutcome(r, cardTitle(db, titles, r)))
+		}
+		b.QueriedTotal = len(b.Queried)
+		if len(queried) == n {
+			if b.QueriedTotal, err = db.CountConsumedByReason(string(sync.ReasonConfirmedByQuery)); err != nil {
+				return tui.Backlog{}, err
+			}
+		}
 		return b, nil
 	}
 }
+
+// queriedShown bounds the queue screen's list of redemptions consumed as
+// confirmed by a query: a short section for the manager to follow up.
+const queriedShown = 20
 
 // conflictsSeenKey is the journal's meta key of the manager's last "conflicts
 // seen" (F6): when, and how many conflicts there were then. Conflicts are
@@ -182,6 +203,8 @@ func backlogOutcome(r store.Redemption, title string) sync.Outcome {
 		o.Kind = sync.AcceptedOffline
 	case store.Conflict:
 		o.Kind = sync.Conflict
+	case store.Consumed:
+		o.Kind = sync.Consumed
 	default:
 		o.Kind = sync.Checking
 	}
