@@ -73,7 +73,8 @@ windows: $(WORK)/config.toml
 		-dir cardtill-$(VERSION)-windows-$(a) \
 		cardtill.exe=$(WORK)/windows-$(a)/cardtill.exe \
 		config.example.toml=$(WORK)/config.toml \
-		README.txt=packaging/windows/README-windows.txt;)
+		README.txt=packaging/windows/README-windows.txt \
+		setup.cmd=packaging/windows/setup.cmd;)
 
 checksums:
 	cd $(DIST) && find . -maxdepth 1 -type f \( -name '*.deb' -o -name '*.rpm' -o -name '*.zip' \) -printf '%f\n' \

@@ -171,12 +171,15 @@ for arch in amd64 386; do
 	z="$work/a/cardtill-${version}-windows-${arch}.zip"
 	top="cardtill-${version}-windows-${arch}"
 	listing=$(unzip -Z1 "$z")
-	for f in "$top/cardtill.exe" "$top/config.example.toml" "$top/README.txt"; do
+	for f in "$top/cardtill.exe" "$top/config.example.toml" "$top/README.txt" "$top/setup.cmd"; do
 		grep -qx "$f" <<<"$listing" || fail "$(basename "$z") lacks $f"
 	done
 	mkdir -p "$work/unzip"
 	unzip -p "$z" "$top/cardtill.exe" >"$work/unzip/cardtill.exe"
 	unzip -p "$z" "$top/config.example.toml" | cmp -s - cmd/cardtill/config.example.toml || fail "$(basename "$z"): config.example.toml differs"
+	# cmd.exe needs CRLF line ends in a batch file (labels and goto misbehave without).
+	unzip -p "$z" "$top/setup.cmd" >"$work/unzip/setup.cmd"
+	[ "$(grep -c $'\r$' "$work/unzip/setup.cmd")" = "$(wc -l <"$work/unzip/setup.cmd")" ] || fail "$(basename "$z"): setup.cmd has a line without CRLF"
 	go version -m "$work/unzip/cardtill.exe" | grep -q "GOARCH=${arch}" || fail "$(basename "$z"): cardtill.exe is not windows/${arch}"
 	echo "$(basename "$z") ok"
 done

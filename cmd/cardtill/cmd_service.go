@@ -1,6 +1,10 @@
 package main
 
-import "github.com/spf13/cobra"
+import (
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+)
 
 // The Windows service that runs the hub. On Linux the packages ship
 // systemd units instead (cardtill-hub.service).
@@ -23,7 +27,8 @@ and 60 s after a failure. Run these from an Administrator prompt.
   cardtill service stop
   cardtill service uninstall
 
-The service logs to [log] file, or cardtill.log next to the journal.
+The service logs to [log] file, or cardtill.log next to the hub's file
+(hub.store_path), so a till on the same PC keeps its own log.
 Windows only: on Linux the package ships systemd units.`,
 		Args: exactArgs(0, "a subcommand: install, uninstall, start or stop"),
 		RunE: func(cmd *cobra.Command, args []string) error { return cmd.Help() },
@@ -46,4 +51,12 @@ Windows only: on Linux the package ships systemd units.`,
 		run,
 	)
 	return cmd
+}
+
+// serviceLogFile is where the hub service logs when [log] file is empty:
+// cardtill.log next to the hub's file (hub.store_path). Not next to the
+// journal: a till on the same PC, run by the cashier's Windows user, logs
+// there, and the hub's folder is the service's alone.
+func serviceLogFile(cfg *Config) string {
+	return filepath.Join(filepath.Dir(cfg.Hub.StorePath), "cardtill.log")
 }

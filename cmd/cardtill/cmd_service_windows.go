@@ -139,7 +139,11 @@ func serviceStart(g *globals) error {
 		return withExit(exitFailure, fmt.Errorf("start service %s: %w", serviceName, err))
 	}
 	if err := waitState(s, svc.Running, 30*time.Second); err != nil {
-		return withExit(exitFailure, fmt.Errorf("%w: see the log (%s)", err, "cardtill.log next to the journal"))
+		where := "cardtill.log next to hub.store_path"
+		if cfg, cerr := g.config(); cerr == nil {
+			where = serviceLogFile(cfg)
+		}
+		return withExit(exitFailure, fmt.Errorf("%w: see the log (%s)", err, where))
 	}
 	fmt.Fprintf(g.stdout, "service %s is running\n", serviceName)
 	return nil
@@ -204,7 +208,7 @@ func serviceRun(g *globals) error {
 	// A service has no console: logs go to the file.
 	g.stdout, g.stderr = io.Discard, io.Discard
 	if cfg, err := g.config(); err == nil && cfg.Log.File == "" {
-		cfg.Log.File = filepath.Join(filepath.Dir(cfg.Store.Path), "cardtill.log")
+		cfg.Log.File = serviceLogFile(cfg)
 	}
 	return svc.Run(serviceName, &hubService{g: g})
 }
