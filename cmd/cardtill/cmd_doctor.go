@@ -219,10 +219,10 @@ func (d *doctor) checkConfig() finding {
 		return f
 	}
 	if c.Path != "" {
-		if fi, err := os.Stat(c.Path); err == nil && fi.Mode().Perm()&0o004 != 0 && hasInlineSecret(c) {
+		if open, fix, err := readableByEveryone(c.Path); err == nil && open && hasInlineSecret(c) {
 			f.Status = statusWarn
 			f.Detail += "; the file holds a secret and is readable by every user"
-			f.Fix = fmt.Sprintf("chmod 640 %s (owner root, group cardtill), or move the secret to a file or environment variable", c.Path)
+			f.Fix = fix + ", or move the secret to a file or environment variable"
 		}
 	}
 	return f
