@@ -7,7 +7,8 @@
 // replace each other as WeChat's do (cgi-bin/token, and stable_token with
 // force_refresh, issue a new token; the one it replaced keeps working for a
 // grace period, five minutes by default, then answers 40001; stable_token in
-// normal mode answers the latest valid token and replaces nothing), a counter
+// normal mode answers the latest valid token and replaces nothing;
+// force_refresh is limited to 20 a day, 30 s apart, then 45033), a counter
 // of every consume it applied (so a test can assert "exactly once"), fault
 // injection per endpoint and per call (latency, HTTP 5xx, any errcode,
 // connection dropped before or after a consume was applied), an outage

@@ -12,6 +12,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -29,7 +30,15 @@ const (
 	// replaced it (cgi-bin/token, or stable_token with force_refresh):
 	// WeChat keeps the old and the new token both valid for five minutes.
 	DefaultTokenGrace = 5 * time.Minute
+	// ForceRefreshPerDay and ForceRefreshGap are stable_token's limits on
+	// force_refresh: 20 a day (Beijing time), 30 s apart; beyond them it
+	// answers 45033 and issues nothing.
+	ForceRefreshPerDay = 20
+	ForceRefreshGap    = 30 * time.Second
 )
+
+// beijing is the time zone of WeChat's daily limits.
+var beijing = time.FixedZone("CST", 8*60*60)
 
 // Endpoint names a fake endpoint for fault injection.
 type Endpoint string
@@ -122,6 +131,7 @@ type Server struct {
 	total    int
 	calls    map[Endpoint]int
 	issued   int
+	forced   []time.Time // force_refresh calls that issued a token, today's
 }
 
 // Option configures New.
@@ -425,6 +435,11 @@ func (s *Server) handle(ep Endpoint, r *http.Request, body []byte) answer {
 		if r.Method != http.MethodPost || json.Unmarshal(body, &req) != nil {
 			return errAnswer(47001, "data format error")
 		}
+		if req.ForceRefresh {
+			if a := s.forceAllowed(req.AppID, req.Secret); a != nil {
+				return a
+			}
+		}
 		return s.issue(req.AppID, req.Secret, req.ForceRefresh)
 	}
 	if a := s.checkToken(r.URL.Query().Get("access_token")); a != nil {
@@ -485,6 +500,25 @@ func (s *Server) issue(appID, secret string, fresh bool) answer {
 	s.current = tok
 	s.issued++
 	return okAnswer(answer{"access_token": tok, "expires_in": int(s.ttl / time.Second)})
+}
+
+// forceAllowed applies stable_token's force_refresh limits (after the
+// credentials check, which comes first) and counts the call when allowed.
+func (s *Server) forceAllowed(appID, secret string) answer {
+	if appID != s.AppID || !hmac.Equal([]byte(secret), []byte(s.Secret)) {
+		return nil // issue answers the credential error
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.now()
+	y, m, d := now.In(beijing).Date()
+	today := time.Date(y, m, d, 0, 0, 0, 0, beijing)
+	s.forced = slices.DeleteFunc(s.forced, func(t time.Time) bool { return t.Before(today) })
+	if n := len(s.forced); n > 0 && now.Sub(s.forced[n-1]) < ForceRefreshGap || n >= ForceRefreshPerDay {
+		return errAnswer(wechat.CodeForceRefreshLimits, "force refresh limit: 20 a day, 30 s apart")
+	}
+	s.forced = append(s.forced, now)
+	return nil
 }
 
 func (s *Server) checkToken(tok string) answer {

@@ -780,3 +780,51 @@ func TestTokenGraceOption(t *testing.T) {
 		t.Fatal("stable_token did not replace the expired token")
 	}
 }
+
+// force_refresh is limited to 20 a day (Beijing time), 30 s apart; beyond
+// that stable_token answers 45033 and the current token stays.
+func TestForceRefreshLimits(t *testing.T) {
+	// 15:00 UTC = 23:00 in Beijing: the day ends an hour later.
+	clk := &tokenClock{now: time.Date(2026, 11, 26, 15, 0, 0, 0, time.UTC)}
+	srv := newServer(t, wechattest.WithClock(clk.Now))
+	srv.AddCode(wechattest.Code{Code: "111", CardID: "pA"})
+	force := func() reply {
+		return mustCall(t, srv, "cgi-bin/stable_token", "", map[string]any{
+			"grant_type": "client_credential", "appid": srv.AppID, "secret": srv.Secret, "force_refresh": true})
+	}
+	first := force().str("access_token")
+	clk.Advance(wechattest.ForceRefreshGap - time.Second)
+	if r := force(); r.errcode() != wechat.CodeForceRefreshLimits || r.str("access_token") != "" {
+		t.Fatalf("force_refresh %s after the last: %v", wechattest.ForceRefreshGap-time.Second, r)
+	}
+	if c := tokenErrcode(t, srv, first); c != 0 || srv.TokensIssued() != 1 {
+		t.Fatalf("a refused force_refresh changed the token: errcode %d, %d issued", c, srv.TokensIssued())
+	}
+	// A wrong secret is refused as such, not counted.
+	r := mustCall(t, srv, "cgi-bin/stable_token", "", map[string]any{"grant_type": "client_credential", "appid": srv.AppID, "secret": "nope", "force_refresh": true})
+	if r.errcode() != wechat.CodeInvalidAppSecret {
+		t.Fatalf("wrong secret with force_refresh: %v", r)
+	}
+	clk.Advance(time.Second)
+	for i := 2; i <= wechattest.ForceRefreshPerDay; i++ {
+		if r := force(); r.errcode() != 0 {
+			t.Fatalf("force_refresh %d of the day: %v", i, r)
+		}
+		clk.Advance(wechattest.ForceRefreshGap)
+	}
+	if r := force(); r.errcode() != wechat.CodeForceRefreshLimits {
+		t.Fatalf("force_refresh %d of the day: %v", wechattest.ForceRefreshPerDay+1, r)
+	}
+	// Normal mode is not limited by it.
+	if tok := stable(t, srv, false); tokenErrcode(t, srv, tok) != 0 {
+		t.Fatal("normal mode after the force limit")
+	}
+	// Midnight in Beijing starts a new day.
+	clk.Advance(time.Hour)
+	if r := force(); r.errcode() != 0 {
+		t.Fatalf("force_refresh on the next Beijing day: %v", r)
+	}
+	if n := srv.TokensIssued(); n != wechattest.ForceRefreshPerDay+1 {
+		t.Fatalf("TokensIssued = %d, want %d", n, wechattest.ForceRefreshPerDay+1)
+	}
+}
