@@ -37,7 +37,8 @@ With hub.tls_cert and hub.tls_key it serves HTTPS itself. Without them it
 serves plain HTTP, meant only for running behind a reverse proxy that
 terminates TLS: the hub hands out access tokens and takes terminal keys, which
 must not cross a network in the clear (and WeChat pushes only to port 443 for
-https, or 80 for http).
+https, or 80 for http). List that proxy in hub.trusted_proxies so that the
+logs name the client (from X-Forwarded-For) instead of the proxy.
 
 The hub keeps its own file (hub.store_path). While it runs, 'cardtill hub
 terminal ...' and 'cardtill hub events' reach it through a local admin socket
