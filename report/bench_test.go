@@ -31,7 +31,10 @@ func fill(b *testing.B, db *store.DB, n int) uint64 {
 			r := store.Redemption{Code: fmt.Sprintf("%012d", done), CardID: fmt.Sprintf("card%d", done%5), ShiftID: sh.ID, Cashier: "bulk", Terminal: "till-01"}
 			switch done % 6 {
 			case 0, 1, 2:
-				r.State = store.Consumed
+				r.State, r.Reason = store.Consumed, "ok"
+				if done%60 == 0 { // a lost answer, confirmed by a query (33 in the last shift)
+					r.Reason = ReasonConfirmedByQuery
+				}
 			case 3:
 				r.State, r.Reason = store.Rejected, "already_used"
 			case 4:
@@ -77,7 +80,8 @@ func bigJournal(b *testing.B, n int) (string, uint64) {
 }
 
 // BenchmarkReport builds the Z report (with its 333 conflicts listed from
-// the per-shift index) and its receipt text for a 2,000-redemption shift
+// the per-shift index, and its 33 consumed as confirmed by a query from
+// the reason index) and its receipt text for a 2,000-redemption shift
 // with 100,000 and 1,000,000 redemptions in the journal. The 1,000,000
 // case runs only with CARDTILL_BENCH_1M=1 (it takes minutes to build).
 func BenchmarkReport(b *testing.B) {
@@ -98,8 +102,8 @@ func BenchmarkReport(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				if r.Total != 2000 {
-					b.Fatalf("total %d", r.Total)
+				if r.Total != 2000 || r.ConfirmedByQuery != 33 || len(r.ConfirmedByQueryList) != 33 {
+					b.Fatalf("total %d, confirmed by query %d, listed %d", r.Total, r.ConfirmedByQuery, len(r.ConfirmedByQueryList))
 				}
 				_ = Text(r, Options{Width: 48})
 			}
@@ -117,4 +121,30 @@ func TestMain(m *testing.M) {
 		os.RemoveAll(filepath.Dir(j.path))
 	}
 	os.Exit(code)
+}
+
+// BenchmarkConfirmedByQueryList reads the last shift's redemptions
+// consumed as confirmed by a query from the reason index (what Build adds
+// to a report for them), in the journals of BenchmarkReport.
+func BenchmarkConfirmedByQueryList(b *testing.B) {
+	for _, n := range []int{100_000, 1_000_000} {
+		b.Run(fmt.Sprintf("journal=%d", n), func(b *testing.B) {
+			if n > 100_000 && os.Getenv("CARDTILL_BENCH_1M") == "" {
+				b.Skip("set CARDTILL_BENCH_1M=1 to build a 1,000,000-redemption journal")
+			}
+			p, shift := bigJournal(b, n)
+			db, err := store.Open(p, store.Options{ReadOnly: true})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer db.Close()
+			b.ResetTimer()
+			for b.Loop() {
+				rs, err := db.ShiftConsumedByReason(shift, ReasonConfirmedByQuery, 0)
+				if err != nil || len(rs) != 33 {
+					b.Fatalf("%d listed, %v", len(rs), err)
+				}
+			}
+		})
+	}
 }
