@@ -1,7 +1,8 @@
 // Package store owns the one bbolt file on a till: the journal of
 // redemptions with their transition history, the indexes over it (active
 // redemption by code, codes this till already used, outbox by due time,
-// redemptions by state and by shift), per-shift counters, shifts, the
+// redemptions by state and by shift, consumed ones by reason), per-shift
+// counters, shifts, the
 // code-status and card caches, and the meta bucket (schema version,
 // terminal id, feed cursor).
 //

@@ -60,8 +60,9 @@ type Options struct {
 	Outage func() bool
 	Demo   []DemoCode
 	// ShiftReport renders the report of a shift (the X report while it is
-	// open) for the screen, at most width cells wide, in lang; F4 shows it.
-	// Nil when the screen has none (F4 then says so).
+	// open) for the screen, at most width cells wide, in lang; F4 shows it,
+	// and reads it again while it shows whenever the status's counts or
+	// last sync change. Nil when the screen has none (F4 then says so).
 	ShiftReport func(shiftID uint64, lang string, width int) (string, error)
 	// Backlog reads from the journal what the queue screen (F3) lists: what
 	// waits for WeChat, the conflicts and the latest consumed as confirmed
