@@ -2,9 +2,8 @@
 // redemptions with their transition history, the indexes over it (active
 // redemption by code, codes this till already used, outbox by due time,
 // redemptions by state and by shift, consumed ones by reason), per-shift
-// counters, shifts, the
-// code-status and card caches, and the meta bucket (schema version,
-// terminal id, feed cursor).
+// counters, shifts, the code-status and card caches, and the meta bucket
+// (schema version, terminal id, feed cursor).
 //
 // Every change (a redemption, its history entry, its index entries and its
 // shift counters) is committed in one transaction; transitions are
