@@ -27,8 +27,7 @@ const pageSize = 512
 // counters (O(1)), only when the shift has conflicts its per-shift index
 // (O(shift), never O(journal)), and only when it has redemptions confirmed
 // by a query the reason index between the shift's first and last id
-// (O(those)). An open shift gives an X report, a
-// closed one its Z report.
+// (O(those)). An open shift gives an X report, a closed one its Z report.
 func Build(db *store.DB, id uint64, o BuildOptions) (Report, error) {
 	if o.Now == nil {
 		o.Now = time.Now
