@@ -70,6 +70,7 @@ func serviceInstall(g *globals) error {
 	if _, err := hubPushConfig(cfg); err != nil {
 		return err
 	}
+	warnReadableSecrets(g, cfg)
 	m, err := connectManager()
 	if err != nil {
 		return withExit(exitFailure, err)
@@ -99,6 +100,24 @@ func serviceInstall(g *globals) error {
 	}
 	fmt.Fprintf(g.stdout, "installed service %s (%s service run --config %s); start it with 'cardtill service start'\n", serviceName, exe, path)
 	return nil
+}
+
+// warnReadableSecrets warns when the hub's config (holding the push Token
+// or AES key) or its AppSecret file can be read by every user: the service
+// runs as LocalSystem, so only Administrators and SYSTEM need them.
+func warnReadableSecrets(g *globals, cfg *Config) {
+	files := []string{cfg.Hub.SecretFile}
+	if hasInlineSecret(cfg) {
+		files = append(files, cfg.Path)
+	}
+	for _, f := range files {
+		if f == "" {
+			continue
+		}
+		if open, fix, err := readableByEveryone(f); err == nil && open {
+			fmt.Fprintf(g.stderr, "warning: every user of this PC can read %s, which holds a secret of the hub: %s\n", f, fix)
+		}
+	}
 }
 
 func serviceUninstall(g *globals) error {
