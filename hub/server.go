@@ -163,7 +163,7 @@ func (s *Server) authed(next func(w http.ResponseWriter, r *http.Request, termin
 			}
 			s.log.Warn("terminal refused", attrs...)
 			w.Header().Set("WWW-Authenticate", `Bearer realm="cardtill hub"`)
-			jsonError(w, http.StatusUnauthorized, "unknown or revoked terminal key: issue one with 'cardtill hub terminal add NAME'")
+			jsonCodeError(w, http.StatusUnauthorized, wechat.HubCodeTerminalRefused, "unknown or revoked terminal key: issue one with 'cardtill hub terminal add NAME'")
 			return
 		}
 		next(w, r, name)
@@ -178,7 +178,7 @@ type TokenResponse struct {
 
 func (s *Server) serveToken(w http.ResponseWriter, r *http.Request, terminal string) {
 	if s.tokens == nil {
-		jsonError(w, http.StatusServiceUnavailable, "this hub has no AppSecret (hub.secret_file): it cannot hand out tokens")
+		jsonCodeError(w, http.StatusServiceUnavailable, wechat.HubCodeNoSecret, "this hub has no AppSecret (hub.secret_file): it cannot hand out tokens")
 		return
 	}
 	if h := r.Header.Get(wechat.HeaderRejectedToken); h != "" {
@@ -189,7 +189,7 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request, terminal str
 	tok, exp, err := s.tokens.Token(ctx)
 	if err != nil {
 		s.log.Error("token for terminal failed", "terminal", terminal, "err", err)
-		jsonError(w, http.StatusBadGateway, "the hub cannot get a token from WeChat now; try again later")
+		jsonCodeError(w, http.StatusBadGateway, wechat.HubCodeWeChatUnavailable, "the hub cannot get a token from WeChat now; try again later")
 		return
 	}
 	s.tokMu.Lock()
@@ -253,12 +253,20 @@ func (s *Server) serveChanges(w http.ResponseWriter, r *http.Request, terminal s
 	writeJSON(w, http.StatusOK, page)
 }
 
+// errorBody is every error answer: {"error": text for a person, "code": a
+// wechat.HubCode* for the till, when there is one}. Tills before the code
+// read the status alone; a till reads a plain-text body too (a proxy's).
 type errorBody struct {
 	Error string `json:"error"`
+	Code  string `json:"code,omitempty"`
 }
 
 func jsonError(w http.ResponseWriter, status int, msg string) {
 	writeJSON(w, status, errorBody{Error: msg})
+}
+
+func jsonCodeError(w http.ResponseWriter, status int, code, msg string) {
+	writeJSON(w, status, errorBody{Error: msg, Code: code})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

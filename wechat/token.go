@@ -196,7 +196,7 @@ func NewStableTokenSource(o StableTokenOptions) ExpiringTokenSource {
 			return "", 0, unknown(op, err)
 		}
 		req.Header.Set("Content-Type", "application/json")
-		return doToken(hc, req, op, o.Secret)
+		return doToken(hc, req, op, o.Secret, false)
 	}
 	return newCached(fetch, o.Now, o.Logger)
 }
@@ -226,6 +226,8 @@ func TokenHash(tok string) string {
 // NewHubTokenSource gets tokens from the central hub: GET <hub>/v1/token
 // with Authorization: Bearer <terminal key>, answering
 // {"access_token":"...","expires_in":7200}. The store PC needs no AppSecret.
+// Any other status is a *HubError: Refused (401, 403) for a terminal key the
+// hub does not accept, otherwise an outage matching ErrOutcomeUnknown.
 // After Invalidate dropped the token, the next request names it
 // (HeaderRejectedToken).
 func NewHubTokenSource(o HubTokenOptions) ExpiringTokenSource {
@@ -249,14 +251,15 @@ func NewHubTokenSource(o HubTokenOptions) ExpiringTokenSource {
 		if rejected != "" {
 			req.Header.Set(HeaderRejectedToken, TokenHash(rejected))
 		}
-		return doToken(hc, req, op, o.TerminalKey)
+		return doToken(hc, req, op, o.TerminalKey, true)
 	}
 	return newCached(fetch, o.Now, o.Logger)
 }
 
 // doToken performs a token request and decodes {"access_token","expires_in"}
-// or an errcode. secret is scrubbed from any error text.
-func doToken(hc *http.Client, req *http.Request, op, secret string) (string, time.Duration, error) {
+// or an errcode. secret is scrubbed from any error text. fromHub says req
+// goes to the hub's token service: any status but 200 is then a *HubError.
+func doToken(hc *http.Client, req *http.Request, op, secret string, fromHub bool) (string, time.Duration, error) {
 	res, err := hc.Do(req)
 	if err != nil {
 		return "", 0, unknown(op, scrub(err, secret))
@@ -267,6 +270,8 @@ func doToken(hc *http.Client, req *http.Request, op, secret string) (string, tim
 		return "", 0, unknown(op, scrub(err, secret))
 	}
 	switch {
+	case fromHub && res.StatusCode != http.StatusOK:
+		return "", 0, hubError(res.StatusCode, data, secret)
 	case res.StatusCode == http.StatusUnauthorized || res.StatusCode == http.StatusForbidden:
 		return "", 0, &APIError{Op: op, Code: CodeInvalidAppSecret, Msg: fmt.Sprintf("HTTP %d: the credential was refused; check the secret or terminal key", res.StatusCode)}
 	case res.StatusCode != http.StatusOK:

@@ -402,7 +402,7 @@ func TestHubTokenService(t *testing.T) {
 		t.Fatalf("terminal remove: %d", code)
 	}
 	_, err = wechat.NewHubTokenSource(wechat.HubTokenOptions{URL: "http://" + addr, TerminalKey: key}).Token(ctx)
-	if wechat.Code(err) != wechat.CodeInvalidAppSecret || strings.Contains(err.Error(), key) {
+	if he := (*wechat.HubError)(nil); !errors.As(err, &he) || !he.Refused() || he.Code != wechat.HubCodeTerminalRefused || strings.Contains(err.Error(), key) {
 		t.Errorf("revoked key: %v", err)
 	}
 	stop()
