@@ -5,7 +5,6 @@ import (
 	"context"
 	"os"
 	"path/filepath"
-	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -24,22 +23,6 @@ func noEnv(string) string { return "" }
 
 func envMap(m map[string]string) func(string) string {
 	return func(k string) string { return m[k] }
-}
-
-func TestExampleConfigLoadsAndMatchesDefaults(t *testing.T) {
-	p := writeFile(t, "config.toml", exampleConfig)
-	cfg, err := LoadConfig(p, noEnv)
-	if err != nil {
-		t.Fatalf("the shipped example must load: %v", err)
-	}
-	def := DefaultConfig()
-	if !reflect.DeepEqual(cfg.Offline, def.Offline) || cfg.Sync != def.Sync || cfg.Scanner != def.Scanner || cfg.Log != def.Log {
-		t.Errorf("example and defaults disagree:\n example %+v %+v %+v\n default %+v %+v %+v",
-			cfg.Offline, cfg.Sync, cfg.Scanner, def.Offline, def.Sync, def.Scanner)
-	}
-	if cfg.WeChat.Timeout != def.WeChat.Timeout || cfg.Store.RetainDays != def.Store.RetainDays {
-		t.Errorf("example and defaults disagree on wechat/store")
-	}
 }
 
 func TestConfigErrorsNameKeyAndLine(t *testing.T) {
