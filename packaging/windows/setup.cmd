@@ -83,8 +83,9 @@ for %%f in (config.toml terminal.key appsecret) do (
 )
 echo %DIR%: only Administrators and SYSTEM (the service) can read or change it.
 if /i "%DIR%"=="%ProgramData%\cardtill" (
-	echo Next: edit %DIR%\config.toml ([hub]^), put the AppSecret in %DIR%\appsecret,
-	echo then: cardtill doctor --hub, cardtill service install, cardtill service start
+	echo Next: edit %DIR%\config.toml: in [hub] set secret_file = '%DIR%\appsecret',
+	echo and put the AppSecret there; then: cardtill doctor --hub,
+	echo cardtill service install, cardtill service start
 ) else (
 	echo Next: edit %DIR%\config.toml: in [hub] set store_path = '%DIR%\hub.db' and
 	echo secret_file = '%DIR%\appsecret', and put the AppSecret there; then:
