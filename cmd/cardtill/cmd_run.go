@@ -21,7 +21,18 @@ func newRunCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use:   "run",
 		Short: "Run the till screen (scanner from [scanner], else keyboard only)",
-		Args:  cobra.NoArgs,
+		Long: `cardtill run is the till screen on the real config: scan (a serial scanner
+on scanner.port, or a keyboard-wedge scanner typing into the screen) and the
+answer shows at once. It drains the offline queue in the background and, with
+wechat.hub_url, pulls the hub's code-status feed.
+
+Keys: F1 help, F2 shift, F3 queue and conflicts (F6 marks them seen), F4 the
+shift report, F5 sync now, Esc back, Ctrl+C quit.
+
+It logs to log.file (default cardtill.log next to the journal), never to the
+screen, and answers 'cardtill db check', 'db backup' and 'doctor' through a
+control socket next to the journal (<store.path>.sock).`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := g.config()
 			if err != nil {

@@ -101,7 +101,8 @@ func newRootCmd(g *globals) *cobra.Command {
 store till, keeps working offline from a local journal, and syncs later.
 
 Try it with no setup:  cardtill demo
-Configuration:         cardtill config example > /etc/cardtill/config.toml`,
+Configuration:         ` + defaultConfigPath() + ` (or --config FILE); a commented
+                       sample with every key: cardtill config example`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
