@@ -1,6 +1,6 @@
 # Build every cardtill artifact: `make dist`.
 #
-#   dist/cardtill_<ver>_{amd64,arm64}.deb   Debian, Ubuntu
+#   dist/cardtill_<ver>-1_{amd64,arm64}.deb   Debian, Ubuntu
 #   dist/cardtill-<ver>-1.{x86_64,aarch64}.rpm   RHEL, Rocky, Alma, Fedora
 #   dist/cardtill-<ver>-windows-{amd64,386}.zip   cardtill.exe + sample config + guide
 #   dist/SHA256SUMS
