@@ -78,9 +78,13 @@ func (e *Engine) Recover(ctx context.Context) error {
 		// Make sure it is due at the end of its quiet period. Only a
 		// record without a due time is touched: a transition restarts the
 		// quiet period, and restarts must not postpone it forever.
-		at := r.UpdatedAt.Add(e.o.QuietPeriod)
 		if r.NextAttempt.IsZero() {
-			if _, err := e.j.Transition(r.ID, r.State, r.State, func(x *Record) { x.NextAttempt = at }); err != nil && !errors.Is(err, ErrStale) {
+			// The transition itself restarts the quiet period work checks
+			// (UpdatedAt), so it is due at the end of the new one: due
+			// sooner, it would be skipped on every pass and Run would
+			// wake every 10 ms until then. It happens once: the record has
+			// a due time afterwards.
+			if _, err := e.j.Transition(r.ID, r.State, r.State, func(x *Record) { x.NextAttempt = e.quietEnd() }); err != nil && !errors.Is(err, ErrStale) {
 				return fmt.Errorf("recover %d: %w", r.ID, err)
 			}
 		}
@@ -375,6 +379,12 @@ func (e *Engine) deferItem(r Record, w *WeChatError) result {
 	_, err := e.j.TransitionBatch(r.ID, r.State, r.State, func(x *Record) {
 		x.Attempts = n
 		x.NextAttempt = e.now().Add(delay)
+		if r.State == StateConsuming || r.State == StateInDoubt {
+			// This commit restarts the quiet period that work checks
+			// (UpdatedAt): due sooner, it would be skipped on every pass
+			// and Run would wake every 10 ms until then.
+			x.NextAttempt = later(x.NextAttempt, e.quietEnd())
+		}
 		x.LastError = fmt.Sprintf("errcode %d: %s", w.Code, w.Msg)
 	})
 	if err != nil && !errors.Is(err, ErrStale) {
@@ -532,4 +542,12 @@ func (e *Engine) journalFailed(r Record, err error) result {
 		e.logOnce("journal:"+err.Error(), "drain: journal a transition", "id", r.ID, "err", err)
 	}
 	return resSkipped
+}
+
+// later returns the later of a and b.
+func later(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
 }
