@@ -488,7 +488,7 @@ func (e *Engine) consumeDrain(ctx context.Context, r Record, resolving bool, rel
 			x.CardID = firstNonEmpty(x.CardID, res.CardID)
 		})
 		out = resConsumed
-	case (werr.Kind == WeChatRejected || werr.Kind == WeChatConfig) && !(resolving && werr.Code == 40099):
+	case (werr.Kind == WeChatRejected || werr.Kind == WeChatConfig) && !werr.unsent() && !(resolving && werr.Code == 40099):
 		e.reached()
 		to, out2 := StateRejected, resRejected
 		if !r.AcceptedAt.IsZero() {
@@ -496,7 +496,7 @@ func (e *Engine) consumeDrain(ctx context.Context, r Record, resolving bool, rel
 		}
 		out = out2
 		_, err = e.j.TransitionBatch(r.ID, StateConsuming, to, func(x *Record) {
-			x.Errcode, x.Reason, x.ReasonText = werr.Code, reasonForErrcode(werr.Code), refusalText(werr)
+			x.Errcode, x.Reason, x.ReasonText = werr.Code, reasonFor(werr), refusalText(werr)
 			if to == StateConflict {
 				x.ReasonText = "accepted offline, then refused by WeChat: " + x.ReasonText
 			}
@@ -509,6 +509,9 @@ func (e *Engine) consumeDrain(ctx context.Context, r Record, resolving bool, rel
 		_, err = e.j.TransitionBatch(r.ID, StateConsuming, StateInDoubt, func(x *Record) {
 			x.Reason, x.Errcode = ReasonInDoubt, werr.Code
 			x.ReasonText = "the answer to the consume was lost (" + werr.Msg + "); resolved by a query after the quiet period"
+			if werr.unsent() { // never sent; a query settles it all the same
+				x.ReasonText = "the consume was not sent (" + werr.Msg + "); resolved by a query later"
+			}
 			x.NextAttempt = e.quietEnd()
 		})
 		out = resInDoubt

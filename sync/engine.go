@@ -467,11 +467,14 @@ func (e *Engine) decryptOnline(ctx context.Context, base Record) (code string, o
 	base.State = StateRejected
 	switch werr.Kind {
 	case WeChatRejected, WeChatConfig:
-		base.Errcode, base.Reason = werr.Code, reasonForErrcode(werr.Code)
+		base.Errcode, base.Reason = werr.Code, reasonFor(werr)
 		if werr.Code == 40075 {
 			base.Reason = ReasonInvalidCode
 		}
 		base.ReasonText = "WeChat cannot read this encrypted code: " + werr.Msg
+		if werr.unsent() {
+			base.ReasonText = werr.Msg
+		}
 	default:
 		// Without the code nothing can be checked or counted offline.
 		base.Reason = ReasonOfflineUnknownCode
@@ -494,7 +497,7 @@ func (e *Engine) onlineQueryFailed(rec Record, werr *WeChatError) (Outcome, erro
 	switch werr.Kind {
 	case WeChatRejected, WeChatConfig:
 		return e.finish(rec, StateRejected, func(x *Record) {
-			x.Errcode, x.Reason, x.ReasonText = werr.Code, reasonForErrcode(werr.Code), refusalText(werr)
+			x.Errcode, x.Reason, x.ReasonText = werr.Code, reasonFor(werr), refusalText(werr)
 		})
 	}
 	e.noteThrottle(werr)
@@ -583,13 +586,15 @@ func (e *Engine) consume(ctx context.Context, r Record, timeout time.Duration, a
 		early(StateConsumed, update)
 		next, err = e.j.Transition(r.ID, StateConsuming, StateConsumed, update)
 	case werr.Kind == WeChatRejected || werr.Kind == WeChatConfig:
-		e.reached()
+		if !werr.unsent() {
+			e.reached()
+		}
 		to := StateRejected
 		if !r.AcceptedAt.IsZero() {
 			to = StateConflict // accepted offline, then refused
 		}
 		next, err = e.j.Transition(r.ID, StateConsuming, to, func(x *Record) {
-			x.Errcode, x.Reason, x.ReasonText = werr.Code, reasonForErrcode(werr.Code), refusalText(werr)
+			x.Errcode, x.Reason, x.ReasonText = werr.Code, reasonFor(werr), refusalText(werr)
 			if to == StateConflict {
 				x.ReasonText = "accepted offline, then refused by WeChat: " + x.ReasonText
 			}
@@ -655,6 +660,9 @@ func consumable(info CodeInfo, now time.Time) (bool, Reason, string) {
 }
 
 func refusalText(w *WeChatError) string {
+	if w.unsent() {
+		return w.Msg
+	}
 	switch reasonForErrcode(w.Code) {
 	case ReasonAlreadyUsed:
 		return "already used"

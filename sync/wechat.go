@@ -51,7 +51,9 @@ const (
 	// WeChatRejected: WeChat said no (Code says why).
 	WeChatRejected
 	// WeChatConfig: a configuration problem (permissions, whitelist,
-	// card_id), not the customer's fault.
+	// card_id), not the customer's fault. With Code 0 the request never
+	// reached WeChat: the hub refused this till's terminal key, and Msg says
+	// what to do (see unsent).
 	WeChatConfig
 )
 
@@ -72,6 +74,20 @@ func (e *WeChatError) Error() string {
 }
 
 func (e *WeChatError) Unwrap() error { return e.Err }
+
+// unsent reports a configuration refusal before WeChat was asked (no
+// errcode: the hub refused this till's terminal key). Nothing was applied,
+// and it says nothing about whether WeChat can be reached.
+func (e *WeChatError) unsent() bool { return e.Kind == WeChatConfig && e.Code == 0 }
+
+// reasonFor is the reason a refusal (WeChatRejected, WeChatConfig) is
+// journaled with.
+func reasonFor(w *WeChatError) Reason {
+	if w.unsent() {
+		return ReasonConfig
+	}
+	return reasonForErrcode(w.Code)
+}
 
 func classify(err error) *WeChatError {
 	if err == nil {

@@ -8,7 +8,8 @@ import (
 )
 
 // NewWeChat adapts the WeChat API client to the engine, classifying its
-// errors: an *wechat.APIError by its Class, anything else (no errcode:
+// errors (see classifyWeChat): an *wechat.APIError by its Class, a hub
+// refusing the terminal key as WeChatConfig, anything else (no errcode:
 // wechat.ErrOutcomeUnknown, no token, a cancelled context) as
 // WeChatUnreachable, which for a consume means "maybe applied".
 func NewWeChat(c *wechat.Client) WeChat { return wxClient{c} }
@@ -48,8 +49,21 @@ func (w wxClient) CardTitle(ctx context.Context, cardID string) (string, error) 
 	return card.Title, nil
 }
 
-// classifyWeChat turns a wechat error into a *WeChatError.
+// HubRefusedText is the text of a scan refused because the hub refused
+// this till's terminal key (a *wechat.HubError with Refused): a
+// configuration problem for the store's IT, not an outage.
+const HubRefusedText = "terminal key refused by the hub: ask HQ to add this till (cardtill hub terminal add NAME) and put the key in wechat.terminal_key_file"
+
+// classifyWeChat turns a wechat error into a *WeChatError. The hub refusing
+// this till's terminal key (HTTP 401/403) is WeChatConfig without an
+// errcode: the scan is refused with ReasonConfig, never taken offline. Any
+// other failure to get a token from the hub (it is down, has no AppSecret,
+// cannot reach WeChat) is WeChatUnreachable: the offline policy applies.
 func classifyWeChat(err error) error {
+	var he *wechat.HubError
+	if errors.As(err, &he) && he.Refused() {
+		return &WeChatError{Kind: WeChatConfig, Msg: HubRefusedText, Err: err}
+	}
 	var ae *wechat.APIError
 	if !errors.As(err, &ae) {
 		return &WeChatError{Kind: WeChatUnreachable, Msg: err.Error(), Err: err}
