@@ -400,6 +400,9 @@ func (e *Engine) workQueued(ctx context.Context, r Record, release func()) resul
 	qctx, cancel := context.WithTimeout(ctx, e.o.SyncTimeout)
 	info, cardID, werr := e.query(qctx, r.Code, r.CardID)
 	cancel()
+	if werr != nil && ctx.Err() != nil {
+		return resSkipped // the drain is stopping: says nothing of WeChat
+	}
 	if werr != nil {
 		if werr.Kind == WeChatRejected {
 			return e.toConflict(r, werr.Code, reasonForErrcode(werr.Code), refusalText(werr), "")
@@ -437,6 +440,9 @@ func (e *Engine) resolve(ctx context.Context, r Record, release func()) result {
 	qctx, cancel := context.WithTimeout(ctx, e.o.SyncTimeout)
 	info, _, werr := e.query(qctx, r.Code, r.CardID)
 	cancel()
+	if werr != nil && ctx.Err() != nil {
+		return resSkipped // the drain is stopping: says nothing of WeChat
+	}
 	if werr != nil {
 		if werr.Kind == WeChatRejected {
 			return e.toConflict(r, werr.Code, reasonForErrcode(werr.Code), "checking a lost consume: "+refusalText(werr), "")
@@ -502,7 +508,7 @@ func (e *Engine) consumeDrain(ctx context.Context, r Record, resolving bool, rel
 			}
 		})
 	default:
-		if werr.Kind == WeChatUnreachable {
+		if werr.Kind == WeChatUnreachable && ctx.Err() == nil { // not when the drain is stopping
 			e.lost()
 		}
 		e.noteThrottle(werr)

@@ -2,11 +2,15 @@ package sync_test
 
 import (
 	"context"
+	"net/http"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"cardtill/store"
 	"cardtill/sync"
+	"cardtill/wechat"
 	"cardtill/wechat/wechattest"
 )
 
@@ -94,5 +98,76 @@ func TestRecoveredConsumingWithoutDueTimeIsWorkableWhenDue(t *testing.T) {
 	}
 	if rep.Consumed != 1 || st.srv.ConsumeCount(code) != 1 {
 		t.Fatalf("the due redemption was not resolved (%+v): states %v, consumed %d times", rep, st.state(code), st.srv.ConsumeCount(code))
+	}
+}
+
+// cancelOnQuery cancels the drain's context as a code query leaves, so the
+// query fails because the till is stopping, not because WeChat is down.
+type cancelOnQuery struct {
+	base   http.RoundTripper
+	cancel atomic.Pointer[context.CancelFunc]
+}
+
+func (c *cancelOnQuery) RoundTrip(r *http.Request) (*http.Response, error) {
+	if strings.HasSuffix(r.URL.Path, "card/code/get") {
+		if f := c.cancel.Swap(nil); f != nil {
+			(*f)()
+		}
+	}
+	return c.base.RoundTrip(r)
+}
+
+// TestDrainStoppedIsNotAnOutage: a drain whose context ends (the till
+// shutting down) while it queries WeChat must not record an outage. It
+// did: the cancelled query looked like WeChat unreachable, the engine
+// went offline and kept "offline since" in the journal, so after the
+// restart the status bar said offline (and the feed was not pulled) until
+// something reached WeChat, and during a real outage offline.max_age
+// counted from the shutdown.
+func TestDrainStoppedIsNotAnOutage(t *testing.T) {
+	st := newStoreTill(t, 4)
+	rt := &cancelOnQuery{base: &http.Transport{}}
+	hc := &http.Client{Transport: rt}
+	t.Cleanup(hc.CloseIdleConnections)
+	client, err := wechat.New(wechat.Options{BaseURL: st.srv.URL, HTTPClient: hc,
+		Tokens: wechat.NewStableTokenSource(wechat.StableTokenOptions{BaseURL: st.srv.URL, AppID: st.srv.AppID, Secret: st.srv.Secret, HTTPClient: hc})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.wx = sync.NewWeChat(client)
+	st.restart()
+	queued, online := "720000000003", "720000000004"
+	for _, c := range []string{queued, online} {
+		st.srv.AddCode(wechattest.Code{Code: c, CardID: "pCard"})
+	}
+	st.srv.SetOutage(true)
+	if out, err := st.e.Redeem(context.Background(), sync.Request{Code: queued}); err != nil || out.Kind != sync.AcceptedOffline {
+		t.Fatalf("offline: %+v %v", out, err)
+	}
+	st.srv.SetOutage(false)
+	if out, err := st.e.Redeem(context.Background(), sync.Request{Code: online}); err != nil || out.Kind != sync.Consumed {
+		t.Fatalf("online: %+v %v", out, err)
+	}
+	if !st.e.Status().Online {
+		t.Fatal("not online after a consume")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	rt.cancel.Store(&cancel)
+	if _, err := st.e.DrainOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if ctx.Err() == nil {
+		t.Fatal("the drain did not query")
+	}
+	if s := st.e.Status(); !s.Online {
+		t.Fatalf("a stopped drain was taken for an outage: %+v", s)
+	}
+	st.restart()
+	if s := st.e.Status(); !s.Online || !s.OfflineSince.IsZero() {
+		t.Fatalf("after the restart: %+v", s)
+	}
+	if got := st.state(queued); len(got) != 1 || got[0] != sync.StateQueued {
+		t.Fatalf("queued code: %v", got)
 	}
 }
