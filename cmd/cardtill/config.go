@@ -617,7 +617,7 @@ func readSecret(key, file, env string, getenv func(string) string) (string, erro
 		return v, nil
 	}
 	if file == "" {
-		return "", &ConfigError{Key: key, Msg: fmt.Sprintf("not set: point %s at a file holding the secret (mode 0600), or set %s", key, env)}
+		return "", &ConfigError{Key: key, Msg: fmt.Sprintf("not set: point %s at a file holding the secret, readable only by the account cardtill runs as (Linux packages: root:cardtill, mode 0640), or set %s", key, env)}
 	}
 	fi, err := os.Stat(file)
 	if err != nil {
