@@ -443,6 +443,11 @@ func (e *Engine) resolve(ctx context.Context, r Record, release func()) result {
 	if werr != nil && ctx.Err() != nil {
 		return resSkipped // the drain is stopping: says nothing of WeChat
 	}
+	if werr != nil && werr.Kind == WeChatRejected && werr.Code == 40099 {
+		// "This code has consumed", answered to the query instead of
+		// the state: the same as CONSUMED, not a refusal of ours.
+		info, werr = CodeInfo{Status: "CONSUMED", Begin: r.ValidFrom, End: r.ValidUntil}, nil
+	}
 	if werr != nil {
 		if werr.Kind == WeChatRejected {
 			return e.toConflict(r, werr.Code, reasonForErrcode(werr.Code), "checking a lost consume: "+refusalText(werr), "")

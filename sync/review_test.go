@@ -171,3 +171,35 @@ func TestDrainStoppedIsNotAnOutage(t *testing.T) {
 		t.Fatalf("queued code: %v", got)
 	}
 }
+
+// TestResolveQueryAnswering40099IsConsumed: the query that settles a lost
+// consume is sent with check_consume false, which answers the state; a
+// WeChat that answers 40099 ("this code has consumed") to it says the same
+// as CONSUMED. The in-doubt consume, which WeChat did apply, must end
+// consumed (confirmed by a query), not as a conflict for the manager.
+func TestResolveQueryAnswering40099IsConsumed(t *testing.T) {
+	st := newStoreTill(t, 4)
+	const code = "720000000005"
+	st.srv.AddCode(wechattest.Code{Code: code, CardID: "pCard"})
+	ctx := context.Background()
+	st.srv.Inject(wechattest.EndpointConsume, wechattest.Fault{DropAfter: true})
+	if out, err := st.e.Redeem(ctx, sync.Request{Code: code}); err != nil || out.Kind != sync.Checking {
+		t.Fatalf("lost consume: %+v %v", out, err)
+	}
+	st.clk.Advance(21 * time.Second)
+	st.srv.Inject(wechattest.EndpointGetCode, wechattest.Fault{Errcode: 40099, Errmsg: "invalid code, this code has consumed."})
+	rep, err := st.e.DrainOnce(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, err := st.db.ListByState(store.Consumed, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Consumed != 1 || len(rs) != 1 || rs[0].Reason != string(sync.ReasonConfirmedByQuery) {
+		t.Fatalf("report %+v, states %v, consumed %+v", rep, st.state(code), rs)
+	}
+	if n := st.srv.ConsumeCount(code); n != 1 {
+		t.Fatalf("consumed %d times", n)
+	}
+}
