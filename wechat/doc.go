@@ -6,8 +6,9 @@
 //     card/code/decrypt and card/get, with access tokens from a TokenSource
 //     (stable_token with an AppSecret, the central hub, or a fixed token),
 //     typed errors (APIError with a Class, ErrOutcomeUnknown for network
-//     failures, timeouts, HTTP 5xx and non-JSON answers) and redaction of
-//     the access token from every error and log line.
+//     failures, timeouts, HTTP 5xx and non-JSON answers, HubError for the
+//     hub's token service refusing the terminal key or having no token) and
+//     redaction of the access token from every error and log line.
 //   - The event-push codec (PushCodec, ParseEvent; push*.go, crypto*.go,
 //     event*.go): verifying, decrypting and parsing the XML events WeChat
 //     POSTs to a merchant URL.

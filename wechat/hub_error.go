@@ -41,7 +41,7 @@ type HubError struct {
 
 func (e *HubError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "hub v1/token: HTTP %d", e.Status)
+	fmt.Fprintf(&b, "%s: HTTP %d", OpHubToken, e.Status)
 	if t := http.StatusText(e.Status); t != "" {
 		b.WriteString(" " + t)
 	}

@@ -201,6 +201,10 @@ func NewStableTokenSource(o StableTokenOptions) ExpiringTokenSource {
 	return newCached(fetch, o.Now, o.Logger)
 }
 
+// OpHubToken is the Op of an UnknownError (and the prefix of a HubError's
+// text) for a failed request to the hub's token service.
+const OpHubToken = "hub v1/token"
+
 // HubTokenOptions configure NewHubTokenSource.
 type HubTokenOptions struct {
 	URL         string // the hub's base URL; the token is at <URL>/v1/token
@@ -234,7 +238,7 @@ func NewHubTokenSource(o HubTokenOptions) ExpiringTokenSource {
 	base, baseErr := checkBase(o.URL, "https://hub.example.com")
 	hc, hcErr := httpClient(o.HTTPClient)
 	fetch := func(ctx context.Context, rejected string) (string, time.Duration, error) {
-		const op = "hub v1/token"
+		const op = OpHubToken
 		switch {
 		case baseErr != nil:
 			return "", 0, fmt.Errorf("wechat.hub_url: %w", baseErr)

@@ -309,6 +309,16 @@ func refusalText(code int, withCard bool) string {
 // whatToCheck says what to look at when a look-up got no answer or was
 // refused for a reason of the setup.
 func whatToCheck(cfg *Config, err error) string {
+	var he *wechat.HubError
+	if errors.As(err, &he) {
+		if he.Refused() {
+			return "the terminal key: ask HQ to add this till (cardtill hub terminal add " + orDefault(cfg.Terminal.ID, "NAME") + ") and put the key in wechat.terminal_key_file"
+		}
+		return "the hub (" + cfg.WeChat.HubURL + "): it could not hand out a token; 'cardtill doctor' says why"
+	}
+	if ue := (*wechat.UnknownError)(nil); errors.As(err, &ue) && ue.Op == wechat.OpHubToken {
+		return "the network to the hub: can this PC reach " + cfg.WeChat.HubURL + " (DNS, proxy, firewall), and does the hub run? 'cardtill doctor' checks it"
+	}
 	if errors.Is(err, wechat.ErrOutcomeUnknown) || errors.Is(err, context.DeadlineExceeded) {
 		return "the network: can this PC reach " + cfg.WeChat.APIBase + " (DNS, proxy, firewall)? 'cardtill doctor' checks it"
 	}

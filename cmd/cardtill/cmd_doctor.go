@@ -625,7 +625,10 @@ func (d *doctor) tokenRefused(err error, viaHub bool) finding {
 	f := finding{Name: "token", Status: statusFail, Detail: err.Error()}
 	var ae *wechat.APIError
 	var ue *wechat.UnknownError
+	var he *wechat.HubError
 	switch {
+	case errors.As(err, &he):
+		return d.hubTokenRefused(he)
 	case errors.As(err, &ae):
 		f.Detail = fmt.Sprintf("refused: errcode %d (%s)", ae.Code, ae.Msg)
 		switch ae.Code {
@@ -646,12 +649,6 @@ func (d *doctor) tokenRefused(err error, viaHub bool) finding {
 				f.Fix = "see WeChat's error code list; check the appid and the AppSecret"
 			}
 		}
-	case errors.As(err, &ue) && viaHub && strings.Contains(ue.Err.Error(), "HTTP 503"):
-		f.Detail = "the hub answered 503: it has no AppSecret"
-		f.Fix = "the hub has no AppSecret: set hub.secret_file on the hub and restart it"
-	case errors.As(err, &ue) && viaHub && strings.Contains(ue.Err.Error(), "HTTP 502"):
-		f.Detail = "the hub answered 502: it cannot get a token from WeChat now"
-		f.Fix = "check the hub (systemctl status cardtill-hub; journalctl -u cardtill-hub; cardtill doctor --hub on it)"
 	case errors.As(err, &ue) && (strings.HasPrefix(ue.Err.Error(), "HTTP ") || strings.Contains(ue.Err.Error(), "not JSON")):
 		if viaHub {
 			f.Fix = "check wechat.hub_url (the hub's base URL) and any reverse proxy in front of the hub"
@@ -660,7 +657,11 @@ func (d *doctor) tokenRefused(err error, viaHub bool) finding {
 		}
 	default:
 		if viaHub {
-			f.Fix = "make the hub reachable (see the hub finding)"
+			f.Detail = "the hub cannot be reached: " + err.Error()
+			if errors.As(err, &ue) {
+				f.Detail = fmt.Sprintf("the hub cannot be reached: %v", unwrapURLError(ue.Err))
+			}
+			f.Fix = "check wechat.hub_url (" + c.WeChat.HubURL + ") and this PC's network and firewall towards it; ask HQ whether the hub runs (systemctl status cardtill-hub). Meanwhile scans follow the [offline] policy"
 		} else {
 			f.Fix = "make WeChat reachable (see the wechat finding)"
 		}

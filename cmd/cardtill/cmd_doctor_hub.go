@@ -8,8 +8,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
+	"strings"
 	"syscall"
 	"time"
+
+	"cardtill/wechat"
 )
 
 // certWarnBefore: a hub certificate closer than this to its end draws a
@@ -144,6 +148,50 @@ func (d *doctor) checkListen() finding {
 	default:
 		f.Status, f.Detail = statusFail, fmt.Sprintf("%s: %v", addr, err)
 		f.Fix = "set hub.listen to an address of this machine, e.g. \":8443\" or \"127.0.0.1:8443\""
+	}
+	return f
+}
+
+// hubTokenRefused turns the hub token service's answer (not 200) into a
+// finding, by the status and the hub's machine-readable code: a refused
+// terminal key is this till's configuration; no AppSecret and no WeChat
+// are the hub's problems (the till meanwhile follows its offline policy); a
+// status without the hub's code came from a reverse proxy in front of it or
+// a wrong wechat.hub_url. HubError carries neither the key nor a token.
+func (d *doctor) hubTokenRefused(he *wechat.HubError) finding {
+	add := "cardtill hub terminal add " + orDefault(d.cfg.Terminal.ID, "NAME")
+	keyFix := "terminal key refused: ask HQ to add this till (" + add + ") and put the key it prints in wechat.terminal_key_file (mode 0640, group cardtill)"
+	offline := "; meanwhile scans follow the [offline] policy"
+	f := finding{Name: "token", Status: statusFail}
+	why := ""
+	if he.Message != "" && !strings.EqualFold(he.Message, http.StatusText(he.Status)) {
+		why = ": " + he.Message
+	}
+	switch {
+	case he.Status == http.StatusForbidden:
+		f.Detail = "the hub's address answered 403 Forbidden" + why
+		f.Fix = keyFix + "; if HQ says this till is added, a reverse proxy or firewall in front of the hub refuses this store: ask HQ to allow it"
+	case he.Refused():
+		f.Detail = "the hub refused this till's terminal key (unknown or revoked)"
+		f.Fix = keyFix
+	case he.Code == wechat.HubCodeNoSecret:
+		f.Detail = "the hub has no AppSecret: it hands out no tokens"
+		f.Fix = "not this till: ask HQ to set hub.secret_file on the hub and restart it ('cardtill doctor --hub' there checks it)" + offline
+	case he.Code == wechat.HubCodeWeChatUnavailable:
+		f.Detail = "the hub cannot get a token from WeChat now"
+		f.Fix = "not this till: ask HQ to check the hub's link to WeChat (journalctl -u cardtill-hub; 'cardtill doctor --hub' there: network, IP whitelist, AppSecret)" + offline
+	case he.Status == http.StatusServiceUnavailable:
+		f.Detail = fmt.Sprintf("the hub (or a proxy in front of it) answered %d %s%s", he.Status, http.StatusText(he.Status), why)
+		f.Fix = "ask HQ: the hub may have no AppSecret (hub.secret_file) or be stopped for maintenance; 'cardtill doctor --hub' there says which" + offline
+	case he.Status == http.StatusBadGateway || he.Status == http.StatusGatewayTimeout:
+		f.Detail = fmt.Sprintf("a proxy in front of the hub answered %d %s: it cannot reach the hub%s", he.Status, http.StatusText(he.Status), why)
+		f.Fix = "ask HQ to check that the hub runs (systemctl status cardtill-hub) and that the reverse proxy forwards to it" + offline
+	case he.Status >= 500:
+		f.Detail = fmt.Sprintf("the hub answered %d %s%s", he.Status, http.StatusText(he.Status), why)
+		f.Fix = "ask HQ to look at the hub's log (journalctl -u cardtill-hub)" + offline
+	default:
+		f.Detail = fmt.Sprintf("%s answered %d %s%s: that is not the hub's token service", d.cfg.WeChat.HubURL, he.Status, http.StatusText(he.Status), why)
+		f.Fix = "check wechat.hub_url (the hub's base URL, without /v1/token) and any reverse proxy in front of the hub"
 	}
 	return f
 }

@@ -1,0 +1,262 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"cardtill/hub"
+	"cardtill/sync"
+	"cardtill/wechat"
+	"cardtill/wechat/wechattest"
+)
+
+// plainHub serves a real hub (its own bbolt file) with tokens (nil: no
+// AppSecret) on loopback, with one terminal; it returns its URL and the
+// terminal's key.
+func plainHub(t *testing.T, tokens hub.TokenSource, terminal string) (url, key string) {
+	t.Helper()
+	st, err := hub.OpenStore(filepath.Join(t.TempDir(), "hub.db"), hub.StoreOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	key = hub.NewTerminalKey()
+	if err := st.AddTerminal(terminal, key); err != nil {
+		t.Fatal(err)
+	}
+	push, err := wechat.NewPushCodec(wechat.PushConfig{Token: "pushtoken"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := hub.NewServer(hub.Options{Push: push, Store: st, Tokens: tokens})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(hs.Close)
+	return hs.URL, key
+}
+
+// answering serves status with body on every path (a reverse proxy in front
+// of the hub, or an old hub, answering plain text).
+func answering(t *testing.T, status int, body string) string {
+	t.Helper()
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, body, status)
+	}))
+	t.Cleanup(hs.Close)
+	return hs.URL
+}
+
+// closedURL is a loopback address where nothing listens any more.
+func closedURL(t *testing.T) string {
+	hs := httptest.NewServer(http.NotFoundHandler())
+	hs.Close()
+	return hs.URL
+}
+
+// TestDoctorHubTokenAnswers: doctor tells the hub's answers apart by the
+// typed *wechat.HubError (status and code), and says what a store's IT
+// person must do, never printing the terminal key or a token.
+func TestDoctorHubTokenAnswers(t *testing.T) {
+	const accessToken = "ACCESS-TOKEN-must-not-print"
+	const terminal = "store7-till2"
+	fresh := tokenFunc(func(context.Context) (string, time.Time, error) { return accessToken, time.Now().Add(time.Hour), nil })
+	noWeChat := tokenFunc(func(context.Context) (string, time.Time, error) {
+		return "", time.Time{}, errors.New("stable_token: dial tcp: i/o timeout")
+	})
+	cases := []struct {
+		name   string
+		hub    func(t *testing.T) (url, key string) // key "" = a key the hub does not know
+		detail string
+		fix    []string
+	}{
+		{"401 unknown or revoked key", func(t *testing.T) (string, string) { u, _ := plainHub(t, fresh, terminal); return u, "" },
+			"refused this till's terminal key", []string{"terminal key refused: ask HQ to add this till (cardtill hub terminal add " + terminal + ")", "wechat.terminal_key_file"}},
+		{"401 from an old hub (plain text)", func(t *testing.T) (string, string) { return answering(t, 401, "unauthorized"), "" },
+			"refused this till's terminal key", []string{"ask HQ to add this till (cardtill hub terminal add " + terminal + ")"}},
+		{"403 from a proxy", func(t *testing.T) (string, string) { return answering(t, 403, "Forbidden"), "" },
+			"the hub's address answered 403 Forbidden", []string{"ask HQ to add this till (cardtill hub terminal add " + terminal + ")", "reverse proxy or firewall"}},
+		{"502 the hub cannot reach WeChat", func(t *testing.T) (string, string) { return plainHub(t, noWeChat, terminal) },
+			"the hub cannot get a token from WeChat", []string{"not this till", "journalctl -u cardtill-hub", "[offline] policy"}},
+		{"502 a proxy cannot reach the hub", func(t *testing.T) (string, string) { return answering(t, 502, "Bad Gateway"), "" },
+			"a proxy in front of the hub answered 502", []string{"systemctl status cardtill-hub", "reverse proxy forwards"}},
+		{"503 the hub has no AppSecret", func(t *testing.T) (string, string) { return plainHub(t, nil, terminal) },
+			"the hub has no AppSecret", []string{"hub.secret_file", "cardtill doctor --hub", "[offline] policy"}},
+		{"connection refused", func(t *testing.T) (string, string) { return closedURL(t), "" },
+			"the hub cannot be reached", []string{"check wechat.hub_url (http://127.0.0.1:", "systemctl status cardtill-hub", "[offline] policy"}},
+		{"404: not the hub", func(t *testing.T) (string, string) { return answering(t, 404, "404 page not found"), "" },
+			"not the hub's token service", []string{"check wechat.hub_url"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			url, key := tc.hub(t)
+			if key == "" {
+				key = hub.NewTerminalKey()
+			}
+			cfg := DefaultConfig()
+			cfg.Terminal.ID = terminal
+			cfg.WeChat.TokenSource = "hub"
+			cfg.WeChat.HubURL = url
+			cfg.WeChat.TerminalKeyFile = writeFile(t, "terminal.key", key+"\n")
+			cfg.WeChat.APIBase = url // the whole run stays on loopback
+			cfg.Store.Path = filepath.Join(t.TempDir(), "journal.db")
+			d := doctorFor(cfg)
+			f := d.checkToken(context.Background())
+			t.Logf("%s %s\n  fix: %s", f.Status, f.Detail, f.Fix) // go test -v shows what doctor prints
+			if f.Status != statusFail || !strings.Contains(f.Detail, tc.detail) {
+				t.Errorf("got %s %q, want FAIL with %q", f.Status, f.Detail, tc.detail)
+			}
+			for _, w := range tc.fix {
+				if !strings.Contains(f.Fix, w) {
+					t.Errorf("fix %q lacks %q", f.Fix, w)
+				}
+			}
+			all := fmt.Sprint(f, d.run(context.Background()))
+			if strings.Contains(all, accessToken) || strings.Contains(all, key) {
+				t.Errorf("a secret was printed: %s", all)
+			}
+		})
+	}
+}
+
+// TestTillHubTokenErrors: against a real hub on loopback, a till that cannot
+// get a token because the hub is unreachable, has no AppSecret or cannot
+// reach WeChat is offline (the offline policy accepts the code), while a
+// till whose terminal key the hub refuses refuses the scan for a
+// configuration reason, never accepting offline; a queued code stays queued
+// (no conflict) until the key is fixed. Neither the key nor a token is
+// logged.
+func TestTillHubTokenErrors(t *testing.T) {
+	ctx := context.Background()
+	redeem := func(tl *till, code string) sync.Outcome {
+		t.Helper()
+		out, err := tl.engine.Redeem(ctx, sync.Request{Code: code, Source: "cli", Cashier: "Wang Fang"})
+		if err != nil {
+			t.Fatalf("redeem %s: %v", code, err)
+		}
+		return out
+	}
+
+	t.Run("hub down, no AppSecret: offline policy", func(t *testing.T) {
+		for name, url := range map[string]func() (string, string){
+			"connection refused": func() (string, string) { return closedURL(t), hub.NewTerminalKey() },
+			"503 no AppSecret":   func() (string, string) { return plainHub(t, nil, "till-e2e") },
+		} {
+			h := newHubRig(t)
+			h.wx.AddCode(wechattest.Code{Code: e2eUnknown, CardID: e2eCard})
+			u, key := url()
+			h.url = u
+			logs := &lockedBuffer{}
+			tl := hubTill(t, h, key, logs)
+			out := redeem(tl, e2eUnknown)
+			if out.Kind != sync.AcceptedOffline || tl.engine.Status().Online {
+				t.Errorf("%s: %s %s %q, online %v; want accepted offline, offline", name, out.Kind, out.Reason, out.ReasonText, tl.engine.Status().Online)
+			}
+			if strings.Contains(logs.String(), key) {
+				t.Errorf("%s: the till log holds the terminal key", name)
+			}
+		}
+	})
+
+	t.Run("hub cannot reach WeChat, then refuses the key", func(t *testing.T) {
+		h := newHubRig(t)
+		h.wx.AddCard(wechattest.Card{CardID: e2eCard, Title: "¥20 off any drink"})
+		for _, c := range []string{e2eUnknown, e2eOnlineCode, e2eOnline2} {
+			h.wx.AddCode(wechattest.Code{Code: c, CardID: e2eCard})
+		}
+		key := hub.NewTerminalKey()
+		if err := h.store.AddTerminal("till-e2e", key); err != nil {
+			t.Fatal(err)
+		}
+		logs := &lockedBuffer{}
+		tl := hubTill(t, h, key, logs)
+
+		// WeChat down for the hub too: the hub answers 502, the till is
+		// offline and its policy accepts the code.
+		h.wx.SetOutage(true)
+		if out := redeem(tl, e2eUnknown); out.Kind != sync.AcceptedOffline {
+			t.Fatalf("hub answering 502: %s %s %q; want accepted offline", out.Kind, out.Reason, out.ReasonText)
+		}
+		if !strings.Contains(h.logs.String(), "token for terminal failed") {
+			t.Fatalf("the hub did not fail the token:\n%s", h.logs.String())
+		}
+		h.wx.SetOutage(false)
+
+		// HQ revokes this till: a scan is refused for a configuration
+		// reason with the fix, not accepted offline, and nothing reaches
+		// WeChat.
+		if err := h.store.RemoveTerminal("till-e2e"); err != nil {
+			t.Fatal(err)
+		}
+		out := redeem(tl, e2eOnlineCode)
+		if out.Kind != sync.Refused || out.Reason != sync.ReasonConfig || out.Reason.Offline() ||
+			!strings.Contains(out.ReasonText, "terminal key refused by the hub: ask HQ to add this till (cardtill hub terminal add") {
+			t.Fatalf("revoked key: %s %s %q; want refused, reason config, naming the fix", out.Kind, out.Reason, out.ReasonText)
+		}
+		if n := h.wx.ConsumeCount(e2eOnlineCode); n != 0 {
+			t.Fatalf("WeChat applied %d consumes with the key refused", n)
+		}
+
+		// The code accepted offline is drained: it stays queued (nothing was
+		// sent), not a conflict.
+		if _, err := tl.engine.DrainOnce(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if st := tl.engine.Status(); st.QueueDepth != 1 || st.Conflicts != 0 || st.InDoubt != 0 || h.wx.ConsumeCount(e2eUnknown) != 0 {
+			t.Fatalf("after a drain with the key refused: %+v, consumes %d; want it still queued", st, h.wx.ConsumeCount(e2eUnknown))
+		}
+
+		// HQ adds the till again with the same key: scans go through.
+		if err := h.store.AddTerminal("till-e2e", key); err != nil {
+			t.Fatal(err)
+		}
+		if out := redeem(tl, e2eOnline2); out.Kind != sync.Consumed || h.wx.ConsumeCount(e2eOnline2) != 1 {
+			t.Fatalf("after the key was added again: %s %s %q", out.Kind, out.Reason, out.ReasonText)
+		}
+		for name, l := range map[string]string{"hub": h.logs.String(), "till": logs.String()} {
+			if strings.Contains(l, key) || strings.Contains(l, e2eHubSecret) {
+				t.Errorf("the %s log holds a secret:\n%s", name, l)
+			}
+		}
+	})
+}
+
+// TestCodeGetHubTokenErrors: `cardtill code get` with token_source = "hub"
+// says what to check by the hub's typed answer: the terminal key when the
+// hub refuses it, the hub when it answers without a token, the network to
+// the hub when it does not answer. The key never shows.
+func TestCodeGetHubTokenErrors(t *testing.T) {
+	fresh := tokenFunc(func(context.Context) (string, time.Time, error) { return "tok", time.Now().Add(time.Hour), nil })
+	cases := []struct {
+		name string
+		hub  func() (url, key string)
+		want string
+	}{
+		{"key refused", func() (string, string) { u, _ := plainHub(t, fresh, "till-9"); return u, hub.NewTerminalKey() },
+			"check: the terminal key: ask HQ to add this till (cardtill hub terminal add till-9)"},
+		{"no AppSecret", func() (string, string) { return plainHub(t, nil, "till-9") }, "check: the hub (http://127.0.0.1:"},
+		{"hub down", func() (string, string) { return closedURL(t), hub.NewTerminalKey() }, "check: the network to the hub: can this PC reach http://127.0.0.1:"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			url, key := tc.hub()
+			cfg := writeFile(t, "till.toml", fmt.Sprintf("[wechat]\napi_base = %q\ntoken_source = \"hub\"\nhub_url = %q\nterminal_key_file = %q\n[store]\npath = %q\n[terminal]\nid = \"till-9\"\n",
+				url, url, writeFile(t, "terminal.key", key), filepath.Join(t.TempDir(), "journal.db")))
+			exit, out, errs := runCLI(t, "--config", cfg, "code", "get", "123456789012")
+			if exit != exitUsage || !strings.Contains(errs, tc.want) {
+				t.Errorf("exit %d, stderr %q; want %q", exit, errs, tc.want)
+			}
+			if strings.Contains(out+errs, key) {
+				t.Errorf("the terminal key shows: %q %q", out, errs)
+			}
+		})
+	}
+}
