@@ -591,6 +591,15 @@ func (db *DB) transition(run func(func(*bolt.Tx) error) error, id uint64, from, 
 		if r.State != from {
 			return &StateError{ID: id, Want: from, Actual: r.State}
 		}
+		if ch.MaxOfflineInShift != nil && to == Queued && from != Queued {
+			c, err := readCounters(tx, bCounters, r.ShiftID)
+			if err != nil {
+				return err
+			}
+			if c.OfflineAccepted >= *ch.MaxOfflineInShift {
+				return fmt.Errorf("%w (shift #%d has %d, at most %d)", ErrOfflineLimit, r.ShiftID, c.OfflineAccepted, *ch.MaxOfflineInShift)
+			}
+		}
 		if to.Active() && !from.Active() {
 			if raw := tx.Bucket(bActive).Get([]byte(r.Code)); raw != nil {
 				a, err := getRed(tx, binary.BigEndian.Uint64(raw))

@@ -112,8 +112,13 @@ type Change struct {
 	// without a commit of their own (e.g. checked, between received and
 	// consuming); each becomes a history entry before the last one, in the
 	// same transaction, the way Create's path does.
-	Via    []State
-	Update func(*Redemption)
+	Via []State
+	// MaxOfflineInShift, when set, bounds a transition to queued: it fails
+	// with ErrOfflineLimit when the redemption's shift already counts that
+	// many offline acceptances. Checked in the transaction that accepts, so
+	// two scans that read the count at the same moment cannot both pass.
+	MaxOfflineInShift *int
+	Update            func(*Redemption)
 }
 
 // FinishedCode says this till already used a code: consumed, or accepted
@@ -203,6 +208,7 @@ var (
 	ErrShiftClosed   = errors.New("store: shift is closed")
 	ErrShiftOpen     = errors.New("store: a shift is already open on this terminal")
 	ErrInvalid       = errors.New("store: invalid input")
+	ErrOfflineLimit  = errors.New("store: the shift reached its limit of offline acceptances")
 )
 
 // DuplicateError is returned by Create when the code already has an active

@@ -516,27 +516,48 @@ func (e *Engine) onlineQueryFailed(rec Record, werr *WeChatError) (Outcome, erro
 	if err != nil {
 		return Outcome{}, fmt.Errorf("redeem %s: %w", rec.Code, err)
 	}
-	d := e.o.Policy.Decide(PolicyInput{Now: e.now(), OfflineSince: since, CardID: rec.CardID, AcceptedInShift: n, Cached: cached})
-	to := StateRejected
-	if d.Accept {
-		to = StateQueued
+	in := PolicyInput{Now: e.now(), OfflineSince: since, CardID: rec.CardID, AcceptedInShift: n, Cached: cached}
+	d := e.o.Policy.Decide(in)
+	decided := func(d Decision) func(*Record) {
+		return func(x *Record) {
+			x.Reason, x.ReasonText = d.Reason, d.Text
+			if cached != nil {
+				x.CardID = firstNonEmpty(x.CardID, cached.CardID)
+			}
+			if d.Accept {
+				x.AcceptedAt = e.now()
+				x.NextAttempt = x.AcceptedAt
+			}
+		}
+	}
+	var saved Record
+	if !d.Accept {
+		saved, err = e.j.Transition(rec.ID, StateReceived, StateRejected, decided(d))
+	} else if oj, ok := e.j.(OfflineJournal); ok && e.o.Policy.MaxPerShift >= 0 {
+		// The count read above may be stale by now (another scan accepted
+		// offline meanwhile): the journal checks the limit again in the
+		// commit that accepts.
+		saved, err = oj.AcceptOffline(rec.ID, StateReceived, e.o.Policy.MaxPerShift, decided(d))
+		if errors.Is(err, ErrOfflineLimit) {
+			if in.AcceptedInShift, err = e.j.OfflineAccepted(rec.ShiftID); err != nil {
+				return Outcome{}, fmt.Errorf("redeem %s: %w", rec.Code, err)
+			}
+			n = in.AcceptedInShift
+			if d = e.o.Policy.Decide(in); d.Accept { // the journal says the limit is reached
+				d = Decision{Reason: ReasonOfflineShiftLimit, Text: fmt.Sprintf("offline limit reached (%d this shift, offline.max_per_shift) — ask a manager", e.o.Policy.MaxPerShift)}
+			}
+			saved, err = e.j.Transition(rec.ID, StateReceived, StateRejected, decided(d))
+		}
+	} else {
+		saved, err = e.j.Transition(rec.ID, StateReceived, StateQueued, decided(d))
+	}
+	if d.Accept && err == nil {
 		n++
 	}
-	saved, err := e.j.Transition(rec.ID, StateReceived, to, func(x *Record) {
-		x.Reason, x.ReasonText = d.Reason, d.Text
-		if cached != nil {
-			x.CardID = firstNonEmpty(x.CardID, cached.CardID)
-		}
-		if d.Accept {
-			x.AcceptedAt = e.now()
-			x.NextAttempt = x.AcceptedAt
-		}
-	})
 	if d.Accept && errors.Is(err, ErrJournalFull) {
 		// The size guard: refuse rather than grow the journal past its
 		// maximum. A refusal adds no queue work, so the store takes it.
 		e.logOnce("journal full", "journal full: offline acceptance refused until it is synced and compacted or [store] max_size_mb is raised", "err", err)
-		n--
 		saved, err = e.j.Transition(rec.ID, StateReceived, StateRejected, func(x *Record) {
 			x.Reason = ReasonOfflineJournalFull
 			x.ReasonText = "WeChat unreachable and the till's journal is full ([store] max_size_mb): offline acceptance stopped"

@@ -27,4 +27,8 @@ var (
 	// takes no new offline acceptance ([store] max_size_mb). The engine
 	// refuses the scan offline (ReasonOfflineJournalFull).
 	ErrJournalFull = errors.New("journal full")
+	// ErrOfflineLimit: an offline acceptance found, in its own commit, the
+	// shift's offline.max_per_shift reached by another scan accepted since
+	// the count was read (OfflineJournal). The engine refuses the scan.
+	ErrOfflineLimit = errors.New("offline limit of the shift reached")
 )

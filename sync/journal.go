@@ -82,3 +82,14 @@ type MetaJournal interface {
 	// PutMeta stores value under key in one commit; "" deletes it.
 	PutMeta(key, value string) error
 }
+
+// OfflineJournal is implemented by a Journal that checks the per-shift
+// limit of offline acceptances in the commit that accepts. The engine uses
+// it when present, so two scans that read the shift's count at the same
+// moment cannot both be accepted past offline.max_per_shift.
+type OfflineJournal interface {
+	// AcceptOffline is Transition(id, from, queued, update) that fails with
+	// ErrOfflineLimit when the redemption's shift already counts max
+	// offline acceptances.
+	AcceptOffline(id uint64, from string, max int, update func(*Record)) (Record, error)
+}

@@ -51,6 +51,8 @@ func mapErr(err error) error {
 		return fmt.Errorf("%w: %w", ErrStale, err)
 	case errors.Is(err, store.ErrFull):
 		return fmt.Errorf("%w: %w", ErrJournalFull, err)
+	case errors.Is(err, store.ErrOfflineLimit):
+		return fmt.Errorf("%w: %w", ErrOfflineLimit, err)
 	}
 	return err
 }
@@ -133,6 +135,16 @@ func (j storeJournal) TransitionVia(id uint64, from string, via []string, to str
 		ch.Via = append(ch.Via, store.State(v))
 	}
 	out, err := j.db.Transition(id, store.State(from), store.State(to), ch)
+	if err != nil {
+		return Record{}, mapErr(err)
+	}
+	return fromStore(out), nil
+}
+
+func (j storeJournal) AcceptOffline(id uint64, from string, max int, update func(*Record)) (Record, error) {
+	ch := j.change(update)
+	ch.MaxOfflineInShift = &max
+	out, err := j.db.Transition(id, store.State(from), store.Queued, ch)
 	if err != nil {
 		return Record{}, mapErr(err)
 	}
@@ -255,6 +267,7 @@ func (j storeJournal) OfflineAccepted(shiftID uint64) (int, error) {
 }
 
 var (
-	_ ViaJournal  = storeJournal{}
-	_ MetaJournal = storeJournal{}
+	_ ViaJournal     = storeJournal{}
+	_ MetaJournal    = storeJournal{}
+	_ OfflineJournal = storeJournal{}
 )

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"strings"
+	stdsync "sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -201,5 +202,81 @@ func TestResolveQueryAnswering40099IsConsumed(t *testing.T) {
 	}
 	if n := st.srv.ConsumeCount(code); n != 1 {
 		t.Fatalf("consumed %d times", n)
+	}
+}
+
+// offlineBarrier holds the first offline decision until a second one has
+// read the shift's offline count too: both scans decide on the same count,
+// as two scans whose queries failed together do.
+type offlineBarrier struct {
+	sync.Journal
+	calls atomic.Int32
+	both  chan struct{}
+}
+
+func (b *offlineBarrier) OfflineAccepted(shift uint64) (int, error) {
+	n, err := b.Journal.OfflineAccepted(shift)
+	if b.calls.Add(1) == 2 {
+		close(b.both)
+	}
+	<-b.both
+	return n, err
+}
+
+func (b *offlineBarrier) AcceptOffline(id uint64, from string, max int, update func(*sync.Record)) (sync.Record, error) {
+	return b.Journal.(*countingJournal).Journal.(sync.OfflineJournal).AcceptOffline(id, from, max, update)
+}
+
+// TestOfflineLimitHoldsForConcurrentScans: offline.max_per_shift = 1 and
+// two scans whose queries fail at the same moment. Each read the shift's
+// count (0) before the other's acceptance was committed, and both were
+// accepted offline: the limit was exceeded. The count is checked again in
+// the acceptance's own transaction.
+func TestOfflineLimitHoldsForConcurrentScans(t *testing.T) {
+	var b *offlineBarrier
+	st := newStoreTillWith(t, 4, func(o *sync.Options) {
+		o.Policy.MaxPerShift = 1
+		b = &offlineBarrier{Journal: o.Journal, both: make(chan struct{})}
+		o.Journal = b
+	})
+	codes := []string{"720000000006", "720000000007"}
+	for _, c := range codes {
+		st.srv.AddCode(wechattest.Code{Code: c, CardID: "pCard"})
+	}
+	st.srv.SetOutage(true)
+	outs := make([]sync.Outcome, len(codes))
+	var wg stdsync.WaitGroup
+	for i, c := range codes {
+		wg.Go(func() {
+			out, err := st.e.Redeem(context.Background(), sync.Request{Code: c})
+			if err != nil {
+				t.Error(err)
+			}
+			outs[i] = out
+		})
+	}
+	wg.Wait()
+	accepted, limited := 0, 0
+	for _, o := range outs {
+		switch {
+		case o.Kind == sync.AcceptedOffline:
+			accepted++
+		case o.Kind == sync.Refused && o.Reason == sync.ReasonOfflineShiftLimit:
+			limited++
+		}
+	}
+	shift, _, _, err := st.j.CurrentShift()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := st.db.OfflineAccepted(shift)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if accepted != 1 || limited != 1 || n != 1 {
+		t.Fatalf("max_per_shift 1: %d accepted, %d refused at the limit, %d counted: %+v", accepted, limited, n, outs)
+	}
+	if err := st.db.Check(); err != nil {
+		t.Fatal(err)
 	}
 }
