@@ -151,6 +151,11 @@ type Status struct {
 	// the file, fills them. At 1 offline acceptance is refused.
 	JournalUse        float64 `json:"journal_use,omitempty"`
 	JournalNearlyFull bool    `json:"journal_nearly_full,omitempty"`
+	// TerminalKeyRefused: the hub refused this till's terminal key when
+	// the engine last needed a token (a configuration problem: scans are
+	// refused with ReasonConfig, not accepted offline). Cleared by the next
+	// call that got a token.
+	TerminalKeyRefused bool `json:"terminal_key_refused,omitempty"`
 }
 
 // DrainReport says what one pass of the drain did.

@@ -79,6 +79,7 @@ type Engine struct {
 	throttleUntil time.Time
 	throttleN     int
 	syncing       bool
+	keyRefused    bool          // the hub refused this till's terminal key at the last token fetch
 	drainMu       stdsync.Mutex // one drain pass at a time
 	loggedErrs    map[string]bool
 
@@ -859,7 +860,7 @@ func (e *Engine) Status() Status {
 		s.OfflineAcceptedInShift, _ = e.j.OfflineAccepted(id)
 	}
 	e.mu.Lock()
-	s.Syncing = e.syncing
+	s.Syncing, s.TerminalKeyRefused = e.syncing, e.keyRefused
 	e.mu.Unlock()
 	return s
 }

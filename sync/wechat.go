@@ -103,22 +103,47 @@ func classify(err error) *WeChatError {
 	return &WeChatError{Kind: WeChatUnreachable, Msg: err.Error(), Err: err}
 }
 
+// keyState keeps Status.TerminalKeyRefused: set by a hub refusing the
+// terminal key, cleared by a call that got a token (success or any WeChat
+// errcode); an outage says nothing about the key. It returns w.
+func (e *Engine) keyState(w *WeChatError) *WeChatError {
+	var refused bool
+	switch {
+	case w != nil && w.unsent():
+		refused = true
+	case w == nil || w.Code != 0:
+	default:
+		return w
+	}
+	e.mu.Lock()
+	changed := e.keyRefused != refused
+	e.keyRefused = refused
+	e.mu.Unlock()
+	if changed {
+		if refused {
+			e.log.Error("the hub refused this till's terminal key: scans are refused until HQ adds this till (cardtill hub terminal add NAME)")
+		}
+		e.notify()
+	}
+	return w
+}
+
 func (e *Engine) getCode(ctx context.Context, cardID, code string) (CodeInfo, *WeChatError) {
 	info, err := e.wx.GetCode(ctx, cardID, code)
-	return info, classify(err)
+	return info, e.keyState(classify(err))
 }
 
 func (e *Engine) consumeCall(ctx context.Context, r Record) (ConsumeResult, *WeChatError) {
 	res, err := e.wx.Consume(ctx, r.CardID, r.Code)
-	return res, classify(err)
+	return res, e.keyState(classify(err))
 }
 
 func (e *Engine) decrypt(ctx context.Context, enc string) (string, *WeChatError) {
 	code, err := e.wx.Decrypt(ctx, enc)
-	return code, classify(err)
+	return code, e.keyState(classify(err))
 }
 
 func (e *Engine) getCardTitle(ctx context.Context, cardID string) (string, *WeChatError) {
 	t, err := e.wx.CardTitle(ctx, cardID)
-	return t, classify(err)
+	return t, e.keyState(classify(err))
 }

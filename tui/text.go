@@ -16,7 +16,7 @@ type Text struct {
 	WeChatOnline, WeChatOffline, WeChatUnknown, OfflineSinceFmt, SendingFmt string
 	Scanner, ScannerConnected, ScannerDisconnected, KeyboardOnly            string
 	Queue, Conflicts, InDoubt, LastSync, LastSyncShort, Never, Syncing      string
-	JournalFullFmt                                                          string
+	JournalFullFmt, KeyRefused                                              string // KeyRefused: the hub refused this till's terminal key
 	ShiftFmt, NoShift, Cashier                                              string
 
 	Consumed, Refused, AcceptedOffline, AcceptedOfflineHint, Duplicate string

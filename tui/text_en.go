@@ -12,6 +12,7 @@ var textEN = Text{
 	Scanner: "scanner", ScannerConnected: "connected", ScannerDisconnected: "UNPLUGGED", KeyboardOnly: "keyboard only",
 	Queue: "queue", Conflicts: "conflicts", InDoubt: "checking", LastSync: "last sync", LastSyncShort: "synced", Never: "never", Syncing: "syncing…",
 	JournalFullFmt: "journal %d%% full",
+	KeyRefused:     "KEY REFUSED: ask HQ",
 	ShiftFmt:       "shift #%d", NoShift: "no shift open", Cashier: "cashier",
 
 	Consumed: "CONSUMED", Refused: "REFUSED", AcceptedOffline: "ACCEPTED OFFLINE",

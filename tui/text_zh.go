@@ -12,6 +12,7 @@ var textZH = Text{
 	Scanner: "扫码枪", ScannerConnected: "已连接", ScannerDisconnected: "已断开", KeyboardOnly: "仅键盘",
 	Queue: "待同步", Conflicts: "冲突", InDoubt: "核实中", LastSync: "上次同步", LastSyncShort: "同步", Never: "从未", Syncing: "同步中…",
 	JournalFullFmt: "本地存储已用 %d%%",
+	KeyRefused:     "终端密钥被拒:请联系总部",
 	ShiftFmt:       "班次 #%d", NoShift: "未开班", Cashier: "收银员",
 
 	Consumed: "核销成功", Refused: "拒绝", AcceptedOffline: "离线已受理",

@@ -139,6 +139,9 @@ func (m Model) statusLine(w int) string {
 	if s.st.JournalNearlyFull {
 		counts = append(counts, m.st.Bad.Render(fmt.Sprintf(tx.JournalFullFmt, int(s.st.JournalUse*100))))
 	}
+	if s.st.TerminalKeyRefused {
+		counts = append(counts, m.st.Bad.Render(tx.KeyRefused))
+	}
 	line := func(sep string, port, syncing, connectedWord bool, lastLabel string) string {
 		parts := append(append([]string{scanner(port, connectedWord)}, counts...), lastLabel+" "+last)
 		if syncing && s.st.Syncing {

@@ -185,6 +185,9 @@ func TestTillHubTokenErrors(t *testing.T) {
 		if out := redeem(tl, e2eUnknown); out.Kind != sync.AcceptedOffline {
 			t.Fatalf("hub answering 502: %s %s %q; want accepted offline", out.Kind, out.Reason, out.ReasonText)
 		}
+		if tl.engine.Status().TerminalKeyRefused {
+			t.Fatal("an outage of the hub set TerminalKeyRefused")
+		}
 		if !strings.Contains(h.logs.String(), "token for terminal failed") {
 			t.Fatalf("the hub did not fail the token:\n%s", h.logs.String())
 		}
@@ -204,6 +207,9 @@ func TestTillHubTokenErrors(t *testing.T) {
 		if n := h.wx.ConsumeCount(e2eOnlineCode); n != 0 {
 			t.Fatalf("WeChat applied %d consumes with the key refused", n)
 		}
+		if !tl.engine.Status().TerminalKeyRefused { // the status bar's warning
+			t.Fatal("Status().TerminalKeyRefused not set after the hub refused the key")
+		}
 
 		// The code accepted offline is drained: it stays queued (nothing was
 		// sent), not a conflict.
@@ -220,6 +226,9 @@ func TestTillHubTokenErrors(t *testing.T) {
 		}
 		if out := redeem(tl, e2eOnline2); out.Kind != sync.Consumed || h.wx.ConsumeCount(e2eOnline2) != 1 {
 			t.Fatalf("after the key was added again: %s %s %q", out.Kind, out.Reason, out.ReasonText)
+		}
+		if tl.engine.Status().TerminalKeyRefused {
+			t.Fatal("Status().TerminalKeyRefused still set after a token was had")
 		}
 		for name, l := range map[string]string{"hub": h.logs.String(), "till": logs.String()} {
 			if strings.Contains(l, key) || strings.Contains(l, e2eHubSecret) {
