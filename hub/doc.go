@@ -8,7 +8,9 @@
 //   - the token service: the hub owns the AppSecret and hands the access
 //     token to tills at GET /v1/token, authenticated per terminal key; a
 //     till that reports WeChat refused that token (wechat.HeaderRejectedToken)
-//     makes the hub drop it and ask WeChat again;
+//     makes the hub drop it and ask WeChat again; a refusal carries a
+//     wechat.HubCode* in its JSON body (terminal_refused 401, no_appsecret
+//     503, wechat_unavailable 502) that tills read into a wechat.HubError;
 //   - the code-status feed GET /v1/codes/changes: per-code statuses and
 //     manager notices derived from the events, pulled by tills (Client).
 //
