@@ -143,26 +143,15 @@ func (e *Engine) Run(ctx context.Context) error {
 				e.logOnce("feed:"+err.Error(), "code-status feed", "err", err)
 			}
 		}
-		wait := e.o.Interval
 		if rep.Offline || err != nil {
 			failures++
-			if d := e.backoff.Delay(failures, false, false); d < wait {
-				wait = d
-			}
 		} else {
 			if failures > 0 {
 				e.log.Info("drain succeeded after failures", "failures", failures)
 			}
 			failures = 0
 		}
-		if t := rep.ThrottledUntil; !t.IsZero() {
-			wait = max(t.Sub(e.now()), 10*time.Millisecond)
-		} else if at, ok, err := e.j.NextDue(); err == nil && ok {
-			if d := at.Sub(e.now()); d < wait {
-				wait = max(d, 10*time.Millisecond)
-			}
-		}
-		t := time.NewTimer(wait)
+		t := time.NewTimer(e.runWait(rep, err != nil, failures))
 		select {
 		case <-ctx.Done():
 			t.Stop()
@@ -172,6 +161,36 @@ func (e *Engine) Run(ctx context.Context) error {
 		case <-t.C:
 		}
 	}
+}
+
+// runWait is how long Run waits after a drain pass: the interval, less
+// after failures (backoff), until the throttle ends, or until the next item
+// falls due. An item already due after the pass is one the pass could not
+// do (WeChat unreachable, its code busy, the journal failing): it waits for
+// the failure backoff, or the backoff's first step, not 10 ms, which was a
+// hot loop during an outage that fails fast (a query and a status update
+// about 100 times a second).
+func (e *Engine) runWait(rep DrainReport, failed bool, failures int) time.Duration {
+	wait := e.o.Interval
+	offline := rep.Offline || failed
+	if offline {
+		wait = min(wait, e.backoff.Delay(failures, false, false))
+	}
+	if t := rep.ThrottledUntil; !t.IsZero() {
+		return max(t.Sub(e.now()), 10*time.Millisecond)
+	}
+	if at, ok, err := e.j.NextDue(); err == nil && ok {
+		d := at.Sub(e.now())
+		if d <= 0 && offline {
+			d = wait
+		} else if d <= 0 {
+			d = e.backoff.Base
+		}
+		if d < wait {
+			wait = max(d, 10*time.Millisecond)
+		}
+	}
+	return wait
 }
 
 // PullFeed copies the hub's code-status changes into the local cache.

@@ -280,3 +280,36 @@ func TestOfflineLimitHoldsForConcurrentScans(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestRunBacksOffWhileOffline: during an outage that fails fast (the
+// connection refused), a queued item stays due; Run waited 10 ms for it
+// instead of the failure backoff, a query (and a status update) about a
+// hundred times a second. The wait after the failed pass is at least the
+// backoff's first step (Backoff.Delay(1) is 0.5 to 1 s here).
+func TestRunBacksOffWhileOffline(t *testing.T) {
+	st := newStoreTill(t, 4)
+	const code = "720000000008"
+	st.srv.AddCode(wechattest.Code{Code: code, CardID: "pCard"})
+	st.srv.SetOutage(true)
+	if out, err := st.e.Redeem(context.Background(), sync.Request{Code: code}); err != nil || out.Kind != sync.AcceptedOffline {
+		t.Fatalf("offline: %+v %v", out, err)
+	}
+	rep, err := st.e.DrainOnce(context.Background())
+	if err != nil || !rep.Offline {
+		t.Fatalf("drain during the outage: %+v %v", rep, err)
+	}
+	if due, err := st.db.Due(st.clk.Now(), 0); err != nil || len(due) != 1 {
+		t.Fatalf("due after the pass: %v %v", due, err)
+	}
+	for failures := 1; failures <= 8; failures++ {
+		if w := sync.RunWait(st.e, rep, false, failures); w < 500*time.Millisecond {
+			t.Fatalf("after %d failed passes Run waits %s for an item it cannot do", failures, w)
+		}
+	}
+	// An item due in the future (here: the clock set back 10 s) still
+	// wakes Run when it falls due.
+	st.clk.Advance(-10 * time.Second)
+	if w := sync.RunWait(st.e, sync.DrainReport{}, false, 0); w != 10*time.Second {
+		t.Fatalf("an item due in 10 s: Run waits %s", w)
+	}
+}
