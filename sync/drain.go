@@ -408,6 +408,8 @@ func (e *Engine) deferItem(r Record, w *WeChatError) result {
 	})
 	if err != nil && !errors.Is(err, ErrStale) {
 		e.logOnce("defer:"+err.Error(), "drain: journal a retry", "id", r.ID, "err", err)
+		// Still due: counted as progress, the pass would ask again at once.
+		return resSkipped
 	}
 	return resDeferred
 }

@@ -2,6 +2,7 @@ package sync_test
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"strings"
 	stdsync "sync"
@@ -311,5 +312,71 @@ func TestRunBacksOffWhileOffline(t *testing.T) {
 	st.clk.Advance(-10 * time.Second)
 	if w := sync.RunWait(st.e, sync.DrainReport{}, false, 0); w != 10*time.Second {
 		t.Fatalf("an item due in 10 s: Run waits %s", w)
+	}
+}
+
+// cancelAfterQueries cancels the drain's context at the n-th code query,
+// so a drain that would query without end stops.
+type cancelAfterQueries struct {
+	base    http.RoundTripper
+	n, left atomic.Int32
+	cancel  context.CancelFunc
+}
+
+func (c *cancelAfterQueries) RoundTrip(r *http.Request) (*http.Response, error) {
+	if strings.HasSuffix(r.URL.Path, "card/code/get") {
+		c.n.Add(1)
+		if c.left.Add(-1) == 0 {
+			c.cancel()
+		}
+	}
+	return c.base.RoundTrip(r)
+}
+
+// TestDrainStopsWhenItCannotJournalARetry: WeChat refuses a queued code
+// for a configuration reason (48001) and the journal cannot take the
+// retry's commit (here: opened read-only; on a till, a full disk). The
+// item was counted as progress, so the pass queried it again at once,
+// without end. It must end the pass after one query.
+func TestDrainStopsWhenItCannotJournalARetry(t *testing.T) {
+	st := newStoreTill(t, 4)
+	const code = "720000000009"
+	st.srv.AddCode(wechattest.Code{Code: code, CardID: "pCard"})
+	st.srv.SetOutage(true)
+	if out, err := st.e.Redeem(context.Background(), sync.Request{Code: code}); err != nil || out.Kind != sync.AcceptedOffline {
+		t.Fatalf("offline: %+v %v", out, err)
+	}
+	st.srv.SetOutage(false)
+	if err := st.db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ro, err := store.Open(st.path, store.Options{ReadOnly: true, Now: st.clk.Now, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.db = ro
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	rt := &cancelAfterQueries{base: &http.Transport{}, cancel: cancel}
+	rt.left.Store(20)
+	hc := &http.Client{Transport: rt}
+	t.Cleanup(hc.CloseIdleConnections)
+	client, err := wechat.New(wechat.Options{BaseURL: st.srv.URL, HTTPClient: hc,
+		Tokens: wechat.NewStableTokenSource(wechat.StableTokenOptions{BaseURL: st.srv.URL, AppID: st.srv.AppID, Secret: st.srv.Secret, HTTPClient: hc})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := sync.New(sync.Options{Journal: sync.NewJournal(ro, "till-2"), WeChat: sync.NewWeChat(client), Terminal: "till-2",
+		Policy: sync.Policy{MaxPerShift: -1}, Timeout: 300 * time.Millisecond, SyncTimeout: 300 * time.Millisecond,
+		QuietPeriod: 20 * time.Second, MaxBackoff: 10 * time.Second, Now: st.clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.srv.Inject(wechattest.EndpointGetCode, wechattest.Fault{Errcode: 48001, Errmsg: "api unauthorized", Persistent: true})
+	if _, err := e.DrainOnce(ctx); err != nil && ctx.Err() == nil {
+		t.Fatal(err)
+	}
+	if n := rt.n.Load(); n != 1 {
+		t.Fatalf("the pass queried the code %d times", n)
 	}
 }
