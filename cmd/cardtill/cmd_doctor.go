@@ -665,6 +665,7 @@ func (d *doctor) tokenRefused(err error, viaHub bool) finding {
 		} else {
 			f.Fix = "make WeChat reachable (see the wechat finding)"
 		}
+		f.Status = d.outageStatus()
 	}
 	return f
 }

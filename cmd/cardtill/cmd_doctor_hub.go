@@ -177,21 +177,38 @@ func (d *doctor) hubTokenRefused(he *wechat.HubError) finding {
 	case he.Code == wechat.HubCodeNoSecret:
 		f.Detail = "the hub has no AppSecret: it hands out no tokens"
 		f.Fix = "not this till: ask HQ to set hub.secret_file on the hub and restart it ('cardtill doctor --hub' there checks it)" + offline
+		f.Status = d.outageStatus()
 	case he.Code == wechat.HubCodeWeChatUnavailable:
 		f.Detail = "the hub cannot get a token from WeChat now"
 		f.Fix = "not this till: ask HQ to check the hub's link to WeChat (journalctl -u cardtill-hub; 'cardtill doctor --hub' there: network, IP whitelist, AppSecret)" + offline
+		f.Status = d.outageStatus()
 	case he.Status == http.StatusServiceUnavailable:
 		f.Detail = fmt.Sprintf("the hub (or a proxy in front of it) answered %d %s%s", he.Status, http.StatusText(he.Status), why)
 		f.Fix = "ask HQ: the hub may have no AppSecret (hub.secret_file) or be stopped for maintenance; 'cardtill doctor --hub' there says which" + offline
+		f.Status = d.outageStatus()
 	case he.Status == http.StatusBadGateway || he.Status == http.StatusGatewayTimeout:
 		f.Detail = fmt.Sprintf("a proxy in front of the hub answered %d %s: it cannot reach the hub%s", he.Status, http.StatusText(he.Status), why)
 		f.Fix = "ask HQ to check that the hub runs (systemctl status cardtill-hub) and that the reverse proxy forwards to it" + offline
+		f.Status = d.outageStatus()
 	case he.Status >= 500:
 		f.Detail = fmt.Sprintf("the hub answered %d %s%s", he.Status, http.StatusText(he.Status), why)
 		f.Fix = "ask HQ to look at the hub's log (journalctl -u cardtill-hub)" + offline
+		f.Status = d.outageStatus()
 	default:
 		f.Detail = fmt.Sprintf("%s answered %d %s%s: that is not the hub's token service", d.cfg.WeChat.HubURL, he.Status, http.StatusText(he.Status), why)
 		f.Fix = "check wechat.hub_url (the hub's base URL, without /v1/token) and any reverse proxy in front of the hub"
 	}
 	return f
+}
+
+// outageStatus is the verdict on a token that cannot be had for a reason
+// outside this till (WeChat or the hub unreachable or failing): the till
+// still serves, offline within [offline] limits, when the policy accepts
+// offline (a warning); with offline mode "refuse" it cannot serve (a
+// failure). Problems of this till's own set-up are always failures.
+func (d *doctor) outageStatus() string {
+	if d.cfg.Offline.Mode == "accept" {
+		return statusWarn
+	}
+	return statusFail
 }

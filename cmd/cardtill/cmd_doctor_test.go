@@ -461,7 +461,7 @@ func TestCheckTokenFromHub(t *testing.T) {
 	}{
 		{"token issued", fresh, keyFile, statusOK, ""},
 		{"key revoked", fresh, badKeyFile, statusFail, "hub terminal add"},
-		{"hub without AppSecret", nil, keyFile, statusFail, "hub.secret_file"},
+		{"hub without AppSecret", nil, keyFile, statusWarn, "hub.secret_file"}, // not this till's fault: it serves offline
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -616,10 +616,17 @@ func TestDoctorAgainstFakeWeChat(t *testing.T) {
 	}
 	noSecrets(t, srv, out, errs)
 
+	// In an outage the till still serves, offline within [offline]
+	// limits: doctor warns; with offline mode "refuse" it cannot serve.
 	srv.SetOutage(true)
 	code, out, errs = runCLI(t, "doctor", "--config", good)
-	if code != exitFailure || !strings.Contains(out, "FAIL  token") || !strings.Contains(out, "make WeChat reachable") {
+	if code != exitOK || !strings.Contains(out, "WARN  token") || !strings.Contains(out, "make WeChat reachable") {
 		t.Fatalf("outage: exit %d\n%s%s", code, out, errs)
+	}
+	t.Setenv("CARDTILL_OFFLINE_MODE", "refuse")
+	code, out, errs = runCLI(t, "doctor", "--config", good)
+	if code != exitFailure || !strings.Contains(out, "FAIL  token") {
+		t.Fatalf("outage with offline mode refuse: exit %d\n%s%s", code, out, errs)
 	}
 }
 

@@ -77,23 +77,26 @@ func TestDoctorHubTokenAnswers(t *testing.T) {
 		hub    func(t *testing.T) (url, key string) // key "" = a key the hub does not know
 		detail string
 		fix    []string
+		// outage: not this till's fault; with [offline] mode "accept" the
+		// till still serves offline, so doctor warns instead of failing.
+		outage bool
 	}{
 		{"401 unknown or revoked key", func(t *testing.T) (string, string) { u, _ := plainHub(t, fresh, terminal); return u, "" },
-			"refused this till's terminal key", []string{"terminal key refused: ask HQ to add this till (cardtill hub terminal add " + terminal + ")", "wechat.terminal_key_file"}},
+			"refused this till's terminal key", []string{"terminal key refused: ask HQ to add this till (cardtill hub terminal add " + terminal + ")", "wechat.terminal_key_file"}, false},
 		{"401 from an old hub (plain text)", func(t *testing.T) (string, string) { return answering(t, 401, "unauthorized"), "" },
-			"refused this till's terminal key", []string{"ask HQ to add this till (cardtill hub terminal add " + terminal + ")"}},
+			"refused this till's terminal key", []string{"ask HQ to add this till (cardtill hub terminal add " + terminal + ")"}, false},
 		{"403 from a proxy", func(t *testing.T) (string, string) { return answering(t, 403, "Forbidden"), "" },
-			"the hub's address answered 403 Forbidden", []string{"ask HQ to add this till (cardtill hub terminal add " + terminal + ")", "reverse proxy or firewall"}},
+			"the hub's address answered 403 Forbidden", []string{"ask HQ to add this till (cardtill hub terminal add " + terminal + ")", "reverse proxy or firewall"}, false},
 		{"502 the hub cannot reach WeChat", func(t *testing.T) (string, string) { return plainHub(t, noWeChat, terminal) },
-			"the hub cannot get a token from WeChat", []string{"not this till", "journalctl -u cardtill-hub", "[offline] policy"}},
+			"the hub cannot get a token from WeChat", []string{"not this till", "journalctl -u cardtill-hub", "[offline] policy"}, true},
 		{"502 a proxy cannot reach the hub", func(t *testing.T) (string, string) { return answering(t, 502, "Bad Gateway"), "" },
-			"a proxy in front of the hub answered 502", []string{"systemctl status cardtill-hub", "reverse proxy forwards"}},
+			"a proxy in front of the hub answered 502", []string{"systemctl status cardtill-hub", "reverse proxy forwards"}, true},
 		{"503 the hub has no AppSecret", func(t *testing.T) (string, string) { return plainHub(t, nil, terminal) },
-			"the hub has no AppSecret", []string{"hub.secret_file", "cardtill doctor --hub", "[offline] policy"}},
+			"the hub has no AppSecret", []string{"hub.secret_file", "cardtill doctor --hub", "[offline] policy"}, true},
 		{"connection refused", func(t *testing.T) (string, string) { return closedURL(t), "" },
-			"the hub cannot be reached", []string{"check wechat.hub_url (http://127.0.0.1:", "systemctl status cardtill-hub", "[offline] policy"}},
+			"the hub cannot be reached", []string{"check wechat.hub_url (http://127.0.0.1:", "systemctl status cardtill-hub", "[offline] policy"}, true},
 		{"404: not the hub", func(t *testing.T) (string, string) { return answering(t, 404, "404 page not found"), "" },
-			"not the hub's token service", []string{"check wechat.hub_url"}},
+			"not the hub's token service", []string{"check wechat.hub_url"}, false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -111,8 +114,19 @@ func TestDoctorHubTokenAnswers(t *testing.T) {
 			d := doctorFor(cfg)
 			f := d.checkToken(context.Background())
 			t.Logf("%s %s\n  fix: %s", f.Status, f.Detail, f.Fix) // go test -v shows what doctor prints
-			if f.Status != statusFail || !strings.Contains(f.Detail, tc.detail) {
-				t.Errorf("got %s %q, want FAIL with %q", f.Status, f.Detail, tc.detail)
+			want := statusFail
+			if tc.outage {
+				want = statusWarn
+			}
+			if f.Status != want || !strings.Contains(f.Detail, tc.detail) {
+				t.Errorf("got %s %q, want %s with %q", f.Status, f.Detail, want, tc.detail)
+			}
+			if tc.outage {
+				// With offline mode "refuse" the till cannot serve at all.
+				cfg.Offline.Mode = "refuse"
+				if g := doctorFor(cfg).checkToken(context.Background()); g.Status != statusFail {
+					t.Errorf("offline mode refuse: got %s, want fail", g.Status)
+				}
 			}
 			for _, w := range tc.fix {
 				if !strings.Contains(f.Fix, w) {
