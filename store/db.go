@@ -748,27 +748,7 @@ func (db *DB) ListByState(s State, limit int) ([]Redemption, error) {
 // newest first, walking the state index backwards: the till screen's queue
 // and conflicts list the latest without reading the rest.
 func (db *DB) LatestByState(s State, limit int) ([]Redemption, error) {
-	var out []Redemption
-	prefix := append([]byte(s), 0)
-	end := append([]byte(s), 1) // just past every key of s
-	err := db.b.View(func(tx *bolt.Tx) error {
-		c := tx.Bucket(bByState).Cursor()
-		k, _ := c.Seek(end)
-		if k == nil {
-			k, _ = c.Last()
-		} else {
-			k, _ = c.Prev()
-		}
-		for ; k != nil && bytes.HasPrefix(k, prefix) && (limit <= 0 || len(out) < limit); k, _ = c.Prev() {
-			r, err := getRed(tx, binary.BigEndian.Uint64(k[len(prefix):]))
-			if err != nil {
-				return err
-			}
-			out = append(out, r)
-		}
-		return nil
-	})
-	return out, err
+	return db.latestUnder(bByState, string(s), limit)
 }
 
 // CountState returns how many redemptions are in state s, walking only
@@ -782,14 +762,8 @@ func (db *DB) CountState(s State) (int, error) {
 func (db *DB) CountStates(states ...State) (map[State]int, error) {
 	out := make(map[State]int, len(states))
 	err := db.b.View(func(tx *bolt.Tx) error {
-		c := tx.Bucket(bByState).Cursor()
 		for _, s := range states {
-			prefix := append([]byte(s), 0)
-			n := 0
-			for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-				n++
-			}
-			out[s] = n
+			out[s] = countUnder(tx.Bucket(bByState), string(s))
 		}
 		return nil
 	})
@@ -801,11 +775,29 @@ func (db *DB) CountStates(states ...State) (map[State]int, error) {
 // reason's keys of the index backwards (e.g. the till screen's latest
 // confirmed by a query).
 func (db *DB) LatestConsumedByReason(reason string, limit int) ([]Redemption, error) {
-	var out []Redemption
-	prefix := append([]byte(reason), 0)
-	end := append([]byte(reason), 1) // just past every key of reason
+	return db.latestUnder(bConsumedBy, reason, limit)
+}
+
+// CountConsumedByReason counts the consumed redemptions whose Reason is
+// reason, walking only that reason's keys of the index.
+func (db *DB) CountConsumedByReason(reason string) (int, error) {
+	n := 0
 	err := db.b.View(func(tx *bolt.Tx) error {
-		c := tx.Bucket(bConsumedBy).Cursor()
+		n = countUnder(tx.Bucket(bConsumedBy), reason)
+		return nil
+	})
+	return n, err
+}
+
+// latestUnder reads up to limit (0: all) redemptions of an index keyed
+// name, 0, big-endian ID (the state and consumed-by-reason indexes) under
+// name, newest first, walking only those keys backwards.
+func (db *DB) latestUnder(bucket []byte, name string, limit int) ([]Redemption, error) {
+	var out []Redemption
+	prefix := append([]byte(name), 0)
+	end := append([]byte(name), 1) // just past every key of name
+	err := db.b.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucket).Cursor()
 		k, _ := c.Seek(end)
 		if k == nil {
 			k, _ = c.Last()
@@ -824,19 +816,15 @@ func (db *DB) LatestConsumedByReason(reason string, limit int) ([]Redemption, er
 	return out, err
 }
 
-// CountConsumedByReason counts the consumed redemptions whose Reason is
-// reason, walking only that reason's keys of the index.
-func (db *DB) CountConsumedByReason(reason string) (int, error) {
+// countUnder counts the keys of b under name (keyed name, 0, ID).
+func countUnder(b *bolt.Bucket, name string) int {
+	prefix := append([]byte(name), 0)
 	n := 0
-	prefix := append([]byte(reason), 0)
-	err := db.b.View(func(tx *bolt.Tx) error {
-		c := tx.Bucket(bConsumedBy).Cursor()
-		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-			n++
-		}
-		return nil
-	})
-	return n, err
+	c := b.Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+		n++
+	}
+	return n
 }
 
 // ShiftConsumedByReason returns up to limit (0: all) consumed redemptions
