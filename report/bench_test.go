@@ -85,6 +85,24 @@ func bigJournal(b *testing.B, n int) (string, uint64) {
 // with 100,000 and 1,000,000 redemptions in the journal. The 1,000,000
 // case runs only with CARDTILL_BENCH_1M=1 (it takes minutes to build).
 func BenchmarkReport(b *testing.B) {
+	onBigJournals(b, func(b *testing.B, db *store.DB, shift uint64) {
+		for b.Loop() {
+			r, err := Build(db, shift, BuildOptions{Z: true})
+			if err != nil {
+				b.Fatal(err)
+			}
+			if r.Total != 2000 || r.ConfirmedByQuery != 33 || len(r.ConfirmedByQueryList) != 33 {
+				b.Fatalf("total %d, confirmed by query %d, listed %d", r.Total, r.ConfirmedByQuery, len(r.ConfirmedByQueryList))
+			}
+			_ = Text(r, Options{Width: 48})
+		}
+	})
+}
+
+// onBigJournals runs bench as sub-benchmarks on the read-only journals of
+// 100,000 and (with CARDTILL_BENCH_1M=1) 1,000,000 redemptions, with the
+// ID of their last 2,000-redemption shift.
+func onBigJournals(b *testing.B, bench func(b *testing.B, db *store.DB, shift uint64)) {
 	for _, n := range []int{100_000, 1_000_000} {
 		b.Run(fmt.Sprintf("journal=%d", n), func(b *testing.B) {
 			if n > 100_000 && os.Getenv("CARDTILL_BENCH_1M") == "" {
@@ -97,16 +115,7 @@ func BenchmarkReport(b *testing.B) {
 			}
 			defer db.Close()
 			b.ResetTimer()
-			for b.Loop() {
-				r, err := Build(db, shift, BuildOptions{Z: true})
-				if err != nil {
-					b.Fatal(err)
-				}
-				if r.Total != 2000 || r.ConfirmedByQuery != 33 || len(r.ConfirmedByQueryList) != 33 {
-					b.Fatalf("total %d, confirmed by query %d, listed %d", r.Total, r.ConfirmedByQuery, len(r.ConfirmedByQueryList))
-				}
-				_ = Text(r, Options{Width: 48})
-			}
+			bench(b, db, shift)
 		})
 	}
 }
@@ -127,24 +136,12 @@ func TestMain(m *testing.M) {
 // consumed as confirmed by a query from the reason index (what Build adds
 // to a report for them), in the journals of BenchmarkReport.
 func BenchmarkConfirmedByQueryList(b *testing.B) {
-	for _, n := range []int{100_000, 1_000_000} {
-		b.Run(fmt.Sprintf("journal=%d", n), func(b *testing.B) {
-			if n > 100_000 && os.Getenv("CARDTILL_BENCH_1M") == "" {
-				b.Skip("set CARDTILL_BENCH_1M=1 to build a 1,000,000-redemption journal")
+	onBigJournals(b, func(b *testing.B, db *store.DB, shift uint64) {
+		for b.Loop() {
+			rs, err := db.ShiftConsumedByReason(shift, ReasonConfirmedByQuery, 0)
+			if err != nil || len(rs) != 33 {
+				b.Fatalf("%d listed, %v", len(rs), err)
 			}
-			p, shift := bigJournal(b, n)
-			db, err := store.Open(p, store.Options{ReadOnly: true})
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer db.Close()
-			b.ResetTimer()
-			for b.Loop() {
-				rs, err := db.ShiftConsumedByReason(shift, ReasonConfirmedByQuery, 0)
-				if err != nil || len(rs) != 33 {
-					b.Fatalf("%d listed, %v", len(rs), err)
-				}
-			}
-		})
-	}
+		}
+	})
 }
