@@ -440,6 +440,11 @@ func (g gate) CardTitle(ctx context.Context, cardID string) (string, error) {
 	return g.inner.CardTitle(ctx, cardID)
 }
 
+func (g gate) Ping(ctx context.Context) error {
+	g.p.wait()
+	return g.inner.Ping(ctx)
+}
+
 // link is the till's network: its cable can be out, and a process killed
 // while a request was on the wire never reads the answer (which WeChat may
 // have applied).

@@ -57,7 +57,12 @@
 // engine keeps when the current outage began, the last contact and the
 // last sync in the journal: a till restarted during an outage goes on
 // counting offline.max_age from the outage's real beginning, and the
-// status bar says the truth after a restart.
+// status bar says the truth after a restart. While offline with nothing
+// to drain, Run probes WeChat (WeChat.Ping: no code, no card, no quota;
+// from about the drain interval up to MaxBackoff, never more often than
+// every 5 s), so a till without scans learns that WeChat is back, says
+// so, pulls the hub's feed and drains; a failed probe leaves the outage's
+// beginning as it was.
 //
 // Wiring: New(Options{Journal: NewJournal(db, terminal), WeChat:
 // NewWeChat(client), ...}) on a *store.DB and a *wechat.Client; Recover once

@@ -127,9 +127,15 @@ func (e *Engine) interruptUnanswered() error {
 
 // Run drains the outbox every Interval, at once after SyncNow or when
 // WeChat becomes reachable again, and sooner when an item falls due; it
-// pulls the code-status feed while online. It returns when ctx is done.
+// pulls the code-status feed while online. While offline with nothing to
+// drain it probes WeChat (WeChat.Ping, backed off: probeWait), since the
+// engine hears of WeChat's return only from a call that reached it: a
+// till restarted during an outage with an empty queue and no scans said
+// "offline" and pulled no feed after WeChat was back. It returns when ctx
+// is done.
 func (e *Engine) Run(ctx context.Context) error {
-	failures := 0
+	failures := 0 // consecutive passes that did not reach WeChat
+	var probed time.Time
 	for {
 		rep, err := e.DrainOnce(ctx)
 		if ctx.Err() != nil {
@@ -138,12 +144,22 @@ func (e *Engine) Run(ctx context.Context) error {
 		if err != nil {
 			e.logOnce("drain:"+err.Error(), "drain failed", "err", err)
 		}
-		if online, _, _, _ := e.conn.snapshot(); online && e.o.Feed != nil {
+		online, _, _, _ := e.conn.snapshot()
+		if !online && !rep.Offline && (probed.IsZero() || e.now().Sub(probed).Abs() >= probeMin) {
+			// No item of this pass asked WeChat: ask it, at most once
+			// every probeMin even when passes come quicker.
+			probed = e.now()
+			online = e.probe(ctx)
+			if ctx.Err() != nil {
+				return nil
+			}
+		}
+		if online && e.o.Feed != nil {
 			if err := e.PullFeed(ctx); err != nil && ctx.Err() == nil {
 				e.logOnce("feed:"+err.Error(), "code-status feed", "err", err)
 			}
 		}
-		if rep.Offline || err != nil {
+		if rep.Offline || err != nil || !online {
 			failures++
 		} else {
 			if failures > 0 {
@@ -163,18 +179,59 @@ func (e *Engine) Run(ctx context.Context) error {
 	}
 }
 
+// probe asks WeChat whether it can be reached (WeChat.Ping: no code, no
+// card, no quota) and reports whether the engine is online afterwards.
+// WeChat answering marks it online, which kicks a drain; a failure leaves
+// the outage as it was, counted from its real beginning.
+func (e *Engine) probe(ctx context.Context) bool {
+	pctx, cancel := context.WithTimeout(ctx, e.o.SyncTimeout)
+	werr := e.ping(pctx)
+	cancel()
+	switch {
+	case werr == nil:
+		e.reached()
+	case ctx.Err() != nil:
+		// Stopping: says nothing of WeChat.
+	case werr.Kind == WeChatUnreachable || werr.Kind == WeChatToken || werr.unsent():
+		// Still offline. A hub refusing this till's key (unsent) says
+		// nothing of WeChat; Status.TerminalKeyRefused shows it.
+		e.log.Debug("WeChat still unreachable", "err", werr.Msg)
+	default:
+		e.reached() // WeChat answered, if only to refuse or say busy
+	}
+	online, _, _, _ := e.conn.snapshot()
+	return online
+}
+
+// probeMin is the shortest wait between two probes of WeChat.
+const probeMin = 5 * time.Second
+
+// probeWait is how long Run waits after the failures-th pass in a row
+// that did not reach WeChat before it probes again: from about the drain
+// interval up, doubling, capped by MaxBackoff (jittered as Backoff is),
+// never under probeMin.
+func (e *Engine) probeWait(failures int) time.Duration {
+	b := Backoff{Base: e.o.Interval, Max: e.o.MaxBackoff, Rand: e.backoff.Rand}
+	return max(b.Delay(failures, false, false), probeMin)
+}
+
 // runWait is how long Run waits after a drain pass: the interval, less
 // after failures (backoff), until the throttle ends, or until the next item
-// falls due. An item already due after the pass is one the pass could not
-// do (WeChat unreachable, its code busy, the journal failing): it waits for
-// the failure backoff, or the backoff's first step, not 10 ms, which was a
-// hot loop during an outage that fails fast (a query and a status update
-// about 100 times a second).
+// falls due; while offline after a pass that did not ask WeChat, until the
+// next probe (probeWait, never under probeMin). An item already due after the pass is one the
+// pass could not do (WeChat unreachable, its code busy, the journal
+// failing): it waits for the failure backoff, or the backoff's first step,
+// not 10 ms, which was a hot loop during an outage that fails fast (a
+// query and a status update about 100 times a second).
 func (e *Engine) runWait(rep DrainReport, failed bool, failures int) time.Duration {
 	wait := e.o.Interval
 	offline := rep.Offline || failed
 	if offline {
 		wait = min(wait, e.backoff.Delay(failures, false, false))
+	}
+	if online, _, _, _ := e.conn.snapshot(); !online && !rep.Offline {
+		// The next pass probes (unless an item falling due asks first).
+		wait = max(min(wait, e.probeWait(failures)), probeMin)
 	}
 	if t := rep.ThrottledUntil; !t.IsZero() {
 		return max(t.Sub(e.now()), 10*time.Millisecond)

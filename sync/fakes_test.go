@@ -550,6 +550,22 @@ func (f *fakeWeChat) CardTitle(ctx context.Context, cardID string) (string, erro
 	return "Title of " + cardID, nil
 }
 
+// Ping fails while the fake is down and touches no code; it takes none
+// of the queued faults, which are meant for the calls that do.
+func (f *fakeWeChat) Ping(ctx context.Context) error {
+	f.mu.Lock()
+	f.calls["ping"]++
+	down := f.down
+	f.mu.Unlock()
+	switch {
+	case ctx.Err() != nil:
+		return &sync.WeChatError{Kind: sync.WeChatUnreachable, Msg: "timeout", Err: ctx.Err()}
+	case down:
+		return &sync.WeChatError{Kind: sync.WeChatUnreachable, Msg: errNet.Error(), Err: errNet}
+	}
+	return nil
+}
+
 var (
 	_ sync.ViaJournal  = (*memJournal)(nil)
 	_ sync.MetaJournal = (*memJournal)(nil)

@@ -18,6 +18,13 @@ type WeChat interface {
 	Decrypt(ctx context.Context, encryptCode string) (string, error)
 	// CardTitle returns a card's title.
 	CardTitle(ctx context.Context, cardID string) (string, error)
+	// Ping tells whether a call could reach WeChat now, without reading
+	// or changing any code or card and without using the API quota: nil
+	// only when WeChat itself answered and an access token can be had.
+	// Errors are classified as for the other calls (WeChatUnreachable,
+	// WeChatToken when no token can be had). Run uses it while offline to
+	// learn that WeChat is back when no scan or drain asks.
+	Ping(ctx context.Context) error
 }
 
 // CodeInfo is the answer of a code query.
@@ -146,4 +153,8 @@ func (e *Engine) decrypt(ctx context.Context, enc string) (string, *WeChatError)
 func (e *Engine) getCardTitle(ctx context.Context, cardID string) (string, *WeChatError) {
 	t, err := e.wx.CardTitle(ctx, cardID)
 	return t, e.keyState(classify(err))
+}
+
+func (e *Engine) ping(ctx context.Context) *WeChatError {
+	return e.keyState(classify(e.wx.Ping(ctx)))
 }

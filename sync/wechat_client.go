@@ -49,6 +49,13 @@ func (w wxClient) CardTitle(ctx context.Context, cardID string) (string, error) 
 	return card.Title, nil
 }
 
+func (w wxClient) Ping(ctx context.Context) error {
+	if err := w.c.Ping(ctx); err != nil {
+		return classifyWeChat(err)
+	}
+	return nil
+}
+
 // HubRefusedText is the text of a scan refused because the hub refused
 // this till's terminal key (a *wechat.HubError with Refused): a
 // configuration problem for the store's IT, not an outage.

@@ -351,3 +351,52 @@ func (c *Client) post(ctx context.Context, op, tok string, body []byte, resp ans
 	}
 	return nil
 }
+
+// OpPing names Ping in its errors.
+const OpPing = "ping"
+
+// Ping tells whether a call could reach WeChat now, without reading or
+// changing any code or card and without using the API quota. It POSTs to
+// card/get without an access token: WeChat answers its own JSON (errcode
+// 41001, access_token missing) and, knowing no AppID, counts nothing. Any
+// other answer (a network failure, a timeout, an HTTP status other than
+// 200, a body that is not WeChat's JSON, as from a proxy or a captive
+// portal) is an error matching ErrOutcomeUnknown. Only when WeChat
+// answered is an access token asked of the token source, which may answer
+// from its cache: the call after a Ping needs one, so a token source that
+// cannot give one (the hub down, the AppSecret refused) fails Ping too,
+// with its own error, as it would fail that call.
+func (c *Client) Ping(ctx context.Context) error {
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.timeout)
+		defer cancel()
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+"/card/get", strings.NewReader("{}"))
+	if err != nil {
+		return unknown(OpPing, err)
+	}
+	req.Header.Set("Content-Type", "application/json; charset=utf-8")
+	res, err := c.hc.Do(req)
+	if err != nil {
+		return unknown(OpPing, err)
+	}
+	defer res.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(res.Body, maxBody))
+	if err != nil {
+		return unknown(OpPing, fmt.Errorf("read answer: %w", err))
+	}
+	if res.StatusCode != http.StatusOK {
+		return unknown(OpPing, fmt.Errorf("HTTP %s", res.Status))
+	}
+	var st struct {
+		ErrCode *int `json:"errcode"`
+	}
+	if err := json.Unmarshal(data, &st); err != nil || st.ErrCode == nil {
+		return unknown(OpPing, fmt.Errorf("answer is not WeChat JSON (%d bytes)", len(data)))
+	}
+	if _, err := c.tokens.Token(ctx); err != nil {
+		return fmt.Errorf("wechat %s: get access token: %w", OpPing, err)
+	}
+	return nil
+}

@@ -3,7 +3,9 @@
 // It owns two things:
 //
 //   - The card API client (Client): card/code/get, card/code/consume,
-//     card/code/decrypt and card/get, with access tokens from a TokenSource
+//     card/code/decrypt and card/get, and Ping (is WeChat reachable and a
+//     token to be had, asking card/get without a token: no code, no
+//     quota), with access tokens from a TokenSource
 //     (stable_token with an AppSecret, the central hub, or a fixed token),
 //     typed errors (APIError with a Class, ErrOutcomeUnknown for network
 //     failures, timeouts, HTTP 5xx and non-JSON answers, HubError for the
