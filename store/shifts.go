@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"reflect"
 	"sort"
 	"strings"
@@ -286,6 +288,9 @@ func (db *DB) count(tx *bolt.Tx, r Redemption, sign int) error {
 
 // Check runs bbolt's consistency check and verifies every index and every
 // counter against a recount of the records. It returns nil when all agree.
+// bbolt's check is safe beside writers only inside a write transaction, so
+// on a journal open for writing Check takes one (and writers wait for it);
+// a process that keeps serving while it checks should use CheckSnapshot.
 func (db *DB) Check() error {
 	var problems []string
 	add := func(f string, a ...any) {
@@ -293,7 +298,7 @@ func (db *DB) Check() error {
 			problems = append(problems, fmt.Sprintf(f, a...))
 		}
 	}
-	err := db.b.View(func(tx *bolt.Tx) error {
+	err := db.checkTx(func(tx *bolt.Tx) error {
 		for e := range tx.Check() {
 			add("bbolt: %v", e)
 		}
@@ -452,6 +457,45 @@ func (db *DB) Check() error {
 	}
 	if len(problems) > 0 {
 		return errors.New("store: check failed:\n  " + strings.Join(problems, "\n  "))
+	}
+	return nil
+}
+
+// checkTx runs fn in a transaction in which bbolt's check is safe: a read
+// transaction when the file is open read-only (the lock keeps writers out),
+// else a write transaction that is rolled back.
+func (db *DB) checkTx(fn func(*bolt.Tx) error) error {
+	if db.o.ReadOnly {
+		return db.b.View(fn)
+	}
+	tx, err := db.b.Begin(true)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tx.Rollback() }()
+	return fn(tx)
+}
+
+// CheckSnapshot is Check of a consistent copy of the journal, written in
+// one read transaction to a private file beside it and removed afterwards:
+// writers never wait for the check. It needs free space for the copy.
+func (db *DB) CheckSnapshot() error {
+	dir, err := os.MkdirTemp(filepath.Dir(db.path), ".check-")
+	if err != nil {
+		return fmt.Errorf("store: check: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	snap := filepath.Join(dir, "journal.db")
+	if _, err := db.BackupFile(snap); err != nil {
+		return fmt.Errorf("store: check: %w", err)
+	}
+	c, err := Open(snap, Options{ReadOnly: true, Logger: db.log})
+	if err != nil {
+		return fmt.Errorf("store: check: %w", err)
+	}
+	defer c.Close()
+	if err := c.Check(); err != nil {
+		return err
 	}
 	return nil
 }

@@ -257,10 +257,11 @@ func controlJSON(w http.ResponseWriter, code int, v any) {
 }
 
 // checkJournal runs the journal's check and reads what `db check` prints.
-// A failed check is a Problem, not an error.
+// A failed check is a Problem, not an error. The running till's journal is
+// checked on a snapshot (store.CheckSnapshot), so scans never wait for it.
 func checkJournal(db *store.DB) (journalReport, error) {
 	var rep journalReport
-	if err := db.Check(); err != nil {
+	if err := db.CheckSnapshot(); err != nil {
 		rep.Problem = err.Error()
 	}
 	var err error
