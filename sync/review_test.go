@@ -42,13 +42,8 @@ func (st *storeTill) outboxed(code string) store.Redemption {
 func TestDeferredInDoubtIsWorkableWhenDue(t *testing.T) {
 	st := newStoreTill(t, 4)
 	const code = "720000000001"
-	st.srv.AddCode(wechattest.Code{Code: code, CardID: "pCard"})
 	ctx := context.Background()
-	st.srv.Inject(wechattest.EndpointConsume, wechattest.Fault{DropAfter: true})
-	if out, err := st.e.Redeem(ctx, sync.Request{Code: code}); err != nil || out.Kind != sync.Checking {
-		t.Fatalf("lost consume: %+v %v", out, err)
-	}
-	st.clk.Advance(21 * time.Second)
+	lostConsume(t, st, code)
 	st.srv.Inject(wechattest.EndpointGetCode, wechattest.Fault{Errcode: -1})
 	if _, err := st.e.DrainOnce(ctx); err != nil {
 		t.Fatal(err)
@@ -182,13 +177,8 @@ func TestDrainStoppedIsNotAnOutage(t *testing.T) {
 func TestResolveQueryAnswering40099IsConsumed(t *testing.T) {
 	st := newStoreTill(t, 4)
 	const code = "720000000005"
-	st.srv.AddCode(wechattest.Code{Code: code, CardID: "pCard"})
 	ctx := context.Background()
-	st.srv.Inject(wechattest.EndpointConsume, wechattest.Fault{DropAfter: true})
-	if out, err := st.e.Redeem(ctx, sync.Request{Code: code}); err != nil || out.Kind != sync.Checking {
-		t.Fatalf("lost consume: %+v %v", out, err)
-	}
-	st.clk.Advance(21 * time.Second)
+	lostConsume(t, st, code)
 	st.srv.Inject(wechattest.EndpointGetCode, wechattest.Fault{Errcode: 40099, Errmsg: "invalid code, this code has consumed."})
 	rep, err := st.e.DrainOnce(ctx)
 	if err != nil {
@@ -380,4 +370,17 @@ func TestDrainStopsWhenItCannotJournalARetry(t *testing.T) {
 	if n := rt.n.Load(); n != 1 {
 		t.Fatalf("the pass queried the code %d times", n)
 	}
+}
+
+// lostConsume redeems a fresh code whose consume WeChat applies but whose
+// answer is lost (the cashier is told "checking"), then moves the clock
+// past the quiet period, so the next drain settles it by a query.
+func lostConsume(t *testing.T, st *storeTill, code string) {
+	t.Helper()
+	st.srv.AddCode(wechattest.Code{Code: code, CardID: "pCard"})
+	st.srv.Inject(wechattest.EndpointConsume, wechattest.Fault{DropAfter: true})
+	if out, err := st.e.Redeem(context.Background(), sync.Request{Code: code}); err != nil || out.Kind != sync.Checking {
+		t.Fatalf("lost consume: %+v %v", out, err)
+	}
+	st.clk.Advance(21 * time.Second)
 }
