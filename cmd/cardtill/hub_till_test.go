@@ -85,6 +85,27 @@ func newHubRig(t *testing.T) *hubRig {
 }
 
 // send pushes one card event to the hub in safe (AES) mode, as WeChat does.
+// tillConfig writes the config of a till that takes its token from the
+// rig's hub (terminal id terminal, terminal key key) and calls the rig's
+// fake WeChat, journaling to journal and logging beside it; extra is
+// appended (more sections).
+func (h *hubRig) tillConfig(t *testing.T, terminal, key, journal, extra string) string {
+	t.Helper()
+	return writeFile(t, terminal+".toml", fmt.Sprintf(`[terminal]
+id = %q
+[wechat]
+api_base = %q
+token_source = "hub"
+hub_url = %q
+terminal_key_file = %q
+[store]
+path = %q
+[log]
+file = %q
+%s
+`, terminal, h.wx.URL, h.url, writeFile(t, "terminal.key", key+"\n"), journal, filepath.Join(filepath.Dir(journal), "cardtill.log"), extra))
+}
+
 func (h *hubRig) send(t *testing.T, xml string) {
 	t.Helper()
 	req, err := h.push.NewPushRequest(context.Background(), h.url+hub.PathPush, wechat.ModeSafe, []byte(xml))
@@ -289,20 +310,9 @@ func TestTillCommandsAgainstHub(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	cfg := writeFile(t, "till.toml", fmt.Sprintf(`[wechat]
-api_base = %q
-token_source = "hub"
-hub_url = %q
-terminal_key_file = %q
-[store]
-path = %q
-[terminal]
-id = "till-cli"
+	cfg := h.tillConfig(t, "till-cli", key, filepath.Join(dir, "journal.db"), `
 [shift]
-default_cashier = "Wang Fang"
-[log]
-file = %q
-`, h.wx.URL, h.url, writeFile(t, "terminal.key", key), filepath.Join(dir, "journal.db"), filepath.Join(dir, "cardtill.log")))
+default_cashier = "Wang Fang"`)
 
 	type outcome struct {
 		Kind       string      `json:"kind"`

@@ -250,21 +250,9 @@ func TestRunShowsJournalAndHubNotices(t *testing.T) {
 	dir := t.TempDir()
 	journal := filepath.Join(dir, "journal.db")
 	conflicts, queued := seedJournal(t, journal, "till-2", 25, 3)
-	cfg := writeFile(t, "run.toml", fmt.Sprintf(`
-[terminal]
-id = "till-2"
-[wechat]
-api_base = %q
-token_source = "hub"
-hub_url = %q
-terminal_key_file = %q
-[store]
-path = %q
-[log]
-file = %q
+	cfg := h.tillConfig(t, "till-2", key, journal, `
 [ui]
-lang = "en"
-`, h.wx.URL, h.url, writeFile(t, "terminal.key", key+"\n"), journal, filepath.Join(dir, "cardtill.log")))
+lang = "en"`)
 
 	in, typed := io.Pipe()
 	defer typed.Close()
@@ -415,19 +403,7 @@ func TestSyncKeepsHubNotices(t *testing.T) {
 		`<CardId><![CDATA[`+e2eCard+`]]></CardId><RefuseReason><![CDATA[logo unclear]]></RefuseReason></xml>`)
 	dir := t.TempDir()
 	journal := filepath.Join(dir, "journal.db")
-	cfg := writeFile(t, "sync.toml", fmt.Sprintf(`
-[terminal]
-id = "till-2"
-[wechat]
-api_base = %q
-token_source = "hub"
-hub_url = %q
-terminal_key_file = %q
-[store]
-path = %q
-[log]
-file = %q
-`, h.wx.URL, h.url, writeFile(t, "terminal.key", key+"\n"), journal, filepath.Join(dir, "cardtill.log")))
+	cfg := h.tillConfig(t, "till-2", key, journal, "")
 	if code, _, errOut := runCmd(t, "--config", cfg, "sync", "--once"); code != 0 {
 		t.Fatalf("sync --once: exit %d: %s", code, errOut)
 	}
