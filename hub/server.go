@@ -32,6 +32,11 @@ type TokenInvalidator interface {
 	Invalidate(bad string)
 }
 
+// failMemory is how long a failed token fetch is remembered: meanwhile
+// tills asking get 502 at once, so a WeChat outage does not turn every
+// till's request into a call to WeChat.
+const failMemory = 5 * time.Second
+
 // rejectEvery bounds how often tills' reports of a refused token make the
 // hub ask WeChat again.
 const rejectEvery = 10 * time.Second
@@ -84,6 +89,7 @@ type Server struct {
 	tokMu      stdsync.Mutex
 	handed     string    // the token last handed out
 	lastReject time.Time // when a till's report last dropped it
+	failedAt   time.Time // when fetching a token last failed (zero: it works)
 }
 
 // NewServer checks o and returns a Server.
@@ -151,7 +157,7 @@ func (s *Server) authed(next func(w http.ResponseWriter, r *http.Request, termin
 			jsonError(w, http.StatusMethodNotAllowed, "use GET")
 			return
 		}
-		key, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		key, ok := bearer(r.Header.Get("Authorization"))
 		name, good := "", false
 		if ok {
 			name, good = s.store.Authenticate(strings.TrimSpace(key))
@@ -170,6 +176,16 @@ func (s *Server) authed(next func(w http.ResponseWriter, r *http.Request, termin
 	}
 }
 
+// bearer takes the credentials of an Authorization header in the Bearer
+// scheme, whose name is case-insensitive (RFC 7235 section 2.1).
+func bearer(h string) (string, bool) {
+	scheme, cred, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	return cred, true
+}
+
 // TokenResponse is the answer of GET /v1/token (WeChat's own shape).
 type TokenResponse struct {
 	AccessToken string `json:"access_token"`
@@ -184,16 +200,29 @@ func (s *Server) serveToken(w http.ResponseWriter, r *http.Request, terminal str
 	if h := r.Header.Get(wechat.HeaderRejectedToken); h != "" {
 		s.tokenRejected(h, terminal)
 	}
+	s.tokMu.Lock()
+	failing := !s.failedAt.IsZero() && s.now().Sub(s.failedAt) < failMemory
+	s.tokMu.Unlock()
+	if failing {
+		s.log.Debug("token for terminal: WeChat failed moments ago, not asking again yet", "terminal", terminal)
+		jsonCodeError(w, http.StatusBadGateway, wechat.HubCodeWeChatUnavailable, "the hub cannot get a token from WeChat now; try again later")
+		return
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), tokenWait)
 	defer cancel()
 	tok, exp, err := s.tokens.Token(ctx)
 	if err != nil {
+		s.tokMu.Lock()
+		if r.Context().Err() == nil { // not merely the till hanging up
+			s.failedAt = s.now()
+		}
+		s.tokMu.Unlock()
 		s.log.Error("token for terminal failed", "terminal", terminal, "err", err)
 		jsonCodeError(w, http.StatusBadGateway, wechat.HubCodeWeChatUnavailable, "the hub cannot get a token from WeChat now; try again later")
 		return
 	}
 	s.tokMu.Lock()
-	s.handed = tok
+	s.handed, s.failedAt = tok, time.Time{}
 	s.tokMu.Unlock()
 	in := int64(exp.Sub(s.now()) / time.Second)
 	if in < 0 {

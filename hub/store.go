@@ -20,7 +20,11 @@ import (
 
 // schemaVersion is the layout of the hub's bbolt file. Bump it with a
 // migration in migrate.
-const schemaVersion = 1
+//
+//	1: events, dedup (key -> seq), feed, terminals
+//	2: dedup keyed by key+NUL+sha256(raw) (different events with one key are
+//	   both kept); nonces
+const schemaVersion = 2
 
 var (
 	bucketMeta      = []byte("meta")      // "schema" -> uint64
@@ -28,14 +32,16 @@ var (
 	bucketDedup     = []byte("dedup")     // wechat dedup key -> event seq
 	bucketFeed      = []byte("feed")      // seq (uint64 BE) -> FeedItem JSON
 	bucketTerminals = []byte("terminals") // name -> terminalRecord JSON
+	bucketNonces    = []byte("nonces")    // timestamp (uint64 BE) + nonce -> sha256(raw)
 	keySchema       = []byte("schema")
 )
 
 // Store is the hub's bbolt file: received events, their dedup index, the
 // code-status feed and the terminal keys. Safe for concurrent use.
 type Store struct {
-	db  *bolt.DB
-	now func() time.Time
+	db     *bolt.DB
+	now    func() time.Time
+	window time.Duration
 }
 
 // StoreOptions tunes OpenStore.
@@ -47,6 +53,10 @@ type StoreOptions struct {
 	ReadOnly bool
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
+	// TimestampWindow is the push codec's (hub.timestamp_window;
+	// wechat.DefaultTimestampWindow when 0): seen (timestamp, nonce) pairs
+	// are kept that long (and a minute more).
+	TimestampWindow time.Duration
 }
 
 // OpenStore opens (creating it if needed) the hub file at path.
@@ -71,7 +81,10 @@ func OpenStore(path string, o StoreOptions) (*Store, error) {
 		}
 		return nil, fmt.Errorf("open hub store %s: %w", path, err)
 	}
-	s := &Store{db: db, now: o.Now}
+	if o.TimestampWindow <= 0 {
+		o.TimestampWindow = wechat.DefaultTimestampWindow
+	}
+	s := &Store{db: db, now: o.Now, window: o.TimestampWindow}
 	if o.ReadOnly {
 		err = db.View(func(tx *bolt.Tx) error { return checkSchema(tx) })
 	} else {
@@ -93,12 +106,62 @@ func migrate(tx *bolt.Tx) error {
 	if v := meta.Get(keySchema); v != nil && binary.BigEndian.Uint64(v) > schemaVersion {
 		return fmt.Errorf("schema %d is newer than this cardtill (%d): upgrade cardtill", binary.BigEndian.Uint64(v), schemaVersion)
 	}
-	for _, b := range [][]byte{bucketEvents, bucketDedup, bucketFeed, bucketTerminals} {
+	var from uint64
+	if v := meta.Get(keySchema); v != nil {
+		from = binary.BigEndian.Uint64(v)
+	}
+	for _, b := range [][]byte{bucketEvents, bucketDedup, bucketFeed, bucketTerminals, bucketNonces} {
 		if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 			return err
 		}
 	}
+	if from == 1 {
+		if err := rekeyDedup(tx); err != nil {
+			return fmt.Errorf("migrate schema 1 to 2: %w", err)
+		}
+	}
 	return meta.Put(keySchema, u64(schemaVersion))
+}
+
+// rekeyDedup moves schema 1's dedup entries (key -> seq) to schema 2's
+// key+NUL+sha256(raw), reading each event's raw XML.
+func rekeyDedup(tx *bolt.Tx) error {
+	dd, ev := tx.Bucket(bucketDedup), tx.Bucket(bucketEvents)
+	type entry struct{ k, v []byte }
+	var old []entry
+	if err := dd.ForEach(func(k, v []byte) error {
+		old = append(old, entry{bytes.Clone(k), bytes.Clone(v)})
+		return nil
+	}); err != nil {
+		return err
+	}
+	for _, e := range old {
+		var r EventRecord
+		if err := json.Unmarshal(ev.Get(e.v), &r); err != nil {
+			return fmt.Errorf("event %d: %w", binary.BigEndian.Uint64(e.v), err)
+		}
+		if err := dd.Delete(e.k); err != nil {
+			return err
+		}
+		if err := dd.Put(dedupKey(string(e.k), []byte(r.Raw)), e.v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// dedupKey is WeChat's dedup key (wechat.Header.DedupKey) and the hash of
+// the plaintext event: a retry is the same event again, byte for byte, so
+// two different events that share the key (two update_member_card in one
+// second, two card_pay_order) are both kept.
+func dedupKey(key string, raw []byte) []byte {
+	sum := sha256.Sum256(raw)
+	return append(append([]byte(key), 0), sum[:]...)
+}
+
+// nonceKey is the nonces bucket's key of a push's (timestamp, nonce).
+func nonceKey(ts int64, nonce string) []byte {
+	return append(u64(uint64(ts)), nonce...)
 }
 
 func checkSchema(tx *bolt.Tx) error {
@@ -147,16 +210,43 @@ type EventRecord struct {
 // Parsed decodes Raw into its typed wechat record.
 func (r *EventRecord) Parsed() (wechat.Event, error) { return wechat.ParseEvent([]byte(r.Raw)) }
 
+// ErrReplayed: a push came with a (timestamp, nonce) already seen with
+// another body. WeChat never does that (its retries repeat the same event),
+// but whoever captured one push URL could post invented events under its
+// signature until the timestamp goes stale. Answered 403 (it wraps
+// wechat.ErrPushStale).
+var ErrReplayed = fmt.Errorf("%w: this timestamp and nonce already came with another event (a replayed push URL)", wechat.ErrPushStale)
+
+// nonceKeep is how long past a push's timestamp window its (timestamp,
+// nonce) is kept: a margin for clocks that differ between hubs.
+const nonceKeep = time.Minute
+
 // AddEvent stores a verified push, its dedup key and the feed items it
 // yields in one transaction, committed (fsynced) before it returns. A push
-// whose dedup key is already stored (a WeChat retry) changes nothing and
-// reports dup.
+// whose dedup key and body are already stored (a WeChat retry) changes
+// nothing and reports dup. A push whose (timestamp, nonce) was seen with
+// another body is refused with ErrReplayed.
 func (s *Store) AddEvent(p *wechat.Push) (seq uint64, dup bool, err error) {
 	h := p.Event.Head()
-	key := []byte(h.DedupKey())
-	rec := EventRecord{Received: s.now().UTC(), Mode: p.Mode.String(), Event: h.Event, Notice: IsNotice(h.Event), Raw: string(h.Raw)}
+	key := dedupKey(h.DedupKey(), h.Raw)
+	sum := sha256.Sum256(h.Raw)
+	now := s.now()
+	rec := EventRecord{Received: now.UTC(), Mode: p.Mode.String(), Event: h.Event, Notice: IsNotice(h.Event), Raw: string(h.Raw)}
 	items := feedItems(p.Event)
 	err = s.db.Update(func(tx *bolt.Tx) error {
+		if p.Timestamp != 0 {
+			nb := tx.Bucket(bucketNonces)
+			nk := nonceKey(p.Timestamp, p.Nonce)
+			if v := nb.Get(nk); v != nil && !bytes.Equal(v, sum[:]) {
+				return ErrReplayed
+			}
+			if err := nb.Put(nk, sum[:]); err != nil {
+				return err
+			}
+			if err := pruneNonces(nb, now.Add(-s.window-nonceKeep)); err != nil {
+				return err
+			}
+		}
 		dd := tx.Bucket(bucketDedup)
 		if v := dd.Get(key); v != nil {
 			seq, dup = binary.BigEndian.Uint64(v), true
@@ -196,10 +286,25 @@ func (s *Store) AddEvent(p *wechat.Push) (seq uint64, dup bool, err error) {
 		seq, dup = n, false
 		return nil
 	})
+	if errors.Is(err, ErrReplayed) {
+		return 0, false, err
+	}
 	if err != nil {
 		return 0, false, fmt.Errorf("store event: %w", err)
 	}
 	return seq, dup, nil
+}
+
+// pruneNonces drops the pairs whose timestamp is before cut: the push codec
+// refuses those as stale anyway.
+func pruneNonces(nb *bolt.Bucket, cut time.Time) error {
+	c := nb.Cursor()
+	for k, _ := c.First(); k != nil && int64(binary.BigEndian.Uint64(k[:8])) < cut.Unix(); k, _ = c.First() {
+		if err := c.Delete(); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Events returns the events received at or after since, oldest first, at

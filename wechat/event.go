@@ -251,11 +251,14 @@ func (e *xmlElem) value() string {
 // decodeDoc parses a push document: one <xml> root and nothing after it but
 // whitespace, comments or processing instructions.
 func decodeDoc(data []byte) (*xmlDoc, error) {
+	if bytes.IndexByte(data, '<') < 0 {
+		return nil, fmt.Errorf("%w: %s", ErrPushMalformed, notXML(data))
+	}
 	d := xml.NewDecoder(bytes.NewReader(data))
 	var doc xmlDoc
 	if err := d.Decode(&doc); err != nil {
 		if errors.Is(err, io.EOF) {
-			return nil, fmt.Errorf("%w: empty body", ErrPushMalformed)
+			return nil, fmt.Errorf("%w: %s", ErrPushMalformed, notXML(data))
 		}
 		return nil, fmt.Errorf("%w: %v", ErrPushMalformed, err)
 	}
@@ -380,4 +383,19 @@ func fieldsOf(t reflect.Type) map[string][]int {
 	}
 	fieldCache.Store(t, m)
 	return m
+}
+
+// notXML says what a body without any XML element is, without quoting it
+// (it may be anything a stranger posted).
+func notXML(data []byte) string {
+	t := bytes.TrimSpace(data)
+	switch {
+	case len(t) == 0:
+		return "empty body"
+	case t[0] == '{' || t[0] == '[':
+		return fmt.Sprintf("the body (%d bytes) looks like JSON, not XML: WeChat pushes <xml>...</xml>", len(data))
+	case bytes.IndexByte(t, '=') > 0:
+		return fmt.Sprintf("the body (%d bytes) looks like form data, not XML: WeChat pushes <xml>...</xml>", len(data))
+	}
+	return fmt.Sprintf("the body (%d bytes) is not XML (no element in it): WeChat pushes <xml>...</xml>", len(data))
 }

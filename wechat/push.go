@@ -9,10 +9,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -138,6 +140,11 @@ type Push struct {
 	// Previous reports that the previous token or AES key verified it: the
 	// rotation is not finished on WeChat's side yet.
 	Previous bool
+	// Timestamp and Nonce are the push's query values. The signature covers
+	// them, so a receiver that refuses a pair it has seen with another body
+	// stops a captured URL from carrying invented events (see the hub).
+	Timestamp int64
+	Nonce     string
 }
 
 // checkTimestamp refuses a missing or out-of-window timestamp.
@@ -152,6 +159,12 @@ func (p *PushCodec) checkTimestamp(q url.Values) error {
 		return fmt.Errorf("%w: %s off (window %s)", ErrPushStale, d.Round(time.Second), p.window)
 	}
 	return nil
+}
+
+// unixOf reads a timestamp checkTimestamp accepted.
+func unixOf(ts string) int64 {
+	v, _ := strconv.ParseInt(ts, 10, 64)
+	return v
 }
 
 // checkSignature returns the index of the token that signs the parts.
@@ -239,7 +252,7 @@ func (p *PushCodec) Open(r *http.Request) (*Push, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Push{Event: ev, Mode: ModePlain, Previous: ti > 0}, nil
+	return &Push{Event: ev, Mode: ModePlain, Previous: ti > 0, Timestamp: unixOf(ts), Nonce: nonce}, nil
 }
 
 func (p *PushCodec) openEncrypted(q url.Values, ts, nonce string, body []byte) (*Push, error) {
@@ -273,7 +286,7 @@ func (p *PushCodec) openEncrypted(q url.Values, ts, nonce string, body []byte) (
 			break
 		}
 	}
-	return &Push{Event: ev, Mode: mode, Previous: ti > 0 || ki > 0}, nil
+	return &Push{Event: ev, Mode: mode, Previous: ti > 0 || ki > 0, Timestamp: unixOf(ts), Nonce: nonce}, nil
 }
 
 // decrypt tries the current key, then the previous one, and checks the
@@ -376,12 +389,25 @@ func (p *PushCodec) Handler(deliver func(context.Context, *Push) error, logger *
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
+	plain := &onceEach{seen: map[string]bool{}}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fail := func(err error) {
 			st := PushStatus(err)
 			lvl := slog.LevelWarn
 			if st >= 500 {
 				lvl = slog.LevelError
+			}
+			if errors.Is(err, ErrPushNotEncrypted) {
+				if plain.first(remoteHost(r.RemoteAddr)) {
+					logger.Warn("plaintext push refused: this receiver has an encoding_aes_key and takes only encrypted pushes (msg_signature over Encrypt). "+
+						"If WeChat sent it, set the message encryption of the server configuration in the WeChat admin console to safe mode; "+
+						"if not, someone is posting invented events with a captured push URL. Logged once per source.",
+						"remote", r.RemoteAddr, "status", st)
+				} else {
+					logger.Debug("push refused", "remote", r.RemoteAddr, "status", st, "err", err)
+				}
+				http.Error(w, strings.ToLower(http.StatusText(st)), st)
+				return
 			}
 			logger.Log(r.Context(), lvl, "push refused", "remote", r.RemoteAddr, "method", r.Method, "status", st, "err", err)
 			if st == http.StatusMethodNotAllowed {
@@ -414,4 +440,34 @@ func (p *PushCodec) Handler(deliver func(context.Context, *Push) error, logger *
 			fail(ErrPushMethod)
 		}
 	})
+}
+
+// onceEach remembers which sources were already logged (at most
+// onceEachMax; past that it starts over, so a flood cannot grow it).
+type onceEach struct {
+	mu   sync.Mutex
+	seen map[string]bool
+}
+
+const onceEachMax = 4096
+
+func (o *onceEach) first(k string) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.seen[k] {
+		return false
+	}
+	if len(o.seen) >= onceEachMax {
+		clear(o.seen)
+	}
+	o.seen[k] = true
+	return true
+}
+
+// remoteHost is the address of a RemoteAddr without its port.
+func remoteHost(addr string) string {
+	if h, _, err := net.SplitHostPort(addr); err == nil {
+		return h
+	}
+	return addr
 }

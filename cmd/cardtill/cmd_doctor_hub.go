@@ -80,7 +80,8 @@ func (d *doctor) checkTLS() finding {
 	f := finding{Name: "tls"}
 	h := d.cfg.Hub
 	if h.TLSCert == "" {
-		f.Status, f.Detail = statusOK, "plain HTTP on "+h.Listen+": a reverse proxy must terminate TLS on port 443 in front of it"
+		addr, _ := d.cfg.HubListenAddr()
+		f.Status, f.Detail = statusOK, "plain HTTP on "+addr+": a reverse proxy must terminate TLS on port 443 in front of it"
 		return f
 	}
 	pair, err := tls.LoadX509KeyPair(h.TLSCert, h.TLSKey)
@@ -133,7 +134,12 @@ func listening(addr string) bool {
 // checkListen tries to listen where the hub would.
 func (d *doctor) checkListen() finding {
 	f := finding{Name: "listen"}
-	addr := d.cfg.Hub.Listen
+	addr, err := d.cfg.HubListenAddr()
+	if err != nil {
+		f.Status, f.Detail = statusFail, err.Error()
+		f.Fix = "serve HTTPS (hub.tls_cert, hub.tls_key), or listen on 127.0.0.1 behind a local proxy, or set hub.behind_proxy = true with hub.trusted_proxies"
+		return f
+	}
 	ln, err := net.Listen("tcp", addr)
 	switch {
 	case err == nil:

@@ -69,6 +69,7 @@ func hubPushConfig(cfg *Config) (*wechat.PushCodec, error) {
 		PreviousToken:          h.PreviousToken,
 		PreviousEncodingAESKey: h.PreviousEncodingAESKey,
 		TimestampWindow:        h.TimestampWindow.Duration,
+		RequireEncryption:      h.RequireEncryption && h.EncodingAESKey != "",
 	})
 	if err != nil {
 		return nil, &ConfigError{Path: cfg.Path, Key: "hub", Msg: err.Error()}
@@ -84,7 +85,7 @@ func openHubStore(g *globals, readOnly bool) (*hub.Store, *Config, error) {
 	if cfg.Hub.StorePath == "" {
 		return nil, nil, &ConfigError{Path: cfg.Path, Key: "hub.store_path", Msg: "not set: name the hub's file, e.g. /var/lib/cardtill/hub.db"}
 	}
-	st, err := hub.OpenStore(cfg.Hub.StorePath, hub.StoreOptions{LockTimeout: cfg.Store.LockTimeout.Duration, ReadOnly: readOnly})
+	st, err := hub.OpenStore(cfg.Hub.StorePath, hub.StoreOptions{LockTimeout: cfg.Store.LockTimeout.Duration, ReadOnly: readOnly, TimestampWindow: cfg.Hub.TimestampWindow.Duration})
 	if err != nil {
 		return nil, nil, usageError(err)
 	}
@@ -98,6 +99,10 @@ func runHub(ctx context.Context, g *globals) error {
 		return err
 	}
 	push, err := hubPushConfig(cfg)
+	if err != nil {
+		return err
+	}
+	listen, err := cfg.HubListenAddr()
 	if err != nil {
 		return err
 	}
@@ -123,10 +128,10 @@ func runHub(ctx context.Context, g *globals) error {
 		return usageError(err)
 	}
 	defer os.Remove(sock)
-	ln, err := net.Listen("tcp", cfg.Hub.Listen)
+	ln, err := net.Listen("tcp", listen)
 	if err != nil {
 		_ = adminLn.Close()
-		return usageError(fmt.Errorf("hub.listen %q: %w: pick a free address", cfg.Hub.Listen, err))
+		return usageError(fmt.Errorf("hub.listen %q: %w: pick a free address", listen, err))
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -136,8 +141,12 @@ func runHub(ctx context.Context, g *globals) error {
 	go func() { defer close(warmed); warmTokens(ctx, tokens, log) }()
 	defer func() { <-warmed }()
 	scheme := "https"
-	if cfg.Hub.TLSCert == "" {
-		scheme = "http (plain: put a TLS reverse proxy in front)"
+	switch {
+	case cfg.Hub.TLSCert == "" && cfg.Hub.BehindProxy:
+		scheme = fmt.Sprintf("plain http behind a reverse proxy (hub.behind_proxy; trusted proxies %v): it must terminate TLS, tokens and terminal keys cross this network in the clear", cfg.Hub.TrustedProxies)
+		log.Warn("plain HTTP beyond loopback (hub.behind_proxy = true): only the reverse proxy in front may reach this port", "listen", ln.Addr().String())
+	case cfg.Hub.TLSCert == "":
+		scheme = "http on loopback (plain: put a TLS reverse proxy on this machine in front)"
 	}
 	fmt.Fprintf(g.stderr, "cardtill hub listening on %s, %s; push URL path %s\n", ln.Addr(), scheme, hub.PathPush)
 	log.Info("hub started", "listen", ln.Addr().String(), "tls", cfg.Hub.TLSCert != "", "store", cfg.Hub.StorePath, "appid", cfg.Hub.AppID)

@@ -5,6 +5,7 @@ import (
 	"encoding"
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -133,13 +134,69 @@ type HubConfig struct {
 	PreviousToken          string   `toml:"previous_token" secret:"true"`
 	PreviousEncodingAESKey string   `toml:"previous_encoding_aes_key" secret:"true"`
 	TimestampWindow        Duration `toml:"timestamp_window"`
-	StorePath              string   `toml:"store_path"`
-	TLSCert                string   `toml:"tls_cert"`
-	TLSKey                 string   `toml:"tls_key"`
-	APIBase                string   `toml:"api_base"`
+	// RequireEncryption: with encoding_aes_key set, take only encrypted
+	// pushes (a valid msg_signature over Encrypt); a plaintext push's
+	// signature covers no body. No effect without a key.
+	RequireEncryption bool   `toml:"require_encryption"`
+	StorePath         string `toml:"store_path"`
+	TLSCert           string `toml:"tls_cert"`
+	TLSKey            string `toml:"tls_key"`
+	APIBase           string `toml:"api_base"`
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For /
 	// X-Real-IP name the client (empty = trust none).
 	TrustedProxies []IPPrefix `toml:"trusted_proxies"`
+	// BehindProxy allows plain HTTP (no tls_cert) on an address that is
+	// not loopback: the hub is behind a reverse proxy that terminates TLS.
+	BehindProxy bool `toml:"behind_proxy"`
+}
+
+// Default hub addresses: HTTPS on every interface, plain HTTP on loopback
+// only.
+const (
+	hubListenTLS   = ":8443"
+	hubListenPlain = "127.0.0.1:8443"
+)
+
+// HubListenAddr is where 'cardtill hub' listens: hub.listen, or by default
+// ":8443" with tls_cert and "127.0.0.1:8443" without. Plain HTTP on an
+// address that is not loopback would hand tokens and terminal keys to the
+// network in the clear: it needs behind_proxy = true and the proxy in
+// trusted_proxies.
+func (c *Config) HubListenAddr() (string, error) {
+	h := c.Hub
+	addr := h.Listen
+	if addr == "" {
+		addr = hubListenPlain
+		if h.TLSCert != "" {
+			addr = hubListenTLS
+		}
+	}
+	if h.TLSCert != "" {
+		return addr, nil
+	}
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", &ConfigError{Path: c.Path, Key: "hub.listen", Msg: fmt.Sprintf("%q is not host:port (e.g. \"127.0.0.1:8443\")", addr)}
+	}
+	if isLoopbackHost(host) {
+		return addr, nil
+	}
+	if !h.BehindProxy {
+		return "", &ConfigError{Path: c.Path, Key: "hub.listen", Msg: fmt.Sprintf("%q serves plain HTTP (no hub.tls_cert) beyond this machine: set hub.tls_cert and hub.tls_key, or listen on 127.0.0.1, or set hub.behind_proxy = true and list the proxy in hub.trusted_proxies", addr)}
+	}
+	if len(h.TrustedProxies) == 0 {
+		return "", &ConfigError{Path: c.Path, Key: "hub.trusted_proxies", Msg: "empty with hub.behind_proxy = true: list the reverse proxy's address (e.g. [\"10.0.0.5\"])"}
+	}
+	return addr, nil
+}
+
+// isLoopbackHost: "localhost" or a loopback IP.
+func isLoopbackHost(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && ip.IsLoopback()
 }
 
 // IPPrefix is an address range written as a CIDR ("10.0.0.0/8",
@@ -294,10 +351,10 @@ func DefaultConfig() *Config {
 		Shift: ShiftConfig{OnScanWithoutShift: "open"},
 		Log:   LogConfig{Level: "info", MaxSizeMB: 10, MaxBackups: 5, MaxAgeDays: 30},
 		Hub: HubConfig{
-			Listen:          ":8443",
-			TimestampWindow: Duration{5 * time.Minute},
-			StorePath:       filepath.Join(stateDir(), "hub.db"),
-			APIBase:         "https://api.weixin.qq.com",
+			TimestampWindow:   Duration{5 * time.Minute},
+			RequireEncryption: true,
+			StorePath:         filepath.Join(stateDir(), "hub.db"),
+			APIBase:           "https://api.weixin.qq.com",
 		},
 	}
 }

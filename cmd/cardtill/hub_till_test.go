@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -43,7 +44,13 @@ type hubRig struct {
 	push  *wechat.PushCodec
 	url   string
 	logs  *lockedBuffer
+	// skew is added to the hub's clock (see later).
+	skew atomic.Int64
 }
+
+// later moves the hub's clock on by d: past the few seconds a failed
+// token fetch is remembered, say.
+func (h *hubRig) later(d time.Duration) { h.skew.Add(int64(d)) }
 
 func newHubRig(t *testing.T) *hubRig {
 	t.Helper()
@@ -75,13 +82,16 @@ func newHubRig(t *testing.T) *hubRig {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = st.Close() })
-	srv, err := hub.NewServer(hub.Options{Push: push, Store: st, Tokens: tokens, Logger: log})
+	rig := &hubRig{wx: wx, store: st, push: push, logs: logs}
+	srv, err := hub.NewServer(hub.Options{Push: push, Store: st, Tokens: tokens, Logger: log,
+		Now: func() time.Time { return time.Now().Add(time.Duration(rig.skew.Load())) }})
 	if err != nil {
 		t.Fatal(err)
 	}
 	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(hs.Close)
-	return &hubRig{wx: wx, store: st, push: push, url: hs.URL, logs: logs}
+	rig.url = hs.URL
+	return rig
 }
 
 // send pushes one card event to the hub in safe (AES) mode, as WeChat does.

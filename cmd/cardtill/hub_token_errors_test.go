@@ -206,6 +206,7 @@ func TestTillHubTokenErrors(t *testing.T) {
 			t.Fatalf("the hub did not fail the token:\n%s", h.logs.String())
 		}
 		h.wx.SetOutage(false)
+		h.later(time.Minute) // the hub remembers the failure a few seconds
 
 		// HQ revokes this till: a scan is refused for a configuration
 		// reason with the fix, not accepted offline, and nothing reaches
