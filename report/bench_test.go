@@ -42,7 +42,7 @@ func fill(b *testing.B, db *store.DB, n int) uint64 {
 			default:
 				r.State = store.Queued
 			}
-			if _, err := db.Create(r, "bulk", store.Received); err != nil {
+			if _, err := db.Create(r, "bulk", store.Path(r.State)...); err != nil {
 				b.Fatal(err)
 			}
 		}

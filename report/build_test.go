@@ -44,7 +44,7 @@ func mustT(t testing.TB, db *store.DB, id uint64, path ...store.State) store.Red
 
 func create(t testing.TB, db *store.DB, shift uint64, code, card string, st store.State, reason string) store.Redemption {
 	t.Helper()
-	r, err := db.Create(store.Redemption{Code: code, CardID: card, ShiftID: shift, Cashier: "王小明", Terminal: "till-01", State: st, Reason: reason}, "test", store.Received)
+	r, err := db.Create(store.Redemption{Code: code, CardID: card, ShiftID: shift, Cashier: "王小明", Terminal: "till-01", State: st, Reason: reason}, "test", store.Path(st)...)
 	if err != nil {
 		t.Fatalf("create %s: %v", code, err)
 	}

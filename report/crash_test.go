@@ -40,7 +40,7 @@ func crashChild(path string) {
 			}
 		}
 		code := strconv.FormatInt(time.Now().UnixNano(), 10) + strconv.Itoa(i)
-		r, err := db.Create(store.Redemption{Code: code, CardID: "card" + strconv.Itoa(i%3), ShiftID: s.ID, Cashier: "child", State: store.Queued}, "child", store.Received)
+		r, err := db.Create(store.Redemption{Code: code, CardID: "card" + strconv.Itoa(i%3), ShiftID: s.ID, Cashier: "child", State: store.Queued}, "child", store.Path(store.Queued)...)
 		if err != nil {
 			os.Exit(6)
 		}

@@ -78,6 +78,7 @@ func (w *world) checkAll(final bool) {
 		offline := map[uint64]int{} // shift -> offline acceptances
 		for _, r := range recs {
 			byID[r.ID] = r
+			w.checkMoves(t, r)
 			if final {
 				w.stats.final[string(r.State)]++
 			}
@@ -220,5 +221,22 @@ func (w *world) checkQuiet(t *till, r store.Redemption) {
 		if h.To == store.Consuming {
 			sent = h.At
 		}
+	}
+}
+
+// checkMoves checks a redemption's history against the state machine's
+// table (store.Moves): it begins with the scan journaled, every entry is
+// an allowed move from where the one before it left, and it ends in the
+// redemption's state.
+func (w *world) checkMoves(t *till, r store.Redemption) {
+	at := store.None
+	for i, h := range r.History {
+		if h.From != at || !store.Allowed(h.From, h.To) {
+			w.fatal("%s: redemption %d of %s, history entry %d %q -> %q after %q: not a move of the table (history %+v)", t.name, r.ID, r.Code, i, h.From, h.To, at, r.History)
+		}
+		at = h.To
+	}
+	if at != r.State {
+		w.fatal("%s: redemption %d of %s is %s but its history ends in %q", t.name, r.ID, r.Code, r.State, at)
 	}
 }

@@ -943,7 +943,7 @@ func (w *world) redeem(ctx context.Context, t *till, c *code, req sync.Request) 
 			w.fatal("%s told the cashier %s is consumed; WeChat applied %d consumes", t.name, c.code, n)
 		}
 	case sync.AcceptedOffline:
-		w.checkOfflineAcceptance(t, out, string(rec.State))
+		w.checkOfflineAcceptance(t, out, rec.State)
 	}
 	if out.Kind.Honoured() {
 		w.mu.Lock()
@@ -958,7 +958,7 @@ func (w *world) redeem(ctx context.Context, t *till, c *code, req sync.Request) 
 
 // checkOfflineAcceptance: the offline policy's limits held for this
 // acceptance.
-func (w *world) checkOfflineAcceptance(t *till, out sync.Outcome, state string) {
+func (w *world) checkOfflineAcceptance(t *till, out sync.Outcome, state sync.State) {
 	pol := w.policy
 	switch {
 	case pol.Mode == sync.ModeRefuse:

@@ -85,7 +85,7 @@ type answer struct {
 	kind  sync.OutcomeKind
 	code  string
 	step  int
-	state string
+	state sync.State
 }
 
 // process is one run of cardtill on a till, from open to crash.
@@ -275,7 +275,7 @@ type killJournal struct {
 	p *process
 }
 
-func (k killJournal) Create(r sync.Record, path ...string) (sync.Record, error) {
+func (k killJournal) Create(r sync.Record, path ...sync.State) (sync.Record, error) {
 	do, fail := k.p.op("create")
 	var out sync.Record
 	var err error
@@ -288,7 +288,7 @@ func (k killJournal) Create(r sync.Record, path ...string) (sync.Record, error) 
 	return out, err
 }
 
-func (k killJournal) transition(batch bool, id uint64, from, to string, update func(*sync.Record)) (sync.Record, error) {
+func (k killJournal) transition(batch bool, id uint64, from, to sync.State, update func(*sync.Record)) (sync.Record, error) {
 	if from == sync.StateConsuming {
 		defer k.p.owe(-1) // the consume's answer is journaled (or never will be)
 	}
@@ -308,17 +308,17 @@ func (k killJournal) transition(batch bool, id uint64, from, to string, update f
 	return out, err
 }
 
-func (k killJournal) Transition(id uint64, from, to string, update func(*sync.Record)) (sync.Record, error) {
+func (k killJournal) Transition(id uint64, from, to sync.State, update func(*sync.Record)) (sync.Record, error) {
 	return k.transition(false, id, from, to, update)
 }
 
-func (k killJournal) TransitionBatch(id uint64, from, to string, update func(*sync.Record)) (sync.Record, error) {
+func (k killJournal) TransitionBatch(id uint64, from, to sync.State, update func(*sync.Record)) (sync.Record, error) {
 	return k.transition(true, id, from, to, update)
 }
 
 // TransitionVia and the meta values are passed on when the real journal
 // has them (it does), so the engine sees the journal it sees in production.
-func (k killJournal) TransitionVia(id uint64, from string, via []string, to string, update func(*sync.Record)) (sync.Record, error) {
+func (k killJournal) TransitionVia(id uint64, from sync.State, via []sync.State, to sync.State, update func(*sync.Record)) (sync.Record, error) {
 	if from == sync.StateConsuming {
 		defer k.p.owe(-1)
 	}

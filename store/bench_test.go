@@ -20,7 +20,7 @@ func BenchmarkCommit(b *testing.B) {
 			b.Fatal(err)
 		}
 		defer db.Close()
-		r, err := db.Create(Redemption{Code: fmt.Sprintf("BENCH-%d", time.Now().UnixNano()), State: Queued}, "bench")
+		r, err := db.Create(Redemption{Code: fmt.Sprintf("BENCH-%d", time.Now().UnixNano()), State: Queued}, "bench", Path(Queued)...)
 		if err != nil {
 			b.Fatal(err)
 		}

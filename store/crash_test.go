@@ -52,7 +52,7 @@ func TestCrashChild(t *testing.T) {
 			defer wg.Done()
 			for i := 0; ; i++ {
 				code := fmt.Sprintf("%d-%d-%d", os.Getpid(), w, i)
-				r, err := db.Create(Redemption{Code: code, CardID: "pC", ShiftID: sh.ID, State: Received, Cashier: "crash"}, "crash")
+				r, err := db.Create(Redemption{Code: code, CardID: "pC", ShiftID: sh.ID, State: Received, Cashier: "crash"}, "crash", Path(Received)...)
 				if err != nil {
 					os.Exit(4)
 				}

@@ -493,6 +493,13 @@ func (db *DB) Create(r Redemption, by string, path ...State) (Redemption, error)
 	if r.Code == "" && (r.EncryptCode == "" || r.State != Rejected) {
 		return Redemption{}, fmt.Errorf("%w: redemption needs a code (only a refused encrypted scan may lack one; got state %q)", ErrInvalid, r.State)
 	}
+	walk := append(append([]State(nil), path...), r.State)
+	for i, prev := range append([]State{None}, walk[:len(walk)-1]...) {
+		if !Allowed(prev, walk[i]) {
+			return Redemption{}, &MoveError{From: prev, To: walk[i]}
+		}
+	}
+	final := r
 	if r.State == Queued {
 		if err := db.roomForOffline(); err != nil {
 			return Redemption{}, err
@@ -538,13 +545,16 @@ func (db *DB) Create(r Redemption, by string, path ...State) (Redemption, error)
 		}
 		r.History = nil
 		r.SettledAfterClose = false
-		prev := State("")
-		for _, s := range append(path, r.State) {
-			r.History = append(r.History, Transition{At: now, From: prev, To: s, By: by})
-			prev = s
+		r.State = None
+		for i, s := range walk {
+			entry := Transition{By: by}
+			if i == len(walk)-1 {
+				entry.Errcode, entry.WeChatStatus, entry.Reason, entry.Err = final.Errcode, final.WeChatStatus, final.Reason, final.LastError
+			}
+			if err := apply(&r, s, now, entry); err != nil {
+				return err
+			}
 		}
-		last := &r.History[len(r.History)-1]
-		last.Errcode, last.WeChatStatus, last.Reason, last.Err = r.Errcode, r.WeChatStatus, r.Reason, r.LastError
 		if err := putJSON(rb, u64(id), r); err != nil {
 			return err
 		}
@@ -576,6 +586,13 @@ func (db *DB) transition(run func(func(*bolt.Tx) error) error, id uint64, from, 
 		if !v.Valid() {
 			return Redemption{}, fmt.Errorf("%w: transition %q -> %q via %q", ErrInvalid, from, to, v)
 		}
+	}
+	prev := from
+	for _, s := range append(append([]State(nil), ch.Via...), to) {
+		if !Allowed(prev, s) {
+			return Redemption{}, &MoveError{ID: id, From: prev, To: s}
+		}
+		prev = s
 	}
 	if to == Queued && from != Queued {
 		if err := db.roomForOffline(); err != nil {
@@ -617,7 +634,7 @@ func (db *DB) transition(run func(func(*bolt.Tx) error) error, id uint64, from, 
 		if ch.Update != nil {
 			ch.Update(&nr)
 		}
-		nr.ID, nr.Code, nr.State = r.ID, r.Code, to
+		nr.ID, nr.Code, nr.State = r.ID, r.Code, from
 		nr.CreatedAt, nr.FinishedAt, nr.SettledAfterClose = r.CreatedAt, r.FinishedAt, r.SettledAfterClose
 		now := db.now()
 		nr.UpdatedAt = now
@@ -633,13 +650,15 @@ func (db *DB) transition(run func(func(*bolt.Tx) error) error, id uint64, from, 
 			nr.OfflineAcceptedAt = now
 		}
 		nr.History = r.History[:len(r.History):len(r.History)]
-		prev := from
 		for _, v := range ch.Via {
-			nr.History = append(nr.History, Transition{At: now, From: prev, To: v, By: ch.By})
-			prev = v
+			if err := apply(&nr, v, now, Transition{By: ch.By}); err != nil {
+				return err
+			}
 		}
-		nr.History = append(nr.History, Transition{At: now, From: prev, To: to, By: ch.By,
-			Errcode: ch.Errcode, WeChatStatus: ch.WeChatStatus, Reason: ch.Reason, Err: ch.Err})
+		if err := apply(&nr, to, now, Transition{By: ch.By,
+			Errcode: ch.Errcode, WeChatStatus: ch.WeChatStatus, Reason: ch.Reason, Err: ch.Err}); err != nil {
+			return err
+		}
 		if err := putJSON(tx.Bucket(bRed), u64(id), nr); err != nil {
 			return err
 		}

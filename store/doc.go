@@ -1,5 +1,7 @@
-// Package store owns the one bbolt file on a till: the journal of
-// redemptions with their transition history, the indexes over it (active
+// Package store owns the one bbolt file on a till: the redemption state
+// machine (State and its table of allowed moves, Moves; every state change
+// is one of them, see docs/ARCHITECTURE.md), the journal of redemptions
+// with their transition history, the indexes over it (active
 // redemption by code, codes this till already used, outbox by due time,
 // redemptions by state and by shift, consumed ones by reason), per-shift
 // counters, shifts, the code-status and card caches, and the meta bucket

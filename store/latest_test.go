@@ -14,7 +14,7 @@ func TestLatestByState(t *testing.T) {
 	ids := map[State][]uint64{}
 	for i := range 12 {
 		for _, s := range []State{Conflict, Consumed, Queued, Rejected, Checked} {
-			r, err := db.Create(Redemption{Code: fmt.Sprintf("%s-%d", s, i), State: s}, "t", Received)
+			r, err := db.Create(Redemption{Code: fmt.Sprintf("%s-%d", s, i), State: s}, "t", Path(s)...)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -21,7 +21,7 @@ func TestMigrateConflictsIntoUsedIndex(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	q, err := db.Create(Redemption{Code: "C1", ShiftID: sh.ID, State: Queued}, "till", Received)
+	q, err := db.Create(Redemption{Code: "C1", ShiftID: sh.ID, State: Queued}, "till", Path(Queued)...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -102,7 +102,7 @@ func TestRandomAgainstModel(t *testing.T) {
 			st := []State{Received, Checked, Queued, Rejected, Consumed, Consuming}[rng.IntN(6)]
 			r := Redemption{Code: code, CardID: cards[rng.IntN(3)], Cashier: cashiers[rng.IntN(2)], ShiftID: m.open, State: st,
 				Reason: "r" + strconv.Itoa(rng.IntN(3)), DueAt: clk.t.Add(time.Duration(rng.IntN(120)) * time.Second)}
-			got, err := db.Create(r, "model", Received)
+			got, err := db.Create(r, "model", Path(r.State)...)
 			aid, has := m.active(code)
 			if st.Active() && has {
 				var de *DuplicateError
@@ -114,13 +114,13 @@ func TestRandomAgainstModel(t *testing.T) {
 			if err != nil {
 				t.Fatalf("step %d create: %v", step, err)
 			}
-			mr := &mrec{code: code, card: r.CardID, cashier: r.Cashier, shift: m.open, state: st, offline: st == Queued, created: got.CreatedAt, due: r.DueAt, hist: 2, reason: r.Reason}
+			mr := &mrec{code: code, card: r.CardID, cashier: r.Cashier, shift: m.open, state: st, offline: st == Queued, created: got.CreatedAt, due: r.DueAt, hist: len(Path(st)) + 1, reason: r.Reason}
 			if st.Finished() {
 				mr.finished = got.UpdatedAt
 			}
 			m.recs[got.ID] = mr
 			ids = append(ids, got.ID)
-		case op < 97: // transition, sometimes with a wrong "from"
+		case op < 97: // a move drawn from the table; sometimes a wrong "from" or a move the table refuses
 			if len(ids) == 0 {
 				break
 			}
@@ -129,11 +129,22 @@ func TestRandomAgainstModel(t *testing.T) {
 			if !ok {
 				break // pruned
 			}
+			var next []State
+			for _, mv := range Moves() {
+				if mv.From == mr.state {
+					next = append(next, mv.To)
+				}
+			}
 			from := mr.state
 			if rng.IntN(10) == 0 {
 				from = AllStates[rng.IntN(len(AllStates))]
 			}
-			to := AllStates[rng.IntN(len(AllStates))]
+			var to State
+			if len(next) == 0 || rng.IntN(8) == 0 {
+				to = AllStates[rng.IntN(len(AllStates))]
+			} else {
+				to = next[rng.IntN(len(next))]
+			}
 			newDue := clk.t.Add(time.Duration(rng.IntN(120)) * time.Second)
 			newCard := cards[rng.IntN(3)]
 			changeCard := rng.IntN(5) == 0
@@ -143,6 +154,13 @@ func TestRandomAgainstModel(t *testing.T) {
 					r.CardID = newCard
 				}
 			}})
+			if !Allowed(from, to) {
+				var me *MoveError
+				if !errors.As(err, &me) || me.From != from || me.To != to || !errors.Is(err, ErrMove) {
+					t.Fatalf("step %d: move %d %s->%s not in the table: %v, want *MoveError", step, id, from, to, err)
+				}
+				break
+			}
 			if from != mr.state {
 				if !errors.Is(err, ErrStateConflict) {
 					t.Fatalf("step %d: CAS %d %s->%s while %s: %v", step, id, from, to, mr.state, err)

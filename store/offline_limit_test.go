@@ -18,7 +18,7 @@ func TestTransitionOfflineLimit(t *testing.T) {
 	limit := 1
 	var ids []uint64
 	for _, code := range []string{"9001", "9002"} {
-		r, err := db.Create(Redemption{Code: code, ShiftID: sh.ID, State: Received}, "t")
+		r, err := db.Create(Redemption{Code: code, ShiftID: sh.ID, State: Received}, "t", Path(Received)...)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -16,11 +16,11 @@ func TestPruneInBatches(t *testing.T) {
 	sh, _ := db.OpenShift("T", "a")
 	total := 2*pruneBatch + 17
 	for i := range total {
-		if _, err := db.Create(Redemption{Code: fmt.Sprint(100000 + i), ShiftID: sh.ID, State: Consumed}, "a", Received); err != nil {
+		if _, err := db.Create(Redemption{Code: fmt.Sprint(100000 + i), ShiftID: sh.ID, State: Consumed}, "a", Path(Consumed)...); err != nil {
 			t.Fatal(err)
 		}
 	}
-	q, err := db.Create(Redemption{Code: "queued", ShiftID: sh.ID, State: Queued}, "a", Received)
+	q, err := db.Create(Redemption{Code: "queued", ShiftID: sh.ID, State: Queued}, "a", Path(Queued)...)
 	if err != nil {
 		t.Fatal(err)
 	}

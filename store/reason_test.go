@@ -15,7 +15,7 @@ const byQuery = "confirmed_by_query" // sync.ReasonConfirmedByQuery
 // which a query then found consumed (reason), as the engine does.
 func inDoubtThenConsumed(t testing.TB, db *testDB, shift uint64, code, reason string) Redemption {
 	t.Helper()
-	r, err := db.Create(Redemption{Code: code, ShiftID: shift, State: Consuming}, "till", Received, Checked)
+	r, err := db.Create(Redemption{Code: code, ShiftID: shift, State: Consuming}, "till", Path(Consuming)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,7 +42,7 @@ func TestConsumedByReason(t *testing.T) {
 	}
 	var want1 []uint64
 	for i := range 5 {
-		if _, err := db.Create(Redemption{Code: fmt.Sprint("ok-", i), ShiftID: s1.ID, State: Consumed, Reason: "ok"}, "till", Received); err != nil {
+		if _, err := db.Create(Redemption{Code: fmt.Sprint("ok-", i), ShiftID: s1.ID, State: Consumed, Reason: "ok"}, "till", Path(Consumed)...); err != nil {
 			t.Fatal(err)
 		}
 		if i%2 == 0 {
@@ -51,7 +51,7 @@ func TestConsumedByReason(t *testing.T) {
 	}
 	// newest first is by scan (journal id), not by when the query settled it;
 	// an in-doubt one still open is not consumed by query (yet)
-	open, err := db.Create(Redemption{Code: "doubt", ShiftID: s1.ID, State: InDoubt}, "till", Received)
+	open, err := db.Create(Redemption{Code: "doubt", ShiftID: s1.ID, State: InDoubt}, "till", Path(InDoubt)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +63,7 @@ func TestConsumedByReason(t *testing.T) {
 		t.Fatal(err)
 	}
 	want2 := []uint64{inDoubtThenConsumed(t, db, s2.ID, "q2-0", byQuery).ID}
-	if _, err := db.Create(Redemption{Code: "ok-s2", ShiftID: s2.ID, State: Consumed, Reason: "ok"}, "till", Received); err != nil {
+	if _, err := db.Create(Redemption{Code: "ok-s2", ShiftID: s2.ID, State: Consumed, Reason: "ok"}, "till", Path(Consumed)...); err != nil {
 		t.Fatal(err)
 	}
 	// the open one of shift 1 settles after its close, confirmed by query
@@ -195,10 +195,10 @@ func TestMigrateConsumedByReason(t *testing.T) {
 	db := openTest(t, Options{Now: clk.Now})
 	s1, _ := db.OpenShift("T", "alice")
 	q := inDoubtThenConsumed(t, db, s1.ID, "Q1", byQuery)
-	if _, err := db.Create(Redemption{Code: "OK1", ShiftID: s1.ID, State: Consumed, Reason: "ok"}, "till", Received); err != nil {
+	if _, err := db.Create(Redemption{Code: "OK1", ShiftID: s1.ID, State: Consumed, Reason: "ok"}, "till", Path(Consumed)...); err != nil {
 		t.Fatal(err)
 	}
-	late, _ := db.Create(Redemption{Code: "Q2", ShiftID: s1.ID, State: InDoubt}, "till", Received)
+	late, _ := db.Create(Redemption{Code: "Q2", ShiftID: s1.ID, State: InDoubt}, "till", Path(InDoubt)...)
 	if _, err := db.CloseShift(s1.ID); err != nil {
 		t.Fatal(err)
 	}

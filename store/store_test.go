@@ -18,7 +18,7 @@ func TestCreateTransitionHistory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := db.Create(Redemption{Code: "111", CardID: "pCARD", Source: "scanner", RawScan: "111", Terminal: "T1", Cashier: "alice", ShiftID: sh.ID, State: Checked}, "alice", Received)
+	r, err := db.Create(Redemption{Code: "111", CardID: "pCARD", Source: "scanner", RawScan: "111", Terminal: "T1", Cashier: "alice", ShiftID: sh.ID, State: Checked}, "alice", Path(Checked)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +72,7 @@ func TestCreateSameCodeConcurrently(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				res[i], errs[i] = db.Create(Redemption{Code: code, State: Received}, "t")
+				res[i], errs[i] = db.Create(Redemption{Code: code, State: Received}, "t", Path(Received)...)
 			}()
 		}
 		wg.Wait()
@@ -103,7 +103,7 @@ func TestOutboxAndShiftSettledAfterClose(t *testing.T) {
 	if _, err := db.OpenShift("T1", "eve"); !errors.Is(err, ErrShiftOpen) {
 		t.Fatalf("second open shift: %v", err)
 	}
-	q, err := db.Create(Redemption{Code: "Q1", CardID: "c", ShiftID: sh.ID, State: Queued, DueAt: clk.t.Add(time.Minute)}, "bob", Received)
+	q, err := db.Create(Redemption{Code: "Q1", CardID: "c", ShiftID: sh.ID, State: Queued, DueAt: clk.t.Add(time.Minute)}, "bob", Path(Queued)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,11 +149,11 @@ func TestOutboxAndShiftSettledAfterClose(t *testing.T) {
 
 func TestSizeGuardRefusesOffline(t *testing.T) {
 	db := openTest(t, Options{MaxSize: 1})
-	_, err := db.Create(Redemption{Code: "X", State: Queued}, "t")
+	_, err := db.Create(Redemption{Code: "X", State: Queued}, "t", Path(Queued)...)
 	if !errors.Is(err, ErrFull) {
 		t.Fatalf("want ErrFull, got %v", err)
 	}
-	if _, err := db.Create(Redemption{Code: "X", State: Received}, "t"); err != nil {
+	if _, err := db.Create(Redemption{Code: "X", State: Received}, "t", Path(Received)...); err != nil {
 		t.Fatalf("online work must go on: %v", err)
 	}
 	if n, _ := db.CountByState(); n[Queued] != 0 {
@@ -189,7 +189,7 @@ func TestFileModes(t *testing.T) {
 
 func TestBadFiles(t *testing.T) {
 	good := openTest(t, Options{})
-	good.Create(Redemption{Code: "A", State: Received}, "t")
+	good.Create(Redemption{Code: "A", State: Received}, "t", Path(Received)...)
 	var buf bytes.Buffer
 	if _, err := good.Backup(&buf); err != nil {
 		t.Fatal(err)
@@ -263,7 +263,7 @@ func TestBackupCompactPrune(t *testing.T) {
 	db := openTest(t, Options{Now: clk.Now, NoSync: true})
 	sh, _ := db.OpenShift("T", "a")
 	for i := 0; i < 300; i++ {
-		r, err := db.Create(Redemption{Code: string(rune(0x4e00 + i)), ShiftID: sh.ID, State: Consuming}, "a", Received, Checked)
+		r, err := db.Create(Redemption{Code: string(rune(0x4e00 + i)), ShiftID: sh.ID, State: Consuming}, "a", Path(Consuming)...)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -318,7 +318,7 @@ func TestTransitionVia(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := db.Create(Redemption{Code: "222", Terminal: "T1", ShiftID: sh.ID, State: Received}, "engine")
+	r, err := db.Create(Redemption{Code: "222", Terminal: "T1", ShiftID: sh.ID, State: Received}, "engine", Path(Received)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -397,7 +397,7 @@ func TestCheckBesideWriters(t *testing.T) {
 				return
 			default:
 			}
-			r, err := db.Create(Redemption{Code: fmt.Sprintf("W%08d", i), ShiftID: sh.ID, State: Consuming}, "w", Received, Checked)
+			r, err := db.Create(Redemption{Code: fmt.Sprintf("W%08d", i), ShiftID: sh.ID, State: Consuming}, "w", Path(Consuming)...)
 			if err == nil {
 				_, err = db.Transition(r.ID, Consuming, Consumed, Change{})
 			}

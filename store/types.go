@@ -6,47 +6,6 @@ import (
 	"time"
 )
 
-// State is a redemption state. The string values are an external contract.
-type State string
-
-// States of a redemption (see DESIGN.md, "The redemption state machine").
-const (
-	Received  State = "received"
-	Checked   State = "checked"
-	Consuming State = "consuming"
-	Consumed  State = "consumed"
-	Rejected  State = "rejected"
-	InDoubt   State = "in_doubt"
-	Queued    State = "queued"
-	Conflict  State = "conflict"
-)
-
-// AllStates lists every state.
-var AllStates = []State{Received, Checked, Consuming, Consumed, Rejected, InDoubt, Queued, Conflict}
-
-// Valid reports whether s is one of the states.
-func (s State) Valid() bool {
-	for _, v := range AllStates {
-		if s == v {
-			return true
-		}
-	}
-	return false
-}
-
-// Active reports whether a redemption in s is still being worked on
-// (received, checked, consuming, in_doubt, queued).
-func (s State) Active() bool {
-	switch s {
-	case Received, Checked, Consuming, InDoubt, Queued:
-		return true
-	}
-	return false
-}
-
-// Finished reports whether s is final (consumed, rejected, conflict).
-func (s State) Finished() bool { return s.Valid() && !s.Active() }
-
 // usedHere reports whether a redemption in s means this till used its code:
 // consumed, accepted offline, or a conflict (accepted offline or consumed in
 // doubt, then refused by WeChat). A code used here is refused locally when

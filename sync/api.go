@@ -83,7 +83,7 @@ type Request struct {
 // on this till.
 type PreviousUse struct {
 	ID       uint64    `json:"id"`
-	State    string    `json:"state"`
+	State    State     `json:"state"`
 	At       time.Time `json:"at"`
 	ShiftID  uint64    `json:"shift_id"`
 	Cashier  string    `json:"cashier,omitempty"`
@@ -94,7 +94,7 @@ type PreviousUse struct {
 type Outcome struct {
 	ID     uint64      `json:"id"`
 	Kind   OutcomeKind `json:"kind"`
-	State  string      `json:"state"`
+	State  State       `json:"state"`
 	Code   string      `json:"code"`
 	CardID string      `json:"card_id"`
 	// CardTitle is the card's title when known (from the card cache).

@@ -2,9 +2,10 @@
 // WeChat goes through it, either now (a cashier waiting at the till) or later
 // (the outbox drain after an outage).
 //
-// It owns the query-then-consume state machine of DESIGN.md, the offline
-// acceptance policy, in-doubt resolution, the drain workers and their
-// backoff, and the connectivity state the till screen shows.
+// It drives the query-then-consume state machine (its states and moves are
+// store.Moves, docs/ARCHITECTURE.md), the offline acceptance policy,
+// in-doubt resolution, the drain workers and their backoff, and the
+// connectivity state the till screen shows.
 //
 // It must never send a consume that was not committed to the journal as a
 // consuming record first, never retry a consume blindly (a lost answer is

@@ -612,10 +612,9 @@ func (e *Engine) consumeDrain(ctx context.Context, r Record, resolving bool, rel
 }
 
 func (e *Engine) toConflict(r Record, errcode int, reason Reason, text, status string) result {
+	// A queued code was accepted offline, and a consuming or in-doubt one
+	// was sent: either way the refusal comes after the fact (a conflict).
 	to, res := StateConflict, resConflict
-	if r.AcceptedAt.IsZero() && r.State == StateQueued {
-		to, res = StateRejected, resRejected
-	}
 	_, err := e.j.TransitionBatch(r.ID, r.State, to, func(x *Record) {
 		x.Errcode, x.Reason, x.ReasonText = errcode, reason, text
 		if status != "" {

@@ -10,19 +10,25 @@ import (
 	stdsync "sync"
 	"time"
 	"unicode"
+
+	"cardtill/store"
 )
+
+// State is a redemption's state: the journal's own type, whose table of
+// allowed moves is the state machine (docs/ARCHITECTURE.md).
+type State = store.State
 
 // Redemption states, exactly as the journal and `cardtill redeem --json`
 // spell them.
 const (
-	StateReceived  = "received"
-	StateChecked   = "checked"
-	StateConsuming = "consuming"
-	StateConsumed  = "consumed"
-	StateRejected  = "rejected"
-	StateInDoubt   = "in_doubt"
-	StateQueued    = "queued"
-	StateConflict  = "conflict"
+	StateReceived  = store.Received
+	StateChecked   = store.Checked
+	StateConsuming = store.Consuming
+	StateConsumed  = store.Consumed
+	StateRejected  = store.Rejected
+	StateInDoubt   = store.InDoubt
+	StateQueued    = store.Queued
+	StateConflict  = store.Conflict
 )
 
 // Options configures an Engine. Journal and WeChat are required.
@@ -389,7 +395,7 @@ func (e *Engine) redeem(ctx context.Context, r Request, answer func(Outcome)) (O
 	}
 	// The consume intent is durable before the request leaves (invariant
 	// 2; commit 2 of the cashier's wait).
-	saved, err := e.transition(rec.ID, StateReceived, []string{StateChecked}, StateConsuming, func(x *Record) {
+	saved, err := e.transition(rec.ID, StateReceived, []State{StateChecked}, StateConsuming, func(x *Record) {
 		checked(x)
 		x.NextAttempt = e.quietEnd()
 	})
@@ -417,7 +423,7 @@ func (e *Engine) duplicate(active Record) Outcome {
 
 // transition moves a redemption, recording the states of via in its
 // history when the journal can (ViaJournal), in one commit.
-func (e *Engine) transition(id uint64, from string, via []string, to string, update func(*Record)) (Record, error) {
+func (e *Engine) transition(id uint64, from State, via []State, to State, update func(*Record)) (Record, error) {
 	if vj, ok := e.j.(ViaJournal); ok && len(via) > 0 {
 		return vj.TransitionVia(id, from, via, to, update)
 	}
@@ -426,8 +432,8 @@ func (e *Engine) transition(id uint64, from string, via []string, to string, upd
 
 // finish ends a received redemption that WeChat answered (so it passed
 // checked) in state to, and returns what the cashier sees.
-func (e *Engine) finish(rec Record, to string, update func(*Record)) (Outcome, error) {
-	saved, err := e.transition(rec.ID, StateReceived, []string{StateChecked}, to, update)
+func (e *Engine) finish(rec Record, to State, update func(*Record)) (Outcome, error) {
+	saved, err := e.transition(rec.ID, StateReceived, []State{StateChecked}, to, update)
 	if err != nil {
 		return Outcome{}, fmt.Errorf("redeem %s: %w", rec.Code, err)
 	}
@@ -442,7 +448,7 @@ func setAside(x *Record) {
 
 // interrupted ends a received redemption whose caller gave up before an
 // answer: nothing was consumed, and the code is free to scan again.
-func (e *Engine) interrupted(ctx context.Context, rec Record, via ...string) (Outcome, error) {
+func (e *Engine) interrupted(ctx context.Context, rec Record, via ...State) (Outcome, error) {
 	saved, err := e.transition(rec.ID, StateReceived, via, StateRejected, func(x *Record) {
 		x.Reason = ReasonInterrupted
 		x.ReasonText = "the scan was abandoned before an answer (" + ctx.Err().Error() + ") — nothing was consumed, scan again"
@@ -586,7 +592,7 @@ func (e *Engine) consume(ctx context.Context, r Record, timeout time.Duration, a
 	cctx, cancel := context.WithTimeout(ctx, timeout)
 	res, werr := e.consumeCall(cctx, r)
 	cancel()
-	early := func(to string, update func(*Record)) {
+	early := func(to State, update func(*Record)) {
 		if answer == nil {
 			return
 		}

@@ -117,7 +117,7 @@ func TestRedeemOnlineConsumes(t *testing.T) {
 		t.Fatalf("consumed %d times", got)
 	}
 	hist := h.j.history[out.ID]
-	if strings.Join(hist, ",") != "received,checked,consuming,consumed" {
+	if fmt.Sprint(hist) != "[received checked consuming consumed]" {
 		t.Fatalf("history %v", hist)
 	}
 	// shift opened + received + card cache + consuming + consumed
@@ -130,7 +130,7 @@ func TestRedeemOnlineConsumes(t *testing.T) {
 	before = h.j.commits.Load()
 	var atAnswer int64
 	var answer sync.Outcome
-	var stateAtAnswer string
+	var stateAtAnswer sync.State
 	var rescan sync.Outcome
 	out, err := h.e.Redeem(context.Background(), sync.Request{Code: "110201201246", OnAnswer: func(o sync.Outcome) {
 		atAnswer, answer = h.j.commits.Load()-before, o
@@ -607,7 +607,7 @@ func TestRedeemCancelledByCaller(t *testing.T) {
 		if len(recs) != 1 || recs[0].State != sync.StateRejected || recs[0].Reason != sync.ReasonInterrupted || out.Reason != sync.ReasonInterrupted || out.Kind != sync.Refused {
 			t.Fatalf("records %+v, outcome %+v", recs, out)
 		}
-		if got := strings.Join(h.j.history[recs[0].ID], ","); got != "received,rejected" {
+		if got := h.j.hist(recs[0].ID); got != "received,rejected" {
 			t.Fatalf("history %s", got)
 		}
 		// Nothing was consumed and the code is free: scanning again consumes.
@@ -664,7 +664,7 @@ func TestKillAfterReceivedCommit(t *testing.T) {
 			if len(recs) != 2 || recs[0].State != sync.StateRejected || recs[0].Reason != sync.ReasonInterrupted || !strings.Contains(recs[0].ReasonText, "scan again") {
 				t.Fatalf("records %+v", recs)
 			}
-			if got := strings.Join(j.history[recs[0].ID], ","); got != "received,rejected" {
+			if got := j.hist(recs[0].ID); got != "received,rejected" {
 				t.Fatalf("history %s", got)
 			}
 			if wx.consumed("90") != 1 || wx.calls["consume"] != 1 || recs[1].State != sync.StateConsumed {

@@ -13,10 +13,12 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	stdsync "sync"
 	"sync/atomic"
 	"time"
 
+	"cardtill/store"
 	"cardtill/sync"
 )
 
@@ -40,8 +42,8 @@ func (c *clock) Advance(d time.Duration) {
 	c.mu.Unlock()
 }
 
-var activeStates = []string{sync.StateReceived, sync.StateChecked, sync.StateConsuming, sync.StateInDoubt, sync.StateQueued}
-var pendingStates = []string{sync.StateConsuming, sync.StateInDoubt, sync.StateQueued}
+var activeStates = []sync.State{sync.StateReceived, sync.StateChecked, sync.StateConsuming, sync.StateInDoubt, sync.StateQueued}
+var pendingStates = []sync.State{sync.StateConsuming, sync.StateInDoubt, sync.StateQueued}
 
 // memJournal keeps the Journal contract (and ViaJournal, MetaJournal) in
 // memory and counts commits.
@@ -51,7 +53,7 @@ type memJournal struct {
 	seq     uint64
 	recs    map[uint64]sync.Record
 	byCode  map[string][]uint64
-	history map[uint64][]string
+	history map[uint64][]sync.State
 	shift   uint64
 	cashier string
 	offline map[uint64]int
@@ -88,7 +90,7 @@ func (j *memJournal) restart() {
 }
 
 func newMemJournal(now func() time.Time) *memJournal {
-	return &memJournal{now: now, recs: map[uint64]sync.Record{}, byCode: map[string][]uint64{}, history: map[uint64][]string{},
+	return &memJournal{now: now, recs: map[uint64]sync.Record{}, byCode: map[string][]uint64{}, history: map[uint64][]sync.State{},
 		offline: map[uint64]int{}, codes: map[string]sync.CachedStatus{}, cards: map[string]string{}, meta: map[string]string{}}
 }
 
@@ -113,7 +115,7 @@ func (j *memJournal) Find(code string) (active, used *sync.Record, err error) {
 	return active, used, nil
 }
 
-func (j *memJournal) Create(r sync.Record, path ...string) (sync.Record, error) {
+func (j *memJournal) Create(r sync.Record, path ...sync.State) (sync.Record, error) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if j.deadLocked() {
@@ -121,6 +123,9 @@ func (j *memJournal) Create(r sync.Record, path ...string) (sync.Record, error) 
 	}
 	if len(path) == 0 || path[len(path)-1] != r.State {
 		return sync.Record{}, fmt.Errorf("create: path %v does not end in %s", path, r.State)
+	}
+	if err := walk(0, store.None, path); err != nil {
+		return sync.Record{}, err
 	}
 	if slices.Contains(activeStates, r.State) && j.activeLocked(r.Code) != nil {
 		return sync.Record{}, sync.ErrActive
@@ -138,15 +143,18 @@ func (j *memJournal) Create(r sync.Record, path ...string) (sync.Record, error) 
 	return r, nil
 }
 
-func (j *memJournal) Transition(id uint64, from, to string, update func(*sync.Record)) (sync.Record, error) {
+func (j *memJournal) Transition(id uint64, from, to sync.State, update func(*sync.Record)) (sync.Record, error) {
 	return j.TransitionVia(id, from, nil, to, update)
 }
 
-func (j *memJournal) TransitionVia(id uint64, from string, via []string, to string, update func(*sync.Record)) (sync.Record, error) {
+func (j *memJournal) TransitionVia(id uint64, from sync.State, via []sync.State, to sync.State, update func(*sync.Record)) (sync.Record, error) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if j.deadLocked() {
 		return sync.Record{}, errKilled
+	}
+	if err := walk(id, from, append(slices.Clone(via), to)); err != nil {
+		return sync.Record{}, err
 	}
 	r, ok := j.recs[id]
 	if !ok {
@@ -168,7 +176,19 @@ func (j *memJournal) TransitionVia(id uint64, from string, via []string, to stri
 	return r, nil
 }
 
-func (j *memJournal) TransitionBatch(id uint64, from, to string, update func(*sync.Record)) (sync.Record, error) {
+// walk checks each step of a move against the state machine's table, as
+// the real journal does.
+func walk(id uint64, from sync.State, steps []sync.State) error {
+	for _, s := range steps {
+		if !store.Allowed(from, s) {
+			return &store.MoveError{ID: id, From: from, To: s}
+		}
+		from = s
+	}
+	return nil
+}
+
+func (j *memJournal) TransitionBatch(id uint64, from, to sync.State, update func(*sync.Record)) (sync.Record, error) {
 	return j.Transition(id, from, to, update)
 }
 
@@ -221,7 +241,7 @@ func (j *memJournal) NextDue() (time.Time, bool, error) {
 	return p[0].NextAttempt, true, nil
 }
 
-func (j *memJournal) ByState(states ...string) ([]sync.Record, error) {
+func (j *memJournal) ByState(states ...sync.State) ([]sync.Record, error) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	var out []sync.Record
@@ -570,3 +590,17 @@ var (
 	_ sync.ViaJournal  = (*memJournal)(nil)
 	_ sync.MetaJournal = (*memJournal)(nil)
 )
+
+// hist is a redemption's history as "received,checked,...".
+func (j *memJournal) hist(id uint64) string {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	var b strings.Builder
+	for i, s := range j.history[id] {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(string(s))
+	}
+	return b.String()
+}

@@ -15,19 +15,19 @@ type Journal interface {
 	// path, in order, in one transaction; r.State equals the last of path.
 	// It assigns ID and UpdatedAt. It fails with ErrActive when the new
 	// redemption would be active and code already has an active one.
-	Create(r Record, path ...string) (Record, error)
+	Create(r Record, path ...State) (Record, error)
 	// Transition moves redemption id from state from to state to (which
 	// may equal from), applying update to the stored record, in one
 	// transaction, and returns the result. It fails with ErrStale when the
 	// redemption is no longer in from. It sets UpdatedAt.
-	Transition(id uint64, from, to string, update func(*Record)) (Record, error)
+	Transition(id uint64, from, to State, update func(*Record)) (Record, error)
 	// TransitionBatch is Transition that may share one commit with
 	// concurrent calls (group commit: bolt.DB.Batch with a MaxBatchDelay
 	// of about 1 ms, not the 10 ms default, which would cost the drain a
 	// third of its throughput); update may run more than once, which is
 	// safe because a rolled-back compare-and-set can simply run again.
 	// The drain uses it; a cashier's scan uses Transition.
-	TransitionBatch(id uint64, from, to string, update func(*Record)) (Record, error)
+	TransitionBatch(id uint64, from, to State, update func(*Record)) (Record, error)
 	// Get returns one redemption.
 	Get(id uint64) (Record, error)
 	// Due returns up to limit queued, consuming and in-doubt redemptions
@@ -37,7 +37,7 @@ type Journal interface {
 	// there are none.
 	NextDue() (at time.Time, ok bool, err error)
 	// ByState returns every redemption in one of states.
-	ByState(states ...string) ([]Record, error)
+	ByState(states ...State) ([]Record, error)
 	// Counts returns how many redemptions wait for WeChat (queued,
 	// consuming, in doubt), how many are in doubt, and the conflicts.
 	Counts() (pending, inDoubt, conflicts int, err error)
@@ -68,7 +68,7 @@ type Journal interface {
 type ViaJournal interface {
 	// TransitionVia is Transition whose history also lists via, in order,
 	// between from and to.
-	TransitionVia(id uint64, from string, via []string, to string, update func(*Record)) (Record, error)
+	TransitionVia(id uint64, from State, via []State, to State, update func(*Record)) (Record, error)
 }
 
 // MetaJournal is implemented by a Journal that keeps small values across
@@ -91,5 +91,5 @@ type OfflineJournal interface {
 	// AcceptOffline is Transition(id, from, queued, update) that fails with
 	// ErrOfflineLimit when the redemption's shift already counts max
 	// offline acceptances.
-	AcceptOffline(id uint64, from string, max int, update func(*Record)) (Record, error)
+	AcceptOffline(id uint64, from State, max int, update func(*Record)) (Record, error)
 }

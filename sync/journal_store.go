@@ -24,7 +24,7 @@ func fromStore(s store.Redemption) Record {
 	return Record{
 		ID: s.ID, Code: s.Code, CardID: s.CardID, EncryptCode: s.EncryptCode,
 		Source: s.Source, RawScan: s.RawScan, Cashier: s.Cashier, ShiftID: s.ShiftID, Terminal: s.Terminal,
-		State: string(s.State), Reason: Reason(s.Reason), ReasonText: s.ReasonText, Errcode: s.Errcode,
+		State: s.State, Reason: Reason(s.Reason), ReasonText: s.ReasonText, Errcode: s.Errcode,
 		WeChatStatus: s.WeChatStatus, OpenID: s.OpenID, ValidFrom: s.ValidFrom, ValidUntil: s.ValidUntil,
 		ReceivedAt: s.CreatedAt, AcceptedAt: s.OfflineAcceptedAt, UpdatedAt: s.UpdatedAt,
 		Attempts: s.Attempts, NextAttempt: s.DueAt, LastError: s.LastError,
@@ -78,7 +78,7 @@ func (j storeJournal) Find(code string) (active, used *Record, err error) {
 	if r.State != StateConsumed && r.State != StateQueued {
 		// The index remembers what was used here even if a later drain
 		// turned it into a conflict: keep the fact, say it as recorded.
-		r.State = string(fc.State)
+		r.State = fc.State
 	}
 	if r.AcceptedAt.IsZero() && r.State == StateConsumed {
 		r.UpdatedAt = fc.At
@@ -86,18 +86,14 @@ func (j storeJournal) Find(code string) (active, used *Record, err error) {
 	return active, &r, nil
 }
 
-func (j storeJournal) Create(r Record, path ...string) (Record, error) {
+func (j storeJournal) Create(r Record, path ...State) (Record, error) {
 	if len(path) == 0 || path[len(path)-1] != r.State {
 		return Record{}, fmt.Errorf("journal: creation path %v does not end in %s", path, r.State)
 	}
 	var s store.Redemption
 	toStore(r, &s)
-	s.Code, s.State = r.Code, store.State(r.State)
-	prev := make([]store.State, 0, len(path)-1)
-	for _, p := range path[:len(path)-1] {
-		prev = append(prev, store.State(p))
-	}
-	out, err := j.db.Create(s, by, prev...)
+	s.Code, s.State = r.Code, r.State
+	out, err := j.db.Create(s, by, path[:len(path)-1]...)
 	if err != nil {
 		return Record{}, mapErr(err)
 	}
@@ -121,30 +117,28 @@ func (j storeJournal) change(update func(*Record)) store.Change {
 	return ch
 }
 
-func (j storeJournal) Transition(id uint64, from, to string, update func(*Record)) (Record, error) {
-	out, err := j.db.Transition(id, store.State(from), store.State(to), j.change(update))
+func (j storeJournal) Transition(id uint64, from, to State, update func(*Record)) (Record, error) {
+	out, err := j.db.Transition(id, from, to, j.change(update))
 	if err != nil {
 		return Record{}, mapErr(err)
 	}
 	return fromStore(out), nil
 }
 
-func (j storeJournal) TransitionVia(id uint64, from string, via []string, to string, update func(*Record)) (Record, error) {
+func (j storeJournal) TransitionVia(id uint64, from State, via []State, to State, update func(*Record)) (Record, error) {
 	ch := j.change(update)
-	for _, v := range via {
-		ch.Via = append(ch.Via, store.State(v))
-	}
-	out, err := j.db.Transition(id, store.State(from), store.State(to), ch)
+	ch.Via = via
+	out, err := j.db.Transition(id, from, to, ch)
 	if err != nil {
 		return Record{}, mapErr(err)
 	}
 	return fromStore(out), nil
 }
 
-func (j storeJournal) AcceptOffline(id uint64, from string, max int, update func(*Record)) (Record, error) {
+func (j storeJournal) AcceptOffline(id uint64, from State, max int, update func(*Record)) (Record, error) {
 	ch := j.change(update)
 	ch.MaxOfflineInShift = &max
-	out, err := j.db.Transition(id, store.State(from), store.Queued, ch)
+	out, err := j.db.Transition(id, from, store.Queued, ch)
 	if err != nil {
 		return Record{}, mapErr(err)
 	}
@@ -163,8 +157,8 @@ func (j storeJournal) PutMeta(key, value string) error {
 	return j.db.PutMeta(metaPrefix+key, []byte(value))
 }
 
-func (j storeJournal) TransitionBatch(id uint64, from, to string, update func(*Record)) (Record, error) {
-	out, err := j.db.TransitionBatch(id, store.State(from), store.State(to), j.change(update))
+func (j storeJournal) TransitionBatch(id uint64, from, to State, update func(*Record)) (Record, error) {
+	out, err := j.db.TransitionBatch(id, from, to, j.change(update))
 	if err != nil {
 		return Record{}, mapErr(err)
 	}
@@ -187,10 +181,10 @@ func (j storeJournal) Due(now time.Time, limit int) ([]Record, error) {
 
 func (j storeJournal) NextDue() (time.Time, bool, error) { return j.db.NextDue() }
 
-func (j storeJournal) ByState(states ...string) ([]Record, error) {
+func (j storeJournal) ByState(states ...State) ([]Record, error) {
 	var out []Record
 	for _, s := range states {
-		rs, err := j.db.ListByState(store.State(s), 0)
+		rs, err := j.db.ListByState(s, 0)
 		if err != nil {
 			return nil, err
 		}

@@ -11,7 +11,7 @@ type Record struct {
 	Cashier                           string
 	ShiftID                           uint64
 	Terminal                          string
-	State                             string
+	State                             State
 	Reason                            Reason
 	ReasonText                        string
 	Errcode                           int

@@ -103,7 +103,7 @@ func simulate(t *testing.T, seed uint64) {
 			break
 		}
 	}
-	states := map[string]int{}
+	states := map[sync.State]int{}
 	interrupted := 0
 	for _, r := range j.recs {
 		states[r.State]++

@@ -75,7 +75,7 @@ func TestRecoveredConsumingWithoutDueTimeIsWorkableWhenDue(t *testing.T) {
 	st := newStoreTill(t, 4)
 	const code = "720000000002"
 	st.srv.AddCode(wechattest.Code{Code: code, CardID: "pCard"})
-	if _, err := st.db.Create(store.Redemption{Code: code, CardID: "pCard", State: store.Consuming}, "test", store.Received, store.Checked); err != nil {
+	if _, err := st.db.Create(store.Redemption{Code: code, CardID: "pCard", State: store.Consuming}, "test", store.Path(store.Consuming)...); err != nil {
 		t.Fatal(err)
 	}
 	st.clk.Advance(10 * time.Second)
@@ -214,7 +214,7 @@ func (b *offlineBarrier) OfflineAccepted(shift uint64) (int, error) {
 	return n, err
 }
 
-func (b *offlineBarrier) AcceptOffline(id uint64, from string, max int, update func(*sync.Record)) (sync.Record, error) {
+func (b *offlineBarrier) AcceptOffline(id uint64, from sync.State, max int, update func(*sync.Record)) (sync.Record, error) {
 	return b.Journal.(*countingJournal).Journal.(sync.OfflineJournal).AcceptOffline(id, from, max, update)
 }
 

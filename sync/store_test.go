@@ -32,7 +32,7 @@ type countingJournal struct {
 
 var errDead = errors.New("journal: the process was killed")
 
-func (c *countingJournal) Create(r sync.Record, path ...string) (sync.Record, error) {
+func (c *countingJournal) Create(r sync.Record, path ...sync.State) (sync.Record, error) {
 	if c.dead.Load() {
 		return sync.Record{}, errDead
 	}
@@ -44,7 +44,7 @@ func (c *countingJournal) Create(r sync.Record, path ...string) (sync.Record, er
 	return out, err
 }
 
-func (c *countingJournal) Transition(id uint64, from, to string, u func(*sync.Record)) (sync.Record, error) {
+func (c *countingJournal) Transition(id uint64, from, to sync.State, u func(*sync.Record)) (sync.Record, error) {
 	if c.dead.Load() {
 		return sync.Record{}, errDead
 	}
@@ -52,7 +52,7 @@ func (c *countingJournal) Transition(id uint64, from, to string, u func(*sync.Re
 	return c.Journal.Transition(id, from, to, u)
 }
 
-func (c *countingJournal) TransitionBatch(id uint64, from, to string, u func(*sync.Record)) (sync.Record, error) {
+func (c *countingJournal) TransitionBatch(id uint64, from, to sync.State, u func(*sync.Record)) (sync.Record, error) {
 	if c.dead.Load() {
 		return sync.Record{}, errDead
 	}
@@ -60,7 +60,7 @@ func (c *countingJournal) TransitionBatch(id uint64, from, to string, u func(*sy
 	return c.Journal.TransitionBatch(id, from, to, u)
 }
 
-func (c *countingJournal) TransitionVia(id uint64, from string, via []string, to string, u func(*sync.Record)) (sync.Record, error) {
+func (c *countingJournal) TransitionVia(id uint64, from sync.State, via []sync.State, to sync.State, u func(*sync.Record)) (sync.Record, error) {
 	if c.dead.Load() {
 		return sync.Record{}, errDead
 	}
@@ -159,9 +159,9 @@ func (st *storeTill) restart() {
 	st.open(4)
 }
 
-func (st *storeTill) state(code string) []string {
+func (st *storeTill) state(code string) []sync.State {
 	st.t.Helper()
-	var out []string
+	var out []sync.State
 	for _, s := range store.AllStates {
 		rs, err := st.db.ListByState(s, 0)
 		if err != nil {
@@ -169,7 +169,7 @@ func (st *storeTill) state(code string) []string {
 		}
 		for _, r := range rs {
 			if r.Code == code {
-				out = append(out, string(r.State))
+				out = append(out, r.State)
 			}
 		}
 	}
@@ -225,7 +225,7 @@ func TestEngineOnStoreJournal(t *testing.T) {
 			if i > 0 {
 				got += ","
 			}
-			got += s
+			got += string(s)
 		}
 		if got != want[c] {
 			t.Errorf("code %s: states %s, want %s", c, got, want[c])

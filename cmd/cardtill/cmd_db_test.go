@@ -34,7 +34,7 @@ func TestDbCommands(t *testing.T) {
 	}
 	sh, _ := db.OpenShift("T", "ann")
 	for i := 0; i < 50; i++ {
-		r, err := db.Create(store.Redemption{Code: fmt.Sprint(1000 + i), ShiftID: sh.ID, State: store.Consuming}, "ann", store.Received, store.Checked)
+		r, err := db.Create(store.Redemption{Code: fmt.Sprint(1000 + i), ShiftID: sh.ID, State: store.Consuming}, "ann", store.Path(store.Consuming)...)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -188,7 +188,7 @@ func journalWith(t *testing.T, rs ...store.Redemption) string {
 		t.Fatal(err)
 	}
 	for _, r := range rs {
-		if _, err := db.Create(r, "test", store.Received); err != nil {
+		if _, err := db.Create(r, "test", store.Path(r.State)...); err != nil {
 			t.Fatal(err)
 		}
 	}

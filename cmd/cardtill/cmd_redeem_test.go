@@ -169,7 +169,7 @@ func TestSyncCrash(t *testing.T) {
 			st, deleted[code] = wechat.StatusDelete, true
 		}
 		srv.AddCode(wechattest.Code{Code: code, CardID: "pCard", Status: st})
-		if _, err := db.Create(store.Redemption{Code: code, State: store.Queued, ShiftID: shift.ID, Cashier: "Wang Fang", Terminal: "till-2", DueAt: time.Now()}, "test", store.Received); err != nil {
+		if _, err := db.Create(store.Redemption{Code: code, State: store.Queued, ShiftID: shift.ID, Cashier: "Wang Fang", Terminal: "till-2", DueAt: time.Now()}, "test", store.Path(store.Queued)...); err != nil {
 			t.Fatal(err)
 		}
 	}

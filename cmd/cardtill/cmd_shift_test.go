@@ -44,10 +44,10 @@ func TestShiftCLI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.Create(store.Redemption{Code: "111111111111", CardID: "cardA", ShiftID: 1, Cashier: "王小明", State: store.Consumed}, "test", store.Received, store.Checked, store.Consuming); err != nil {
+	if _, err := db.Create(store.Redemption{Code: "111111111111", CardID: "cardA", ShiftID: 1, Cashier: "王小明", State: store.Consumed}, "test", store.Path(store.Consumed)...); err != nil {
 		t.Fatal(err)
 	}
-	q, err := db.Create(store.Redemption{Code: "222222222222", CardID: "cardA", ShiftID: 1, Cashier: "王小明", State: store.Queued}, "test", store.Received)
+	q, err := db.Create(store.Redemption{Code: "222222222222", CardID: "cardA", ShiftID: 1, Cashier: "王小明", State: store.Queued}, "test", store.Path(store.Queued)...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -103,7 +103,7 @@ func TestJournalBacklogQueriedBounded(t *testing.T) {
 	for i := range queriedShown + 5 {
 		last = "66" + strings.Repeat("0", 6) + string(rune('A'+i))
 		if _, err := db.Create(store.Redemption{Code: last, ShiftID: sh.ID, Terminal: "till-2", State: store.Consumed,
-			Reason: string(sync.ReasonConfirmedByQuery)}, "seed", store.Received, store.Consuming, store.InDoubt); err != nil {
+			Reason: string(sync.ReasonConfirmedByQuery)}, "seed", store.Received, store.Checked, store.Consuming, store.InDoubt); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -191,7 +191,7 @@ func cardTitle(db *store.DB, seen map[string]string, r store.Redemption) string 
 // a manager looks for on the receipt.
 func backlogOutcome(r store.Redemption, title string) sync.Outcome {
 	o := sync.Outcome{
-		ID: r.ID, State: string(r.State), Code: r.Code, CardID: r.CardID, CardTitle: title, OpenID: r.OpenID,
+		ID: r.ID, State: r.State, Code: r.Code, CardID: r.CardID, CardTitle: title, OpenID: r.OpenID,
 		Reason: sync.Reason(r.Reason), ReasonText: r.ReasonText, Errcode: r.Errcode, WeChatStatus: r.WeChatStatus,
 		ValidFrom: r.ValidFrom, ValidUntil: r.ValidUntil, ShiftID: r.ShiftID, At: r.OfflineAcceptedAt,
 	}

@@ -46,7 +46,7 @@ func TestRetentionSchedule(t *testing.T) {
 	}
 	mk := func(code string, s store.State) uint64 {
 		t.Helper()
-		r, err := db.Create(store.Redemption{Code: code, ShiftID: sh.ID, State: s}, "test", store.Received)
+		r, err := db.Create(store.Redemption{Code: code, ShiftID: sh.ID, State: s}, "test", store.Path(s)...)
 		if err != nil {
 			t.Fatal(err)
 		}
