@@ -63,13 +63,23 @@ lacks() {
 }
 
 keys() { tmux -L "$sock" send-keys -t "$pane" "$@"; }
-scan() { keys -l "$1"; keys Enter; }
-
-start() { # start LANG
-	pane="till-${1%%_*}"
-	tmux -L "$sock" new-session -d -s "$pane" -x 80 -y 24 \
-		"env -u LC_ALL -u LC_MESSAGES LANG=$1 TERM=xterm-256color NO_COLOR=1 '$bin' demo; echo 'cardtill exited'; sleep 30"
+# scan CODE: as a keyboard-wedge scanner sends it: the code and Enter in one
+# burst (one tmux command, so they arrive within a few ms).
+scan() { tmux -L "$sock" send-keys -t "$pane" -l "$1" \; send-keys -t "$pane" Enter; }
+# human TEXT: typed by a person, a key every 150 ms (no Enter).
+human() {
+	local i
+	for ((i = 0; i < ${#1}; i++)); do keys -l "${1:i:1}"; sleep 0.15; done
 }
+
+start() { # start LANG [demo flags...]
+	pane="till-${1%%_*}-$((++started))"
+	local lang=$1
+	shift
+	tmux -L "$sock" new-session -d -s "$pane" -x 80 -y 24 \
+		"env -u LC_ALL -u LC_MESSAGES LANG=$lang TERM=xterm-256color NO_COLOR=1 '$bin' demo $*; echo 'cardtill exited'; sleep 30"
+}
+started=0
 
 start en_US.UTF-8
 wait_for "Demo codes" "Scan or type a code" "keyboard only" "queue 0"
@@ -134,3 +144,66 @@ wait_for "拒绝" "转赠中，请顾客完成或取消转赠"
 keys C-c
 wait_for "cardtill exited"
 echo "tmux-demo: zh: ok"
+
+# A scan is a scan whatever dialog is open: each dialog closes unanswered
+# and the scan is served; the same keys typed by hand answer as a person.
+start en_US.UTF-8 --confirm
+wait_for "Demo codes" "Scan or type a code"
+scan 100000000001
+wait_for "Consume this coupon?" "Waiting for you to confirm" "1000 0000 0001"
+scan 100000000002 # the next customer's coupon: cancels the waiting one
+wait_for "Consume this coupon?" "code 1000 0000 0002" "Cancelled by the cashier" "0 ✔  0 ✖"
+human 1000 # typed by hand: the dialog keeps waiting
+sleep 0.3
+wait_for "Consume this coupon?" "code 1000 0000 0002"
+keys Enter # Enter on its own consumes
+wait_for "1000 0000 0002" "1 ✔  0 ✖"
+lacks "Consume this coupon?"
+
+keys F2 # close-shift prompt: a scan does not close the shift
+wait_for "Close shift #1"
+scan 100000000003
+wait_for "Consume this coupon?" "code 1000 0000 0003"
+lacks "Close shift #1"
+keys Escape
+wait_for "CANCELLED" "shift #1"
+
+keys F8 # an outage: the queue makes Ctrl+C ask
+scan 100000000001
+wait_for "ACCEPTED OFFLINE" "queue 1"
+keys C-c
+wait_for "Quit cardtill?"
+scan 100000000080 # the quit prompt: a scan never quits
+wait_for "1000 0000 0080" "queue 2"
+lacks "Quit cardtill?"
+lacks "cardtill exited"
+keys C-c
+wait_for "Quit cardtill?"
+human n # by hand: n stays
+wait_for "Scan or type a code"
+lacks "Quit cardtill?"
+keys F8
+wait_for "outage OFF" "queue 0"
+
+keys F2
+wait_for "Close shift #1"
+human y # by hand: y closes the shift
+wait_for "Shift #1 closed" "no shift open"
+keys F2 # the open-shift name field: a scan is not the cashier's name
+wait_for "Open a shift"
+scan 100000000070
+wait_for "1000 0000 0070" "Not usable" "shift #2"
+lacks "Open a shift"
+keys F2
+wait_for "Close shift #2"
+human y
+wait_for "Shift #2 closed"
+keys F2
+wait_for "Open a shift"
+keys C-u
+human "Li Lei"
+keys Enter
+wait_for "Shift #3 opened for Li Lei" "Li Lei · shift #3"
+keys C-c
+wait_for "cardtill exited"
+echo "tmux-demo: a scan during each dialog: ok"

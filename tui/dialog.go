@@ -51,7 +51,9 @@ func (m Model) closeDialog() Model {
 	return m
 }
 
-// updateDialog handles keys while a dialog is open.
+// updateDialog handles a person's keys while a dialog is open (a scan
+// never reaches it: input.go). Enter is never a yes to quit or to close
+// the shift; in the confirm dialog only Enter pressed on its own consumes.
 func (m Model) updateDialog(k tea.KeyMsg) (tea.Model, tea.Cmd) {
 	d := m.dialog
 	switch d.kind {
@@ -61,6 +63,9 @@ func (m Model) updateDialog(k tea.KeyMsg) (tea.Model, tea.Cmd) {
 			return m, tea.Quit
 		case key.Matches(k, m.keys.No):
 			return m.closeDialog(), nil
+		case k.Type == tea.KeyRunes:
+			// typing a code by hand: stay, and the key goes to the line
+			return m.closeDialog().onKey(k)
 		}
 	case dialogConfirm:
 		switch {
@@ -81,6 +86,8 @@ func (m Model) updateDialog(k tea.KeyMsg) (tea.Model, tea.Cmd) {
 			}
 		case key.Matches(k, m.keys.No):
 			return m.closeDialog(), nil
+		case k.Type == tea.KeyRunes:
+			return m.closeDialog().onKey(k) // keep it open; typing goes to the line
 		}
 	case dialogShiftOpen:
 		switch {

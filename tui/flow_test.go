@@ -201,7 +201,7 @@ func TestFlowConfirmBeforeConsume(t *testing.T) {
 	}
 	m = send(m, tea.KeyMsg{Type: tea.KeyEsc})
 	m = send(m, <-done)
-	mustShow(t, m, "REFUSED", "Cancelled by the cashier")
+	mustShow(t, m, "CANCELLED", "Cancelled by the cashier", "0 ✔  0 ✖") // the cashier's choice: neutral
 	if n := till.WeChat.ConsumeCount(wechattest.DemoNormal); n != 0 {
 		t.Fatal("consumed although the cashier cancelled")
 	}
@@ -209,20 +209,32 @@ func TestFlowConfirmBeforeConsume(t *testing.T) {
 
 func TestShiftOpenCloseFromScreen(t *testing.T) {
 	till := startTill(t)
-	m := tillModel(t, till, "en", Options{})
+	clock := &testClock{t: time.Now()}
+	m := tillModel(t, till, "en", Options{Now: clock.now})
+	// a person types: a pause after each key lets the dialog have it
+	byHand := func(m Model, k tea.KeyMsg) (Model, tea.Cmd) {
+		clock.advance(200 * time.Millisecond)
+		mm, cmd := m.Update(k)
+		clock.advance(200 * time.Millisecond)
+		if k.Type == tea.KeyRunes {
+			mm, cmd = mm.(Model).Update(inputFlushMsg{seq: mm.(Model).gate.seq})
+		}
+		return mm.(Model), cmd
+	}
 	m = send(m, readShift(till.Journal)())
 	mustShow(t, m, "no shift open")
 	mm, _ := m.Update(tea.KeyMsg{Type: tea.KeyF2})
 	m = mm.(Model)
 	mustShow(t, m, "Open a shift")
-	m = send(m, tea.KeyMsg{Type: tea.KeyCtrlU}, tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("Li Lei")})
-	mm, cmd := m.Update(tea.KeyMsg{Type: tea.KeyEnter})
-	m = send(mm.(Model), cmd())
+	m = send(m, tea.KeyMsg{Type: tea.KeyCtrlU})
+	m, _ = byHand(m, tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("Li Lei")}) // one message: an input method's commit
+	m, cmd := byHand(m, tea.KeyMsg{Type: tea.KeyEnter})
+	m = send(m, cmd())
 	mustShow(t, m, "shift #1", "Li Lei", "Shift #1 opened for Li Lei")
 	mm, _ = m.Update(tea.KeyMsg{Type: tea.KeyF2})
 	mustShow(t, mm.(Model), "Close shift #1 of Li Lei?")
-	mm, cmd = mm.(Model).Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("y")})
-	m = send(mm.(Model), cmd())
+	m, cmd = byHand(mm.(Model), tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("y")})
+	m = send(m, cmd())
 	mustShow(t, m, "no shift open", "Shift #1 closed")
 	if _, _, ok, _ := till.Journal.CurrentShift(); ok {
 		t.Fatal("journal still has the shift open")

@@ -111,6 +111,10 @@ func goldenStates() map[string]func(m Model) Model {
 		"confirm": func(m Model) Model {
 			return send(m, confirmAskMsg{out: outcome(sync.Consumed, sync.ReasonOK, "452998530302", "¥20 off any drink 任意饮品立减20元"), reply: make(chan bool, 1)})
 		},
+		"confirm-cancelled": func(m Model) Model {
+			c := outcome(sync.Refused, sync.ReasonCancelled, "452998530302", "¥20 off any drink 任意饮品立减20元")
+			return send(withRecent(m), redeemedMsg{out: c})
+		},
 		"shift-close": func(m Model) Model {
 			m.o.Shifts = fakeShifts{}
 			return send(m, tea.KeyMsg{Type: tea.KeyF2})
@@ -165,7 +169,7 @@ func (fakeShifts) OpenShift(string, time.Time) (uint64, error) { return 32, nil 
 func (fakeShifts) CloseShift(uint64, time.Time) error          { return nil }
 
 func TestGolden(t *testing.T) {
-	sizes := []struct{ w, h int }{{80, 24}, {120, 32}}
+	sizes := []struct{ w, h int }{{80, 24}, {120, 32}, {160, 45}}
 	for name, build := range goldenStates() {
 		for _, lang := range []string{"en", "zh"} {
 			for _, sz := range sizes {

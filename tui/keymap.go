@@ -27,7 +27,7 @@ func DefaultKeyMap() KeyMap {
 		Quit:    key.NewBinding(key.WithKeys("ctrl+c"), key.WithHelp("Ctrl+C", "quit")),
 		Outage:  key.NewBinding(key.WithKeys("f8"), key.WithHelp("F8", "outage"), key.WithDisabled()),
 		Ack:     key.NewBinding(key.WithKeys("f6"), key.WithHelp("F6", "seen"), key.WithDisabled()),
-		Yes:     key.NewBinding(key.WithKeys("y", "Y", "enter"), key.WithHelp("y", "yes")),
+		Yes:     key.NewBinding(key.WithKeys("y", "Y"), key.WithHelp("y", "yes")),
 		No:      key.NewBinding(key.WithKeys("n", "N", "esc"), key.WithHelp("n", "no")),
 
 		LineUp:   key.NewBinding(key.WithKeys("up"), key.WithHelp("↑", "line up")),

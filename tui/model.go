@@ -41,8 +41,11 @@ type Options struct {
 	Engine  Engine
 	Shifts  Shifts
 	Lang    string // "zh" or "en"; "" means LangFromEnv
-	Confirm bool   // [ui] confirm: show the card and wait for Enter/Esc
-	Bell    bool   // [ui] bell on refusals
+	Confirm bool   // [ui] confirm: show the card and wait for Enter (alone) or Esc
+	// ScanGap is the longest pause between two keys of a keyboard-wedge
+	// scanner's code ([ui] scan_gap; DefaultScanGap when 0): see input.go.
+	ScanGap time.Duration
+	Bell    bool // [ui] bell on refusals
 	// BellOut receives the bell (BEL); os.Stderr when nil. bubbletea drops
 	// Printf output in the alternate screen, so the bell is written here.
 	BellOut  io.Writer
@@ -120,6 +123,10 @@ type Model struct {
 	reportErr     error // the last read failed (the report shown is older)
 	notice        string
 	confirmC      chan confirmReq
+	gate          keyGate // times the keys: a scan is a scan (input.go)
+	// superseded counts, by code, confirmations cancelled by a scan: their
+	// answer goes to the recent list and leaves the panel to the new scan.
+	superseded map[string]int
 
 	reportScroll, queueScroll scroller
 	backlog                   backlogView
@@ -133,6 +140,9 @@ func New(o Options) Model {
 	}
 	if o.Recent <= 0 {
 		o.Recent = 50
+	}
+	if o.ScanGap <= 0 {
+		o.ScanGap = DefaultScanGap
 	}
 	if o.Lang == "" {
 		o.Lang = LangFromEnv()
@@ -151,7 +161,7 @@ func New(o Options) Model {
 		o: o, tx: tx, st: st, keys: keys, help: help.New(), width: 80, height: 24,
 		now: o.Now(), input: in, recent: recentList{max: o.Recent},
 		status:   statusBar{terminal: o.Terminal, cashier: o.Cashier, port: o.ScannerPort, connected: o.ScannerPort == ""},
-		confirmC: make(chan confirmReq),
+		confirmC: make(chan confirmReq), gate: keyGate{gap: o.ScanGap},
 	}
 	if o.Engine != nil {
 		m.status.st = o.Engine.Status()
@@ -361,7 +371,12 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m.onRedeemed(msg)
 	case confirmAskMsg:
 		m.dialog = dialog{kind: dialogConfirm, confirm: confirmReq(msg)}
+		// WeChat has answered: the panel says the coupon waits for the
+		// cashier, not that it is being checked
+		m.result = resultPanel{confirming: true, out: msg.out, code: msg.out.Code, at: m.o.Now(), shown: true}
 		return m, m.waitConfirm()
+	case inputFlushMsg:
+		return m.onInputFlush(msg)
 	case shiftMsg:
 		return m.onShift(msg)
 	case reportMsg:
@@ -373,10 +388,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		return m, m.refreshStatus()
 	case tea.KeyMsg:
-		if m.dialog.kind != dialogNone {
-			return m.updateDialog(msg)
-		}
-		return m.onKey(msg)
+		return m.onKeyMsg(msg)
 	}
 	var cmd tea.Cmd
 	m.input, cmd = m.input.Update(msg)
@@ -455,8 +467,13 @@ func (m Model) onScanner(ev scanner.Event) (tea.Model, tea.Cmd) {
 	case scanner.EventDisconnected:
 		m.status.connected = false
 	case scanner.EventScan, scanner.EventBadScan:
+		// a scan is never an answer: an open dialog closes unanswered
+		var dismiss tea.Cmd
+		if m.dialog.kind != dialogNone {
+			m, dismiss = m.dismissDialog()
+		}
 		mm, cmd := m.submit(ev.Scan)
-		return mm, tea.Batch(cmd, next)
+		return mm, tea.Batch(dismiss, cmd, next)
 	}
 	return m, next
 }
@@ -484,15 +501,25 @@ func (m Model) submit(sc scanner.Scan) (Model, tea.Cmd) {
 
 func (m Model) onRedeemed(r redeemedMsg) (tea.Model, tea.Cmd) {
 	m.inFlight--
-	if m.dialog.kind == dialogConfirm {
+	code := firstNonEmpty(r.out.Code, r.code)
+	cancelled := r.err == nil && r.out.Reason == sync.ReasonCancelled
+	if cancelled && m.superseded[code] > 0 {
+		// cancelled by the scan that followed: the panel is that scan's
+		if m.superseded[code]--; m.superseded[code] == 0 {
+			delete(m.superseded, code)
+		}
+		m.recent.add(r.out)
+		return m, m.refreshStatus()
+	}
+	if m.dialog.kind == dialogConfirm && m.dialog.confirm.out.Code == code {
 		m.dialog = dialog{}
 	}
-	m.result = resultPanel{out: r.out, err: r.err, code: firstNonEmpty(r.out.Code, r.code), at: m.o.Now(), shown: true}
+	m.result = resultPanel{out: r.out, err: r.err, code: code, at: m.o.Now(), shown: true}
 	if r.err == nil {
 		m.recent.add(r.out)
 	}
 	cmds := []tea.Cmd{m.refreshStatus()}
-	if r.err != nil || !r.out.Kind.Honoured() && r.out.Kind != sync.Duplicate {
+	if r.err != nil || !r.out.Kind.Honoured() && r.out.Kind != sync.Duplicate && !cancelled {
 		cmds = append(cmds, m.bell())
 	}
 	if r.err == nil && r.out.ShiftID != 0 && r.out.ShiftID != m.status.shiftID {

@@ -15,13 +15,16 @@ import (
 
 // resultPanel is the big answer for the last scan.
 type resultPanel struct {
-	shown    bool
-	working  bool
-	rejected scanner.Scan
-	out      sync.Outcome
-	err      error
-	code     string
-	at       time.Time
+	shown   bool
+	working bool
+	// confirming: WeChat allowed the consume and the dialog waits for the
+	// cashier ([ui] confirm)
+	confirming bool
+	rejected   scanner.Scan
+	out        sync.Outcome
+	err        error
+	code       string
+	at         time.Time
 }
 
 // lines returns the panel's headline style and its text lines.
@@ -31,6 +34,8 @@ func (r resultPanel) lines(tx *Text, st Styles) (lipgloss.Style, []string) {
 		return st.Panel, []string{st.Muted.Render(tx.Ready)}
 	case r.working:
 		return st.Panel, []string{st.Bold.Render("…  " + tx.Working), tx.CodeLabel + " " + formatCode(r.code)}
+	case r.confirming:
+		return st.Panel, []string{st.Bold.Render("…  " + tx.Confirming), firstNonEmpty(r.out.CardTitle, r.out.CardID), tx.CodeLabel + " " + formatCode(r.code)}
 	case r.rejected.Err != nil:
 		return st.PanelBad, []string{st.Bad.Render("✖  " + tx.Refused), rejectText(tx, r.rejected.Err), st.Muted.Render(clip(r.rejected.Raw, 40))}
 	case r.err != nil:
@@ -62,6 +67,9 @@ func (r resultPanel) lines(tx *Text, st Styles) (lipgloss.Style, []string) {
 		return st.PanelWarn, []string{st.Warn.Render("?  " + tx.Checking), tx.CheckingHint, card}
 	case sync.Conflict:
 		return st.PanelBad, []string{st.Bad.Render("!  " + tx.Conflict), reasonText(tx, o), card}
+	}
+	if o.Reason == sync.ReasonCancelled { // the cashier's own choice: neutral
+		return st.PanelMuted, []string{st.Muted.Render("–  " + tx.Cancelled), reasonText(tx, o), card, when}
 	}
 	return st.PanelBad, []string{st.Bad.Render("✖  " + tx.Refused), st.Bold.Render(reasonText(tx, o)), card, when}
 }
@@ -140,9 +148,11 @@ func (r *recentList) add(o sync.Outcome) {
 	if o.Kind == sync.Duplicate {
 		return
 	}
-	if o.Kind.Honoured() {
+	switch {
+	case o.Reason == sync.ReasonCancelled: // neither honoured nor refused
+	case o.Kind.Honoured():
 		r.ok++
-	} else {
+	default:
 		r.notOK++
 	}
 	if len(r.items) == r.max {

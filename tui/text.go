@@ -21,6 +21,7 @@ type Text struct {
 
 	Consumed, Refused, AcceptedOffline, AcceptedOfflineHint, Duplicate string
 	Checking, CheckingHint, Conflict, Error                            string
+	Confirming, Cancelled                                              string
 	CodeLabel, CustomerLabel, OfflineCountFmt                          string
 	Ready, Working, Prompt                                             string
 

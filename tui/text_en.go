@@ -18,6 +18,7 @@ var textEN = Text{
 	Consumed: "CONSUMED", Refused: "REFUSED", AcceptedOffline: "ACCEPTED OFFLINE",
 	AcceptedOfflineHint: "will be checked with WeChat later — honour it",
 	Duplicate:           "DUPLICATE READ", Checking: "CHECKING", CheckingHint: "answer lost — do not honour twice; checking with WeChat",
+	Confirming: "Waiting for you to confirm", Cancelled: "CANCELLED",
 	Conflict: "CONFLICT", Error: "ERROR",
 	CodeLabel: "code", CustomerLabel: "customer", OfflineCountFmt: "offline this shift %d / %d",
 	Ready: "Ready — scan a coupon", Working: "Checking with WeChat…", Prompt: "Scan or type a code ▸ ",
@@ -25,9 +26,9 @@ var textEN = Text{
 	Recent: "Recent", RecentEmpty: "nothing yet this session", ShiftCountsFmt: "%d ✔  %d ✖",
 	QueueTitle: "Waiting for WeChat", QueueEmpty: "Nothing waits for WeChat.", ConflictsTitle: "Conflicts (accepted offline, then refused by WeChat)",
 
-	HelpTitle: "Keys", HelpIntro: "Scanners type into the entry line; Enter submits. Function keys never clash with codes.",
+	HelpTitle: "Keys", HelpIntro: "A scan is always a scan: keys typed at scanner speed that end in Enter, or a code from the serial scanner, close any dialog unanswered and are served. Enter pressed on its own submits the line and, in the confirm dialog, consumes. Marks: ✔ redeemed · ✖ refused · ⏸ accepted offline · ? checking with WeChat · ! conflict (accepted offline, then refused) · – cancelled.",
 
-	ConfirmTitle: "Consume this coupon?", ConfirmHint: "Enter consume · Esc cancel",
+	ConfirmTitle: "Consume this coupon?", ConfirmHint: "Enter (on its own) consume · Esc cancel · a scan cancels this one and is served",
 
 	QuitTitle: "Quit cardtill?", QuitInFlight: "A code is still being checked with WeChat. Quitting stops the check and consumes nothing (scan it again later), unless the consume already went out: the journal settles that one.",
 	QuitQueuedFmt: "%d code(s) wait for WeChat. They stay in the journal and are sent when cardtill runs again.",

@@ -18,6 +18,7 @@ var textZH = Text{
 	Consumed: "核销成功", Refused: "拒绝", AcceptedOffline: "离线已受理",
 	AcceptedOfflineHint: "联网后自动核销 — 可以给顾客优惠",
 	Duplicate:           "重复扫码", Checking: "核实中", CheckingHint: "应答丢失 — 请勿重复给优惠，正在向微信核对",
+	Confirming: "等待收银员确认", Cancelled: "已取消",
 	Conflict: "冲突", Error: "错误",
 	CodeLabel: "券码", CustomerLabel: "顾客", OfflineCountFmt: "本班次离线已受理 %d / %d",
 	Ready: "就绪 — 请扫码", Working: "正在向微信核对…", Prompt: "请扫码或输入券码 ▸ ",
@@ -25,9 +26,9 @@ var textZH = Text{
 	Recent: "最近", RecentEmpty: "本次尚无记录", ShiftCountsFmt: "%d ✔  %d ✖",
 	QueueTitle: "等待微信", QueueEmpty: "没有等待微信的券码。", ConflictsTitle: "冲突（离线受理后被微信拒绝）",
 
-	HelpTitle: "按键", HelpIntro: "扫码枪输入到券码行，回车提交。功能键不会与券码冲突。",
+	HelpTitle: "按键", HelpIntro: "扫码总是扫码：以扫码枪速度输入并以回车结束的按键，或串口扫码枪的券码，会关闭任何对话框（不作答）并立即处理。单独按回车提交输入行；在确认对话框中单独按回车即核销。标记：✔ 核销成功 · ✖ 不可核销 · ⏸ 离线已受理 · ? 正在向微信核实 · ! 冲突（离线受理后被微信拒绝）· – 已取消。",
 
-	ConfirmTitle: "核销这张券？", ConfirmHint: "回车 核销 · Esc 取消",
+	ConfirmTitle: "核销这张券？", ConfirmHint: "单独按回车 核销 · Esc 取消 · 扫码则取消本券并处理新券",
 
 	QuitTitle: "退出 cardtill？", QuitInFlight: "有券码正在向微信核对。退出会中止核对、不核销（稍后请重新扫码）；若核销请求已发出，由本机日志核实。",
 	QuitQueuedFmt: "%d 个券码等待微信。它们保存在日志中，下次运行 cardtill 时发送。",

@@ -230,6 +230,9 @@ func (m Model) recentRow(o sync.Outcome, w int) string {
 	case sync.Checking:
 		mark, word = "?", m.tx.Checking
 	}
+	if o.Reason == sync.ReasonCancelled {
+		mark = "–"
+	}
 	col := func(s string, n int) string { s = clip(s, n); return s + strings.Repeat(" ", n-lipgloss.Width(s)) }
 	titleW := 22
 	if w >= 100 {
@@ -279,7 +282,11 @@ func (m Model) withDemo(rec []string, w int) []string {
 }
 
 func (m Model) helpView(w int) []string {
-	out := []string{" " + m.st.SectionTitle.Render(m.tx.HelpTitle), " " + clip(m.tx.HelpIntro, w-2), ""}
+	out := []string{" " + m.st.SectionTitle.Render(m.tx.HelpTitle)}
+	for _, l := range strings.Split(ansi.Wrap(m.tx.HelpIntro, w-2, " "), "\n") {
+		out = append(out, " "+l)
+	}
+	out = append(out, "")
 	kw := 8 // the key column fits the widest key
 	for _, col := range m.keys.FullHelp() {
 		for _, b := range col {

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/pelletier/go-toml/v2"
+
+	"cardtill/tui"
 )
 
 // Config is the one configuration file of a till or a hub. The TOML key
@@ -107,6 +109,10 @@ type UIConfig struct {
 	Confirm bool   `toml:"confirm"`
 	Bell    bool   `toml:"bell"`
 	Recent  int    `toml:"recent"`
+	// ScanGap is the longest pause between two keys of a keyboard-wedge
+	// scanner's code: keys that come faster and end in Enter are a scan,
+	// never an answer to a dialog.
+	ScanGap Duration `toml:"scan_gap"`
 }
 
 // ShiftConfig says what happens when a code is scanned with no open shift.
@@ -347,7 +353,7 @@ func DefaultConfig() *Config {
 			FrameTimeout: Duration{100 * time.Millisecond},
 			MaxLength:    512,
 		},
-		UI:    UIConfig{Bell: true, Recent: 50},
+		UI:    UIConfig{Bell: true, Recent: 50, ScanGap: Duration{tui.DefaultScanGap}},
 		Shift: ShiftConfig{OnScanWithoutShift: "open"},
 		Log:   LogConfig{Level: "info", MaxSizeMB: 10, MaxBackups: 5, MaxAgeDays: 30},
 		Hub: HubConfig{
@@ -652,6 +658,8 @@ func (c *Config) Validate() error {
 		return bad("scanner.frame_timeout", "must be set (e.g. \"100ms\") when terminator = \"none\"")
 	case c.UI.Recent < 1 || c.UI.Recent > 1000:
 		return bad("ui.recent", "must be between 1 and 1000")
+	case c.UI.ScanGap.Duration < time.Millisecond || c.UI.ScanGap.Duration > 200*time.Millisecond:
+		return bad("ui.scan_gap", fmt.Sprintf("%s is out of range: use 1ms to 200ms (scanners type a key every few ms, people every 50 ms or more; default %s)", c.UI.ScanGap, tui.DefaultScanGap))
 	case (c.Hub.TLSCert == "") != (c.Hub.TLSKey == ""):
 		return bad("hub.tls_cert", "set both tls_cert and tls_key, or neither (plain HTTP behind a reverse proxy)")
 	}

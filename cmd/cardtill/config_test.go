@@ -47,6 +47,8 @@ func TestConfigErrorsNameKeyAndLine(t *testing.T) {
 			[]string{":1:", "fix the TOML syntax"}},
 		{"quiet period too short", "[sync]\nquiet_period = \"2s\"\n",
 			[]string{"sync.quiet_period", "longer than wechat.timeout"}},
+		{"scan gap too long", "[ui]\nscan_gap = \"1s\"\n",
+			[]string{"ui.scan_gap", "1ms to 200ms"}},
 		{"tls half set", "[hub]\ntls_cert = \"/x.pem\"\n",
 			[]string{"hub.tls_cert", "both"}},
 	}
