@@ -20,12 +20,9 @@ type BuildOptions struct {
 	Z bool
 }
 
-// pageSize bounds one read of the per-shift index.
-const pageSize = 512
-
 // Build reads the report of shift id from the journal: the shift, its
-// counters (O(1)), only when the shift has conflicts its per-shift index
-// (O(shift), never O(journal)), and only when it has redemptions confirmed
+// counters (O(1)), only when the shift has conflicts its per-shift conflict
+// index (O(its conflicts), never decoding a record), and only when it has redemptions confirmed
 // by a query the reason index between the shift's first and last id
 // (O(those)). An open shift gives an X report, a closed one its Z report.
 func Build(db *store.DB, id uint64, o BuildOptions) (Report, error) {
@@ -45,21 +42,8 @@ func Build(db *store.DB, id uint64, o BuildOptions) (Report, error) {
 	}
 	in := Input{Shift: s, Live: live, Loc: o.Loc, Now: o.Now(), Titles: map[string]string{}}
 	if live.ByOutcome[store.OutcomeConflict] > 0 || (s.Z != nil && s.Z.ByOutcome[store.OutcomeConflict] > 0) {
-		var after uint64
-		for {
-			page, err := db.ShiftRedemptions(id, after, pageSize)
-			if err != nil {
-				return Report{}, fmt.Errorf("read redemptions of shift %d: %w", id, err)
-			}
-			for _, r := range page {
-				if r.State == store.Conflict {
-					in.Conflicts = append(in.Conflicts, r)
-				}
-				after = r.ID
-			}
-			if len(page) < pageSize {
-				break
-			}
+		if in.Conflicts, err = db.ShiftConflicts(id); err != nil {
+			return Report{}, fmt.Errorf("read conflicts of shift %d: %w", id, err)
 		}
 	}
 	if live.ConsumedByReason[ReasonConfirmedByQuery] > 0 {

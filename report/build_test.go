@@ -183,6 +183,33 @@ func TestBuildEveryOutcomeAcrossMidnight(t *testing.T) {
 	if !reflect.DeepEqual(z3, z2) {
 		t.Fatalf("report changed over a reopen:\n%+v\n%+v", z2, z3)
 	}
+
+	// A manager resolves the conflict with a note: after a restart the Z
+	// report (text and JSON) shows it resolved, who, when and what.
+	if z3.ConflictsOpen != 1 || z3.Conflicts[0].Resolved {
+		t.Fatalf("conflict open before resolving: %+v", z3.Conflicts)
+	}
+	if _, err := db.ResolveConflict(q2.ID, "店长李", "顾客回店补付 20 元"); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db = openDB(t, path, c)
+	z4, err := Build(db, s.ID, BuildOptions{Loc: loc, Now: c.now, Z: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if z4.ConflictsOpen != 0 || !z4.Conflicts[0].Resolved || z4.Conflicts[0].Resolution.By != "店长李" || z4.Conflicts[0].Resolution.Note != "顾客回店补付 20 元" || z4.Outcomes != z2.Outcomes {
+		t.Fatalf("resolved conflict in the Z report: %+v", z4.Conflicts)
+	}
+	if txt := Text(z4, Options{Lang: "zh", Width: 32}); !strings.Contains(txt, "已处理：店长李") || !strings.Contains(txt, "顾客回店补付 20 元") {
+		t.Fatalf("zh Z text lacks the resolution:\n%s", txt)
+	}
+	var jb strings.Builder
+	if err := JSON(&jb, z4); err != nil || !strings.Contains(jb.String(), `"resolved": true`) || !strings.Contains(jb.String(), `"note": "顾客回店补付 20 元"`) {
+		t.Fatalf("JSON lacks the resolution (%v):\n%s", err, jb.String())
+	}
 	if err := db.Check(); err != nil {
 		t.Fatalf("db check: %v", err)
 	}

@@ -21,7 +21,9 @@ func JSON(w io.Writer, r Report) error {
 // refused_by_reason (key: reason), card (key: card_id), card_title
 // (key: card_id, value: title), hour (key: RFC 3339 start of the local
 // hour), cashier_count (key: cashier), conflict (key: code, value:
-// errcode and reason), confirmed_by_query, confirmed_by_query_redemption
+// errcode and reason), conflict_status (key: code, value: open or
+// resolved), conflict_resolution (key: code, value: by, RFC 3339 time and
+// note), card_honoured and card_refused (key: card_id), confirmed_by_query, confirmed_by_query_redemption
 // (key: code, value: RFC 3339 time scanned), pending_at_close,
 // settled_after_close (key: outcome name), confirmed_by_query_after_close.
 func CSV(w io.Writer, r Report) error {
@@ -52,6 +54,8 @@ func CSV(w io.Writer, r Report) error {
 	}
 	for _, x := range r.ByCard {
 		row("card", x.CardID, n(x.Total))
+		row("card_honoured", x.CardID, n(x.Honoured))
+		row("card_refused", x.CardID, n(x.Refused))
 		if x.Title != "" {
 			row("card_title", x.CardID, x.Title)
 		}
@@ -64,6 +68,12 @@ func CSV(w io.Writer, r Report) error {
 	}
 	for _, x := range r.Conflicts {
 		row("conflict", x.Code, n(x.Errcode)+" "+x.Reason)
+		if x.Resolution != nil {
+			row("conflict_status", x.Code, "resolved")
+			row("conflict_resolution", x.Code, x.Resolution.By+" "+x.Resolution.At.Format(time.RFC3339)+" "+x.Resolution.Note)
+		} else {
+			row("conflict_status", x.Code, "open")
+		}
 	}
 	row("confirmed_by_query", "", n(r.ConfirmedByQuery))
 	for _, x := range r.ConfirmedByQueryList {

@@ -57,3 +57,19 @@ func (o Options) lang() string {
 	}
 	return "en"
 }
+
+// conflictNames are the words for a conflict's reason where they differ
+// from a refusal's: the customer was served offline and WeChat refused
+// the code later, so it is no use asking the customer to do anything.
+var conflictNames = map[string]map[string]string{
+	"en": {
+		"already_used": "Already used elsewhere", "gifting": "Was being given to a friend",
+		"gift_timeout": "Gift had timed out", "deleted": "Deleted by the customer",
+		"expired": "Had expired", "unknown_code": "Not this store's coupon",
+	},
+	"zh": {
+		"already_used": "已在别处使用", "gifting": "当时正在转赠",
+		"gift_timeout": "转赠已超时", "deleted": "已被顾客删除",
+		"expired": "已过期", "unknown_code": "非本店卡券",
+	},
+}

@@ -38,6 +38,12 @@ type CardCount struct {
 	Title    string   `json:"title"`
 	Total    int      `json:"total"`
 	Outcomes Outcomes `json:"outcomes"`
+	// Honoured counts the redemptions the customer was given the goods
+	// for: consumed (online or after offline acceptance), accepted offline
+	// and still pending, and conflicts (accepted offline, then refused by
+	// WeChat). Refused counts the refusals apart.
+	Honoured int `json:"honoured"`
+	Refused  int `json:"refused"`
 }
 
 // HourCount is the number of redemptions created in one local hour.
@@ -57,6 +63,24 @@ type ConflictLine struct {
 	// AfterClose is true for a conflict that settled after its shift closed
 	// (counted under settled_after_close, not in the frozen Z numbers).
 	AfterClose bool `json:"after_close"`
+	// ReasonCode is the machine reason of WeChat's refusal (e.g.
+	// already_used, gifting); the text report prints it in words.
+	ReasonCode   string `json:"reason_code"`
+	WeChatStatus string `json:"wechat_status"`
+	CardTitle    string `json:"card_title"`
+	Cashier      string `json:"cashier"`
+	// Resolved is true once a manager recorded what was done
+	// (cardtill conflict resolve, or F3 on the till); Resolution says who,
+	// when and what.
+	Resolved   bool        `json:"resolved"`
+	Resolution *Resolution `json:"resolution,omitempty"`
+}
+
+// Resolution is what a manager recorded of a conflict.
+type Resolution struct {
+	By   string    `json:"by"`
+	At   time.Time `json:"at"`
+	Note string    `json:"note"`
 }
 
 // QueriedLine is one redemption consumed as confirmed by a query: its
@@ -98,6 +122,8 @@ type Report struct {
 	ByHour          []HourCount    `json:"by_hour"`
 	ByCashier       []Count        `json:"by_cashier"`
 	Conflicts       []ConflictLine `json:"conflicts"`
+	// ConflictsOpen counts the listed conflicts no manager has resolved yet.
+	ConflictsOpen int `json:"conflicts_open"`
 	// ConfirmedByQuery counts the consumed redemptions (of consumed_online
 	// and offline_consumed) confirmed only by a query after the consume's
 	// answer was lost; ConfirmedByQueryList lists them (those not pruned).
@@ -122,7 +148,7 @@ type Report struct {
 type Input struct {
 	Shift     store.Shift
 	Live      store.Counters
-	Conflicts []store.Redemption
+	Conflicts []store.ConflictEntry // store.ShiftConflicts
 	// Queried are the shift's redemptions consumed as confirmed by a query
 	// (store.ShiftConsumedByReason).
 	Queried []store.Redemption
@@ -212,9 +238,14 @@ func FromCounters(in Input) Report {
 		for _, v := range m {
 			cc.Total += v
 		}
+		cc.Refused = cc.Outcomes.Refused
+		cc.Honoured = cc.Total - cc.Refused
 		r.ByCard = append(r.ByCard, cc)
 	}
 	sort.Slice(r.ByCard, func(i, j int) bool {
+		if r.ByCard[i].Honoured != r.ByCard[j].Honoured {
+			return r.ByCard[i].Honoured > r.ByCard[j].Honoured
+		}
 		if r.ByCard[i].Total != r.ByCard[j].Total {
 			return r.ByCard[i].Total > r.ByCard[j].Total
 		}
@@ -230,23 +261,27 @@ func FromCounters(in Input) Report {
 		r.ByHour = append(r.ByHour, HourCount{Hour: h, Count: v})
 	}
 	sort.Slice(r.ByHour, func(i, j int) bool { return r.ByHour[i].Hour.Before(r.ByHour[j].Hour) })
-	for _, red := range in.Conflicts {
-		if red.State != store.Conflict {
-			continue
-		}
-		at := red.FinishedAt
-		if at.IsZero() {
-			at = red.UpdatedAt
-		}
-		reason := red.ReasonText
+	for _, e := range in.Conflicts {
+		reason := e.ReasonText
 		if reason == "" {
-			reason = red.WeChatStatus
+			reason = e.WeChatStatus
 		}
 		if reason == "" {
-			reason = red.Reason
+			reason = e.Reason
 		}
-		r.Conflicts = append(r.Conflicts, ConflictLine{ID: red.ID, Code: red.Code, CardID: red.CardID, At: at.In(loc), Errcode: red.Errcode, Reason: reason,
-			AfterClose: !s.Open() && at.After(s.ClosedAt)})
+		title := e.CardTitle
+		if t := in.Titles[e.CardID]; t != "" {
+			title = t
+		}
+		l := ConflictLine{ID: e.ID, Code: e.Code, CardID: e.CardID, At: e.At.In(loc), Errcode: e.Errcode, Reason: reason,
+			AfterClose: !s.Open() && e.At.After(s.ClosedAt), ReasonCode: e.Reason, WeChatStatus: e.WeChatStatus, CardTitle: title, Cashier: e.Cashier}
+		if e.Resolution != nil {
+			l.Resolved = true
+			l.Resolution = &Resolution{By: e.Resolution.By, At: e.Resolution.At.In(loc), Note: e.Resolution.Note}
+		} else {
+			r.ConflictsOpen++
+		}
+		r.Conflicts = append(r.Conflicts, l)
 	}
 	sort.Slice(r.Conflicts, func(i, j int) bool { return r.Conflicts[i].ID < r.Conflicts[j].ID })
 	for _, red := range in.Queried {

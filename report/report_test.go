@@ -41,7 +41,9 @@ func sample(t testing.TB) Report {
 		RefusedByReason: map[string]int{"already_used": 2, "expired": 1},
 		ByCard: map[string]map[string]int{
 			"pFS7Fjg8kV1IdDz01r4SQwMkuCKc": {store.OutcomeConsumedOnline: 5, store.OutcomeOfflineConsumed: 2, store.OutcomePending: 2},
-			"pFS7Fjg8kV1IdDz01r4SQwMkuXYZ": {store.OutcomeConsumedOnline: 1, store.OutcomeConflict: 1, store.OutcomeRefused: 3},
+			"pFS7Fjg8kV1IdDz01r4SQwMkuXYZ": {store.OutcomeConsumedOnline: 1, store.OutcomeConflict: 1, store.OutcomeRefused: 1},
+			"pFS7Fjg8kV1IdDz01r4SQwMkNEW1": {store.OutcomeRefused: 1}, // no title known
+			"":                             {store.OutcomeRefused: 1}, // refused before WeChat named its card
 		},
 		ByHour: map[string]int{
 			store.HourKey(time.Date(2026, 11, 22, 22, 10, 0, 0, loc)): 4,
@@ -62,9 +64,13 @@ func sample(t testing.TB) Report {
 	return FromCounters(Input{
 		Shift: store.Shift{ID: 31, Terminal: "till-01", Cashier: "王小明", OpenedAt: open, ClosedAt: closed, Z: z},
 		Live:  live,
-		Conflicts: []store.Redemption{{
-			ID: 9, Code: "123456789012", CardID: "pFS7Fjg8kV1IdDz01r4SQwMkuXYZ", State: store.Conflict,
-			Errcode: 40099, ReasonText: "invalid code, has been consumed", FinishedAt: time.Date(2026, 11, 23, 0, 12, 0, 0, loc),
+		Conflicts: []store.ConflictEntry{{
+			ID: 9, Code: "123456789012", CardID: "pFS7Fjg8kV1IdDz01r4SQwMkuXYZ", Cashier: "王小明", Reason: "already_used",
+			Errcode: 40099, ReasonText: "invalid code, has been consumed", At: time.Date(2026, 11, 23, 0, 12, 0, 0, loc),
+			Resolution: &store.Resolution{ID: 9, By: "店长李", At: time.Date(2026, 11, 23, 1, 35, 0, 0, loc), Note: "顾客回店补付 20 元"},
+		}, {
+			ID: 15, Code: "210987654321", CardID: "pFS7Fjg8kV1IdDz01r4SQwMkuXYZ", Cashier: "Alice", Reason: "rejected",
+			Errcode: 40001, ReasonText: "WeChat refused (errcode 40001: invalid credential)", At: time.Date(2026, 11, 23, 1, 50, 0, 0, loc),
 		}},
 		Queried: []store.Redemption{
 			queried(13, "556677889900", time.Date(2026, 11, 23, 1, 30, 0, 0, loc), time.Date(2026, 11, 23, 1, 30, 0, 0, loc), time.Date(2026, 11, 23, 1, 52, 0, 0, loc), true),
@@ -130,7 +136,7 @@ func TestZReportShowsPendingAndSettled(t *testing.T) {
 	if l := r.ConfirmedByQueryList; l[0].ID != 4 || l[2].ID != 13 || !l[2].AfterClose || l[0].AfterClose {
 		t.Fatalf("confirmed by query list in id order, the last after close: %+v", l)
 	}
-	for _, want := range []string{"CLOSING REPORT", "Closed with 2 pending", "Settled after close", "40099 invalid code", "123456789012",
+	for _, want := range []string{"CLOSING REPORT", "Closed with 2 pending", "Settled after close", "Free coffee: Already used elsewhere", "Resolved by 店长李 11-23 01:35", "Open: to follow up", "123456789012",
 		"of the consumed, confirmed by query", "Consumed, confirmed by query", "998877665544", "*11-23 01:30"} {
 		if !strings.Contains(txt, want) {
 			t.Errorf("Z text lacks %q:\n%s", want, txt)
@@ -230,5 +236,37 @@ func TestBarsWidth(t *testing.T) {
 	golden(t, "bars_20.golden", Bars(r, 20))
 	if Bars(Report{}, 20) != "" {
 		t.Error("bars of an empty report should be empty")
+	}
+}
+
+// The Chinese renderings have no English: every Latin letter left is in
+// a code, card_id, title or name (data, not words).
+func TestChineseHasNoEnglish(t *testing.T) {
+	r := sample(t)
+	x := r
+	x.Kind, x.ClosedAt = KindX, nil
+	for _, rep := range []Report{r, x} {
+		for _, w := range []int{48, 32} {
+			txt := Text(rep, Options{Lang: "zh", Width: w})
+			// a wrapped line may split a data string: check unwrapped too
+			if got := LatinWords(txt, DataStrings(rep)); len(got) > 0 {
+				t.Errorf("zh %s report at %d columns has English %q:\n%s", rep.Kind, w, got, txt)
+			}
+		}
+	}
+	if got := LatinWords(Text(r, Options{Lang: "en"}), DataStrings(r)); len(got) == 0 {
+		t.Error("the check finds no English in the English report: it cannot fail")
+	}
+	// every reason a conflict may have has words in both languages
+	for code := range reasonNames["en"] {
+		for _, lang := range []string{"en", "zh"} {
+			w := ConflictWords(lang, ConflictLine{ReasonCode: code, Errcode: 40099})
+			if lang == "zh" && len(LatinWords(w, nil)) > 0 {
+				t.Errorf("zh words for conflict reason %s: %q", code, w)
+			}
+			if w == "" || w == code {
+				t.Errorf("%s words for conflict reason %s: %q", lang, code, w)
+			}
+		}
 	}
 }

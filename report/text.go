@@ -25,7 +25,11 @@ var cats = map[string]catalogue{
 		"consumed_online": "Consumed online", "offline_consumed": "Offline, since consumed",
 		"conflict": "Conflicts", "refused": "Refused", "pending": "Pending sync",
 		"offline_accepted": "Accepted offline",
-		"refused_by":       "Refused by reason", "by_card": "By coupon", "by_hour": "By hour",
+		"refused_by":       "Refused by reason", "by_card": "By coupon (honoured)", "by_hour": "By hour",
+		"card_refused": "refused", "unknown_card": "Unknown coupon",
+		"conflicts_open": "Open", "conflicts_resolved": "Resolved",
+		"open": "Open: to follow up", "resolved": "Resolved by %s %s",
+		"wechat_refused": "Refused by WeChat", "wechat_refused_code": "Refused by WeChat (errcode %d)",
 		"by_cashier": "By cashier", "conflicts": "Conflicts (need a manager)",
 		"pending_close": "Closed with %d pending; they settle later below.",
 		"settled":       "Settled after close", "none": "none",
@@ -42,7 +46,11 @@ var cats = map[string]catalogue{
 		"consumed_online": "在线核销", "offline_consumed": "离线已受理并已核销",
 		"conflict": "冲突", "refused": "拒绝", "pending": "待同步",
 		"offline_accepted": "离线已受理",
-		"refused_by":       "拒绝原因", "by_card": "按卡券", "by_hour": "按小时",
+		"refused_by":       "拒绝原因", "by_card": "按卡券（已兑付）", "by_hour": "按小时",
+		"card_refused": "拒绝", "unknown_card": "未知卡券",
+		"conflicts_open": "未处理", "conflicts_resolved": "已处理",
+		"open": "未处理：需跟进", "resolved": "已处理：%s %s",
+		"wechat_refused": "微信拒绝", "wechat_refused_code": "微信拒绝（错误码 %d）",
 		"by_cashier": "按收银员", "conflicts": "冲突（需店长处理）",
 		"pending_close": "交班时有 %d 笔待同步，稍后在下方结算。",
 		"settled":       "交班后结算", "none": "无",
@@ -155,13 +163,9 @@ func Text(r Report, o Options) string {
 		p.kv(2, c["none"], "")
 	}
 	for _, x := range r.ByCard {
-		title := x.Title
-		if title == "" {
-			title = x.CardID
-		}
-		p.kv(2, title, itoa(x.Total))
-		if x.Title != "" {
-			p.line("    " + x.CardID)
+		p.kv(2, cardLabel(c, x.CardID, x.Title), itoa(x.Honoured))
+		if x.Refused > 0 {
+			p.kv(4, c["card_refused"], itoa(x.Refused))
 		}
 	}
 	p.rule("-")
@@ -177,14 +181,28 @@ func Text(r Report, o Options) string {
 	if len(r.Conflicts) > 0 {
 		p.rule("-")
 		p.line(c["conflicts"])
+		p.kv(2, c["conflicts_open"], itoa(r.ConflictsOpen))
+		p.kv(2, c["conflicts_resolved"], itoa(len(r.Conflicts)-r.ConflictsOpen))
 		for _, x := range r.Conflicts {
 			at := x.At.Format("01-02 15:04")
 			if x.AfterClose {
 				at = "*" + at // settled after close
 			}
 			p.kv(2, x.Code, at)
-			for _, l := range wrap(fmt.Sprintf("%d %s", x.Errcode, x.Reason), w-4) {
+			for _, l := range wrap(cardLabel(c, x.CardID, x.CardTitle)+": "+ConflictWords(o.lang(), x), w-4) {
 				p.line("    " + l)
+			}
+			st := c["open"]
+			if x.Resolution != nil {
+				st = fmt.Sprintf(c["resolved"], x.Resolution.By, x.Resolution.At.Format("01-02 15:04"))
+			}
+			for _, l := range wrap(st, w-4) {
+				p.line("    " + l)
+			}
+			if x.Resolution != nil {
+				for _, l := range wrap(x.Resolution.Note, w-6) {
+					p.line("      " + l)
+				}
 			}
 		}
 	}
@@ -227,6 +245,50 @@ func Text(r Report, o Options) string {
 	}
 	p.rule("=")
 	return p.b.String()
+}
+
+// cardLabel is a card's title, else its card_id shortened, else the
+// catalogue's word for an unknown card.
+func cardLabel(c catalogue, id, title string) string {
+	switch {
+	case title != "":
+		return title
+	case id == "":
+		return c["unknown_card"]
+	}
+	return ShortCardID(id)
+}
+
+// ShortCardID shortens a card_id for a narrow line: its first 6 and last
+// 4 characters ("pFS7Fj…uCKc"); short ones are kept whole.
+func ShortCardID(id string) string {
+	if len(id) <= 12 {
+		return id
+	}
+	return id[:6] + "…" + id[len(id)-4:]
+}
+
+// ConflictWords says in lang why WeChat refused a conflict's code, in
+// words: the reason's name, else WeChat's refusal with its errcode.
+func ConflictWords(lang string, x ConflictLine) string {
+	if _, ok := cats[lang]; !ok {
+		lang = "en"
+	}
+	c := cats[lang]
+	switch x.ReasonCode {
+	case "", "rejected", "conflict":
+	default:
+		if n, ok := conflictNames[lang][x.ReasonCode]; ok {
+			return n
+		}
+		if n, ok := reasonNames[lang][x.ReasonCode]; ok {
+			return n
+		}
+	}
+	if x.Errcode != 0 {
+		return fmt.Sprintf(c["wechat_refused_code"], x.Errcode)
+	}
+	return c["wechat_refused"]
 }
 
 // wrap breaks s into lines of at most w cells: at spaces where there are

@@ -19,7 +19,7 @@ import (
 )
 
 // SchemaVersion is the journal layout this build writes.
-const SchemaVersion = 3
+const SchemaVersion = 4
 
 var (
 	bMeta      = []byte("meta")
@@ -40,7 +40,7 @@ var (
 	// report those of one shift, without reading the rest.
 	bConsumedBy = []byte("consumed_by_reason")
 
-	allBuckets = [][]byte{bMeta, bRed, bActive, bUsed, bOutbox, bByState, bByShift, bShifts, bOpenShift, bCounters, bCodes, bCards, bPruned, bConsumedBy}
+	allBuckets = [][]byte{bMeta, bRed, bActive, bUsed, bOutbox, bByState, bByShift, bShifts, bOpenShift, bCounters, bCodes, bCards, bPruned, bConsumedBy, bShiftConflicts, bResolutions}
 
 	kSchema   = []byte("schema_version")
 	kTerminal = []byte("terminal_id")
@@ -227,6 +227,10 @@ var migrations = []func(tx *bolt.Tx) error{
 	// shift's frozen Z counters get the redemptions consumed before its
 	// close. Pruned redemptions are gone and not counted by reason.
 	2: migrateConsumedByReason,
+	// 3 -> 4: conflicts are indexed per shift with what a report lists
+	// (shift_conflicts, conflicts.go), and managers' resolutions get their
+	// own bucket (conflict_resolutions, created empty).
+	3: migrateShiftConflicts,
 }
 
 // migrateConsumedByReason is the 2 -> 3 migration. It may run on a file
@@ -414,6 +418,9 @@ func (db *DB) unindex(tx *bolt.Tx, r Redemption) error {
 			return err
 		}
 	}
+	if err := indexConflict(tx, r, false); err != nil {
+		return err
+	}
 	if err := tx.Bucket(bByShift).Delete(k2(r.ShiftID, r.ID)); err != nil {
 		return err
 	}
@@ -444,6 +451,9 @@ func (db *DB) index(tx *bolt.Tx, r Redemption) error {
 		if err := tx.Bucket(bConsumedBy).Put(reasonKey(r.Reason, r.ID), nil); err != nil {
 			return err
 		}
+	}
+	if err := indexConflict(tx, r, true); err != nil {
+		return err
 	}
 	return db.count(tx, r, +1)
 }

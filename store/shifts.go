@@ -313,6 +313,7 @@ func (db *DB) Check() error {
 		states := map[string]bool{}
 		consumedBy := map[string]bool{}
 		byShift := map[string]bool{}
+		conflicts := map[string]ConflictEntry{}
 		used := map[string][]FinishedCode{}
 		counts := map[uint64]*Counters{}
 		shifts := map[uint64]Shift{}
@@ -348,6 +349,9 @@ func (db *DB) Check() error {
 				consumedBy[string(reasonKey(r.Reason, r.ID))] = true
 			}
 			byShift[string(k2(r.ShiftID, r.ID))] = true
+			if r.State == Conflict {
+				conflicts[string(k2(r.ShiftID, r.ID))] = conflictEntry(r)
+			}
 			if _, ok := shifts[r.ShiftID]; !ok && r.ShiftID != 0 {
 				s, err := readShift(tx, r.ShiftID)
 				if err != nil {
@@ -395,6 +399,7 @@ func (db *DB) Check() error {
 		cmpSet(bByState, states)
 		cmpSet(bByShift, byShift)
 		cmpSet(bConsumedBy, consumedBy)
+		checkConflictIndex(tx, conflicts, add)
 		nUsed := 0
 		_ = tx.Bucket(bUsed).ForEach(func(k, _ []byte) error {
 			nUsed++
