@@ -145,3 +145,38 @@ func BenchmarkConfirmedByQueryList(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkReportParts times, on a journal holding only the 2,000-redemption
+// shift of BenchmarkReport, building its Z report and rendering its text
+// apart: both are O(the shift), so they are what the big journals add to.
+func BenchmarkReportParts(b *testing.B) {
+	p, shift := bigJournal(b, 2000)
+	db, err := store.Open(p, store.Options{ReadOnly: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	r, err := Build(db, shift, BuildOptions{Z: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("build", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := Build(db, shift, BuildOptions{Z: true}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("conflicts", func(b *testing.B) {
+		for b.Loop() {
+			if cs, err := db.ShiftConflicts(shift); err != nil || len(cs) != 333 {
+				b.Fatal(len(cs), err)
+			}
+		}
+	})
+	b.Run("text", func(b *testing.B) {
+		for b.Loop() {
+			_ = Text(r, Options{Width: 48})
+		}
+	})
+}

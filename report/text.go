@@ -82,8 +82,22 @@ type printer struct {
 }
 
 func (p *printer) line(s string) {
-	p.b.WriteString(ansi.Truncate(s, p.w, "…"))
+	if cells(s) > p.w {
+		s = ansi.Truncate(s, p.w, "…")
+	}
+	p.b.WriteString(s)
 	p.b.WriteByte('\n')
+}
+
+// cells is the display width of s: its length when it is printable ASCII
+// (most lines of a report: codes, times, counts), else ansi.StringWidth.
+func cells(s string) int {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c >= 0x7f {
+			return ansi.StringWidth(s)
+		}
+	}
+	return len(s)
 }
 
 func (p *printer) rule(ch string) { p.line(strings.Repeat(ch, p.w)) }
@@ -96,12 +110,17 @@ func (p *printer) center(s string) {
 
 // kv writes label on the left and value on the right, padded in cells.
 func (p *printer) kv(indent int, label, value string) {
-	room := p.w - indent - ansi.StringWidth(value) - 1
+	vw := cells(value)
+	room := p.w - indent - vw - 1
 	if room < 1 {
 		room = 1
 	}
-	label = ansi.Truncate(label, room, "…")
-	gap := p.w - indent - ansi.StringWidth(label) - ansi.StringWidth(value)
+	lw := cells(label)
+	if lw > room {
+		label = ansi.Truncate(label, room, "…")
+		lw = cells(label)
+	}
+	gap := p.w - indent - lw - vw
 	if gap < 1 {
 		gap = 1
 	}
@@ -294,12 +313,18 @@ func ConflictWords(lang string, x ConflictLine) string {
 // wrap breaks s into lines of at most w cells: at spaces where there are
 // any, else between runes (Chinese has no spaces).
 func wrap(s string, w int) []string {
+	if s == "" {
+		return nil
+	}
+	if cells(s) <= w {
+		return []string{s}
+	}
 	var toks []string
 	for i, word := range strings.Split(s, " ") {
 		if i > 0 {
 			toks = append(toks, " ")
 		}
-		if ansi.StringWidth(word) > w/2 || !strings.Contains(s, " ") {
+		if cells(word) > w/2 || !strings.Contains(s, " ") {
 			for _, r := range word {
 				toks = append(toks, string(r))
 			}
@@ -310,7 +335,7 @@ func wrap(s string, w int) []string {
 	var out []string
 	cur, cw := "", 0
 	for _, t := range toks {
-		tw := ansi.StringWidth(t)
+		tw := cells(t)
 		if cw+tw > w {
 			out = append(out, strings.TrimRight(cur, " "))
 			cur, cw = "", 0

@@ -80,7 +80,7 @@ func TestReportFitsOrScrollsBySize(t *testing.T) {
 		t.Fatalf("a fitting report shows a scroll line:\n%s", s)
 	}
 	m = send(m, tea.WindowSizeMsg{Width: 80, Height: 24})
-	mustShow(t, m, "more ↓", "lines 1–18 of 42")
+	mustShow(t, m, "more ↓", "lines 1–18 of 41") // the first line is the title
 	m = send(m, press(tea.KeyEnd), tea.WindowSizeMsg{Width: 120, Height: 60})
 	mustShow(t, m, "X report", "end of report") // the offset is clamped to the new size
 }

@@ -344,14 +344,22 @@ func (m Model) dialogView(w int) []string {
 }
 
 // reportView shows the shift report the ShiftReport hook rendered, in
-// rows lines: scrolled when it is longer.
+// rows lines: scrolled when it is longer. The report's own first line
+// (its title: running or closing report) is the section's one title.
 func (m Model) reportView(w, rows int) []string {
-	title := " " + m.st.SectionTitle.Render(m.tx.ReportTitle)
+	head, body := m.tx.ReportTitle, m.report
+	if len(body) > 0 {
+		head, body = strings.TrimSpace(body[0]), body[1:]
+		if len(body) > 0 && strings.Trim(body[0], "=") == "" {
+			body = body[1:] // the rule under a receipt's title
+		}
+	}
+	title := " " + m.st.SectionTitle.Render(head)
 	if m.reportErr != nil { // the last report stays, with why it is not newer
 		title = clip(title+"  "+m.st.Bad.Render(fmt.Sprintf("%s: %v", m.tx.Error, m.reportErr)), w)
 	}
 	if m.report == nil {
 		return []string{title, " " + m.st.Muted.Render("…")}
 	}
-	return m.scrolled(title, len(m.report), func(i int) string { return " " + clip(m.report[i], w-1) }, m.reportScroll, rows)
+	return m.scrolled(title, len(body), func(i int) string { return " " + clip(body[i], w-1) }, m.reportScroll, rows)
 }

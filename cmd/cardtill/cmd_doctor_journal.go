@@ -45,6 +45,9 @@ type tillStatus struct {
 	// Conflicts are offline acceptances WeChat refused later; a manager
 	// must look at them.
 	Conflicts int `json:"conflicts"`
+	// ConflictsResolved counts those of Conflicts a manager resolved
+	// with a note (F3 on the till); the rest are open.
+	ConflictsResolved int `json:"conflicts_resolved"`
 	// PID of the cardtill that answered on the control socket (0: doctor
 	// read the file itself).
 	PID int `json:"pid,omitempty"`
@@ -80,6 +83,9 @@ func readTillStatus(db *store.DB) (tillStatus, error) {
 		return st, err
 	}
 	st.Conflicts = len(conflicts)
+	if st.ConflictsResolved, err = db.CountResolved(); err != nil {
+		return st, err
+	}
 	if at, ok, err := db.NextDue(); err != nil {
 		return st, err
 	} else if ok {
@@ -273,12 +279,14 @@ func (d *doctor) checkQueue(js journalState, wechatOK bool) finding {
 			}
 		}
 	}
-	if st.Conflicts > 0 {
-		f.Detail += fmt.Sprintf("; %d conflicts (accepted offline, refused by WeChat later)", st.Conflicts)
+	if open := st.Conflicts - st.ConflictsResolved; st.Conflicts > 0 && open <= 0 {
+		f.Detail += fmt.Sprintf("; %d conflicts, all resolved by a manager", st.Conflicts)
+	} else if st.Conflicts > 0 {
+		f.Detail += fmt.Sprintf("; %d conflicts (accepted offline, refused by WeChat later): %d open, %d resolved", st.Conflicts, open, st.ConflictsResolved)
 		if f.Status == statusOK {
 			f.Status = statusWarn
 		}
-		fix := "a manager should review the conflicts on the till screen (F3, queue and conflicts): the customer got something WeChat did not write off"
+		fix := "a manager should follow up the open conflicts on the till screen (F3: Enter on one shows it, R resolves it with a note): the customer got something WeChat did not write off"
 		if f.Fix == "" {
 			f.Fix = fix
 		} else {

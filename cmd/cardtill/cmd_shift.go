@@ -128,35 +128,30 @@ func newShiftListCmd(g *globals) *cobra.Command {
 		Short: "List shifts, newest first",
 		Args:  exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			db, _, err := openShiftJournal(g)
+			if limit < 0 {
+				return usageError(fmt.Errorf("shift list: --limit %d: use 0 (all) or more", limit))
+			}
+			cfg, err := g.config()
+			if err != nil {
+				return usageError(err)
+			}
+			ss, err := withJournal(cmd.Context(), g, cfg,
+				func(c *controlClient) ([]shiftJSON, error) { return c.shifts(cmd.Context(), limit) },
+				func(db *store.DB) ([]shiftJSON, error) { return listShifts(db, limit) })
 			if err != nil {
 				return err
 			}
-			defer db.Close()
-			ss, err := db.Shifts(limit)
-			if err != nil {
-				return usageError(fmt.Errorf("list shifts: %w", err))
-			}
 			if asJSON {
-				out := make([]shiftJSON, 0, len(ss))
-				for _, s := range ss {
-					j := shiftJSON{ShiftID: s.ID, Terminal: s.Terminal, Cashier: s.Cashier, OpenedAt: s.OpenedAt.Local(), Open: s.Open()}
-					if !s.Open() {
-						t := s.ClosedAt.Local()
-						j.ClosedAt = &t
-					}
-					out = append(out, j)
-				}
 				e := json.NewEncoder(g.stdout)
 				e.SetIndent("", "  ")
-				return e.Encode(out)
+				return e.Encode(ss)
 			}
 			for _, s := range ss {
 				closed := "open"
-				if !s.Open() {
-					closed = s.ClosedAt.Local().Format("2006-01-02 15:04")
+				if s.ClosedAt != nil {
+					closed = s.ClosedAt.Format("2006-01-02 15:04")
 				}
-				fmt.Fprintf(g.stdout, "#%-5d %-10s %-16s %-16s %s\n", s.ID, s.Terminal, s.OpenedAt.Local().Format("2006-01-02 15:04"), closed, s.Cashier)
+				fmt.Fprintf(g.stdout, "#%-5d %-10s %-16s %-16s %s\n", s.ShiftID, s.Terminal, s.OpenedAt.Format("2006-01-02 15:04"), closed, s.Cashier)
 			}
 			return nil
 		},
@@ -184,11 +179,10 @@ func newShiftReportCmd(g *globals) *cobra.Command {
 			if width < 24 || width > 200 {
 				return usageError(fmt.Errorf("shift report: --width %d is out of range: use 48 for an 80 mm printer, 32 for 58 mm", width))
 			}
-			db, cfg, err := openShiftJournal(g)
+			cfg, err := g.config()
 			if err != nil {
-				return err
+				return usageError(err)
 			}
-			defer db.Close()
 			if lang == "" {
 				lang = cfg.UI.Lang
 			}
@@ -201,27 +195,16 @@ func newShiftReportCmd(g *globals) *cobra.Command {
 			if lang != "en" && lang != "zh" {
 				return usageError(fmt.Errorf("shift report: --lang %q: use zh or en", lang))
 			}
-			if id == 0 {
-				s, ok, err := db.CurrentShift(cfg.Terminal.ID)
-				if err != nil {
-					return usageError(fmt.Errorf("read current shift: %w", err))
-				}
-				if !ok {
-					ss, err := db.Shifts(1)
-					if err != nil || len(ss) == 0 {
-						return withExit(exitFailure, fmt.Errorf("no shift to report on: open one with 'cardtill shift open --cashier NAME'"))
-					}
-					s = ss[0]
-				}
-				id = s.ID
-			}
-			r, err := report.Build(db, id, report.BuildOptions{Loc: time.Local, Z: z})
-			if errors.Is(err, report.ErrShiftOpen) || errors.Is(err, store.ErrNotFound) {
-				return withExit(exitFailure, err)
-			}
+			ans, err := withJournal(cmd.Context(), g, cfg,
+				func(c *controlClient) (shiftReportAnswer, error) { return c.report(cmd.Context(), cfg.Terminal.ID, id, z) },
+				func(db *store.DB) (shiftReportAnswer, error) { return buildShiftReport(db, cfg.Terminal.ID, id, z) })
 			if err != nil {
-				return usageError(err)
+				return err
 			}
+			if ans.Refused != "" || ans.Report == nil {
+				return withExit(exitFailure, errors.New(ans.Refused))
+			}
+			r := *ans.Report
 			switch {
 			case asJSON:
 				return report.JSON(g.stdout, r)

@@ -30,7 +30,7 @@ import (
 // place, so no other user can connect even for a moment; on Linux the
 // server also refuses a peer that is neither its own user nor root
 // (SO_PEERCRED). It is never served over TCP and answers only ping, status,
-// backup and check. On Windows (AF_UNIX, Windows 10 1803 and later) the
+// backup, check, shifts and report. On Windows (AF_UNIX, Windows 10 1803 and later) the
 // socket is protected by the ACL of its folder (%ProgramData%\cardtill).
 
 // controlSocketPath is the control socket of the till whose journal is journal.
@@ -223,6 +223,7 @@ func (s *controlServer) handler() http.Handler {
 		controlJSON(w, 200, controlBackupResp{Path: req.Path, Bytes: n})
 	})
 	mux.HandleFunc("GET /status", s.serveStatus) // doctor's journal and queue figures (cmd_doctor_journal.go)
+	s.shiftRoutes(mux)                           // shift list and report (control_shift.go)
 	mux.HandleFunc("GET /check", func(w http.ResponseWriter, r *http.Request) {
 		if !s.acquire(w) {
 			return
