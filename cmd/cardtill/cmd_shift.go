@@ -196,7 +196,9 @@ func newShiftReportCmd(g *globals) *cobra.Command {
 				return usageError(fmt.Errorf("shift report: --lang %q: use zh or en", lang))
 			}
 			ans, err := withJournal(cmd.Context(), g, cfg,
-				func(c *controlClient) (shiftReportAnswer, error) { return c.report(cmd.Context(), cfg.Terminal.ID, id, z) },
+				func(c *controlClient) (shiftReportAnswer, error) {
+					return c.report(cmd.Context(), cfg.Terminal.ID, id, z)
+				},
 				func(db *store.DB) (shiftReportAnswer, error) { return buildShiftReport(db, cfg.Terminal.ID, id, z) })
 			if err != nil {
 				return err
