@@ -31,7 +31,7 @@ func TestShiftConflictsAndResolution(t *testing.T) {
 	db := openTest(t, Options{})
 	s1, _ := db.OpenShift("T1", "王小明")
 	c1 := conflictIn(t, db, s1.ID, "111")
-	if _, err := db.Create(Redemption{Code: "222", ShiftID: s1.ID, State: Consumed}, "till", Received); err != nil {
+	if _, err := db.Create(Redemption{Code: "222", ShiftID: s1.ID, State: Consumed}, "till", Received, Checked, Consuming); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := db.CloseShift(s1.ID); err != nil {
