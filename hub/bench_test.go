@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -97,5 +99,87 @@ func BenchmarkSafePush(b *testing.B) {
 			mux.Handle(hub.PathPush, codec(b).Handler(func(context.Context, *wechat.Push) error { return nil }, nil))
 			run(b, mux, parallel)
 		})
+	}
+}
+
+// BenchmarkGroupCommitRatio measures the price of durability in one run:
+// each iteration is one round of the same safe-mode pushes sent to the
+// durable hub and to the handler without storage, one after the other,
+// serially and then 8 at once (4 x GOMAXPROCS on 2 cores, as
+// BenchmarkSafePush's parallel case). It reports the ratio durable/nostore
+// of pushes per second, min and median over the rounds (run it with
+// -benchtime 5x, say): the group commit has to hold the parallel ratio at
+// 0.5 or more.
+func BenchmarkGroupCommitRatio(b *testing.B) {
+	const perRound, workers = 400, 8
+	raw := seedEvents(b)["user_get_card"]
+	p := codec(b)
+	st := openStore(b, filepath.Join(b.TempDir(), "hub.db"))
+	s, err := hub.NewServer(hub.Options{Push: codec(b), Store: st, Now: clock})
+	if err != nil {
+		b.Fatal(err)
+	}
+	durable := httptest.NewServer(s.Handler())
+	defer durable.Close()
+	mux := http.NewServeMux()
+	mux.Handle(hub.PathPush, codec(b).Handler(func(context.Context, *wechat.Push) error { return nil }, nil))
+	nostore := httptest.NewServer(mux)
+	defer nostore.Close()
+	n := 0
+	seal := func() ([]string, [][]byte) {
+		qs, bodies := make([]string, perRound), make([][]byte, perRound)
+		for i := range qs {
+			n++
+			msg := bytes.Replace(raw, []byte("226009850808"), fmt.Appendf(nil, "%012d", n), 1)
+			q, body, err := p.Seal(wechat.ModeSafe, msg)
+			if err != nil {
+				b.Fatal(err)
+			}
+			qs[i], bodies[i] = q.Encode(), body
+		}
+		return qs, bodies
+	}
+	rate := func(srv *httptest.Server, par int) float64 {
+		qs, bodies := seal()
+		client := srv.Client()
+		var next atomic.Int64
+		var wg sync.WaitGroup
+		start := time.Now()
+		for range par {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := int(next.Add(1) - 1); i < perRound; i = int(next.Add(1) - 1) {
+					resp, err := client.Post(srv.URL+hub.PathPush+"?"+qs[i], "text/xml", bytes.NewReader(bodies[i]))
+					if err != nil {
+						b.Error(err)
+						return
+					}
+					body, _ := io.ReadAll(resp.Body)
+					resp.Body.Close()
+					if string(body) != "success" {
+						b.Errorf("push: %d %s", resp.StatusCode, body)
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		return perRound / time.Since(start).Seconds()
+	}
+	var serial, parallel []float64
+	var commits, writes uint64
+	for b.Loop() {
+		serial = append(serial, rate(durable, 1)/rate(nostore, 1))
+		c0, w0 := hub.GroupCommits(st)
+		parallel = append(parallel, rate(durable, workers)/rate(nostore, workers))
+		c1, w1 := hub.GroupCommits(st)
+		commits, writes = commits+c1-c0, writes+w1-w0
+	}
+	b.ReportMetric(float64(writes)/float64(commits), "parallel-pushes/commit")
+	for name, r := range map[string][]float64{"serial": serial, "parallel": parallel} {
+		slices.Sort(r)
+		b.ReportMetric(r[0], name+"-min")
+		b.ReportMetric(r[len(r)/2], name+"-median")
 	}
 }

@@ -3,8 +3,9 @@
 //
 //   - the WeChat event-push receiver (plain, compatible and safe mode, via
 //     wechat.PushCodec): every push is stored durably in the hub's own bbolt
-//     file before `success` is answered, WeChat's retries are stored once
-//     (across restarts), and bad requests store nothing;
+//     file before `success` is answered (pushes arriving together share one
+//     commit: Store.commit), WeChat's retries are stored once (across
+//     restarts), and bad requests store nothing;
 //   - the token service: the hub owns the AppSecret and hands the access
 //     token to tills at GET /v1/token, authenticated per terminal key; a
 //     till that reports WeChat refused that token (wechat.HeaderRejectedToken)

@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	stdsync "sync"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -42,6 +44,15 @@ type Store struct {
 	db     *bolt.DB
 	now    func() time.Time
 	window time.Duration
+
+	// Group commit (see commit): pushes arriving together share one
+	// transaction and one fsync.
+	gcMu     stdsync.RWMutex
+	gcClosed bool
+	gcReqs   chan *commitReq
+	gcDone   chan struct{}
+	// gcCommits and gcWrites count transactions and the writes they held.
+	gcCommits, gcWrites atomic.Uint64
 }
 
 // StoreOptions tunes OpenStore.
@@ -74,7 +85,9 @@ func OpenStore(path string, o StoreOptions) (*Store, error) {
 	} else if _, err := os.Stat(path); err != nil {
 		return nil, fmt.Errorf("open hub store: %w: has the hub run yet? check hub.store_path", err)
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: o.LockTimeout, ReadOnly: o.ReadOnly})
+	// NoFreelistSync: a commit writes no freelist pages (bbolt rebuilds the
+	// list at open by scanning), fewer pages per fsync for the group commit.
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: o.LockTimeout, ReadOnly: o.ReadOnly, NoFreelistSync: true, FreelistType: bolt.FreelistMapType})
 	if err != nil {
 		if errors.Is(err, bolterrors.ErrTimeout) {
 			return nil, fmt.Errorf("open hub store %s: another cardtill holds it (is 'cardtill hub' running? stop it first, or wait)", path)
@@ -85,6 +98,10 @@ func OpenStore(path string, o StoreOptions) (*Store, error) {
 		o.TimestampWindow = wechat.DefaultTimestampWindow
 	}
 	s := &Store{db: db, now: o.Now, window: o.TimestampWindow}
+	if !o.ReadOnly {
+		s.gcReqs, s.gcDone = make(chan *commitReq, maxGroup), make(chan struct{})
+		go s.committer()
+	}
 	if o.ReadOnly {
 		err = db.View(func(tx *bolt.Tx) error { return checkSchema(tx) })
 	} else {
@@ -175,8 +192,137 @@ func checkSchema(tx *bolt.Tx) error {
 	return nil
 }
 
-// Close closes the file.
-func (s *Store) Close() error { return s.db.Close() }
+// Close closes the file (after the pushes being committed).
+func (s *Store) Close() error {
+	if s.gcReqs != nil {
+		s.gcMu.Lock()
+		if !s.gcClosed {
+			s.gcClosed = true
+			close(s.gcReqs)
+		}
+		s.gcMu.Unlock()
+		<-s.gcDone
+	}
+	return s.db.Close()
+}
+
+// maxGroup bounds the pushes committed in one transaction.
+const maxGroup = 256
+
+// commitReq is one write waiting for the group commit.
+type commitReq struct {
+	fn   func(*bolt.Tx) error
+	done chan error
+}
+
+// errStoreClosed: a write after Close.
+var errStoreClosed = errors.New("the hub store is closed")
+
+// commit runs fn in a write transaction that is committed (fsynced) before
+// it returns, sharing that transaction with the writes that arrive while
+// the previous one commits: one fsync for all of them instead of one each,
+// and no waiting when there is no company (a lone push is committed at
+// once). fn must leave the transaction unchanged when it returns
+// ErrReplayed (it checks before it writes); any other error fails the
+// shared transaction, and then every fn in it is run again alone, so one
+// bad write cannot fail the others. fn may run more than once and must
+// set its results afresh each time.
+func (s *Store) commit(fn func(*bolt.Tx) error) error {
+	req := &commitReq{fn: fn, done: make(chan error, 1)}
+	s.gcMu.RLock()
+	if s.gcClosed || s.gcReqs == nil {
+		s.gcMu.RUnlock()
+		return errStoreClosed
+	}
+	s.gcReqs <- req
+	s.gcMu.RUnlock()
+	return <-req.done
+}
+
+// committer takes the writes waiting and commits them together, until
+// Close.
+//
+// Under concurrent load the writers of the last group are, when a commit
+// ends, partly still on their way back (answering, reading the next push,
+// decrypting it): taking only those already waiting would commit half
+// groups. So after a group of several, the next one waits a little for one
+// more writer than the last group had: at most half as long as the last
+// commit took (its fsyncs), and never more than maxGather. A lone writer
+// (the last group was one) never waits.
+func (s *Store) committer() {
+	defer close(s.gcDone)
+	last, took := 1, time.Duration(0)
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	for req := range s.gcReqs {
+		batch := []*commitReq{req}
+		closed := false
+	more:
+		for len(batch) < maxGroup {
+			select {
+			case r, ok := <-s.gcReqs:
+				if !ok {
+					closed = true
+					break more
+				}
+				batch = append(batch, r)
+			default:
+				break more
+			}
+		}
+		if !closed && last > 1 && len(batch) <= last {
+			timer.Reset(min(took/2, maxGather))
+		gather:
+			for len(batch) <= last && len(batch) < maxGroup {
+				select {
+				case r, ok := <-s.gcReqs:
+					if !ok {
+						break gather
+					}
+					batch = append(batch, r)
+				case <-timer.C:
+					break gather
+				}
+			}
+			timer.Stop()
+		}
+		last = len(batch)
+		start := time.Now()
+		s.commitGroup(batch)
+		took = time.Since(start)
+	}
+}
+
+// maxGather bounds how long a group waits for company (see committer).
+const maxGather = 5 * time.Millisecond
+
+func (s *Store) commitGroup(batch []*commitReq) {
+	s.gcCommits.Add(1)
+	s.gcWrites.Add(uint64(len(batch)))
+	errs := make([]error, len(batch))
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		for i, r := range batch {
+			if err := r.fn(tx); err != nil {
+				if errors.Is(err, ErrReplayed) {
+					errs[i] = err
+					continue
+				}
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil && len(batch) > 1 {
+		for i, r := range batch {
+			errs[i] = s.db.Update(r.fn)
+		}
+	} else if err != nil {
+		errs[0] = err
+	}
+	for i, r := range batch {
+		r.done <- errs[i]
+	}
+}
 
 // Check runs bbolt's consistency check (tests, `doctor`).
 func (s *Store) Check() error {
@@ -233,7 +379,8 @@ func (s *Store) AddEvent(p *wechat.Push) (seq uint64, dup bool, err error) {
 	now := s.now()
 	rec := EventRecord{Received: now.UTC(), Mode: p.Mode.String(), Event: h.Event, Notice: IsNotice(h.Event), Raw: string(h.Raw)}
 	items := feedItems(p.Event)
-	err = s.db.Update(func(tx *bolt.Tx) error {
+	err = s.commit(func(tx *bolt.Tx) error {
+		seq, dup = 0, false
 		if p.Timestamp != 0 {
 			nb := tx.Bucket(bucketNonces)
 			nk := nonceKey(p.Timestamp, p.Nonce)
