@@ -84,7 +84,8 @@ func mustShow(t *testing.T, m Model, want ...string) {
 
 func TestFlowValidConsumedUnknownBarcode(t *testing.T) {
 	till := startTill(t)
-	m := tillModel(t, till, "en", Options{})
+	clock := &testClock{t: time.Now()}
+	m := tillModel(t, till, "en", Options{Now: clock.now})
 	mustShow(t, m, "no shift open", "Scan or type a code")
 
 	m = redeem(t, m, wechattest.DemoNormal)
@@ -99,9 +100,10 @@ func TestFlowValidConsumedUnknownBarcode(t *testing.T) {
 	m = redeem(t, m, wechattest.DemoUnknown)
 	mustShow(t, m, "REFUSED", "Not a coupon of this store", "1 ✔  2 ✖")
 
-	// the same valid code again: this till already used it
+	// the same valid code again after the repeat window: this till used it
+	clock.advance(DefaultRepeatWindow + time.Second)
 	m = redeem(t, m, wechattest.DemoNormal)
-	mustShow(t, m, "REFUSED", "Already used")
+	mustShow(t, m, "REFUSED", "at this till", "1 ✔  3 ✖")
 
 	// a product barcode never reaches the engine
 	m, cmd := typeCode(m, "6901234567892")
@@ -116,6 +118,8 @@ func TestFlowValidConsumedUnknownBarcode(t *testing.T) {
 	}
 }
 
+// A double read while the first read is still with WeChat stays on its
+// panel, marked read twice, and never reaches the engine.
 func TestFlowDuplicateRead(t *testing.T) {
 	till := startTill(t)
 	m := tillModel(t, till, "zh", Options{})
@@ -124,24 +128,50 @@ func TestFlowDuplicateRead(t *testing.T) {
 	m, first := typeCode(m, wechattest.DemoNormal2)
 	firstDone := make(chan tea.Msg, 1)
 	go func() { firstDone <- first() }()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		if till.WeChat.Calls(wechattest.EndpointGetCode) > 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the first redemption never reached WeChat")
-		}
-		time.Sleep(time.Millisecond) // polling with a deadline, not waiting for an outcome
-	}
 	m, second := typeCode(m, wechattest.DemoNormal2)
-	m = send(m, second())
-	mustShow(t, m, "重复扫码", "重复扫码，已忽略")
-	m = send(m, <-firstDone)
+	if second != nil {
+		t.Fatal("the second read of a code being checked went to the engine")
+	}
+	mustShow(t, m, "正在向微信核对", "重复扫码")
+	msg := <-firstDone
+	if a, ok := msg.(answerMsg); ok {
+		m = send(m, a)
+		msg = a.final()
+	}
+	m = send(m, msg)
 	mustShow(t, m, "核销成功")
 	if n := till.WeChat.ConsumeCount(wechattest.DemoNormal2); n != 1 {
 		t.Fatalf("WeChat consumed %d times", n)
 	}
+}
+
+// A double read 150 ms after the answer shows the same answer again,
+// marked read twice: no bell, no refusal counted, nothing sent to the
+// engine (nothing journaled), WeChat asked nothing.
+func TestFlowDoubleReadShowsTheAnswerAgain(t *testing.T) {
+	till := startTill(t)
+	clock := &testClock{t: time.Now()}
+	m := tillModel(t, till, "en", Options{Now: clock.now, Bell: true})
+	for _, code := range []string{wechattest.DemoNormal, wechattest.DemoConsumed} {
+		m = redeem(t, m, code)
+		before := shown(m)
+		calls := till.WeChat.Calls(wechattest.EndpointGetCode)
+		clock.advance(150 * time.Millisecond)
+		var cmd tea.Cmd
+		m, cmd = typeCode(m, code)
+		if cmd != nil {
+			t.Fatalf("%s: the double read went to the engine", code)
+		}
+		mustShow(t, m, "read twice", formatCode(code))
+		squeeze := func(s string) string { return strings.Join(strings.Fields(s), " ") }
+		if got := strings.Replace(shown(m), "↻ read twice", "", 1); squeeze(got) != squeeze(before) {
+			t.Errorf("%s: the double read shows something else than the answer:\n%s\nwas:\n%s", code, got, before)
+		}
+		if n := till.WeChat.Calls(wechattest.EndpointGetCode); n != calls {
+			t.Fatalf("%s: WeChat asked again", code)
+		}
+	}
+	mustShow(t, m, "1 ✔  1 ✖") // no refusal counted; the nil command above rang no bell
 }
 
 func TestFlowOutageOfflineThenDrained(t *testing.T) {
@@ -359,4 +389,34 @@ func TestTeatestScannerAndRefusals(t *testing.T) {
 	waitFor("已断开")
 	tm.Send(tea.KeyMsg{Type: tea.KeyCtrlC})
 	tm.WaitFinished(t, teatest.WithFinalTimeout(5*time.Second))
+}
+
+// A code accepted offline, scanned again after the repeat window, is
+// "accepted offline here at HH:MM", never "redeemed"; within the window it
+// is the same answer again, marked read twice.
+func TestFlowQueuedCodeAgain(t *testing.T) {
+	for _, lang := range []string{"en", "zh"} {
+		till := startTill(t)
+		clock := &testClock{t: time.Now()}
+		m := tillModel(t, till, lang, Options{Now: clock.now})
+		m = redeem(t, m, wechattest.DemoNormal)
+		till.ToggleOutage()
+		m = redeem(t, m, wechattest.DemoNormal3)
+		at := shown(m)
+		clock.advance(time.Second)
+		m, cmd := typeCode(m, wechattest.DemoNormal3)
+		if cmd != nil {
+			t.Fatal("a double read went to the engine")
+		}
+		if !strings.Contains(shown(m), Catalogue(lang).ReadTwice) || !strings.Contains(at, Catalogue(lang).AcceptedOffline) {
+			t.Fatalf("double read of a queued code:\n%s", shown(m))
+		}
+		clock.advance(DefaultRepeatWindow)
+		m = redeem(t, m, wechattest.DemoNormal3)
+		want := map[string]string{"en": "Accepted offline here at ", "zh": "本机离线已受理（"}[lang]
+		mustShow(t, m, want)
+		if s := shown(m); strings.Contains(s, Catalogue(lang).Reasons["used_here"]) || strings.Contains(s, "redeemed at this till") {
+			t.Fatalf("a queued code said redeemed:\n%s", s)
+		}
+	}
 }

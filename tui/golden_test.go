@@ -111,6 +111,15 @@ func goldenStates() map[string]func(m Model) Model {
 		"confirm": func(m Model) Model {
 			return send(m, confirmAskMsg{out: outcome(sync.Consumed, sync.ReasonOK, "452998530302", "¥20 off any drink 任意饮品立减20元"), reply: make(chan bool, 1)})
 		},
+		"read-twice": func(m Model) Model {
+			m = goldenStates()["consumed"](m)
+			return send(m, tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("452998530302")}, tea.KeyMsg{Type: tea.KeyEnter})
+		},
+		"queued-again": func(m Model) Model {
+			again := outcome(sync.Refused, sync.ReasonUsedHere, "110201201246", "满20减5券")
+			again.Previous = &sync.PreviousUse{State: sync.StateQueued, At: t0.Add(-12 * time.Minute), Terminal: "till-2"}
+			return send(withRecent(m), redeemedMsg{out: again})
+		},
 		"confirm-cancelled": func(m Model) Model {
 			c := outcome(sync.Refused, sync.ReasonCancelled, "452998530302", "¥20 off any drink 任意饮品立减20元")
 			return send(withRecent(m), redeemedMsg{out: c})

@@ -45,7 +45,10 @@ type Options struct {
 	// ScanGap is the longest pause between two keys of a keyboard-wedge
 	// scanner's code ([ui] scan_gap; DefaultScanGap when 0): see input.go.
 	ScanGap time.Duration
-	Bell    bool // [ui] bell on refusals
+	// RepeatWindow is how long after an answer the same code is a double
+	// read ([ui] repeat_window; DefaultRepeatWindow when 0): repeat.go.
+	RepeatWindow time.Duration
+	Bell         bool // [ui] bell on refusals
 	// BellOut receives the bell (BEL); os.Stderr when nil. bubbletea drops
 	// Printf output in the alternate screen, so the bell is written here.
 	BellOut  io.Writer
@@ -127,6 +130,7 @@ type Model struct {
 	// superseded counts, by code, confirmations cancelled by a scan: their
 	// answer goes to the recent list and leaves the panel to the new scan.
 	superseded map[string]int
+	repeats    repeats // double reads (repeat.go)
 
 	reportScroll, queueScroll scroller
 	backlog                   backlogView
@@ -143,6 +147,9 @@ func New(o Options) Model {
 	}
 	if o.ScanGap <= 0 {
 		o.ScanGap = DefaultScanGap
+	}
+	if o.RepeatWindow <= 0 {
+		o.RepeatWindow = DefaultRepeatWindow
 	}
 	if o.Lang == "" {
 		o.Lang = LangFromEnv()
@@ -161,7 +168,7 @@ func New(o Options) Model {
 		o: o, tx: tx, st: st, keys: keys, help: help.New(), width: 80, height: 24,
 		now: o.Now(), input: in, recent: recentList{max: o.Recent},
 		status:   statusBar{terminal: o.Terminal, cashier: o.Cashier, port: o.ScannerPort, connected: o.ScannerPort == ""},
-		confirmC: make(chan confirmReq), gate: keyGate{gap: o.ScanGap},
+		confirmC: make(chan confirmReq), gate: keyGate{gap: o.ScanGap}, repeats: repeats{window: o.RepeatWindow},
 	}
 	if o.Engine != nil {
 		m.status.st = o.Engine.Status()
@@ -491,8 +498,16 @@ func (m Model) submit(sc scanner.Scan) (Model, tea.Cmd) {
 		m.result = resultPanel{rejected: sc, at: m.o.Now(), shown: true}
 		return m, m.bell()
 	}
+	if code := sc.Payload.Code; code != "" {
+		if mm, ok := m.repeatRead(code); ok {
+			return mm, nil
+		}
+	}
 	if m.o.Engine == nil {
 		return m, nil
+	}
+	if code := sc.Payload.Code; code != "" {
+		m.repeats.start(code)
 	}
 	m.inFlight++
 	m.result = resultPanel{working: true, code: firstNonEmpty(sc.Payload.Code, sc.Payload.EncryptCode), at: m.o.Now(), shown: true}
@@ -503,6 +518,15 @@ func (m Model) onRedeemed(r redeemedMsg) (tea.Model, tea.Cmd) {
 	m.inFlight--
 	code := firstNonEmpty(r.out.Code, r.code)
 	cancelled := r.err == nil && r.out.Reason == sync.ReasonCancelled
+	if r.code != "" {
+		m.repeats.done(r.code)
+	}
+	if r.err == nil && !cancelled && r.out.Kind != sync.Duplicate && code != "" {
+		m.repeats.answer(code, r.out, m.o.Now())
+		if r.code != "" && r.code != code {
+			m.repeats.answer(r.code, r.out, m.o.Now())
+		}
+	}
 	if cancelled && m.superseded[code] > 0 {
 		// cancelled by the scan that followed: the panel is that scan's
 		if m.superseded[code]--; m.superseded[code] == 0 {

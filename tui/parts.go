@@ -20,15 +20,26 @@ type resultPanel struct {
 	// confirming: WeChat allowed the consume and the dialog waits for the
 	// cashier ([ui] confirm)
 	confirming bool
-	rejected   scanner.Scan
-	out        sync.Outcome
-	err        error
-	code       string
-	at         time.Time
+	// repeat: a double read; the answer shown is the earlier one
+	repeat   bool
+	rejected scanner.Scan
+	out      sync.Outcome
+	err      error
+	code     string
+	at       time.Time
 }
 
-// lines returns the panel's headline style and its text lines.
+// lines returns the panel's headline style and its text lines; a double
+// read says so after the headline.
 func (r resultPanel) lines(tx *Text, st Styles) (lipgloss.Style, []string) {
+	style, l := r.answerLines(tx, st)
+	if r.repeat && len(l) > 0 {
+		l[0] += "   " + st.Bold.Render("↻ "+tx.ReadTwice)
+	}
+	return style, l
+}
+
+func (r resultPanel) answerLines(tx *Text, st Styles) (lipgloss.Style, []string) {
 	switch {
 	case !r.shown:
 		return st.Panel, []string{st.Muted.Render(tx.Ready)}
@@ -77,7 +88,18 @@ func (r resultPanel) lines(tx *Text, st Styles) (lipgloss.Style, []string) {
 // reasonText is the cashier's words for an outcome's reason.
 func reasonText(tx *Text, o sync.Outcome) string {
 	switch o.Reason {
-	case sync.ReasonAlreadyUsed, sync.ReasonUsedHere:
+	case sync.ReasonUsedHere:
+		// a queued code is accepted offline here, not yet redeemed
+		if p := o.Previous; p != nil && !p.At.IsZero() {
+			switch p.State {
+			case sync.StateQueued:
+				return fmt.Sprintf(tx.AcceptedHereFmt, p.At.Format("15:04"))
+			case sync.StateConflict:
+				return fmt.Sprintf(tx.ConflictHereFmt, p.At.Format("15:04"))
+			}
+		}
+		fallthrough
+	case sync.ReasonAlreadyUsed:
 		s := tx.Reasons[o.Reason]
 		if p := o.Previous; p != nil && !p.At.IsZero() {
 			s += " " + fmt.Sprintf(tx.UsedAtFmt, p.At.Format("01-02 15:04"), firstNonEmpty(p.Terminal, "?"))

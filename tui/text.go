@@ -21,7 +21,7 @@ type Text struct {
 
 	Consumed, Refused, AcceptedOffline, AcceptedOfflineHint, Duplicate string
 	Checking, CheckingHint, Conflict, Error                            string
-	Confirming, Cancelled                                              string
+	Confirming, Cancelled, ReadTwice                                   string
 	CodeLabel, CustomerLabel, OfflineCountFmt                          string
 	Ready, Working, Prompt                                             string
 
@@ -68,6 +68,9 @@ type Text struct {
 	Rejects map[scanner.RejectKind]string
 	// UsedAtFmt completes "already used": time, till.
 	UsedAtFmt, ExpiredFmt, NotYetFmt, OfflineLimitFmt string
+	// A code this till accepted offline, scanned again: still queued
+	// (never "redeemed" before WeChat confirmed), or since a conflict.
+	AcceptedHereFmt, ConflictHereFmt string
 }
 
 // Catalogue returns the texts of lang ("zh" or "en"); anything else is en.

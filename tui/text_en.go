@@ -18,7 +18,7 @@ var textEN = Text{
 	Consumed: "CONSUMED", Refused: "REFUSED", AcceptedOffline: "ACCEPTED OFFLINE",
 	AcceptedOfflineHint: "will be checked with WeChat later — honour it",
 	Duplicate:           "DUPLICATE READ", Checking: "CHECKING", CheckingHint: "answer lost — do not honour twice; checking with WeChat",
-	Confirming: "Waiting for you to confirm", Cancelled: "CANCELLED",
+	ReadTwice: "read twice", Confirming: "Waiting for you to confirm", Cancelled: "CANCELLED",
 	Conflict: "CONFLICT", Error: "ERROR",
 	CodeLabel: "code", CustomerLabel: "customer", OfflineCountFmt: "offline this shift %d / %d",
 	Ready: "Ready — scan a coupon", Working: "Checking with WeChat…", Prompt: "Scan or type a code ▸ ",
@@ -67,14 +67,16 @@ var textEN = Text{
 	},
 	Yes: "yes", No: "no",
 
-	UsedAtFmt: "at %s (%s)", ExpiredFmt: "Expired on %s", NotYetFmt: "Not valid until %s", OfflineLimitFmt: "Offline limit reached (%d of %d this shift) — ask a manager",
+	AcceptedHereFmt: "Accepted offline here at %s — not redeemed yet, WeChat is asked when back",
+	ConflictHereFmt: "Accepted offline here at %s, then refused by WeChat — ask a manager",
+	UsedAtFmt:       "at %s (%s)", ExpiredFmt: "Expired on %s", NotYetFmt: "Not valid until %s", OfflineLimitFmt: "Offline limit reached (%d of %d this shift) — ask a manager",
 
 	Reasons: map[sync.Reason]string{
 		sync.ReasonOK:                 "Consumed",
 		sync.ReasonConfirmedByQuery:   "Consumed — confirmed by WeChat after the answer was lost",
 		sync.ReasonAcceptedOffline:    "Accepted offline — will be checked later",
 		sync.ReasonAlreadyUsed:        "Already used",
-		sync.ReasonUsedHere:           "Already used at this till",
+		sync.ReasonUsedHere:           "Already redeemed at this till",
 		sync.ReasonExpired:            "Expired",
 		sync.ReasonNotYetValid:        "Not valid yet",
 		sync.ReasonGifting:            "Being given to a friend — ask the customer to finish or cancel",

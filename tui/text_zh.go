@@ -18,7 +18,7 @@ var textZH = Text{
 	Consumed: "核销成功", Refused: "拒绝", AcceptedOffline: "离线已受理",
 	AcceptedOfflineHint: "联网后自动核销 — 可以给顾客优惠",
 	Duplicate:           "重复扫码", Checking: "核实中", CheckingHint: "应答丢失 — 请勿重复给优惠，正在向微信核对",
-	Confirming: "等待收银员确认", Cancelled: "已取消",
+	ReadTwice: "重复扫码", Confirming: "等待收银员确认", Cancelled: "已取消",
 	Conflict: "冲突", Error: "错误",
 	CodeLabel: "券码", CustomerLabel: "顾客", OfflineCountFmt: "本班次离线已受理 %d / %d",
 	Ready: "就绪 — 请扫码", Working: "正在向微信核对…", Prompt: "请扫码或输入券码 ▸ ",
@@ -67,14 +67,16 @@ var textZH = Text{
 	},
 	Yes: "是", No: "否",
 
-	UsedAtFmt: "%s（%s）", ExpiredFmt: "已过期（%s）", NotYetFmt: "未到使用时间（%s）", OfflineLimitFmt: "已达离线受理上限（本班次 %d / %d）— 请找店长",
+	AcceptedHereFmt: "本机离线已受理（%s）— 尚未核销，联网后向微信核销",
+	ConflictHereFmt: "本机离线受理（%s）后被微信拒绝 — 请找店长",
+	UsedAtFmt:       "%s（%s）", ExpiredFmt: "已过期（%s）", NotYetFmt: "未到使用时间（%s）", OfflineLimitFmt: "已达离线受理上限（本班次 %d / %d）— 请找店长",
 
 	Reasons: map[sync.Reason]string{
 		sync.ReasonOK:                 "核销成功",
 		sync.ReasonConfirmedByQuery:   "已核销 — 应答丢失后经微信查询确认",
 		sync.ReasonAcceptedOffline:    "离线已受理 · 联网后自动核销",
 		sync.ReasonAlreadyUsed:        "已核销",
-		sync.ReasonUsedHere:           "本收银台已核销",
+		sync.ReasonUsedHere:           "本机已核销",
 		sync.ReasonExpired:            "已过期",
 		sync.ReasonNotYetValid:        "未到使用时间",
 		sync.ReasonGifting:            "转赠中，请顾客完成或取消转赠",

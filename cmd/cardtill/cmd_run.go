@@ -95,7 +95,7 @@ func runTill(ctx context.Context, g *globals, cfg *Config, logger *slog.Logger) 
 	defer redemptions.finish(screenRedemptionsGrace, logger)
 	to := tui.Options{
 		Engine: redemptions, Shifts: storeShifts{db: db, terminal: cfg.Terminal.ID}, Lang: cfg.UI.Lang,
-		Confirm: cfg.UI.Confirm, Bell: cfg.UI.Bell, Recent: cfg.UI.Recent, ScanGap: cfg.UI.ScanGap.Duration, Terminal: terminal,
+		Confirm: cfg.UI.Confirm, Bell: cfg.UI.Bell, Recent: cfg.UI.Recent, ScanGap: cfg.UI.ScanGap.Duration, RepeatWindow: cfg.UI.RepeatWindow.Duration, Terminal: terminal,
 		Cashier: cfg.Shift.DefaultCashier, StatusC: statusC, NoColor: tui.NoColor(),
 		ShiftReport: shiftReportView(db), Backlog: journalBacklog(db), AckConflicts: ackConflicts(db, time.Now), Notices: notices.notices(), PastNotices: notices.past(),
 	}

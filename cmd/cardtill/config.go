@@ -113,6 +113,9 @@ type UIConfig struct {
 	// scanner's code: keys that come faster and end in Enter are a scan,
 	// never an answer to a dialog.
 	ScanGap Duration `toml:"scan_gap"`
+	// RepeatWindow: the same code again this soon after the till's answer
+	// is a double read: the answer again, marked, nothing journaled.
+	RepeatWindow Duration `toml:"repeat_window"`
 }
 
 // ShiftConfig says what happens when a code is scanned with no open shift.
@@ -353,7 +356,7 @@ func DefaultConfig() *Config {
 			FrameTimeout: Duration{100 * time.Millisecond},
 			MaxLength:    512,
 		},
-		UI:    UIConfig{Bell: true, Recent: 50, ScanGap: Duration{tui.DefaultScanGap}},
+		UI:    UIConfig{Bell: true, Recent: 50, ScanGap: Duration{tui.DefaultScanGap}, RepeatWindow: Duration{tui.DefaultRepeatWindow}},
 		Shift: ShiftConfig{OnScanWithoutShift: "open"},
 		Log:   LogConfig{Level: "info", MaxSizeMB: 10, MaxBackups: 5, MaxAgeDays: 30},
 		Hub: HubConfig{
@@ -658,6 +661,8 @@ func (c *Config) Validate() error {
 		return bad("scanner.frame_timeout", "must be set (e.g. \"100ms\") when terminator = \"none\"")
 	case c.UI.Recent < 1 || c.UI.Recent > 1000:
 		return bad("ui.recent", "must be between 1 and 1000")
+	case c.UI.RepeatWindow.Duration < 100*time.Millisecond || c.UI.RepeatWindow.Duration > time.Minute:
+		return bad("ui.repeat_window", fmt.Sprintf("%s is out of range: use 100ms to 1m (default %s)", c.UI.RepeatWindow, tui.DefaultRepeatWindow))
 	case c.UI.ScanGap.Duration < time.Millisecond || c.UI.ScanGap.Duration > 200*time.Millisecond:
 		return bad("ui.scan_gap", fmt.Sprintf("%s is out of range: use 1ms to 200ms (scanners type a key every few ms, people every 50 ms or more; default %s)", c.UI.ScanGap, tui.DefaultScanGap))
 	case (c.Hub.TLSCert == "") != (c.Hub.TLSKey == ""):

@@ -49,6 +49,8 @@ func TestConfigErrorsNameKeyAndLine(t *testing.T) {
 			[]string{"sync.quiet_period", "longer than wechat.timeout"}},
 		{"scan gap too long", "[ui]\nscan_gap = \"1s\"\n",
 			[]string{"ui.scan_gap", "1ms to 200ms"}},
+		{"repeat window too long", "[ui]\nrepeat_window = \"2h\"\n",
+			[]string{"ui.repeat_window", "100ms to 1m"}},
 		{"tls half set", "[hub]\ntls_cert = \"/x.pem\"\n",
 			[]string{"hub.tls_cert", "both"}},
 	}
