@@ -15,7 +15,8 @@
 //   - the code-status feed GET /v1/codes/changes: per-code statuses and
 //     manager notices derived from the events, pulled by tills (Client).
 //
-// The hub owns its bbolt file (Store) and nothing else: it never touches a
+// The hub owns its Store (the bbolt file BoltStore, or PostgreSQL: PGStore)
+// and nothing else: it never touches a
 // till's journal, never logs a token, secret, AES key or terminal key, and
 // does nothing slow (no network call) between receiving a push and
 // answering it.

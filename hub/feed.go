@@ -149,7 +149,7 @@ func decodeCursor(s string) (uint64, error) {
 }
 
 // Changes returns the feed after cursor, at most limit items.
-func (s *Store) Changes(cursor string, limit int) (ChangesPage, error) {
+func (s *BoltStore) Changes(cursor string, limit int) (ChangesPage, error) {
 	after, err := decodeCursor(cursor)
 	if err != nil {
 		return ChangesPage{}, err

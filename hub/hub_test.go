@@ -52,7 +52,7 @@ func seedEvents(t testing.TB) map[string][]byte {
 }
 
 // openStore opens a hub file in dir and checks it when the test ends.
-func openStore(t testing.TB, path string) *hub.Store {
+func openStore(t testing.TB, path string) hub.Store {
 	t.Helper()
 	s, err := hub.OpenStore(path, hub.StoreOptions{Now: clock})
 	if err != nil {
@@ -100,7 +100,7 @@ func (s *syncBuffer) String() string {
 
 type testHub struct {
 	url   string
-	store *hub.Store
+	store hub.Store
 	push  *wechat.PushCodec
 	logs  *syncBuffer
 	srv   *httptest.Server

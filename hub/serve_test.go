@@ -123,7 +123,7 @@ func TestServeBadCertificate(t *testing.T) {
 
 var zeroTime time.Time
 
-func mustEvents(t *testing.T, st *hub.Store) []hub.EventRecord {
+func mustEvents(t *testing.T, st hub.Store) []hub.EventRecord {
 	t.Helper()
 	evs, err := st.Events(time.Time{}, 0)
 	if err != nil {

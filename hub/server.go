@@ -2,6 +2,7 @@ package hub
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/tls"
 	"encoding/json"
 	"errors"
@@ -56,8 +57,9 @@ const (
 type Options struct {
 	// Push verifies and decodes WeChat's pushes. Required.
 	Push *wechat.PushCodec
-	// Store is the hub's bbolt file. Required.
-	Store *Store
+	// Store is where the hub keeps everything (BoltStore or PGStore).
+	// Required.
+	Store Store
 	// Tokens feeds GET /v1/token; nil answers 503 there (no secret given).
 	Tokens TokenSource
 	// Logger gets one line per refused request, never a secret (discarded
@@ -79,7 +81,7 @@ type Options struct {
 // Server is the hub's HTTP side.
 type Server struct {
 	push   *wechat.PushCodec
-	store  *Store
+	store  Store
 	tokens TokenSource
 	log    *slog.Logger
 	now    func() time.Time
@@ -90,6 +92,56 @@ type Server struct {
 	handed     string    // the token last handed out
 	lastReject time.Time // when a till's report last dropped it
 	failedAt   time.Time // when fetching a token last failed (zero: it works)
+
+	authMu    stdsync.Mutex
+	authCache map[[32]byte]authEntry // sha256(key) -> terminal, recently authenticated
+	authDown  bool                   // the store failed the last authentication
+}
+
+// authEntry is a terminal the store recently confirmed.
+type authEntry struct {
+	name string
+	at   time.Time
+}
+
+// authCacheFor is how long a terminal confirmed by the store is still let
+// in when the store cannot be read (the database is down): tills keep
+// getting the token the hub holds. A key revoked meanwhile takes effect
+// once the store answers again.
+const authCacheFor = 15 * time.Minute
+
+// authenticate asks the store and, when the store cannot answer, the
+// recently confirmed terminals.
+func (s *Server) authenticate(key string) (string, bool) {
+	name, ok, err := s.store.Authenticate(key)
+	sum := sha256.Sum256([]byte(key))
+	now := s.now()
+	s.authMu.Lock()
+	defer s.authMu.Unlock()
+	if err == nil {
+		if s.authDown {
+			s.authDown = false
+			s.log.Info("terminal keys: the store answers again")
+		}
+		if ok {
+			if s.authCache == nil || len(s.authCache) > 100000 {
+				s.authCache = map[[32]byte]authEntry{}
+			}
+			s.authCache[sum] = authEntry{name, now}
+		} else {
+			delete(s.authCache, sum)
+		}
+		return name, ok
+	}
+	if !s.authDown {
+		s.authDown = true
+		s.log.Error("terminal keys: the store cannot be read; terminals confirmed in the last "+authCacheFor.String()+" are still let in", "err", err)
+	}
+	e, hit := s.authCache[sum]
+	if hit && now.Sub(e.at) < authCacheFor {
+		return e.name, true
+	}
+	return "", false
 }
 
 // NewServer checks o and returns a Server.
@@ -160,7 +212,7 @@ func (s *Server) authed(next func(w http.ResponseWriter, r *http.Request, termin
 		key, ok := bearer(r.Header.Get("Authorization"))
 		name, good := "", false
 		if ok {
-			name, good = s.store.Authenticate(strings.TrimSpace(key))
+			name, good = s.authenticate(strings.TrimSpace(key))
 		}
 		if !good {
 			attrs := []any{"remote", r.RemoteAddr, "path", r.URL.Path, "reason", map[bool]string{true: "unknown or revoked key", false: "no bearer key"}[ok]}

@@ -26,7 +26,7 @@ import (
 //	1: events, dedup (key -> seq), feed, terminals
 //	2: dedup keyed by key+NUL+sha256(raw) (different events with one key are
 //	   both kept); nonces
-const schemaVersion = 2
+var schemaVersion = uint64(len(boltMigrations) - 1)
 
 var (
 	bucketMeta      = []byte("meta")      // "schema" -> uint64
@@ -38,9 +38,11 @@ var (
 	keySchema       = []byte("schema")
 )
 
-// Store is the hub's bbolt file: received events, their dedup index, the
-// code-status feed and the terminal keys. Safe for concurrent use.
-type Store struct {
+// BoltStore is the hub's embedded bbolt file (the default Store, for one
+// hub process): received events, their dedup index, the seen (timestamp,
+// nonce) pairs, the code-status feed and the terminal keys. Safe for
+// concurrent use.
+type BoltStore struct {
 	db     *bolt.DB
 	now    func() time.Time
 	window time.Duration
@@ -71,7 +73,7 @@ type StoreOptions struct {
 }
 
 // OpenStore opens (creating it if needed) the hub file at path.
-func OpenStore(path string, o StoreOptions) (*Store, error) {
+func OpenStore(path string, o StoreOptions) (*BoltStore, error) {
 	if o.LockTimeout <= 0 {
 		o.LockTimeout = 2 * time.Second
 	}
@@ -97,7 +99,7 @@ func OpenStore(path string, o StoreOptions) (*Store, error) {
 	if o.TimestampWindow <= 0 {
 		o.TimestampWindow = wechat.DefaultTimestampWindow
 	}
-	s := &Store{db: db, now: o.Now, window: o.TimestampWindow}
+	s := &BoltStore{db: db, now: o.Now, window: o.TimestampWindow}
 	if !o.ReadOnly {
 		s.gcReqs, s.gcDone = make(chan *commitReq, maxGroup), make(chan struct{})
 		go s.committer()
@@ -114,27 +116,42 @@ func OpenStore(path string, o StoreOptions) (*Store, error) {
 	return s, nil
 }
 
-// migrate creates the buckets and brings the schema up to date.
+// boltMigrations[v] brings a file from schema v-1 to v. A new file runs
+// them all. Add a bucket (the next issue's fleet reports, say) as a new
+// entry and bump schemaVersion.
+var boltMigrations = []func(tx *bolt.Tx) error{
+	1: func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bucketEvents, bucketDedup, bucketFeed, bucketTerminals} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	},
+	2: func(tx *bolt.Tx) error {
+		if _, err := tx.CreateBucketIfNotExists(bucketNonces); err != nil {
+			return err
+		}
+		return rekeyDedup(tx)
+	},
+}
+
+// migrate brings the schema up to date in one transaction.
 func migrate(tx *bolt.Tx) error {
 	meta, err := tx.CreateBucketIfNotExists(bucketMeta)
 	if err != nil {
 		return err
 	}
-	if v := meta.Get(keySchema); v != nil && binary.BigEndian.Uint64(v) > schemaVersion {
-		return fmt.Errorf("schema %d is newer than this cardtill (%d): upgrade cardtill", binary.BigEndian.Uint64(v), schemaVersion)
-	}
 	var from uint64
 	if v := meta.Get(keySchema); v != nil {
 		from = binary.BigEndian.Uint64(v)
 	}
-	for _, b := range [][]byte{bucketEvents, bucketDedup, bucketFeed, bucketTerminals, bucketNonces} {
-		if _, err := tx.CreateBucketIfNotExists(b); err != nil {
-			return err
-		}
+	if from > schemaVersion {
+		return fmt.Errorf("schema %d is newer than this cardtill (%d): upgrade cardtill", from, schemaVersion)
 	}
-	if from == 1 {
-		if err := rekeyDedup(tx); err != nil {
-			return fmt.Errorf("migrate schema 1 to 2: %w", err)
+	for v := from + 1; v <= schemaVersion; v++ {
+		if err := boltMigrations[v](tx); err != nil {
+			return fmt.Errorf("migrate schema %d to %d: %w", v-1, v, err)
 		}
 	}
 	return meta.Put(keySchema, u64(schemaVersion))
@@ -193,7 +210,7 @@ func checkSchema(tx *bolt.Tx) error {
 }
 
 // Close closes the file (after the pushes being committed).
-func (s *Store) Close() error {
+func (s *BoltStore) Close() error {
 	if s.gcReqs != nil {
 		s.gcMu.Lock()
 		if !s.gcClosed {
@@ -227,7 +244,7 @@ var errStoreClosed = errors.New("the hub store is closed")
 // shared transaction, and then every fn in it is run again alone, so one
 // bad write cannot fail the others. fn may run more than once and must
 // set its results afresh each time.
-func (s *Store) commit(fn func(*bolt.Tx) error) error {
+func (s *BoltStore) commit(fn func(*bolt.Tx) error) error {
 	req := &commitReq{fn: fn, done: make(chan error, 1)}
 	s.gcMu.RLock()
 	if s.gcClosed || s.gcReqs == nil {
@@ -249,7 +266,7 @@ func (s *Store) commit(fn func(*bolt.Tx) error) error {
 // more writer than the last group had: at most half as long as the last
 // commit took (its fsyncs), and never more than maxGather. A lone writer
 // (the last group was one) never waits.
-func (s *Store) committer() {
+func (s *BoltStore) committer() {
 	defer close(s.gcDone)
 	last, took := 1, time.Duration(0)
 	timer := time.NewTimer(time.Hour)
@@ -296,7 +313,7 @@ func (s *Store) committer() {
 // maxGather bounds how long a group waits for company (see committer).
 const maxGather = 5 * time.Millisecond
 
-func (s *Store) commitGroup(batch []*commitReq) {
+func (s *BoltStore) commitGroup(batch []*commitReq) {
 	s.gcCommits.Add(1)
 	s.gcWrites.Add(uint64(len(batch)))
 	errs := make([]error, len(batch))
@@ -325,14 +342,31 @@ func (s *Store) commitGroup(batch []*commitReq) {
 }
 
 // Check runs bbolt's consistency check (tests, `doctor`).
-func (s *Store) Check() error {
-	return s.db.View(func(tx *bolt.Tx) error {
+//
+// It runs in a write transaction that is rolled back: bbolt's check in a
+// read transaction is unsafe beside writers (Tx.Check's doc).
+func (s *BoltStore) Check() error {
+	if s.gcReqs == nil { // read-only
+		return s.db.View(func(tx *bolt.Tx) error {
+			for err := range tx.Check() {
+				return err
+			}
+			return nil
+		})
+	}
+	err := s.db.Update(func(tx *bolt.Tx) error {
 		for err := range tx.Check() {
 			return err
 		}
-		return nil
+		return errCheckDone
 	})
+	if errors.Is(err, errCheckDone) {
+		return nil
+	}
+	return err
 }
+
+var errCheckDone = errors.New("check done")
 
 func u64(v uint64) []byte {
 	b := make([]byte, 8)
@@ -372,7 +406,7 @@ const nonceKeep = time.Minute
 // whose dedup key and body are already stored (a WeChat retry) changes
 // nothing and reports dup. A push whose (timestamp, nonce) was seen with
 // another body is refused with ErrReplayed.
-func (s *Store) AddEvent(p *wechat.Push) (seq uint64, dup bool, err error) {
+func (s *BoltStore) AddEvent(p *wechat.Push) (seq uint64, dup bool, err error) {
 	h := p.Event.Head()
 	key := dedupKey(h.DedupKey(), h.Raw)
 	sum := sha256.Sum256(h.Raw)
@@ -457,7 +491,7 @@ func pruneNonces(nb *bolt.Bucket, cut time.Time) error {
 // Events returns the events received at or after since, oldest first, at
 // most limit (0 = no limit) of the newest ones. It reads backwards from the
 // newest, so it costs what it returns, not the size of the file.
-func (s *Store) Events(since time.Time, limit int) ([]EventRecord, error) {
+func (s *BoltStore) Events(since time.Time, limit int) ([]EventRecord, error) {
 	var out []EventRecord
 	err := s.db.View(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketEvents).Cursor()
@@ -486,7 +520,7 @@ func (s *Store) Events(since time.Time, limit int) ([]EventRecord, error) {
 }
 
 // feedPage returns up to limit feed items after seq, and whether more wait.
-func (s *Store) feedPage(after uint64, limit int) (items []FeedItem, last uint64, more bool, err error) {
+func (s *BoltStore) feedPage(after uint64, limit int) (items []FeedItem, last uint64, more bool, err error) {
 	last = after
 	err = s.db.View(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketFeed).Cursor()
@@ -529,7 +563,7 @@ var ErrNoTerminal = errors.New("no such terminal")
 
 // AddTerminal stores a terminal with the hash of key. The key itself is
 // never stored.
-func (s *Store) AddTerminal(name, key string) error {
+func (s *BoltStore) AddTerminal(name, key string) error {
 	if err := validTerminalName(name); err != nil {
 		return err
 	}
@@ -549,7 +583,7 @@ func (s *Store) AddTerminal(name, key string) error {
 }
 
 // RemoveTerminal revokes a terminal's key at once.
-func (s *Store) RemoveTerminal(name string) error {
+func (s *BoltStore) RemoveTerminal(name string) error {
 	return s.db.Update(func(tx *bolt.Tx) error {
 		t := tx.Bucket(bucketTerminals)
 		if t.Get([]byte(name)) == nil {
@@ -560,7 +594,7 @@ func (s *Store) RemoveTerminal(name string) error {
 }
 
 // Terminals lists the terminals by name.
-func (s *Store) Terminals() ([]Terminal, error) {
+func (s *BoltStore) Terminals() ([]Terminal, error) {
 	var out []Terminal
 	err := s.db.View(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketTerminals).ForEach(func(_, v []byte) error {
@@ -580,10 +614,10 @@ func (s *Store) Terminals() ([]Terminal, error) {
 
 // Authenticate returns the terminal whose key is key. It hashes the key and
 // compares it with every stored hash in constant time, without stopping at
-// the first match.
-func (s *Store) Authenticate(key string) (string, bool) {
+// the first match. err is a failure to read the store, not a refusal.
+func (s *BoltStore) Authenticate(key string) (string, bool, error) {
 	if key == "" {
-		return "", false
+		return "", false, nil
 	}
 	sum := sha256.Sum256([]byte(key))
 	var name string
@@ -599,7 +633,10 @@ func (s *Store) Authenticate(key string) (string, bool) {
 			return nil
 		})
 	})
-	return name, err == nil && name != ""
+	if err != nil {
+		return "", false, fmt.Errorf("authenticate: %w", err)
+	}
+	return name, name != "", nil
 }
 
 func validTerminalName(name string) error {

@@ -22,7 +22,7 @@ import (
 // feed through their own link after a drain that reached WeChat, as Run
 // does, so offline decisions see codes the hub knows.
 type hubSide struct {
-	store  *hub.Store
+	store  hub.Store
 	srv    *httptest.Server
 	codec  *wechat.PushCodec
 	keys   map[string]string // terminal -> key

@@ -77,7 +77,7 @@ func hubPushConfig(cfg *Config) (*wechat.PushCodec, error) {
 	return p, nil
 }
 
-func openHubStore(g *globals, readOnly bool) (*hub.Store, *Config, error) {
+func openHubStore(g *globals, readOnly bool) (hub.Store, *Config, error) {
 	cfg, err := g.config()
 	if err != nil {
 		return nil, nil, err
@@ -163,7 +163,7 @@ func runHub(ctx context.Context, g *globals) error {
 }
 
 // hubAdmin is what the events and terminal commands need: the hub's file
-// (*hub.Store) when the hub is stopped, or the running hub through its
+// (hub.Store) when the hub is stopped, or the running hub through its
 // admin socket (*hub.AdminClient).
 type hubAdmin interface {
 	Events(since time.Time, limit int) ([]hub.EventRecord, error)

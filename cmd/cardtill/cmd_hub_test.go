@@ -161,8 +161,8 @@ func TestHubTerminalCommands(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if name, ok := st.Authenticate(key); !ok || name != "till-1" {
-		t.Errorf("key does not authenticate: %q %v", name, ok)
+	if name, ok, err := st.Authenticate(key); !ok || name != "till-1" || err != nil {
+		t.Errorf("key does not authenticate: %q %v %v", name, ok, err)
 	}
 	// While the file is held (the hub runs), commands say so and change nothing.
 	code, _, errOut = runCmd(t, "--config", cfg, "hub", "terminal", "remove", "till-1")

@@ -40,7 +40,7 @@ const (
 // with stable_token against the fake WeChat, feed) on loopback.
 type hubRig struct {
 	wx    *wechattest.Server
-	store *hub.Store
+	store hub.Store
 	push  *wechat.PushCodec
 	url   string
 	logs  *lockedBuffer
