@@ -83,6 +83,7 @@ started=0
 
 start en_US.UTF-8
 wait_for "Demo codes" "Scan or type a code" "keyboard only" "queue 0"
+wait_for "● WeChat online" # known within seconds of the start, with no scan
 
 scan 100000000001
 wait_for "CONSUMED" "1000 0000 0001" "¥20 off any drink" "1 ✔  0 ✖"
@@ -101,7 +102,9 @@ scan 6901234567892
 wait_for "That is a product barcode, not a coupon"
 
 keys F8
-wait_for "outage ON" # the till learns of the outage at its next call to WeChat
+wait_for "outage ON"
+# idle: the probe (every 2 s in the demo) finds the outage without a scan
+wait_for "WeChat OFFLINE for 0 min · 20 more can be accepted offline this shift"
 scan 100000000002
 wait_for "ACCEPTED OFFLINE" "will be checked with WeChat later" "queue 1" "WeChat OFFLINE since"
 lacks "WeChat online"
@@ -117,7 +120,7 @@ keys F8 # back online: one queued code is consumed, WeChat refuses the deleted o
 wait_for "outage OFF" "queue 0" "WeChat online" "conflicts 1 (1 new)"
 
 keys F4 # the shift report: longer than 80x24, so it scrolls
-wait_for "Shift report" "SHIFT REPORT" "more ↓"
+wait_for "SHIFT REPORT" "more ↓" # the report carries its own title (F4)
 keys End
 wait_for "end  ↑"
 keys Home

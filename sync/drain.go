@@ -134,7 +134,8 @@ func (e *Engine) interruptUnanswered() error {
 // "offline" and pulled no feed after WeChat was back. It returns when ctx
 // is done.
 func (e *Engine) Run(ctx context.Context) error {
-	failures := 0 // consecutive passes that did not reach WeChat
+	defer e.startWatch(ctx)() // live connectivity while idle (watch.go)
+	failures := 0             // consecutive passes that did not reach WeChat
 	var probed time.Time
 	for {
 		rep, err := e.DrainOnce(ctx)

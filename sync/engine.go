@@ -63,6 +63,9 @@ type Options struct {
 	Now func() time.Time
 	// Logger receives the engine's log (discarded when nil).
 	Logger *slog.Logger
+	// ProbeInterval is how often Run's watcher probes WeChat while idle,
+	// online or offline (DefaultProbeInterval when 0; watch.go).
+	ProbeInterval time.Duration
 	// OnStatus, when set, is called (from the engine's goroutines) after
 	// connectivity or the queue changed. It must not block.
 	OnStatus func(Status)
@@ -128,6 +131,9 @@ func New(o Options) (*Engine, error) {
 	}
 	if o.Concurrency <= 0 {
 		o.Concurrency = 8
+	}
+	if o.ProbeInterval <= 0 {
+		o.ProbeInterval = DefaultProbeInterval
 	}
 	if o.Now == nil {
 		o.Now = time.Now

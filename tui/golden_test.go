@@ -81,7 +81,16 @@ func goldenStates() map[string]func(m Model) Model {
 		"refused-used": func(m Model) Model { return send(withRecent(m), redeemedMsg{out: used}) },
 		"offline-accepted": func(m Model) Model {
 			m = send(withRecent(m), redeemedMsg{out: off})
-			m.status.st = sync.Status{OfflineSince: t0.Add(-6 * time.Minute), LastContact: t0.Add(-6 * time.Minute), LastSync: t0.Add(-9 * time.Minute), QueueDepth: 3}
+			m.status.st = sync.Status{OfflineSince: t0.Add(-6 * time.Minute), LastContact: t0.Add(-6 * time.Minute), LastSync: t0.Add(-9 * time.Minute), QueueDepth: 3,
+				OfflineAcceptedInShift: 3, MaxPerShift: 20}
+			return m
+		},
+		"offline-limit-reached": func(m Model) Model {
+			lim := outcome(sync.Refused, sync.ReasonOfflineShiftLimit, "110201201249", "满20减5券")
+			lim.OfflineInShift, lim.MaxPerShift = 20, 20
+			m = send(withRecent(m), redeemedMsg{out: lim})
+			m.status.st = sync.Status{OfflineSince: t0.Add(-75 * time.Minute), LastContact: t0.Add(-75 * time.Minute), LastSync: t0.Add(-80 * time.Minute), QueueDepth: 20,
+				OfflineAcceptedInShift: 20, MaxPerShift: 20}
 			return m
 		},
 		"online-queue-waiting": func(m Model) Model {

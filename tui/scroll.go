@@ -80,4 +80,9 @@ func (m Model) moreLine(off, page, total int) string {
 
 // bodyRows is how many lines the screen has between the header (title
 // and rule) and the footer (status and keys).
-func (m Model) bodyRows() int { return max(0, m.height-4) }
+func (m Model) bodyRows() int {
+	if m.outage() { // the banner takes a line
+		return max(0, m.height-5)
+	}
+	return max(0, m.height-4)
+}

@@ -35,6 +35,7 @@ type Styles struct {
 	Prompt, Input, Error              lipgloss.Style
 	SectionTitle, StatusBar, Dialog   lipgloss.Style
 	OnlineDot, OfflineDot, PendingDot lipgloss.Style
+	Banner                            lipgloss.Style // the outage banner
 }
 
 // NewStyles builds the styles of t. When noColor is set (NO_COLOR) the
@@ -76,6 +77,7 @@ func NewStyles(t Theme, noColor bool) Styles {
 		OnlineDot:    c(lipgloss.NewStyle(), t.Good),
 		OfflineDot:   c(lipgloss.NewStyle(), t.Bad),
 		PendingDot:   c(lipgloss.NewStyle(), t.Warn),
+		Banner:       c(lipgloss.NewStyle().Bold(true).Reverse(true), t.Bad),
 	}
 }
 

@@ -39,6 +39,11 @@ type Text struct {
 
 	OutageOn, OutageOff, DemoTitle, DemoHint string
 
+	// The outage banner: "WeChat OFFLINE for 12 min", then what the
+	// shift can still accept offline; minutes, hours and minutes.
+	BannerFmt, BannerLeftFmt, BannerLimitReached, BannerNoOffline, BannerNoLimit string
+	MinutesFmt, HoursMinutesFmt                                                  string
+
 	ReportTitle, NoReport, KeyReport string
 
 	// Scrolling the shift report and the queue: "N more ↓", "↑ N

@@ -39,6 +39,9 @@ var textEN = Text{
 	ShiftOpenedFmt: "Shift #%d opened for %s", ShiftClosedFmt: "Shift #%d closed", ShiftsUnavailable: "Shifts are not available here",
 
 	OutageOn: "Simulated WeChat outage ON", OutageOff: "Simulated WeChat outage OFF",
+	BannerFmt: "WeChat OFFLINE for %s", BannerLeftFmt: "%d more can be accepted offline this shift",
+	BannerLimitReached: "offline limit reached — ask a manager", BannerNoOffline: "this till does not accept coupons offline",
+	BannerNoLimit: "coupons are accepted offline", MinutesFmt: "%d min", HoursMinutesFmt: "%d h %02d min",
 	DemoTitle: "Demo codes", DemoHint: "type one and press Enter",
 
 	KeySubmit: "submit", KeyCancel: "back", KeyShift: "shift", KeyQueue: "queue",

@@ -39,6 +39,9 @@ var textZH = Text{
 	ShiftOpenedFmt: "班次 #%d 已开班（%s）", ShiftClosedFmt: "班次 #%d 已交班", ShiftsUnavailable: "此处不支持班次",
 
 	OutageOn: "模拟微信断网：开", OutageOff: "模拟微信断网：关",
+	BannerFmt: "微信离线 已 %s", BannerLeftFmt: "本班次还可离线受理 %d 张",
+	BannerLimitReached: "已达离线受理上限 — 请找店长", BannerNoOffline: "本收银台不离线受理",
+	BannerNoLimit: "可离线受理", MinutesFmt: "%d 分钟", HoursMinutesFmt: "%d 小时 %d 分钟",
 	DemoTitle: "演示券码", DemoHint: "输入其一后回车",
 
 	KeySubmit: "提交", KeyCancel: "返回", KeyShift: "班次", KeyQueue: "待同步",

@@ -31,6 +31,9 @@ func (m Model) View() string {
 		body = m.tillView(w)
 	}
 	head := []string{m.header(w), m.st.Rule.Render(strings.Repeat("─", w))}
+	if m.outage() {
+		head = append(head, m.banner(w))
+	}
 	foot := []string{m.statusLine(w), m.footer(w)}
 	body = append(dlg, body...)
 	if len(body) > avail {

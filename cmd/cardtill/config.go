@@ -18,6 +18,7 @@ import (
 
 	"github.com/pelletier/go-toml/v2"
 
+	"cardtill/sync"
 	"cardtill/tui"
 )
 
@@ -86,6 +87,9 @@ type SyncConfig struct {
 	// QuietPeriod is how long an in-doubt consume waits before it is
 	// resolved by a query; it must exceed wechat.timeout and sync_timeout.
 	QuietPeriod Duration `toml:"quiet_period"`
+	// ProbeInterval is how often the till probes WeChat while idle (no
+	// code, no quota), so the status bar is right without a scan.
+	ProbeInterval Duration `toml:"probe_interval"`
 }
 
 // ScannerConfig describes a serial barcode scanner. An empty Port means
@@ -342,10 +346,11 @@ func DefaultConfig() *Config {
 			UnknownCodes: "accept",
 		},
 		Sync: SyncConfig{
-			Concurrency: 8,
-			Interval:    Duration{30 * time.Second},
-			MaxBackoff:  Duration{5 * time.Minute},
-			QuietPeriod: Duration{20 * time.Second},
+			Concurrency:   8,
+			Interval:      Duration{30 * time.Second},
+			MaxBackoff:    Duration{5 * time.Minute},
+			QuietPeriod:   Duration{20 * time.Second},
+			ProbeInterval: Duration{sync.DefaultProbeInterval},
 		},
 		Scanner: ScannerConfig{
 			Baud:         9600,
@@ -639,6 +644,8 @@ func (c *Config) Validate() error {
 	case c.Sync.QuietPeriod.Duration <= c.WeChat.Timeout.Duration || c.Sync.QuietPeriod.Duration <= c.WeChat.SyncTimeout.Duration:
 		return bad("sync.quiet_period", fmt.Sprintf("%s must be longer than wechat.timeout (%s) and wechat.sync_timeout (%s), so a lost consume cannot still land when it is checked",
 			c.Sync.QuietPeriod, c.WeChat.Timeout, c.WeChat.SyncTimeout))
+	case c.Sync.ProbeInterval.Duration < time.Second || c.Sync.ProbeInterval.Duration > 10*time.Minute:
+		return bad("sync.probe_interval", fmt.Sprintf("%s is out of range: use 1s to 10m (default %s)", c.Sync.ProbeInterval, sync.DefaultProbeInterval))
 	case c.Sync.Concurrency < 1 || c.Sync.Concurrency > 64:
 		return bad("sync.concurrency", fmt.Sprintf("%d is out of range: use 1 to 64", c.Sync.Concurrency))
 	case c.Offline.MaxPerShift < 0:

@@ -95,6 +95,7 @@ func engineOptions(cfg *Config, logger *slog.Logger, onStatus func(sync.Status))
 		QuietPeriod:     cfg.Sync.QuietPeriod.Duration,
 		MaxBackoff:      cfg.Sync.MaxBackoff.Duration,
 		Interval:        cfg.Sync.Interval.Duration,
+		ProbeInterval:   cfg.Sync.ProbeInterval.Duration,
 		Concurrency:     cfg.Sync.Concurrency,
 		Now:             time.Now,
 		Logger:          logger,

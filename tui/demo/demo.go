@@ -68,13 +68,19 @@ type Options struct {
 	// Interval is the drain period (3 s by default, so a newcomer sees the
 	// queue drain soon after the outage ends).
 	Interval time.Duration
-	Logger   *slog.Logger
+	// ProbeInterval is how often WeChat is probed while idle (2 s by
+	// default, so an outage toggled with F8 shows soon without a scan).
+	ProbeInterval time.Duration
+	Logger        *slog.Logger
 }
 
 // Start builds and runs the demo till.
 func Start(o Options) (*Till, error) {
 	if o.Interval == 0 {
 		o.Interval = 3 * time.Second
+	}
+	if o.ProbeInterval == 0 {
+		o.ProbeInterval = 2 * time.Second
 	}
 	dir, err := os.MkdirTemp("", "cardtill-demo-")
 	if err != nil {
@@ -106,7 +112,7 @@ func Start(o Options) (*Till, error) {
 		Terminal: terminal, CustomCodeCards: []string{wechattest.DemoCardCustom},
 		OpenShiftOnScan: true, DefaultCashier: "demo",
 		Timeout: 2 * time.Second, SyncTimeout: 2 * time.Second, QuietPeriod: 5 * time.Second,
-		MaxBackoff: 5 * time.Second, Interval: o.Interval,
+		MaxBackoff: 5 * time.Second, Interval: o.Interval, ProbeInterval: o.ProbeInterval,
 		Logger: o.Logger, OnStatus: t.push,
 	})
 	if err != nil {
