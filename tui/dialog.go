@@ -25,6 +25,10 @@ type dialog struct {
 	kind    dialogKind
 	confirm confirmReq
 	name    textinput.Model
+	// pending is how many codes waited for WeChat when the close dialog
+	// opened; with any, y asks for F2 again (again), as the CLI's --force.
+	pending int
+	again   bool
 }
 
 func (m Model) startShiftDialog() (tea.Model, tea.Cmd) {
@@ -33,7 +37,10 @@ func (m Model) startShiftDialog() (tea.Model, tea.Cmd) {
 		return m, nil
 	}
 	if m.status.shiftID != 0 {
-		m.dialog = dialog{kind: dialogShiftClose}
+		if m.dialog.kind == dialogShiftClose && m.dialog.again { // F2 again: close with pending
+			return m.closeShift()
+		}
+		m.dialog = dialog{kind: dialogShiftClose, pending: m.status.st.QueueDepth}
 		return m, nil
 	}
 	in := textinput.New()
@@ -78,12 +85,14 @@ func (m Model) updateDialog(k tea.KeyMsg) (tea.Model, tea.Cmd) {
 		}
 	case dialogShiftClose:
 		switch {
+		case key.Matches(k, m.keys.Shift) && d.again:
+			return m.closeShift()
 		case key.Matches(k, m.keys.Yes):
-			s, id, now := m.o.Shifts, m.status.shiftID, m.o.Now()
-			return m.closeDialog(), func() tea.Msg {
-				err := s.CloseShift(id, now)
-				return shiftMsg{id: id, closed: err == nil, err: err}
+			if d.pending > 0 { // the explicit second key is F2
+				m.dialog.again = true
+				return m, nil
 			}
+			return m.closeShift()
 		case key.Matches(k, m.keys.No):
 			return m.closeDialog(), nil
 		case k.Type == tea.KeyRunes:
@@ -106,6 +115,15 @@ func (m Model) updateDialog(k tea.KeyMsg) (tea.Model, tea.Cmd) {
 		return m, cmd
 	}
 	return m, nil
+}
+
+// closeShift closes the open shift in a command.
+func (m Model) closeShift() (tea.Model, tea.Cmd) {
+	s, id, now := m.o.Shifts, m.status.shiftID, m.o.Now()
+	return m.closeDialog(), func() tea.Msg {
+		err := s.CloseShift(id, now)
+		return shiftMsg{id: id, closed: err == nil, err: err}
+	}
 }
 
 func openShift(s Shifts, name string, now time.Time) tea.Cmd {

@@ -333,6 +333,12 @@ func (m Model) dialogView(w int) []string {
 		lines = []string{m.st.Warn.Render(tx.ShiftOpenTitle), tx.ShiftOpenAsk, m.dialog.name.View()}
 	case dialogShiftClose:
 		lines = []string{m.st.Warn.Render(tx.ShiftCloseTitle), fmt.Sprintf(tx.ShiftCloseAskFmt, m.status.shiftID, m.status.cashier)}
+		if d := m.dialog; d.pending > 0 {
+			lines = append(lines, m.st.Bad.Render(fmt.Sprintf(m.mtx().ClosePendingFmt, d.pending)))
+			if d.again {
+				lines = append(lines, m.st.Bold.Render(m.mtx().CloseAgain))
+			}
+		}
 	}
 	inner := w - 6
 	for i, l := range lines {

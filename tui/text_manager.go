@@ -1,0 +1,68 @@
+package tui
+
+// mgrText are the words of the manager's screens added with issue 16 (a
+// shift closed with codes pending, a conflict's detail and resolution, F4
+// paging through shifts, printing), kept apart from Text so the till's
+// own words stay in one place.
+type mgrText struct {
+	// close with pending: the second, explicit key (F2 again)
+	ClosePendingFmt string // %d codes
+	CloseAgain      string
+	// F3: a conflict picked with Tab, opened with Enter
+	QueueHintKeys                                  string
+	DetailTitle                                    string
+	DetailCode, DetailCard, DetailCashier          string
+	DetailShift, DetailScanned, DetailAccepted     string
+	DetailGiven, DetailGivenText                   string
+	DetailRefusal, DetailFeed, DetailFeedNone      string
+	DetailOpen, DetailResolvedFmt, DetailKeys      string
+	ResolveByAsk, ResolveNoteAsk, ResolveSaved     string
+	ResolveUnavailable                             string
+	Resolved, Open                                 string
+	// F4 paging
+	ReportPagesHint, ReportNoEarlier, ReportNoShift string
+	Printed, PrintUnavailable, Printing             string
+}
+
+var mgrTexts = map[string]*mgrText{
+	"en": {
+		ClosePendingFmt: "%d codes still wait for WeChat: they settle later and show under \"settled after close\" on the Z report.",
+		CloseAgain:      "Press F2 again to close anyway · n keep open",
+		QueueHintKeys:   "Tab pick a conflict · Enter its detail",
+		DetailTitle:     "Conflict", DetailCode: "Code", DetailCard: "Coupon", DetailCashier: "Cashier",
+		DetailShift: "Shift", DetailScanned: "Scanned", DetailAccepted: "Accepted offline",
+		DetailGiven: "Customer was given", DetailGivenText: "the goods (accepted offline)",
+		DetailRefusal: "WeChat said", DetailFeed: "Hub feed since", DetailFeedNone: "nothing",
+		DetailOpen: "Open: record what was done (R)", DetailResolvedFmt: "Resolved by %s at %s: %s",
+		DetailKeys:   "R resolve with a note · Tab next · Esc back",
+		ResolveByAsk: "Who resolves it (your name):", ResolveNoteAsk: "What was done (Enter saves, Esc cancels):",
+		ResolveSaved: "Conflict resolved; the note is kept in the journal", ResolveUnavailable: "Resolving is not available here",
+		Resolved: "resolved", Open: "open",
+		ReportPagesHint: "←/→ earlier/later shifts · P print", ReportNoEarlier: "No earlier shift", ReportNoShift: "No shift yet: F2 opens one",
+		Printed: "Sent to the printer", PrintUnavailable: "No receipt printer set up ([printer] in the config)", Printing: "Printing…",
+	},
+	"zh": {
+		ClosePendingFmt: "还有 %d 笔待微信确认：稍后结算，列入交班报表的“交班后结算”。",
+		CloseAgain:      "再按 F2 仍然交班 · n 继续",
+		QueueHintKeys:   "Tab 选择冲突 · Enter 查看详情",
+		DetailTitle:     "冲突详情", DetailCode: "券码", DetailCard: "卡券", DetailCashier: "收银员",
+		DetailShift: "班次", DetailScanned: "扫码时间", DetailAccepted: "离线受理时间",
+		DetailGiven: "顾客已获得", DetailGivenText: "商品（离线受理）",
+		DetailRefusal: "微信答复", DetailFeed: "此后中心推送", DetailFeedNone: "无",
+		DetailOpen: "未处理：请记录处理结果（R）", DetailResolvedFmt: "已处理：%s，%s：%s",
+		DetailKeys:   "R 填写处理说明 · Tab 下一条 · Esc 返回",
+		ResolveByAsk: "处理人（您的姓名）：", ResolveNoteAsk: "处理结果（Enter 保存，Esc 取消）：",
+		ResolveSaved: "冲突已处理，说明已记入日志", ResolveUnavailable: "此处不支持处理冲突",
+		Resolved: "已处理", Open: "未处理",
+		ReportPagesHint: "←/→ 前后班次 · P 打印", ReportNoEarlier: "没有更早的班次", ReportNoShift: "尚无班次：按 F2 开班",
+		Printed: "已发送到打印机", PrintUnavailable: "未配置小票打印机（配置文件 [printer]）", Printing: "打印中…",
+	},
+}
+
+// mtx is the manager's words in the screen's language.
+func (m Model) mtx() *mgrText {
+	if t, ok := mgrTexts[m.tx.Lang]; ok {
+		return t
+	}
+	return mgrTexts["en"]
+}
