@@ -364,3 +364,10 @@ func checkConflictIndex(tx *bolt.Tx, want map[string]ConflictEntry, add func(str
 		return nil
 	})
 }
+
+// Resolution returns conflict id's resolution, nil while it has none.
+func (db *DB) Resolution(id uint64) (*Resolution, error) {
+	var res *Resolution
+	err := db.b.View(func(tx *bolt.Tx) (err error) { res, err = getResolution(tx, id); return })
+	return res, err
+}

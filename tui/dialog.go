@@ -17,6 +17,7 @@ const (
 	dialogConfirm
 	dialogShiftOpen
 	dialogShiftClose
+	dialogResolve // a conflict's resolution: who, then what (conflict.go)
 )
 
 // dialog is the modal on top of the till: quit, confirm-before-consume,
@@ -29,6 +30,10 @@ type dialog struct {
 	// opened; with any, y asks for F2 again (again), as the CLI's --force.
 	pending int
 	again   bool
+	// note and onNote: the resolve dialog's second field, and whether it
+	// has the keys.
+	note   textinput.Model
+	onNote bool
 }
 
 func (m Model) startShiftDialog() (tea.Model, tea.Cmd) {
@@ -98,6 +103,8 @@ func (m Model) updateDialog(k tea.KeyMsg) (tea.Model, tea.Cmd) {
 		case k.Type == tea.KeyRunes:
 			return m.closeDialog().onKey(k) // keep it open; typing goes to the line
 		}
+	case dialogResolve:
+		return m.updateResolve(k)
 	case dialogShiftOpen:
 		switch {
 		case key.Matches(k, m.keys.Submit):

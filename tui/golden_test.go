@@ -147,6 +147,12 @@ func goldenStates() map[string]func(m Model) Model {
 		"shift-report-long":          func(m Model) Model { return longReport(m) },
 		"shift-report-long-scrolled": func(m Model) Model { return send(longReport(m), press(tea.KeyPgDown), press(tea.KeyDown)) },
 		"shift-report-long-end":      func(m Model) Model { return send(longReport(m), press(tea.KeyEnd)) },
+		"conflict-detail":            func(m Model) Model { return conflictDetailModel(m) },
+		"conflict-resolve": func(m Model) Model {
+			m = conflictDetailModel(m)
+			mm, _ := m.Update(press(tea.KeyF7))
+			return mm.(Model)
+		},
 		"queue-journal": func(m Model) Model {
 			m.o.Backlog = func(limit int) (Backlog, error) { return journalBacklog(), nil }
 			m.o.AckConflicts = func() error { return nil }

@@ -13,7 +13,10 @@ type closeRec struct{ closed *[]uint64 }
 
 func (closeRec) CurrentShift() (uint64, string, bool, error) { return 31, "Wang Fang", true, nil }
 func (closeRec) OpenShift(string, time.Time) (uint64, error) { return 32, nil }
-func (r closeRec) CloseShift(id uint64, _ time.Time) error  { *r.closed = append(*r.closed, id); return nil }
+func (r closeRec) CloseShift(id uint64, _ time.Time) error {
+	*r.closed = append(*r.closed, id)
+	return nil
+}
 
 // drainCmd runs cmd and its batch, returning the messages.
 func drainCmd(cmd tea.Cmd) []tea.Msg {
@@ -81,5 +84,107 @@ func TestCloseShiftWithPendingNeedsSecondKey(t *testing.T) {
 	drainCmd(cmd)
 	if len(closed) != 1 {
 		t.Fatalf("y with nothing pending did not close: %v", closed)
+	}
+}
+
+// fakeConflicts is a journal's conflicts for the detail and resolve hooks.
+type fakeConflicts struct {
+	resolved map[uint64]*ConflictResolution
+	langs    []string
+}
+
+func (f *fakeConflicts) detail(id uint64, lang string) (ConflictDetail, error) {
+	f.langs = append(f.langs, lang)
+	words := map[string]string{"en": "Already used elsewhere", "zh": "已在别处使用"}[lang]
+	return ConflictDetail{ID: id, Code: "226009850801", CardID: "pFS7Fjg8kV1IdDz01r4SQwMkuXYZ", CardTitle: "Member card 会员卡", Cashier: "Wang Fang", ShiftID: 31,
+		ScannedAt: t0.Add(-7 * time.Hour), AcceptedAt: t0.Add(-7 * time.Hour), At: t0.Add(-6 * time.Hour), Refusal: words,
+		Feed: map[string]string{"en": "used", "zh": "已核销"}[lang], FeedAt: t0.Add(-5 * time.Hour), Resolution: f.resolved[id]}, nil
+}
+
+func (f *fakeConflicts) resolve(id uint64, by, note string) error {
+	if f.resolved == nil {
+		f.resolved = map[uint64]*ConflictResolution{}
+	}
+	f.resolved[id] = &ConflictResolution{By: by, At: t0, Note: note}
+	return nil
+}
+
+// conflictDetailModel is the queue screen on the journal's backlog with
+// the second conflict picked (Tab) and opened (Enter).
+func conflictDetailModel(m Model) Model {
+	f := &fakeConflicts{}
+	m.o.Backlog = func(limit int) (Backlog, error) { return journalBacklog(), nil }
+	m.o.ConflictDetail, m.o.ResolveConflict = f.detail, f.resolve
+	m.status.st.Conflicts = 42
+	mm, cmd := m.Update(press(tea.KeyF3))
+	m = send(mm.(Model), findMsg[backlogMsg](cmd), press(tea.KeyTab))
+	mm, cmd = m.Update(press(tea.KeyEnter))
+	return send(mm.(Model), findMsg[conflictMsg](cmd))
+}
+
+// On F3 a conflict's row fits 80 columns with its reason in words; Tab
+// picks one, Enter shows its detail (code, card, cashier, shift, times,
+// what the customer got, WeChat's refusal and the feed), F7 asks who and
+// what was done, and the resolution shows at once.
+func TestConflictDetailAndResolve(t *testing.T) {
+	for _, lang := range []string{"en", "zh"} {
+		m := newTestModel(lang, 80, 24, Options{})
+		f := &fakeConflicts{}
+		m.o.Backlog = func(limit int) (Backlog, error) {
+			b := journalBacklog()
+			for id := range f.resolved {
+				if b.Resolved == nil {
+					b.Resolved = map[uint64]bool{}
+				}
+				b.Resolved[id] = true
+			}
+			return b, nil
+		}
+		m.o.ConflictDetail, m.o.ResolveConflict = f.detail, f.resolve
+		mm, cmd := m.Update(press(tea.KeyF3))
+		m = send(mm.(Model), findMsg[backlogMsg](cmd))
+		word := map[string]string{"en": "used elsewhere", "zh": "已在别处使用"}[lang]
+		for _, l := range strings.Split(shown(m), "\n") {
+			if strings.Contains(l, "226009850800") && (!strings.Contains(l, word) || strings.Contains(l, "…")) {
+				t.Errorf("%s: conflict row cut or without its reason at 80 columns: %q", lang, l)
+			}
+		}
+		m = send(m, press(tea.KeyTab))
+		if m.mgr.sel != 1 {
+			t.Fatalf("Tab picked %d", m.mgr.sel)
+		}
+		mm, cmd = m.Update(press(tea.KeyEnter))
+		m = send(mm.(Model), findMsg[conflictMsg](cmd))
+		if m.screen != screenConflict {
+			t.Fatalf("%s: Enter did not open the detail", lang)
+		}
+		mt := m.mtx()
+		mustShow(t, m, mt.DetailTitle, "2260 0985 0801", "Member card", "Wang Fang", "#31", mt.DetailGivenText, map[string]string{"en": "Already used elsewhere", "zh": "已在别处使用"}[lang], mt.DetailOpen)
+		m = send(m, press(tea.KeyF7))
+		if m.dialog.kind != dialogResolve {
+			t.Fatalf("%s: F7 did not ask", lang)
+		}
+		m = send(m, tea.KeyMsg{Type: tea.KeyCtrlU})
+		m, _ = personKey(m, tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("店长李")})
+		m = send(m, press(tea.KeyEnter))
+		m, _ = personKey(m, tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("customer paid 20")})
+		mm, cmd = m.Update(press(tea.KeyEnter))
+		m = mm.(Model)
+		for _, msg := range drainCmd(cmd) {
+			m = send(m, msg)
+		}
+		m = send(m, findMsg[conflictMsg](m.openConflictCmd()))
+		if r := f.resolved[999]; r == nil || r.By != "店长李" || r.Note != "customer paid 20" {
+			t.Fatalf("%s: resolution %+v", lang, f.resolved)
+		}
+		mustShow(t, m, "店长李", "customer paid 20", mt.ResolveSaved)
+		m = send(m, press(tea.KeyEsc))
+		if m.screen != screenQueue {
+			t.Fatalf("%s: Esc did not go back to the queue", lang)
+		}
+		mm, cmd = m.Update(backlogMsg{b: func() Backlog { b, _ := m.o.Backlog(100); return b }()})
+		m = mm.(Model)
+		_ = cmd
+		mustShow(t, m, "✓")
 	}
 }

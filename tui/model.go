@@ -81,6 +81,12 @@ type Options struct {
 	// queue screen), in the journal, so the status bar counts only new
 	// ones; nil when the screen cannot.
 	AckConflicts func() error
+	// ConflictDetail reads one conflict for its detail (F3, Tab, Enter),
+	// with WeChat's refusal and the feed's news in lang; ResolveConflict
+	// records who resolved it and what was done (F7 on the detail). Nil:
+	// the queue screen has no detail (conflict.go).
+	ConflictDetail  func(id uint64, lang string) (ConflictDetail, error)
+	ResolveConflict func(id uint64, by, note string) error
 	// Notices carries the hub's notices for the manager (stock alarms, card
 	// reviews, points changes); nil when there is no hub. PastNotices are
 	// those of earlier runs (oldest first), listed on F3 only.
@@ -125,6 +131,7 @@ type Model struct {
 	reportLoading bool
 	reportErr     error // the last read failed (the report shown is older)
 	notice        string
+	mgr           mgrState // the manager's follow-up of conflicts (conflict.go)
 	confirmC      chan confirmReq
 	gate          keyGate // times the keys: a scan is a scan (input.go)
 	// superseded counts, by code, confirmations cancelled by a scan: their
@@ -384,6 +391,10 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, m.waitConfirm()
 	case inputFlushMsg:
 		return m.onInputFlush(msg)
+	case conflictMsg:
+		return m.onConflict(msg)
+	case resolvedMsg:
+		return m.onResolved(msg)
 	case shiftMsg:
 		return m.onShift(msg)
 	case reportMsg:
@@ -403,6 +414,9 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 }
 
 func (m Model) onKey(k tea.KeyMsg) (tea.Model, tea.Cmd) {
+	if mm, cmd, ok := m.managerKey(k); ok {
+		return mm, cmd
+	}
 	switch {
 	case key.Matches(k, m.keys.Quit):
 		if m.inFlight > 0 || m.status.st.QueueDepth > 0 {

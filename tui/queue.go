@@ -30,6 +30,8 @@ type Backlog struct {
 	// (F6, Options.AckConflicts); New holds the ids of those listed.
 	Unseen int
 	New    map[uint64]bool
+	// Resolved holds the ids of the listed conflicts a manager resolved.
+	Resolved map[uint64]bool
 }
 
 // Notice is a message for the store manager from the hub's feed.
@@ -248,6 +250,9 @@ func (m Model) queueContent() []queueLine {
 	}
 	text("")
 	text(" " + m.st.SectionTitle.Render(tx.ConflictsTitle) + ct)
+	if len(conflicts) > 0 && m.o.ConflictDetail != nil {
+		text(" " + m.st.Muted.Render(clip(m.mtx().QueueHintKeys, max(10, m.width-2))))
+	}
 	for i := range conflicts {
 		out = append(out, queueLine{item: &conflicts[i]})
 	}
@@ -299,9 +304,9 @@ func (m Model) backlogRow(o sync.Outcome, w int) string {
 	case sync.Consumed: // listed only when confirmed by a query
 		mark, word = "✔", m.tx.QueriedWord
 	case sync.Conflict:
-		mark, word = "!", reasonText(m.tx, o)
-		if o.Errcode != 0 {
-			word += fmt.Sprintf(" (%d)", o.Errcode)
+		mark, word = "!", m.conflictWord(o)
+		if m.backlog.b.Resolved[o.ID] {
+			mark, word = "✓", m.mtx().Resolved+" · "+word
 		}
 		if m.backlog.b.New[o.ID] {
 			word = m.st.Bad.Render(m.tx.NewMark) + " " + word
@@ -312,6 +317,10 @@ func (m Model) backlogRow(o sync.Outcome, w int) string {
 	if w >= 100 {
 		titleW = 30
 	}
-	row := " " + col(m.stamp(o.At), 11) + " " + col(formatCode(o.Code), 16) + " " + col(o.CardTitle, titleW) + " " + mark + " " + word
+	lead := " "
+	if cs := m.conflictsListed(); o.Kind == sync.Conflict && m.mgr.sel >= 0 && m.mgr.sel < len(cs) && cs[m.mgr.sel].ID == o.ID && m.o.ConflictDetail != nil {
+		lead = m.st.Bold.Render("▶")
+	}
+	row := lead + col(m.stamp(o.At), 11) + " " + col(formatCode(o.Code), 16) + " " + col(o.CardTitle, titleW) + " " + mark + " " + word
 	return clip(row, w)
 }

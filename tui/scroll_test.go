@@ -128,7 +128,7 @@ func TestQueueFromJournalHook(t *testing.T) {
 	m = mm.(Model)
 	mustShow(t, m, "Waiting for WeChat", "…")
 	m = send(m, findMsg[backlogMsg](cmd))
-	mustShow(t, m, "11-21 12:32 1102 0120 1246", "? CHECKING", "Already used (40099)", "more ↓")
+	mustShow(t, m, "11-21 12:32 1102 0120 1246", "? CHECKING", "used elsewhere", "more ↓")
 	if reads != 1 {
 		t.Fatalf("%d reads on F3", reads)
 	}
@@ -206,7 +206,7 @@ func TestQueueWithoutHookListsSession(t *testing.T) {
 	c := outcome(sync.Conflict, sync.ReasonAlreadyUsed, "226009850808", "Member card")
 	c.Errcode = 40099
 	m = send(m, redeemedMsg{out: c}, press(tea.KeyF3))
-	mustShow(t, m, "! Already used (40099)")
+	mustShow(t, m, "! used elsewhere")
 }
 
 func TestNoticeEventsInBothCatalogues(t *testing.T) {
@@ -294,7 +294,7 @@ func TestAckConflicts(t *testing.T) {
 		t.Fatal("F6 on the till marked conflicts seen")
 	}
 	m = send(m, press(tea.KeyF3))
-	mustShow(t, m, "WeChat)  42 · 2 new", "2260 0985 0800   Member card 会员卡 ! new Already used", "F6 seen")
+	mustShow(t, m, "WeChat)  42 · 2 new", "2260 0985 0800   Member card 会员卡 ! new used elsewhere", "F6 seen")
 	ackErr = errors.New("journal is read-only")
 	mm, cmd = m.Update(press(tea.KeyF6))
 	m = send(mm.(Model), cmd())

@@ -9,16 +9,17 @@ type mgrText struct {
 	ClosePendingFmt string // %d codes
 	CloseAgain      string
 	// F3: a conflict picked with Tab, opened with Enter
-	QueueHintKeys                                  string
-	DetailTitle                                    string
-	DetailCode, DetailCard, DetailCashier          string
-	DetailShift, DetailScanned, DetailAccepted     string
-	DetailGiven, DetailGivenText                   string
-	DetailRefusal, DetailFeed, DetailFeedNone      string
-	DetailOpen, DetailResolvedFmt, DetailKeys      string
-	ResolveByAsk, ResolveNoteAsk, ResolveSaved     string
-	ResolveUnavailable                             string
-	Resolved, Open                                 string
+	QueueHintKeys                              string
+	DetailTitle                                string
+	DetailCode, DetailCard, DetailCashier      string
+	DetailShift, DetailScanned, DetailAccepted string
+	DetailGiven, DetailGivenText               string
+	DetailRefusal, DetailFeed, DetailFeedNone  string
+	DetailOpen, DetailResolvedFmt, DetailKeys  string
+	ResolveByAsk, ResolveNoteAsk, ResolveSaved string
+	ResolveUnavailable                         string
+	Resolved, Open                             string
+	KeyResolve, KeyPick                        string
 	// F4 paging
 	ReportPagesHint, ReportNoEarlier, ReportNoShift string
 	Printed, PrintUnavailable, Printing             string
@@ -33,11 +34,11 @@ var mgrTexts = map[string]*mgrText{
 		DetailShift: "Shift", DetailScanned: "Scanned", DetailAccepted: "Accepted offline",
 		DetailGiven: "Customer was given", DetailGivenText: "the goods (accepted offline)",
 		DetailRefusal: "WeChat said", DetailFeed: "Hub feed since", DetailFeedNone: "nothing",
-		DetailOpen: "Open: record what was done (R)", DetailResolvedFmt: "Resolved by %s at %s: %s",
-		DetailKeys:   "R resolve with a note · Tab next · Esc back",
+		DetailOpen: "Open: record what was done (F7)", DetailResolvedFmt: "Resolved by %s at %s: %s",
+		DetailKeys:   "F7 resolve with a note · Tab next · Esc back",
 		ResolveByAsk: "Who resolves it (your name):", ResolveNoteAsk: "What was done (Enter saves, Esc cancels):",
 		ResolveSaved: "Conflict resolved; the note is kept in the journal", ResolveUnavailable: "Resolving is not available here",
-		Resolved: "resolved", Open: "open",
+		Resolved: "resolved", Open: "open", KeyResolve: "resolve", KeyPick: "next",
 		ReportPagesHint: "←/→ earlier/later shifts · P print", ReportNoEarlier: "No earlier shift", ReportNoShift: "No shift yet: F2 opens one",
 		Printed: "Sent to the printer", PrintUnavailable: "No receipt printer set up ([printer] in the config)", Printing: "Printing…",
 	},
@@ -49,11 +50,11 @@ var mgrTexts = map[string]*mgrText{
 		DetailShift: "班次", DetailScanned: "扫码时间", DetailAccepted: "离线受理时间",
 		DetailGiven: "顾客已获得", DetailGivenText: "商品（离线受理）",
 		DetailRefusal: "微信答复", DetailFeed: "此后中心推送", DetailFeedNone: "无",
-		DetailOpen: "未处理：请记录处理结果（R）", DetailResolvedFmt: "已处理：%s，%s：%s",
-		DetailKeys:   "R 填写处理说明 · Tab 下一条 · Esc 返回",
+		DetailOpen: "未处理：请记录处理结果（F7）", DetailResolvedFmt: "已处理：%s，%s：%s",
+		DetailKeys:   "F7 填写处理说明 · Tab 下一条 · Esc 返回",
 		ResolveByAsk: "处理人（您的姓名）：", ResolveNoteAsk: "处理结果（Enter 保存，Esc 取消）：",
 		ResolveSaved: "冲突已处理，说明已记入日志", ResolveUnavailable: "此处不支持处理冲突",
-		Resolved: "已处理", Open: "未处理",
+		Resolved: "已处理", Open: "未处理", KeyResolve: "处理", KeyPick: "下一条",
 		ReportPagesHint: "←/→ 前后班次 · P 打印", ReportNoEarlier: "没有更早的班次", ReportNoShift: "尚无班次：按 F2 开班",
 		Printed: "已发送到打印机", PrintUnavailable: "未配置小票打印机（配置文件 [printer]）", Printing: "打印中…",
 	},

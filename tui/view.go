@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/charmbracelet/bubbles/key"
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/ansi"
 
@@ -27,6 +28,8 @@ func (m Model) View() string {
 		body = m.queueView(w, rows)
 	case screenReport:
 		body = m.reportView(w, rows)
+	case screenConflict:
+		body = m.conflictView(w, rows)
 	default:
 		body = m.tillView(w)
 	}
@@ -177,6 +180,11 @@ func (m Model) footer(w int) string {
 		return " " + h.ShortHelpView(k.QueueHelp())
 	case screenReport:
 		return " " + h.ShortHelpView(m.keys.ScrollHelp())
+	case screenConflict:
+		r, p := keyResolve, keyPick
+		r.SetHelp("F7", m.mtx().KeyResolve)
+		p.SetHelp("Tab", m.mtx().KeyPick)
+		return " " + h.ShortHelpView([]key.Binding{r, p, m.keys.Cancel, m.keys.Help, m.keys.Quit})
 	}
 	return " " + h.ShortHelpView(m.keys.ShortHelp())
 }
@@ -331,6 +339,8 @@ func (m Model) dialogView(w int) []string {
 		lines = []string{m.st.Warn.Render(tx.ConfirmTitle), firstNonEmpty(o.CardTitle, o.CardID), tx.CodeLabel + " " + formatCode(o.Code), tx.ConfirmHint}
 	case dialogShiftOpen:
 		lines = []string{m.st.Warn.Render(tx.ShiftOpenTitle), tx.ShiftOpenAsk, m.dialog.name.View()}
+	case dialogResolve:
+		lines = m.resolveDialogLines()
 	case dialogShiftClose:
 		lines = []string{m.st.Warn.Render(tx.ShiftCloseTitle), fmt.Sprintf(tx.ShiftCloseAskFmt, m.status.shiftID, m.status.cashier)}
 		if d := m.dialog; d.pending > 0 {

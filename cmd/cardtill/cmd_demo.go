@@ -44,6 +44,7 @@ func newDemoCmd(g *globals) *cobra.Command {
 				Engine: redemptions, Shifts: till.Journal, Lang: lang, Confirm: confirm, Bell: true,
 				Terminal: "demo-till", Cashier: "demo", StatusC: till.StatusC,
 				Outage: till.ToggleOutage, NoColor: tui.NoColor(), Backlog: journalBacklog(till.DB), AckConflicts: ackConflicts(till.DB, time.Now),
+				ConflictDetail: conflictDetail(till.DB), ResolveConflict: resolveConflict(till.DB),
 				ShiftReport: shiftReportView(till.DB),
 			}
 			for _, c := range till.Codes {

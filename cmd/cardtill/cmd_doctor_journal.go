@@ -286,7 +286,7 @@ func (d *doctor) checkQueue(js journalState, wechatOK bool) finding {
 		if f.Status == statusOK {
 			f.Status = statusWarn
 		}
-		fix := "a manager should follow up the open conflicts on the till screen (F3: Enter on one shows it, R resolves it with a note): the customer got something WeChat did not write off"
+		fix := "a manager should follow up the open conflicts on the till screen (F3: Tab picks one, Enter shows it, F7 resolves it with a note): the customer got something WeChat did not write off"
 		if f.Fix == "" {
 			f.Fix = fix
 		} else {

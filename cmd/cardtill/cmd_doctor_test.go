@@ -322,7 +322,7 @@ func TestCheckQueue(t *testing.T) {
 		{"offline for days", tillStatus{Waiting: 70, Oldest: now.Add(-50 * time.Hour)}, false, statusWarn,
 			[]string{"70 waiting", "2d2h ago"}, "offline.max_age"},
 		{"conflicts only", tillStatus{Conflicts: 2}, true, statusWarn, []string{"empty", "2 conflicts", "2 open, 0 resolved"}, "manager"},
-		{"conflicts partly resolved", tillStatus{Conflicts: 3, ConflictsResolved: 1}, true, statusWarn, []string{"3 conflicts", "2 open, 1 resolved"}, "R resolves"},
+		{"conflicts partly resolved", tillStatus{Conflicts: 3, ConflictsResolved: 1}, true, statusWarn, []string{"3 conflicts", "2 open, 1 resolved"}, "F7 resolves"},
 		{"conflicts all resolved", tillStatus{Conflicts: 2, ConflictsResolved: 2}, true, statusOK, []string{"2 conflicts, all resolved"}, ""},
 	}
 	for _, tc := range cases {

@@ -76,6 +76,14 @@ func journalBacklog(db *store.DB) func(limit int) (tui.Backlog, error) {
 		}
 		for _, r := range conflicts {
 			b.Conflicts = append(b.Conflicts, backlogOutcome(r, cardTitle(db, titles, r)))
+			if res, err := db.Resolution(r.ID); err != nil {
+				return tui.Backlog{}, err
+			} else if res != nil {
+				if b.Resolved == nil {
+					b.Resolved = map[uint64]bool{}
+				}
+				b.Resolved[r.ID] = true
+			}
 			if r.FinishedAt.After(seen.At) {
 				if b.New == nil {
 					b.New = map[uint64]bool{}
