@@ -287,7 +287,7 @@ lang = "en"`)
 	waitFor(conflicts[len(conflicts)-1], "end  ↑")
 
 	keys("\x1bOR") // F3
-	waitFor("Waiting for WeChat", formatCodeForTest(queued[2]), formatCodeForTest(conflicts[24]), "Already used (40099)", "15 more ↓",
+	waitFor("Waiting for WeChat", formatCodeForTest(queued[2]), formatCodeForTest(conflicts[24]), "used elsewhere", "16 more ↓",
 		"25 · 25 new")
 	keys("\x1b[F") // End
 	waitFor(formatCodeForTest(conflicts[0]), "Notices from the hub  1", "Stock alarm")
@@ -322,7 +322,7 @@ lang = "en"`)
 	go func() { done <- run(context.Background(), []string{"--config", cfg, "run"}, in2, out, &errb) }()
 	typed = typed2
 	keys("\x1bOR") // F3
-	waitFor("Waiting for WeChat", formatCodeForTest(conflicts[24]), "15 more ↓")
+	waitFor("Waiting for WeChat", formatCodeForTest(conflicts[24]), "16 more ↓") // a line says Tab picks a conflict
 	keys("\x1b[F") // End
 	waitFor("Notices from the hub  1", "Stock alarm · the card's stock is below 100")
 	go func() { _, _ = io.WriteString(typed2, "\x03y") }()
