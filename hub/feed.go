@@ -158,10 +158,16 @@ func (s *BoltStore) Changes(cursor string, limit int) (ChangesPage, error) {
 	if err != nil {
 		return ChangesPage{}, err
 	}
-	page := ChangesPage{Changes: []CodeChange{}, Notices: []Notice{}, Next: encodeCursor(last), More: more}
+	next := encodeCursor(last)
 	if last == after {
-		page.Next = cursor
+		next = cursor
 	}
+	return buildPage(items, next, more), nil
+}
+
+// buildPage splits feed items into a page's changes and notices.
+func buildPage(items []FeedItem, next string, more bool) ChangesPage {
+	page := ChangesPage{Changes: []CodeChange{}, Notices: []Notice{}, Next: next, More: more}
 	for _, it := range items {
 		if it.Change != nil {
 			page.Changes = append(page.Changes, *it.Change)
@@ -170,5 +176,5 @@ func (s *BoltStore) Changes(cursor string, limit int) (ChangesPage, error) {
 			page.Notices = append(page.Notices, *it.Notice)
 		}
 	}
-	return page, nil
+	return page
 }

@@ -225,6 +225,7 @@ func TestPlaintextRefusedWhenEncryptionRequired(t *testing.T) {
 // A schema-1 file (dedup keyed by WeChat's key alone) is migrated: a retry
 // of an event stored before the upgrade is still recognised.
 func TestSchema1Migrated(t *testing.T) {
+	boltOnly(t)
 	path := filepath.Join(t.TempDir(), "hub.db")
 	raw := seedEvents(t)["user_del_card"]
 	ev, err := wechat.ParseEvent(raw)

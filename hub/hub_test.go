@@ -16,8 +16,6 @@ import (
 	"testing"
 	"time"
 
-	bolterrors "go.etcd.io/bbolt/errors"
-
 	"cardtill/hub"
 	"cardtill/wechat"
 )
@@ -49,22 +47,6 @@ func seedEvents(t testing.TB) map[string][]byte {
 		out[strings.TrimSuffix(filepath.Base(f), ".xml")] = bytes.TrimSpace(b)
 	}
 	return out
-}
-
-// openStore opens a hub file in dir and checks it when the test ends.
-func openStore(t testing.TB, path string) hub.Store {
-	t.Helper()
-	s, err := hub.OpenStore(path, hub.StoreOptions{Now: clock})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := s.Check(); err != nil && !errors.Is(err, bolterrors.ErrDatabaseNotOpen) {
-			t.Errorf("store check: %v", err)
-		}
-		_ = s.Close()
-	})
-	return s
 }
 
 func codec(t testing.TB) *wechat.PushCodec {
@@ -493,6 +475,7 @@ func TestFeedPaging(t *testing.T) {
 }
 
 func TestStoreLockedAndReadOnly(t *testing.T) {
+	boltOnly(t)
 	path := filepath.Join(t.TempDir(), "hub.db")
 	s := openStore(t, path)
 	_, err := hub.OpenStore(path, hub.StoreOptions{LockTimeout: 50 * time.Millisecond})

@@ -134,11 +134,7 @@ func mustEvents(t *testing.T, st hub.Store) []hub.EventRecord {
 
 func TestEventsSinceAndLimit(t *testing.T) {
 	now := testNow
-	st, err := hub.OpenStore(filepath.Join(t.TempDir(), "hub.db"), hub.StoreOptions{Now: func() time.Time { return now }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := openStoreClock(t, filepath.Join(t.TempDir(), "hub.db"), func() time.Time { return now })
 	for i, name := range []string{"user_get_card", "user_del_card", "card_sku_remind", "user_consume_card"} {
 		now = testNow.Add(time.Duration(i) * time.Hour)
 		ev, err := wechat.ParseEvent(seedEvents(t)[name])
