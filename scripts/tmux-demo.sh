@@ -110,6 +110,8 @@ wait_for "ACCEPTED OFFLINE" "will be checked with WeChat later" "queue 1" "WeCha
 lacks "WeChat online"
 scan 100000000060 # deleted by the customer, but the till cannot know while offline
 wait_for "1000 0000 0060" "queue 2"
+scan abcdef # offline, typed text is not taken for a coupon
+wait_for "WeChat offline — that is not a coupon code" "queue 2"
 
 keys C-c
 wait_for "Quit cardtill?" "2 code(s) wait for WeChat"

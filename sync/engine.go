@@ -529,7 +529,7 @@ func (e *Engine) onlineQueryFailed(rec Record, werr *WeChatError) (Outcome, erro
 	if err != nil {
 		return Outcome{}, fmt.Errorf("redeem %s: %w", rec.Code, err)
 	}
-	in := PolicyInput{Now: e.now(), OfflineSince: since, CardID: rec.CardID, AcceptedInShift: n, Cached: cached}
+	in := PolicyInput{Now: e.now(), OfflineSince: since, CardID: rec.CardID, AcceptedInShift: n, Cached: cached, Code: rec.Code}
 	d := e.o.Policy.Decide(in)
 	decided := func(d Decision) func(*Record) {
 		return func(x *Record) {

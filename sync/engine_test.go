@@ -28,7 +28,9 @@ func newHarness(t testing.TB, mod func(*sync.Options)) *harness {
 	h := &harness{t: t, clk: clk, j: newMemJournal(clk.Now), wx: newFakeWeChat()}
 	o := sync.Options{
 		Journal: h.j, WeChat: h.wx, Terminal: "till-2", OpenShiftOnScan: true, DefaultCashier: "Wang Fang",
-		Policy:  sync.Policy{Mode: "accept", MaxPerShift: 20, MaxAge: 4 * time.Hour},
+		// short codes ("1", "8002") keep the tables readable: the format
+		// check has its own tests (policy_test.go, TestOfflineFormatCheck)
+		Policy:  sync.Policy{Mode: "accept", MaxPerShift: 20, MaxAge: 4 * time.Hour, CodePattern: anyCode},
 		Timeout: 50 * time.Millisecond, SyncTimeout: 80 * time.Millisecond, QuietPeriod: 20 * time.Second,
 		MaxBackoff: 10 * time.Second, Now: clk.Now, Concurrency: 4,
 	}

@@ -3,6 +3,7 @@ package sync
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -30,7 +31,18 @@ type Policy struct {
 	// UnknownCodes is "accept" (default when empty) or "refuse": what to do
 	// with a code the local code-status cache knows nothing about.
 	UnknownCodes string
+	// CodePattern is what a code must match to be accepted offline
+	// ([offline] code_pattern); nil means DefaultCodePattern: WeChat's own
+	// codes are 12 digits, so anything typed ("abc") would only become a
+	// conflict later.
+	CodePattern *regexp.Regexp
 }
+
+// DefaultCodePattern is the offline format check without [offline]
+// code_pattern: 10 to 20 digits.
+const DefaultCodePattern = `^[0-9]{10,20}$`
+
+var defaultCodeRE = regexp.MustCompile(DefaultCodePattern)
 
 // Validate reports a policy the engine cannot apply.
 func (p Policy) Validate() error {
@@ -66,6 +78,8 @@ type PolicyInput struct {
 	AcceptedInShift int
 	// Cached is the code-status cache entry; nil when the code is unknown.
 	Cached *CachedStatus
+	// Code is the scanned code, for the format check.
+	Code string
 }
 
 // Decision is the policy's answer. A refusal names the limit in Text.
@@ -79,6 +93,9 @@ type Decision struct {
 func (p Policy) Decide(in PolicyInput) Decision {
 	if p.Mode == ModeRefuse {
 		return Decision{Reason: ReasonOfflineRefused, Text: "WeChat unreachable and offline acceptance is off (offline.mode = \"refuse\")"}
+	}
+	if re := p.codeRE(); !re.MatchString(in.Code) {
+		return Decision{Reason: ReasonOfflineNotACode, Text: fmt.Sprintf("WeChat unreachable and %q does not look like a coupon code (offline.code_pattern %s): not accepted offline", in.Code, re)}
 	}
 	if c := in.Cached; c != nil {
 		// Deleted, used, given away (being given: GIFTING; given, the code
@@ -112,6 +129,13 @@ func (p Policy) Decide(in PolicyInput) Decision {
 		return Decision{Reason: ReasonOfflineShiftLimit, Text: fmt.Sprintf("offline limit reached (%d of %d this shift, offline.max_per_shift) — ask a manager", in.AcceptedInShift, p.MaxPerShift)}
 	}
 	return Decision{Accept: true, Reason: ReasonAcceptedOffline, Text: "WeChat unreachable: accepted offline, it will be checked and consumed when the network is back"}
+}
+
+func (p Policy) codeRE() *regexp.Regexp {
+	if p.CodePattern != nil {
+		return p.CodePattern
+	}
+	return defaultCodeRE
 }
 
 func describeStatus(s string) string {

@@ -1,6 +1,7 @@
 package sync_test
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -39,8 +40,19 @@ func TestPolicyDecide(t *testing.T) {
 		{"feed says gifted, any case", base, sync.PolicyInput{Now: t0, Cached: &sync.CachedStatus{Status: " gifted", At: t0}}, false, sync.ReasonOfflineKnownBad, "GIFTED"},
 		{"gifted refused even when the card is allowed", sync.Policy{AllowCards: []string{"pA"}, MaxPerShift: -1}, sync.PolicyInput{Now: t0, CardID: "pA", Cached: &sync.CachedStatus{Status: "GIFTED", CardID: "pA", At: t0}}, false, sync.ReasonOfflineKnownBad, "code changed"},
 		{"feed says normal", base, sync.PolicyInput{Now: t0, Cached: &sync.CachedStatus{Status: "NORMAL", At: t0}}, true, sync.ReasonAcceptedOffline, ""},
+		{"typed text is not a code", base, sync.PolicyInput{Now: t0, Code: "abc"}, false, sync.ReasonOfflineNotACode, `"abc"`},
+		{"too short for a code", base, sync.PolicyInput{Now: t0, Code: "123456789"}, false, sync.ReasonOfflineNotACode, "code_pattern"},
+		{"too long for a code", base, sync.PolicyInput{Now: t0, Code: "123456789012345678901"}, false, sync.ReasonOfflineNotACode, "10,20"},
+		{"ten digits", base, sync.PolicyInput{Now: t0, Code: "1234567890"}, true, sync.ReasonAcceptedOffline, ""},
+		{"twenty digits", base, sync.PolicyInput{Now: t0, Code: "12345678901234567890"}, true, sync.ReasonAcceptedOffline, ""},
+		{"custom pattern accepts custom codes", sync.Policy{MaxPerShift: -1, CodePattern: regexp.MustCompile(`^CUST-[0-9]{4}$`)}, sync.PolicyInput{Now: t0, Code: "CUST-8848"}, true, sync.ReasonAcceptedOffline, ""},
+		{"custom pattern refuses the rest", sync.Policy{MaxPerShift: -1, CodePattern: regexp.MustCompile(`^CUST-[0-9]{4}$`)}, sync.PolicyInput{Now: t0, Code: "452998530302"}, false, sync.ReasonOfflineNotACode, "CUST"},
+		{"mode refuse says so first", sync.Policy{Mode: "refuse"}, sync.PolicyInput{Now: t0, Code: "abc"}, false, sync.ReasonOfflineRefused, "offline.mode"},
 	}
 	for _, tt := range tests {
+		if tt.in.Code == "" {
+			tt.in.Code = "452998530302" // a WeChat code: the other rules decide
+		}
 		t.Run(tt.name, func(t *testing.T) {
 			d := tt.p.Decide(tt.in)
 			if d.Accept != tt.accept || d.Reason != tt.reason {
@@ -95,3 +107,6 @@ func TestBackoff(t *testing.T) {
 		t.Errorf("quota delay = %s, want half the cap at least", q)
 	}
 }
+
+// anyCode is a format check that lets the engine tests' short codes through.
+var anyCode = regexp.MustCompile(`^\S+$`)

@@ -50,6 +50,9 @@ const (
 	ReasonOfflineKnownBad    Reason = "offline_known_bad"    // the code-status feed says it is unusable
 	ReasonOfflineJournalFull Reason = "offline_journal_full" // the journal reached [store] max_size_mb
 	ReasonNoShift            Reason = "no_shift"             // no shift open, and policy says ask
+	// ReasonOfflineNotACode: offline, the payload does not look like a
+	// coupon code ([offline] code_pattern), so it is not accepted blind.
+	ReasonOfflineNotACode Reason = "offline_not_a_code"
 
 	ReasonCancelled Reason = "cancelled" // the cashier declined at the confirm step
 	// ReasonInterrupted: the scan was journaled but the till stopped (or
@@ -68,14 +71,14 @@ func AllReasons() []Reason {
 		ReasonDuplicateRead, ReasonInDoubt, ReasonConflict,
 		ReasonOfflineRefused, ReasonOfflineShiftLimit, ReasonOfflineTooLong, ReasonOfflineCard,
 		ReasonOfflineUnknownCode, ReasonOfflineKnownBad, ReasonOfflineJournalFull, ReasonNoShift,
-		ReasonCancelled, ReasonInterrupted}
+		ReasonOfflineNotACode, ReasonCancelled, ReasonInterrupted}
 }
 
 // Offline reports whether r is a refusal by the offline policy.
 func (r Reason) Offline() bool {
 	switch r {
 	case ReasonOfflineRefused, ReasonOfflineShiftLimit, ReasonOfflineTooLong,
-		ReasonOfflineCard, ReasonOfflineUnknownCode, ReasonOfflineKnownBad, ReasonOfflineJournalFull:
+		ReasonOfflineCard, ReasonOfflineUnknownCode, ReasonOfflineKnownBad, ReasonOfflineJournalFull, ReasonOfflineNotACode:
 		return true
 	}
 	return false

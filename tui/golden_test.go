@@ -85,6 +85,12 @@ func goldenStates() map[string]func(m Model) Model {
 				OfflineAcceptedInShift: 3, MaxPerShift: 20}
 			return m
 		},
+		"offline-not-a-code": func(m Model) Model {
+			bad := outcome(sync.Refused, sync.ReasonOfflineNotACode, "abc", "")
+			m = send(withRecent(m), redeemedMsg{out: bad})
+			m.status.st = sync.Status{OfflineSince: t0.Add(-2 * time.Minute), LastContact: t0.Add(-2 * time.Minute), LastSync: t0.Add(-9 * time.Minute), MaxPerShift: 20}
+			return m
+		},
 		"offline-limit-reached": func(m Model) Model {
 			lim := outcome(sync.Refused, sync.ReasonOfflineShiftLimit, "110201201249", "满20减5券")
 			lim.OfflineInShift, lim.MaxPerShift = 20, 20

@@ -105,6 +105,7 @@ var textEN = Text{
 		sync.ReasonOfflineUnknownCode: "WeChat offline — unknown code not accepted offline",
 		sync.ReasonOfflineKnownBad:    "Known to be unusable (from the store's feed)",
 		sync.ReasonOfflineJournalFull: "WeChat offline — till storage full, no offline acceptance; call IT",
+		sync.ReasonOfflineNotACode:    "WeChat offline — that is not a coupon code",
 		sync.ReasonNoShift:            "No shift open — press F2 to open one",
 		sync.ReasonCancelled:          "Cancelled by the cashier",
 		sync.ReasonInterrupted:        "Till stopped before answering — nothing consumed, scan again",

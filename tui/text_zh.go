@@ -105,6 +105,7 @@ var textZH = Text{
 		sync.ReasonOfflineUnknownCode: "微信离线 — 未知券码不离线受理",
 		sync.ReasonOfflineKnownBad:    "已知不可用（门店同步）",
 		sync.ReasonOfflineJournalFull: "微信离线 — 本机存储已满，不再离线受理；请联系IT",
+		sync.ReasonOfflineNotACode:    "微信离线 — 这不是卡券码",
 		sync.ReasonNoShift:            "未开班 — 按 F2 开班",
 		sync.ReasonCancelled:          "收银员已取消",
 		sync.ReasonInterrupted:        "收银台未及应答即中断 — 未核销，请重新扫码",

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"runtime"
 	"slices"
 	"strconv"
@@ -77,6 +78,9 @@ type OfflineConfig struct {
 	MaxAge       Duration `toml:"max_age"`
 	AllowCards   []string `toml:"allow_cards"`
 	UnknownCodes string   `toml:"unknown_codes"` // "accept" | "refuse"
+	// CodePattern is the regular expression a code must match to be
+	// accepted offline; "" is sync.DefaultCodePattern (10 to 20 digits).
+	CodePattern string `toml:"code_pattern"`
 }
 
 // SyncConfig tunes the outbox drain.
@@ -648,6 +652,9 @@ func (c *Config) Validate() error {
 		return bad("sync.probe_interval", fmt.Sprintf("%s is out of range: use 1s to 10m (default %s)", c.Sync.ProbeInterval, sync.DefaultProbeInterval))
 	case c.Sync.Concurrency < 1 || c.Sync.Concurrency > 64:
 		return bad("sync.concurrency", fmt.Sprintf("%d is out of range: use 1 to 64", c.Sync.Concurrency))
+	case c.Offline.CodePattern != "" && !compiles(c.Offline.CodePattern):
+		_, err := regexp.Compile(c.Offline.CodePattern)
+		return bad("offline.code_pattern", fmt.Sprintf("%q is not a regular expression (%v): e.g. \"^([0-9]{10,20}|CUST-[0-9]{4})$\"", c.Offline.CodePattern, err))
 	case c.Offline.MaxPerShift < 0:
 		return bad("offline.max_per_shift", "must be 0 or more (0 = no offline acceptance)")
 	case c.Store.Path == "":
@@ -677,6 +684,21 @@ func (c *Config) Validate() error {
 	}
 	return nil
 }
+
+// codePattern is [offline] code_pattern compiled (nil: the engine's
+// default); Validate has checked that it compiles.
+func (o OfflineConfig) codePattern() *regexp.Regexp {
+	if o.CodePattern == "" {
+		return nil
+	}
+	re, err := regexp.Compile(o.CodePattern)
+	if err != nil {
+		return nil
+	}
+	return re
+}
+
+func compiles(expr string) bool { _, err := regexp.Compile(expr); return err == nil }
 
 func quoteAll(s []string) []string {
 	out := make([]string, len(s))

@@ -51,6 +51,8 @@ func TestConfigErrorsNameKeyAndLine(t *testing.T) {
 			[]string{"ui.scan_gap", "1ms to 200ms"}},
 		{"repeat window too long", "[ui]\nrepeat_window = \"2h\"\n",
 			[]string{"ui.repeat_window", "100ms to 1m"}},
+		{"bad code pattern", "[offline]\ncode_pattern = \"^([0-9]+$\"\n",
+			[]string{"offline.code_pattern", "not a regular expression"}},
 		{"tls half set", "[hub]\ntls_cert = \"/x.pem\"\n",
 			[]string{"hub.tls_cert", "both"}},
 	}

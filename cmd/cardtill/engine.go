@@ -85,6 +85,7 @@ func engineOptions(cfg *Config, logger *slog.Logger, onStatus func(sync.Status))
 			MaxAge:       cfg.Offline.MaxAge.Duration,
 			AllowCards:   cfg.Offline.AllowCards,
 			UnknownCodes: cfg.Offline.UnknownCodes,
+			CodePattern:  cfg.Offline.codePattern(),
 		},
 		Terminal:        cfg.Terminal.ID,
 		CustomCodeCards: cfg.WeChat.CustomCodeCards,

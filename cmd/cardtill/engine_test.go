@@ -32,6 +32,13 @@ func TestEngineOptionsFromConfig(t *testing.T) {
 	if engineOptions(cfg, nil, nil).OpenShiftOnScan {
 		t.Fatal(`on_scan_without_shift = "ask" opens shifts`)
 	}
+	if o.Policy.CodePattern != nil || o.ProbeInterval != sync.DefaultProbeInterval {
+		t.Fatalf("default code pattern %v, probe interval %s", o.Policy.CodePattern, o.ProbeInterval)
+	}
+	cfg.Offline.CodePattern = `^CUST-[0-9]{4}$`
+	if re := engineOptions(cfg, nil, nil).Policy.CodePattern; re == nil || !re.MatchString("CUST-8848") || re.MatchString("452998530302") {
+		t.Fatalf("code_pattern mapped to %v", re)
+	}
 }
 
 func TestHubFeedAdapter(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"time"
 
 	"cardtill/store"
@@ -108,7 +109,8 @@ func Start(o Options) (*Till, error) {
 	t := &Till{Journal: Shifts{db}, DB: db, WeChat: srv, StatusC: make(chan sync.Status, 1), done: make(chan struct{}), hc: hc, dir: dir}
 	e, err := sync.New(sync.Options{
 		Journal: sync.NewJournal(db, terminal), WeChat: sync.NewWeChat(client),
-		Policy:   sync.Policy{Mode: sync.ModeAccept, MaxPerShift: 20},
+		// the demo's custom code (CUST-8848) passes the offline format check
+		Policy:   sync.Policy{Mode: sync.ModeAccept, MaxPerShift: 20, CodePattern: regexp.MustCompile(`^([0-9]{10,20}|CUST-[0-9]{4})$`)},
 		Terminal: terminal, CustomCodeCards: []string{wechattest.DemoCardCustom},
 		OpenShiftOnScan: true, DefaultCashier: "demo",
 		Timeout: 2 * time.Second, SyncTimeout: 2 * time.Second, QuietPeriod: 5 * time.Second,
