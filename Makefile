@@ -3,6 +3,7 @@
 #   dist/cardtill_<ver>-1_{amd64,arm64}.deb   Debian, Ubuntu
 #   dist/cardtill-<ver>-1.{x86_64,aarch64}.rpm   RHEL, Rocky, Alma, Fedora
 #   dist/cardtill-<ver>-windows-{amd64,386}.zip   cardtill.exe + sample config + guide
+#   dist/cardtill-<ver>-windows-{amd64,386}.msi   the same as a Windows Installer package (wixl)
 #   dist/SHA256SUMS
 #
 # Reproducible: the same commit (and VERSION) gives the same bytes. Every
@@ -11,7 +12,8 @@
 #
 # Variables: VERSION (default from `git describe`, else 0.1.0~dev.N.gSHA),
 # DIST (output folder), NFPM (nfpm binary; `make tools` installs the pinned
-# one). Optional Authenticode signing of the .exe files happens when
+# one), WIXL (wixl, from Debian's wixl package; `make tools` installs it with
+# msitools and faketime). Optional Authenticode signing of the .exe files happens when
 # CARDTILL_SIGN_PKCS12 names a PKCS#12 certificate file; see
 # packaging/README.md ("Signing the Windows build").
 
@@ -22,6 +24,9 @@ SHELL := /bin/bash
 GO ?= go
 NFPM_VERSION := v2.45.2
 NFPM ?= $(shell command -v nfpm 2>/dev/null || echo $$($(GO) env GOPATH)/bin/nfpm)
+# The Debian packages the MSI needs: wixl builds it, msitools' msibuild fixes
+# its package code, faketime fixes its timestamps (tools/mkmsi).
+MSI_TOOLS := wixl msitools faketime
 DIST ?= dist
 
 VERSION ?= $(shell v=$$(git describe --tags --match 'v[0-9]*' 2>/dev/null) && echo "$${v#v}" || \
@@ -46,6 +51,10 @@ dist: clean
 
 tools:
 	$(GO) install github.com/goreleaser/nfpm/v2/cmd/nfpm@$(NFPM_VERSION)
+	@if command -v wixl >/dev/null && command -v msibuild >/dev/null && command -v faketime >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $(MSI_TOOLS) >/dev/null; \
+	else echo "the MSI needs $(MSI_TOOLS): sudo apt-get install $(MSI_TOOLS)"; exit 1; fi
 
 # The sample config the packages install is the one embedded in the binary:
 # copied, never written twice by hand.
@@ -75,9 +84,16 @@ windows: $(WORK)/config.toml
 		config.example.toml=$(WORK)/config.toml \
 		README.txt=packaging/windows/README-windows.txt \
 		setup.cmd=packaging/windows/setup.cmd;)
+	@command -v wixl >/dev/null || { echo "wixl not found: run 'make tools' (apt-get install $(MSI_TOOLS))"; exit 1; }
+	$(foreach a,$(WINDOWS_ARCHES),$(GO) run ./tools/mkmsi -o $(DIST)/cardtill-$(VERSION)-windows-$(a).msi \
+		-arch $(a) -version '$(VERSION)' -wxs packaging/windows/cardtill.wxs \
+		cardtill.exe=$(WORK)/windows-$(a)/cardtill.exe \
+		config.example.toml=$(WORK)/config.toml \
+		README.txt=packaging/windows/README-windows.txt \
+		setup.cmd=packaging/windows/setup.cmd;)
 
 checksums:
-	cd $(DIST) && find . -maxdepth 1 -type f \( -name '*.deb' -o -name '*.rpm' -o -name '*.zip' \) -printf '%f\n' \
+	cd $(DIST) && find . -maxdepth 1 -type f \( -name '*.deb' -o -name '*.rpm' -o -name '*.zip' -o -name '*.msi' \) -printf '%f\n' \
 		| LC_ALL=C sort | xargs sha256sum > SHA256SUMS
 
 clean:

@@ -11,7 +11,10 @@
 #   4. edits the config, upgrades to a second build with another version,
 #      and checks the edit survived;
 #   5. removes (data and user kept), then purges (user and data gone);
-#   6. inspects the .rpm with `rpm -qlp` and the Windows zips.
+#   6. inspects the .rpm with `rpm -qlp`, the Windows zips, and the MSIs
+#      with msiinfo (.ci/msi-check.sh, which also proves it refuses broken
+#      copies); the two builds of step 2 already gave the MSIs the same
+#      checksums.
 # Set CARDTILL_PKG_QUICK=1 to skip the cold-cache rebuild (step 2).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -40,6 +43,9 @@ command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 command -v unzip >/dev/null 2>&1 || need+=(unzip)
 command -v osslsigncode >/dev/null 2>&1 || need+=(osslsigncode)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
+command -v wixl >/dev/null 2>&1 || need+=(wixl)
+command -v msiinfo >/dev/null 2>&1 || need+=(msitools)
+command -v faketime >/dev/null 2>&1 || need+=(faketime)
 if [ ${#need[@]} -gt 0 ]; then
 	apt-get update -qq
 	apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
@@ -74,7 +80,8 @@ cat "$work/a/SHA256SUMS"
 for f in \
 	"cardtill_${version}-1_amd64.deb" "cardtill_${version}-1_arm64.deb" \
 	"cardtill-${version}-1.x86_64.rpm" "cardtill-${version}-1.aarch64.rpm" \
-	"cardtill-${version}-windows-amd64.zip" "cardtill-${version}-windows-386.zip"; do
+	"cardtill-${version}-windows-amd64.zip" "cardtill-${version}-windows-386.zip" \
+	"cardtill-${version}-windows-amd64.msi" "cardtill-${version}-windows-386.msi"; do
 	grep -q " $f\$" "$work/a/SHA256SUMS" || fail "SHA256SUMS does not list $f"
 done
 (cd "$work/a" && sha256sum --quiet -c SHA256SUMS) || fail "SHA256SUMS does not match the files"
@@ -183,6 +190,10 @@ for arch in amd64 386; do
 	go version -m "$work/unzip/cardtill.exe" | grep -q "GOARCH=${arch}" || fail "$(basename "$z"): cardtill.exe is not windows/${arch}"
 	echo "$(basename "$z") ok"
 done
+
+say "Windows MSIs (msiinfo: tables, files, components, shortcuts, service, upgrade code, version)"
+bash .ci/msi-check.sh --self-test "$work/a/cardtill-${version}-windows-amd64.msi" amd64 "$version" "$work/a/.work/windows-amd64/cardtill.exe"
+bash .ci/msi-check.sh "$work/a/cardtill-${version}-windows-386.msi" 386 "$version" "$work/a/.work/windows-386/cardtill.exe"
 
 say "Authenticode signing (throwaway self-signed certificate)"
 sign="$work/sign"
