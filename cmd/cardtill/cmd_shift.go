@@ -184,13 +184,7 @@ func newShiftReportCmd(g *globals) *cobra.Command {
 				return usageError(err)
 			}
 			if lang == "" {
-				lang = cfg.UI.Lang
-			}
-			if lang == "" {
-				lang = "en"
-				if strings.HasPrefix(g.env("LANG"), "zh") || strings.HasPrefix(g.env("LC_ALL"), "zh") {
-					lang = "zh"
-				}
+				lang = resolveLang(cfg.UI.Lang, g.env)
 			}
 			if lang != "en" && lang != "zh" {
 				return usageError(fmt.Errorf("shift report: --lang %q: use zh or en", lang))
