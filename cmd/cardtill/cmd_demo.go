@@ -41,7 +41,7 @@ func newDemoCmd(g *globals) *cobra.Command {
 			redemptions := newScreenRedemptions(cmd.Context(), till.Engine)
 			defer redemptions.finish(screenRedemptionsGrace, discard)
 			o := tui.Options{
-				Engine: redemptions, Shifts: till.Journal, Lang: lang, Confirm: confirm, Bell: true,
+				Engine: redemptions, Shifts: till.Journal, Lang: resolveLang(lang, g.env), Confirm: confirm, Bell: true,
 				Terminal: "demo-till", Cashier: "demo", StatusC: till.StatusC,
 				Outage: till.ToggleOutage, NoColor: tui.NoColor(), Backlog: journalBacklog(till.DB), AckConflicts: ackConflicts(till.DB, time.Now),
 				ConflictDetail: conflictDetail(till.DB), ResolveConflict: resolveConflict(till.DB),
@@ -62,12 +62,13 @@ func newDemoCmd(g *globals) *cobra.Command {
 				defer r.Close()
 				o.ScannerPort, o.Events = port, r.Events()
 			}
+			prepareTillConsole(g.stdout, g.env)
 			_, err = tea.NewProgram(tui.New(o), tea.WithAltScreen(), tea.WithInput(g.stdin), tea.WithOutput(g.stdout)).Run()
 			return err
 		},
 	}
 	cmd.Flags().StringVar(&port, "scanner", "", "also read a serial scanner on this port (e.g. /dev/ttyACM0, COM3)")
-	cmd.Flags().StringVar(&lang, "lang", "", "screen language: zh or en (default from LANG/LC_ALL)")
+	cmd.Flags().StringVar(&lang, "lang", "", "screen language: zh or en (default: LC_ALL/LC_MESSAGES/LANG, on Windows the display language)")
 	cmd.Flags().BoolVar(&confirm, "confirm", false, "show the card and wait for Enter before consuming")
 	return cmd
 }

@@ -94,7 +94,7 @@ func runTill(ctx context.Context, g *globals, cfg *Config, logger *slog.Logger) 
 	redemptions := newScreenRedemptions(ctx, gaugedEngine{e, gauge})
 	defer redemptions.finish(screenRedemptionsGrace, logger)
 	to := tui.Options{
-		Engine: redemptions, Shifts: storeShifts{db: db, terminal: cfg.Terminal.ID}, Lang: cfg.UI.Lang,
+		Engine: redemptions, Shifts: storeShifts{db: db, terminal: cfg.Terminal.ID}, Lang: resolveLang(cfg.UI.Lang, g.env),
 		Confirm: cfg.UI.Confirm, Bell: cfg.UI.Bell, Recent: cfg.UI.Recent, ScanGap: cfg.UI.ScanGap.Duration, RepeatWindow: cfg.UI.RepeatWindow.Duration, Terminal: terminal,
 		Cashier: cfg.Shift.DefaultCashier, StatusC: statusC, NoColor: tui.NoColor(),
 		ShiftReport: shiftReportView(db), Backlog: journalBacklog(db), AckConflicts: ackConflicts(db, time.Now),
@@ -108,6 +108,7 @@ func runTill(ctx context.Context, g *globals, cfg *Config, logger *slog.Logger) 
 		defer r.Close()
 		to.ScannerPort, to.Events = sc.Port, r.Events()
 	}
+	prepareTillConsole(g.stdout, g.env) // console.go: a font that draws Chinese, 80x24 at least
 	_, err = tea.NewProgram(tui.New(to), tea.WithAltScreen(), tea.WithInput(g.stdin), tea.WithOutput(g.stdout), tea.WithContext(ctx)).Run()
 	if errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil {
 		return nil

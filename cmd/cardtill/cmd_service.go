@@ -2,6 +2,7 @@ package main
 
 import (
 	"path/filepath"
+	"time"
 
 	"github.com/spf13/cobra"
 )
@@ -13,6 +14,14 @@ const (
 	serviceDisplayName = "cardtill hub"
 	serviceDescription = "cardtill HQ hub: WeChat card event push receiver, token service and code-status feed for the tills."
 )
+
+// Windows restarts the hub after a failure: 5 s, 30 s, then every 60 s; the
+// count resets after a day without one. `cardtill service install` sets
+// this, and so does the MSI (sc.exe failure in packaging/windows/cardtill.wxs,
+// kept equal by TestMSIServiceMatchesCode).
+var serviceRestartDelays = []time.Duration{5 * time.Second, 30 * time.Second, 60 * time.Second}
+
+const serviceRecoveryReset = 24 * time.Hour
 
 func newServiceCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{

@@ -16,15 +16,16 @@ import (
 	"golang.org/x/sys/windows/svc/mgr"
 )
 
-// recoveryActions: Windows restarts the hub 5 s, 30 s, then every 60 s
-// after a failure; the count resets after a day without one.
-var recoveryActions = []mgr.RecoveryAction{
-	{Type: mgr.ServiceRestart, Delay: 5 * time.Second},
-	{Type: mgr.ServiceRestart, Delay: 30 * time.Second},
-	{Type: mgr.ServiceRestart, Delay: 60 * time.Second},
-}
+// recoveryActions restart the hub after serviceRestartDelays (cmd_service.go).
+var recoveryActions = func() []mgr.RecoveryAction {
+	var out []mgr.RecoveryAction
+	for _, d := range serviceRestartDelays {
+		out = append(out, mgr.RecoveryAction{Type: mgr.ServiceRestart, Delay: d})
+	}
+	return out
+}()
 
-const recoveryResetSeconds = 24 * 60 * 60
+const recoveryResetSeconds = uint32(serviceRecoveryReset / time.Second)
 
 // connectManager opens the service manager, explaining the usual failure.
 func connectManager() (*mgr.Mgr, error) {

@@ -50,7 +50,9 @@ func usageError(err error) error { return withExit(exitUsage, err) }
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stdout, stderr, restoreConsole := setupConsole(os.Stdout, os.Stderr, os.Getenv) // console.go
+	code := run(ctx, os.Args[1:], os.Stdin, stdout, stderr)
+	restoreConsole()
 	stop()
 	os.Exit(code)
 }
