@@ -26,7 +26,9 @@ setlocal
 set "ADMINS=*S-1-5-32-544"
 set "SYSTEM=*S-1-5-18"
 
-net session >nul 2>&1
+rem fltmc answers only an Administrator (or SYSTEM, as under the MSI); unlike
+rem "net session" it does not need the Server service, which store PCs often disable.
+fltmc >nul 2>&1
 if errorlevel 1 (
 	echo setup.cmd: run it from an Administrator prompt
 	exit /b 1
