@@ -321,9 +321,9 @@ lang = "en"`)
 	out = &screenBuffer{}
 	go func() { done <- run(context.Background(), []string{"--config", cfg, "run"}, in2, out, &errb) }()
 	typed = typed2
-	keys("\x1bOR") // F3
+	keys("\x1bOR")                                                               // F3
 	waitFor("Waiting for WeChat", formatCodeForTest(conflicts[24]), "16 more ↓") // a line says Tab picks a conflict
-	keys("\x1b[F") // End
+	keys("\x1b[F")                                                               // End
 	waitFor("Notices from the hub  1", "Stock alarm · the card's stock is below 100")
 	go func() { _, _ = io.WriteString(typed2, "\x03y") }()
 	select {
