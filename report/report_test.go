@@ -270,3 +270,26 @@ func TestChineseHasNoEnglish(t *testing.T) {
 		}
 	}
 }
+
+// A conflict slip fits its width, in words, with no English in Chinese.
+func TestConflictSlip(t *testing.T) {
+	r := sample(t)
+	for _, lang := range []string{"en", "zh"} {
+		for _, w := range []int{32, 48} {
+			for i, x := range r.Conflicts {
+				s := ConflictSlip(x, r.ShiftID, r.Terminal, r.GeneratedAt, Options{Lang: lang, Width: w})
+				for _, l := range strings.Split(strings.TrimSuffix(s, "\n"), "\n") {
+					if ansi.StringWidth(l) > w {
+						t.Errorf("%s %d: line %q too wide", lang, w, l)
+					}
+				}
+				if lang == "zh" {
+					if got := LatinWords(s, DataStrings(r)); len(got) > 0 {
+						t.Errorf("zh slip has English %q:\n%s", got, s)
+					}
+				}
+				golden(t, "slip_"+lang+"_"+itoa(w)+"_"+itoa(i)+".golden", s)
+			}
+		}
+	}
+}

@@ -34,6 +34,7 @@ type Config struct {
 	Scanner  ScannerConfig  `toml:"scanner"`
 	UI       UIConfig       `toml:"ui"`
 	Shift    ShiftConfig    `toml:"shift"`
+	Printer  PrinterConfig  `toml:"printer"`
 	Log      LogConfig      `toml:"log"`
 	Hub      HubConfig      `toml:"hub"`
 
@@ -124,6 +125,21 @@ type UIConfig struct {
 	// RepeatWindow: the same code again this soon after the till's answer
 	// is a double read: the answer again, marked, nothing journaled.
 	RepeatWindow Duration `toml:"repeat_window"`
+}
+
+// PrinterConfig is the ESC/POS receipt printer (package printer).
+type PrinterConfig struct {
+	// Port is its device: /dev/usb/lp0 (USB), a serial port
+	// (/dev/serial/by-id/..., COM3) with baud > 0; "" = no printer.
+	Port string `toml:"port"`
+	// Baud > 0 opens port as a serial port at that speed (8N1); 0 writes
+	// port as a device file.
+	Baud int `toml:"baud"`
+	// Width is the paper's characters per line: 48 (80 mm) or 32 (58 mm).
+	Width int `toml:"width"`
+	// Timeout bounds one print; a printer slower than that is reported
+	// as not answering (the till never waits for it).
+	Timeout Duration `toml:"timeout"`
 }
 
 // ShiftConfig says what happens when a code is scanned with no open shift.
@@ -365,9 +381,10 @@ func DefaultConfig() *Config {
 			FrameTimeout: Duration{100 * time.Millisecond},
 			MaxLength:    512,
 		},
-		UI:    UIConfig{Bell: true, Recent: 50, ScanGap: Duration{tui.DefaultScanGap}, RepeatWindow: Duration{tui.DefaultRepeatWindow}},
-		Shift: ShiftConfig{OnScanWithoutShift: "open"},
-		Log:   LogConfig{Level: "info", MaxSizeMB: 10, MaxBackups: 5, MaxAgeDays: 30},
+		UI:      UIConfig{Bell: true, Recent: 50, ScanGap: Duration{tui.DefaultScanGap}, RepeatWindow: Duration{tui.DefaultRepeatWindow}},
+		Shift:   ShiftConfig{OnScanWithoutShift: "open"},
+		Printer: PrinterConfig{Width: 48, Timeout: Duration{5 * time.Second}},
+		Log:     LogConfig{Level: "info", MaxSizeMB: 10, MaxBackups: 5, MaxAgeDays: 30},
 		Hub: HubConfig{
 			TimestampWindow:   Duration{5 * time.Minute},
 			RequireEncryption: true,
@@ -679,6 +696,12 @@ func (c *Config) Validate() error {
 		return bad("ui.repeat_window", fmt.Sprintf("%s is out of range: use 100ms to 1m (default %s)", c.UI.RepeatWindow, tui.DefaultRepeatWindow))
 	case c.UI.ScanGap.Duration < time.Millisecond || c.UI.ScanGap.Duration > 200*time.Millisecond:
 		return bad("ui.scan_gap", fmt.Sprintf("%s is out of range: use 1ms to 200ms (scanners type a key every few ms, people every 50 ms or more; default %s)", c.UI.ScanGap, tui.DefaultScanGap))
+	case c.Printer.Width != 32 && c.Printer.Width != 48:
+		return bad("printer.width", fmt.Sprintf("%d: use 48 for 80 mm paper or 32 for 58 mm", c.Printer.Width))
+	case c.Printer.Baud < 0:
+		return bad("printer.baud", "must be 0 (a device file such as /dev/usb/lp0) or a serial speed such as 9600")
+	case c.Printer.Timeout.Duration < 100*time.Millisecond || c.Printer.Timeout.Duration > time.Minute:
+		return bad("printer.timeout", fmt.Sprintf("%s is out of range: use 100ms to 1m (default 5s)", c.Printer.Timeout))
 	case (c.Hub.TLSCert == "") != (c.Hub.TLSKey == ""):
 		return bad("hub.tls_cert", "set both tls_cert and tls_key, or neither (plain HTTP behind a reverse proxy)")
 	}
