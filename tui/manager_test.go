@@ -1,6 +1,8 @@
 package tui
 
 import (
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -187,4 +189,78 @@ func TestConflictDetailAndResolve(t *testing.T) {
 		_ = cmd
 		mustShow(t, m, "✓")
 	}
+}
+
+// drive sends msgs and runs the commands they return until none is left
+// (bounded: a tick would run for ever, and none is asked here).
+func drive(m Model, msgs ...tea.Msg) Model {
+	for _, msg := range msgs {
+		mm, cmd := m.Update(msg)
+		m = mm.(Model)
+		for _, next := range drainCmd(cmd) {
+			if next != nil {
+				m = drive(m, next)
+			}
+		}
+	}
+	return m
+}
+
+// F4 shows the open shift's X report, ← pages back through the closed
+// shifts' Z reports and → forward again; with no shift open it shows the
+// last closed one; F9 prints the shown one.
+func TestReportPagesAndPrint(t *testing.T) {
+	shifts := []uint64{29, 30, 31}
+	before := func(id uint64) (uint64, error) {
+		for i := len(shifts) - 1; i >= 0; i-- {
+			if id == 0 || shifts[i] < id {
+				return shifts[i], nil
+			}
+		}
+		return 0, nil
+	}
+	var printed []uint64
+	o := Options{
+		ShiftReport: func(id uint64, lang string, width int) (string, error) { return fmt.Sprintf("REPORT OF #%d\nbody", id), nil },
+		ShiftBefore: before,
+		PrintReport: func(id uint64, lang string) error { printed = append(printed, id); return nil },
+	}
+	m := newTestModel("en", 80, 24, o)
+	m.status.shiftID = 31
+	m = drive(m, press(tea.KeyF4))
+	mustShow(t, m, "REPORT OF #31")
+	m = drive(m, press(tea.KeyLeft))
+	mustShow(t, m, "REPORT OF #30")
+	m = drive(m, press(tea.KeyLeft))
+	mustShow(t, m, "REPORT OF #29")
+	m = drive(m, press(tea.KeyF9))
+	if len(printed) != 1 || printed[0] != 29 {
+		t.Fatalf("F9 printed %v, want shift 29", printed)
+	}
+	mustShow(t, m, m.mtx().Printed)
+	m = drive(m, press(tea.KeyLeft))
+	mustShow(t, m, "REPORT OF #29", m.mtx().ReportNoEarlier)
+	m = drive(m, press(tea.KeyRight), press(tea.KeyRight))
+	mustShow(t, m, "REPORT OF #31")
+	if m.mgr.shown != 0 {
+		t.Fatalf("back on the open shift, shown %d", m.mgr.shown)
+	}
+	// F2 closed it: F4 shows the last closed shift's report
+	m = drive(m, press(tea.KeyEsc))
+	m.status.shiftID = 0
+	m = drive(m, press(tea.KeyF4))
+	mustShow(t, m, "REPORT OF #31")
+	m = drive(m, press(tea.KeyLeft))
+	mustShow(t, m, "REPORT OF #30")
+	// no shift at all
+	shifts = nil
+	m = drive(m, press(tea.KeyEsc), press(tea.KeyF4))
+	if m.screen != screenTill || !strings.Contains(shown(m), m.mtx().ReportNoShift) {
+		t.Fatalf("no shift: screen %d\n%s", m.screen, shown(m))
+	}
+	// a printer that fails says why, and the till goes on
+	m.o.PrintReport = func(uint64, string) error { return errors.New("printer /dev/usb/lp0: printer not found") }
+	m.status.shiftID = 31
+	m = drive(m, press(tea.KeyF4), press(tea.KeyF9))
+	mustShow(t, m, "printer not found")
 }

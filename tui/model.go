@@ -87,6 +87,16 @@ type Options struct {
 	// the queue screen has no detail (conflict.go).
 	ConflictDetail  func(id uint64, lang string) (ConflictDetail, error)
 	ResolveConflict func(id uint64, by, note string) error
+	// ShiftBefore is the newest shift before shift id (0: the newest of
+	// all), 0 when there is none: F4 shows the last closed shift's Z
+	// report when no shift is open, and ← pages back (report_pages.go).
+	ShiftBefore func(id uint64) (uint64, error)
+	// PrintReport prints shift id's report and PrintConflict a conflict
+	// slip on the receipt printer (F9 on F4 and on a conflict's detail);
+	// nil when there is no printer. They must not block for long (package
+	// printer bounds them).
+	PrintReport   func(shiftID uint64, lang string) error
+	PrintConflict func(id uint64, lang string) error
 	// Notices carries the hub's notices for the manager (stock alarms, card
 	// reviews, points changes); nil when there is no hub. PastNotices are
 	// those of earlier runs (oldest first), listed on F3 only.
@@ -395,6 +405,10 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m.onConflict(msg)
 	case resolvedMsg:
 		return m.onResolved(msg)
+	case pageMsg:
+		return m.onPage(msg)
+	case printedMsg:
+		return m.onPrinted(msg)
 	case shiftMsg:
 		return m.onShift(msg)
 	case reportMsg:
@@ -617,11 +631,15 @@ func (m Model) showReport() (tea.Model, tea.Cmd) {
 		m.screen = screenTill
 		return m, nil
 	}
-	if m.o.ShiftReport == nil || m.status.shiftID == 0 {
+	if m.o.ShiftReport == nil || (m.status.shiftID == 0 && m.o.ShiftBefore == nil) {
 		m.notice = m.tx.NoReport
 		return m, nil
 	}
 	m.screen, m.report, m.reportScroll, m.reportErr = screenReport, nil, scroller{}, nil
+	m.mgr.shown, m.mgr.pages, m.mgr.note = 0, nil, ""
+	if m.status.shiftID == 0 { // no shift open: the last closed one's Z (report_pages.go)
+		return m.pageBack()
+	}
 	return m.readReport()
 }
 
@@ -638,21 +656,21 @@ type reportKey struct {
 
 func (m Model) reportKey() reportKey {
 	st := m.status.st
-	return reportKey{shift: m.status.shiftID, width: m.width, queue: st.QueueDepth, inDoubt: st.InDoubt, conflicts: st.Conflicts,
+	return reportKey{shift: m.shownShift(), width: m.width, queue: st.QueueDepth, inDoubt: st.InDoubt, conflicts: st.Conflicts,
 		offline: st.OfflineAcceptedInShift, lastSync: st.LastSync}
 }
 
 // reportStale reports whether F4 shows a report read for another status
 // than the current one (and none is being read).
 func (m Model) reportStale() bool {
-	return m.screen == screenReport && m.o.ShiftReport != nil && m.status.shiftID != 0 &&
+	return m.screen == screenReport && m.o.ShiftReport != nil && m.shownShift() != 0 &&
 		!m.reportLoading && m.reportKey() != m.reportRead
 }
 
 // readReport renders the open shift's report for the screen's width in a
 // command.
 func (m Model) readReport() (Model, tea.Cmd) {
-	f, id, lang, w := m.o.ShiftReport, m.status.shiftID, m.tx.Lang, m.width-2
+	f, id, lang, w := m.o.ShiftReport, m.shownShift(), m.tx.Lang, m.width-2
 	m.reportLoading, m.reportRead = true, m.reportKey()
 	return m, func() tea.Msg {
 		text, err := f(id, lang, w)

@@ -20,6 +20,7 @@ type mgrText struct {
 	ResolveUnavailable                         string
 	Resolved, Open                             string
 	KeyResolve, KeyPick                        string
+	KeyShifts, KeyPrint                        string
 	// F4 paging
 	ReportPagesHint, ReportNoEarlier, ReportNoShift string
 	Printed, PrintUnavailable, Printing             string
@@ -35,11 +36,11 @@ var mgrTexts = map[string]*mgrText{
 		DetailGiven: "Customer was given", DetailGivenText: "the goods (accepted offline)",
 		DetailRefusal: "WeChat said", DetailFeed: "Hub feed since", DetailFeedNone: "nothing",
 		DetailOpen: "Open: record what was done (F7)", DetailResolvedFmt: "Resolved by %s at %s: %s",
-		DetailKeys:   "F7 resolve with a note · Tab next · Esc back",
+		DetailKeys:   "F7 resolve with a note · F9 print a slip · Tab next · Esc back",
 		ResolveByAsk: "Who resolves it (your name):", ResolveNoteAsk: "What was done (Enter saves, Esc cancels):",
 		ResolveSaved: "Conflict resolved; the note is kept in the journal", ResolveUnavailable: "Resolving is not available here",
-		Resolved: "resolved", Open: "open", KeyResolve: "resolve", KeyPick: "next",
-		ReportPagesHint: "←/→ earlier/later shifts · P print", ReportNoEarlier: "No earlier shift", ReportNoShift: "No shift yet: F2 opens one",
+		Resolved: "resolved", Open: "open", KeyResolve: "resolve", KeyPick: "next", KeyShifts: "shifts", KeyPrint: "print",
+		ReportPagesHint: "←/→ earlier/later shifts · F9 print", ReportNoEarlier: "No earlier shift", ReportNoShift: "No shift yet: F2 opens one",
 		Printed: "Sent to the printer", PrintUnavailable: "No receipt printer set up ([printer] in the config)", Printing: "Printing…",
 	},
 	"zh": {
@@ -51,11 +52,11 @@ var mgrTexts = map[string]*mgrText{
 		DetailGiven: "顾客已获得", DetailGivenText: "商品（离线受理）",
 		DetailRefusal: "微信答复", DetailFeed: "此后中心推送", DetailFeedNone: "无",
 		DetailOpen: "未处理：请记录处理结果（F7）", DetailResolvedFmt: "已处理：%s，%s：%s",
-		DetailKeys:   "F7 填写处理说明 · Tab 下一条 · Esc 返回",
+		DetailKeys:   "F7 填写处理说明 · F9 打印冲突单 · Tab 下一条 · Esc 返回",
 		ResolveByAsk: "处理人（您的姓名）：", ResolveNoteAsk: "处理结果（Enter 保存，Esc 取消）：",
 		ResolveSaved: "冲突已处理，说明已记入日志", ResolveUnavailable: "此处不支持处理冲突",
-		Resolved: "已处理", Open: "未处理", KeyResolve: "处理", KeyPick: "下一条",
-		ReportPagesHint: "←/→ 前后班次 · P 打印", ReportNoEarlier: "没有更早的班次", ReportNoShift: "尚无班次：按 F2 开班",
+		Resolved: "已处理", Open: "未处理", KeyResolve: "处理", KeyPick: "下一条", KeyShifts: "前后班次", KeyPrint: "打印",
+		ReportPagesHint: "←/→ 前后班次 · F9 打印", ReportNoEarlier: "没有更早的班次", ReportNoShift: "尚无班次：按 F2 开班",
 		Printed: "已发送到打印机", PrintUnavailable: "未配置小票打印机（配置文件 [printer]）", Printing: "打印中…",
 	},
 }

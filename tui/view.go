@@ -179,12 +179,17 @@ func (m Model) footer(w int) string {
 		k.Ack.SetEnabled(k.Ack.Enabled() && m.backlog.b.Unseen > 0) // F6 only when there is something new
 		return " " + h.ShortHelpView(k.QueueHelp())
 	case screenReport:
-		return " " + h.ShortHelpView(m.keys.ScrollHelp())
+		pg, pr := keyEarlier, keyPrint
+		pg.SetHelp("←/→", m.mtx().KeyShifts)
+		pr.SetHelp("F9", m.mtx().KeyPrint)
+		return " " + h.ShortHelpView([]key.Binding{m.keys.Scroll, pg, pr, m.keys.Cancel, m.keys.Quit})
 	case screenConflict:
 		r, p := keyResolve, keyPick
 		r.SetHelp("F7", m.mtx().KeyResolve)
 		p.SetHelp("Tab", m.mtx().KeyPick)
-		return " " + h.ShortHelpView([]key.Binding{r, p, m.keys.Cancel, m.keys.Help, m.keys.Quit})
+		pr := keyPrint
+		pr.SetHelp("F9", m.mtx().KeyPrint)
+		return " " + h.ShortHelpView([]key.Binding{r, p, pr, m.keys.Cancel, m.keys.Quit})
 	}
 	return " " + h.ShortHelpView(m.keys.ShortHelp())
 }
@@ -374,6 +379,9 @@ func (m Model) reportView(w, rows int) []string {
 		}
 	}
 	title := " " + m.st.SectionTitle.Render(head)
+	if m.mgr.note != "" { // paged past the first shift, printed, or why not
+		title = clip(title+"  "+m.st.Warn.Render(m.mgr.note), w)
+	}
 	if m.reportErr != nil { // the last report stays, with why it is not newer
 		title = clip(title+"  "+m.st.Bad.Render(fmt.Sprintf("%s: %v", m.tx.Error, m.reportErr)), w)
 	}

@@ -44,7 +44,7 @@ func newDemoCmd(g *globals) *cobra.Command {
 				Engine: redemptions, Shifts: till.Journal, Lang: resolveLang(lang, g.env), Confirm: confirm, Bell: true,
 				Terminal: "demo-till", Cashier: "demo", StatusC: till.StatusC,
 				Outage: till.ToggleOutage, NoColor: tui.NoColor(), Backlog: journalBacklog(till.DB), AckConflicts: ackConflicts(till.DB, time.Now),
-				ConflictDetail: conflictDetail(till.DB), ResolveConflict: resolveConflict(till.DB),
+				ConflictDetail: conflictDetail(till.DB), ResolveConflict: resolveConflict(till.DB), ShiftBefore: shiftBefore(till.DB),
 				ShiftReport: shiftReportView(till.DB),
 			}
 			for _, c := range till.Codes {

@@ -93,12 +93,14 @@ func runTill(ctx context.Context, g *globals, cfg *Config, logger *slog.Logger) 
 	// shows before the engine's last commit, so Ctrl+C may come first.
 	redemptions := newScreenRedemptions(ctx, gaugedEngine{e, gauge})
 	defer redemptions.finish(screenRedemptionsGrace, logger)
+	prn := newPrinter(cfg) // nil without [printer] port: F9 says so
 	to := tui.Options{
 		Engine: redemptions, Shifts: storeShifts{db: db, terminal: cfg.Terminal.ID}, Lang: resolveLang(cfg.UI.Lang, g.env),
 		Confirm: cfg.UI.Confirm, Bell: cfg.UI.Bell, Recent: cfg.UI.Recent, ScanGap: cfg.UI.ScanGap.Duration, RepeatWindow: cfg.UI.RepeatWindow.Duration, Terminal: terminal,
 		Cashier: cfg.Shift.DefaultCashier, StatusC: statusC, NoColor: tui.NoColor(),
 		ShiftReport: shiftReportView(db), Backlog: journalBacklog(db), AckConflicts: ackConflicts(db, time.Now),
-		ConflictDetail: conflictDetail(db), ResolveConflict: resolveConflict(db), Notices: notices.notices(), PastNotices: notices.past(),
+		ConflictDetail: conflictDetail(db), ResolveConflict: resolveConflict(db), ShiftBefore: shiftBefore(db),
+		PrintReport: printShiftReport(db, cfg, prn), PrintConflict: printConflictSlip(db, cfg, prn), Notices: notices.notices(), PastNotices: notices.past(),
 	}
 	if sc := cfg.Scanner.toScanner(); sc.Port != "" {
 		r, err := scanner.Open(ctx, sc, scanner.Options{WaitForPort: true, Logger: logger})

@@ -165,16 +165,17 @@ func newShiftReportCmd(g *globals) *cobra.Command {
 	var (
 		id            uint64
 		z, asJSON, cv bool
+		doPrint       bool
 		width         int
 		lang          string
 	)
 	cmd := &cobra.Command{
-		Use:   "report [--shift ID] [--z] [--width 48] [--lang zh|en] [--json|--csv]",
+		Use:   "report [--shift ID] [--z] [--width 48] [--lang zh|en] [--json|--csv|--print]",
 		Short: "Print a shift's X (running) or Z (closing) report",
 		Args:  exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if asJSON && cv {
-				return usageError(errors.New("shift report: choose one of --json and --csv"))
+			if asJSON && cv || (asJSON || cv) && doPrint {
+				return usageError(errors.New("shift report: choose one of --json, --csv and --print"))
 			}
 			if width < 24 || width > 200 {
 				return usageError(fmt.Errorf("shift report: --width %d is out of range: use 48 for an 80 mm printer, 32 for 58 mm", width))
@@ -201,6 +202,14 @@ func newShiftReportCmd(g *globals) *cobra.Command {
 				return withExit(exitFailure, errors.New(ans.Refused))
 			}
 			r := *ans.Report
+			if doPrint {
+				msg, err := printReportText(cfg, r, lang)
+				if err != nil {
+					return withExit(exitFailure, err)
+				}
+				_, err = fmt.Fprint(g.stdout, msg)
+				return err
+			}
 			switch {
 			case asJSON:
 				return report.JSON(g.stdout, r)
@@ -218,5 +227,6 @@ func newShiftReportCmd(g *globals) *cobra.Command {
 	f.StringVar(&lang, "lang", "", "zh or en (default: ui.lang)")
 	f.BoolVar(&asJSON, "json", false, "print JSON (fields in report/JSON.md)")
 	f.BoolVar(&cv, "csv", false, "print CSV: metric,key,value")
+	f.BoolVar(&doPrint, "print", false, "send the report to the receipt printer of [printer] (at its width)")
 	return cmd
 }
