@@ -221,7 +221,9 @@ func TestReportPagesAndPrint(t *testing.T) {
 	}
 	var printed []uint64
 	o := Options{
-		ShiftReport: func(id uint64, lang string, width int) (string, error) { return fmt.Sprintf("REPORT OF #%d\nbody", id), nil },
+		ShiftReport: func(id uint64, lang string, width int) (string, error) {
+			return fmt.Sprintf("REPORT OF #%d\nbody", id), nil
+		},
 		ShiftBefore: before,
 		PrintReport: func(id uint64, lang string) error { printed = append(printed, id); return nil },
 	}
