@@ -3,6 +3,7 @@ package scanner
 import (
 	"errors"
 	"io"
+	"reflect"
 	"syscall"
 	"testing"
 	"time"
@@ -85,5 +86,31 @@ func TestWindowsNameHelpers(t *testing.T) {
 		if got := idAfter(tt.key, tt.marker); got != tt.want {
 			t.Errorf("idAfter(%q, %q) = %q, want %q", tt.key, tt.marker, got, tt.want)
 		}
+	}
+}
+
+// What ports_windows.go makes of the registry's values.
+func TestWindowsPortInfo(t *testing.T) {
+	p := comPort(`\Device\USBSER000`, "COM3")
+	if p.Name != "COM3" || p.Device != "COM3" || p.Driver != `\Device\USBSER000` || len(p.Aliases) != 0 {
+		t.Errorf("comPort COM3 = %+v", p)
+	}
+	if p := comPort(`\Device\VCP0`, "COM12"); len(p.Aliases) != 1 || p.Aliases[0] != `\\.\COM12` {
+		t.Errorf("comPort COM12 = %+v, want the one alias %s", p, `\\.\COM12`)
+	}
+	u := usbPort("VID_0C2E&PID_0B61", "16034B0D3D", "Honeywell 1900 (COM3)", "@oem12.inf,%mfg%;Honeywell")
+	want := PortInfo{VendorID: "0c2e", ProductID: "0b61", Product: "Honeywell 1900 (COM3)", Manufacturer: "Honeywell", Serial: "16034B0D3D"}
+	if !reflect.DeepEqual(u, want) {
+		t.Errorf("usbPort = %+v, want %+v", u, want)
+	}
+	if u := usbPort("VID_0403+PID_6001+A9XYZ", "0000", "", "FTDI"); u.VendorID != "0403" || u.ProductID != "6001" || u.Manufacturer != "FTDI" || u.Serial != "0000" {
+		t.Errorf("usbPort FTDI = %+v", u)
+	}
+	if u := usbPort("VID_1A86&PID_7523", "5&2A3C1B2&0&3", "", ""); u.Serial != "" || u.Manufacturer != "" {
+		t.Errorf("a port-path instance id is not a serial number: %+v", u)
+	}
+	got := withUSB(comPort("x", "COM3"), want)
+	if got.Name != "COM3" || got.Driver != "x" || got.Serial != want.Serial || got.Description() != "Honeywell Honeywell 1900 (COM3) (USB 0c2e:0b61, x)" {
+		t.Errorf("withUSB = %+v (%q)", got, got.Description())
 	}
 }

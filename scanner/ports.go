@@ -64,3 +64,38 @@ func comNumber(s string) int {
 	n, _ := strconv.Atoi(strings.TrimPrefix(strings.TrimPrefix(strings.ToUpper(s), `\\.\`), "COM"))
 	return n
 }
+
+// comPort is the PortInfo of one value of HKLM\HARDWARE\DEVICEMAP\SERIALCOMM
+// (name: the device object, data: "COM3"). COM10 and above also answer to
+// \\.\COM10, the name CreateFile needs for them.
+func comPort(deviceObject, com string) PortInfo {
+	p := PortInfo{Name: com, Device: com, Driver: deviceObject}
+	if comNumber(com) >= 10 {
+		p.Aliases = []string{`\\.\` + com}
+	}
+	return p
+}
+
+// usbPort is what the Plug and Play registry tells of the USB device behind
+// a COM port: dev is the key under Enum\USB or Enum\FTDIBUS
+// ("VID_0C2E&PID_0B61", FTDI: "VID_0403+PID_6001+A9XYZ"), inst its instance
+// key (the device's serial number, or a port-path id with '&' when it has
+// none), friendly its FriendlyName, mfg its Mfg ("@oem12.inf,%mfg%;Honeywell":
+// the name after the last ';').
+func usbPort(dev, inst, friendly, mfg string) PortInfo {
+	info := PortInfo{VendorID: idAfter(dev, "VID_"), ProductID: idAfter(dev, "PID_"), Product: friendly}
+	if mfg != "" {
+		info.Manufacturer = mfg[strings.LastIndex(mfg, ";")+1:]
+	}
+	if !strings.Contains(inst, "&") {
+		info.Serial = inst
+	}
+	return info
+}
+
+// withUSB is p with the USB identity of u.
+func withUSB(p, u PortInfo) PortInfo {
+	p.VendorID, p.ProductID = u.VendorID, u.ProductID
+	p.Manufacturer, p.Product, p.Serial = u.Manufacturer, u.Product, u.Serial
+	return p
+}

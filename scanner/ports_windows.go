@@ -31,17 +31,12 @@ func listPorts() ([]PortInfo, error) {
 		if err != nil || com == "" {
 			continue
 		}
-		p := PortInfo{Name: com, Device: com, Driver: n}
-		if comNumber(com) >= 10 {
-			p.Aliases = []string{`\\.\` + com}
-		}
-		out = append(out, p)
+		out = append(out, comPort(n, com))
 	}
 	usb := usbPorts()
 	for i := range out {
 		if u, ok := usb[strings.ToUpper(out[i].Name)]; ok {
-			out[i].VendorID, out[i].ProductID = u.VendorID, u.ProductID
-			out[i].Manufacturer, out[i].Product, out[i].Serial = u.Manufacturer, u.Product, u.Serial
+			out[i] = withUSB(out[i], u)
 		}
 	}
 	slices.SortFunc(out, func(a, b PortInfo) int { return comNumber(a.Name) - comNumber(b.Name) })
@@ -74,18 +69,7 @@ func usbPorts() map[string]PortInfo {
 				if com == "" {
 					continue
 				}
-				info := PortInfo{
-					VendorID:  idAfter(dev, "VID_"),
-					ProductID: idAfter(dev, "PID_"),
-					Product:   regString(path, "FriendlyName"),
-				}
-				if m := regString(path, "Mfg"); m != "" {
-					info.Manufacturer = m[strings.LastIndex(m, ";")+1:] // "@oem.inf,%mfg%;Honeywell"
-				}
-				if !strings.Contains(inst, "&") { // a real serial number, not a port-path id
-					info.Serial = inst
-				}
-				out[strings.ToUpper(com)] = info
+				out[strings.ToUpper(com)] = usbPort(dev, inst, regString(path, "FriendlyName"), regString(path, "Mfg"))
 			}
 		}
 	}

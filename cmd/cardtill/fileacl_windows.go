@@ -35,20 +35,18 @@ func readableByEveryone(path string) (open bool, fix string, err error) {
 		}
 		broad = append(broad, sid)
 	}
-	const read = windows.FILE_READ_DATA | windows.GENERIC_READ | windows.GENERIC_ALL
 	for i := uint16(0); i < dacl.AceCount; i++ {
 		var ace *windows.ACCESS_ALLOWED_ACE
 		if err := windows.GetAce(dacl, uint32(i), &ace); err != nil {
 			return false, fix, err
 		}
-		if ace.Header.AceType != windows.ACCESS_ALLOWED_ACE_TYPE || ace.Mask&read == 0 {
-			continue
-		}
 		sid := (*windows.SID)(unsafe.Pointer(&ace.SidStart))
+		isBroad := false
 		for _, b := range broad {
-			if sid.Equals(b) {
-				return true, fix, nil
-			}
+			isBroad = isBroad || sid.Equals(b)
+		}
+		if grantsBroadRead(ace.Header.AceType, uint32(ace.Mask), isBroad) { // fileacl.go
+			return true, fix, nil
 		}
 	}
 	return false, fix, nil
