@@ -12,7 +12,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// Two buckets of their own hold what a manager's follow-up of conflicts
+// (docs/ARCHITECTURE.md, Layout.) Two buckets of their own hold what a manager's follow-up of conflicts
 // needs, so that a later change of the redemption records' format leaves
 // them alone:
 //
