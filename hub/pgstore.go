@@ -42,6 +42,8 @@ type PGStore struct {
 	window time.Duration
 	log    *slog.Logger
 
+	noMigrate bool
+
 	readyMu stdsync.Mutex
 	ready   atomic.Bool // migrations applied
 	down    atomic.Bool // the last call failed to reach the database
@@ -57,7 +59,14 @@ type PGOptions struct {
 	// Logger gets the unreachable / reachable-again lines (discarded when
 	// nil).
 	Logger *slog.Logger
+	// NoMigrate leaves the schema alone (doctor): a database behind this
+	// cardtill's schema fails with ErrNotMigrated instead.
+	NoMigrate bool
 }
+
+// ErrNotMigrated: the database's schema is older than this cardtill's and
+// the store was opened with NoMigrate.
+var ErrNotMigrated = errors.New("the database schema is older than this cardtill's: start 'cardtill hub' once (it migrates at start)")
 
 // ErrBadDatabaseURL: hub.database_url is not a PostgreSQL URL pgx can
 // use. Its message never holds the password.
@@ -131,12 +140,12 @@ func OpenPG(ctx context.Context, rawURL string, o PGOptions) (*PGStore, error) {
 	if err != nil {
 		return nil, fmt.Errorf("hub database %s: %s", RedactURL(rawURL), redactErr(err, rawURL))
 	}
-	s := &PGStore{pool: pool, now: o.Now, window: o.TimestampWindow, log: o.Logger}
+	s := &PGStore{pool: pool, now: o.Now, window: o.TimestampWindow, log: o.Logger, noMigrate: o.NoMigrate}
 	if err := s.ensureReady(ctx); err != nil {
 		var pe *pgconn.PgError
-		if errors.As(err, &pe) || errors.Is(err, errSchemaNewer) {
+		if errors.As(err, &pe) || errors.Is(err, errSchemaNewer) || errors.Is(err, ErrNotMigrated) {
 			pool.Close()
-			return nil, fmt.Errorf("hub database %s: %s", RedactURL(rawURL), redactErr(err, rawURL))
+			return nil, &redacted{msg: "hub database " + RedactURL(rawURL) + ": " + redactErr(err, rawURL), err: err}
 		}
 		// Unreachable: ensureReady logged it; calls retry.
 	}
@@ -237,6 +246,9 @@ func (s *PGStore) migrate(ctx context.Context) error {
 	if have > len(ms) {
 		return fmt.Errorf("%w (database at %d, this cardtill %d)", errSchemaNewer, have, len(ms))
 	}
+	if s.noMigrate && have < len(ms) {
+		return fmt.Errorf("%w (database at %d, this cardtill %d)", ErrNotMigrated, have, len(ms))
+	}
 	for _, m := range ms[have:] {
 		err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
 			if _, err := tx.Exec(ctx, m.sql); err != nil {
@@ -256,7 +268,7 @@ func (s *PGStore) migrate(ctx context.Context) error {
 // isConnErr: err means the database was not reached (or dropped), as
 // opposed to an answer of the server or a refusal of ours.
 func isConnErr(err error) bool {
-	if err == nil || errors.Is(err, ErrReplayed) || errors.Is(err, ErrTerminalExists) ||
+	if err == nil || errors.Is(err, ErrReplayed) || errors.Is(err, ErrTerminalExists) || errors.Is(err, ErrNotMigrated) || errors.Is(err, errSchemaNewer) ||
 		errors.Is(err, ErrNoTerminal) || errors.Is(err, ErrBadCursor) || errors.Is(err, pgx.ErrNoRows) {
 		return false
 	}
@@ -605,3 +617,13 @@ var _ Store = (*PGStore)(nil)
 func IsClosed(err error) bool {
 	return errors.Is(err, errStoreClosed) || (err != nil && strings.Contains(err.Error(), "closed pool"))
 }
+
+// redacted is an error whose text has the password taken out and that
+// still matches what it wraps.
+type redacted struct {
+	msg string
+	err error
+}
+
+func (r *redacted) Error() string { return r.msg }
+func (r *redacted) Unwrap() error { return r.err }

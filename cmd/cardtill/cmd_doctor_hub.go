@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"cardtill/hub"
 	"cardtill/wechat"
 )
 
@@ -22,8 +23,11 @@ const certWarnBefore = 14 * 24 * time.Hour
 
 // runHub performs the checks for a hub (`doctor --hub`).
 func (d *doctor) runHub(ctx context.Context) []finding {
-	out := []finding{d.checkConfig(), d.checkPush(), d.checkHubSecret(),
-		d.checkBolt("hub file", d.cfg.Hub.StorePath, 0), d.checkTLS(), d.checkListen()}
+	store := d.checkBolt("hub file", d.cfg.Hub.StorePath, 0)
+	if d.cfg.Hub.DatabaseURL != "" {
+		store = d.checkHubDatabase(ctx)
+	}
+	out := []finding{d.checkConfig(), d.checkPush(), d.checkHubSecret(), store, d.checkTLS(), d.checkListen()}
 	wc, wd := d.checkReach(ctx, "wechat", d.cfg.Hub.APIBase)
 	out = append(out, wc)
 	var dates []dated
@@ -217,4 +221,45 @@ func (d *doctor) outageStatus() string {
 		return statusWarn
 	}
 	return statusFail
+}
+
+// checkHubDatabase: hub.database_url parses, the database answers, its
+// schema is this cardtill's (doctor never migrates it) and it takes a
+// write (rolled back).
+func (d *doctor) checkHubDatabase(ctx context.Context) finding {
+	f := finding{Name: "hub database"}
+	u := d.cfg.Hub.DatabaseURL
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	st, err := hub.OpenPG(ctx, u, hub.PGOptions{NoMigrate: true})
+	switch {
+	case errors.Is(err, hub.ErrBadDatabaseURL):
+		f.Status, f.Detail = statusFail, "hub.database_url: "+err.Error()
+		f.Fix = "write hub.database_url as postgres://USER:PASSWORD@HOST:5432/DATABASE (or set CARDTILL_HUB_DATABASE_URL)"
+		return f
+	case errors.Is(err, hub.ErrNotMigrated):
+		f.Status, f.Detail = statusFail, err.Error()
+		f.Fix = "start 'cardtill hub' (it applies the migrations at start), then run doctor again"
+		return f
+	case err != nil:
+		f.Status, f.Detail = statusFail, err.Error()
+		f.Fix = "check the user and password in hub.database_url, that the database exists, and pg_hba.conf lets this machine in"
+		return f
+	}
+	defer st.Close()
+	where := hub.RedactURL(u)
+	if err := st.Check(); err != nil {
+		f.Status, f.Detail = statusFail, where+": "+err.Error()
+		switch {
+		case errors.Is(err, hub.ErrNotMigrated):
+			f.Fix = "start 'cardtill hub' (it applies the migrations at start), then run doctor again"
+		case strings.Contains(err.Error(), "not writable"):
+			f.Fix = "give hub.database_url's user INSERT, UPDATE and DELETE on the hub tables, and point it at the primary, not a read-only replica"
+		default:
+			f.Fix = "is PostgreSQL running and reachable from here (host, port, firewall)? pushes are answered 500 until it is"
+		}
+		return f
+	}
+	f.Status, f.Detail = statusOK, fmt.Sprintf("%s reachable, schema %d, writable", where, hub.PGSchemaVersion())
+	return f
 }

@@ -77,10 +77,24 @@ func hubPushConfig(cfg *Config) (*wechat.PushCodec, error) {
 	return p, nil
 }
 
-func openHubStore(g *globals, readOnly bool) (hub.Store, *Config, error) {
+// openHubStore opens the hub's store: PostgreSQL at hub.database_url, or
+// the bbolt file at hub.store_path. log gets the database's unreachable /
+// back lines (nil: discarded).
+func openHubStore(ctx context.Context, g *globals, readOnly bool, log *slog.Logger) (hub.Store, *Config, error) {
 	cfg, err := g.config()
 	if err != nil {
 		return nil, nil, err
+	}
+	if cfg.Hub.DatabaseURL != "" {
+		st, err := hub.OpenPG(ctx, cfg.Hub.DatabaseURL, hub.PGOptions{TimestampWindow: cfg.Hub.TimestampWindow.Duration, Logger: log})
+		if errors.Is(err, hub.ErrBadDatabaseURL) {
+			return nil, nil, &ConfigError{Path: cfg.Path, Key: "hub.database_url", Msg: err.Error()}
+		}
+		if err != nil {
+			return nil, nil, usageError(fmt.Errorf("hub.database_url: %w", err))
+		}
+		g.onClose(func() { _ = st.Close() })
+		return st, cfg, nil
 	}
 	if cfg.Hub.StorePath == "" {
 		return nil, nil, &ConfigError{Path: cfg.Path, Key: "hub.store_path", Msg: "not set: name the hub's file, e.g. /var/lib/cardtill/hub.db"}
@@ -114,7 +128,7 @@ func runHub(ctx context.Context, g *globals) error {
 	if err != nil {
 		return err
 	}
-	st, _, err := openHubStore(g, false)
+	st, _, err := openHubStore(ctx, g, false, log)
 	if err != nil {
 		return err
 	}
@@ -149,7 +163,11 @@ func runHub(ctx context.Context, g *globals) error {
 		scheme = "http on loopback (plain: put a TLS reverse proxy on this machine in front)"
 	}
 	fmt.Fprintf(g.stderr, "cardtill hub listening on %s, %s; push URL path %s\n", ln.Addr(), scheme, hub.PathPush)
-	log.Info("hub started", "listen", ln.Addr().String(), "tls", cfg.Hub.TLSCert != "", "store", cfg.Hub.StorePath, "appid", cfg.Hub.AppID)
+	store := cfg.Hub.StorePath
+	if cfg.Hub.DatabaseURL != "" {
+		store = hub.RedactURL(cfg.Hub.DatabaseURL)
+	}
+	log.Info("hub started", "listen", ln.Addr().String(), "tls", cfg.Hub.TLSCert != "", "store", store, "appid", cfg.Hub.AppID)
 	err = srv.Serve(ctx, ln, cfg.Hub.TLSCert, cfg.Hub.TLSKey)
 	cancel()
 	if aerr := <-adminDone; aerr != nil && err == nil {
@@ -177,6 +195,10 @@ func openHubAdmin(ctx context.Context, g *globals, readOnly bool) (hubAdmin, err
 	if err != nil {
 		return nil, err
 	}
+	if cfg.Hub.DatabaseURL != "" { // no file to hold: straight to the database
+		st, _, err := openHubStore(ctx, g, readOnly, nil)
+		return st, err
+	}
 	sock := hub.AdminSocketPath(cfg.Hub.StorePath)
 	if _, err := os.Stat(sock); err == nil {
 		if c, err := hub.DialAdmin(ctx, sock); err == nil {
@@ -184,7 +206,7 @@ func openHubAdmin(ctx context.Context, g *globals, readOnly bool) (hubAdmin, err
 			return c, nil
 		}
 	}
-	st, _, err := openHubStore(g, readOnly)
+	st, _, err := openHubStore(ctx, g, readOnly, nil)
 	if err != nil {
 		return nil, err
 	}

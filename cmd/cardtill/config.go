@@ -172,9 +172,12 @@ type HubConfig struct {
 	// signature covers no body. No effect without a key.
 	RequireEncryption bool   `toml:"require_encryption"`
 	StorePath         string `toml:"store_path"`
-	TLSCert           string `toml:"tls_cert"`
-	TLSKey            string `toml:"tls_key"`
-	APIBase           string `toml:"api_base"`
+	// DatabaseURL puts the hub's store in PostgreSQL (several hubs share
+	// it); empty keeps the bbolt file at StorePath.
+	DatabaseURL string `toml:"database_url" secret:"true"`
+	TLSCert     string `toml:"tls_cert"`
+	TLSKey      string `toml:"tls_key"`
+	APIBase     string `toml:"api_base"`
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For /
 	// X-Real-IP name the client (empty = trust none).
 	TrustedProxies []IPPrefix `toml:"trusted_proxies"`

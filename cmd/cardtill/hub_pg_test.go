@@ -1,0 +1,333 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"regexp"
+	"strings"
+	stdsync "sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"cardtill/hub"
+	"cardtill/wechat"
+)
+
+// The test binary is cardtill itself when CARDTILL_TEST_AS_CARDTILL=1: the
+// two-hub test starts real hub processes (to SIGKILL one) without a build.
+func init() {
+	if os.Getenv("CARDTILL_TEST_AS_CARDTILL") != "1" {
+		return
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// testDatabaseURL is a schema of its own on the test PostgreSQL server
+// (CARDTILL_TEST_DATABASE_URL); the test is skipped without one, except in
+// CI.
+func testDatabaseURL(t *testing.T) string {
+	t.Helper()
+	base := os.Getenv("CARDTILL_TEST_DATABASE_URL")
+	if base == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatal("CI: CARDTILL_TEST_DATABASE_URL is not set: .ci/run starts a PostgreSQL cluster and exports it")
+		}
+		t.Skip("no PostgreSQL server: set CARDTILL_TEST_DATABASE_URL (see .ci/run) to run the hub's PostgreSQL tests")
+	}
+	sum := sha256.Sum256([]byte(t.Name() + t.TempDir()))
+	schema := "c_" + hex.EncodeToString(sum[:10])
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+		t.Fatal(err)
+	}
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+// hubProc is a `cardtill hub` process.
+type hubProc struct {
+	cmd  *exec.Cmd
+	addr string
+	done chan struct{}
+	logs *lockedBuffer
+}
+
+func startHubProc(t *testing.T, cfg string) *hubProc {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "--config", cfg, "hub")
+	cmd.Env = append(os.Environ(), "CARDTILL_TEST_AS_CARDTILL=1")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &hubProc{cmd: cmd, done: make(chan struct{}), logs: &lockedBuffer{}}
+	addrc := make(chan string, 1)
+	go func() {
+		re := regexp.MustCompile(`listening on (127\.0\.0\.1:\d+)`)
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			fmt.Fprintln(p.logs, sc.Text())
+			if m := re.FindStringSubmatch(sc.Text()); m != nil {
+				addrc <- m[1]
+			}
+		}
+		_ = cmd.Wait()
+		close(p.done)
+	}()
+	t.Cleanup(func() { p.kill() })
+	select {
+	case p.addr = <-addrc:
+	case <-p.done:
+		t.Fatalf("hub exited: %s", p.logs)
+	case <-time.After(30 * time.Second):
+		t.Fatalf("hub did not start: %s", p.logs)
+	}
+	return p
+}
+
+func (p *hubProc) kill() {
+	_ = p.cmd.Process.Signal(syscall.SIGKILL)
+	<-p.done
+}
+
+// hubPGConfig is hubSetup's config with the store in PostgreSQL and a
+// file path of its own (the admin socket).
+func hubPGConfig(t *testing.T, base, dbURL, name string) string {
+	t.Helper()
+	text, err := os.ReadFile(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := regexp.MustCompile(`store_path = ".*"`).ReplaceAllString(string(text),
+		fmt.Sprintf("store_path = %q\ndatabase_url = %q", filepath.Join(t.TempDir(), name+".db"), dbURL))
+	return writeFile(t, name+".toml", s)
+}
+
+// Two hub processes on one database: pushes alternate between them, every
+// retry goes to the other hub, one hub is SIGKILLed mid-load and
+// restarted. Afterwards every push answered success is stored exactly once
+// and the feed read through either hub is the same.
+func TestTwoHubsOneDatabase(t *testing.T) {
+	dbURL := testDatabaseURL(t)
+	base, _, _ := hubSetup(t)
+	cfgA, cfgB := hubPGConfig(t, base, dbURL, "hub-a"), hubPGConfig(t, base, dbURL, "hub-b")
+	a, b := startHubProc(t, cfgA), startHubProc(t, cfgB)
+	var mu stdsync.Mutex
+	addrs := []string{a.addr, b.addr}
+	addr := func(i int) string { mu.Lock(); defer mu.Unlock(); return addrs[i%2] }
+
+	push, err := wechat.NewPushCodec(wechat.PushConfig{Token: hubTestToken, EncodingAESKey: hubTestKey, AppID: hubTestAppID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(filepath.Join("..", "..", "wechat", "testdata", "events", "user_get_card.xml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 240
+	type sealed struct{ q, body string }
+	pushes := make([]sealed, n)
+	for i := range pushes {
+		msg := bytes.Replace(bytes.TrimSpace(raw), []byte("226009850808"), fmt.Appendf(nil, "%012d", i), 1)
+		q, body, err := push.Seal(wechat.ModeSafe, msg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pushes[i] = sealed{q.Encode(), string(body)}
+	}
+	client := &http.Client{Timeout: 10 * time.Second}
+	// send posts push i to hub h; ok is an answer of success.
+	send := func(i, h int) bool {
+		resp, err := client.Post("http://"+addr(h)+hub.PathPush+"?"+pushes[i].q, "text/xml", strings.NewReader(pushes[i].body))
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode == 200 && string(b) == "success"
+	}
+	success := make([]bool, n)
+	var answered atomicCount
+	killAt := make(chan struct{})
+	var killOnce stdsync.Once
+	var wg stdsync.WaitGroup
+	for w := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < n; i += 4 {
+				if i >= n/3 {
+					killOnce.Do(func() { close(killAt) })
+				}
+				// The push to one hub, WeChat's retry to the other, and more
+				// retries alternating while neither answered success.
+				ok := false
+				for try := 0; try < 40 && !ok; try++ {
+					ok = send(i, i+try)
+					if try == 0 {
+						ok = send(i, i+1) || ok // the retry, to the other hub
+					}
+				}
+				success[i] = ok
+				answered.add()
+			}
+		}()
+	}
+	<-killAt
+	a.kill() // mid-load, pushes in flight
+	if at := answered.get(); at >= n-8 {
+		t.Fatalf("the hub was killed after the load (%d of %d answered)", at, n)
+	}
+	a2 := startHubProc(t, cfgA)
+	mu.Lock()
+	addrs[0] = a2.addr
+	mu.Unlock()
+	wg.Wait()
+
+	st, err := hub.OpenPG(context.Background(), dbURL, hub.PGOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	evs, err := st.Events(time.Time{}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stored := map[string]int{}
+	for _, e := range evs {
+		stored[e.Raw]++
+	}
+	for i, ok := range success {
+		msg := bytes.Replace(bytes.TrimSpace(raw), []byte("226009850808"), fmt.Appendf(nil, "%012d", i), 1)
+		if ok && stored[string(msg)] != 1 {
+			t.Errorf("push %d answered success, stored %d times", i, stored[string(msg)])
+		}
+		if !ok {
+			t.Errorf("push %d never answered success", i)
+		}
+	}
+	if len(evs) != n {
+		t.Errorf("stored %d events for %d pushes", len(evs), n)
+	}
+
+	code, out, errOut := runCmd(t, "--config", cfgB, "hub", "terminal", "add", "till-1")
+	if code != 0 {
+		t.Fatalf("terminal add: %d %s", code, errOut)
+	}
+	key := strings.TrimSpace(out)
+	feed := func(h string) []string {
+		c := hub.NewClient(hub.ClientOptions{URL: "http://" + h, TerminalKey: key})
+		var codes []string
+		cursor := ""
+		for {
+			p, err := c.Changes(context.Background(), cursor)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, ch := range p.Changes {
+				codes = append(codes, ch.Code+"="+ch.Status)
+			}
+			cursor = p.Next
+			if !p.More {
+				return codes
+			}
+		}
+	}
+	fa, fb := feed(a2.addr), feed(b.addr)
+	if strings.Join(fa, ",") != strings.Join(fb, ",") || len(fa) != n {
+		t.Fatalf("feeds differ or are incomplete: %d and %d items for %d pushes", len(fa), len(fb), n)
+	}
+	for _, l := range []string{a.logs.String(), a2.logs.String(), b.logs.String()} {
+		if strings.Contains(l, key) || strings.Contains(l, hubTestSecret) {
+			t.Fatal("a hub log holds a secret")
+		}
+	}
+}
+
+type atomicCount struct {
+	mu stdsync.Mutex
+	n  int
+}
+
+func (c *atomicCount) add() { c.mu.Lock(); c.n++; c.mu.Unlock() }
+func (c *atomicCount) get() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n
+}
+
+// A bad hub.database_url is a configuration error naming the key, never
+// showing the password; the store is then not opened.
+func TestHubBadDatabaseURL(t *testing.T) {
+	base, _, _ := hubSetup(t)
+	for _, u := range []string{"mysql://hub:hunter2@db/hub", "postgres://hub:hunter2@db:port/hub"} {
+		cfg := hubPGConfig(t, base, u, "bad")
+		code, _, errOut := runCmd(t, "--config", cfg, "hub")
+		if code != exitUsage || !strings.Contains(errOut, "hub.database_url") || strings.Contains(errOut, "hunter2") {
+			t.Errorf("%s: exit %d %q", hub.RedactURL(u), code, errOut)
+		}
+		code, out, errOut := runCmd(t, "--config", cfg, "config", "show")
+		if strings.Contains(out+errOut, "hunter2") {
+			t.Errorf("config show prints the database password (exit %d)", code)
+		}
+	}
+}
+
+// doctor --hub checks the database: reachable, migrated (it never
+// migrates), writable; a bad URL or a closed port says what to do, never
+// the password.
+func TestDoctorHubDatabase(t *testing.T) {
+	dbURL := testDatabaseURL(t)
+	cfg := DefaultConfig()
+	cfg.Hub.DatabaseURL = dbURL
+	if f := doctorFor(cfg).checkHubDatabase(context.Background()); f.Status != statusFail || !strings.Contains(f.Fix, "start 'cardtill hub'") {
+		t.Errorf("empty database: %+v", f)
+	}
+	st, err := hub.OpenPG(context.Background(), dbURL, hub.PGOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	if f := doctorFor(cfg).checkHubDatabase(context.Background()); f.Status != statusOK || !strings.Contains(f.Detail, "writable") {
+		t.Errorf("migrated database: %+v", f)
+	}
+	cfg.Hub.DatabaseURL = "postgres://hub:hunter2@127.0.0.1:1/hub?sslmode=disable&connect_timeout=2"
+	if f := doctorFor(cfg).checkHubDatabase(context.Background()); f.Status != statusFail || f.Fix == "" || strings.Contains(f.Detail+f.Fix, "hunter2") {
+		t.Errorf("unreachable: %+v", f)
+	}
+	cfg.Hub.DatabaseURL = "mysql://hub:hunter2@db/hub"
+	if f := doctorFor(cfg).checkHubDatabase(context.Background()); f.Status != statusFail || !strings.Contains(f.Detail, "hub.database_url") || strings.Contains(f.Detail, "hunter2") {
+		t.Errorf("bad URL: %+v", f)
+	}
+}
