@@ -49,7 +49,7 @@ they open the file directly.`,
 			return runHub(cmd.Context(), g)
 		},
 	}
-	cmd.AddCommand(newHubEventsCmd(g), newHubTerminalCmd(g))
+	cmd.AddCommand(newHubEventsCmd(g), newHubTerminalCmd(g), newHubMigrateStoreCmd(g))
 	return cmd
 }
 
@@ -465,4 +465,55 @@ func warmTokens(ctx context.Context, tokens hub.TokenSource, log *slog.Logger) {
 	case ctx.Err() == nil: // not merely stopped before WeChat answered
 		log.Error("token service: no access token from WeChat yet; tills asking for one get 502 until it works", "err", err)
 	}
+}
+
+func newHubMigrateStoreCmd(g *globals) *cobra.Command {
+	var to string
+	cmd := &cobra.Command{
+		Use:   "migrate-store --to postgres://...",
+		Short: "Copy this hub's bbolt file into PostgreSQL, to run several hubs on it",
+		Long: `Copies everything in hub.store_path (events, the code-status feed, terminal
+keys, recent push nonces) into the PostgreSQL database at --to, in one
+transaction, and checks it there before committing. Event numbers and feed
+positions are kept, so the tills' feed cursors stay valid. Run it with the hub
+stopped; it is idempotent (run again, it copies only what is missing) and
+refuses, changing nothing, a database holding other hub data. Then set
+hub.database_url to the same URL and start the hub(s).`,
+		Args: exactArgs(0, "no arguments: --to names the database"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if to == "" {
+				return usageError(errors.New("--to postgres://USER:PASSWORD@HOST:5432/DATABASE is required"))
+			}
+			cfg, err := g.config()
+			if err != nil {
+				return err
+			}
+			if cfg.Hub.StorePath == "" {
+				return &ConfigError{Path: cfg.Path, Key: "hub.store_path", Msg: "not set: name the hub file to copy"}
+			}
+			src, err := hub.OpenStore(cfg.Hub.StorePath, hub.StoreOptions{ReadOnly: true, LockTimeout: cfg.Store.LockTimeout.Duration})
+			if err != nil {
+				return usageError(fmt.Errorf("%w (stop the hub before moving its store)", err))
+			}
+			defer src.Close()
+			dst, err := hub.OpenPG(cmd.Context(), to, hub.PGOptions{})
+			if errors.Is(err, hub.ErrBadDatabaseURL) {
+				return usageError(fmt.Errorf("--to: %w", err))
+			}
+			if err != nil {
+				return usageError(err)
+			}
+			defer dst.Close()
+			rep, err := hub.MigrateToPG(src, dst)
+			if err != nil {
+				return usageError(err)
+			}
+			fmt.Fprintf(g.stdout, "copied to %s and checked: %d events (%d new), %d feed items (%d new), %d terminals (%d new)\n",
+				hub.RedactURL(to), rep.Events, rep.NewEvents, rep.Feed, rep.NewFeed, rep.Terminals, rep.NewTerminals)
+			fmt.Fprintln(g.stdout, "now set hub.database_url to that URL (or CARDTILL_HUB_DATABASE_URL) and start the hub(s)")
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&to, "to", "", "the PostgreSQL URL to copy into")
+	return cmd
 }

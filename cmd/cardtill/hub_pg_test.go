@@ -331,3 +331,96 @@ func TestDoctorHubDatabase(t *testing.T) {
 		t.Errorf("bad URL: %+v", f)
 	}
 }
+
+// migrate-store copies a bbolt hub into PostgreSQL, checked and
+// idempotent: a hub on the database then serves the same events, the same
+// feed (a till's old cursor goes on from where it was) and the same keys.
+func TestHubMigrateStore(t *testing.T) {
+	dbURL := testDatabaseURL(t)
+	cfg, storePath, _ := hubSetup(t)
+	raw, err := os.ReadFile(filepath.Join("..", "..", "wechat", "testdata", "events", "user_get_card.xml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := hub.OpenStore(storePath, hub.StoreOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		msg := bytes.Replace(bytes.TrimSpace(raw), []byte("226009850808"), fmt.Appendf(nil, "%012d", i), 1)
+		ev, err := wechat.ParseEvent(msg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := src.AddEvent(&wechat.Push{Event: ev, Mode: wechat.ModeSafe, Timestamp: time.Now().Unix(), Nonce: fmt.Sprint(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	key := hub.NewTerminalKey()
+	if err := src.AddTerminal("till-1", key); err != nil {
+		t.Fatal(err)
+	}
+	page, err := src.Changes("", 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantEvents, _ := src.Events(time.Time{}, 0)
+	wantRest, err := src.Changes(page.Next, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := src.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for round, want := range []string{"5 events (5 new)", "5 events (0 new)"} {
+		code, out, errOut := runCmd(t, "--config", cfg, "hub", "migrate-store", "--to", dbURL)
+		if code != 0 || !strings.Contains(out, want) || !strings.Contains(out, "checked") {
+			t.Fatalf("round %d: exit %d %q %q", round, code, out, errOut)
+		}
+	}
+	st, err := hub.OpenPG(context.Background(), dbURL, hub.PGOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	evs, err := st.Events(time.Time{}, 0)
+	if err != nil || len(evs) != len(wantEvents) {
+		t.Fatalf("events: %d %v", len(evs), err)
+	}
+	for i := range evs {
+		if evs[i].Seq != wantEvents[i].Seq || evs[i].Raw != wantEvents[i].Raw {
+			t.Fatalf("event %d differs", i)
+		}
+	}
+	rest, err := st.Changes(page.Next, 100)
+	if err != nil || len(rest.Changes) != len(wantRest.Changes) || rest.Changes[0] != wantRest.Changes[0] {
+		t.Fatalf("the till's old cursor on the database: %+v %v, want %+v", rest, err, wantRest)
+	}
+	if name, ok, err := st.Authenticate(key); !ok || name != "till-1" || err != nil {
+		t.Fatalf("the terminal key after the move: %q %v %v", name, ok, err)
+	}
+	// A new push after the move takes a new number, after the copied ones.
+	msg := bytes.Replace(bytes.TrimSpace(raw), []byte("226009850808"), []byte("999999999999"), 1)
+	ev, _ := wechat.ParseEvent(msg)
+	if seq, _, err := st.AddEvent(&wechat.Push{Event: ev, Mode: wechat.ModeSafe}); err != nil || seq <= wantEvents[len(wantEvents)-1].Seq {
+		t.Fatalf("a push after the move: seq %d %v", seq, err)
+	}
+	next, err := st.Changes(rest.Next, 100)
+	if err != nil || len(next.Changes) != 1 || next.Changes[0].Code != "999999999999" {
+		t.Fatalf("the feed after the move: %+v %v", next, err)
+	}
+	// Another file into the same database: refused, nothing changed.
+	other, otherStore, _ := hubSetup(t)
+	o, err := hub.OpenStore(otherStore, hub.StoreOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev2, _ := wechat.ParseEvent(bytes.TrimSpace(raw))
+	if _, _, err := o.AddEvent(&wechat.Push{Event: ev2, Mode: wechat.ModeSafe}); err != nil {
+		t.Fatal(err)
+	}
+	o.Close()
+	if code, _, errOut := runCmd(t, "--config", other, "hub", "migrate-store", "--to", dbURL); code != exitUsage || !strings.Contains(errOut, "other hub data") {
+		t.Fatalf("another hub's file: exit %d %q", code, errOut)
+	}
+}
