@@ -15,7 +15,17 @@
 //   - the code-status feed GET /v1/codes/changes: per-code statuses and
 //     manager notices derived from the events, pulled by tills (Client).
 //
-// The hub owns its Store (the bbolt file BoltStore, or PostgreSQL: PGStore)
+// Safe by default: with an AES key only encrypted pushes are taken
+// (wechat.PushConfig.RequireEncryption), a (timestamp, nonce) is taken with
+// one event only (ErrReplayed), a retry is recognised by WeChat's dedup key
+// and the event's hash (different events sharing the key are both kept),
+// and a failed token fetch is remembered a few seconds (failMemory).
+//
+// The hub owns its Store (storeapi.go): the bbolt file (BoltStore, one hub
+// process, pushes group-committed) or PostgreSQL (PGStore, several hub
+// processes behind a load balancer on one database: constraints decide
+// retries across hubs, the feed's (xid, id) cursor never skips a row
+// committed late by another hub, faults are answered 500 and logged once)
 // and nothing else: it never touches a
 // till's journal, never logs a token, secret, AES key or terminal key, and
 // does nothing slow (no network call) between receiving a push and
