@@ -76,17 +76,17 @@ start() { # start LANG [demo flags...]
 	pane="till-${1%%_*}-$((++started))"
 	local lang=$1
 	shift
-	tmux -L "$sock" new-session -d -s "$pane" -x 80 -y 24 \
+	tmux -L "$sock" new-session -d -s "$pane" -x "${cols:-80}" -y "${rows:-24}" \
 		"env -u LC_ALL -u LC_MESSAGES LANG=$lang TERM=xterm-256color NO_COLOR=1 '$bin' demo $*; echo 'cardtill exited'; sleep 30"
 }
 started=0
 
 start en_US.UTF-8
-wait_for "Demo codes" "Scan or type a code" "keyboard only" "queue 0"
+wait_for "Demo codes" "Scan or type a code" "scanner: keyboard only" "queue 0"
 wait_for "● WeChat online" # known within seconds of the start, with no scan
 
 scan 100000000001
-wait_for "CONSUMED" "1000 0000 0001" "¥20 off any drink" "1 ✔  0 ✖"
+wait_for "REDEEMED" "1000 0000 0001" "¥20 off any drink" "1 ✔  0 ✖"
 sleep 0.15 # the scanner reads it twice, 150 ms apart: the same answer, marked
 scan 100000000001
 wait_for "read twice" "1000 0000 0001" "1 ✔  0 ✖"
@@ -149,7 +149,7 @@ wait_for "演示券码" "请扫码或输入券码" "仅键盘"
 scan 100000000003
 wait_for "核销成功" "满200减50"
 scan 100000000040
-wait_for "拒绝" "转赠中，请顾客完成或取消转赠"
+wait_for "不可核销" "转赠中，请顾客完成或取消转赠"
 keys C-c
 wait_for "cardtill exited"
 echo "tmux-demo: zh: ok"
@@ -159,20 +159,20 @@ echo "tmux-demo: zh: ok"
 start en_US.UTF-8 --confirm
 wait_for "Demo codes" "Scan or type a code"
 scan 100000000001
-wait_for "Consume this coupon?" "Waiting for you to confirm" "1000 0000 0001"
+wait_for "Redeem this coupon?" "Waiting for you to confirm" "1000 0000 0001"
 scan 100000000002 # the next customer's coupon: cancels the waiting one
-wait_for "Consume this coupon?" "code 1000 0000 0002" "Cancelled by the cashier" "0 ✔  0 ✖"
+wait_for "Redeem this coupon?" "code 1000 0000 0002" "Cancelled by the cashier" "0 ✔  0 ✖"
 human 1000 # typed by hand: the dialog keeps waiting
 sleep 0.3
-wait_for "Consume this coupon?" "code 1000 0000 0002"
+wait_for "Redeem this coupon?" "code 1000 0000 0002"
 keys Enter # Enter on its own consumes
 wait_for "1000 0000 0002" "1 ✔  0 ✖"
-lacks "Consume this coupon?"
+lacks "Redeem this coupon?"
 
 keys F2 # close-shift prompt: a scan does not close the shift
 wait_for "Close shift #1"
 scan 100000000003
-wait_for "Consume this coupon?" "code 1000 0000 0003"
+wait_for "Redeem this coupon?" "code 1000 0000 0003"
 lacks "Close shift #1"
 keys Escape
 wait_for "CANCELLED" "shift #1"
@@ -216,3 +216,30 @@ wait_for "Shift #3 opened for Li Lei" "Li Lei · shift #3"
 keys C-c
 wait_for "cardtill exited"
 echo "tmux-demo: a scan during each dialog: ok"
+
+# At 160x45 the answer is read from the customer's side: a big mark and the
+# headline in block letters (Chinese beside the mark); the header and the
+# status bar say the same as at 80x24.
+cols=160 rows=45
+start en_US.UTF-8
+wait_for "Demo codes" "● WeChat online"
+scan 100000000001
+wait_for "██    ██" "██  ██" "1000 0000 0001" "¥20 off any drink" "1 ✔  0 ✖" "✔ redeemed"
+scan 100000000010
+wait_for "██    ██" "Already used"
+keys C-c
+wait_for "cardtill exited"
+start zh_CN.UTF-8
+wait_for "演示券码" "● 微信在线"
+scan 100000000003
+wait_for "核 销 成 功" "满200减50"
+keys F8
+wait_for "微信离线 已 0 分钟 · 本班次还可离线受理 20 张"
+scan 100000000002
+wait_for "离 线 已 受 理" "本班次离线已受理 1 / 20"
+keys C-c
+wait_for "退出 cardtill？"
+keys y
+wait_for "cardtill exited"
+echo "tmux-demo: 160x45, en and zh: ok"
+

@@ -47,7 +47,7 @@ func TestAnswerShownBeforeTheLastCommit(t *testing.T) {
 		}
 		mm, final := m.Update(a)
 		m = mm.(Model)
-		mustShow(t, m, "CONSUMED", "4529 9853 0302", "1 ✔  0 ✖")
+		mustShow(t, m, "REDEEMED", "4529 9853 0302", "1 ✔  0 ✖")
 		if m.inFlight != 0 {
 			t.Fatalf("in flight %d after the answer", m.inFlight)
 		}
@@ -60,7 +60,7 @@ func TestAnswerShownBeforeTheLastCommit(t *testing.T) {
 			t.Fatalf("final %+v", r)
 		}
 		m = send(m, r)
-		mustShow(t, m, "CONSUMED", "1 ✔  0 ✖") // counted once
+		mustShow(t, m, "REDEEMED", "1 ✔  0 ✖") // counted once
 		if s := shown(m); (finalErr != nil) != strings.Contains(s, "journal: disk full") {
 			t.Fatalf("final error %v, screen:\n%s", finalErr, s)
 		}
@@ -95,7 +95,7 @@ func TestSerialScanBringsTheTillForward(t *testing.T) {
 				m = send(m, msg)
 			}
 		}
-		mustShow(t, m, "CONSUMED", "4529 9853 0302")
+		mustShow(t, m, "REDEEMED", "4529 9853 0302")
 	}
 }
 

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/charmbracelet/x/ansi"
+
 	"cardtill/sync"
 )
 
@@ -91,7 +93,7 @@ func TestStatusNeverOnlineWithoutSayingItemsWait(t *testing.T) {
 	if h := m.header(80); strings.Contains(h, "WeChat online") {
 		t.Fatalf("never reached WeChat, header says %q", h)
 	}
-	if s := m.statusLine(80); !strings.Contains(s, "last sync never") {
+	if s := m.statusLine(80); !strings.Contains(s, "never synced") {
 		t.Fatalf("never reached WeChat, status says %q", s)
 	}
 }
@@ -111,6 +113,37 @@ func TestFormatCode(t *testing.T) {
 	for in, want := range map[string]string{"452998530302": "4529 9853 0302", "CUST-8848": "CUST-8848", "1234567": "1234567"} {
 		if got := formatCode(in); got != want {
 			t.Errorf("formatCode(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// At 80 columns the header keeps the shift, the cashier and the WeChat
+// status whatever the store's name; the store name is what gets cut.
+func TestHeaderKeepsShiftCashierWeChat(t *testing.T) {
+	for _, lang := range []string{"en", "zh"} {
+		m := newTestModel(lang, 80, 24, Options{})
+		m.status.terminal = "Store 12 Nanjing West Road 南京西路旗舰店 / till-2"
+		m.status.cashier = "Wang Fang 王芳"
+		for _, st := range []sync.Status{
+			{Online: true, LastContact: t0},
+			{OfflineSince: t0.Add(-12 * time.Minute), LastContact: t0.Add(-12 * time.Minute)},
+		} {
+			m.status.st = st
+			h := ansi.Strip(m.header(80))
+			for _, want := range []string{fmt.Sprintf(m.tx.ShiftFmt, 31), "Wang Fang 王芳", m.tx.WeChatOnline} {
+				if !st.Online && want == m.tx.WeChatOnline {
+					want = m.tx.WeChatOffline
+				}
+				if !strings.Contains(h, want) {
+					t.Errorf("%s: header %q lacks %q", lang, h, want)
+				}
+			}
+			if !strings.Contains(h, "Store 12") || strings.Contains(h, "till-2") {
+				t.Errorf("%s: header %q: the store name should be cut, not dropped first", lang, h)
+			}
+			if w := ansi.StringWidth(h); w > 80 {
+				t.Errorf("%s: header is %d cells", lang, w)
+			}
 		}
 	}
 }

@@ -89,7 +89,7 @@ func TestFlowValidConsumedUnknownBarcode(t *testing.T) {
 	mustShow(t, m, "no shift open", "Scan or type a code")
 
 	m = redeem(t, m, wechattest.DemoNormal)
-	mustShow(t, m, "CONSUMED", "1000 0000 0001", "¥20 off any drink", "shift #1", "1 ✔  0 ✖")
+	mustShow(t, m, "REDEEMED", "1000 0000 0001", "¥20 off any drink", "shift #1", "1 ✔  0 ✖")
 	if n := till.WeChat.ConsumeCount(wechattest.DemoNormal); n != 1 {
 		t.Fatalf("WeChat consumed %d times", n)
 	}
@@ -225,7 +225,7 @@ func TestFlowConfirmBeforeConsume(t *testing.T) {
 	done := make(chan tea.Msg, 1)
 	go func() { done <- cmd() }()
 	m = send(m, m.waitConfirm()())
-	mustShow(t, m, "Consume this coupon?", "1000 0000 0001")
+	mustShow(t, m, "Redeem this coupon?", "1000 0000 0001")
 	if n := till.WeChat.ConsumeCount(wechattest.DemoNormal); n != 0 {
 		t.Fatal("consumed before the cashier confirmed")
 	}
@@ -293,7 +293,7 @@ func TestTeatestOutageAndBack(t *testing.T) {
 	}
 	tm.Type(wechattest.DemoNormal)
 	tm.Send(tea.KeyMsg{Type: tea.KeyEnter})
-	waitFor("CONSUMED")
+	waitFor("REDEEMED")
 	tm.Send(tea.KeyMsg{Type: tea.KeyF8})
 	waitFor("outage ON")
 	tm.Type(wechattest.DemoNormal3)
@@ -382,7 +382,7 @@ func TestTeatestScannerAndRefusals(t *testing.T) {
 	ev <- scanner.Event{Kind: scanner.EventConnected, Port: "/dev/ttyACM0"}
 	waitFor("已连接")
 	ev <- scan(wechattest.DemoConsumed)
-	waitFor("拒绝", "已核销")
+	waitFor("不可核销", "已核销")
 	ev <- scan(wechattest.DemoUnknown)
 	waitFor("非本店卡券")
 	ev <- scanner.Event{Kind: scanner.EventDisconnected, Port: "/dev/ttyACM0"}

@@ -135,6 +135,25 @@ func goldenStates() map[string]func(m Model) Model {
 			again.Previous = &sync.PreviousUse{State: sync.StateQueued, At: t0.Add(-12 * time.Minute), Terminal: "till-2"}
 			return send(withRecent(m), redeemedMsg{out: again})
 		},
+		"cleared": func(m Model) Model {
+			m = goldenStates()["consumed"](m)
+			m.now = t0.Add(DefaultClearAfter) // the answer is 20 s old: back to ready
+			return m
+		},
+		"in-doubt": func(m Model) Model {
+			return send(withRecent(m), redeemedMsg{out: outcome(sync.Checking, sync.ReasonInDoubt, "452998530311", "¥20 off any drink")})
+		},
+		"conflict": func(m Model) Model {
+			c := outcome(sync.Conflict, sync.ReasonAlreadyUsed, "110201201246", "满20减5券")
+			c.Errcode = 40099
+			return send(withRecent(m), redeemedMsg{out: c})
+		},
+		"header-long-store": func(m Model) Model {
+			m.status.terminal = "Store 12 Nanjing West Road 南京西路旗舰店 / till-2"
+			m.status.cashier = "Wang Fang 王芳"
+			m.status.st = sync.Status{OfflineSince: t0.Add(-12 * time.Minute), LastContact: t0.Add(-12 * time.Minute), MaxPerShift: 20, OfflineAcceptedInShift: 3}
+			return m
+		},
 		"confirm-cancelled": func(m Model) Model {
 			c := outcome(sync.Refused, sync.ReasonCancelled, "452998530302", "¥20 off any drink 任意饮品立减20元")
 			return send(withRecent(m), redeemedMsg{out: c})

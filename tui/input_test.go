@@ -236,7 +236,7 @@ func TestScanRuleOnTheLine(t *testing.T) {
 	e := &stubEngine{status: sync.Status{Online: true}}
 	r := newRig(t, Options{Engine: e})
 	r.typeAt(scannerSpeed, "452998530302")
-	r.until("served the scan", showing("CONSUMED", "4529 9853 0302"))
+	r.until("served the scan", showing("REDEEMED", "4529 9853 0302"))
 	r.human("452998530399", true)
 	r.until("served the typed code", func(Model) bool { c, _ := e.lists(); return len(c) == 2 })
 	r.until("showed it", func(m Model) bool { return m.result.out.Code == "452998530399" })
@@ -260,7 +260,7 @@ func TestScanDuringConfirm(t *testing.T) {
 		bell := &bellCount{}
 		r := newRig(t, Options{Engine: e, Confirm: true, Bell: true, BellOut: bell})
 		r.typeAt(scannerSpeed, "100000000001")
-		r.until("asked to confirm", showing("Consume this coupon?", "Waiting for you to confirm"))
+		r.until("asked to confirm", showing("Redeem this coupon?", "Waiting for you to confirm"))
 		if speed == scannerSpeed {
 			r.typeAt(speed, "Y7N8Y9N0")
 			r.until("asked to confirm the scan", func(m Model) bool {
@@ -268,7 +268,7 @@ func TestScanDuringConfirm(t *testing.T) {
 			})
 			r.until("listed the cancel", showing("– Cancelled by the cashier", "0 ✔  0 ✖"))
 			r.key(time.Second, tea.KeyMsg{Type: tea.KeyEnter}) // the cashier confirms the new one
-			r.until("consumed the scan", showing("CONSUMED", "Y7N8Y9N0", "1 ✔  0 ✖"))
+			r.until("consumed the scan", showing("REDEEMED", "Y7N8Y9N0", "1 ✔  0 ✖"))
 			consumed, cancelled := e.lists()
 			if len(consumed) != 1 || consumed[0] != "Y7N8Y9N0" || len(cancelled) != 1 || cancelled[0] != "100000000001" {
 				t.Fatalf("consumed %v cancelled %v", consumed, cancelled)
@@ -284,7 +284,7 @@ func TestScanDuringConfirm(t *testing.T) {
 			t.Fatal("keys typed by hand closed the confirm dialog")
 		}
 		r.key(humanSpeed, tea.KeyMsg{Type: tea.KeyEnter})
-		r.until("consumed the waiting coupon", showing("CONSUMED", "1000 0000 0001"))
+		r.until("consumed the waiting coupon", showing("REDEEMED", "1000 0000 0001"))
 		if c, x := e.lists(); len(c) != 1 || c[0] != "100000000001" || len(x) != 0 {
 			t.Fatalf("consumed %v cancelled %v", c, x)
 		}
@@ -297,7 +297,7 @@ func TestConfirmCancelIsNeutral(t *testing.T) {
 	bell := &bellCount{}
 	r := newRig(t, Options{Engine: e, Confirm: true, Bell: true, BellOut: bell})
 	r.typeAt(scannerSpeed, "100000000001")
-	r.until("asked to confirm", showing("Consume this coupon?"))
+	r.until("asked to confirm", showing("Redeem this coupon?"))
 	r.key(time.Second, tea.KeyMsg{Type: tea.KeyEsc})
 	r.until("showed the cancel", showing("CANCELLED", "0 ✔  0 ✖"))
 	if bell.n != 0 {
@@ -328,7 +328,7 @@ func TestScanDuringQuit(t *testing.T) {
 		}
 		if c.speed == scannerSpeed {
 			r.typeAt(c.speed, c.code)
-			r.until("served "+c.code, showing("CONSUMED", c.code))
+			r.until("served "+c.code, showing("REDEEMED", c.code))
 		} else {
 			r.human(c.code, false)
 		}
@@ -353,7 +353,7 @@ func TestScanDuringCloseShift(t *testing.T) {
 		r.until("asked to close", showing("Close shift #31"))
 		if speed == scannerSpeed {
 			r.typeAt(speed, "y1n2y3n4")
-			r.until("served the scan", showing("CONSUMED", "y1n2y3n4"))
+			r.until("served the scan", showing("REDEEMED", "y1n2y3n4"))
 			r.settle()
 			if sh.closed != 0 {
 				t.Fatal("a scan closed the shift")
@@ -382,7 +382,7 @@ func TestScanDuringOpenShift(t *testing.T) {
 		r.key(time.Second, tea.KeyMsg{Type: tea.KeyCtrlU})
 		if speed == scannerSpeed {
 			r.typeAt(speed, "100000000002")
-			r.until("served the scan", showing("CONSUMED", "1000 0000 0002"))
+			r.until("served the scan", showing("REDEEMED", "1000 0000 0002"))
 			r.settle()
 			if len(sh.opened) != 0 || r.m.dialog.kind != dialogNone {
 				t.Fatalf("opened %v, dialog %d", sh.opened, r.m.dialog.kind)
@@ -423,7 +423,7 @@ func TestSerialFrameDuringDialogs(t *testing.T) {
 			t.Fatalf("%s: no dialog", name)
 		}
 		r.update(frame)
-		r.until(name+": served the frame", showing("CONSUMED", "1000 0000 0003"))
+		r.until(name+": served the frame", showing("REDEEMED", "1000 0000 0003"))
 		r.settle()
 		if r.quit || sh.closed != 0 || len(sh.opened) != 0 || r.m.dialog.kind != dialogNone {
 			t.Fatalf("%s: quit %v closed %d opened %v dialog %d", name, r.quit, sh.closed, sh.opened, r.m.dialog.kind)
@@ -442,9 +442,36 @@ func TestScanWithoutEnterInADialog(t *testing.T) {
 		r.key(scannerSpeed, tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{c}})
 	}
 	r.pause()
-	r.until("served the scan", showing("CONSUMED", "y1n2y3n4"))
+	r.until("served the scan", showing("REDEEMED", "y1n2y3n4"))
 	r.settle()
 	if r.quit {
 		t.Fatal("quit")
+	}
+}
+
+// The answer returns to "ready" ClearAfter after it was given, by the
+// screen's clock; a double read shows it again for another ClearAfter; a
+// redemption being checked never clears.
+func TestPanelClearsAfter(t *testing.T) {
+	e := &stubEngine{status: sync.Status{Online: true}}
+	r := newRig(t, Options{Engine: e, ClearAfter: 20 * time.Second})
+	r.typeAt(scannerSpeed, "452998530302")
+	r.until("answered", showing("REDEEMED"))
+	at := r.clock.now()
+	r.update(tickMsg(at.Add(19 * time.Second)))
+	if !strings.Contains(shown(r.m), "REDEEMED") {
+		t.Fatal("cleared before clear_after")
+	}
+	r.update(tickMsg(at.Add(20 * time.Second)))
+	if s := shown(r.m); strings.Contains(s, "REDEEMED") || !strings.Contains(s, "Ready — scan a coupon") {
+		t.Fatalf("not cleared after clear_after:\n%s", s)
+	}
+	if !strings.Contains(shown(r.m), "redeemed") {
+		t.Fatal("the recent list lost the answer")
+	}
+	r.m.result = resultPanel{working: true, code: "1", at: at, shown: true}
+	r.update(tickMsg(at.Add(time.Hour)))
+	if strings.Contains(shown(r.m), "Ready") {
+		t.Fatal("a redemption being checked was cleared")
 	}
 }

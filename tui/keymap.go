@@ -61,7 +61,7 @@ func (k KeyMap) localized(tx *Text) KeyMap {
 
 // ShortHelp is the one-line help at the foot of the screen.
 func (k KeyMap) ShortHelp() []key.Binding {
-	return []key.Binding{k.Shift, k.Queue, k.SyncNow, k.Outage, k.Help, k.Quit}
+	return []key.Binding{k.Shift, k.Queue, k.Report, k.SyncNow, k.Outage, k.Help, k.Quit}
 }
 
 // ScrollHelp is the foot of the screens that scroll (report, queue).

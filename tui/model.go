@@ -45,6 +45,10 @@ type Options struct {
 	// ScanGap is the longest pause between two keys of a keyboard-wedge
 	// scanner's code ([ui] scan_gap; DefaultScanGap when 0): see input.go.
 	ScanGap time.Duration
+	// ClearAfter is how long an answer stays on the panel before it returns
+	// to "ready" ([ui] clear_after; DefaultClearAfter when 0), so a missed
+	// scan never leaves the previous customer's ✔ on screen.
+	ClearAfter time.Duration
 	// RepeatWindow is how long after an answer the same code is a double
 	// read ([ui] repeat_window; DefaultRepeatWindow when 0): repeat.go.
 	RepeatWindow time.Duration
@@ -164,6 +168,9 @@ func New(o Options) Model {
 	}
 	if o.ScanGap <= 0 {
 		o.ScanGap = DefaultScanGap
+	}
+	if o.ClearAfter <= 0 {
+		o.ClearAfter = DefaultClearAfter
 	}
 	if o.RepeatWindow <= 0 {
 		o.RepeatWindow = DefaultRepeatWindow
@@ -460,6 +467,9 @@ func (m Model) onKey(k tea.KeyMsg) (tea.Model, tea.Cmd) {
 	case key.Matches(k, m.keys.SyncNow):
 		if m.o.Engine != nil {
 			m.o.Engine.SyncNow()
+		}
+		if !m.status.st.Online && !m.status.st.OfflineSince.IsZero() {
+			m.notice = m.tx.SyncOffline // the sync cannot reach WeChat: say so, not nothing
 		}
 		return m, m.refreshStatus()
 	case key.Matches(k, m.keys.Outage):

@@ -20,8 +20,10 @@ type resultPanel struct {
 	// confirming: WeChat allowed the consume and the dialog waits for the
 	// cashier ([ui] confirm)
 	confirming bool
-	// repeat: a double read; the answer shown is the earlier one
+	// repeat: a double read; the answer shown is the earlier one, shown
+	// again at since (the panel clears from then on)
 	repeat   bool
+	since    time.Time
 	rejected scanner.Scan
 	out      sync.Outcome
 	err      error
@@ -29,28 +31,44 @@ type resultPanel struct {
 	at       time.Time
 }
 
-// lines returns the panel's headline style and its text lines; a double
-// read says so after the headline.
-func (r resultPanel) lines(tx *Text, st Styles) (lipgloss.Style, []string) {
-	style, l := r.answerLines(tx, st)
-	if r.repeat && len(l) > 0 {
-		l[0] += "   " + st.Bold.Render("↻ "+tx.ReadTwice)
-	}
-	return style, l
+// panelView is what the answer panel shows: its border, the headline (a
+// mark and a word in the headline's style) and the detail lines. The
+// panel draws it small (one headline line, at 80x24) or big (bigpanel.go).
+type panelView struct {
+	box, head  lipgloss.Style
+	mark, word string
+	detail     []string
 }
 
-func (r resultPanel) answerLines(tx *Text, st Styles) (lipgloss.Style, []string) {
+// lines returns the panel's border style and its text lines; a double
+// read says so after the headline.
+func (r resultPanel) lines(tx *Text, st Styles) (lipgloss.Style, []string) {
+	v := r.view(tx, st)
+	head := v.head.Render(v.mark + "  " + v.word)
+	if v.mark == "" {
+		head = v.head.Render(v.word)
+	}
+	if r.repeat {
+		head += "   " + st.Bold.Render("↻ "+tx.ReadTwice)
+	}
+	return v.box, append([]string{head}, v.detail...)
+}
+
+func (r resultPanel) view(tx *Text, st Styles) panelView {
+	pv := func(box, head lipgloss.Style, mark, word string, detail ...string) panelView {
+		return panelView{box: box, head: head, mark: mark, word: word, detail: detail}
+	}
 	switch {
 	case !r.shown:
-		return st.Panel, []string{st.Muted.Render(tx.Ready)}
+		return pv(st.Panel, st.Muted, "", tx.Ready)
 	case r.working:
-		return st.Panel, []string{st.Bold.Render("…  " + tx.Working), tx.CodeLabel + " " + formatCode(r.code)}
+		return pv(st.Panel, st.Bold, "…", tx.Working, tx.CodeLabel+" "+formatCode(r.code))
 	case r.confirming:
-		return st.Panel, []string{st.Bold.Render("…  " + tx.Confirming), firstNonEmpty(r.out.CardTitle, r.out.CardID), tx.CodeLabel + " " + formatCode(r.code)}
+		return pv(st.Panel, st.Bold, "…", tx.Confirming, firstNonEmpty(r.out.CardTitle, r.out.CardID), tx.CodeLabel+" "+formatCode(r.code))
 	case r.rejected.Err != nil:
-		return st.PanelBad, []string{st.Bad.Render("✖  " + tx.Refused), rejectText(tx, r.rejected.Err), st.Muted.Render(clip(r.rejected.Raw, 40))}
+		return pv(st.PanelBad, st.Bad, "✖", tx.Refused, rejectText(tx, r.rejected.Err), st.Muted.Render(clip(r.rejected.Raw, 40)))
 	case r.err != nil:
-		return st.PanelBad, []string{st.Bad.Render("✖  " + tx.Error), r.err.Error()}
+		return pv(st.PanelBad, st.Bad, "✖", tx.Error, r.err.Error())
 	}
 	o := r.out
 	card := formatCode(r.code)
@@ -65,24 +83,24 @@ func (r resultPanel) answerLines(tx *Text, st Styles) (lipgloss.Style, []string)
 	}
 	switch o.Kind {
 	case sync.Consumed:
-		return st.PanelGood, []string{st.Good.Render("✔  " + tx.Consumed), card, when}
+		return pv(st.PanelGood, st.Good, "✔", tx.Consumed, card, when)
 	case sync.AcceptedOffline:
-		l := []string{st.Warn.Render("⏸  " + tx.AcceptedOffline), tx.AcceptedOfflineHint, card}
+		v := pv(st.PanelWarn, st.Warn, "⏸", tx.AcceptedOffline, tx.AcceptedOfflineHint, card, when)
 		if o.MaxPerShift > 0 {
-			l = append(l, fmt.Sprintf(tx.OfflineCountFmt, o.OfflineInShift, o.MaxPerShift))
+			v.detail = append(v.detail, fmt.Sprintf(tx.OfflineCountFmt, o.OfflineInShift, o.MaxPerShift))
 		}
-		return st.PanelWarn, l
+		return v
 	case sync.Duplicate:
-		return st.PanelMuted, []string{st.Muted.Render("≡  " + tx.Duplicate), reasonText(tx, o), card}
+		return pv(st.PanelMuted, st.Muted, "≡", tx.Duplicate, reasonText(tx, o), card)
 	case sync.Checking:
-		return st.PanelWarn, []string{st.Warn.Render("?  " + tx.Checking), tx.CheckingHint, card}
+		return pv(st.PanelWarn, st.Warn, "?", tx.Checking, tx.CheckingHint, card, when)
 	case sync.Conflict:
-		return st.PanelBad, []string{st.Bad.Render("!  " + tx.Conflict), reasonText(tx, o), card}
+		return pv(st.PanelBad, st.Bad, "!", tx.Conflict, reasonText(tx, o), card, when)
 	}
 	if o.Reason == sync.ReasonCancelled { // the cashier's own choice: neutral
-		return st.PanelMuted, []string{st.Muted.Render("–  " + tx.Cancelled), reasonText(tx, o), card, when}
+		return pv(st.PanelMuted, st.Muted, "–", tx.Cancelled, reasonText(tx, o), card, when)
 	}
-	return st.PanelBad, []string{st.Bad.Render("✖  " + tx.Refused), st.Bold.Render(reasonText(tx, o)), card, when}
+	return pv(st.PanelBad, st.Bad, "✖", tx.Refused, st.Bold.Render(reasonText(tx, o)), card, when)
 }
 
 // reasonText is the cashier's words for an outcome's reason.

@@ -73,6 +73,6 @@ func (m Model) repeatRead(code string) (Model, bool) {
 	if !ok || now.Sub(a.at) > m.repeats.window || now.Before(a.at) {
 		return m, false
 	}
-	m.result = resultPanel{out: a.out, code: code, at: a.at, shown: true, repeat: true}
+	m.result = resultPanel{out: a.out, code: code, at: a.at, shown: true, repeat: true, since: now}
 	return m, true
 }

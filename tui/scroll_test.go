@@ -344,7 +344,7 @@ func TestQueueListsConfirmedByQuery(t *testing.T) {
 		m := newTestModel(lang, 120, 32, Options{Backlog: func(int) (Backlog, error) { return b, nil }})
 		mm, cmd := m.Update(press(tea.KeyF3))
 		m = send(mm.(Model), findMsg[backlogMsg](cmd), press(tea.KeyEnd))
-		title, word, showing := "Consumed, confirmed by query  5", "✔ consumed · by query", "the latest 3 of 5"
+		title, word, showing := "Redeemed, confirmed by query  5", "✔ redeemed · by query", "the latest 3 of 5"
 		if lang == "zh" {
 			title, word, showing = "经查询确认的核销  5", "✔ 已核销 · 经查询确认", "最近 3 条，共 5 条"
 		}

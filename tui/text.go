@@ -13,15 +13,18 @@ import (
 type Text struct {
 	Lang string
 
-	WeChatOnline, WeChatOffline, WeChatUnknown, OfflineSinceFmt, SendingFmt string
-	Scanner, ScannerConnected, ScannerDisconnected, KeyboardOnly            string
-	Queue, Conflicts, InDoubt, LastSync, LastSyncShort, Never, Syncing      string
-	JournalFullFmt, KeyRefused                                              string // KeyRefused: the hub refused this till's terminal key
-	ShiftFmt, NoShift, Cashier                                              string
+	WeChatOnline, WeChatOffline, WeChatUnknown, OfflineSinceFmt, SendingFmt  string
+	Scanner, ScannerConnected, ScannerDisconnected                           string
+	Queue, Conflicts, InDoubt, LastSync, LastSyncShort, NeverSynced, Syncing string
+	ScannerKeyboard                                                          string // the status bar without a serial scanner
+	JournalFullFmt, KeyRefused                                               string // KeyRefused: the hub refused this till's terminal key
+	ShiftFmt, NoShift, Cashier                                               string
 
 	Consumed, Refused, AcceptedOffline, AcceptedOfflineHint, Duplicate string
 	Checking, CheckingHint, Conflict, Error                            string
 	Confirming, Cancelled, ReadTwice                                   string
+	RedeemedWord                                                       string // a redeemed row of the recent list
+	SyncOffline                                                        string // F5 while WeChat is unreachable
 	CodeLabel, CustomerLabel, OfflineCountFmt                          string
 	Ready, Working, Prompt                                             string
 

@@ -9,15 +9,16 @@ var textEN = Text{
 	Lang:         "en",
 	WeChatOnline: "WeChat online", WeChatOffline: "WeChat OFFLINE", WeChatUnknown: "WeChat not reached yet",
 	OfflineSinceFmt: "since %s", SendingFmt: "sending %d",
-	Scanner: "scanner", ScannerConnected: "connected", ScannerDisconnected: "UNPLUGGED", KeyboardOnly: "keyboard only",
-	Queue: "queue", Conflicts: "conflicts", InDoubt: "checking", LastSync: "last sync", LastSyncShort: "synced", Never: "never", Syncing: "syncing…",
+	Scanner: "scanner", ScannerConnected: "connected", ScannerDisconnected: "UNPLUGGED",
+	Queue: "queue", Conflicts: "conflicts", InDoubt: "checking", LastSync: "last sync", LastSyncShort: "synced", NeverSynced: "never synced", ScannerKeyboard: "scanner: keyboard only", Syncing: "syncing…",
 	JournalFullFmt: "journal %d%% full",
 	KeyRefused:     "KEY REFUSED: ask HQ",
 	ShiftFmt:       "shift #%d", NoShift: "no shift open", Cashier: "cashier",
 
-	Consumed: "CONSUMED", Refused: "REFUSED", AcceptedOffline: "ACCEPTED OFFLINE",
+	Consumed: "REDEEMED", Refused: "REFUSED", AcceptedOffline: "ACCEPTED OFFLINE",
 	AcceptedOfflineHint: "will be checked with WeChat later — honour it",
-	Duplicate:           "DUPLICATE READ", Checking: "CHECKING", CheckingHint: "answer lost — do not honour twice; checking with WeChat",
+	Duplicate:           "DUPLICATE READ", Checking: "CHECKING", CheckingHint: "WeChat did not answer — ask the customer to wait a moment: the answer appears here by itself (no need to scan again)",
+	RedeemedWord: "redeemed", SyncOffline: "Sync: WeChat cannot be reached now — the codes wait and are sent when it answers",
 	ReadTwice: "read twice", Confirming: "Waiting for you to confirm", Cancelled: "CANCELLED",
 	Conflict: "CONFLICT", Error: "ERROR",
 	CodeLabel: "code", CustomerLabel: "customer", OfflineCountFmt: "offline this shift %d / %d",
@@ -28,9 +29,9 @@ var textEN = Text{
 
 	HelpTitle: "Keys", HelpIntro: "A scan is always a scan: keys typed at scanner speed that end in Enter, or a code from the serial scanner, close any dialog unanswered and are served. Enter pressed on its own submits the line and, in the confirm dialog, consumes. Marks: ✔ redeemed · ✖ refused · ⏸ accepted offline · ? checking with WeChat · ! conflict (accepted offline, then refused) · – cancelled.",
 
-	ConfirmTitle: "Consume this coupon?", ConfirmHint: "Enter (on its own) consume · Esc cancel · a scan cancels this one and is served",
+	ConfirmTitle: "Redeem this coupon?", ConfirmHint: "Enter (on its own) redeem · Esc cancel · a scan cancels this one and is served",
 
-	QuitTitle: "Quit cardtill?", QuitInFlight: "A code is still being checked with WeChat. Quitting stops the check and consumes nothing (scan it again later), unless the consume already went out: the journal settles that one.",
+	QuitTitle: "Quit cardtill?", QuitInFlight: "A code is still being checked with WeChat. Quitting stops the check and redeems nothing (scan it again later), unless the consume already went out: the journal settles that one.",
 	QuitQueuedFmt: "%d code(s) wait for WeChat. They stay in the journal and are sent when cardtill runs again.",
 	QuitAsk:       "y quit · n stay",
 
@@ -49,8 +50,8 @@ var textEN = Text{
 	ReportTitle: "Shift report", NoReport: "No shift report: no shift open", KeyReport: "report",
 	MoreBelowFmt: "%d more ↓", MoreAboveFmt: "↑ %d above", ScrollEnd: "end", ScrollPosFmt: "lines %d–%d of %d", KeyScroll: "scroll",
 	ShowingFmt: "the latest %d of %d", NoticesTitle: "Notices from the hub",
-	QueriedTitle: "Consumed, confirmed by query", QueriedHint: "WeChat does not say which till used these: check none was honoured twice.",
-	QueriedWord: "consumed · by query", UnseenFmt: "%d new", ConflictsSeen: "Conflicts marked seen", NewMark: "new", KeyAck: "seen",
+	QueriedTitle: "Redeemed, confirmed by query", QueriedHint: "WeChat does not say which till used these: check none was honoured twice.",
+	QueriedWord: "redeemed · by query", UnseenFmt: "%d new", ConflictsSeen: "Conflicts marked seen", NewMark: "new", KeyAck: "seen",
 	NoticeEvents: map[string]string{
 		"card_sku_remind":     "Stock alarm",
 		"update_member_card":  "Points / balance updated",
@@ -75,8 +76,8 @@ var textEN = Text{
 	UsedAtFmt:       "at %s (%s)", ExpiredFmt: "Expired on %s", NotYetFmt: "Not valid until %s", OfflineLimitFmt: "Offline limit reached (%d of %d this shift) — ask a manager",
 
 	Reasons: map[sync.Reason]string{
-		sync.ReasonOK:                 "Consumed",
-		sync.ReasonConfirmedByQuery:   "Consumed — confirmed by WeChat after the answer was lost",
+		sync.ReasonOK:                 "Redeemed",
+		sync.ReasonConfirmedByQuery:   "Redeemed — confirmed by WeChat after its answer was lost",
 		sync.ReasonAcceptedOffline:    "Accepted offline — will be checked later",
 		sync.ReasonAlreadyUsed:        "Already used",
 		sync.ReasonUsedHere:           "Already redeemed at this till",
@@ -96,7 +97,7 @@ var textEN = Text{
 		sync.ReasonConfig:             "Till set-up problem — call a manager",
 		sync.ReasonRejected:           "Refused by WeChat",
 		sync.ReasonDuplicateRead:      "Same code just scanned — ignored",
-		sync.ReasonInDoubt:            "Answer lost — being checked",
+		sync.ReasonInDoubt:            "WeChat did not answer — being checked",
 		sync.ReasonConflict:           "Accepted offline, then refused by WeChat",
 		sync.ReasonOfflineRefused:     "WeChat offline — this till does not accept coupons offline",
 		sync.ReasonOfflineShiftLimit:  "Offline limit reached — ask a manager",
@@ -108,7 +109,7 @@ var textEN = Text{
 		sync.ReasonOfflineNotACode:    "WeChat offline — that is not a coupon code",
 		sync.ReasonNoShift:            "No shift open — press F2 to open one",
 		sync.ReasonCancelled:          "Cancelled by the cashier",
-		sync.ReasonInterrupted:        "Till stopped before answering — nothing consumed, scan again",
+		sync.ReasonInterrupted:        "Till stopped before answering — nothing redeemed, scan again",
 	},
 	Rejects: map[scanner.RejectKind]string{
 		scanner.RejectTooLong:         "Unreadable scan (too long) — scan again",

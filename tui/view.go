@@ -61,24 +61,42 @@ func spread(left, right string, w int) string {
 	return left + strings.Repeat(" ", gap) + right
 }
 
+// header is the product, the till (store and terminal), the cashier and
+// the shift on the left, WeChat's status and the time on the right. When
+// it does not fit, the product name goes first, then the till's name is
+// cut: the shift, the cashier and the WeChat status always stay.
 func (m Model) header(w int) string {
 	tx, s := m.tx, m.status
-	parts := []string{"cardtill"}
-	if s.terminal != "" {
-		parts = append(parts, s.terminal)
-	}
-	if s.cashier != "" {
-		parts = append(parts, s.cashier)
-	}
+	shift := tx.NoShift
 	if s.shiftID != 0 {
-		parts = append(parts, fmt.Sprintf(tx.ShiftFmt, s.shiftID))
-	} else {
-		parts = append(parts, tx.NoShift)
+		shift = fmt.Sprintf(tx.ShiftFmt, s.shiftID)
 	}
 	right := m.wechat() + "  " + m.now.Format("15:04") + " "
-	left := " " + strings.Join(parts, " · ")
-	if lipgloss.Width(left)+lipgloss.Width(right) >= w {
-		left = " " + strings.Join(parts[1:], " · ") // the product name goes first
+	join := func(product bool, till string) string {
+		parts := []string{}
+		if product {
+			parts = append(parts, "cardtill")
+		}
+		if till != "" {
+			parts = append(parts, till)
+		}
+		if s.cashier != "" {
+			parts = append(parts, s.cashier)
+		}
+		return " " + strings.Join(append(parts, shift), " · ")
+	}
+	room := w - lipgloss.Width(right) - 1
+	left := join(true, s.terminal)
+	if lipgloss.Width(left) > room {
+		left = join(false, s.terminal)
+	}
+	if over := lipgloss.Width(left) - room; over > 0 && s.terminal != "" {
+		keep := lipgloss.Width(s.terminal) - over - 1 // "…"
+		if keep >= 4 {
+			left = join(false, ansi.Truncate(s.terminal, keep+1, "…"))
+		} else {
+			left = join(false, "")
+		}
 	}
 	return spread(m.st.Header.Render(left), right, w)
 }
@@ -115,7 +133,7 @@ func (m Model) statusLine(w int) string {
 		}
 		switch {
 		case s.port == "":
-			return tx.Scanner + " " + tx.KeyboardOnly
+			return tx.ScannerKeyboard
 		case s.connected && !connectedWord:
 			return tx.Scanner + " " + m.st.OnlineDot.Render("●") + p
 		case s.connected:
@@ -123,7 +141,7 @@ func (m Model) statusLine(w int) string {
 		}
 		return tx.Scanner + " " + m.st.OfflineDot.Render("○") + p + " " + m.st.Bad.Render(tx.ScannerDisconnected)
 	}
-	last := tx.Never
+	last := ""
 	if !s.st.LastSync.IsZero() && !s.st.LastContact.IsZero() { // no sync without ever reaching WeChat
 		last = s.st.LastSync.Format("15:04")
 	}
@@ -149,7 +167,11 @@ func (m Model) statusLine(w int) string {
 		counts = append(counts, m.st.Bad.Render(tx.KeyRefused))
 	}
 	line := func(sep string, port, syncing, connectedWord bool, lastLabel string) string {
-		parts := append(append([]string{scanner(port, connectedWord)}, counts...), lastLabel+" "+last)
+		synced := tx.NeverSynced
+		if last != "" {
+			synced = lastLabel + " " + last
+		}
+		parts := append(append([]string{scanner(port, connectedWord)}, counts...), synced)
 		if syncing && s.st.Syncing {
 			parts = append(parts, tx.Syncing)
 		}
@@ -195,8 +217,15 @@ func (m Model) footer(w int) string {
 }
 
 func (m Model) tillView(w int) []string {
-	style, lines := m.result.lines(m.tx, m.st)
-	inner := w - 1 - style.GetHorizontalFrameSize()
+	res := m.result
+	if m.cleared() {
+		res = resultPanel{}
+	}
+	style, lines := res.lines(m.tx, m.st)
+	inner := w - 1 - m.st.Panel.GetHorizontalFrameSize()
+	if m.big() {
+		style, lines = res.bigLines(m.tx, m.st, inner)
+	}
 	for i, l := range lines {
 		lines[i] = clip(l, inner)
 	}
@@ -240,7 +269,7 @@ func (m Model) recentRow(o sync.Outcome, w int) string {
 	mark, word := "✖", reasonText(m.tx, o)
 	switch o.Kind {
 	case sync.Consumed:
-		mark, word = "✔", m.tx.Consumed
+		mark, word = "✔", m.tx.RedeemedWord
 	case sync.AcceptedOffline:
 		mark, word = "⏸", m.tx.AcceptedOffline
 	case sync.Checking:

@@ -62,7 +62,7 @@ lang = "en"
 	// counts the consume before it answers, so Ctrl+C sent then reached the
 	// screen while the redemption was still in flight, and raced its answer
 	// and the journal's close.
-	teatest.WaitFor(t, out, func(b []byte) bool { return strings.Contains(ansi.Strip(string(b)), "CONSUMED") },
+	teatest.WaitFor(t, out, func(b []byte) bool { return strings.Contains(ansi.Strip(string(b)), "REDEEMED") },
 		teatest.WithDuration(20*time.Second), teatest.WithCheckInterval(5*time.Millisecond))
 	// Nothing is in flight now. Ctrl+C quits; if the status has not yet
 	// caught up with the answer (the queue still counts the consume) the

@@ -125,6 +125,9 @@ type UIConfig struct {
 	// RepeatWindow: the same code again this soon after the till's answer
 	// is a double read: the answer again, marked, nothing journaled.
 	RepeatWindow Duration `toml:"repeat_window"`
+	// ClearAfter: the answer panel returns to "ready" this long after an
+	// answer, so a missed scan never leaves the last customer's ✔.
+	ClearAfter Duration `toml:"clear_after"`
 }
 
 // PrinterConfig is the ESC/POS receipt printer (package printer).
@@ -384,7 +387,7 @@ func DefaultConfig() *Config {
 			FrameTimeout: Duration{100 * time.Millisecond},
 			MaxLength:    512,
 		},
-		UI:      UIConfig{Bell: true, Recent: 50, ScanGap: Duration{tui.DefaultScanGap}, RepeatWindow: Duration{tui.DefaultRepeatWindow}},
+		UI:      UIConfig{Bell: true, Recent: 50, ScanGap: Duration{tui.DefaultScanGap}, RepeatWindow: Duration{tui.DefaultRepeatWindow}, ClearAfter: Duration{tui.DefaultClearAfter}},
 		Shift:   ShiftConfig{OnScanWithoutShift: "open"},
 		Printer: PrinterConfig{Width: 48, Timeout: Duration{5 * time.Second}},
 		Log:     LogConfig{Level: "info", MaxSizeMB: 10, MaxBackups: 5, MaxAgeDays: 30},
@@ -695,6 +698,8 @@ func (c *Config) Validate() error {
 		return bad("scanner.frame_timeout", "must be set (e.g. \"100ms\") when terminator = \"none\"")
 	case c.UI.Recent < 1 || c.UI.Recent > 1000:
 		return bad("ui.recent", "must be between 1 and 1000")
+	case c.UI.ClearAfter.Duration < time.Second || c.UI.ClearAfter.Duration > time.Hour:
+		return bad("ui.clear_after", fmt.Sprintf("%s is out of range: use 1s to 1h (default %s)", c.UI.ClearAfter, tui.DefaultClearAfter))
 	case c.UI.RepeatWindow.Duration < 100*time.Millisecond || c.UI.RepeatWindow.Duration > time.Minute:
 		return bad("ui.repeat_window", fmt.Sprintf("%s is out of range: use 100ms to 1m (default %s)", c.UI.RepeatWindow, tui.DefaultRepeatWindow))
 	case c.UI.ScanGap.Duration < time.Millisecond || c.UI.ScanGap.Duration > 200*time.Millisecond:
