@@ -108,6 +108,10 @@ type Options struct {
 	PastNotices []Notice
 	Now         func() time.Time
 	NoColor     bool
+	// ASCII: the terminal cannot draw Chinese or symbols (the Linux
+	// console): the screen is drawn in ASCII and says so once (console.go);
+	// the caller sets Lang to "en".
+	ASCII bool
 }
 
 type screen int
@@ -198,6 +202,9 @@ func New(o Options) Model {
 		m.status.st = o.Engine.Status()
 	}
 	m.notices = append([]Notice(nil), o.PastNotices[max(0, len(o.PastNotices)-maxNotices):]...)
+	if o.ASCII {
+		m.notice = ConsoleNotice
+	}
 	return m
 }
 

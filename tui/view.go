@@ -49,6 +49,9 @@ func (m Model) View() string {
 	for i, l := range lines {
 		lines[i] = ansi.Truncate(l, w, "")
 	}
+	if m.o.ASCII { // a console that cannot draw Chinese nor symbols (console.go)
+		return asciiOnly(strings.Join(lines, "\n"))
+	}
 	return strings.Join(lines, "\n")
 }
 

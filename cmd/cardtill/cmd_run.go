@@ -95,7 +95,7 @@ func runTill(ctx context.Context, g *globals, cfg *Config, logger *slog.Logger) 
 	defer redemptions.finish(screenRedemptionsGrace, logger)
 	prn := newPrinter(cfg) // nil without [printer] port: F9 says so
 	to := tui.Options{
-		Engine: redemptions, Shifts: storeShifts{db: db, terminal: cfg.Terminal.ID}, Lang: resolveLang(cfg.UI.Lang, g.env),
+		Engine: redemptions, Shifts: storeShifts{db: db, terminal: cfg.Terminal.ID}, Lang: screenLang(cfg, g.env), ASCII: consoleASCII(cfg.UI.Console, g.env),
 		Confirm: cfg.UI.Confirm, Bell: cfg.UI.Bell, Recent: cfg.UI.Recent, ScanGap: cfg.UI.ScanGap.Duration, RepeatWindow: cfg.UI.RepeatWindow.Duration, ClearAfter: cfg.UI.ClearAfter.Duration, Terminal: terminal,
 		Cashier: cfg.Shift.DefaultCashier, StatusC: statusC, NoColor: tui.NoColor(),
 		ShiftReport: shiftReportView(db), Backlog: journalBacklog(db), AckConflicts: ackConflicts(db, time.Now),

@@ -128,6 +128,11 @@ type UIConfig struct {
 	// ClearAfter: the answer panel returns to "ready" this long after an
 	// answer, so a missed scan never leaves the last customer's ✔.
 	ClearAfter Duration `toml:"clear_after"`
+	// Console: "auto" draws ASCII and English on the Linux console
+	// (TERM=linux, no CJK font), "unicode" always draws Unicode (a
+	// framebuffer terminal such as fbterm that keeps TERM=linux), "ascii"
+	// always ASCII.
+	Console string `toml:"console"`
 }
 
 // PrinterConfig is the ESC/POS receipt printer (package printer).
@@ -387,7 +392,7 @@ func DefaultConfig() *Config {
 			FrameTimeout: Duration{100 * time.Millisecond},
 			MaxLength:    512,
 		},
-		UI:      UIConfig{Bell: true, Recent: 50, ScanGap: Duration{tui.DefaultScanGap}, RepeatWindow: Duration{tui.DefaultRepeatWindow}, ClearAfter: Duration{tui.DefaultClearAfter}},
+		UI:      UIConfig{Bell: true, Recent: 50, ScanGap: Duration{tui.DefaultScanGap}, RepeatWindow: Duration{tui.DefaultRepeatWindow}, ClearAfter: Duration{tui.DefaultClearAfter}, Console: "auto"},
 		Shift:   ShiftConfig{OnScanWithoutShift: "open"},
 		Printer: PrinterConfig{Width: 48, Timeout: Duration{5 * time.Second}},
 		Log:     LogConfig{Level: "info", MaxSizeMB: 10, MaxBackups: 5, MaxAgeDays: 30},
@@ -652,6 +657,7 @@ func (c *Config) Validate() error {
 		oneOf("offline.unknown_codes", c.Offline.UnknownCodes, "accept", "refuse"),
 		oneOf("scanner.terminator", c.Scanner.Terminator, "cr", "lf", "crlf", "etx", "tab", "none"),
 		oneOf("scanner.parity", c.Scanner.Parity, "none", "odd", "even", "mark", "space"),
+		oneOf("ui.console", c.UI.Console, "auto", "unicode", "ascii"),
 		oneOf("ui.lang", c.UI.Lang, "", "zh", "en"),
 		oneOf("shift.on_scan_without_shift", c.Shift.OnScanWithoutShift, "open", "ask"),
 		oneOf("log.level", strings.ToLower(c.Log.Level), "debug", "info", "warn", "error"),

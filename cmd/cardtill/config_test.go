@@ -192,3 +192,39 @@ func TestExitCodes(t *testing.T) {
 		})
 	}
 }
+
+// The Linux console (TERM=linux) gets ASCII and English unless [ui]
+// console says otherwise; an unknown mode is a config error naming it.
+func TestConsoleMode(t *testing.T) {
+	env := func(term string) func(string) string {
+		return func(k string) string {
+			switch k {
+			case "TERM":
+				return term
+			case "LANG":
+				return "zh_CN.UTF-8"
+			}
+			return ""
+		}
+	}
+	cfg := DefaultConfig()
+	cfg.UI.Lang = "zh"
+	for _, c := range []struct {
+		mode, term string
+		ascii      bool
+		lang       string
+	}{{"auto", "linux", true, "en"}, {"auto", "xterm-256color", false, "zh"}, {"unicode", "linux", false, "zh"}, {"ascii", "xterm", true, "en"}} {
+		cfg.UI.Console = c.mode
+		if got := consoleASCII(c.mode, env(c.term)); got != c.ascii {
+			t.Errorf("%s on %s: ascii %v", c.mode, c.term, got)
+		}
+		if got := screenLang(cfg, env(c.term)); got != c.lang {
+			t.Errorf("%s on %s: lang %s", c.mode, c.term, got)
+		}
+	}
+	p := writeFile(t, "console.toml", "[ui]\nconsole = \"cjk\"\n")
+	g := &globals{configPath: p, getenv: func(string) string { return "" }}
+	if _, err := g.config(); err == nil || !strings.Contains(err.Error(), "ui.console") {
+		t.Fatalf("bad console mode: %v", err)
+	}
+}

@@ -44,3 +44,25 @@ func langFromLANGID(id uint16) string {
 	}
 	return "en"
 }
+
+// consoleASCII reports whether the screen must be drawn in ASCII and
+// English ([ui] console): "auto" on the Linux console (TERM=linux), whose
+// font has no Chinese and few symbols.
+func consoleASCII(mode string, getenv func(string) string) bool {
+	switch mode {
+	case "ascii":
+		return true
+	case "unicode":
+		return false
+	}
+	return getenv("TERM") == "linux"
+}
+
+// screenLang is the till screen's language: English on a console that
+// cannot draw Chinese (consoleASCII), else resolveLang.
+func screenLang(cfg *Config, getenv func(string) string) string {
+	if consoleASCII(cfg.UI.Console, getenv) {
+		return "en"
+	}
+	return resolveLang(cfg.UI.Lang, getenv)
+}
