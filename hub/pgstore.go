@@ -495,11 +495,28 @@ const heldBackWait = 3 * time.Second
 // feedPage reads one page after (xid, id) below the cut, and whether
 // committed rows wait beyond the cut (held).
 func (s *PGStore) feedPage(xid, id uint64, limit int) (items []FeedItem, lastX, lastID uint64, more, held bool, err error) {
+	// One REPEATABLE READ transaction: the cut (the snapshot's xmin) and
+	// the rows read are of the same snapshot; a cut from a later snapshot
+	// than the scan's would pass rows committed in between, unseen.
+	txo := pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}
 	err = s.call(func(ctx context.Context) error {
-		items, lastX, lastID, more, held = items[:0], xid, id, false, false
-		rows, err := s.pool.Query(ctx, `SELECT xid::text, id, item FROM hub_feed
-			WHERE (xid, id) > ($1::text::xid8, $2) AND xid < pg_snapshot_xmin(pg_current_snapshot())
-			ORDER BY xid, id LIMIT $3`, strconv.FormatUint(xid, 10), int64(id), limit+1)
+		return pgx.BeginTxFunc(ctx, s.pool, txo, func(tx pgx.Tx) error {
+			items, lastX, lastID, more, held = items[:0], xid, id, false, false
+			var cut string
+			if err := tx.QueryRow(ctx, "SELECT pg_snapshot_xmin(pg_current_snapshot())::text").Scan(&cut); err != nil {
+				return err
+			}
+			return s.readPage(ctx, tx, cut, xid, id, limit, &items, &lastX, &lastID, &more, &held)
+		})
+	})
+	return items, lastX, lastID, more, held, err
+}
+
+func (s *PGStore) readPage(ctx context.Context, tx pgx.Tx, cut string, xid, id uint64, limit int, items *[]FeedItem, lastX, lastID *uint64, more, held *bool) error {
+	{
+		rows, err := tx.Query(ctx, `SELECT xid::text, id, item FROM hub_feed
+			WHERE (xid, id) > ($1::text::xid8, $2) AND xid < $4::text::xid8
+			ORDER BY xid, id LIMIT $3`, strconv.FormatUint(xid, 10), int64(id), limit+1, cut)
 		if err != nil {
 			return err
 		}
@@ -511,8 +528,8 @@ func (s *PGStore) feedPage(xid, id uint64, limit int) (items []FeedItem, lastX, 
 			if err := rows.Scan(&xs, &rid, &raw); err != nil {
 				return err
 			}
-			if len(items) == limit {
-				more = true
+			if len(*items) == limit {
+				*more = true
 				break
 			}
 			var it FeedItem
@@ -523,20 +540,19 @@ func (s *PGStore) feedPage(xid, id uint64, limit int) (items []FeedItem, lastX, 
 			if err != nil {
 				return err
 			}
-			items, lastX, lastID = append(items, it), x, uint64(rid)
+			*items, *lastX, *lastID = append(*items, it), x, uint64(rid)
 		}
 		if err := rows.Err(); err != nil {
 			return err
 		}
 		rows.Close()
-		if more {
+		if *more {
 			return nil
 		}
-		return s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM hub_feed
-			WHERE (xid, id) > ($1::text::xid8, $2) AND xid >= pg_snapshot_xmin(pg_current_snapshot()))`,
-			strconv.FormatUint(lastX, 10), int64(lastID)).Scan(&held)
-	})
-	return items, lastX, lastID, more, held, err
+		return tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM hub_feed
+			WHERE (xid, id) > ($1::text::xid8, $2) AND xid >= $3::text::xid8)`,
+			strconv.FormatUint(*lastX, 10), int64(*lastID), cut).Scan(held)
+	}
 }
 
 // AddTerminal stores a terminal with the hash of key.
