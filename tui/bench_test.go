@@ -11,27 +11,66 @@ import (
 	"cardtill/sync"
 )
 
-// BenchmarkView draws the till with a full recent list after a long shift
-// (2,000 redemptions), in Chinese (wide characters) at 120x40.
+// fullShift is a till after a long shift (2,000 redemptions: the recent
+// list full at its bound), in lang at w x h.
+func fullShift(b *testing.B, lang string, w, h int) Model {
+	m := newTestModel(lang, w, h, Options{Recent: 50})
+	for i := range 2000 {
+		o := outcome(sync.Consumed, sync.ReasonOK, fmt.Sprintf("1102%08d", i), "¥20 off any drink 任意饮品立减20元")
+		if i%7 == 0 {
+			o = outcome(sync.Refused, sync.ReasonAlreadyUsed, fmt.Sprintf("2260%08d", i), "Member card 会员卡")
+		}
+		if i%11 == 0 {
+			o = outcome(sync.AcceptedOffline, sync.ReasonAcceptedOffline, fmt.Sprintf("3300%08d", i), "满20减5券")
+		}
+		o.ID = uint64(i + 1)
+		o.At = t0.Add(time.Duration(i) * time.Second)
+		m = send(m, redeemedMsg{out: o})
+	}
+	if len(m.recent.items) != 50 {
+		b.Fatalf("recent holds %d, want the bound 50", len(m.recent.items))
+	}
+	return m
+}
+
+// BenchmarkView draws the till with a full recent list, in English and in
+// Chinese (wide characters), at 80x24, 120x40 and 160x45 (the big answer).
 func BenchmarkView(b *testing.B) {
 	for _, lang := range []string{"en", "zh"} {
-		b.Run(lang, func(b *testing.B) {
-			m := newTestModel(lang, 120, 40, Options{Recent: 50})
-			for i := range 2000 {
-				o := outcome(sync.Consumed, sync.ReasonOK, fmt.Sprintf("1102%08d", i), "¥20 off any drink 任意饮品立减20元")
-				if i%7 == 0 {
-					o = outcome(sync.Refused, sync.ReasonAlreadyUsed, fmt.Sprintf("2260%08d", i), "Member card 会员卡")
+		for _, sz := range []struct{ w, h int }{{80, 24}, {120, 40}, {160, 45}} {
+			b.Run(fmt.Sprintf("%s-%dx%d", lang, sz.w, sz.h), func(b *testing.B) {
+				m := fullShift(b, lang, sz.w, sz.h)
+				b.ReportAllocs()
+				b.ResetTimer()
+				for b.Loop() {
+					_ = m.View()
 				}
-				o.At = t0.Add(time.Duration(i) * time.Second)
-				m = send(m, redeemedMsg{out: o})
-			}
-			if len(m.recent.items) != 50 {
-				b.Fatalf("recent holds %d, want the bound 50", len(m.recent.items))
-			}
+			})
+		}
+	}
+}
+
+// BenchmarkSettleUpdate is the screen's part of a redemption update: the
+// message from the engine's stream applied (the recent row, the counts,
+// the panel) and the screen drawn again, with a full recent list at
+// 160x45.
+func BenchmarkSettleUpdate(b *testing.B) {
+	for _, lang := range []string{"en", "zh"} {
+		b.Run(lang, func(b *testing.B) {
+			m := fullShift(b, lang, 160, 45)
+			last := m.recent.items[len(m.recent.items)-1]
+			m = send(m, redeemedMsg{out: last}) // on the panel too
+			flip := []sync.Outcome{last, last}
+			flip[0].Kind, flip[0].Reason = sync.Conflict, sync.ReasonAlreadyUsed
+			flip[1].Kind, flip[1].Reason = sync.Consumed, sync.ReasonOK
 			b.ReportAllocs()
 			b.ResetTimer()
+			i := 0
 			for b.Loop() {
+				mm, _ := m.onUpdate(flip[i%2])
+				m = mm.(Model)
 				_ = m.View()
+				i++
 			}
 		})
 	}

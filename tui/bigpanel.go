@@ -141,6 +141,9 @@ func (r resultPanel) bigLines(tx *Text, st Styles, w int) (lipgloss.Style, []str
 	if r.repeat {
 		out = append(out, "", st.Bold.Render("↻ "+tx.ReadTwice))
 	}
+	if r.settled {
+		out = append(out, "", st.Muted.Render(tx.SettledMark))
+	}
 	out = append(out, "")
 	out = append(out, v.detail...)
 	return v.box, append(out, "")

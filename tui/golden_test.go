@@ -154,6 +154,24 @@ func goldenStates() map[string]func(m Model) Model {
 			m.status.st = sync.Status{OfflineSince: t0.Add(-12 * time.Minute), LastContact: t0.Add(-12 * time.Minute), MaxPerShift: 20, OfflineAcceptedInShift: 3}
 			return m
 		},
+		"settled-in-doubt": func(m Model) Model {
+			d := outcome(sync.Checking, sync.ReasonInDoubt, "452998530311", "¥20 off any drink")
+			d.ID = 7
+			m = send(withRecent(m), redeemedMsg{out: d})
+			d.Kind, d.State, d.Reason = sync.Consumed, sync.StateConsumed, sync.ReasonConfirmedByQuery
+			return send(m, updateMsg(d))
+		},
+		"settled-conflict": func(m Model) Model {
+			o := outcome(sync.AcceptedOffline, sync.ReasonAcceptedOffline, "110201201246", "满20减5券")
+			o.ID = 8
+			m = send(withRecent(m), redeemedMsg{out: o})
+			o.Kind, o.State, o.Reason, o.Errcode = sync.Conflict, sync.StateConflict, sync.ReasonAlreadyUsed, 40099
+			return send(m, updateMsg(o))
+		},
+		"settled-queue": func(m Model) Model {
+			m = goldenStates()["settled-conflict"](m)
+			return send(m, press(tea.KeyF3))
+		},
 		"confirm-cancelled": func(m Model) Model {
 			c := outcome(sync.Refused, sync.ReasonCancelled, "452998530302", "¥20 off any drink 任意饮品立减20元")
 			return send(withRecent(m), redeemedMsg{out: c})

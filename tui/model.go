@@ -63,6 +63,10 @@ type Options struct {
 	ScannerPort string
 	// Events are the serial scanner's events (nil for keyboard only).
 	Events <-chan scanner.Event
+	// Updates carries the engine's redemption updates after their answer
+	// (a lost answer found, a queued code consumed or refused): the
+	// screen settles them in place (settle.go). May be nil.
+	Updates <-chan sync.Outcome
 	// StatusC carries the engine's OnStatus notifications (may be nil).
 	StatusC <-chan sync.Status
 	// Outage, when set (demo), toggles a simulated WeChat outage and
@@ -155,7 +159,8 @@ type Model struct {
 	// superseded counts, by code, confirmations cancelled by a scan: their
 	// answer goes to the recent list and leaves the panel to the new scan.
 	superseded map[string]int
-	repeats    repeats // double reads (repeat.go)
+	repeats    repeats   // double reads (repeat.go)
+	settled    []settled // F3's settled history, newest last (settle.go)
 
 	reportScroll, queueScroll scroller
 	backlog                   backlogView
@@ -260,6 +265,9 @@ func (m Model) Init() tea.Cmd {
 	}
 	if m.o.StatusC != nil {
 		cmds = append(cmds, waitStatus(m.o.StatusC))
+	}
+	if m.o.Updates != nil {
+		cmds = append(cmds, waitUpdate(m.o.Updates))
 	}
 	if m.o.Shifts != nil {
 		cmds = append(cmds, readShift(m.o.Shifts))
@@ -413,6 +421,8 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		// cashier, not that it is being checked
 		m.result = resultPanel{confirming: true, out: msg.out, code: msg.out.Code, at: m.o.Now(), shown: true}
 		return m, m.waitConfirm()
+	case updateMsg:
+		return m.onUpdate(sync.Outcome(msg))
 	case inputFlushMsg:
 		return m.onInputFlush(msg)
 	case conflictMsg:

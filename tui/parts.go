@@ -22,8 +22,10 @@ type resultPanel struct {
 	confirming bool
 	// repeat: a double read; the answer shown is the earlier one, shown
 	// again at since (the panel clears from then on)
-	repeat   bool
-	since    time.Time
+	repeat bool
+	since  time.Time
+	// settled: the answer changed in place after it was shown
+	settled  bool
 	rejected scanner.Scan
 	out      sync.Outcome
 	err      error
@@ -50,6 +52,9 @@ func (r resultPanel) lines(tx *Text, st Styles) (lipgloss.Style, []string) {
 	}
 	if r.repeat {
 		head += "   " + st.Bold.Render("↻ "+tx.ReadTwice)
+	}
+	if r.settled {
+		head += "   " + st.Muted.Render(tx.SettledMark)
 	}
 	return v.box, append([]string{head}, v.detail...)
 }

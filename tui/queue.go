@@ -270,6 +270,7 @@ func (m Model) queueContent() []queueLine {
 			text(" " + m.st.Muted.Render(fmt.Sprintf(tx.ShowingFmt, len(q.Queried), q.QueriedTotal)))
 		}
 	}
+	out = append(out, m.settledLines()...)
 	if len(m.notices) > 0 {
 		text("")
 		text(" " + m.st.SectionTitle.Render(tx.NoticesTitle) + fmt.Sprintf("  %d", len(m.notices)))

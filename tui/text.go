@@ -24,9 +24,11 @@ type Text struct {
 	Checking, CheckingHint, Conflict, Error                            string
 	Confirming, Cancelled, ReadTwice                                   string
 	RedeemedWord                                                       string // a redeemed row of the recent list
-	SyncOffline                                                        string // F5 while WeChat is unreachable
-	CodeLabel, CustomerLabel, OfflineCountFmt                          string
-	Ready, Working, Prompt                                             string
+	// Settling in place: the panel's mark, F3's section and "at 14:52, was checking".
+	SettledMark, SettledTitle, SettledFmt     string
+	SyncOffline                               string // F5 while WeChat is unreachable
+	CodeLabel, CustomerLabel, OfflineCountFmt string
+	Ready, Working, Prompt                    string
 
 	Recent, RecentEmpty, ShiftCountsFmt    string
 	QueueTitle, QueueEmpty, ConflictsTitle string

@@ -19,6 +19,7 @@ var textEN = Text{
 	AcceptedOfflineHint: "will be checked with WeChat later — honour it",
 	Duplicate:           "DUPLICATE READ", Checking: "CHECKING", CheckingHint: "WeChat did not answer — ask the customer to wait a moment: the answer appears here by itself (no need to scan again)",
 	RedeemedWord: "redeemed", SyncOffline: "Sync: WeChat cannot be reached now — the codes wait and are sent when it answers",
+	SettledMark: "(settled by WeChat)", SettledTitle: "Settled since the till started", SettledFmt: "at %s, was %s",
 	ReadTwice: "read twice", Confirming: "Waiting for you to confirm", Cancelled: "CANCELLED",
 	Conflict: "CONFLICT", Error: "ERROR",
 	CodeLabel: "code", CustomerLabel: "customer", OfflineCountFmt: "offline this shift %d / %d",

@@ -19,6 +19,7 @@ var textZH = Text{
 	AcceptedOfflineHint: "联网后自动核销 — 可以给顾客优惠",
 	Duplicate:           "重复扫码", Checking: "核实中", CheckingHint: "微信未回复，正在核实 — 请顾客稍等，结果会自动显示在这里（无需重扫）",
 	RedeemedWord: "核销成功", SyncOffline: "同步：现在连不上微信 — 券码保留，联网后自动发送",
+	SettledMark: "（微信已确认）", SettledTitle: "本次运行以来已结清", SettledFmt: "%s 结清，原为 %s",
 	ReadTwice: "重复扫码", Confirming: "等待收银员确认", Cancelled: "已取消",
 	Conflict: "冲突", Error: "错误",
 	CodeLabel: "券码", CustomerLabel: "顾客", OfflineCountFmt: "本班次离线已受理 %d / %d",

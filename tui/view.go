@@ -277,6 +277,8 @@ func (m Model) recentRow(o sync.Outcome, w int) string {
 		mark, word = "⏸", m.tx.AcceptedOffline
 	case sync.Checking:
 		mark, word = "?", m.tx.Checking
+	case sync.Conflict: // accepted offline, then refused: for the manager
+		mark, word = "!", m.tx.Conflict+" · "+reasonText(m.tx, o)
 	}
 	if o.Reason == sync.ReasonCancelled {
 		mark = "–"

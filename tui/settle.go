@@ -1,0 +1,137 @@
+package tui
+
+import (
+	"fmt"
+	"time"
+
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
+
+	"cardtill/sync"
+)
+
+// Settle in place. The engine tells the screen when a redemption moves
+// after its answer was shown (Options.Updates: a lost consume answer found
+// by the query, a queued code consumed or refused by the drain). The recent
+// list changes the row in place (checking → redeemed, accepted offline →
+// redeemed or conflict), the shift counts follow, and the panel changes too
+// while it still shows that redemption. F3 keeps the latest settled ones
+// (maxSettled) so a cashier can watch the queue drain.
+
+// maxSettled bounds the settled history of F3.
+const maxSettled = 20
+
+// updateMsg is one redemption's new state from the engine's stream.
+type updateMsg sync.Outcome
+
+func waitUpdate(c <-chan sync.Outcome) tea.Cmd {
+	return func() tea.Msg {
+		o, ok := <-c
+		if !ok {
+			return nil
+		}
+		return updateMsg(o)
+	}
+}
+
+// settled is one redemption that settled while the screen ran.
+type settled struct {
+	from sync.OutcomeKind
+	out  sync.Outcome
+	at   time.Time
+}
+
+// onUpdate settles a redemption in place.
+func (m Model) onUpdate(o sync.Outcome) (tea.Model, tea.Cmd) {
+	next := waitUpdate(m.o.Updates)
+	if o.ID == 0 {
+		return m, next
+	}
+	from, ok := m.recent.settle(o)
+	if ok && from != o.Kind {
+		if len(m.settled) == maxSettled {
+			m.settled = append(m.settled[:0:0], m.settled[1:]...)
+		}
+		m.settled = append(m.settled, settled{from: from, out: o, at: m.o.Now()})
+	}
+	if r := m.result; r.shown && !r.working && !r.confirming && r.out.ID == o.ID {
+		o.CardTitle = firstNonEmpty(o.CardTitle, r.out.CardTitle)
+		m.result.out, m.result.settled = o, true
+	}
+	if m.repeats.last != nil {
+		if a, ok := m.repeats.last[o.Code]; ok && a.out.ID == o.ID {
+			a.out = o
+			m.repeats.last[o.Code] = a
+		}
+	}
+	return m, tea.Batch(next, m.refreshStatus())
+}
+
+// settle replaces the recent row of o's redemption and moves the counts;
+// it reports the kind the row had, and whether there was one.
+func (r *recentList) settle(o sync.Outcome) (sync.OutcomeKind, bool) {
+	for i := len(r.items) - 1; i >= 0; i-- {
+		if r.items[i].ID != o.ID {
+			continue
+		}
+		old := r.items[i]
+		r.uncount(old)
+		o.CardTitle = firstNonEmpty(o.CardTitle, old.CardTitle)
+		o.At = old.At // the row stays where the cashier scanned it
+		r.count(o)
+		r.items[i] = o
+		return old.Kind, true
+	}
+	return 0, false
+}
+
+func (r *recentList) count(o sync.Outcome) {
+	switch {
+	case o.Kind == sync.Duplicate, o.Reason == sync.ReasonCancelled:
+	case o.Kind.Honoured():
+		r.ok++
+	default:
+		r.notOK++
+	}
+}
+
+func (r *recentList) uncount(o sync.Outcome) {
+	switch {
+	case o.Kind == sync.Duplicate, o.Reason == sync.ReasonCancelled:
+	case o.Kind.Honoured():
+		r.ok--
+	default:
+		r.notOK--
+	}
+}
+
+// settledLines is F3's settled history, newest first.
+func (m Model) settledLines() []queueLine {
+	if len(m.settled) == 0 {
+		return nil
+	}
+	tx := m.tx
+	out := []queueLine{{text: ""}, {text: " " + m.st.SectionTitle.Render(tx.SettledTitle) + fmt.Sprintf("  %d", len(m.settled))}}
+	for i := len(m.settled) - 1; i >= 0; i-- {
+		s := m.settled[i]
+		was := fmt.Sprintf(tx.SettledFmt, s.at.Format("15:04"), m.kindWord(s.from))
+		row := m.backlogRow(s.out, max(20, m.width-lipgloss.Width(was)-3))
+		out = append(out, queueLine{text: row + "  " + m.st.Muted.Render(was)})
+	}
+	return out
+}
+
+// kindWord is a kind in one word, for "was checking".
+func (m Model) kindWord(k sync.OutcomeKind) string {
+	switch k {
+	case sync.AcceptedOffline:
+		return m.tx.AcceptedOffline
+	case sync.Checking:
+		return m.tx.Checking
+	case sync.Consumed:
+		return m.tx.RedeemedWord
+	case sync.Conflict:
+		return m.tx.Conflict
+	}
+	return m.tx.Refused
+}
