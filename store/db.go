@@ -90,6 +90,7 @@ func Open(path string, o Options) (*DB, error) {
 		o.Logger = slog.Default()
 	}
 	fi, statErr := os.Stat(path)
+	var created []string // folders made for a new journal
 	switch {
 	case statErr == nil && fi.IsDir():
 		return nil, fmt.Errorf("store: %s is a directory, not a journal file; set [store] path to a file", path)
@@ -103,6 +104,7 @@ func Open(path string, o Options) (*DB, error) {
 		if o.ReadOnly {
 			return nil, fmt.Errorf("store: %s does not exist", path)
 		}
+		created = missingDirs(filepath.Dir(path))
 		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 			return nil, fmt.Errorf("store: cannot create the journal folder: %w; check [store] path and permissions", err)
 		}
@@ -121,6 +123,15 @@ func Open(path string, o Options) (*DB, error) {
 			return nil, fmt.Errorf("store: cannot open %s: %w; the journal needs read and write access to the file and its folder", path, err)
 		}
 		return nil, fmt.Errorf("store: cannot open %s: %w; it was not changed", path, err)
+	}
+	if errors.Is(statErr, os.ErrNotExist) {
+		// bbolt syncs the new file but not its name: sync the folders
+		// whose entries changed, or a power cut can lose the whole
+		// journal with everything it acknowledged.
+		syncDir(filepath.Dir(path))
+		for _, d := range created {
+			syncDir(filepath.Dir(d))
+		}
 	}
 	db := &DB{b: b, path: path, o: o, now: o.Now, log: o.Logger}
 	b.MaxBatchDelay = time.Millisecond
@@ -1114,6 +1125,19 @@ func Compact(path string, o Options) (before, after int64, err error) {
 		after = fi.Size()
 	}
 	return before, after, nil
+}
+
+// missingDirs lists dir and those of its parents that do not exist, in
+// the order MkdirAll creates them (outermost first).
+func missingDirs(dir string) []string {
+	var ds []string
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(d); err == nil || filepath.Dir(d) == d {
+			break
+		}
+		ds = append([]string{d}, ds...)
+	}
+	return ds
 }
 
 func syncDir(dir string) {

@@ -25,6 +25,16 @@ import (
 // token the fake issued.
 func fakeTill(t *testing.T) (srv *wechattest.Server, cfgPath, dbPath string) {
 	t.Helper()
+	dir := t.TempDir()
+	dbPath = filepath.Join(dir, "journal.db")
+	srv, cfgPath = fakeTillAt(t, dbPath)
+	return srv, cfgPath, dbPath
+}
+
+// fakeTillAt is fakeTill with the journal at dbPath (e.g. on a power-cut
+// mount); the config and log stay in a temporary folder.
+func fakeTillAt(t *testing.T, dbPath string) (srv *wechattest.Server, cfgPath string) {
+	t.Helper()
 	srv = wechattest.New()
 	t.Cleanup(srv.Close)
 	tok, err := wechat.NewStableTokenSource(wechat.StableTokenOptions{BaseURL: srv.URL, AppID: srv.AppID, Secret: srv.Secret}).Token(context.Background())
@@ -32,7 +42,6 @@ func fakeTill(t *testing.T) (srv *wechattest.Server, cfgPath, dbPath string) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	dbPath = filepath.Join(dir, "journal.db")
 	cfgPath = filepath.Join(dir, "config.toml")
 	cfg := fmt.Sprintf(`[wechat]
 api_base = %q
@@ -60,7 +69,7 @@ file = %q
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return srv, cfgPath, dbPath
+	return srv, cfgPath
 }
 
 func runCLI(t *testing.T, args ...string) (int, string, string) {
