@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	stdsync "sync"
 	"sync/atomic"
 	"time"
@@ -80,7 +81,11 @@ func OpenStore(path string, o StoreOptions) (*BoltStore, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	var made []string // folders whose entries change when the file is new
 	if !o.ReadOnly {
+		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+			made = append(missingDirs(filepath.Dir(path)), path)
+		}
 		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 			return nil, fmt.Errorf("open hub store: %w", err)
 		}
@@ -113,7 +118,44 @@ func OpenStore(path string, o StoreOptions) (*BoltStore, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("open hub store %s: %w", path, err)
 	}
+	// bbolt syncs a new file but not its name: without syncing the
+	// folders a power cut loses the whole file, with every push the hub
+	// had answered "success".
+	for _, p := range made {
+		if err := syncDir(filepath.Dir(p)); err != nil {
+			_ = db.Close()
+			return nil, fmt.Errorf("open hub store %s: sync its folder: %w", path, err)
+		}
+	}
 	return s, nil
+}
+
+// missingDirs lists dir and those of its parents that do not exist,
+// outermost first (the order MkdirAll makes them).
+func missingDirs(dir string) []string {
+	var ds []string
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(d); err == nil || filepath.Dir(d) == d {
+			break
+		}
+		ds = append([]string{d}, ds...)
+	}
+	return ds
+}
+
+// syncDir fsyncs a folder, making the entries made in it durable.
+// Windows cannot flush a folder (NTFS journals names itself): there it
+// does nothing.
+func syncDir(dir string) error {
+	if runtime.GOOS == "windows" {
+		return nil
+	}
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
 }
 
 // boltMigrations[v] brings a file from schema v-1 to v. A new file runs

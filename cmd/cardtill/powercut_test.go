@@ -2,22 +2,29 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"math/rand/v2"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
+	stdsync "sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"cardtill/hub"
 	"cardtill/internal/powercut"
 	"cardtill/store"
+	"cardtill/wechat"
 	"cardtill/wechat/wechattest"
 )
 
@@ -33,9 +40,9 @@ import (
 //
 // The migration to the next journal format (issue 17) does not exist yet;
 // when it does, it gets a subtest like compact: seed a journal of the old
-// format, run the migrating command under pcRig.runKilled, cut, and check
-// with pcRig.checkJournal that the journal opens, passes db check and
-// still holds every redemption (pcRig.snapshot before, compared after).
+// format (tillWorld.seed), run the migrating command under
+// pcRig.runKilled, cut, check with tillWorld.cutAndCheck and compare
+// pcRig.byID before and after.
 
 type pcRig struct {
 	t    *testing.T
@@ -81,7 +88,13 @@ func TestPowerCut(t *testing.T) {
 		sort.Strings(ops)
 		t.Logf("%d power cuts: %s", total, strings.Join(ops, ", "))
 	})
-	t.Run("till", func(t *testing.T) { r.with(t).tillLoop(10 * pcScale()) })
+	n := pcScale()
+	t.Run("till", func(t *testing.T) { r.with(t).tillLoop(6 * n) })
+	t.Run("compact", func(t *testing.T) { r.with(t).compact(30 * n) })
+	t.Run("backup", func(t *testing.T) { r.with(t).backup(20 * n) })
+	t.Run("retention", func(t *testing.T) { r.with(t).retention(25 * n) })
+	t.Run("shift-close", func(t *testing.T) { r.with(t).shiftClose(25 * n) })
+	t.Run("hub", func(t *testing.T) { r.with(t).hubPushes(30 * n) })
 }
 
 // with is the rig for subtest t.
@@ -216,105 +229,179 @@ type redeemAnswer struct {
 	Reason string `json:"reason"`
 }
 
-// tillLoop is the till's crash loop: rounds of codes redeemed headless
-// (offline: accepted and queued; online: consumed), then `cardtill sync`
-// draining the queue, the binary killed and the power cut at random
-// moments throughout. After every cut the journal opens and passes db
-// check, every answer given is still there, every code the fake WeChat
-// consumed is consumed or on its way (consuming, in doubt: resolved by
-// sync), and no code is consumed twice; at the end every code WeChat
-// consumed and every code honoured is consumed, once.
-func (r *pcRig) tillLoop(rounds int) {
-	t := r.t
-	path := filepath.Join(r.dir("till"), "journal.db")
-	srv, cfg := fakeTillAt(t, path)
+// proc is a long-running binary (sync, hub) killed at the cut.
+type proc struct {
+	cmd    *exec.Cmd
+	exited chan struct{}
+	stderr *lockedBuffer
+}
+
+func (r *pcRig) start(args ...string) *proc {
+	r.t.Helper()
+	cmd := exec.Command(r.bin, args...)
+	cmd.Env = append(os.Environ(), r.env...)
+	p := &proc{cmd: cmd, exited: make(chan struct{}), stderr: &lockedBuffer{}}
+	cmd.Stdout, cmd.Stderr = p.stderr, p.stderr
+	if err := cmd.Start(); err != nil {
+		r.t.Fatal(err)
+	}
+	go func() { _ = cmd.Wait(); close(p.exited) }()
+	return p
+}
+
+func (p *proc) kill() {
+	_ = p.cmd.Process.Signal(syscall.SIGKILL)
+	<-p.exited
+}
+
+// waitFor waits (up to 10 s, checking every 5 ms) until ready says yes;
+// false when p exited first.
+func (p *proc) waitFor(ready func() bool) bool {
+	deadline := time.Now().Add(10 * time.Second)
+	for !ready() {
+		select {
+		case <-p.exited:
+			return false
+		case <-time.After(5 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+	}
+	return true
+}
+
+// tillWorld is one till's journal on the mount, its fake WeChat and what
+// the till acknowledged, with the checks every cut must pass.
+type tillWorld struct {
+	r         *pcRig
+	path, cfg string
+	srv       *wechattest.Server
+	answered  map[string]string // code -> state the answer gave (consumed, queued)
+	codes     []string          // every code the fake knows
+}
+
+func (r *pcRig) newTill(name string) *tillWorld {
+	w := &tillWorld{r: r, path: filepath.Join(r.dir(name), "journal.db"), answered: map[string]string{}}
+	w.srv, w.cfg = fakeTillAt(r.t, w.path)
 	// Short timeouts so that in-doubt consumes come due quickly.
-	r.env = []string{"CARDTILL_WECHAT_TIMEOUT=150ms", "CARDTILL_WECHAT_SYNC_TIMEOUT=150ms", "CARDTILL_SYNC_QUIET_PERIOD=200ms"}
+	r.env = append(r.env, "CARDTILL_WECHAT_TIMEOUT=150ms", "CARDTILL_WECHAT_SYNC_TIMEOUT=150ms", "CARDTILL_SYNC_QUIET_PERIOD=200ms")
 	for _, ep := range []wechattest.Endpoint{wechattest.EndpointGetCode, wechattest.EndpointConsume} {
-		srv.Inject(ep, wechattest.Fault{Latency: 5 * time.Millisecond, Persistent: true})
+		w.srv.Inject(ep, wechattest.Fault{Latency: 5 * time.Millisecond, Persistent: true})
 	}
-	answered := map[string]string{} // code -> state the answer gave (consumed, queued)
-	var codes []string
-	check := func(when string) {
-		t.Helper()
-		if len(answered) == 0 {
-			if _, err := os.Stat(path); os.IsNotExist(err) {
-				return // nothing acknowledged yet, nothing to keep
-			}
-		}
-		r.dbCheck(cfg, when)
-		st := r.states(path)
-		for code, a := range answered {
-			switch {
-			case a == "consumed" && !hasState(st[code], store.Consumed):
-				t.Fatalf("%s: %s was answered consumed; the journal has %v", when, code, st[code])
-			case a == "queued" && !hasState(st[code], store.Queued, store.Consuming, store.InDoubt, store.Consumed):
-				t.Fatalf("%s: %s was accepted offline; the journal has %v", when, code, st[code])
-			}
-		}
-		for _, code := range codes {
-			n := srv.ConsumeCount(code)
-			if n > 1 {
-				t.Fatalf("%s: %s consumed %d times", when, code, n)
-			}
-			if n == 1 && !hasState(st[code], store.Consumed, store.Consuming, store.InDoubt) {
-				t.Fatalf("%s: WeChat consumed %s; the journal has %v", when, code, st[code])
-			}
-		}
+	return w
+}
+
+func (w *tillWorld) addCode(code string) {
+	w.srv.AddCode(wechattest.Code{Code: code, CardID: "pCard"})
+	w.codes = append(w.codes, code)
+}
+
+// seed journals queued codes (accepted offline: acknowledged) and, with
+// finishedAt set, consumed ones that finished then, through the store on
+// the mount; all of it is synced when seed returns.
+func (w *tillWorld) seed(prefix string, queued, consumed int, finishedAt time.Time) {
+	t := w.r.t
+	t.Helper()
+	o := store.Options{Terminal: "till-2", Logger: slog.New(slog.DiscardHandler)}
+	if !finishedAt.IsZero() {
+		o.Now = func() time.Time { return finishedAt }
 	}
-	redeem := func(code, op string, killAfter time.Duration) {
-		t.Helper()
-		res := r.runKilled(killAfter, "redeem", "--config", cfg, "--json", code)
-		if !res.killed {
-			var a redeemAnswer
-			if err := json.Unmarshal([]byte(res.out), &a); err != nil {
-				t.Fatalf("redeem %s: exit %d, not JSON: %q %s", code, res.code, res.out, res.errout)
-			}
-			if res.code == 0 && (a.State == "consumed" || a.State == "queued") {
-				answered[code] = a.State
-			}
-		}
-		if res.killed || r.rng.IntN(4) == 0 {
-			st := r.cut(op)
-			check(fmt.Sprintf("after a cut in %s of %s (killed %v, %d unsynced, %d kept)", op, code, res.killed, st.Unsynced, st.Kept))
+	db, err := store.Open(w.path, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	sh, ok, err := db.CurrentShift("till-2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !ok {
+		if sh, err = db.OpenShift("till-2", "Wang Fang"); err != nil {
+			t.Fatal(err)
 		}
 	}
-	for round := range rounds {
-		// Offline: accepted and queued.
-		srv.SetOutage(true)
-		for i := range 8 {
-			code := fmt.Sprintf("5%03d%08d", round, i)
-			srv.AddCode(wechattest.Code{Code: code, CardID: "pCard"})
-			codes = append(codes, code)
-			kill := time.Duration(0)
-			if r.rng.IntN(2) == 0 {
-				kill = r.delay(80 * time.Millisecond)
-			}
-			redeem(code, "redeem offline", kill)
+	for i := range queued + consumed {
+		code := fmt.Sprintf("%s%08d", prefix, i)
+		r := store.Redemption{Code: code, CardID: "pCard", State: store.Queued, ShiftID: sh.ID, Cashier: "Wang Fang", Terminal: "till-2", DueAt: time.Now()}
+		if i >= queued {
+			r.State = store.Consumed
+		} else {
+			w.addCode(code)
+			w.answered[code] = "queued"
 		}
-		// Online: consumed at once.
-		srv.SetOutage(false)
-		for i := 8; i < 12; i++ {
-			code := fmt.Sprintf("5%03d%08d", round, i)
-			srv.AddCode(wechattest.Code{Code: code, CardID: "pCard"})
-			codes = append(codes, code)
-			kill := time.Duration(0)
-			if r.rng.IntN(2) == 0 {
-				kill = r.delay(100 * time.Millisecond)
-			}
-			redeem(code, "redeem online", kill)
-		}
-		// Sync, cut at random moments.
-		for k := range 3 {
-			res := r.runKilled(r.delay(300*time.Millisecond), "sync", "--config", cfg, "--once", "--json")
-			st := r.cut("sync")
-			check(fmt.Sprintf("after a cut in sync (round %d, cut %d, killed %v, %d unsynced, %d kept)", round, k, res.killed, st.Unsynced, st.Kept))
+		if _, err := db.Create(r, "test", store.Path(r.State)...); err != nil {
+			t.Fatal(err)
 		}
 	}
-	// Drain: sync until nothing is left, then every code WeChat consumed
-	// and every code honoured is consumed, once.
+}
+
+// check is what must hold after every cut: the journal opens and passes
+// db check; every answer given is still there; every code the fake WeChat
+// consumed is consumed or on its way (consuming, in doubt: resolved by
+// sync); no code is consumed twice.
+func (w *tillWorld) check(when string) map[string][]store.State {
+	t := w.r.t
+	t.Helper()
+	if len(w.answered) == 0 {
+		if _, err := os.Stat(w.path); os.IsNotExist(err) {
+			return nil // nothing acknowledged yet, nothing to keep
+		}
+	}
+	w.r.dbCheck(w.cfg, when)
+	st := w.r.states(w.path)
+	for code, a := range w.answered {
+		switch {
+		case a == "consumed" && !hasState(st[code], store.Consumed):
+			t.Fatalf("%s: %s was answered consumed; the journal has %v", when, code, st[code])
+		case a == "queued" && !hasState(st[code], store.Queued, store.Consuming, store.InDoubt, store.Consumed):
+			t.Fatalf("%s: %s was accepted offline; the journal has %v", when, code, st[code])
+		}
+	}
+	for _, code := range w.codes {
+		n := w.srv.ConsumeCount(code)
+		if n > 1 {
+			t.Fatalf("%s: %s consumed %d times", when, code, n)
+		}
+		if n == 1 && !hasState(st[code], store.Consumed, store.Consuming, store.InDoubt) {
+			t.Fatalf("%s: WeChat consumed %s; the journal has %v", when, code, st[code])
+		}
+	}
+	return st
+}
+
+// cutAndCheck cuts for op and checks the till's journal.
+func (w *tillWorld) cutAndCheck(op, what string, killed bool) {
+	w.r.t.Helper()
+	st := w.r.cut(op)
+	w.check(fmt.Sprintf("after a cut in %s %s (killed %v, %d unsynced changes, %d kept)", op, what, killed, st.Unsynced, st.Kept))
+}
+
+// redeem runs `redeem --json code`, killed after killAfter (0: not),
+// and keeps the answer it gave.
+func (w *tillWorld) redeem(code string, killAfter time.Duration) result {
+	t := w.r.t
+	t.Helper()
+	res := w.r.runKilled(killAfter, "redeem", "--config", w.cfg, "--json", code)
+	if !res.killed {
+		var a redeemAnswer
+		if err := json.Unmarshal([]byte(res.out), &a); err != nil {
+			t.Fatalf("redeem %s: exit %d, not JSON: %q %s", code, res.code, res.out, res.errout)
+		}
+		if res.code == 0 && (a.State == "consumed" || a.State == "queued") {
+			w.answered[code] = a.State
+		}
+	}
+	return res
+}
+
+// drain runs sync until nothing is left, then checks every code WeChat
+// consumed and every code honoured is consumed, once.
+func (w *tillWorld) drain() {
+	t := w.r.t
+	t.Helper()
 	for i := 0; ; i++ {
-		res := r.runKilled(0, "sync", "--config", cfg, "--once", "--json")
+		res := w.r.runKilled(0, "sync", "--config", w.cfg, "--once", "--json")
 		if res.code == 0 {
 			break
 		}
@@ -324,18 +411,360 @@ func (r *pcRig) tillLoop(rounds int) {
 		// In doubt within the quiet period: wait it out.
 		<-time.After(250 * time.Millisecond)
 	}
-	st := r.states(path)
-	for _, code := range codes {
-		n := srv.ConsumeCount(code)
-		_, honoured := answered[code]
+	st := w.check("after the last sync")
+	for _, code := range w.codes {
+		n := w.srv.ConsumeCount(code)
+		_, honoured := w.answered[code]
 		switch {
-		case n > 1:
-			t.Fatalf("%s consumed %d times", code, n)
 		case n == 1 && !hasState(st[code], store.Consumed):
 			t.Fatalf("WeChat consumed %s; after sync the journal has %v", code, st[code])
 		case honoured && n != 1:
-			t.Fatalf("%s was honoured (%s) but WeChat consumed it %d times; the journal has %v", code, answered[code], n, st[code])
+			t.Fatalf("%s was honoured (%s) but WeChat consumed it %d times; the journal has %v", code, w.answered[code], n, st[code])
 		}
 	}
-	t.Logf("till: %d codes, %d answered, %d consumes", len(codes), len(answered), srv.TotalConsumes())
+}
+
+// tillLoop is the till's crash loop: rounds of codes redeemed headless
+// (offline: accepted and queued; online: consumed), then `cardtill sync`
+// draining the queue, the binary killed and the power cut at random
+// moments throughout, checked after every cut (tillWorld.check) and at
+// the end (tillWorld.drain).
+func (r *pcRig) tillLoop(rounds int) {
+	w := r.newTill("till")
+	for round := range rounds {
+		for i := range 12 {
+			online := i >= 8
+			w.srv.SetOutage(!online) // offline: accepted and queued; online: consumed
+			code := fmt.Sprintf("5%03d%08d", round, i)
+			w.addCode(code)
+			kill := time.Duration(0)
+			if r.rng.IntN(2) == 0 {
+				kill = r.delay(100 * time.Millisecond)
+			}
+			op := "redeem offline"
+			if online {
+				op = "redeem online"
+			}
+			if res := w.redeem(code, kill); res.killed || r.rng.IntN(4) == 0 {
+				w.cutAndCheck(op, code, res.killed)
+			}
+		}
+		w.srv.SetOutage(false)
+		for range 3 {
+			res := r.runKilled(r.delay(300*time.Millisecond), "sync", "--config", w.cfg, "--once", "--json")
+			w.cutAndCheck("sync", fmt.Sprintf("(round %d)", round), res.killed)
+		}
+	}
+	w.drain()
+	r.t.Logf("till: %d codes, %d answered, %d consumes", len(w.codes), len(w.answered), w.srv.TotalConsumes())
+}
+
+// byID is every redemption's state by id.
+func (r *pcRig) byID(path string) map[uint64]store.State {
+	r.t.Helper()
+	db, err := store.Open(path, store.Options{ReadOnly: true, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		r.t.Fatalf("the journal does not open: %v", err)
+	}
+	defer db.Close()
+	m := map[uint64]store.State{}
+	for _, s := range store.AllStates {
+		rs, err := db.ListByState(s, 0)
+		if err != nil {
+			r.t.Fatal(err)
+		}
+		for _, x := range rs {
+			m[x.ID] = x.State
+		}
+	}
+	return m
+}
+
+func sameJournal(a, b map[uint64]store.State) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for id, s := range a {
+		if b[id] != s {
+			return false
+		}
+	}
+	return true
+}
+
+// timed runs the binary to completion and says how long it took.
+func (r *pcRig) timed(args ...string) time.Duration {
+	r.t.Helper()
+	start := time.Now()
+	if res := r.runKilled(0, args...); res.code != 0 {
+		r.t.Fatalf("%v: exit %d\n%s%s", args, res.code, res.out, res.errout)
+	}
+	return time.Since(start)
+}
+
+// compact cuts `db compact` at random moments (it rewrites the journal
+// into a new file and renames it into place): after every cut the journal
+// is the old one or the compacted one, whole, with every redemption.
+func (r *pcRig) compact(cuts int) {
+	w := r.newTill("compact")
+	w.seed("6000", 150, 150, time.Time{})
+	want := r.byID(w.path)
+	d := r.timed("db", "compact", "--config", w.cfg)
+	for i := range cuts {
+		res := r.runKilled(r.delay(d*3/2), "db", "compact", "--config", w.cfg)
+		if !res.killed && res.code != 0 {
+			r.t.Fatalf("db compact: exit %d\n%s%s", res.code, res.out, res.errout)
+		}
+		w.cutAndCheck("db compact", fmt.Sprint(i), res.killed)
+		if got := r.byID(w.path); !sameJournal(got, want) {
+			r.t.Fatalf("after a cut in db compact: %d redemptions, want %d (or states changed)", len(got), len(want))
+		}
+	}
+}
+
+// backup cuts hot backups: `cardtill sync` holds the journal and drains
+// its queue while `db backup` asks it (through its control socket) for a
+// copy; the power goes at a random moment. Every backup the command said
+// it wrote is there after the cut and passes its check.
+func (r *pcRig) backup(cuts int) {
+	w := r.newTill("backup")
+	w.seed("7000", 120, 100, time.Time{})
+	bdir := r.dir("backups")
+	sock := controlSocketPath(w.path)
+	var acked []string
+	var d time.Duration
+	for i := range cuts {
+		p := r.start("sync", "--config", w.cfg)
+		if !p.waitFor(func() bool {
+			c, err := dialControl(context.Background(), sock)
+			if err == nil {
+				c.close()
+			}
+			return err == nil
+		}) {
+			p.kill()
+			r.t.Fatalf("sync did not answer on %s: %s", sock, p.stderr.String())
+		}
+		dst := filepath.Join(bdir, fmt.Sprintf("b-%03d.db", i))
+		kill := time.Duration(0)
+		if d > 0 && r.rng.IntN(4) != 0 {
+			kill = r.delay(d * 3 / 2)
+		}
+		start := time.Now()
+		res := r.runKilled(kill, "db", "backup", "--config", w.cfg, dst)
+		switch {
+		case !res.killed && res.code == 0:
+			if !strings.Contains(res.out, "by the running cardtill") {
+				r.t.Fatalf("the backup was not hot: %s", res.out)
+			}
+			acked = append(acked, dst)
+			if d == 0 {
+				d = time.Since(start)
+			}
+		case !res.killed:
+			r.t.Fatalf("db backup: exit %d\n%s%s", res.code, res.out, res.errout)
+		}
+		if r.rng.IntN(2) == 0 {
+			// cut while the till drains, a moment after the backup
+			<-time.After(r.delay(50 * time.Millisecond))
+		}
+		p.kill()
+		w.cutAndCheck("db backup", filepath.Base(dst), res.killed)
+		for _, b := range acked {
+			db, err := store.Open(b, store.Options{ReadOnly: true, Logger: slog.New(slog.DiscardHandler)})
+			if err != nil {
+				r.t.Fatalf("after a cut in db backup: the backup %s it wrote: %v", filepath.Base(b), err)
+			}
+			err = db.Check()
+			db.Close()
+			if err != nil {
+				r.t.Fatalf("after a cut in db backup: the backup %s fails its check: %v", filepath.Base(b), err)
+			}
+		}
+	}
+	w.drain()
+	r.t.Logf("backup: %d hot backups acknowledged, all kept", len(acked))
+}
+
+// retention cuts the pruning of finished redemptions past retain_days
+// (it runs when the till starts): the counters still add up (db check:
+// counters = recount + pruned) and nothing unfinished or recent goes.
+func (r *pcRig) retention(cuts int) {
+	w := r.newTill("retention")
+	w.seed("8001", 60, 0, time.Time{}) // accepted offline now
+	r.env = append(r.env, "CARDTILL_STORE_RETAIN_DAYS=1")
+	w.srv.SetOutage(true) // the queue stays: only the pruning writes
+	seeded, pruned := 0, 0
+	for i := range cuts {
+		if i%3 == 0 { // more finished 10 days ago, for the next runs to prune
+			w.seed(fmt.Sprintf("8%03d", 100+i), 0, 300, time.Now().AddDate(0, 0, -10))
+			seeded += 300
+		}
+		before := len(r.byID(w.path))
+		p := r.start("sync", "--config", w.cfg)
+		select {
+		case <-p.exited:
+			r.t.Fatalf("sync exited: %s", p.stderr.String())
+		case <-time.After(r.delay(800 * time.Millisecond)):
+		}
+		p.kill()
+		w.cutAndCheck("retention", fmt.Sprint(i), true)
+		pruned += before - len(r.byID(w.path))
+	}
+	r.t.Logf("retention: %d old redemptions seeded, %d pruned and kept pruned", seeded, pruned)
+	if pruned == 0 {
+		r.t.Fatalf("retention pruned nothing in %d runs", cuts)
+	}
+	w.srv.SetOutage(false)
+	w.drain()
+}
+
+// shiftClose cuts `shift close`: a close the command reported is still a
+// closed shift after the cut, and the journal checks.
+func (r *pcRig) shiftClose(cuts int) {
+	w := r.newTill("shift")
+	closed := map[uint64]bool{}
+	closedRE := regexp.MustCompile(`shift #(\d+) closed`)
+	var d time.Duration
+	for i := range cuts {
+		code := fmt.Sprintf("9000%08d", i)
+		w.addCode(code)
+		if res := w.redeem(code, 0); res.code != 0 {
+			r.t.Fatalf("redeem: exit %d\n%s%s", res.code, res.out, res.errout)
+		}
+		kill := time.Duration(0)
+		if d > 0 && r.rng.IntN(4) != 0 {
+			kill = r.delay(d * 3 / 2)
+		}
+		start := time.Now()
+		res := r.runKilled(kill, "shift", "close", "--force", "--config", w.cfg)
+		if !res.killed {
+			m := closedRE.FindStringSubmatch(res.out)
+			if res.code != 0 || m == nil {
+				r.t.Fatalf("shift close: exit %d\n%s%s", res.code, res.out, res.errout)
+			}
+			id, _ := strconv.ParseUint(m[1], 10, 64)
+			closed[id] = true
+			if d == 0 {
+				d = time.Since(start)
+			}
+		}
+		w.cutAndCheck("shift close", fmt.Sprint(i), res.killed)
+		db, err := store.Open(w.path, store.Options{ReadOnly: true, Logger: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			r.t.Fatal(err)
+		}
+		for id := range closed {
+			s, err := db.Shift(id)
+			if err != nil || s.ClosedAt.IsZero() {
+				db.Close()
+				r.t.Fatalf("after a cut in shift close: shift #%d was reported closed; the journal has %+v %v", id, s, err)
+			}
+		}
+		db.Close()
+	}
+	r.t.Logf("shift close: %d closes acknowledged, all kept", len(closed))
+}
+
+// hubPushes cuts the hub while WeChat pushes card events at it: every
+// push the hub answered "success" is stored after the cut.
+func (r *pcRig) hubPushes(cuts int) {
+	t := r.t
+	cfgPath, _, _ := hubSetup(t)
+	storePath := filepath.Join(r.dir("hub"), "hub.db")
+	r.env = append(r.env, "CARDTILL_HUB_STORE_PATH="+storePath)
+	cfg, err := LoadConfig(cfgPath, func(k string) string {
+		if k == "CARDTILL_HUB_STORE_PATH" {
+			return storePath
+		}
+		return ""
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	codec, err := hubPushConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addrRE := regexp.MustCompile(`listening on (127\.0\.0\.1:\d+)`)
+	var acked []string
+	seq := 0
+	for i := range cuts {
+		p := r.start("--config", cfgPath, "hub")
+		var addr string
+		if !p.waitFor(func() bool {
+			m := addrRE.FindStringSubmatch(p.stderr.String())
+			if m != nil {
+				addr = m[1]
+			}
+			return m != nil
+		}) {
+			p.kill()
+			t.Fatalf("the hub did not start: %s", p.stderr.String())
+		}
+		// Four senders push until the hub goes.
+		acks := make(chan string, 1024)
+		done := make(chan struct{})
+		var wg stdsync.WaitGroup
+		for s := range 4 {
+			wg.Go(func() {
+				for k := 0; ; k++ {
+					select {
+					case <-done:
+						return
+					default:
+					}
+					code := fmt.Sprintf("h%03d%d%06d", i, s, k)
+					req, err := codec.NewPushRequest(context.Background(), "http://"+addr+hub.PathPush, wechat.ModeSafe, []byte(cardEvent("user_consume_card", code, time.Now().Unix(), "")))
+					if err != nil {
+						t.Error(err)
+						return
+					}
+					resp, err := http.DefaultClient.Do(req)
+					if err != nil {
+						return // the hub is gone
+					}
+					body, _ := io.ReadAll(resp.Body)
+					resp.Body.Close()
+					if resp.StatusCode == http.StatusOK && string(body) == "success" {
+						acks <- code
+					}
+				}
+			})
+		}
+		<-time.After(r.delay(300 * time.Millisecond))
+		p.kill()
+		close(done)
+		wg.Wait()
+		close(acks)
+		for c := range acks {
+			acked = append(acked, c)
+			seq++
+		}
+		st := r.cut("hub pushes")
+		hs, err := hub.OpenStore(storePath, hub.StoreOptions{ReadOnly: true})
+		if err != nil {
+			t.Fatalf("after a cut in the hub (%d unsynced, %d kept): the hub's file: %v", st.Unsynced, st.Kept, err)
+		}
+		evs, err := hs.Events(time.Time{}, 0)
+		if err == nil {
+			err = hs.Check()
+		}
+		hs.Close()
+		if err != nil {
+			t.Fatalf("after a cut in the hub: %v", err)
+		}
+		stored := map[string]bool{}
+		for _, e := range evs {
+			if m := regexp.MustCompile(`<UserCardCode><!\[CDATA\[(\w+)\]\]>`).FindStringSubmatch(e.Raw); m != nil {
+				stored[m[1]] = true
+			}
+		}
+		for _, c := range acked {
+			if !stored[c] {
+				t.Fatalf("after a cut in the hub (%d unsynced, %d kept): the push of %s was answered success but is not stored (%d of %d stored)", st.Unsynced, st.Kept, c, len(stored), len(acked))
+			}
+		}
+	}
+	t.Logf("hub: %d pushes answered success, all stored", seq)
 }
