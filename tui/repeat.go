@@ -37,9 +37,11 @@ func (r *repeats) answer(code string, out sync.Outcome, now time.Time) {
 	if r.last == nil {
 		r.last = map[string]answered{}
 	}
-	for c, a := range r.last {
-		if now.Sub(a.at) > r.window {
-			delete(r.last, c)
+	if len(r.last) >= 32 { // a few answers a second at most: prune now and then
+		for c, a := range r.last {
+			if now.Sub(a.at) > r.window || now.Before(a.at) {
+				delete(r.last, c)
+			}
 		}
 	}
 	r.last[code] = answered{out: out, at: now}
