@@ -316,21 +316,17 @@ func (k killJournal) TransitionBatch(id uint64, from, to sync.State, update func
 	return k.transition(true, id, from, to, update)
 }
 
-// TransitionVia and the meta values are passed on when the real journal
-// has them (it does), so the engine sees the journal it sees in production.
+// TransitionVia, AcceptOffline and the meta values go through the kill
+// switch like every other write.
 func (k killJournal) TransitionVia(id uint64, from sync.State, via []sync.State, to sync.State, update func(*sync.Record)) (sync.Record, error) {
 	if from == sync.StateConsuming {
 		defer k.p.owe(-1)
-	}
-	vj, ok := k.Journal.(sync.ViaJournal)
-	if !ok {
-		return k.transition(false, id, from, to, update)
 	}
 	do, fail := k.p.op("transition")
 	var out sync.Record
 	var err error
 	if do {
-		out, err = vj.TransitionVia(id, from, via, to, update)
+		out, err = k.Journal.TransitionVia(id, from, via, to, update)
 	}
 	if fail {
 		return sync.Record{}, errKilled
@@ -338,23 +334,24 @@ func (k killJournal) TransitionVia(id uint64, from sync.State, via []sync.State,
 	return out, err
 }
 
-func (k killJournal) Meta(key string) (string, error) {
-	mj, ok := k.Journal.(sync.MetaJournal)
-	if !ok {
-		return "", nil
+func (k killJournal) AcceptOffline(id uint64, from sync.State, max int, update func(*sync.Record)) (sync.Record, error) {
+	do, fail := k.p.op("transition")
+	var out sync.Record
+	var err error
+	if do {
+		out, err = k.Journal.AcceptOffline(id, from, max, update)
 	}
-	return mj.Meta(key)
+	if fail {
+		return sync.Record{}, errKilled
+	}
+	return out, err
 }
 
 func (k killJournal) PutMeta(key, value string) error {
-	mj, ok := k.Journal.(sync.MetaJournal)
-	if !ok {
-		return nil
-	}
 	do, fail := k.p.op("meta")
 	var err error
 	if do {
-		err = mj.PutMeta(key, value)
+		err = k.Journal.PutMeta(key, value)
 	}
 	if fail {
 		return errKilled
@@ -399,10 +396,7 @@ func (k killJournal) PutCodeStatuses(changes []sync.CodeChange, cursor string) e
 	return err
 }
 
-var (
-	_ sync.ViaJournal  = killJournal{}
-	_ sync.MetaJournal = killJournal{}
-)
+var _ sync.Journal = killJournal{}
 
 // gate is the real WeChat adapter, holding each call until the previous
 // consume's answer is journaled, and running a scan's hook.

@@ -124,7 +124,7 @@ type Outcome struct {
 type Status struct {
 	Online bool `json:"online"`
 	// OfflineSince is when the current outage began (zero when online).
-	// With a MetaJournal it, LastContact and LastSync are kept across
+	// It, LastContact and LastSync are kept in the journal across
 	// restarts: a till restarted during an outage shows it offline since
 	// the outage began until WeChat answers again.
 	OfflineSince time.Time `json:"offline_since,omitzero"`

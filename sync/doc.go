@@ -54,9 +54,9 @@
 //
 // # Connectivity across restarts
 //
-// With a journal that implements MetaJournal (the bbolt one does), the
-// engine keeps when the current outage began, the last contact and the
-// last sync in the journal: a till restarted during an outage goes on
+// The engine keeps when the current outage began, the last contact and the
+// last sync in the journal (Journal.Meta): a till restarted during an
+// outage goes on
 // counting offline.max_age from the outage's real beginning, and the
 // status bar says the truth after a restart. While offline with nothing
 // to drain, Run probes WeChat (WeChat.Ping: no code, no card, no quota;

@@ -59,6 +59,11 @@ func (e *Engine) SyncNow() {
 // left due at the end of their quiet period for Run. Call it once at
 // start-up, before Run and before scans are taken.
 func (e *Engine) Recover(ctx context.Context) error {
+	ctx, leave, err := e.enter(ctx)
+	if err != nil {
+		return fmt.Errorf("recover: %w", err)
+	}
+	defer leave()
 	e.drainMu.Lock()
 	defer e.drainMu.Unlock()
 	if err := e.interruptUnanswered(); err != nil {
@@ -134,6 +139,11 @@ func (e *Engine) interruptUnanswered() error {
 // "offline" and pulled no feed after WeChat was back. It returns when ctx
 // is done.
 func (e *Engine) Run(ctx context.Context) error {
+	ctx, leave, err := e.enter(ctx)
+	if err != nil {
+		return nil // shut down already: nothing to run
+	}
+	defer leave()
 	defer e.startWatch(ctx)() // live connectivity while idle (watch.go)
 	failures := 0             // consecutive passes that did not reach WeChat
 	var probed time.Time
@@ -282,6 +292,11 @@ func (e *Engine) PullFeed(ctx context.Context) error {
 // returns when nothing is due, WeChat is unreachable, or ctx is done. One
 // item failing never holds up the others.
 func (e *Engine) DrainOnce(ctx context.Context) (DrainReport, error) {
+	ctx, leave, err := e.enter(ctx)
+	if err != nil {
+		return DrainReport{}, fmt.Errorf("drain: %w", err)
+	}
+	defer leave()
 	e.drainMu.Lock()
 	defer e.drainMu.Unlock()
 	e.setSyncing(true)

@@ -29,6 +29,8 @@ const (
 	StateInDoubt   = store.InDoubt
 	StateQueued    = store.Queued
 	StateConflict  = store.Conflict
+	// StateNone is Update.From of a redemption just created.
+	StateNone = store.None
 )
 
 // Options configures an Engine. Journal and WeChat are required.
@@ -92,7 +94,15 @@ type Engine struct {
 	drainMu       stdsync.Mutex // one drain pass at a time
 	loggedErrs    map[string]bool
 
-	started   time.Time     // New's time: older unanswered scans are a previous run's
+	started time.Time // New's time: older unanswered scans are a previous run's
+	updates broker    // Subscribe: every committed transition
+
+	// Shutdown: life is cancelled (cause ErrClosed) and closing set; every
+	// Redeem, Recover, DrainOnce and Run is counted in inflight.
+	life      context.Context
+	stopLife  context.CancelCauseFunc
+	closing   bool // under mu
+	inflight  stdsync.WaitGroup
 	saveMu    stdsync.Mutex // orders the writes of the connectivity
 	savedConn string        // last connectivity written to the journal
 }
@@ -147,7 +157,6 @@ func New(o Options) (*Engine, error) {
 	}
 	e := &Engine{
 		o:          o,
-		j:          o.Journal,
 		wx:         o.WeChat,
 		now:        o.Now,
 		log:        o.Logger,
@@ -157,6 +166,8 @@ func New(o Options) (*Engine, error) {
 		loggedErrs: make(map[string]bool),
 		started:    o.Now(),
 	}
+	e.j = &publishing{Journal: o.Journal, e: e, locks: map[uint64]*idLock{}}
+	e.life, e.stopLife = context.WithCancelCause(context.Background())
 	if err := e.loadConn(); err != nil {
 		return nil, err
 	}
@@ -168,11 +179,7 @@ func New(o Options) (*Engine, error) {
 // (offline.max_age), and the status bar's last contact and last sync say
 // the truth.
 func (e *Engine) loadConn() error {
-	mj, ok := e.j.(MetaJournal)
-	if !ok {
-		return nil
-	}
-	v, err := mj.Meta(metaConn)
+	v, err := e.j.Meta(metaConn)
 	if err != nil {
 		return fmt.Errorf("sync: read the connectivity kept in the journal: %w", err)
 	}
@@ -195,17 +202,13 @@ func (e *Engine) loadConn() error {
 // each writes the state as it is then, so the last one wins with the
 // latest state.
 func (e *Engine) saveConn() {
-	mj, ok := e.j.(MetaJournal)
-	if !ok {
-		return
-	}
 	e.saveMu.Lock()
 	defer e.saveMu.Unlock()
 	b, err := json.Marshal(e.conn.state())
 	if err != nil || string(b) == e.savedConn {
 		return
 	}
-	if err := mj.PutMeta(metaConn, string(b)); err != nil {
+	if err := e.j.PutMeta(metaConn, string(b)); err != nil {
 		e.logOnce("save connectivity", "could not keep the connectivity in the journal", "err", err)
 		return
 	}
@@ -246,6 +249,11 @@ func checkCode(code string) error {
 // answer of WeChat is an Outcome. Request.OnAnswer says when the answer is
 // final: on the online path after at most two commits.
 func (e *Engine) Redeem(ctx context.Context, r Request) (Outcome, error) {
+	ctx, leave, err := e.enter(ctx)
+	if err != nil {
+		return Outcome{}, fmt.Errorf("redeem: %w", err)
+	}
+	defer leave()
 	answered := false
 	answer := func(o Outcome) {
 		if r.OnAnswer != nil && !answered {
@@ -388,7 +396,12 @@ func (e *Engine) redeem(ctx context.Context, r Request, answer func(Outcome)) (O
 	if r.Confirm != nil {
 		probe := e.outcome(rec)
 		probe.State, probe.CardTitle = StateChecked, title
-		if !r.Confirm(probe) {
+		ok, asked := confirm(ctx, r.Confirm, probe)
+		if !asked {
+			// Shutdown (or the caller) ended the wait for the cashier.
+			return e.interrupted(ctx, rec, StateChecked)
+		}
+		if !ok {
 			return e.finish(rec, StateRejected, func(x *Record) {
 				checked(x)
 				x.Reason, x.ReasonText = ReasonCancelled, "cancelled by the cashier before consuming"
@@ -428,10 +441,10 @@ func (e *Engine) duplicate(active Record) Outcome {
 }
 
 // transition moves a redemption, recording the states of via in its
-// history when the journal can (ViaJournal), in one commit.
+// history, in one commit.
 func (e *Engine) transition(id uint64, from State, via []State, to State, update func(*Record)) (Record, error) {
-	if vj, ok := e.j.(ViaJournal); ok && len(via) > 0 {
-		return vj.TransitionVia(id, from, via, to, update)
+	if len(via) > 0 {
+		return e.j.TransitionVia(id, from, via, to, update)
 	}
 	return e.j.Transition(id, from, to, update)
 }
@@ -457,12 +470,21 @@ func setAside(x *Record) {
 func (e *Engine) interrupted(ctx context.Context, rec Record, via ...State) (Outcome, error) {
 	saved, err := e.transition(rec.ID, StateReceived, via, StateRejected, func(x *Record) {
 		x.Reason = ReasonInterrupted
-		x.ReasonText = "the scan was abandoned before an answer (" + ctx.Err().Error() + ") — nothing was consumed, scan again"
+		x.ReasonText = "the scan was abandoned before an answer (" + context.Cause(ctx).Error() + ") — nothing was consumed, scan again"
 	})
 	if err != nil {
-		return Outcome{}, fmt.Errorf("redeem %s: %w (journaling it: %w)", rec.Code, ctx.Err(), err)
+		return Outcome{}, fmt.Errorf("redeem %s: %w (journaling it: %w)", rec.Code, ctxErr(ctx), err)
 	}
-	return e.outcome(saved), fmt.Errorf("redeem %s: %w", rec.Code, ctx.Err())
+	return e.outcome(saved), fmt.Errorf("redeem %s: %w", rec.Code, ctxErr(ctx))
+}
+
+// ctxErr is ctx's error, and its cause when that says more (ErrClosed:
+// Shutdown); errors.Is finds both.
+func ctxErr(ctx context.Context) error {
+	if c := context.Cause(ctx); c != nil && c != ctx.Err() {
+		return fmt.Errorf("%w: %w", ctx.Err(), c)
+	}
+	return ctx.Err()
 }
 
 // decryptOnline turns an encrypt_code into a code. done reports that the
@@ -546,11 +568,11 @@ func (e *Engine) onlineQueryFailed(rec Record, werr *WeChatError) (Outcome, erro
 	var saved Record
 	if !d.Accept {
 		saved, err = e.j.Transition(rec.ID, StateReceived, StateRejected, decided(d))
-	} else if oj, ok := e.j.(OfflineJournal); ok && e.o.Policy.MaxPerShift >= 0 {
+	} else if e.o.Policy.MaxPerShift >= 0 {
 		// The count read above may be stale by now (another scan accepted
 		// offline meanwhile): the journal checks the limit again in the
 		// commit that accepts.
-		saved, err = oj.AcceptOffline(rec.ID, StateReceived, e.o.Policy.MaxPerShift, decided(d))
+		saved, err = e.j.AcceptOffline(rec.ID, StateReceived, e.o.Policy.MaxPerShift, decided(d))
 		if errors.Is(err, ErrOfflineLimit) {
 			if in.AcceptedInShift, err = e.j.OfflineAccepted(rec.ShiftID); err != nil {
 				return Outcome{}, fmt.Errorf("redeem %s: %w", rec.Code, err)

@@ -10,8 +10,10 @@ var (
 	// ErrNoShift: no shift is open and the configuration says to ask
 	// ([shift] on_scan_without_shift = "ask"). Nothing was journaled.
 	ErrNoShift = errors.New("no shift is open: open a shift first")
-	// ErrClosed: the engine was closed.
-	ErrClosed = errors.New("engine closed")
+	// ErrClosed: the engine was shut down (Engine.Shutdown); a scan taken
+	// after it is refused before anything is journaled, one in flight then
+	// ends interrupted unless its consume was sent.
+	ErrClosed = errors.New("the till is shutting down")
 )
 
 // Errors a Journal returns (wrapped or not) so the engine can tell them
@@ -29,6 +31,6 @@ var (
 	ErrJournalFull = errors.New("journal full")
 	// ErrOfflineLimit: an offline acceptance found, in its own commit, the
 	// shift's offline.max_per_shift reached by another scan accepted since
-	// the count was read (OfflineJournal). The engine refuses the scan.
+	// the count was read (Journal.AcceptOffline). The engine refuses the scan.
 	ErrOfflineLimit = errors.New("offline limit of the shift reached")
 )

@@ -45,7 +45,7 @@ func (c *clock) Advance(d time.Duration) {
 var activeStates = []sync.State{sync.StateReceived, sync.StateChecked, sync.StateConsuming, sync.StateInDoubt, sync.StateQueued}
 var pendingStates = []sync.State{sync.StateConsuming, sync.StateInDoubt, sync.StateQueued}
 
-// memJournal keeps the Journal contract (and ViaJournal, MetaJournal) in
+// memJournal keeps the whole Journal contract in
 // memory and counts commits.
 type memJournal struct {
 	mu      stdsync.Mutex
@@ -148,6 +148,12 @@ func (j *memJournal) Transition(id uint64, from, to sync.State, update func(*syn
 }
 
 func (j *memJournal) TransitionVia(id uint64, from sync.State, via []sync.State, to sync.State, update func(*sync.Record)) (sync.Record, error) {
+	return j.move(id, from, via, to, update, -1)
+}
+
+// move is TransitionVia; with maxOffline >= 0 it fails with
+// ErrOfflineLimit when the shift counts that many offline acceptances.
+func (j *memJournal) move(id uint64, from sync.State, via []sync.State, to sync.State, update func(*sync.Record), maxOffline int) (sync.Record, error) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if j.deadLocked() {
@@ -162,6 +168,9 @@ func (j *memJournal) TransitionVia(id uint64, from sync.State, via []sync.State,
 	}
 	if r.State != from {
 		return sync.Record{}, sync.ErrStale
+	}
+	if maxOffline >= 0 && j.offline[r.ShiftID] >= maxOffline {
+		return sync.Record{}, fmt.Errorf("%w (shift #%d has %d, at most %d)", sync.ErrOfflineLimit, r.ShiftID, j.offline[r.ShiftID], maxOffline)
 	}
 	if update != nil {
 		update(&r)
@@ -402,6 +411,9 @@ type fakeWeChat struct {
 	latency  time.Duration
 	down     bool // every call fails as unreachable
 	cardHits atomic.Int64
+	// hook, when set, runs at the start of every call (after its fault is
+	// taken), outside the lock: a test holds a call there.
+	hook func(ctx context.Context, op string)
 }
 
 func newFakeWeChat() *fakeWeChat {
@@ -451,8 +463,11 @@ func (f *fakeWeChat) begin(ctx context.Context, op string) (fault, error) {
 			ft, f.faults[key] = q[0], q[1:]
 		}
 	}
-	down, lat := f.down, f.latency
+	down, lat, hook := f.down, f.latency, f.hook
 	f.mu.Unlock()
+	if hook != nil {
+		hook(ctx, op)
+	}
 	if lat > 0 {
 		t := time.NewTimer(lat)
 		select {
@@ -586,10 +601,14 @@ func (f *fakeWeChat) Ping(ctx context.Context) error {
 	return nil
 }
 
-var (
-	_ sync.ViaJournal  = (*memJournal)(nil)
-	_ sync.MetaJournal = (*memJournal)(nil)
-)
+var _ sync.Journal = (*memJournal)(nil)
+
+// AcceptOffline moves id to queued unless its shift counts max offline
+// acceptances already, checked under the same lock as the move, as the
+// real journal checks it in the commit.
+func (j *memJournal) AcceptOffline(id uint64, from sync.State, max int, update func(*sync.Record)) (sync.Record, error) {
+	return j.move(id, from, nil, sync.StateQueued, update, max)
+}
 
 // hist is a redemption's history as "received,checked,...".
 func (j *memJournal) hist(id uint64) string {

@@ -58,38 +58,21 @@ type Journal interface {
 	CardTitle(cardID string) (title string, ok bool)
 	// PutCard stores a card's title in the card cache.
 	PutCard(cardID, title string) error
-}
-
-// ViaJournal is implemented by a Journal that can record, in one
-// transition, states a redemption passed without a commit of their own
-// (received -> checked -> consuming: the query's answer is kept in the
-// same commit as the consume intent). The engine uses it when present;
-// with a plain Journal the history shows received -> consuming.
-type ViaJournal interface {
 	// TransitionVia is Transition whose history also lists via, in order,
-	// between from and to.
+	// between from and to: states a redemption passed without a commit of
+	// their own (received -> checked -> consuming: the query's answer is
+	// kept in the same commit as the consume intent).
 	TransitionVia(id uint64, from State, via []State, to State, update func(*Record)) (Record, error)
-}
-
-// MetaJournal is implemented by a Journal that keeps small values across
-// restarts. The engine keeps its connectivity there (when the current
-// outage began, for offline.max_age; the last contact and the last
-// sync, for the status bar); with a plain Journal they start afresh at
-// every start.
-type MetaJournal interface {
-	// Meta returns the value stored under key ("" when none).
-	Meta(key string) (string, error)
-	// PutMeta stores value under key in one commit; "" deletes it.
-	PutMeta(key, value string) error
-}
-
-// OfflineJournal is implemented by a Journal that checks the per-shift
-// limit of offline acceptances in the commit that accepts. The engine uses
-// it when present, so two scans that read the shift's count at the same
-// moment cannot both be accepted past offline.max_per_shift.
-type OfflineJournal interface {
 	// AcceptOffline is Transition(id, from, queued, update) that fails with
 	// ErrOfflineLimit when the redemption's shift already counts max
-	// offline acceptances.
+	// offline acceptances: the limit is checked in the commit that
+	// accepts, so two scans that read the shift's count at the same moment
+	// cannot both be accepted past offline.max_per_shift.
 	AcceptOffline(id uint64, from State, max int, update func(*Record)) (Record, error)
+	// Meta returns the small value kept under key across restarts ("" when
+	// none); PutMeta stores it in one commit ("" deletes it). The engine
+	// keeps its connectivity there (when the current outage began, for
+	// offline.max_age; the last contact and the last sync).
+	Meta(key string) (string, error)
+	PutMeta(key, value string) error
 }

@@ -260,8 +260,4 @@ func (j storeJournal) OfflineAccepted(shiftID uint64) (int, error) {
 	return j.db.OfflineAccepted(shiftID)
 }
 
-var (
-	_ ViaJournal     = storeJournal{}
-	_ MetaJournal    = storeJournal{}
-	_ OfflineJournal = storeJournal{}
-)
+var _ Journal = storeJournal{}

@@ -215,7 +215,7 @@ func (b *offlineBarrier) OfflineAccepted(shift uint64) (int, error) {
 }
 
 func (b *offlineBarrier) AcceptOffline(id uint64, from sync.State, max int, update func(*sync.Record)) (sync.Record, error) {
-	return b.Journal.(*countingJournal).Journal.(sync.OfflineJournal).AcceptOffline(id, from, max, update)
+	return b.Journal.(*countingJournal).Journal.AcceptOffline(id, from, max, update)
 }
 
 // TestOfflineLimitHoldsForConcurrentScans: offline.max_per_shift = 1 and

@@ -65,11 +65,19 @@ func (c *countingJournal) TransitionVia(id uint64, from sync.State, via []sync.S
 		return sync.Record{}, errDead
 	}
 	c.n.Add(1)
-	return c.Journal.(sync.ViaJournal).TransitionVia(id, from, via, to, u)
+	return c.Journal.TransitionVia(id, from, via, to, u)
+}
+
+func (c *countingJournal) AcceptOffline(id uint64, from sync.State, max int, u func(*sync.Record)) (sync.Record, error) {
+	if c.dead.Load() {
+		return sync.Record{}, errDead
+	}
+	c.n.Add(1)
+	return c.Journal.AcceptOffline(id, from, max, u)
 }
 
 func (c *countingJournal) Meta(key string) (string, error) {
-	return c.Journal.(sync.MetaJournal).Meta(key)
+	return c.Journal.Meta(key)
 }
 
 func (c *countingJournal) PutMeta(key, value string) error {
@@ -77,7 +85,7 @@ func (c *countingJournal) PutMeta(key, value string) error {
 		return errDead
 	}
 	c.n.Add(1)
-	return c.Journal.(sync.MetaJournal).PutMeta(key, value)
+	return c.Journal.PutMeta(key, value)
 }
 
 func (c *countingJournal) PutCard(id, title string) error {

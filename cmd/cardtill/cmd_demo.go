@@ -38,10 +38,9 @@ func newDemoCmd(g *globals) *cobra.Command {
 				return fmt.Errorf("starting the demo: %w", err)
 			}
 			defer till.Close()
-			redemptions := newScreenRedemptions(cmd.Context(), till.Engine)
-			defer redemptions.finish(screenRedemptionsGrace, discard)
+			defer shutdown(till.Engine, discard)
 			o := tui.Options{
-				Engine: redemptions, Shifts: till.Journal, Lang: resolveLang(lang, g.env), Confirm: confirm, Bell: true,
+				Engine: till.Engine, Shifts: till.Journal, Lang: resolveLang(lang, g.env), Confirm: confirm, Bell: true,
 				Terminal: "demo-till", Cashier: "demo", StatusC: till.StatusC,
 				Outage: till.ToggleOutage, NoColor: tui.NoColor(), Backlog: journalBacklog(till.DB), AckConflicts: ackConflicts(till.DB, time.Now),
 				ConflictDetail: conflictDetail(till.DB), ResolveConflict: resolveConflict(till.DB), ShiftBefore: shiftBefore(till.DB),

@@ -89,13 +89,11 @@ func runTill(ctx context.Context, g *globals, cfg *Config, logger *slog.Logger) 
 	if cfg.Terminal.StoreName != "" {
 		terminal = cfg.Terminal.StoreName + " / " + terminal
 	}
-	// The screen's redemptions end before the journal closes: the answer
-	// shows before the engine's last commit, so Ctrl+C may come first.
-	redemptions := newScreenRedemptions(ctx, gaugedEngine{e, gauge})
-	defer redemptions.finish(screenRedemptionsGrace, logger)
+	// The engine's scans and drains end before the journal closes.
+	defer shutdown(e, logger)
 	prn := newPrinter(cfg) // nil without [printer] port: F9 says so
 	to := tui.Options{
-		Engine: redemptions, Shifts: storeShifts{db: db, terminal: cfg.Terminal.ID}, Lang: screenLang(cfg, g.env), ASCII: consoleASCII(cfg.UI.Console, g.env),
+		Engine: gaugedEngine{e, gauge}, Shifts: storeShifts{db: db, terminal: cfg.Terminal.ID}, Lang: screenLang(cfg, g.env), ASCII: consoleASCII(cfg.UI.Console, g.env),
 		Confirm: cfg.UI.Confirm, Bell: cfg.UI.Bell, Recent: cfg.UI.Recent, ScanGap: cfg.UI.ScanGap.Duration, RepeatWindow: cfg.UI.RepeatWindow.Duration, ClearAfter: cfg.UI.ClearAfter.Duration, Terminal: terminal,
 		Cashier: cfg.Shift.DefaultCashier, StatusC: statusC, NoColor: tui.NoColor(),
 		ShiftReport: shiftReportView(db), Backlog: journalBacklog(db), AckConflicts: ackConflicts(db, time.Now),

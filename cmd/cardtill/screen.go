@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	stdsync "sync"
 	"time"
 
 	"cardtill/hub"
@@ -306,46 +305,18 @@ func (r *noticeRelay) notices() <-chan tui.Notice {
 	return r.c
 }
 
-// screenRedemptionsGrace bounds how long a closing till waits for the
-// screen's redemptions still running (WeChat's timeout, and a commit).
-const screenRedemptionsGrace = 6 * time.Second
+// shutdownWait bounds how long a closing till waits in Engine.Shutdown for
+// what the engine still runs (a consume already sent gets its answer, at
+// most wechat.timeout, and its commit); what is left then is resolved by
+// the next start.
+const shutdownWait = 10 * time.Second
 
-// screenRedemptions is the engine as the till screen uses it, counting
-// the redemptions it started so that the till closes the journal only
-// after their last commit. Each runs on ctx (the screen passes none),
-// which finish cancels: a redemption still asking WeChat then ends
-// interrupted, a consume already sent still gets its answer and commit.
-type screenRedemptions struct {
-	tui.Engine
-	ctx    context.Context
-	cancel context.CancelFunc
-	wg     stdsync.WaitGroup
-}
-
-func newScreenRedemptions(ctx context.Context, e tui.Engine) *screenRedemptions {
-	s := &screenRedemptions{Engine: e}
-	s.ctx, s.cancel = context.WithCancel(ctx)
-	return s
-}
-
-func (s *screenRedemptions) Redeem(_ context.Context, r sync.Request) (sync.Outcome, error) {
-	s.wg.Add(1)
-	defer s.wg.Done()
-	return s.Engine.Redeem(s.ctx, r)
-}
-
-// finish cancels the redemptions still running and waits for them, at most
-// grace (one left waiting for a cashier's confirmation never ends; the
-// journal resolves what it left at the next start).
-func (s *screenRedemptions) finish(grace time.Duration, logger *slog.Logger) {
-	s.cancel()
-	done := make(chan struct{})
-	go func() { s.wg.Wait(); close(done) }()
-	t := time.NewTimer(grace)
-	defer t.Stop()
-	select {
-	case <-done:
-	case <-t.C:
-		logger.Warn("closing with a redemption still running; the journal resolves it at the next start")
+// shutdown stops e before the journal closes: the answer shows before the
+// engine's last commit, so Ctrl+C may come first.
+func shutdown(e *sync.Engine, logger *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), shutdownWait)
+	defer cancel()
+	if err := e.Shutdown(ctx); err != nil {
+		logger.Warn("closing with work of the engine still running; the journal resolves it at the next start", "err", err)
 	}
 }

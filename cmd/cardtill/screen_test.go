@@ -339,57 +339,6 @@ lang = "en"`)
 // formatCodeForTest groups a 12-digit code by four, as the screen shows it.
 func formatCodeForTest(c string) string { return c[:4] + " " + c[4:8] + " " + c[8:] }
 
-// blockingEngine's Redeem runs until its context ends, or, for a code
-// waiting for the cashier's confirmation, never.
-type blockingEngine struct {
-	started chan string
-	stuck   chan struct{}
-}
-
-func (e blockingEngine) Redeem(ctx context.Context, r sync.Request) (sync.Outcome, error) {
-	e.started <- r.Code
-	if r.Code == "stuck" {
-		<-e.stuck
-	}
-	<-ctx.Done()
-	return sync.Outcome{Kind: sync.Refused, Reason: sync.ReasonInterrupted}, nil
-}
-func (blockingEngine) Status() sync.Status { return sync.Status{} }
-func (blockingEngine) SyncNow()            {}
-
-// Closing the till ends the screen's redemptions before the journal
-// closes: their context is cancelled (the screen passes none) and finish
-// waits for them; one that cannot end does not hold the till forever.
-func TestScreenRedemptionsFinish(t *testing.T) {
-	e := blockingEngine{started: make(chan string, 2), stuck: make(chan struct{})}
-	s := newScreenRedemptions(context.Background(), e)
-	ended := make(chan sync.Outcome, 1)
-	go func() {
-		out, _ := s.Redeem(context.Background(), sync.Request{Code: "452998530302"})
-		ended <- out
-	}()
-	<-e.started
-	s.finish(time.Minute, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	select {
-	case out := <-ended:
-		if out.Reason != sync.ReasonInterrupted {
-			t.Fatalf("ended with %+v", out)
-		}
-	default:
-		t.Fatal("finish returned before the redemption ended")
-	}
-
-	var logs lockedBuffer
-	s = newScreenRedemptions(context.Background(), e)
-	go func() { _, _ = s.Redeem(context.Background(), sync.Request{Code: "stuck"}) }()
-	<-e.started
-	s.finish(10*time.Millisecond, slog.New(slog.NewTextHandler(&logs, nil)))
-	if !strings.Contains(logs.String(), "still running") {
-		t.Fatalf("finish gave up silently: %q", logs.String())
-	}
-	close(e.stuck)
-}
-
 // Notices that `cardtill sync` pulls (a till run headless, or sync --once)
 // are kept in the journal for the screen too.
 func TestSyncKeepsHubNotices(t *testing.T) {

@@ -176,6 +176,9 @@ func (t *Till) ToggleOutage() bool {
 func (t *Till) Close() {
 	t.cancel()
 	<-t.done
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	_ = t.Engine.Shutdown(ctx) // what is left dies with the temporary journal
+	cancel()
 	t.hc.CloseIdleConnections()
 	t.WeChat.Close()
 	_ = t.DB.Close()

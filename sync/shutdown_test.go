@@ -1,0 +1,133 @@
+package sync_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"cardtill/sync"
+)
+
+// A scan waiting for the cashier's confirmation when the till closes is
+// cancelled: Shutdown does not wait for a confirmation that never comes,
+// the scan ends rejected as interrupted (nothing consumed, the code free),
+// and a scan after Shutdown is refused with ErrClosed, journaling nothing.
+func TestShutdownCancelsAScanWaitingForConfirmation(t *testing.T) {
+	h := newHarness(t, nil)
+	h.wx.add("450000000001", "pCard")
+	asked := make(chan struct{})
+	never := make(chan bool)
+	defer close(never) // the screen answering after all: ignored
+	ended := make(chan error, 1)
+	var out sync.Outcome
+	go func() {
+		var err error
+		out, err = h.e.Redeem(context.Background(), sync.Request{Code: "450000000001", Confirm: func(sync.Outcome) bool {
+			close(asked)
+			return <-never
+		}})
+		ended <- err
+	}()
+	<-asked
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := h.e.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown waited for the confirmation: %v", err)
+	}
+	err := <-ended
+	if !errors.Is(err, sync.ErrClosed) || !errors.Is(err, context.Canceled) {
+		t.Fatalf("Redeem: %v, want ErrClosed", err)
+	}
+	if out.Kind != sync.Refused || out.Reason != sync.ReasonInterrupted || out.State != sync.StateRejected {
+		t.Fatalf("outcome %+v", out)
+	}
+	if got := h.j.hist(out.ID); got != "received,checked,rejected" {
+		t.Fatalf("history %s", got)
+	}
+	if h.wx.consumed("450000000001") != 0 {
+		t.Fatal("a consume was sent")
+	}
+	before := h.j.commits.Load()
+	if _, err := h.e.Redeem(context.Background(), sync.Request{Code: "450000000001"}); !errors.Is(err, sync.ErrClosed) {
+		t.Fatalf("Redeem after Shutdown: %v, want ErrClosed", err)
+	}
+	if _, err := h.e.DrainOnce(context.Background()); !errors.Is(err, sync.ErrClosed) {
+		t.Fatalf("DrainOnce after Shutdown: %v, want ErrClosed", err)
+	}
+	if h.j.commits.Load() != before {
+		t.Fatal("a call after Shutdown journaled something")
+	}
+}
+
+// A consume already sent when the till closes still gets its answer and
+// its commit before Shutdown returns; one that takes longer than
+// Shutdown's context is left consuming, which the next start resolves.
+func TestShutdownLetsASentConsumeFinish(t *testing.T) {
+	for _, giveUp := range []bool{false, true} {
+		h := newHarness(t, func(o *sync.Options) { o.Timeout = 5 * time.Second; o.QuietPeriod = 30 * time.Second })
+		h.wx.add("450000000002", "pCard")
+		sent, release := make(chan struct{}), make(chan struct{})
+		h.wx.hook = func(_ context.Context, op string) {
+			if op == "consume" {
+				close(sent)
+				<-release
+			}
+		}
+		ended := make(chan sync.Outcome, 1)
+		go func() {
+			out, _ := h.e.Redeem(context.Background(), sync.Request{Code: "450000000002"})
+			ended <- out
+		}()
+		<-sent
+		ctx, cancel := context.WithCancel(context.Background())
+		shut := make(chan error, 1)
+		go func() { shut <- h.e.Shutdown(ctx) }()
+		if giveUp {
+			cancel()
+			if err := <-shut; !errors.Is(err, context.Canceled) {
+				t.Fatalf("Shutdown gave up: %v, want its context's error", err)
+			}
+			if r := h.j.records("450000000002"); len(r) != 1 || r[0].State != sync.StateConsuming {
+				t.Fatalf("left %+v, want consuming (resolved at the next start)", r)
+			}
+			close(release)
+			<-ended
+			continue
+		}
+		close(release)
+		if err := <-shut; err != nil {
+			t.Fatal(err)
+		}
+		cancel()
+		// Shutdown returned: the consumed commit is in the journal.
+		if r := h.j.records("450000000002"); len(r) != 1 || r[0].State != sync.StateConsumed || h.wx.consumed("450000000002") != 1 {
+			t.Fatalf("records %+v", r)
+		}
+		if out := <-ended; out.Kind != sync.Consumed {
+			t.Fatalf("outcome %+v", out)
+		}
+	}
+}
+
+// Shutdown ends Run and a subscription's channel.
+func TestShutdownEndsRunAndSubscriptions(t *testing.T) {
+	h := newHarness(t, nil)
+	sub := h.e.Subscribe()
+	ran := make(chan error, 1)
+	go func() { ran <- h.e.Run(context.Background()) }()
+	h.redeem("450000000003") // unknown to WeChat: refused, two updates
+	if err := h.e.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-ran; err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for range sub.C() {
+		n++
+	}
+	if n == 0 {
+		t.Fatal("the updates published before Shutdown were not delivered")
+	}
+}
