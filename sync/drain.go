@@ -455,17 +455,15 @@ func (e *Engine) clearThrottle() {
 	e.mu.Unlock()
 }
 
-// defer_ leaves r for a later attempt with backoff.
-func (e *Engine) deferItem(r Record, w *WeChatError) result {
-	if w.Kind == WeChatUnreachable || w.Kind == WeChatToken {
-		e.lost()
+// retry leaves r for a later attempt with backoff (settle: Retry). A
+// pass that could not reach WeChat leaves it as it was.
+func (e *Engine) retry(r Record, st Settlement, w *WeChatError) result {
+	if st.Lost {
 		return resUnreachable
 	}
-	e.noteThrottle(w)
 	n := r.Attempts + 1
 	delay := e.backoff.Delay(n, w.Kind == WeChatBusy, w.Kind == WeChatQuota)
-	if w.Kind == WeChatConfig {
-		e.logOnce(fmt.Sprintf("config:%d", w.Code), "WeChat refused a queued code for a configuration reason; it stays queued", "errcode", w.Code, "errmsg", w.Msg)
+	if st.Problem {
 		delay = e.o.MaxBackoff
 	}
 	_, err := e.j.TransitionBatch(r.ID, r.State, r.State, func(x *Record) {
@@ -487,82 +485,47 @@ func (e *Engine) deferItem(r Record, w *WeChatError) result {
 	return resDeferred
 }
 
+// workQueued drains one queued code: query, then consume.
 func (e *Engine) workQueued(ctx context.Context, r Record, release func()) result {
-	if !e.throttledUntil().IsZero() {
-		return resSkipped
-	}
-	qctx, cancel := context.WithTimeout(ctx, e.o.SyncTimeout)
-	info, cardID, werr := e.query(qctx, r.Code, r.CardID)
-	cancel()
-	if werr != nil && ctx.Err() != nil {
-		return resSkipped // the drain is stopping: says nothing of WeChat
-	}
-	if werr != nil {
-		if werr.Kind == WeChatRejected {
-			return e.toConflict(r, werr.Code, reasonForErrcode(werr.Code), refusalText(werr), "")
-		}
-		return e.deferItem(r, werr)
-	}
-	e.clearThrottle()
-	if ok, reason, text := consumable(info, e.now()); !ok {
-		return e.toConflict(r, 0, reason, text, info.Status)
-	}
-	// The intent commit is on the critical path (the consume waits for
-	// it): no group-commit delay for it.
-	next, err := e.j.Transition(r.ID, StateQueued, StateConsuming, func(x *Record) {
-		x.CardID = cardID
-		x.applyInfo(info)
-		x.Attempts++
-		x.NextAttempt = e.quietEnd()
-	})
-	if err != nil {
-		if !errors.Is(err, ErrStale) {
-			e.logOnce("consuming:"+err.Error(), "drain: journal the consume intent", "id", r.ID, "err", err)
-		}
-		return resSkipped
-	}
-	return e.consumeDrain(ctx, next, false, release)
+	return e.check(ctx, r, Drain, release)
 }
 
 // resolve settles a consuming or in-doubt redemption by a query, once its
 // quiet period is over: CONSUMED -> consumed; NORMAL -> consume again;
 // anything else -> conflict.
 func (e *Engine) resolve(ctx context.Context, r Record, release func()) result {
+	return e.check(ctx, r, Resolving, release)
+}
+
+// check queries WeChat about a queued (Drain) or lost-consume (Resolving)
+// redemption and does what settle says: consume, journal the end, retry.
+func (e *Engine) check(ctx context.Context, r Record, c Context, release func()) result {
 	if !e.throttledUntil().IsZero() {
 		return resSkipped
 	}
 	qctx, cancel := context.WithTimeout(ctx, e.o.SyncTimeout)
-	info, _, werr := e.query(qctx, r.Code, r.CardID)
+	info, cardID, werr := e.query(qctx, r.Code, r.CardID)
 	cancel()
-	if werr != nil && ctx.Err() != nil {
+	st := settle(Settle{Call: CallQuery, Context: c, Offline: !r.AcceptedAt.IsZero(), Info: info, Err: werr, Stopping: werr != nil && ctx.Err() != nil, Now: e.now()})
+	e.effects(st, werr)
+	if werr == nil {
+		e.clearThrottle()
+	}
+	if werr != nil && werr.Kind == WeChatRejected && werr.Code == 40099 && c == Resolving {
+		info = CodeInfo{Status: "CONSUMED", Begin: r.ValidFrom, End: r.ValidUntil}
+	}
+	switch st.Next {
+	case Leave:
 		return resSkipped // the drain is stopping: says nothing of WeChat
-	}
-	if werr != nil && werr.Kind == WeChatRejected && werr.Code == 40099 {
-		// "This code has consumed", answered to the query instead of
-		// the state: the same as CONSUMED, not a refusal of ours.
-		info, werr = CodeInfo{Status: "CONSUMED", Begin: r.ValidFrom, End: r.ValidUntil}, nil
-	}
-	if werr != nil {
-		if werr.Kind == WeChatRejected {
-			return e.toConflict(r, werr.Code, reasonForErrcode(werr.Code), "checking a lost consume: "+refusalText(werr), "")
-		}
-		return e.deferItem(r, werr)
-	}
-	e.clearThrottle()
-	switch {
-	case info.Status == "CONSUMED":
-		_, err := e.j.TransitionBatch(r.ID, r.State, StateConsumed, func(x *Record) {
-			x.applyInfo(info)
-			x.Reason, x.Errcode = ReasonConfirmedByQuery, 0
-			x.ReasonText = "consumed (confirmed by a query after the answer was lost; WeChat does not say whether this till or another use wrote it off)"
-		})
-		if err != nil {
-			return e.journalFailed(r, err)
-		}
-		e.log.Info("in-doubt consume resolved: consumed", "id", r.ID)
-		return resConsumed
-	case info.Status == "NORMAL" && info.CanConsume:
+	case Retry:
+		return e.retry(r, st, werr)
+	case ConsumeNext:
+		// The intent commit is on the critical path (the consume waits
+		// for it): no group-commit delay for it.
 		next, err := e.j.Transition(r.ID, r.State, StateConsuming, func(x *Record) {
+			if c == Drain {
+				x.CardID = firstNonEmpty(cardID, x.CardID)
+			}
 			x.applyInfo(info)
 			x.Attempts++
 			x.NextAttempt = e.quietEnd()
@@ -570,78 +533,60 @@ func (e *Engine) resolve(ctx context.Context, r Record, release func()) result {
 		if err != nil {
 			return e.journalFailed(r, err)
 		}
-		e.log.Info("in-doubt consume resolved: not applied, consuming again", "id", r.ID)
-		return e.consumeDrain(ctx, next, true, release)
-	}
-	_, reason, text := consumable(info, e.now())
-	return e.toConflict(r, 0, reason, "checking a lost consume: "+text, info.Status)
-}
-
-func (e *Engine) consumeDrain(ctx context.Context, r Record, resolving bool, release func()) result {
-	cctx, cancel := context.WithTimeout(ctx, e.o.SyncTimeout)
-	res, werr := e.consumeCall(cctx, r)
-	cancel()
-	release()
-	var err error
-	var out result
-	switch {
-	case werr == nil:
-		e.reached()
-		_, err = e.j.TransitionBatch(r.ID, StateConsuming, StateConsumed, func(x *Record) {
-			x.Reason, x.ReasonText, x.Errcode = ReasonOK, "consumed", 0
-			x.OpenID = firstNonEmpty(res.OpenID, x.OpenID)
-			x.CardID = firstNonEmpty(x.CardID, res.CardID)
-		})
-		out = resConsumed
-	case (werr.Kind == WeChatRejected || werr.Kind == WeChatConfig) && !werr.unsent() && !(resolving && werr.Code == 40099):
-		e.reached()
-		to, out2 := StateRejected, resRejected
-		if !r.AcceptedAt.IsZero() {
-			to, out2 = StateConflict, resConflict
+		if c == Resolving {
+			e.log.Info("in-doubt consume resolved: not applied, consuming again", "id", r.ID)
 		}
-		out = out2
-		_, err = e.j.TransitionBatch(r.ID, StateConsuming, to, func(x *Record) {
-			x.Errcode, x.Reason, x.ReasonText = werr.Code, reasonFor(werr), refusalText(werr)
-			if to == StateConflict {
-				x.ReasonText = "accepted offline, then refused by WeChat: " + x.ReasonText
-			}
-		})
-	default:
-		if werr.Kind == WeChatUnreachable && ctx.Err() == nil { // not when the drain is stopping
-			e.lost()
+		return e.consumeDrain(ctx, next, c == Resolving, release)
+	}
+	// Commit: the redemption ends here.
+	_, err := e.j.TransitionBatch(r.ID, r.State, st.To, func(x *Record) {
+		if werr == nil || st.To == StateConsumed {
+			x.applyInfo(info)
 		}
-		e.noteThrottle(werr)
-		_, err = e.j.TransitionBatch(r.ID, StateConsuming, StateInDoubt, func(x *Record) {
-			x.Reason, x.Errcode = ReasonInDoubt, werr.Code
-			x.ReasonText = "the answer to the consume was lost (" + werr.Msg + "); resolved by a query after the quiet period"
-			if werr.unsent() { // never sent; a query settles it all the same
-				x.ReasonText = "the consume was not sent (" + werr.Msg + "); resolved by a query later"
-			}
-			x.NextAttempt = e.quietEnd()
-		})
-		out = resInDoubt
-	}
-	if err != nil {
-		return e.journalFailed(r, err)
-	}
-	return out
-}
-
-func (e *Engine) toConflict(r Record, errcode int, reason Reason, text, status string) result {
-	// A queued code was accepted offline, and a consuming or in-doubt one
-	// was sent: either way the refusal comes after the fact (a conflict).
-	to, res := StateConflict, resConflict
-	_, err := e.j.TransitionBatch(r.ID, r.State, to, func(x *Record) {
-		x.Errcode, x.Reason, x.ReasonText = errcode, reason, text
-		if status != "" {
-			x.WeChatStatus = status
+		x.Errcode, x.Reason, x.ReasonText = st.Errcode, st.Reason, st.Text
+		if st.WeChatStatus != "" {
+			x.WeChatStatus = st.WeChatStatus
 		}
 	})
 	if err != nil {
 		return e.journalFailed(r, err)
 	}
-	e.log.Info("redemption refused by WeChat after acceptance", "id", r.ID, "state", to, "reason", string(reason), "errcode", errcode)
-	return res
+	switch st.To {
+	case StateConsumed:
+		e.log.Info("in-doubt consume resolved: consumed", "id", r.ID)
+		return resConsumed
+	case StateRejected:
+		return resRejected
+	}
+	e.log.Info("redemption refused by WeChat after acceptance", "id", r.ID, "state", st.To, "reason", string(st.Reason), "errcode", st.Errcode)
+	return resConflict
+}
+
+// consumeDrain sends the consume of a committed consuming redemption and
+// journals what settle makes of the answer.
+func (e *Engine) consumeDrain(ctx context.Context, r Record, resolving bool, release func()) result {
+	cctx, cancel := context.WithTimeout(ctx, e.o.SyncTimeout)
+	res, werr := e.consumeCall(cctx, r)
+	cancel()
+	release()
+	c := Drain
+	if resolving {
+		c = Resolving
+	}
+	st := settle(Settle{Call: CallConsume, Context: c, Offline: !r.AcceptedAt.IsZero(), Result: res, Err: werr, Stopping: werr != nil && ctx.Err() != nil, Now: e.now()})
+	e.effects(st, werr)
+	if _, err := e.j.TransitionBatch(r.ID, StateConsuming, st.To, e.consumeAnswer(st, res)); err != nil {
+		return e.journalFailed(r, err)
+	}
+	switch st.To {
+	case StateConsumed:
+		return resConsumed
+	case StateConflict:
+		return resConflict
+	case StateRejected:
+		return resRejected
+	}
+	return resInDoubt
 }
 
 func (e *Engine) journalFailed(r Record, err error) result {

@@ -375,20 +375,24 @@ func (e *Engine) redeem(ctx context.Context, r Request, answer func(Outcome)) (O
 	qctx, cancel := context.WithTimeout(ctx, e.o.Timeout)
 	info, cardID, werr := e.query(qctx, r.Code, r.CardID)
 	cancel()
-	if werr != nil {
-		if ctx.Err() != nil {
-			return e.interrupted(ctx, rec)
-		}
-		return e.onlineQueryFailed(rec, werr)
+	if werr != nil && ctx.Err() != nil {
+		return e.interrupted(ctx, rec)
 	}
+	st := settle(Settle{Call: CallQuery, Context: Cashier, Info: info, Err: werr, Now: e.now()})
+	e.effects(st, werr)
 	checked := func(x *Record) {
 		x.CardID = firstNonEmpty(cardID, x.CardID)
 		x.applyInfo(info)
 	}
-	if ok, reason, text := consumable(info, e.now()); !ok {
-		return e.finish(rec, StateRejected, func(x *Record) {
-			checked(x)
-			x.Reason, x.ReasonText = reason, text
+	switch st.Next {
+	case AskPolicy:
+		return e.offlineDecision(rec)
+	case Commit:
+		return e.finish(rec, st.To, func(x *Record) {
+			if werr == nil {
+				checked(x)
+			}
+			x.Errcode, x.Reason, x.ReasonText = st.Errcode, st.Reason, st.Text
 		})
 	}
 	checked(&rec)
@@ -525,20 +529,9 @@ func (e *Engine) decryptOnline(ctx context.Context, base Record) (code string, o
 	return "", e.outcome(saved), true, nil
 }
 
-// onlineQueryFailed handles a query that did not get an answer for a
-// received redemption: WeChat's refusal is journaled, or the offline
-// policy decides.
-func (e *Engine) onlineQueryFailed(rec Record, werr *WeChatError) (Outcome, error) {
-	switch werr.Kind {
-	case WeChatRejected, WeChatConfig:
-		return e.finish(rec, StateRejected, func(x *Record) {
-			x.Errcode, x.Reason, x.ReasonText = werr.Code, reasonFor(werr), refusalText(werr)
-		})
-	}
-	e.noteThrottle(werr)
-	if werr.Kind == WeChatUnreachable || werr.Kind == WeChatToken {
-		e.lost()
-	}
+// offlineDecision asks the offline policy about a received redemption
+// whose query did not get WeChat's answer (settle: AskPolicy).
+func (e *Engine) offlineDecision(rec Record) (Outcome, error) {
 	_, since, _, _ := e.conn.snapshot()
 	if since.IsZero() {
 		since = e.now()
@@ -629,55 +622,49 @@ func (e *Engine) consume(ctx context.Context, r Record, timeout time.Duration, a
 		x.State, x.UpdatedAt = to, e.now()
 		answer(e.outcome(x))
 	}
-	var next Record
-	var err error
-	switch {
-	case werr == nil:
-		e.reached()
-		update := func(x *Record) {
-			x.Reason, x.ReasonText, x.Errcode = ReasonOK, "consumed", 0
-			x.OpenID = firstNonEmpty(res.OpenID, x.OpenID)
-			x.CardID = firstNonEmpty(x.CardID, res.CardID)
-		}
-		early(StateConsumed, update)
-		next, err = e.j.Transition(r.ID, StateConsuming, StateConsumed, update)
-	case werr.Kind == WeChatRejected || werr.Kind == WeChatConfig:
-		if !werr.unsent() {
-			e.reached()
-		}
-		to := StateRejected
-		if !r.AcceptedAt.IsZero() {
-			to = StateConflict // accepted offline, then refused
-		}
-		next, err = e.j.Transition(r.ID, StateConsuming, to, func(x *Record) {
-			x.Errcode, x.Reason, x.ReasonText = werr.Code, reasonFor(werr), refusalText(werr)
-			if to == StateConflict {
-				x.ReasonText = "accepted offline, then refused by WeChat: " + x.ReasonText
-			}
-		})
-	default:
-		// The answer is lost, or WeChat was busy: the consume may or may not
-		// have been applied. Never resend blindly: resolve by a query after
-		// the quiet period (invariant 2).
-		if werr.Kind == WeChatUnreachable {
-			e.lost()
-		} else {
-			e.reached()
-		}
-		e.noteThrottle(werr)
-		update := func(x *Record) {
-			x.Reason, x.Errcode = ReasonInDoubt, werr.Code
-			x.ReasonText = "checking with WeChat — the answer to the consume was lost (" + werr.Msg + "); do not honour twice, it is resolved automatically"
-			x.NextAttempt = e.quietEnd()
-		}
-		early(StateInDoubt, update)
-		next, err = e.j.Transition(r.ID, StateConsuming, StateInDoubt, update)
+	st := settle(Settle{Call: CallConsume, Context: Cashier, Offline: !r.AcceptedAt.IsZero(), Result: res, Err: werr, Now: e.now()})
+	e.effects(st, werr)
+	update := e.consumeAnswer(st, res)
+	if st.Early {
+		early(st.To, update)
 	}
+	next, err := e.j.Transition(r.ID, StateConsuming, st.To, update)
 	if err != nil {
 		return Outcome{}, fmt.Errorf("redeem %s: journal the consume answer: %w", r.Code, err)
 	}
 	e.notify()
 	return e.outcome(next), nil
+}
+
+// effects applies what a settle says of WeChat: an outage ended or
+// begun, a request to slow down, a problem to show.
+func (e *Engine) effects(st Settlement, w *WeChatError) {
+	if st.Reached {
+		e.reached()
+	}
+	if st.Lost {
+		e.lost()
+	}
+	if st.Throttle {
+		e.noteThrottle(w)
+	}
+	if st.Problem && w != nil {
+		e.logOnce(fmt.Sprintf("problem:%d", w.Code), "WeChat refused for a reason that is not the code's (configuration, or an errcode the till does not know); the code stays as it is and is retried", "errcode", w.Code, "errmsg", w.Msg)
+	}
+}
+
+// consumeAnswer is the journal change of a settled consume answer.
+func (e *Engine) consumeAnswer(st Settlement, res ConsumeResult) func(*Record) {
+	return func(x *Record) {
+		x.Reason, x.ReasonText, x.Errcode = st.Reason, st.Text, st.Errcode
+		if st.To == StateConsumed {
+			x.OpenID = firstNonEmpty(res.OpenID, x.OpenID)
+			x.CardID = firstNonEmpty(x.CardID, res.CardID)
+		}
+		if st.To == StateInDoubt {
+			x.NextAttempt = e.quietEnd()
+		}
+	}
 }
 
 // consumable decides from a check_consume=false query whether to consume,
@@ -740,13 +727,11 @@ func refusalText(w *WeChatError) string {
 func (e *Engine) query(ctx context.Context, code, cardID string) (CodeInfo, string, *WeChatError) {
 	info, werr := e.getCode(ctx, cardID, code)
 	if werr == nil {
-		e.reached()
 		return info, firstNonEmpty(info.CardID, cardID), nil
 	}
 	if werr.Kind == WeChatUnreachable || werr.Kind == WeChatToken {
 		return CodeInfo{}, "", werr
 	}
-	e.reached()
 	if werr.Code != 40056 || cardID != "" {
 		return CodeInfo{}, "", werr
 	}
