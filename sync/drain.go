@@ -227,7 +227,7 @@ func (e *Engine) probeWait(failures int) time.Duration {
 }
 
 // runWait is how long Run waits after a drain pass: the interval, less
-// after failures (backoff), until the throttle ends, or until the next item
+// after failures (backoff), until the throttle ends (at most the interval), or until the next item
 // falls due; while offline after a pass that did not ask WeChat, until the
 // next probe (probeWait, never under probeMin). An item already due after the pass is one the
 // pass could not do (WeChat unreachable, its code busy, the journal
@@ -245,7 +245,9 @@ func (e *Engine) runWait(rep DrainReport, failed bool, failures int) time.Durati
 		wait = max(min(wait, e.probeWait(failures)), probeMin)
 	}
 	if t := rep.ThrottledUntil; !t.IsZero() {
-		return max(t.Sub(e.now()), 10*time.Millisecond)
+		// Never past the interval: a throttle computed before the clock
+		// moved, or a long quota backoff, must not hold the drain longer.
+		return min(max(t.Sub(e.now()), 10*time.Millisecond), e.o.Interval)
 	}
 	if at, ok, err := e.j.NextDue(); err == nil && ok {
 		d := at.Sub(e.now())

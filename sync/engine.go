@@ -219,6 +219,9 @@ func (e *Engine) saveConn() {
 // codes of some merchants run longer, so allow some room.
 const maxCodeLen = 64
 
+// maxEncryptCodeLen is WeChat's bound on an encrypt_code.
+const maxEncryptCodeLen = 128
+
 // checkCode rejects input that cannot be a code.
 func checkCode(code string) error {
 	if code == "" {
@@ -280,8 +283,8 @@ func (e *Engine) redeem(ctx context.Context, r Request, answer func(Outcome)) (O
 			return Outcome{}, err
 		}
 	}
-	if len(r.EncryptCode) > 256 {
-		return Outcome{}, fmt.Errorf("%w: the encrypted code is longer than WeChat's 128 characters", ErrBadScan)
+	if len(r.EncryptCode) > maxEncryptCodeLen {
+		return Outcome{}, fmt.Errorf("%w: the encrypted code has %d characters, longer than WeChat's %d", ErrBadScan, len(r.EncryptCode), maxEncryptCodeLen)
 	}
 	shift, cashier, err := e.shiftFor(r)
 	if err != nil {

@@ -16,10 +16,10 @@ import (
 	"cardtill/wechat/wechattest"
 )
 
-// outboxed returns the consuming or in-doubt redemption of code.
+// outboxed returns the queued, consuming or in-doubt redemption of code.
 func (st *storeTill) outboxed(code string) store.Redemption {
 	st.t.Helper()
-	for _, s := range []store.State{store.Consuming, store.InDoubt} {
+	for _, s := range []store.State{store.Queued, store.Consuming, store.InDoubt} {
 		rs, err := st.db.ListByState(s, 0)
 		if err != nil {
 			st.t.Fatal(err)

@@ -1,0 +1,74 @@
+package sync_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"cardtill/sync"
+	"cardtill/wechat/wechattest"
+)
+
+// An errcode that is not in the till's table (48004 api banned, 50002 user
+// limited, an account-level ban) never turns a queued or in-doubt code
+// into a final conflict: the code stays as it is, retried later with the
+// longest backoff. With a cashier waiting, the code is refused with the
+// errcode in words, never served. (Before: conflict for the manager.)
+func TestUnknownErrcodeIsRetriedNotAConflict(t *testing.T) {
+	for _, errcode := range []int{48004, 50002} {
+		st := newStoreTill(t, 2)
+		queued, doubt := "730000000001", "730000000002"
+		st.srv.AddCode(wechattest.Code{Code: queued, CardID: "pCard"})
+		st.srv.SetOutage(true)
+		if out, err := st.e.Redeem(context.Background(), sync.Request{Code: queued}); err != nil || out.Kind != sync.AcceptedOffline {
+			t.Fatalf("offline: %+v %v", out, err)
+		}
+		st.srv.SetOutage(false)
+		lostConsume(t, st, doubt)
+		st.srv.Inject(wechattest.EndpointGetCode, wechattest.Fault{Errcode: errcode, Errmsg: "api banned", Persistent: true})
+		if _, err := st.e.DrainOnce(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		for code, want := range map[string]sync.State{queued: sync.StateQueued, doubt: sync.StateInDoubt} {
+			if got := st.state(code); len(got) != 1 || got[0] != want {
+				t.Fatalf("errcode %d: %s is %v, want %s", errcode, code, got, want)
+			}
+			r := st.outboxed(code)
+			if r.Attempts != 1 || !strings.Contains(r.LastError, "api banned") || !r.DueAt.After(st.clk.Now().Add(9*time.Second)) {
+				t.Fatalf("errcode %d: %s retry %+v", errcode, code, r)
+			}
+		}
+		out, err := st.e.Redeem(context.Background(), sync.Request{Code: "730000000003"})
+		if err != nil || out.Kind != sync.Refused || out.Errcode != errcode || !strings.Contains(out.ReasonText, "errcode") {
+			t.Fatalf("errcode %d with the cashier waiting: %+v %v", errcode, out, err)
+		}
+	}
+}
+
+// An encrypt_code longer than WeChat's 128 characters is bad input:
+// nothing journaled, no shift opened. (Before: the bound was 256.)
+func TestLongEncryptCodeIsBadInput(t *testing.T) {
+	h := newHarness(t, nil)
+	_, err := h.e.Redeem(context.Background(), sync.Request{EncryptCode: strings.Repeat("A", 129)})
+	if !errors.Is(err, sync.ErrBadScan) || !strings.Contains(err.Error(), "128") {
+		t.Fatalf("129 characters: %v", err)
+	}
+	if h.j.commits.Load() != 0 {
+		t.Fatalf("%d commits for bad input", h.j.commits.Load())
+	}
+	if _, _, ok, _ := h.j.CurrentShift(); ok {
+		t.Fatal("a shift was opened for bad input")
+	}
+}
+
+// A throttle WeChat asked for (45009: retry much later) never makes Run
+// wait longer than [sync] interval. (Before: up to the backoff's cap.)
+func TestThrottleWaitCappedAtInterval(t *testing.T) {
+	h := newHarness(t, func(o *sync.Options) { o.Interval = 30 * time.Second; o.MaxBackoff = 10 * time.Minute })
+	rep := sync.DrainReport{ThrottledUntil: h.clk.Now().Add(8 * time.Minute)}
+	if d := sync.RunWait(h.e, rep, false, 0); d > 30*time.Second {
+		t.Fatalf("Run waits %s for a throttle, more than the interval", d)
+	}
+}
