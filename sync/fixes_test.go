@@ -72,3 +72,31 @@ func TestThrottleWaitCappedAtInterval(t *testing.T) {
 		t.Fatalf("Run waits %s for a throttle, more than the interval", d)
 	}
 }
+
+// An HTTP 200 JSON answer without errcode (a proxy, a captive portal, a
+// wrong api_base) is not WeChat's answer: to a consume the outcome is
+// unknown (in doubt, settled by a query: nothing is served), to a query
+// WeChat was not reached (the offline policy decides). (Before: the
+// coupon was journaled consumed and the cashier served, with nothing
+// written off.)
+func TestJSONWithoutErrcodeIsNotWeChat(t *testing.T) {
+	st := newStoreTill(t, 2)
+	const code = "740000000001"
+	st.srv.AddCode(wechattest.Code{Code: code, CardID: "pCard"})
+	st.srv.Inject(wechattest.EndpointConsume, wechattest.Fault{Body: `{"status":"ok","portal":"login required"}`})
+	out, err := st.e.Redeem(context.Background(), sync.Request{Code: code})
+	if err != nil || out.Kind != sync.Checking || out.State != sync.StateInDoubt {
+		t.Fatalf("consume answered by a portal: %+v %v", out, err)
+	}
+	if st.srv.ConsumeCount(code) != 0 {
+		t.Fatal("the fake applied the consume")
+	}
+	st.srv.Inject(wechattest.EndpointGetCode, wechattest.Fault{Body: `{"card":{"card_id":"pCard"},"can_consume":true,"user_card_status":"NORMAL"}`})
+	out, err = st.e.Redeem(context.Background(), sync.Request{Code: "740000000002"})
+	if err != nil || out.Kind == sync.Consumed || !out.Reason.Offline() && out.Kind != sync.AcceptedOffline {
+		t.Fatalf("query answered by a portal: %+v %v", out, err)
+	}
+	if s := st.e.Status(); s.Online {
+		t.Fatalf("a portal's answer taken for WeChat's: %+v", s)
+	}
+}

@@ -349,6 +349,15 @@ func (c *Client) post(ctx context.Context, op, tok string, body []byte, resp ans
 	if err := json.Unmarshal(data, resp); err != nil {
 		return unknown(op, fmt.Errorf("answer is not WeChat JSON (%d bytes): %w", len(data), err))
 	}
+	// Every answer of WeChat carries errcode (0 = ok). JSON without it is
+	// someone else's (a proxy, a captive portal, a wrong api_base): the
+	// outcome is unknown, never a success.
+	var has struct {
+		ErrCode *int `json:"errcode"`
+	}
+	if json.Unmarshal(data, &has) != nil || has.ErrCode == nil {
+		return unknown(op, fmt.Errorf("HTTP 200 JSON without errcode (%d bytes): not WeChat's answer — a proxy, a captive portal or a wrong wechat.api_base?", len(data)))
+	}
 	return nil
 }
 

@@ -85,6 +85,9 @@ type Fault struct {
 	Latency time.Duration
 	// HTTPStatus answers this status (e.g. 502) with a non-JSON body.
 	HTTPStatus int
+	// Body answers HTTP 200 with this body and applies nothing: JSON that
+	// is not WeChat's (a proxy, a captive portal, a wrong api_base).
+	Body string
 	// Errcode answers this errcode without doing anything (-1, 45009,
 	// 45011, 42001 for an expired token, ...). Errmsg is optional.
 	Errcode int
@@ -384,6 +387,10 @@ func (s *Server) wrap(ep Endpoint) http.Handler {
 				return
 			case f.HTTPStatus != 0:
 				http.Error(w, "<html>upstream error</html>", f.HTTPStatus)
+				return
+			case f.Body != "":
+				w.Header().Set("Content-Type", "application/json")
+				_, _ = io.WriteString(w, f.Body)
 				return
 			case f.Errcode != 0:
 				msg := f.Errmsg
