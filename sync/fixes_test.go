@@ -100,3 +100,23 @@ func TestJSONWithoutErrcodeIsNotWeChat(t *testing.T) {
 		t.Fatalf("a portal's answer taken for WeChat's: %+v", s)
 	}
 }
+
+// Only an answer that is WeChat's own ends an outage: the client refusing
+// a code longer than WeChat allows, before sending anything, says nothing
+// of WeChat, so the outage (and offline.max_age's clock) goes on.
+func TestLocalRefusalDoesNotEndAnOutage(t *testing.T) {
+	st := newStoreTill(t, 2)
+	st.srv.AddCode(wechattest.Code{Code: "750000000001", CardID: "pCard"})
+	st.srv.SetOutage(true)
+	if out, err := st.e.Redeem(context.Background(), sync.Request{Code: "750000000001"}); err != nil || out.Kind != sync.AcceptedOffline {
+		t.Fatalf("offline: %+v %v", out, err)
+	}
+	since := st.e.Status().OfflineSince
+	out, err := st.e.Redeem(context.Background(), sync.Request{Code: strings.Repeat("7", 25)})
+	if err != nil || out.Kind != sync.Refused || out.Reason != sync.ReasonInvalidCode {
+		t.Fatalf("a 25-character code: %+v %v", out, err)
+	}
+	if s := st.e.Status(); s.Online || !s.OfflineSince.Equal(since) {
+		t.Fatalf("a refusal by the till itself ended the outage: %+v", s)
+	}
+}

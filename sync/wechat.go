@@ -70,7 +70,10 @@ type WeChatError struct {
 	Kind WeChatErrorKind
 	Code int    // errcode, 0 when WeChat gave none
 	Msg  string // errmsg or the network error; never carries a token
-	Err  error
+	// Local: refused by the till's own client before anything was sent;
+	// it says nothing of WeChat (see unsent).
+	Local bool
+	Err   error
 }
 
 func (e *WeChatError) Error() string {
@@ -85,12 +88,14 @@ func (e *WeChatError) Unwrap() error { return e.Err }
 // unsent reports a configuration refusal before WeChat was asked (no
 // errcode: the hub refused this till's terminal key). Nothing was applied,
 // and it says nothing about whether WeChat can be reached.
-func (e *WeChatError) unsent() bool { return e.Kind == WeChatConfig && e.Code == 0 }
+//
+// A refusal by the till's own client (Local) was not sent either.
+func (e *WeChatError) unsent() bool { return e.Local || (e.Kind == WeChatConfig && e.Code == 0) }
 
 // reasonFor is the reason a refusal (WeChatRejected, WeChatConfig) is
 // journaled with.
 func reasonFor(w *WeChatError) Reason {
-	if w.unsent() {
+	if w.unsent() && w.Code == 0 {
 		return ReasonConfig
 	}
 	return reasonForErrcode(w.Code)
@@ -116,9 +121,9 @@ func classify(err error) *WeChatError {
 func (e *Engine) keyState(w *WeChatError) *WeChatError {
 	var refused bool
 	switch {
-	case w != nil && w.unsent():
+	case w != nil && w.Kind == WeChatConfig && w.Code == 0:
 		refused = true
-	case w == nil || w.Code != 0:
+	case w == nil || (w.Code != 0 && !w.Local):
 	default:
 		return w
 	}

@@ -75,7 +75,7 @@ func classifyWeChat(err error) error {
 	if !errors.As(err, &ae) {
 		return &WeChatError{Kind: WeChatUnreachable, Msg: err.Error(), Err: err}
 	}
-	we := &WeChatError{Code: ae.Code, Msg: ae.Msg, Err: err}
+	we := &WeChatError{Code: ae.Code, Msg: ae.Msg, Local: ae.Local, Err: err}
 	switch ae.Class() {
 	case wechat.ClassToken:
 		we.Kind = WeChatToken

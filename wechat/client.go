@@ -194,7 +194,7 @@ func unixOrZero(s int64) time.Time {
 // checkCode refuses what WeChat would refuse anyway, without a call.
 func checkCode(op, code string) error {
 	if code == "" || len(code) > 20 {
-		return &APIError{Op: op, Code: CodeInvalidCode, Msg: fmt.Sprintf("code must be 1 to 20 characters, got %d (checked locally)", len(code))}
+		return &APIError{Op: op, Code: CodeInvalidCode, Msg: fmt.Sprintf("code must be 1 to 20 characters, got %d (checked locally)", len(code)), Local: true}
 	}
 	return nil
 }

@@ -104,6 +104,10 @@ type APIError struct {
 	Op   string // the API path, e.g. "card/code/consume"
 	Code int    // errcode
 	Msg  string // errmsg as WeChat sent it
+	// Local: refused by this client before anything was sent (a code
+	// longer than WeChat allows), with the errcode WeChat would answer.
+	// It says nothing of whether WeChat can be reached.
+	Local bool
 }
 
 func (e *APIError) Error() string {
