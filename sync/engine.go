@@ -809,19 +809,25 @@ func (e *Engine) outcome(r Record) Outcome {
 	if r.CardID != "" {
 		out.CardTitle, _ = e.j.CardTitle(r.CardID)
 	}
-	switch r.State {
-	case StateConsumed:
-		out.Kind = Consumed
-	case StateQueued:
-		out.Kind = AcceptedOffline
-	case StateInDoubt, StateConsuming:
-		out.Kind = Checking
-	case StateConflict:
-		out.Kind = Conflict
-	default:
-		out.Kind = Refused
-	}
+	out.Kind = KindOf(r.State)
 	return out
+}
+
+// KindOf is what a redemption in state s tells the cashier: the one
+// mapping from the journal's states to the answer's kinds (the engine's
+// outcomes, its updates, and the screen's lists of the journal use it).
+func KindOf(s State) OutcomeKind {
+	switch s {
+	case StateConsumed:
+		return Consumed
+	case StateQueued:
+		return AcceptedOffline
+	case StateInDoubt, StateConsuming:
+		return Checking
+	case StateConflict:
+		return Conflict
+	}
+	return Refused // rejected; received and checked are never answered as they are
 }
 
 func previousOf(r Record) *PreviousUse {

@@ -197,3 +197,14 @@ func checkSettlement(t *testing.T, name string, in Settle, got Settlement) {
 }
 
 func storeAllowed(from, to State) bool { return store.Allowed(from, to) }
+
+// Every state has one kind, the same wherever a redemption is shown.
+func TestKindOfEveryState(t *testing.T) {
+	want := map[State]OutcomeKind{StateReceived: Refused, StateChecked: Refused, StateConsuming: Checking, StateInDoubt: Checking,
+		StateQueued: AcceptedOffline, StateConsumed: Consumed, StateRejected: Refused, StateConflict: Conflict}
+	for _, s := range store.AllStates {
+		if k, ok := want[s]; !ok || KindOf(s) != k {
+			t.Errorf("KindOf(%s) = %s, want %s", s, KindOf(s), k)
+		}
+	}
+}

@@ -205,16 +205,7 @@ func backlogOutcome(r store.Redemption, title string) sync.Outcome {
 	if o.At.IsZero() {
 		o.At = r.CreatedAt
 	}
-	switch r.State {
-	case store.Queued:
-		o.Kind = sync.AcceptedOffline
-	case store.Conflict:
-		o.Kind = sync.Conflict
-	case store.Consumed:
-		o.Kind = sync.Consumed
-	default:
-		o.Kind = sync.Checking
-	}
+	o.Kind = sync.KindOf(r.State)
 	return o
 }
 
