@@ -69,6 +69,9 @@ func (e *Engine) Recover(ctx context.Context) error {
 	if err := e.interruptUnanswered(); err != nil {
 		return err
 	}
+	if err := e.unskew(); err != nil {
+		return fmt.Errorf("recover: %w", err)
+	}
 	recs, err := e.j.ByState(StateConsuming, StateInDoubt)
 	if err != nil {
 		return fmt.Errorf("recover: %w", err)
@@ -304,6 +307,9 @@ func (e *Engine) DrainOnce(ctx context.Context) (DrainReport, error) {
 	e.setSyncing(true)
 	defer e.setSyncing(false)
 	var rep DrainReport
+	if err := e.unskew(); err != nil {
+		return rep, fmt.Errorf("drain: %w", err)
+	}
 	for ctx.Err() == nil {
 		items, err := e.j.Due(e.now(), 4096)
 		if err != nil {

@@ -96,6 +96,7 @@ type Engine struct {
 
 	started time.Time // New's time: older unanswered scans are a previous run's
 	updates broker    // Subscribe: every committed transition
+	seenNow time.Time // the latest time seen (under mu): the clock set back shows against it
 
 	// Shutdown: life is cancelled (cause ErrClosed) and closing set; every
 	// Redeem, Recover, DrainOnce and Run is counted in inflight.
@@ -194,6 +195,7 @@ func (e *Engine) loadConn() error {
 	}
 	e.conn.restore(st)
 	e.savedConn = v
+	e.seenNow = later(st.LastContact, st.LastSync)
 	return nil
 }
 

@@ -120,3 +120,50 @@ func TestLocalRefusalDoesNotEndAnOutage(t *testing.T) {
 		t.Fatalf("a refusal by the till itself ended the outage: %+v", s)
 	}
 }
+
+// The PC's clock set back two hours (by hand, or a bad NTP answer) while
+// codes wait: the queued codes drain as soon as WeChat answers, in this
+// run and after a restart, instead of two hours later; a lost consume
+// still waits a whole quiet period before its query. (Before: nothing was
+// due until the clock caught up.)
+func TestClockSetBackDrainsQueuedCodes(t *testing.T) {
+	for _, restart := range []bool{false, true} {
+		st := newStoreTill(t, 2)
+		const code = "760000000001"
+		st.srv.AddCode(wechattest.Code{Code: code, CardID: "pCard"})
+		st.srv.SetOutage(true)
+		if out, err := st.e.Redeem(context.Background(), sync.Request{Code: code}); err != nil || out.Kind != sync.AcceptedOffline {
+			t.Fatalf("offline: %+v %v", out, err)
+		}
+		lostConsumeAt := "760000000002"
+		st.srv.SetOutage(false)
+		st.srv.AddCode(wechattest.Code{Code: lostConsumeAt, CardID: "pCard"})
+		st.srv.Inject(wechattest.EndpointConsume, wechattest.Fault{DropAfter: true})
+		if out, _ := st.e.Redeem(context.Background(), sync.Request{Code: lostConsumeAt}); out.Kind != sync.Checking {
+			t.Fatalf("lost consume: %+v", out)
+		}
+		st.clk.Advance(-2 * time.Hour)
+		if restart {
+			st.restart()
+			if err := st.e.Recover(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := st.e.DrainOnce(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if got := st.state(code); len(got) != 1 || got[0] != sync.StateConsumed {
+			t.Fatalf("restart %v: queued code after the clock went back: %v", restart, got)
+		}
+		if got := st.state(lostConsumeAt); len(got) != 1 || got[0] != sync.StateInDoubt {
+			t.Fatalf("restart %v: the lost consume was settled before a quiet period passed: %v", restart, got)
+		}
+		st.clk.Advance(21 * time.Second)
+		if _, err := st.e.DrainOnce(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if got := st.state(lostConsumeAt); len(got) != 1 || got[0] != sync.StateConsumed || st.srv.ConsumeCount(lostConsumeAt) != 1 {
+			t.Fatalf("restart %v: the lost consume after a quiet period: %v", restart, got)
+		}
+	}
+}
