@@ -6,6 +6,33 @@ import (
 	"time"
 )
 
+// Clock is the engine's time: the time now and its timers. The engine
+// reads no other clock and starts no other timer, so a test can move time
+// by hand and scheduling can be checked without sleeping.
+type Clock interface {
+	Now() time.Time
+	// NewTimer returns a timer that sends on C once d has passed.
+	NewTimer(d time.Duration) Timer
+}
+
+// Timer is a Clock's timer.
+type Timer interface {
+	C() <-chan time.Time
+	Stop() bool
+}
+
+// systemClock is the PC's clock (now may be Options.Now).
+type systemClock struct{ now func() time.Time }
+
+func (c systemClock) Now() time.Time { return c.now() }
+
+func (systemClock) NewTimer(d time.Duration) Timer { return systemTimer{time.NewTimer(d)} }
+
+type systemTimer struct{ t *time.Timer }
+
+func (t systemTimer) C() <-chan time.Time { return t.t.C }
+func (t systemTimer) Stop() bool          { return t.t.Stop() }
+
 // clockSlack is how far the clock may step back (NTP slewing, a second's
 // correction) before the engine takes it for the PC's clock set back.
 const clockSlack = time.Minute

@@ -181,14 +181,14 @@ func (e *Engine) Run(ctx context.Context) error {
 			}
 			failures = 0
 		}
-		t := time.NewTimer(e.runWait(rep, err != nil, failures))
+		t := e.o.Clock.NewTimer(e.runWait(rep, err != nil, failures))
 		select {
 		case <-ctx.Done():
 			t.Stop()
 			return nil
 		case <-e.kick:
 			t.Stop()
-		case <-t.C:
+		case <-t.C():
 		}
 	}
 }

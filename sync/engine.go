@@ -61,8 +61,10 @@ type Options struct {
 	MaxBackoff, Interval time.Duration
 	// Concurrency bounds the drain's parallel items (8 when 0).
 	Concurrency int
-	// Now is the clock (time.Now when nil).
-	Now func() time.Time
+	// Clock is the engine's time, now and timers (the PC's clock when
+	// nil). Now, when set and Clock is nil, replaces only its time now.
+	Clock Clock
+	Now   func() time.Time
 	// Logger receives the engine's log (discarded when nil).
 	Logger *slog.Logger
 	// ProbeInterval is how often Run's watcher probes WeChat while idle,
@@ -146,9 +148,14 @@ func New(o Options) (*Engine, error) {
 	if o.ProbeInterval <= 0 {
 		o.ProbeInterval = DefaultProbeInterval
 	}
-	if o.Now == nil {
-		o.Now = time.Now
+	if o.Clock == nil {
+		now := o.Now
+		if now == nil {
+			now = time.Now
+		}
+		o.Clock = systemClock{now}
 	}
+	o.Now = o.Clock.Now
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}

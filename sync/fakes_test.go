@@ -22,10 +22,40 @@ import (
 	"cardtill/sync"
 )
 
-// clock is an injected clock tests move by hand.
+// clock is an injected clock tests move by hand, with timers that fire
+// when Advance passes their time (sync.Clock).
 type clock struct {
-	mu stdsync.Mutex
-	t  time.Time
+	mu     stdsync.Mutex
+	t      time.Time
+	timers []*fakeTimer
+	// started, when set, receives the duration of every timer started.
+	started chan time.Duration
+}
+
+type fakeTimer struct {
+	c       chan time.Time
+	at      time.Time
+	stopped bool
+}
+
+func (t *fakeTimer) C() <-chan time.Time { return t.c }
+
+func (t *fakeTimer) Stop() bool {
+	was := !t.stopped
+	t.stopped = true
+	return was
+}
+
+func (c *clock) NewTimer(d time.Duration) sync.Timer {
+	c.mu.Lock()
+	t := &fakeTimer{c: make(chan time.Time, 1), at: c.t.Add(d)}
+	c.timers = append(c.timers, t)
+	started := c.started
+	c.mu.Unlock()
+	if started != nil {
+		started <- d
+	}
+	return t
 }
 
 func newClock() *clock { return &clock{t: time.Date(2026, 11, 22, 14, 0, 0, 0, time.UTC)} }
@@ -39,6 +69,18 @@ func (c *clock) Now() time.Time {
 func (c *clock) Advance(d time.Duration) {
 	c.mu.Lock()
 	c.t = c.t.Add(d)
+	keep := c.timers[:0]
+	for _, t := range c.timers {
+		if !t.stopped && !t.at.After(c.t) {
+			t.stopped = true
+			t.c <- c.t
+			continue
+		}
+		if !t.stopped {
+			keep = append(keep, t)
+		}
+	}
+	c.timers = keep
 	c.mu.Unlock()
 }
 

@@ -167,3 +167,46 @@ func TestClockSetBackDrainsQueuedCodes(t *testing.T) {
 		}
 	}
 }
+
+// Run schedules its passes on the engine's clock, not the PC's: with an
+// injected clock, the next pass comes when that clock passes the wait
+// (here the interval), and not before, whatever the wall clock does.
+func TestRunWaitsOnTheInjectedClock(t *testing.T) {
+	passes := make(chan sync.Status, 16)
+	h := newHarness(t, nil)
+	clk := h.clk
+	clk.started = make(chan time.Duration, 4)
+	e, err := sync.New(sync.Options{Journal: h.j, WeChat: h.wx, Terminal: "till-2", Clock: clk, Interval: 30 * time.Second,
+		QuietPeriod: 20 * time.Second, OnStatus: func(s sync.Status) {
+			select {
+			case passes <- s:
+			default:
+			}
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- e.Run(ctx) }()
+	<-passes // the first pass
+	if d := <-clk.started; d != 30*time.Second {
+		t.Fatalf("Run waits %s, want the interval", d)
+	}
+	for len(passes) > 0 {
+		<-passes
+	}
+	clk.Advance(29 * time.Second)
+	select {
+	case s := <-passes:
+		t.Fatalf("a pass before the wait was over: %+v", s)
+	default:
+	}
+	clk.Advance(time.Second)
+	<-passes // the next pass, on the engine's clock
+	<-clk.started
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
