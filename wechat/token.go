@@ -91,6 +91,10 @@ func newCached(fetch fetchFunc, now func() time.Time, log *slog.Logger) *cachedS
 	return &cachedSource{fetch: fetch, now: now, log: log}
 }
 
+// lastUse is how long before its expiry a token is no longer handed out
+// while its refresh runs: a call made with it must still find it valid.
+const lastUse = 30 * time.Second
+
 // earlyRefresh is how long before expiry a token is refreshed: 5 minutes,
 // or a fifth of its lifetime when that is shorter.
 func earlyRefresh(ttl time.Duration) time.Duration {
@@ -121,6 +125,12 @@ func (s *cachedSource) TokenExpiry(ctx context.Context) (string, time.Time, erro
 	// the refresh fails.
 	old, oldExp, oldValid := s.tok, s.expires, s.tok != "" && now.Before(s.expires)
 	s.mu.Unlock()
+	if oldValid && now.Before(oldExp.Add(-lastUse)) {
+		// In its last minutes but valid: the call goes out with it and the
+		// refresh runs beside it, so a slow token service never spends a
+		// caller's deadline (a cashier's scan).
+		return old, oldExp, nil
+	}
 
 	select {
 	case <-call.done:

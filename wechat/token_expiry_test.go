@@ -2,6 +2,7 @@ package wechat_test
 
 import (
 	"context"
+	"runtime"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -40,6 +41,7 @@ func TestTokenExpiry(t *testing.T) {
 	if tok3, exp3, err := src.TokenExpiry(ctx); err != nil || tok3 != tok || !exp3.Equal(want) {
 		t.Fatalf("failed early refresh: %q %v %v; want the old token and its expiry", tok3, exp3, err)
 	}
+	waitCalls(t, srv, wechattest.EndpointStableToken, 2) // the refresh beside it failed
 
 	clock.Add(3 * time.Minute) // expired, and the refresh fails
 	srv.Inject(wechattest.EndpointStableToken, wechattest.Fault{HTTPStatus: http.StatusBadGateway})
@@ -65,5 +67,41 @@ func TestHubTokenExpiry(t *testing.T) {
 	tok, exp, err := src.TokenExpiry(context.Background())
 	if err != nil || tok != "HUBTOKEN" || !exp.Equal(now.Add(10*time.Minute)) {
 		t.Fatalf("TokenExpiry = %q, %v, %v", tok, exp, err)
+	}
+}
+
+// A token in its last minutes (the early-refresh window) is still valid:
+// a call never waits for its refresh, which runs beside it. A slow token
+// service then costs no scan its deadline. (Before: the caller waited for
+// the refresh, and a cashier's 4 s went on it.)
+func TestEarlyRefreshDoesNotHoldTheCaller(t *testing.T) {
+	clock := &fakeClock{t: time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)}
+	srv := wechattest.New(wechattest.WithClock(clock.Now))
+	defer srv.Close()
+	src := wechat.NewStableTokenSource(wechat.StableTokenOptions{BaseURL: srv.URL, AppID: srv.AppID, Secret: srv.Secret, Now: clock.Now})
+	tok, _, err := src.TokenExpiry(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock.Add(wechattest.DefaultTokenTTL - 2*time.Minute) // inside the early-refresh window
+	srv.Inject(wechattest.EndpointStableToken, wechattest.Fault{Latency: 2 * time.Second})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	got, err := src.Token(ctx)
+	if err != nil || got != tok {
+		t.Fatalf("token in its last minutes while the refresh is slow: %q, %v; want the current token at once", got, err)
+	}
+}
+
+// waitCalls waits until the fake WeChat has had n calls of ep (a refresh
+// running beside the caller), yielding, without sleeping.
+func waitCalls(t *testing.T, srv *wechattest.Server, ep wechattest.Endpoint, n int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for srv.Calls(ep) < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d calls of %v, want %d", srv.Calls(ep), ep, n)
+		}
+		runtime.Gosched()
 	}
 }
