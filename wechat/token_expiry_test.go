@@ -37,17 +37,17 @@ func TestTokenExpiry(t *testing.T) {
 	}
 
 	clock.Add(wechattest.DefaultTokenTTL - time.Hour - 2*time.Minute) // inside the early-refresh window
-	srv.Inject(wechattest.EndpointStableToken, wechattest.Fault{HTTPStatus: http.StatusBadGateway})
+	srv.Inject(wechattest.EndpointStableToken, wechattest.Fault{HTTPStatus: http.StatusBadGateway, Persistent: true})
 	if tok3, exp3, err := src.TokenExpiry(ctx); err != nil || tok3 != tok || !exp3.Equal(want) {
 		t.Fatalf("failed early refresh: %q %v %v; want the old token and its expiry", tok3, exp3, err)
 	}
-	waitCalls(t, srv, wechattest.EndpointStableToken, 2) // the refresh beside it failed
+	waitCalls(t, srv, wechattest.EndpointStableToken, 2) // the refresh beside it fails
 
-	clock.Add(3 * time.Minute) // expired, and the refresh fails
-	srv.Inject(wechattest.EndpointStableToken, wechattest.Fault{HTTPStatus: http.StatusBadGateway})
+	clock.Add(3 * time.Minute) // expired, and the refresh fails (joined, or its own)
 	if tok4, exp4, err := src.TokenExpiry(ctx); err == nil || tok4 != "" || !exp4.IsZero() {
 		t.Fatalf("expired and refresh failing: %q %v %v; want an error", tok4, exp4, err)
 	}
+	srv.ClearFaults()
 
 	// A fresh token from WeChat gets its own expiry.
 	tok5, exp5, err := src.TokenExpiry(ctx)
