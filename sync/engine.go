@@ -99,6 +99,9 @@ type Engine struct {
 	started time.Time // New's time: older unanswered scans are a previous run's
 	updates broker    // Subscribe: every committed transition
 	seenNow time.Time // the latest time seen (under mu): the clock set back shows against it
+	// abandoned: redemptions a failed scan of this engine left received or
+	// checked (under mu); a rescan of the code sets them aside.
+	abandoned map[uint64]bool
 
 	// Shutdown: life is cancelled (cause ErrClosed) and closing set; every
 	// Redeem, Recover, DrainOnce and Run is counted in inflight.
@@ -172,6 +175,7 @@ func New(o Options) (*Engine, error) {
 		backoff:    Backoff{Base: base, Max: o.MaxBackoff},
 		kick:       make(chan struct{}, 1),
 		loggedErrs: make(map[string]bool),
+		abandoned:  make(map[uint64]bool),
 		started:    o.Now(),
 	}
 	e.j = &publishing{Journal: o.Journal, e: e, locks: map[uint64]*idLock{}}
@@ -280,7 +284,7 @@ func (e *Engine) Redeem(ctx context.Context, r Request) (Outcome, error) {
 	return out, err
 }
 
-func (e *Engine) redeem(ctx context.Context, r Request, answer func(Outcome)) (Outcome, error) {
+func (e *Engine) redeem(ctx context.Context, r Request, answer func(Outcome)) (_ Outcome, err error) {
 	r.Code = strings.TrimSpace(r.Code)
 	r.CardID = strings.TrimSpace(r.CardID)
 	r.EncryptCode = strings.TrimSpace(r.EncryptCode)
@@ -331,7 +335,7 @@ func (e *Engine) redeem(ctx context.Context, r Request, answer func(Outcome)) (O
 	if active != nil && active.State == StateQueued {
 		prev, active = active, nil
 	}
-	if active != nil && (active.State == StateReceived || active.State == StateChecked) && active.UpdatedAt.Before(e.started) {
+	if active != nil && (active.State == StateReceived || active.State == StateChecked) && (active.UpdatedAt.Before(e.started) || e.isAbandoned(active.ID)) {
 		// Journaled before this engine started and never answered: the
 		// till stopped there (the process that owns the journal file is
 		// this one) and Recover has not run yet, as with `cardtill
@@ -339,6 +343,7 @@ func (e *Engine) redeem(ctx context.Context, r Request, answer func(Outcome)) (O
 		if _, err := e.j.Transition(active.ID, active.State, StateRejected, setAside); err != nil && !errors.Is(err, ErrStale) {
 			return Outcome{}, fmt.Errorf("redeem %s: set aside an unanswered scan: %w", r.Code, err)
 		}
+		e.forgetAbandoned(active.ID)
 		active = nil
 	}
 	if active != nil {
@@ -383,6 +388,15 @@ func (e *Engine) redeem(ctx context.Context, r Request, answer func(Outcome)) (O
 		}
 		return Outcome{}, fmt.Errorf("redeem %s: %w", r.Code, err)
 	}
+	defer func() {
+		if err != nil {
+			// A journal write after the received commit failed (or the
+			// caller gave up): if the record is still received or
+			// checked, nobody works on it any more; a rescan sets it
+			// aside instead of calling it a duplicate read.
+			e.abandon(rec.ID)
+		}
+	}()
 
 	qctx, cancel := context.WithTimeout(ctx, e.o.Timeout)
 	info, cardID, werr := e.query(qctx, r.Code, r.CardID)
@@ -446,6 +460,26 @@ func (e *Engine) redeem(ctx context.Context, r Request, answer func(Outcome)) (O
 		return Outcome{}, err
 	}
 	return withTitle(out), nil
+}
+
+// abandon remembers a redemption a scan of this engine left received or
+// checked after a failure: nobody works on it, though its code is active.
+func (e *Engine) abandon(id uint64) {
+	e.mu.Lock()
+	e.abandoned[id] = true
+	e.mu.Unlock()
+}
+
+func (e *Engine) isAbandoned(id uint64) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.abandoned[id]
+}
+
+func (e *Engine) forgetAbandoned(id uint64) {
+	e.mu.Lock()
+	delete(e.abandoned, id)
+	e.mu.Unlock()
 }
 
 // duplicate is the answer to a scan of a code with an active redemption.

@@ -104,6 +104,7 @@ type memJournal struct {
 	cards   map[string]string
 	meta    map[string]string
 	commits atomic.Int64
+	dues    atomic.Int64 // calls of Due: drain passes
 	// killAt, when > 0, makes every write fail once commits reach it: the
 	// process "died" there. onKill runs once when that happens.
 	killAt int64
@@ -270,6 +271,7 @@ func (j *memJournal) pendingLocked() []sync.Record {
 }
 
 func (j *memJournal) Due(now time.Time, limit int) ([]sync.Record, error) {
+	j.dues.Add(1)
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	var out []sync.Record

@@ -172,41 +172,65 @@ func TestClockSetBackDrainsQueuedCodes(t *testing.T) {
 // injected clock, the next pass comes when that clock passes the wait
 // (here the interval), and not before, whatever the wall clock does.
 func TestRunWaitsOnTheInjectedClock(t *testing.T) {
-	passes := make(chan sync.Status, 16)
 	h := newHarness(t, nil)
 	clk := h.clk
-	clk.started = make(chan time.Duration, 4)
+	clk.started = make(chan time.Duration, 16)
 	e, err := sync.New(sync.Options{Journal: h.j, WeChat: h.wx, Terminal: "till-2", Clock: clk, Interval: 30 * time.Second,
-		QuietPeriod: 20 * time.Second, OnStatus: func(s sync.Status) {
-			select {
-			case passes <- s:
-			default:
-			}
-		}})
+		ProbeInterval: time.Hour, QuietPeriod: 20 * time.Second})
 	if err != nil {
 		t.Fatal(err)
+	}
+	runWaits := func() {
+		for d := range clk.started {
+			if d == 30*time.Second { // Run's wait (the watcher's is an hour)
+				return
+			}
+		}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- e.Run(ctx) }()
-	<-passes // the first pass
-	if d := <-clk.started; d != 30*time.Second {
-		t.Fatalf("Run waits %s, want the interval", d)
-	}
-	for len(passes) > 0 {
-		<-passes
+	runWaits()
+	if n := h.j.dues.Load(); n != 1 {
+		t.Fatalf("%d passes before the first wait", n)
 	}
 	clk.Advance(29 * time.Second)
-	select {
-	case s := <-passes:
-		t.Fatalf("a pass before the wait was over: %+v", s)
-	default:
+	if n := h.j.dues.Load(); n != 1 {
+		t.Fatalf("a pass before the wait was over (%d)", n)
 	}
 	clk.Advance(time.Second)
-	<-passes // the next pass, on the engine's clock
-	<-clk.started
+	runWaits() // the next pass, on the engine's clock, then its wait
+	if n := h.j.dues.Load(); n != 2 {
+		t.Fatalf("%d passes after the interval, want 2", n)
+	}
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A scan whose journal write failed after it was journaled received (the
+// disk full a moment) leaves a received record; a rescan of that code once
+// the journal works again is served, not answered "duplicate read" until
+// the till restarts. The record left behind is set aside (rejected,
+// interrupted: nothing was consumed).
+func TestReceivedLeftByAFailedWriteIsSetAside(t *testing.T) {
+	h := newHarness(t, nil)
+	h.wx.add("770000000001", "pCard")
+	h.redeem("warm-up-000001") // opens the shift
+	h.j.mu.Lock()
+	h.j.killAt = h.j.commits.Load() + 1 // the received commit lands, the next write fails
+	h.j.mu.Unlock()
+	if _, err := h.e.Redeem(context.Background(), sync.Request{Code: "770000000001"}); err == nil {
+		t.Fatal("the failed write was not reported")
+	}
+	h.j.restart() // the journal works again; the engine is the same
+	out, err := h.e.Redeem(context.Background(), sync.Request{Code: "770000000001"})
+	if err != nil || out.Kind != sync.Consumed {
+		t.Fatalf("rescan after the journal recovered: %+v %v", out, err)
+	}
+	recs := h.j.records("770000000001")
+	if len(recs) != 2 || recs[0].State != sync.StateRejected || recs[0].Reason != sync.ReasonInterrupted || h.wx.consumed("770000000001") != 1 {
+		t.Fatalf("records %+v", recs)
 	}
 }

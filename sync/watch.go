@@ -38,12 +38,12 @@ func (e *Engine) watch(ctx context.Context) {
 		if online, _, lastOK, _ := e.conn.snapshot(); !online || lastOK.IsZero() || e.now().Sub(lastOK).Abs() >= every {
 			e.watchProbe(ctx)
 		}
-		t := time.NewTimer(every)
+		t := e.o.Clock.NewTimer(every)
 		select {
 		case <-ctx.Done():
 			t.Stop()
 			return
-		case <-t.C:
+		case <-t.C():
 		}
 	}
 }

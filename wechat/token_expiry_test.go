@@ -2,9 +2,9 @@ package wechat_test
 
 import (
 	"context"
-	"runtime"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"testing"
 	"time"
 
