@@ -128,6 +128,11 @@ type Status struct {
 	// restarts: a till restarted during an outage shows it offline since
 	// the outage began until WeChat answers again.
 	OfflineSince time.Time `json:"offline_since,omitzero"`
+	// WeChatBusy: WeChat answers busy or over quota (-1, 45009, 45011)
+	// since BusySince, its first such answer (kept across restarts); the
+	// offline policy counts offline.max_age from then, as from an outage.
+	WeChatBusy bool      `json:"wechat_busy,omitempty"`
+	BusySince  time.Time `json:"busy_since,omitzero"`
 	// LastContact is the last time WeChat answered anything.
 	LastContact time.Time `json:"last_contact,omitzero"`
 	// LastSync is the end of the last drain that left nothing due.

@@ -14,6 +14,10 @@ type connectivity struct {
 	offlineSince time.Time
 	lastOK       time.Time // last answer from WeChat
 	lastSync     time.Time // last drain that left nothing due
+	// busySince is WeChat's first busy or over-quota answer (-1, 45009,
+	// 45011) since it last answered otherwise: offline.max_age counts from
+	// it as from an outage's start.
+	busySince time.Time
 }
 
 func newConnectivity() *connectivity { return &connectivity{online: true} }
@@ -43,6 +47,45 @@ func (c *connectivity) lost(now time.Time) (began bool) {
 	return false
 }
 
+// busy records a busy or over-quota answer; it reports whether WeChat
+// began being busy.
+func (c *connectivity) busy(now time.Time) (began bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.busySince.IsZero() {
+		c.busySince = now
+		return true
+	}
+	return false
+}
+
+// unbusy records an answer of WeChat that was not busy; it reports whether
+// that ended a busy spell.
+func (c *connectivity) unbusy() (ended bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ended = !c.busySince.IsZero()
+	c.busySince = time.Time{}
+	return ended
+}
+
+// outageStart is when the offline policy's clock (offline.max_age) began:
+// the outage's start, else the first busy answer; zero when WeChat answers.
+func (c *connectivity) outageStart() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.online {
+		return c.offlineSince
+	}
+	return c.busySince
+}
+
+func (c *connectivity) busyFrom() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.busySince
+}
+
 // restore sets what a previous run left: an outage that had not ended
 // when it stopped goes on (offline since then), so offline.max_age counts
 // from its real beginning.
@@ -52,7 +95,7 @@ func (c *connectivity) restore(st connState) {
 	if !st.OfflineSince.IsZero() {
 		c.online, c.offlineSince = false, st.OfflineSince
 	}
-	c.lastOK, c.lastSync = st.LastContact, st.LastSync
+	c.lastOK, c.lastSync, c.busySince = st.LastContact, st.LastSync, st.BusySince
 }
 
 // connState is the connectivity kept in the journal across restarts.
@@ -60,12 +103,13 @@ type connState struct {
 	OfflineSince time.Time `json:"offline_since,omitzero"`
 	LastContact  time.Time `json:"last_contact,omitzero"`
 	LastSync     time.Time `json:"last_sync,omitzero"`
+	BusySince    time.Time `json:"busy_since,omitzero"`
 }
 
 func (c *connectivity) state() connState {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	st := connState{LastContact: c.lastOK, LastSync: c.lastSync}
+	st := connState{LastContact: c.lastOK, LastSync: c.lastSync, BusySince: c.busySince}
 	if !c.online {
 		st.OfflineSince = c.offlineSince
 	}

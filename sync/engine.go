@@ -578,7 +578,7 @@ func (e *Engine) decryptOnline(ctx context.Context, base Record) (code string, o
 // offlineDecision asks the offline policy about a received redemption
 // whose query did not get WeChat's answer (settle: AskPolicy).
 func (e *Engine) offlineDecision(rec Record) (Outcome, error) {
-	_, since, _, _ := e.conn.snapshot()
+	since := e.conn.outageStart() // WeChat unreachable, or busy, since then
 	if since.IsZero() {
 		since = e.now()
 	}
@@ -693,6 +693,15 @@ func (e *Engine) effects(st Settlement, w *WeChatError) {
 	}
 	if st.Throttle {
 		e.noteThrottle(w)
+		if e.conn.busy(e.now()) {
+			e.log.Warn("WeChat answers busy or over quota; offline.max_age counts from now", "errcode", w.Code)
+			e.saveConn()
+			e.notify()
+		}
+	} else if st.Reached && e.conn.unbusy() {
+		e.log.Info("WeChat no longer busy")
+		e.saveConn()
+		e.notify()
 	}
 	if st.Problem && w != nil {
 		e.logOnce(fmt.Sprintf("problem:%d", w.Code), "WeChat refused for a reason that is not the code's (configuration, or an errcode the till does not know); the code stays as it is and is retried", "errcode", w.Code, "errmsg", w.Msg)
@@ -921,6 +930,9 @@ func (e *Engine) logOnce(key, msg string, args ...any) {
 func (e *Engine) Status() Status {
 	online, since, lastOK, lastSync := e.conn.snapshot()
 	s := Status{Online: online, OfflineSince: since, LastContact: lastOK, LastSync: lastSync, MaxPerShift: e.o.Policy.MaxPerShift}
+	if b := e.conn.busyFrom(); !b.IsZero() {
+		s.WeChatBusy, s.BusySince = true, b
+	}
 	q, d, c, err := e.j.Counts()
 	if err != nil {
 		e.logOnce("status counts", "read queue counters", "err", err)

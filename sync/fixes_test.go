@@ -234,3 +234,45 @@ func TestReceivedLeftByAFailedWriteIsSetAside(t *testing.T) {
 		t.Fatalf("records %+v", recs)
 	}
 }
+
+// WeChat answering busy (-1) or over quota for longer than offline.max_age
+// stops offline acceptance as an outage does: the clock starts at the
+// first busy answer, is kept across restarts, and the status says WeChat
+// is busy, not unreachable. (Before: every busy answer counted as
+// contact, so the till accepted offline without end.)
+func TestBusyLongerThanMaxAgeStopsOfflineAcceptance(t *testing.T) {
+	h := newHarness(t, nil)
+	for _, c := range []string{"780000000001", "780000000002", "780000000003"} {
+		h.wx.add(c, "pCard")
+	}
+	h.wx.inject("get", faultBusy, faultBusy)
+	start := h.clk.Now()
+	if out := h.redeem("780000000001"); out.Kind != sync.AcceptedOffline {
+		t.Fatalf("first busy answer: %+v", out)
+	}
+	s := h.e.Status()
+	if !s.Online || !s.WeChatBusy || !s.BusySince.Equal(start) {
+		t.Fatalf("status while busy: %+v", s)
+	}
+	h.clk.Advance(4*time.Hour + time.Minute)
+	e2, err := sync.New(sync.Options{Journal: h.j, WeChat: h.wx, Terminal: "till-2", OpenShiftOnScan: true,
+		Policy: sync.Policy{Mode: "accept", MaxPerShift: 20, MaxAge: 4 * time.Hour}, Timeout: 50 * time.Millisecond,
+		SyncTimeout: 80 * time.Millisecond, QuietPeriod: 20 * time.Second, Now: h.clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := e2.Status(); !s.WeChatBusy || !s.BusySince.Equal(start) {
+		t.Fatalf("after a restart: %+v", s)
+	}
+	out, err := e2.Redeem(context.Background(), sync.Request{Code: "780000000002"})
+	if err != nil || out.Kind != sync.Refused || out.Reason != sync.ReasonOfflineTooLong {
+		t.Fatalf("busy for longer than max_age: %+v %v", out, err)
+	}
+	// WeChat's own answer, not busy, ends it.
+	if out, err := e2.Redeem(context.Background(), sync.Request{Code: "780000000003"}); err != nil || out.Kind != sync.Consumed {
+		t.Fatalf("WeChat answering again: %+v %v", out, err)
+	}
+	if s := e2.Status(); s.WeChatBusy || !s.BusySince.IsZero() {
+		t.Fatalf("busy after WeChat answered: %+v", s)
+	}
+}
