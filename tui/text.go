@@ -13,7 +13,9 @@ import (
 type Text struct {
 	Lang string
 
-	WeChatOnline, WeChatOffline, WeChatUnknown, OfflineSinceFmt, SendingFmt  string
+	WeChatOnline, WeChatOffline, WeChatUnknown, OfflineSinceFmt, SendingFmt string
+	// WeChatBusy: WeChat answers busy or over quota (sync.Status.WeChatBusy)
+	WeChatBusy                                                               string
 	Scanner, ScannerConnected, ScannerDisconnected                           string
 	Queue, Conflicts, InDoubt, LastSync, LastSyncShort, NeverSynced, Syncing string
 	ScannerKeyboard                                                          string // the status bar without a serial scanner

@@ -8,7 +8,7 @@ import (
 var textEN = Text{
 	Lang:         "en",
 	WeChatOnline: "WeChat online", WeChatOffline: "WeChat OFFLINE", WeChatUnknown: "WeChat not reached yet",
-	OfflineSinceFmt: "since %s", SendingFmt: "sending %d",
+	WeChatBusy: "WeChat BUSY", OfflineSinceFmt: "since %s", SendingFmt: "sending %d",
 	Scanner: "scanner", ScannerConnected: "connected", ScannerDisconnected: "UNPLUGGED",
 	Queue: "queue", Conflicts: "conflicts", InDoubt: "checking", LastSync: "last sync", LastSyncShort: "synced", NeverSynced: "never synced", ScannerKeyboard: "scanner: keyboard only", Syncing: "syncing…",
 	JournalFullFmt: "journal %d%% full",

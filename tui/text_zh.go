@@ -8,7 +8,7 @@ import (
 var textZH = Text{
 	Lang:         "zh",
 	WeChatOnline: "微信在线", WeChatOffline: "微信离线", WeChatUnknown: "尚未连上微信",
-	OfflineSinceFmt: "自 %s", SendingFmt: "发送中 %d",
+	WeChatBusy: "微信繁忙", OfflineSinceFmt: "自 %s", SendingFmt: "发送中 %d",
 	Scanner: "扫码枪", ScannerConnected: "已连接", ScannerDisconnected: "已断开",
 	Queue: "待同步", Conflicts: "冲突", InDoubt: "核实中", LastSync: "上次同步", LastSyncShort: "同步", NeverSynced: "尚未同步", ScannerKeyboard: "扫码枪：仅键盘", Syncing: "同步中…",
 	JournalFullFmt: "本地存储已用 %d%%",

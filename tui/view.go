@@ -109,6 +109,9 @@ func (m Model) header(w int) string {
 func (m Model) wechat() string {
 	tx, st := m.tx, m.status.st
 	switch {
+	case st.Online && st.WeChatBusy:
+		// Reached, but not doing the work: offline.max_age counts from then.
+		return m.st.OfflineDot.Render("●") + " " + m.st.Bad.Render(tx.WeChatBusy) + " " + fmt.Sprintf(tx.OfflineSinceFmt, st.BusySince.Format("15:04"))
 	case st.Online && st.QueueDepth > 0:
 		return m.st.PendingDot.Render("●") + " " + tx.WeChatOnline + " · " + fmt.Sprintf(tx.SendingFmt, st.QueueDepth)
 	case st.Online && st.LastContact.IsZero():
