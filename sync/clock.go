@@ -42,27 +42,42 @@ const clockSlack = time.Minute
 // set by a clock that has since gone back.
 func (e *Engine) horizon() time.Duration { return e.o.MaxBackoff + e.o.QuietPeriod + clockSlack }
 
+// readClock is the engine's time now; it keeps the latest it read.
+func (e *Engine) readClock() time.Time {
+	now := e.o.Clock.Now()
+	n := now.UnixNano()
+	for {
+		old := e.seen.Load()
+		if n <= old || e.seen.CompareAndSwap(old, n) {
+			return now
+		}
+	}
+}
+
 // clockWentBack reports whether the clock reads earlier than the latest
 // time this engine saw (in this run, or kept in the journal by the last
-// one), by more than clockSlack; it remembers now.
+// one) by more than clockSlack; the latest seen becomes now then, so one
+// step back is handled once.
 func (e *Engine) clockWentBack(now time.Time) bool {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	back := !e.seenNow.IsZero() && now.Before(e.seenNow.Add(-clockSlack))
-	if now.After(e.seenNow) || back {
-		e.seenNow = now
+	old := e.seen.Load()
+	if old == 0 || !now.Before(time.Unix(0, old).Add(-clockSlack)) {
+		return false
 	}
-	return back
+	e.seen.Store(now.UnixNano())
+	return true
 }
 
 // unskew makes the outbox immune to the clock being set back: when the
-// clock went back, or the earliest due time lies beyond the horizon, every
-// queued code due further ahead than the horizon is due now, and every
-// consume to settle (consuming, in doubt) due beyond it, or last moved "in
-// the future", waits one quiet period from now (the transition restarts
-// it), never less: the first request cannot still land (invariant 2).
+// clock reads earlier than the latest time the engine saw, every queued
+// code due further ahead than the horizon is due now, and every consume to
+// settle (consuming, in doubt) due beyond it, or last moved "in the
+// future", waits one quiet period from now (the transition restarts it),
+// never less: the first request cannot still land (invariant 2). When only
+// the earliest due time lies beyond the horizon (a journal from elsewhere,
+// a clock set back before the engine saw any time), due times beyond it
+// are capped at it.
 func (e *Engine) unskew() error {
-	now := e.now()
+	now := e.o.Clock.Now()
 	back := e.clockWentBack(now)
 	if !back {
 		at, ok, err := e.j.NextDue()
@@ -84,9 +99,16 @@ func (e *Engine) unskew() error {
 		if !ahead {
 			continue
 		}
-		due := now
-		if r.State != StateQueued {
+		// The clock seen going back: a queued code is due now (nothing was
+		// sent), a consume to settle after a whole quiet period from now.
+		// Without that evidence, a due time beyond the horizon is capped
+		// at it.
+		due := limit
+		switch {
+		case r.State != StateQueued && (back || r.UpdatedAt.After(now.Add(clockSlack))):
 			due = e.quietEnd()
+		case back:
+			due = now
 		}
 		if _, err := e.j.TransitionBatch(r.ID, r.State, r.State, func(x *Record) { x.NextAttempt = due }); err != nil && !errors.Is(err, ErrStale) {
 			return fmt.Errorf("clock set back: reschedule %d: %w", r.ID, err)

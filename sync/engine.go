@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"strings"
 	stdsync "sync"
+	"sync/atomic"
 	"time"
 	"unicode"
 
@@ -98,7 +99,9 @@ type Engine struct {
 
 	started time.Time // New's time: older unanswered scans are a previous run's
 	updates broker    // Subscribe: every committed transition
-	seenNow time.Time // the latest time seen (under mu): the clock set back shows against it
+	// seen is the latest time the engine read (UnixNano): the clock set
+	// back shows against it (clockWentBack).
+	seen atomic.Int64
 	// abandoned: redemptions a failed scan of this engine left received or
 	// checked (under mu); a rescan of the code sets them aside.
 	abandoned map[uint64]bool
@@ -169,7 +172,6 @@ func New(o Options) (*Engine, error) {
 	e := &Engine{
 		o:          o,
 		wx:         o.WeChat,
-		now:        o.Now,
 		log:        o.Logger,
 		conn:       newConnectivity(),
 		backoff:    Backoff{Base: base, Max: o.MaxBackoff},
@@ -178,6 +180,7 @@ func New(o Options) (*Engine, error) {
 		abandoned:  make(map[uint64]bool),
 		started:    o.Now(),
 	}
+	e.now = e.readClock
 	e.j = &publishing{Journal: o.Journal, e: e, locks: map[uint64]*idLock{}}
 	e.life, e.stopLife = context.WithCancelCause(context.Background())
 	if err := e.loadConn(); err != nil {
@@ -206,7 +209,9 @@ func (e *Engine) loadConn() error {
 	}
 	e.conn.restore(st)
 	e.savedConn = v
-	e.seenNow = later(st.LastContact, st.LastSync)
+	if t := later(st.LastContact, st.LastSync); !t.IsZero() {
+		e.seen.Store(t.UnixNano())
+	}
 	return nil
 }
 
