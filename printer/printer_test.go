@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"syscall"
 	"testing"
 	"time"
 
@@ -115,7 +114,7 @@ func TestMissingAndStalledPrinter(t *testing.T) {
 	// a FIFO nobody reads: opening it for writing blocks, as a printer
 	// that stopped answering does
 	fifo := filepath.Join(dir, "stalled")
-	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+	if err := mkfifo(fifo); err != nil {
 		t.Skipf("mkfifo: %v", err)
 	}
 	p = New(Options{Port: fifo, Timeout: 200 * time.Millisecond})
