@@ -104,7 +104,7 @@ func run(args []string, getenv func(string) string) error {
 	tmp := outAbs + ".tmp"
 	defer os.Remove(tmp)
 	wixl := []string{
-		"faketime", epoch.Format("2006-01-02 15:04:05"),
+		"faketime", "-f", epoch.Format("2006-01-02 15:04:05"), // -f: the clock stands still (without it, it runs on from there and a build that crosses a second differs)
 		"wixl", "-a", p.wixlArch, "-o", tmp,
 		"-D", "Version=" + p.msiVersion,
 		"-D", "ProductCode=" + p.productCode,
