@@ -13,6 +13,7 @@ import (
 
 	"cardtill/scanner"
 	"cardtill/tui/demo"
+	"cardtill/wechat"
 	"cardtill/wechat/wechattest"
 )
 
@@ -418,5 +419,53 @@ func TestFlowQueuedCodeAgain(t *testing.T) {
 		if s := shown(m); strings.Contains(s, Catalogue(lang).Reasons["used_here"]) || strings.Contains(s, "redeemed at this till") {
 			t.Fatalf("a queued code said redeemed:\n%s", s)
 		}
+	}
+}
+
+// TestTeatestSettleInPlaceFromTheEngine drives the whole program on the
+// real engine and journal with the engine's update stream wired as the
+// till wires it (cmd/cardtill: Engine.Subscribe): two codes accepted
+// offline, one deleted by its customer meanwhile; when WeChat is back the
+// drain settles both, and the recent list, the counts and the panel
+// change in place without a rescan.
+func TestTeatestSettleInPlaceFromTheEngine(t *testing.T) {
+	till := startTill(t)
+	sub := till.Engine.Subscribe()
+	defer sub.Close()
+	m := New(Options{Engine: till.Engine, Shifts: till.Journal, Lang: "en", Outage: till.ToggleOutage,
+		StatusC: till.StatusC, Updates: sub.C(), Terminal: "till-2", Cashier: "Wang Fang"})
+	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(100, 30))
+	waitFor := func(want ...string) {
+		t.Helper()
+		teatest.WaitFor(t, tm.Output(), func(b []byte) bool {
+			s := ansi.Strip(string(b))
+			for _, w := range want {
+				if !strings.Contains(s, w) {
+					return false
+				}
+			}
+			return true
+		}, teatest.WithDuration(10*time.Second), teatest.WithCheckInterval(10*time.Millisecond))
+	}
+	tm.Send(tea.KeyMsg{Type: tea.KeyF8})
+	waitFor("outage ON")
+	tm.Type(wechattest.DemoNormal3)
+	tm.Send(tea.KeyMsg{Type: tea.KeyEnter})
+	waitFor("ACCEPTED OFFLINE", "queue 1")
+	tm.Type(wechattest.DemoNormal)
+	tm.Send(tea.KeyMsg{Type: tea.KeyEnter})
+	waitFor("ACCEPTED OFFLINE", "queue 2", "2 ✔  0 ✖")
+	if !till.WeChat.SetStatus(wechattest.DemoNormal, wechat.StatusDelete) { // the customer deleted it meanwhile
+		t.Fatal("no such demo code")
+	}
+	tm.Send(tea.KeyMsg{Type: tea.KeyF8}) // back online: the demo asks for a sync at once
+	waitFor("CONFLICT", "(settled by WeChat)", "queue 0", "1 ✔  1 ✖")
+	tm.Send(tea.KeyMsg{Type: tea.KeyCtrlC})
+	tm.WaitFinished(t, teatest.WithFinalTimeout(5*time.Second))
+	if n := till.WeChat.ConsumeCount(wechattest.DemoNormal3); n != 1 {
+		t.Fatalf("queued code consumed %d times", n)
+	}
+	if n := till.WeChat.ConsumeCount(wechattest.DemoNormal); n != 0 {
+		t.Fatalf("deleted code consumed %d times", n)
 	}
 }

@@ -63,10 +63,11 @@ type Options struct {
 	ScannerPort string
 	// Events are the serial scanner's events (nil for keyboard only).
 	Events <-chan scanner.Event
-	// Updates carries the engine's redemption updates after their answer
-	// (a lost answer found, a queued code consumed or refused): the
-	// screen settles them in place (settle.go). May be nil.
-	Updates <-chan sync.Outcome
+	// Updates carries the engine's redemption updates
+	// (sync.Engine.Subscribe: a lost answer found, a queued code consumed
+	// or refused): the screen settles them in place (settle.go). May be
+	// nil.
+	Updates <-chan sync.Update
 	// StatusC carries the engine's OnStatus notifications (may be nil).
 	StatusC <-chan sync.Status
 	// Outage, when set (demo), toggles a simulated WeChat outage and

@@ -24,14 +24,34 @@ const maxSettled = 20
 // updateMsg is one redemption's new state from the engine's stream.
 type updateMsg sync.Outcome
 
-func waitUpdate(c <-chan sync.Outcome) tea.Cmd {
+// waitUpdate waits for the next update the screen can show. Steps on the
+// way (received, checked, consuming) are skipped: the stream publishes
+// every commit, and an online scan's own steps come on another path than
+// its answer, so a late "consuming" would turn a redeemed row back to
+// checking; a retried in-doubt or drained code keeps its row until it
+// settles.
+func waitUpdate(c <-chan sync.Update) tea.Cmd {
 	return func() tea.Msg {
-		o, ok := <-c
-		if !ok {
-			return nil
+		for {
+			u, ok := <-c
+			if !ok {
+				return nil
+			}
+			if shownState(u.State) {
+				return updateMsg(u.Outcome)
+			}
 		}
-		return updateMsg(o)
 	}
+}
+
+// shownState reports whether a redemption in state s has an answer the
+// screen shows: the final states, queued and in doubt.
+func shownState(s sync.State) bool {
+	switch s {
+	case sync.StateReceived, sync.StateChecked, sync.StateConsuming:
+		return false
+	}
+	return true
 }
 
 // settled is one redemption that settled while the screen ran.

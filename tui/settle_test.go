@@ -56,7 +56,7 @@ func TestSettleInPlace(t *testing.T) {
 // A teatest flow: updates arriving on the stream change the screen while
 // it runs.
 func TestTeatestSettleFromTheStream(t *testing.T) {
-	updates := make(chan sync.Outcome, 4)
+	updates := make(chan sync.Update, 4)
 	e := &stubEngine{status: sync.Status{Online: true, LastContact: time.Now()}}
 	m := New(Options{Engine: e, Lang: "en", Updates: updates, Terminal: "till-2", Cashier: "Wang Fang"})
 	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(80, 24))
@@ -76,7 +76,7 @@ func TestTeatestSettleFromTheStream(t *testing.T) {
 	tm.Send(redeemedMsg{out: off})
 	waitFor("ACCEPTED OFFLINE", "1 ✔  0 ✖")
 	off.Kind, off.Reason, off.Errcode = sync.Conflict, sync.ReasonAlreadyUsed, 40099
-	updates <- off
+	updates <- sync.Update{Outcome: off, From: sync.StateQueued}
 	waitFor("CONFLICT", "(settled by WeChat)", "0 ✔  1 ✖")
 	tm.Send(tea.KeyMsg{Type: tea.KeyCtrlC})
 	tm.WaitFinished(t, teatest.WithFinalTimeout(5*time.Second))

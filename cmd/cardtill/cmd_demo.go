@@ -39,8 +39,11 @@ func newDemoCmd(g *globals) *cobra.Command {
 			}
 			defer till.Close()
 			defer shutdown(till.Engine, discard)
+			updates := till.Engine.Subscribe() // the screen settles answers in place
+			defer updates.Close()
 			o := tui.Options{
-				Engine: till.Engine, Shifts: till.Journal, Lang: resolveLang(lang, g.env), Confirm: confirm, Bell: true,
+				Updates: updates.C(),
+				Engine:  till.Engine, Shifts: till.Journal, Lang: resolveLang(lang, g.env), Confirm: confirm, Bell: true,
 				Terminal: "demo-till", Cashier: "demo", StatusC: till.StatusC,
 				Outage: till.ToggleOutage, NoColor: tui.NoColor(), Backlog: journalBacklog(till.DB), AckConflicts: ackConflicts(till.DB, time.Now),
 				ConflictDetail: conflictDetail(till.DB), ResolveConflict: resolveConflict(till.DB), ShiftBefore: shiftBefore(till.DB),

@@ -91,9 +91,12 @@ func runTill(ctx context.Context, g *globals, cfg *Config, logger *slog.Logger) 
 	}
 	// The engine's scans and drains end before the journal closes.
 	defer shutdown(e, logger)
-	prn := newPrinter(cfg) // nil without [printer] port: F9 says so
+	prn := newPrinter(cfg)   // nil without [printer] port: F9 says so
+	updates := e.Subscribe() // the screen settles answers in place
+	defer updates.Close()
 	to := tui.Options{
-		Engine: gaugedEngine{e, gauge}, Shifts: storeShifts{db: db, terminal: cfg.Terminal.ID}, Lang: screenLang(cfg, g.env), ASCII: consoleASCII(cfg.UI.Console, g.env),
+		Updates: updates.C(),
+		Engine:  gaugedEngine{e, gauge}, Shifts: storeShifts{db: db, terminal: cfg.Terminal.ID}, Lang: screenLang(cfg, g.env), ASCII: consoleASCII(cfg.UI.Console, g.env),
 		Confirm: cfg.UI.Confirm, Bell: cfg.UI.Bell, Recent: cfg.UI.Recent, ScanGap: cfg.UI.ScanGap.Duration, RepeatWindow: cfg.UI.RepeatWindow.Duration, ClearAfter: cfg.UI.ClearAfter.Duration, Terminal: terminal,
 		Cashier: cfg.Shift.DefaultCashier, StatusC: statusC, NoColor: tui.NoColor(),
 		ShiftReport: shiftReportView(db), Backlog: journalBacklog(db), AckConflicts: ackConflicts(db, time.Now),
