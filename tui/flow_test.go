@@ -469,3 +469,49 @@ func TestTeatestSettleInPlaceFromTheEngine(t *testing.T) {
 		t.Fatalf("deleted code consumed %d times", n)
 	}
 }
+
+// TestTeatestInDoubtSettlesOnScreen: WeChat applies the consume and the
+// answer is lost; the panel says to wait (in doubt, no bell, nothing to
+// rescan); once the quiet period has passed on the engine's clock the
+// query finds the code consumed, and the panel and the counts settle to
+// redeemed in place, through the engine's update stream.
+func TestTeatestInDoubtSettlesOnScreen(t *testing.T) {
+	clock := &engineClock{now: time.Now()}
+	till, err := demo.Start(demo.Options{Interval: time.Hour, ProbeInterval: time.Hour, Clock: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(till.Close)
+	sub := till.Engine.Subscribe()
+	defer sub.Close()
+	m := New(Options{Engine: till.Engine, Shifts: till.Journal, Lang: "en", StatusC: till.StatusC, Updates: sub.C(),
+		Terminal: "till-2", Cashier: "Wang Fang"})
+	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(100, 30))
+	waitFor := func(want ...string) {
+		t.Helper()
+		teatest.WaitFor(t, tm.Output(), func(b []byte) bool {
+			s := ansi.Strip(string(b))
+			for _, w := range want {
+				if !strings.Contains(s, w) {
+					return false
+				}
+			}
+			return true
+		}, teatest.WithDuration(10*time.Second), teatest.WithCheckInterval(10*time.Millisecond))
+	}
+	till.WeChat.Inject(wechattest.EndpointConsume, wechattest.Fault{DropAfter: true})
+	tm.Type(wechattest.DemoNormal)
+	tm.Send(tea.KeyMsg{Type: tea.KeyEnter})
+	waitFor("CHECKING", "ask the customer to wait")
+	if n := till.WeChat.ConsumeCount(wechattest.DemoNormal); n != 1 {
+		t.Fatalf("WeChat applied %d consumes", n)
+	}
+	clock.advance(time.Minute) // past the quiet period: the in-doubt consume is due
+	till.Engine.SyncNow()
+	waitFor("REDEEMED", "(settled by WeChat)", "1 ✔  0 ✖")
+	tm.Send(tea.KeyMsg{Type: tea.KeyCtrlC})
+	tm.WaitFinished(t, teatest.WithFinalTimeout(5*time.Second))
+	if n := till.WeChat.ConsumeCount(wechattest.DemoNormal); n != 1 {
+		t.Fatalf("code consumed %d times", n)
+	}
+}

@@ -73,6 +73,9 @@ type Options struct {
 	// default, so an outage toggled with F8 shows soon without a scan).
 	ProbeInterval time.Duration
 	Logger        *slog.Logger
+	// Clock is the engine's clock (the PC's when nil): tests move it to
+	// end a quiet period without waiting for it.
+	Clock sync.Clock
 }
 
 // Start builds and runs the demo till.
@@ -115,7 +118,7 @@ func Start(o Options) (*Till, error) {
 		OpenShiftOnScan: true, DefaultCashier: "demo",
 		Timeout: 2 * time.Second, SyncTimeout: 2 * time.Second, QuietPeriod: 5 * time.Second,
 		MaxBackoff: 5 * time.Second, Interval: o.Interval, ProbeInterval: o.ProbeInterval,
-		Logger: o.Logger, OnStatus: t.push,
+		Logger: o.Logger, OnStatus: t.push, Clock: o.Clock,
 	})
 	if err != nil {
 		srv.Close()
