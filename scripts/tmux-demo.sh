@@ -120,6 +120,10 @@ wait_for "Scan or type a code"
 
 keys F8 # back online: one queued code is consumed, WeChat refuses the deleted one: a conflict
 wait_for "outage OFF" "queue 0" "WeChat online" "conflicts 1 (1 new)"
+# the recent rows settled in place (the engine's update stream): nothing
+# still says accepted offline, the deleted code's row is a conflict
+wait_for "! CONFLICT · Deleted by the cus"
+lacks "ACCEPTED OFFLINE"
 
 keys F4 # the shift report: longer than 80x24, so it scrolls
 wait_for "SHIFT REPORT" "more ↓" # the report carries its own title (F4)

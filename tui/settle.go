@@ -74,7 +74,10 @@ func (m Model) onUpdate(o sync.Outcome) (tea.Model, tea.Cmd) {
 		}
 		m.settled = append(m.settled, settled{from: from, out: o, at: m.o.Now()})
 	}
-	if r := m.result; r.shown && !r.working && !r.confirming && r.out.ID == o.ID {
+	// the panel changes only when the answer does: the commit that
+	// follows an answer (queued after "accepted offline", consumed after
+	// "redeemed") is the same answer, not a settling
+	if r := m.result; r.shown && !r.working && !r.confirming && r.out.ID == o.ID && r.out.Kind != o.Kind {
 		o.CardTitle = firstNonEmpty(o.CardTitle, r.out.CardTitle)
 		m.result.out, m.result.settled = o, true
 	}

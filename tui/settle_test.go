@@ -81,3 +81,18 @@ func TestTeatestSettleFromTheStream(t *testing.T) {
 	tm.Send(tea.KeyMsg{Type: tea.KeyCtrlC})
 	tm.WaitFinished(t, teatest.WithFinalTimeout(5*time.Second))
 }
+
+// The commit that follows an answer (queued after "accepted offline") is
+// the same answer: the panel does not say it was settled by WeChat.
+func TestSameAnswerIsNotSettled(t *testing.T) {
+	for _, lang := range []string{"en", "zh"} {
+		m := newTestModel(lang, 80, 24, Options{})
+		off := sync.Outcome{ID: 7, Kind: sync.AcceptedOffline, State: sync.StateQueued, Reason: sync.ReasonAcceptedOffline, Code: "110201201246", At: t0}
+		m = send(m, redeemedMsg{out: off})
+		before := shown(m)
+		m = send(m, updateMsg(off))
+		if after := shown(m); after != before {
+			t.Fatalf("%s: the same answer changed the screen:\n%s", lang, after)
+		}
+	}
+}
