@@ -1,12 +1,10 @@
 package tui
 
 import (
-	"strings"
 	"testing"
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
-	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/exp/teatest"
 
 	"cardtill/tui/demo"
@@ -26,15 +24,7 @@ func TestTeatestConnectivityWithoutScans(t *testing.T) {
 	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(80, 24))
 	waitFor := func(within time.Duration, want ...string) {
 		t.Helper()
-		teatest.WaitFor(t, tm.Output(), func(b []byte) bool {
-			s := ansi.Strip(string(b))
-			for _, w := range want {
-				if !strings.Contains(s, w) {
-					return false
-				}
-			}
-			return true
-		}, teatest.WithDuration(within), teatest.WithCheckInterval(10*time.Millisecond))
+		waitScreen(t, tm, within, want...)
 	}
 	waitFor(5*time.Second, "● WeChat online")
 	till.WeChat.SetOutage(true)

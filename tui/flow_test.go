@@ -279,19 +279,7 @@ func TestTeatestOutageAndBack(t *testing.T) {
 	m := New(Options{Engine: till.Engine, Shifts: till.Journal, Lang: "en", Outage: till.ToggleOutage,
 		StatusC: till.StatusC, Terminal: "till-2", Cashier: "Wang Fang"})
 	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(100, 30))
-	waitFor := func(want ...string) {
-		t.Helper()
-		teatest.WaitFor(t, tm.Output(), func(b []byte) bool {
-			s := ansi.Strip(string(b))
-			for _, w := range want {
-				if !strings.Contains(s, w) {
-					return false
-				}
-			}
-			return true
-		},
-			teatest.WithDuration(10*time.Second), teatest.WithCheckInterval(10*time.Millisecond))
-	}
+	waitFor := screenWaiter(t, tm, 10*time.Second)
 	tm.Type(wechattest.DemoNormal)
 	tm.Send(tea.KeyMsg{Type: tea.KeyEnter})
 	waitFor("REDEEMED")
@@ -365,18 +353,7 @@ func TestTeatestScannerAndRefusals(t *testing.T) {
 	m := New(Options{Engine: till.Engine, Shifts: till.Journal, Lang: "zh", StatusC: till.StatusC,
 		Terminal: "till-2", Cashier: "Wang Fang", ScannerPort: "/dev/ttyACM0", Events: ev})
 	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(80, 24))
-	waitFor := func(want ...string) {
-		t.Helper()
-		teatest.WaitFor(t, tm.Output(), func(b []byte) bool {
-			s := ansi.Strip(string(b))
-			for _, w := range want {
-				if !strings.Contains(s, w) {
-					return false
-				}
-			}
-			return true
-		}, teatest.WithDuration(10*time.Second), teatest.WithCheckInterval(10*time.Millisecond))
-	}
+	waitFor := screenWaiter(t, tm, 10*time.Second)
 	scan := func(code string) scanner.Event {
 		return scanner.Event{Kind: scanner.EventScan, Port: "/dev/ttyACM0", Scan: scanner.Scan{Raw: code, Payload: scanner.Payload{Code: code}, Source: "serial:/dev/ttyACM0"}}
 	}
@@ -435,18 +412,7 @@ func TestTeatestSettleInPlaceFromTheEngine(t *testing.T) {
 	m := New(Options{Engine: till.Engine, Shifts: till.Journal, Lang: "en", Outage: till.ToggleOutage,
 		StatusC: till.StatusC, Updates: sub.C(), Terminal: "till-2", Cashier: "Wang Fang"})
 	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(100, 30))
-	waitFor := func(want ...string) {
-		t.Helper()
-		teatest.WaitFor(t, tm.Output(), func(b []byte) bool {
-			s := ansi.Strip(string(b))
-			for _, w := range want {
-				if !strings.Contains(s, w) {
-					return false
-				}
-			}
-			return true
-		}, teatest.WithDuration(10*time.Second), teatest.WithCheckInterval(10*time.Millisecond))
-	}
+	waitFor := screenWaiter(t, tm, 10*time.Second)
 	tm.Send(tea.KeyMsg{Type: tea.KeyF8})
 	waitFor("outage ON")
 	tm.Type(wechattest.DemoNormal3)
@@ -487,18 +453,7 @@ func TestTeatestInDoubtSettlesOnScreen(t *testing.T) {
 	m := New(Options{Engine: till.Engine, Shifts: till.Journal, Lang: "en", StatusC: till.StatusC, Updates: sub.C(),
 		Terminal: "till-2", Cashier: "Wang Fang"})
 	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(100, 30))
-	waitFor := func(want ...string) {
-		t.Helper()
-		teatest.WaitFor(t, tm.Output(), func(b []byte) bool {
-			s := ansi.Strip(string(b))
-			for _, w := range want {
-				if !strings.Contains(s, w) {
-					return false
-				}
-			}
-			return true
-		}, teatest.WithDuration(10*time.Second), teatest.WithCheckInterval(10*time.Millisecond))
-	}
+	waitFor := screenWaiter(t, tm, 10*time.Second)
 	till.WeChat.Inject(wechattest.EndpointConsume, wechattest.Fault{DropAfter: true})
 	tm.Type(wechattest.DemoNormal)
 	tm.Send(tea.KeyMsg{Type: tea.KeyEnter})

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
-	"github.com/charmbracelet/x/ansi"
 	"github.com/charmbracelet/x/exp/teatest"
 
 	"cardtill/sync"
@@ -60,18 +59,7 @@ func TestTeatestSettleFromTheStream(t *testing.T) {
 	e := &stubEngine{status: sync.Status{Online: true, LastContact: time.Now()}}
 	m := New(Options{Engine: e, Lang: "en", Updates: updates, Terminal: "till-2", Cashier: "Wang Fang"})
 	tm := teatest.NewTestModel(t, m, teatest.WithInitialTermSize(80, 24))
-	waitFor := func(want ...string) {
-		t.Helper()
-		teatest.WaitFor(t, tm.Output(), func(b []byte) bool {
-			s := ansi.Strip(string(b))
-			for _, w := range want {
-				if !strings.Contains(s, w) {
-					return false
-				}
-			}
-			return true
-		}, teatest.WithDuration(5*time.Second), teatest.WithCheckInterval(10*time.Millisecond))
-	}
+	waitFor := screenWaiter(t, tm, 5*time.Second)
 	off := sync.Outcome{ID: 3, Kind: sync.AcceptedOffline, Reason: sync.ReasonAcceptedOffline, Code: "110201201246", At: time.Now()}
 	tm.Send(redeemedMsg{out: off})
 	waitFor("ACCEPTED OFFLINE", "1 ✔  0 ✖")
