@@ -358,7 +358,7 @@ func TestDrainStopsWhenItCannotJournalARetry(t *testing.T) {
 		t.Fatal(err)
 	}
 	e, err := sync.New(sync.Options{Journal: sync.NewJournal(ro, "till-2"), WeChat: sync.NewWeChat(client), Terminal: "till-2",
-		Policy: sync.Policy{MaxPerShift: -1}, Timeout: 300 * time.Millisecond, SyncTimeout: 300 * time.Millisecond,
+		Policy: sync.Policy{MaxPerShift: -1}, Timeout: 5 * time.Second, SyncTimeout: 5 * time.Second, // no deadline is meant to pass here: a slow machine must not end the pass before its one query
 		QuietPeriod: 20 * time.Second, MaxBackoff: 10 * time.Second, Now: st.clk.Now})
 	if err != nil {
 		t.Fatal(err)
