@@ -121,7 +121,50 @@ func TestMigrateShiftConflicts(t *testing.T) {
 	if n, err := ro.CountResolved(); err != nil || n != 0 {
 		t.Fatalf("read-only schema 3 resolved: %d %v", n, err)
 	}
+	// db check on an upgraded till before anything opened it writable
+	if err := ro.Check(); err != nil {
+		t.Fatalf("read-only schema 3 check: %v", err)
+	}
 	ro.Close()
+	// half a migration (one bucket, or both without the version) fails the check
+	for _, half := range []func(tx *bolt.Tx) error{
+		func(tx *bolt.Tx) error { _, err := tx.CreateBucket(bShiftConflicts); return err },
+		func(tx *bolt.Tx) error {
+			for _, n := range [][]byte{bShiftConflicts, bResolutions} {
+				if _, err := tx.CreateBucket(n); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+	} {
+		b, err := bolt.Open(db.path, 0o600, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := b.Update(half); err != nil {
+			t.Fatal(err)
+		}
+		b.Close()
+		ro, err := Open(db.path, Options{ReadOnly: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := ro.Check(); err == nil || !strings.Contains(err.Error(), "half-applied 3 -> 4 migration") {
+			t.Fatalf("half a migration: check says %v", err)
+		}
+		ro.Close()
+		b, err = bolt.Open(db.path, 0o600, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = b.Update(func(tx *bolt.Tx) error {
+			_ = tx.DeleteBucket(bShiftConflicts)
+			_ = tx.DeleteBucket(bResolutions)
+			return nil
+		})
+		b.Close()
+	}
 	d2, err := Open(db.path, db.o)
 	if err != nil {
 		t.Fatal(err)

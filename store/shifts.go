@@ -302,7 +302,23 @@ func (db *DB) Check() error {
 		for e := range tx.Check() {
 			add("bbolt: %v", e)
 		}
+		// A schema-3 journal opened read-only (not yet migrated) has
+		// neither bucket of the 3 -> 4 migration: it is whole without
+		// them. One without the other, or either on the wrong side of
+		// the version, is a half-applied migration.
+		var ver uint64
+		if v := tx.Bucket(bMeta); v != nil && len(v.Get(kSchema)) == 8 {
+			ver = binary.BigEndian.Uint64(v.Get(kSchema))
+		}
+		has4 := tx.Bucket(bShiftConflicts) != nil
+		if has4 != (tx.Bucket(bResolutions) != nil) || (ver >= 4) != has4 {
+			add("schema %d with %s %v and %s %v: a half-applied 3 -> 4 migration", ver, bShiftConflicts, has4, bResolutions, tx.Bucket(bResolutions) != nil)
+			return nil
+		}
 		for _, name := range allBuckets {
+			if !has4 && (bytes.Equal(name, bShiftConflicts) || bytes.Equal(name, bResolutions)) {
+				continue
+			}
 			if tx.Bucket(name) == nil {
 				add("bucket %s missing", name)
 				return nil
@@ -399,7 +415,9 @@ func (db *DB) Check() error {
 		cmpSet(bByState, states)
 		cmpSet(bByShift, byShift)
 		cmpSet(bConsumedBy, consumedBy)
-		checkConflictIndex(tx, conflicts, add)
+		if has4 {
+			checkConflictIndex(tx, conflicts, add)
+		}
 		nUsed := 0
 		_ = tx.Bucket(bUsed).ForEach(func(k, _ []byte) error {
 			nUsed++

@@ -23,6 +23,8 @@ import (
 	"testing"
 	"time"
 
+	bolt "go.etcd.io/bbolt"
+
 	"cardtill/hub"
 	"cardtill/internal/powercut"
 	"cardtill/store"
@@ -40,11 +42,9 @@ import (
 // timing. CARDTILL_POWERCUT_SCALE multiplies the number of cuts (1 by
 // default; CI runs the default).
 //
-// The migration to the next journal format (issue 17) does not exist yet;
-// when it does, it gets a subtest like compact: seed a journal of the old
-// format (tillWorld.seed), run the migrating command under
-// pcRig.runKilled, cut, check with tillWorld.cutAndCheck and compare
-// pcRig.byID before and after.
+// A new operation gets a subtest like compact or migrate: seed a journal
+// (tillWorld.seed), run the command under pcRig.runKilled, cut, check
+// with tillWorld.cutAndCheck and compare pcRig.byID before and after.
 
 type pcRig struct {
 	t    *testing.T
@@ -100,6 +100,7 @@ func TestPowerCut(t *testing.T) {
 	t.Run("retention", func(t *testing.T) { r.with(t).retention(25 * n) })
 	t.Run("shift-close", func(t *testing.T) { r.with(t).shiftClose(25 * n) })
 	t.Run("hub", func(t *testing.T) { r.with(t).hubPushes(30 * n) })
+	t.Run("migrate", func(t *testing.T) { r.with(t).migrate(20 * n) })
 }
 
 // with is the rig for subtest t.
@@ -778,4 +779,176 @@ func (r *pcRig) hubPushes(cuts int) {
 		}
 	}
 	t.Logf("hub: %d pushes answered success, all stored", seq)
+}
+
+// toSchema3 makes the journal what schema 3 wrote (no shift_conflicts,
+// no conflict_resolutions, schema_version 3), in one synced bbolt
+// commit, and syncs its folder.
+func (r *pcRig) toSchema3(path string) {
+	r.t.Helper()
+	b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	err = b.Update(func(tx *bolt.Tx) error {
+		for _, name := range []string{"shift_conflicts", "conflict_resolutions"} {
+			if err := tx.DeleteBucket([]byte(name)); err != nil && err != bolt.ErrBucketNotFound {
+				return err
+			}
+		}
+		v := make([]byte, 8)
+		v[7] = 3
+		return tx.Bucket([]byte("meta")).Put([]byte("schema_version"), v)
+	})
+	if cerr := b.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	f, err := os.Open(filepath.Dir(path))
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	defer f.Close()
+	if err := f.Sync(); err != nil {
+		r.t.Fatal(err)
+	}
+}
+
+// schemaOf reads the journal's schema version and the conflict index
+// (shift_conflicts keys as redemption ids) straight from bbolt, failing
+// unless the file is wholly schema 3 (neither 3 -> 4 bucket) or wholly
+// schema 4 (both).
+func (r *pcRig) schemaOf(path, when string) (int, map[uint64]bool) {
+	r.t.Helper()
+	b, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: time.Second})
+	if err != nil {
+		r.t.Fatalf("%s: %v", when, err)
+	}
+	defer b.Close()
+	ver := 0
+	var idx map[uint64]bool
+	var buckets [2]bool
+	err = b.View(func(tx *bolt.Tx) error {
+		if v := tx.Bucket([]byte("meta")).Get([]byte("schema_version")); len(v) == 8 {
+			ver = int(v[7]) // small versions: the last byte of a big-endian uint64
+		}
+		for i, name := range []string{"shift_conflicts", "conflict_resolutions"} {
+			buckets[i] = tx.Bucket([]byte(name)) != nil
+		}
+		if sc := tx.Bucket([]byte("shift_conflicts")); sc != nil {
+			idx = map[uint64]bool{}
+			return sc.ForEach(func(k, _ []byte) error {
+				if len(k) != 16 {
+					return fmt.Errorf("shift_conflicts key %x is not shift+id", k)
+				}
+				var id uint64
+				for _, c := range k[8:] {
+					id = id<<8 | uint64(c)
+				}
+				idx[id] = true
+				return nil
+			})
+		}
+		return nil
+	})
+	if err != nil {
+		r.t.Fatalf("%s: %v", when, err)
+	}
+	switch {
+	case ver == 3 && !buckets[0] && !buckets[1]:
+	case ver == 4 && buckets[0] && buckets[1]:
+	default:
+		r.t.Fatalf("%s: a mix of schemas: schema_version %d, shift_conflicts %v, conflict_resolutions %v", when, ver, buckets[0], buckets[1])
+	}
+	return ver, idx
+}
+
+// migrate cuts the 3 -> 4 journal migration (it runs when a command opens
+// the journal writable; here the first `redeem` after the upgrade, online,
+// which then journals a consumed code) at random moments: after every
+// cut the journal opens and checks, it is wholly schema 3 or wholly
+// schema 4 (then the conflict index holds exactly the conflicts), and
+// every redemption is there in the state it had (and every answer the
+// till gave, tillWorld.check). A migrated file is
+// turned back into schema 3 before the next run.
+func (r *pcRig) migrate(cuts int) {
+	w := r.newTill("migrate")
+	w.seed("4000", 80, 80, time.Time{})
+	// Conflicts: accepted offline, then refused by WeChat.
+	db, err := store.Open(w.path, store.Options{Terminal: "till-2", Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	sh, _, err := db.CurrentShift("till-2")
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	conflicts := map[uint64]bool{}
+	for i := range 120 {
+		q, err := db.Create(store.Redemption{Code: fmt.Sprintf("4100%08d", i), CardID: "pCard", State: store.Queued, ShiftID: sh.ID,
+			Cashier: "Wang Fang", Terminal: "till-2", DueAt: time.Now()}, "test", store.Path(store.Queued)...)
+		if err != nil {
+			r.t.Fatal(err)
+		}
+		if _, err := db.Transition(q.ID, store.Queued, store.Conflict, store.Change{By: "drain", Errcode: 40099, Reason: "already_used",
+			Update: func(x *store.Redemption) { x.Errcode, x.Reason, x.ReasonText = 40099, "already_used", "already used" }}); err != nil {
+			r.t.Fatal(err)
+		}
+		conflicts[q.ID] = true
+	}
+	if err := db.Close(); err != nil {
+		r.t.Fatal(err)
+	}
+	r.toSchema3(w.path)
+	want := r.byID(w.path)
+	w.addCode("420000000000")
+	start := time.Now()
+	if res := w.redeem("420000000000", 0); res.code != 0 {
+		r.t.Fatalf("redeem: exit %d\n%s%s", res.code, res.out, res.errout)
+	}
+	d := time.Since(start)
+	if v, _ := r.schemaOf(w.path, "after an uncut migration"); v != 4 {
+		r.t.Fatalf("redeem did not migrate the journal: schema %d", v)
+	}
+	migrated := 0
+	for i := range cuts {
+		r.toSchema3(w.path)
+		kill := r.delay(d * 3 / 2)
+		if r.rng.IntN(3) == 0 {
+			kill = 0 // let it finish
+		}
+		code := fmt.Sprintf("4200%08d", i+1)
+		w.addCode(code)
+		res := w.redeem(code, kill)
+		if !res.killed && res.code != 0 {
+			r.t.Fatalf("redeem: exit %d\n%s%s", res.code, res.out, res.errout)
+		}
+		when := fmt.Sprintf("after a cut in the migration %d (killed %v)", i, res.killed)
+		w.cutAndCheck("migrate", fmt.Sprint(i), res.killed)
+		v, idx := r.schemaOf(w.path, when)
+		if !res.killed && v != 4 {
+			r.t.Fatalf("%s: redeem answered but the journal is schema %d", when, v)
+		}
+		if v == 4 {
+			migrated++
+			for id := range conflicts {
+				if !idx[id] {
+					r.t.Fatalf("%s: schema 4 without conflict %d in shift_conflicts", when, id)
+				}
+			}
+			if len(idx) != len(conflicts) {
+				r.t.Fatalf("%s: shift_conflicts has %d entries, the journal %d conflicts", when, len(idx), len(conflicts))
+			}
+		}
+		got := r.byID(w.path)
+		for id, s := range want {
+			if got[id] != s {
+				r.t.Fatalf("%s: redemption %d is %q, was %q", when, id, got[id], s)
+			}
+		}
+		want = got
+	}
+	r.t.Logf("migrate: %d cut runs, %d found migrated, %d still schema 3; %d redemptions (%d conflicts) kept", cuts, migrated, cuts-migrated, len(want), len(conflicts))
 }
