@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -24,6 +25,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
 
 	"cardtill/hub"
 	"cardtill/internal/powercut"
@@ -792,7 +794,7 @@ func (r *pcRig) toSchema3(path string) {
 	}
 	err = b.Update(func(tx *bolt.Tx) error {
 		for _, name := range []string{"shift_conflicts", "conflict_resolutions"} {
-			if err := tx.DeleteBucket([]byte(name)); err != nil && err != bolt.ErrBucketNotFound {
+			if err := tx.DeleteBucket([]byte(name)); err != nil && !errors.Is(err, bolterrors.ErrBucketNotFound) {
 				return err
 			}
 		}
