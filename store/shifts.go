@@ -334,6 +334,10 @@ func (db *DB) Check() error {
 		counts := map[uint64]*Counters{}
 		shifts := map[uint64]Shift{}
 		err := tx.Bucket(bRed).ForEach(func(k, v []byte) error {
+			if len(k) != 8 {
+				add("redemption key %x is not an 8-byte id", k)
+				return nil
+			}
 			var r Redemption
 			if _, err := getJSON(tx.Bucket(bRed), k, &r); err != nil {
 				add("redemption %x: %v", k, err)
