@@ -576,7 +576,8 @@ func (r *pcRig) backup(cuts int) {
 				d = time.Since(start)
 			}
 		case !res.killed:
-			r.t.Fatalf("db backup: exit %d\n%s%s", res.code, res.out, res.errout)
+			p.kill()
+			r.t.Fatalf("db backup: exit %d\n%s%s\nthe running cardtill said:\n%s", res.code, res.out, res.errout, p.stderr.String())
 		}
 		if r.rng.IntN(2) == 0 {
 			// cut while the till drains, a moment after the backup

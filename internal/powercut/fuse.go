@@ -61,6 +61,8 @@ func (s *server) mount() error {
 			FsName:      "powercut",
 			Name:        "powercut",
 			DirectMount: true,
+			// No automatic invalidation of cached file data: see keepCache.
+			ExplicitDataCacheControl: true,
 		},
 	})
 	if err != nil {
@@ -183,7 +185,7 @@ func (n *node) Create(ctx context.Context, name string, flags uint32, mode uint3
 		n.m.files[ino] = nil // durable: empty, until synced
 		n.link(name, out)
 	}
-	return ch, &handle{lf: fh, ino: ino, m: n.m}, fl, 0
+	return ch, &handle{lf: fh, ino: ino, m: n.m}, fl | keepCache, 0
 }
 
 func (n *node) Mkdir(ctx context.Context, name string, mode uint32, out *fuse.EntryOut) (*fs.Inode, syscall.Errno) {
@@ -355,13 +357,29 @@ func (n *node) Rename(ctx context.Context, name string, newParent fs.InodeEmbedd
 	return 0
 }
 
+// keepCache asks the kernel to keep a file's cached pages when it is
+// opened again; with ExplicitDataCacheControl at mount it also keeps them
+// when the file's mtime changes. FUSE drops them in both cases by default,
+// for file systems that change behind the kernel's back (nothing here
+// does), and that drop races with a process that writes a file while it
+// reads it through mmap: a FUSE write leaves its page unlocked while the
+// server applies it, so a page dropped then is read back from the backing
+// file as it was before the write. bbolt then built its next commit on a
+// stale page: TestPowerCut/backup (a hot backup opens and reads the
+// journal while the till commits) found the live journal, before any cut,
+// with pages freed yet reachable, in about one run in five; with the
+// open flag alone in 5 runs of 32; with both in none of 24. A disk's page
+// cache is never dropped like that, so this makes the mount behave like
+// the file systems a till runs on.
+const keepCache = fuse.FOPEN_KEEP_CACHE
+
 func (n *node) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint32, syscall.Errno) {
 	if flags&syscall.O_TRUNC == 0 {
 		fh, fl, errno := n.LoopbackNode.Open(ctx, flags)
 		if errno != 0 {
 			return fh, fl, errno
 		}
-		return &handle{lf: fh, ino: n.ino(), m: n.m}, fl, 0
+		return &handle{lf: fh, ino: n.ino(), m: n.m}, fl | keepCache, 0
 	}
 	n.m.mu.Lock()
 	defer n.m.mu.Unlock()
@@ -374,7 +392,7 @@ func (n *node) Open(ctx context.Context, flags uint32) (fs.FileHandle, uint32, s
 		return fh, fl, errno
 	}
 	n.m.log = append(n.m.log, op{kind: opTrunc, ino: n.ino()})
-	return &handle{lf: fh, ino: n.ino(), m: n.m}, fl, 0
+	return &handle{lf: fh, ino: n.ino(), m: n.m}, fl | keepCache, 0
 }
 
 func (n *node) Getattr(ctx context.Context, f fs.FileHandle, out *fuse.AttrOut) syscall.Errno {
