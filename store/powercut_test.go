@@ -45,3 +45,10 @@ func TestPowerCutNewJournal(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestHotBackupWhileCommittingOnThePowerCutMount is
+// TestHotBackupWhileCommitting on the power-cut mount, which serves every
+// read and write through FUSE.
+func TestHotBackupWhileCommittingOnThePowerCutMount(t *testing.T) {
+	hotBackup(t, powercut.Mount(t).Dir)
+}
