@@ -128,7 +128,7 @@ func (t *till) open() error {
 	p.hc = &http.Client{Transport: &link{p: p, base: tr}}
 	p.client, err = wechat.New(wechat.Options{BaseURL: w.srv.URL, HTTPClient: p.hc, Timeout: callTimeout,
 		Tokens: wechat.NewStableTokenSource(wechat.StableTokenOptions{BaseURL: w.srv.URL, AppID: w.srv.AppID,
-			Secret: w.srv.Secret, HTTPClient: p.hc, Now: w.clk.Now})})
+			Secret: w.srv.Secret, HTTPClient: p.hc, Now: w.clk.Now, RefreshFirst: true})})
 	if err != nil {
 		_ = db.Close()
 		return err

@@ -72,6 +72,8 @@ type cachedSource struct {
 	refresh  time.Time // when to fetch a new one (early)
 	rejected string    // the token Invalidate dropped, until the next fetch succeeds
 	inflight *fetchCall
+
+	refreshFirst bool // see StableTokenOptions.RefreshFirst
 }
 
 type fetchCall struct {
@@ -125,7 +127,7 @@ func (s *cachedSource) TokenExpiry(ctx context.Context) (string, time.Time, erro
 	// the refresh fails.
 	old, oldExp, oldValid := s.tok, s.expires, s.tok != "" && now.Before(s.expires)
 	s.mu.Unlock()
-	if oldValid && now.Before(oldExp.Add(-lastUse)) {
+	if oldValid && now.Before(oldExp.Add(-lastUse)) && !s.refreshFirst {
 		// In its last minutes but valid: the call goes out with it and the
 		// refresh runs beside it, so a slow token service never spends a
 		// caller's deadline (a cashier's scan).
@@ -182,6 +184,13 @@ type StableTokenOptions struct {
 	HTTPClient *http.Client
 	Logger     *slog.Logger
 	Now        func() time.Time // default time.Now
+	// RefreshFirst makes a call wait for the early refresh of a token in
+	// its last minutes instead of going out with it while the refresh
+	// runs beside it (a failed refresh still falls back to the valid
+	// token). Every request a call causes is then made before it returns,
+	// which a stepped, replayable world needs (package sim); a till keeps
+	// the default so a slow token service never spends a cashier's scan.
+	RefreshFirst bool
 }
 
 // NewStableTokenSource gets tokens from POST cgi-bin/stable_token (normal
@@ -208,7 +217,9 @@ func NewStableTokenSource(o StableTokenOptions) ExpiringTokenSource {
 		req.Header.Set("Content-Type", "application/json")
 		return doToken(hc, req, op, o.Secret, false)
 	}
-	return newCached(fetch, o.Now, o.Logger)
+	c := newCached(fetch, o.Now, o.Logger)
+	c.refreshFirst = o.RefreshFirst
+	return c
 }
 
 // OpHubToken is the Op of an UnknownError (and the prefix of a HubError's
