@@ -48,6 +48,19 @@ func BenchmarkView(b *testing.B) {
 			})
 		}
 	}
+	// the first frame of a screen: nothing drawn before (the draw memo
+	// empty), every line measured
+	for _, lang := range []string{"en", "zh"} {
+		b.Run(lang+"-160x45-first", func(b *testing.B) {
+			m := fullShift(b, lang, 160, 45)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				m.memo = newDrawMemo()
+				_ = m.View()
+			}
+		})
+	}
 }
 
 // BenchmarkSettleUpdate is the screen's part of a redemption update: the
@@ -67,7 +80,13 @@ func BenchmarkSettleUpdate(b *testing.B) {
 			b.ResetTimer()
 			i := 0
 			for b.Loop() {
-				mm, _ := m.onUpdate(flip[i%2])
+				// a code and a time not drawn before: the panel and the
+				// row are drawn afresh (the draw memo does not know them)
+				o := flip[i%2]
+				o.Code = fmt.Sprintf("9900%08d", i)
+				o.At = o.At.Add(time.Duration(i) * time.Minute)
+				m.result.code = o.Code
+				mm, _ := m.onUpdate(o)
 				m = mm.(Model)
 				_ = m.View()
 				i++

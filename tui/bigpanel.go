@@ -112,7 +112,7 @@ func blockLetters(word string, w int) ([5]string, bool) {
 }
 
 // bigLines is the panel's text at the big size, for an inner width w.
-func (r resultPanel) bigLines(tx *Text, st Styles, w int) (lipgloss.Style, []string) {
+func (r resultPanel) bigLines(tx *Text, st Styles, memo *drawMemo, w int) (lipgloss.Style, []string) {
 	v := r.view(tx, st)
 	mark, ok := bigMarks[v.mark]
 	if !ok {
@@ -120,7 +120,7 @@ func (r resultPanel) bigLines(tx *Text, st Styles, w int) (lipgloss.Style, []str
 	}
 	markW := lipgloss.Width(mark[0])
 	out := []string{""}
-	if rows, ok := blockLetters(v.word, w-markW-4); ok {
+	if rows, ok := memo.blockLetters(v.word, w-markW-4); ok {
 		for i := range rows {
 			out = append(out, v.head.Render(mark[i]+"    "+rows[i]))
 		}

@@ -165,7 +165,8 @@ type Model struct {
 
 	reportScroll, queueScroll scroller
 	backlog                   backlogView
-	notices                   []Notice // newest last, at most maxNotices
+	notices                   []Notice  // newest last, at most maxNotices
+	memo                      *drawMemo // what was drawn last (memo.go)
 }
 
 // New builds the till screen.
@@ -203,6 +204,7 @@ func New(o Options) Model {
 		now: o.Now(), input: in, recent: recentList{max: o.Recent},
 		status:   statusBar{terminal: o.Terminal, cashier: o.Cashier, port: o.ScannerPort, connected: o.ScannerPort == ""},
 		confirmC: make(chan confirmReq), gate: keyGate{gap: o.ScanGap}, repeats: repeats{window: o.RepeatWindow},
+		memo: newDrawMemo(),
 	}
 	if o.Engine != nil {
 		m.status.st = o.Engine.Status()

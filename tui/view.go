@@ -47,7 +47,7 @@ func (m Model) View() string {
 	}
 	lines := append(append(head, body...), foot...)
 	for i, l := range lines {
-		lines[i] = ansi.Truncate(l, w, "")
+		lines[i] = m.memo.fit(l, w)
 	}
 	if m.o.ASCII { // a console that cannot draw Chinese nor symbols (console.go)
 		return asciiOnly(strings.Join(lines, "\n"))
@@ -230,15 +230,12 @@ func (m Model) tillView(w int) []string {
 	style, lines := res.lines(m.tx, m.st)
 	inner := w - 1 - m.st.Panel.GetHorizontalFrameSize()
 	if m.big() {
-		style, lines = res.bigLines(m.tx, m.st, inner)
-	}
-	for i, l := range lines {
-		lines[i] = clip(l, inner)
+		style, lines = res.bigLines(m.tx, m.st, m.memo, inner)
 	}
 	for len(lines) < 4 {
 		lines = append(lines, "")
 	}
-	panel := style.Width(w - 1 - style.GetHorizontalBorderSize()).Render(strings.Join(lines, "\n"))
+	panel := m.memo.drawPanel(style, inner, w-1-style.GetHorizontalBorderSize(), lines)
 	out := []string{}
 	for _, l := range strings.Split(panel, "\n") {
 		out = append(out, " "+l)
@@ -286,13 +283,16 @@ func (m Model) recentRow(o sync.Outcome, w int) string {
 	if o.Reason == sync.ReasonCancelled {
 		mark = "–"
 	}
-	col := func(s string, n int) string { s = clip(s, n); return s + strings.Repeat(" ", n-lipgloss.Width(s)) }
-	titleW := 22
-	if w >= 100 {
-		titleW = 34
-	}
-	row := " " + o.At.Format("15:04") + "  " + col(formatCode(o.Code), 16) + " " + col(o.CardTitle, titleW) + " " + mark + " " + word
-	return clip(row, w)
+	at := o.At.Format("15:04")
+	return m.memo.row(rowKey{tx: m.tx, at: at, code: o.Code, title: o.CardTitle, mark: mark, word: word, width: w}, func() string {
+		col := func(s string, n int) string { s = clip(s, n); return s + strings.Repeat(" ", n-lipgloss.Width(s)) }
+		titleW := 22
+		if w >= 100 {
+			titleW = 34
+		}
+		row := " " + at + "  " + col(formatCode(o.Code), 16) + " " + col(o.CardTitle, titleW) + " " + mark + " " + word
+		return clip(row, w)
+	})
 }
 
 // demoWidth is the demo codes column on wide screens.
