@@ -4,7 +4,7 @@
 # already used, unknown code, product barcode, outage -> accepted offline ->
 # quit warning -> back online -> queue drained and a conflict, the shift
 # report scrolled, the queue screen and marking the conflict seen, help,
-# and the Chinese screen.
+# the Chinese screen and a lost consume answer settling in place.
 #
 # Usage: scripts/tmux-demo.sh [path/to/cardtill]   (builds ./cmd/cardtill when omitted)
 # Exit 0 when every check passed; on failure prints the screen it saw.
@@ -34,9 +34,10 @@ fi
 pane=""
 screen() { tmux -L "$sock" capture-pane -p -t "$pane"; }
 
-# wait_for TEXT... : polls the screen until every TEXT is on it (10 s deadline).
+# wait_for TEXT... : polls the screen until every TEXT is on it (a 10 s
+# deadline, or $WAIT seconds).
 wait_for() {
-	local deadline=$((SECONDS + 10)) s missing
+	local deadline=$((SECONDS + ${WAIT:-10})) s missing
 	while :; do
 		s=$(screen 2>/dev/null || true)
 		missing=""
@@ -154,6 +155,13 @@ scan 100000000003
 wait_for "核销成功" "满200减50"
 scan 100000000040
 wait_for "不可核销" "转赠中，请顾客完成或取消转赠"
+# the consume's answer is lost (the demo's fake WeChat applies it and drops
+# the connection): the panel says it is being checked, then settles in
+# place once the drain's query after the quiet period (5 s) finds it used
+scan 100000000004
+wait_for "核实中" "微信未回复，正在核实" "1000 0000 0004"
+WAIT=30 wait_for "核销成功" "（微信已确认）" "1000 0000 0004"
+lacks "核实中"
 keys C-c
 wait_for "cardtill exited"
 echo "tmux-demo: zh: ok"

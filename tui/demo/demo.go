@@ -102,6 +102,7 @@ func Start(o Options) (*Till, error) {
 	}
 	srv := wechattest.New()
 	srv.LoadDemo()
+	srv.LoseConsumeAnswer(wechattest.DemoLostAnswer) // an in-doubt consume that settles
 	hc := &http.Client{Transport: &http.Transport{}}
 	client, err := wechat.New(wechat.Options{BaseURL: srv.URL, HTTPClient: hc,
 		Tokens: wechat.NewStableTokenSource(wechat.StableTokenOptions{BaseURL: srv.URL, AppID: srv.AppID, Secret: srv.Secret, HTTPClient: hc})})
@@ -129,6 +130,7 @@ func Start(o Options) (*Till, error) {
 		{wechattest.DemoNormal, "NORMAL"},
 		{wechattest.DemoNormal2, "NORMAL"},
 		{wechattest.DemoNormal3, "NORMAL"},
+		{wechattest.DemoLostAnswer, "answer lost"},
 		{wechattest.DemoConsumed, "CONSUMED"},
 		{wechattest.DemoExpired, "EXPIRE"},
 		{wechattest.DemoNotYetValid, "not yet valid"},

@@ -20,6 +20,7 @@ const (
 	DemoNormal       = "100000000001" // NORMAL, can be consumed
 	DemoNormal2      = "100000000002" // NORMAL, a second one
 	DemoNormal3      = "100000000003" // NORMAL, ¥50 cash coupon
+	DemoLostAnswer   = "100000000004" // NORMAL; the demo till loses its consume's answer once (LoseConsumeAnswer)
 	DemoConsumed     = "100000000010" // CONSUMED already
 	DemoExpired      = "100000000020" // NORMAL but its window ended yesterday: reads EXPIRE
 	DemoExpireStatus = "100000000021" // status EXPIRE
@@ -53,6 +54,7 @@ func DemoCatalogue(now time.Time) ([]Code, []Card) {
 		code(DemoNormal, DemoCardDrink, wechat.StatusNormal, "oDEMO_alice"),
 		code(DemoNormal2, DemoCardCake, wechat.StatusNormal, "oDEMO_bob"),
 		code(DemoNormal3, DemoCardCash, wechat.StatusNormal, "oDEMO_carol"),
+		code(DemoLostAnswer, DemoCardCake, wechat.StatusNormal, "oDEMO_peggy"),
 		code(DemoConsumed, DemoCardDrink, wechat.StatusConsumed, "oDEMO_dave"),
 		{Code: DemoExpired, CardID: DemoCardDrink, Status: wechat.StatusNormal, OpenID: "oDEMO_erin", Begin: now.Add(-90 * day), End: now.Add(-day)},
 		{Code: DemoExpireStatus, CardID: DemoCardCake, Status: wechat.StatusExpire, OpenID: "oDEMO_erin", Begin: now.Add(-90 * day), End: now.Add(-day)},

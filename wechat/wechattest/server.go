@@ -123,18 +123,20 @@ type Server struct {
 	grace time.Duration
 	key   []byte
 
-	mu       sync.Mutex
-	codes    map[string]*Code
-	cards    map[string]Card
-	tokens   map[string]*issuedToken
-	current  string // the latest token issued: the one stable_token answers
-	faults   map[Endpoint][]*faultSlot
-	outage   bool
-	consumes map[string]int
-	total    int
-	calls    map[Endpoint]int
-	issued   int
-	forced   []time.Time // force_refresh calls that issued a token, today's
+	mu    sync.Mutex
+	codes map[string]*Code
+	// loseAnswer: codes whose next consume is applied and its answer lost
+	loseAnswer map[string]bool
+	cards      map[string]Card
+	tokens     map[string]*issuedToken
+	current    string // the latest token issued: the one stable_token answers
+	faults     map[Endpoint][]*faultSlot
+	outage     bool
+	consumes   map[string]int
+	total      int
+	calls      map[Endpoint]int
+	issued     int
+	forced     []time.Time // force_refresh calls that issued a token, today's
 }
 
 // Option configures New.
@@ -402,12 +404,46 @@ func (s *Server) wrap(ep Endpoint) http.Handler {
 			}
 		}
 		a := s.handle(ep, r, body)
-		if faulted && f.DropAfter {
+		if (faulted && f.DropAfter) || (ep == EndpointConsume && s.takeLostAnswer(body, a)) {
 			drop(w)
 			return
 		}
 		writeJSON(w, a)
 	})
+}
+
+// LoseConsumeAnswer makes the next successful consume of code be applied
+// (written off and counted) and then lose its answer: the connection
+// closes without one, as when the network fails after WeChat applied the
+// consume. The demo till shows an in-doubt redemption settling with it.
+func (s *Server) LoseConsumeAnswer(code string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.loseAnswer == nil {
+		s.loseAnswer = map[string]bool{}
+	}
+	s.loseAnswer[code] = true
+}
+
+// takeLostAnswer reports whether the consume in body, answered a, is one
+// whose answer LoseConsumeAnswer asked to lose, and forgets it.
+func (s *Server) takeLostAnswer(body []byte, a answer) bool {
+	if a["errcode"] != 0 {
+		return false
+	}
+	var req struct {
+		Code string `json:"code"`
+	}
+	if json.Unmarshal(body, &req) != nil {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.loseAnswer[req.Code] {
+		return false
+	}
+	delete(s.loseAnswer, req.Code)
+	return true
 }
 
 // drop closes the connection without an answer.

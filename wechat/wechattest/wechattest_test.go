@@ -612,6 +612,7 @@ func TestDemoCatalogue(t *testing.T) {
 		wechattest.DemoNormal:       {wechat.StatusNormal, true},
 		wechattest.DemoNormal2:      {wechat.StatusNormal, true},
 		wechattest.DemoNormal3:      {wechat.StatusNormal, true},
+		wechattest.DemoLostAnswer:   {wechat.StatusNormal, true},
 		wechattest.DemoConsumed:     {wechat.StatusConsumed, false},
 		wechattest.DemoExpired:      {wechat.StatusExpire, false},
 		wechattest.DemoExpireStatus: {wechat.StatusExpire, false},
@@ -651,6 +652,36 @@ func TestDemoCatalogue(t *testing.T) {
 	}
 	if srv.TotalConsumes() != 0 {
 		t.Fatal("look-ups consumed")
+	}
+}
+
+// LoseConsumeAnswer: the next consume of that code is applied and its
+// answer lost (the client sees a transport failure), once; other codes and
+// the next consume of it answer as usual.
+func TestLoseConsumeAnswer(t *testing.T) {
+	srv := newServer(t)
+	srv.LoadDemo()
+	c, err := wechat.New(wechat.Options{BaseURL: srv.URL, Tokens: wechat.NewStableTokenSource(wechat.StableTokenOptions{BaseURL: srv.URL, AppID: srv.AppID, Secret: srv.Secret})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	srv.LoseConsumeAnswer(wechattest.DemoLostAnswer)
+	if _, err := c.Consume(ctx, "", wechattest.DemoNormal); err != nil {
+		t.Fatalf("another code: %v", err)
+	}
+	_, err = c.Consume(ctx, "", wechattest.DemoLostAnswer)
+	if err == nil || wechat.Code(err) != 0 {
+		t.Fatalf("the lost answer: %v, want a transport failure", err)
+	}
+	if n := srv.ConsumeCount(wechattest.DemoLostAnswer); n != 1 {
+		t.Fatalf("the lost consume applied %d times, want 1", n)
+	}
+	if code, ok := srv.Code(wechattest.DemoLostAnswer); !ok || code.Status != wechat.StatusConsumed {
+		t.Fatalf("after the lost answer WeChat has %+v", code)
+	}
+	if _, err := c.Consume(ctx, "", wechattest.DemoLostAnswer); wechat.Code(err) == 0 {
+		t.Fatalf("a second consume: %v, want WeChat's refusal (answered, not lost)", err)
 	}
 }
 
