@@ -167,6 +167,25 @@ func TestRecentBounded(t *testing.T) {
 	}
 }
 
+// A consume still being checked (its answer lost) is neither honoured nor
+// refused in the shift counts until it settles.
+func TestRecentCountsCheckingWhenSettled(t *testing.T) {
+	r := recentList{max: 5}
+	r.add(sync.Outcome{ID: 1, Kind: sync.Checking, Reason: sync.ReasonInDoubt, Code: "1"})
+	if r.ok != 0 || r.notOK != 0 {
+		t.Fatalf("checking counted: %d ✔ %d ✖", r.ok, r.notOK)
+	}
+	r.settle(sync.Outcome{ID: 1, Kind: sync.Consumed, Reason: sync.ReasonOK, Code: "1"})
+	if r.ok != 1 || r.notOK != 0 {
+		t.Fatalf("settled consumed: %d ✔ %d ✖", r.ok, r.notOK)
+	}
+	r.add(sync.Outcome{ID: 2, Kind: sync.Checking, Reason: sync.ReasonInDoubt, Code: "2"})
+	r.settle(sync.Outcome{ID: 2, Kind: sync.Refused, Reason: sync.ReasonAlreadyUsed, Code: "2"})
+	if r.ok != 1 || r.notOK != 1 {
+		t.Fatalf("settled refused: %d ✔ %d ✖", r.ok, r.notOK)
+	}
+}
+
 func TestFormatCode(t *testing.T) {
 	for in, want := range map[string]string{"452998530302": "4529 9853 0302", "CUST-8848": "CUST-8848", "1234567": "1234567"} {
 		if got := formatCode(in); got != want {

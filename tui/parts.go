@@ -193,13 +193,7 @@ func (r *recentList) add(o sync.Outcome) {
 	if o.Kind == sync.Duplicate {
 		return
 	}
-	switch {
-	case o.Reason == sync.ReasonCancelled: // neither honoured nor refused
-	case o.Kind.Honoured():
-		r.ok++
-	default:
-		r.notOK++
-	}
+	r.count(o)
 	if len(r.items) == r.max {
 		copy(r.items, r.items[1:])
 		r.items = r.items[:len(r.items)-1]

@@ -108,9 +108,12 @@ func (r *recentList) settle(o sync.Outcome) (sync.OutcomeKind, bool) {
 	return 0, false
 }
 
+// count adds o to the shift counts: honoured (✔) or refused (✖); a
+// cancelled scan is neither, nor is one still being checked (an in-doubt
+// consume: it is counted when it settles).
 func (r *recentList) count(o sync.Outcome) {
 	switch {
-	case o.Kind == sync.Duplicate, o.Reason == sync.ReasonCancelled:
+	case o.Kind == sync.Duplicate, o.Kind == sync.Checking, o.Reason == sync.ReasonCancelled:
 	case o.Kind.Honoured():
 		r.ok++
 	default:
@@ -120,7 +123,7 @@ func (r *recentList) count(o sync.Outcome) {
 
 func (r *recentList) uncount(o sync.Outcome) {
 	switch {
-	case o.Kind == sync.Duplicate, o.Reason == sync.ReasonCancelled:
+	case o.Kind == sync.Duplicate, o.Kind == sync.Checking, o.Reason == sync.ReasonCancelled:
 	case o.Kind.Honoured():
 		r.ok--
 	default:

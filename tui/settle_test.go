@@ -22,7 +22,7 @@ func TestSettleInPlace(t *testing.T) {
 		doubt := outcome(sync.Checking, sync.ReasonInDoubt, "452998530311", "¥20 off any drink")
 		doubt.ID = 7
 		m = send(m, redeemedMsg{out: doubt})
-		mustShow(t, m, tx.Checking, "0 ✔  1 ✖")
+		mustShow(t, m, tx.Checking, "0 ✔  0 ✖") // checking is neither until it settles
 		done := doubt
 		done.Kind, done.State, done.Reason = sync.Consumed, sync.StateConsumed, sync.ReasonConfirmedByQuery
 		done.At = t0.Add(25 * time.Second)
