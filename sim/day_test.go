@@ -790,7 +790,7 @@ func (w *world) scan(ctx context.Context, t *till, fr *scanner.Framer, sp scanPl
 			w.raceOtherTill(ctx, t, c)
 		case r < 8:
 			// The cashier declines at the confirm step.
-			req.Confirm = func(sync.Outcome) bool { return false }
+			req.Confirm = func(context.Context, sync.Outcome) bool { return false }
 			w.count(func(s *stats) { s.declined++ })
 		case r < 11:
 			// The till's screen closes while the query is on its way.

@@ -1,6 +1,7 @@
 package sync
 
 import (
+	"context"
 	"time"
 )
 
@@ -63,7 +64,10 @@ type Request struct {
 	// Confirm, when set, is called after the query says the code can be
 	// consumed and before the consume is sent; returning false ends the
 	// redemption as refused (cancelled by the cashier) without consuming.
-	Confirm func(Outcome) bool
+	// ctx is done when the scan stops waiting (the caller's context, or
+	// Shutdown): Confirm must then return (its answer is ignored), so that
+	// nothing of the scan is left running; Shutdown waits for it.
+	Confirm func(ctx context.Context, o Outcome) bool
 	// OnAnswer, when set, is called once with the answer as soon as it is
 	// final, from Redeem's goroutine. For most answers that is just before
 	// Redeem returns. After WeChat confirmed a consume it is earlier, before

@@ -431,7 +431,7 @@ func (e *Engine) redeem(ctx context.Context, r Request, answer func(Outcome)) (_
 	if r.Confirm != nil {
 		probe := e.outcome(rec)
 		probe.State, probe.CardTitle = StateChecked, title
-		ok, asked := confirm(ctx, r.Confirm, probe)
+		ok, asked := e.confirm(ctx, r.Confirm, probe)
 		if !asked {
 			// Shutdown (or the caller) ended the wait for the cashier.
 			return e.interrupted(ctx, rec, StateChecked)

@@ -688,7 +688,7 @@ func TestRecoverLeavesLiveScanAlone(t *testing.T) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		out, err = h.e.Redeem(context.Background(), sync.Request{Code: "91", Confirm: func(sync.Outcome) bool { close(asked); return <-confirm }})
+		out, err = h.e.Redeem(context.Background(), sync.Request{Code: "91", Confirm: func(context.Context, sync.Outcome) bool { close(asked); return <-confirm }})
 	}()
 	<-asked // the scan is journaled (received) and waits for the cashier
 	if err := h.e.Recover(context.Background()); err != nil {

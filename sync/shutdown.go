@@ -27,9 +27,10 @@ func (e *Engine) enter(ctx context.Context) (context.Context, func(), error) {
 
 // Shutdown stops the engine: scans, drains and Run still going are told to
 // stop, and Shutdown waits for them until ctx is done. A scan still asking
-// WeChat, or waiting for the cashier's confirmation (Request.Confirm; its
-// answer, if it ever comes, is ignored), ends rejected as interrupted:
-// nothing consumed, the code free to scan again. A consume already sent
+// WeChat, or waiting for the cashier's confirmation (Request.Confirm, told
+// by its context; its answer, if it still comes, is ignored), ends
+// rejected as interrupted: nothing consumed, the code free to scan again,
+// and nothing of it left running when Shutdown returns. A consume already sent
 // still gets its answer and its commit (bounded by the consume's timeout);
 // a drain's consume cut short is left consuming or in doubt, which the next
 // start resolves by a query (Recover). New calls fail with ErrClosed. Once
@@ -58,13 +59,25 @@ func (e *Engine) Shutdown(ctx context.Context) error {
 	}
 }
 
-// confirm asks the cashier (Request.Confirm) on its own goroutine, so that
-// ctx ending (the caller, or Shutdown) ends the wait: asked is false then.
-func confirm(ctx context.Context, ask func(Outcome) bool, o Outcome) (ok, asked bool) {
+// confirm asks the cashier (Request.Confirm) with ctx, on a goroutine of
+// its own that Shutdown waits for, so that ctx ending (the caller, or
+// Shutdown) ends the scan's wait at once: asked is false then. Confirm is
+// told by ctx and returns; once it has, nothing of the scan is left
+// running, and Shutdown returns only after that (or when its own context
+// gives up on a Confirm that never returns).
+func (e *Engine) confirm(ctx context.Context, ask func(context.Context, Outcome) bool, o Outcome) (ok, asked bool) {
 	answer := make(chan bool, 1)
-	go func() { answer <- ask(o) }()
+	e.inflight.Add(1) // the scan's own count is held: Shutdown's Wait is not passed yet
+	go func() {
+		defer e.inflight.Done()
+		answer <- ask(ctx, o)
+	}()
 	select {
 	case ok := <-answer:
+		if ctx.Err() != nil {
+			// Confirm returned because it was told to stop: no answer.
+			return false, false
+		}
 		return ok, true
 	case <-ctx.Done():
 		return false, false

@@ -7,11 +7,14 @@ import (
 	"time"
 
 	"cardtill/sync"
+
+	"go.uber.org/goleak"
 )
 
 // A scan waiting for the cashier's confirmation when the till closes is
-// cancelled: Shutdown does not wait for a confirmation that never comes,
-// the scan ends rejected as interrupted (nothing consumed, the code free),
+// cancelled: Shutdown does not wait for a confirmation that never comes
+// (Confirm is told by its context, as the till's screen is), the scan ends
+// rejected as interrupted (nothing consumed, the code free),
 // and a scan after Shutdown is refused with ErrClosed, journaling nothing.
 func TestShutdownCancelsAScanWaitingForConfirmation(t *testing.T) {
 	h := newHarness(t, nil)
@@ -23,9 +26,14 @@ func TestShutdownCancelsAScanWaitingForConfirmation(t *testing.T) {
 	var out sync.Outcome
 	go func() {
 		var err error
-		out, err = h.e.Redeem(context.Background(), sync.Request{Code: "450000000001", Confirm: func(sync.Outcome) bool {
+		out, err = h.e.Redeem(context.Background(), sync.Request{Code: "450000000001", Confirm: func(ctx context.Context, _ sync.Outcome) bool {
 			close(asked)
-			return <-never
+			select {
+			case ok := <-never:
+				return ok
+			case <-ctx.Done():
+				return false
+			}
 		}})
 		ended <- err
 	}()
@@ -130,4 +138,79 @@ func TestShutdownEndsRunAndSubscriptions(t *testing.T) {
 	if n == 0 {
 		t.Fatal("the updates published before Shutdown were not delivered")
 	}
+}
+
+// After Shutdown returns, a scan that was waiting for the cashier's
+// confirmation has left no goroutine behind: the engine's wait for the
+// cashier ends with it (Confirm is told by its context), and Shutdown
+// waits for that. Before, the goroutine that asked the cashier stayed
+// blocked in Confirm for ever (the till's screen never answers a dialog
+// it has closed).
+func TestShutdownLeavesNoGoroutine(t *testing.T) {
+	h := newHarness(t, nil)
+	h.wx.add("450000000004", "pCard")
+	before := goleak.IgnoreCurrent()
+	asked := make(chan struct{})
+	never := make(chan bool) // the screen never answers
+	t.Cleanup(func() { close(never) })
+	ended := make(chan error, 1)
+	go func() {
+		_, err := h.e.Redeem(context.Background(), sync.Request{Code: "450000000004", Confirm: func(ctx context.Context, _ sync.Outcome) bool {
+			close(asked)
+			select { // as the till's screen does
+			case ok := <-never:
+				return ok
+			case <-ctx.Done():
+				return false
+			}
+		}})
+		ended <- err
+	}()
+	<-asked
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := h.e.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-ended; !errors.Is(err, sync.ErrClosed) {
+		t.Fatalf("Redeem: %v, want ErrClosed", err)
+	}
+	if err := goleak.Find(before); err != nil {
+		t.Fatalf("goroutines left after Shutdown: %v", err)
+	}
+}
+
+// A Confirm that ignores its context does not hold the scan: Redeem ends
+// interrupted at once. Shutdown then waits for it, as for any work still
+// running, until its own context gives up and says so.
+func TestShutdownWithAConfirmIgnoringItsContext(t *testing.T) {
+	h := newHarness(t, nil)
+	h.wx.add("450000000005", "pCard")
+	asked := make(chan struct{})
+	never := make(chan bool)
+	ended := make(chan sync.Outcome, 1)
+	go func() {
+		out, _ := h.e.Redeem(context.Background(), sync.Request{Code: "450000000005", Confirm: func(context.Context, sync.Outcome) bool {
+			close(asked)
+			return <-never
+		}})
+		ended <- out
+	}()
+	<-asked
+	ctx, cancel := context.WithCancel(context.Background())
+	shut := make(chan error, 1)
+	go func() { shut <- h.e.Shutdown(ctx) }()
+	if out := <-ended; out.Reason != sync.ReasonInterrupted || out.State != sync.StateRejected {
+		t.Fatalf("outcome %+v, want rejected as interrupted", out)
+	}
+	select {
+	case err := <-shut:
+		t.Fatalf("Shutdown returned %v while Confirm was still running", err)
+	default:
+	}
+	cancel()
+	if err := <-shut; !errors.Is(err, context.Canceled) {
+		t.Fatalf("Shutdown: %v, want its context's error", err)
+	}
+	close(never)
 }

@@ -36,12 +36,12 @@ type stubEngine struct {
 	status    sync.Status
 }
 
-func (e *stubEngine) Redeem(_ context.Context, r sync.Request) (sync.Outcome, error) {
+func (e *stubEngine) Redeem(ctx context.Context, r sync.Request) (sync.Outcome, error) {
 	o := outcome(sync.Consumed, sync.ReasonOK, r.Code, "¥20 off any drink")
 	if r.Confirm != nil {
 		probe := o
 		probe.Kind, probe.State = sync.Refused, sync.StateChecked
-		if !r.Confirm(probe) {
+		if !r.Confirm(ctx, probe) {
 			e.mu.Lock()
 			e.cancelled = append(e.cancelled, r.Code)
 			e.mu.Unlock()

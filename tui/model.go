@@ -325,10 +325,21 @@ func (m Model) redeem(sc scanner.Scan) tea.Cmd {
 	}
 	if m.o.Confirm {
 		c := m.confirmC
-		req.Confirm = func(o sync.Outcome) bool {
+		req.Confirm = func(ctx context.Context, o sync.Outcome) bool {
+			// ctx ends when the engine stops waiting (Shutdown): the
+			// dialog's answer, if it still comes, is not waited for.
 			r := confirmReq{out: o, reply: make(chan bool, 1)}
-			c <- r
-			return <-r.reply
+			select {
+			case c <- r:
+			case <-ctx.Done():
+				return false
+			}
+			select {
+			case ok := <-r.reply:
+				return ok
+			case <-ctx.Done():
+				return false
+			}
 		}
 	}
 	// The answer shows as soon as it is final (after WeChat confirmed the
