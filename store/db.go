@@ -40,7 +40,7 @@ var (
 	// report those of one shift, without reading the rest.
 	bConsumedBy = []byte("consumed_by_reason")
 
-	allBuckets = [][]byte{bMeta, bRed, bActive, bUsed, bOutbox, bByState, bByShift, bShifts, bOpenShift, bCounters, bCodes, bCards, bPruned, bConsumedBy, bShiftConflicts, bResolutions}
+	allBuckets = [][]byte{bMeta, bRed, bActive, bUsed, bOutbox, bByState, bByShift, bShifts, bOpenShift, bCounters, bCodes, bCards, bPruned, bConsumedBy, bShiftConflicts, bResolutions, bOverrides}
 
 	kSchema   = []byte("schema_version")
 	kTerminal = []byte("terminal_id")
@@ -634,8 +634,12 @@ func (db *DB) transition(run func(func(*bolt.Tx) error) error, id uint64, from, 
 			if err != nil {
 				return err
 			}
-			if c.OfflineAccepted >= *ch.MaxOfflineInShift {
-				return fmt.Errorf("%w (shift #%d has %d, at most %d)", ErrOfflineLimit, r.ShiftID, c.OfflineAccepted, *ch.MaxOfflineInShift)
+			extra, err := overrideExtra(tx, r.ShiftID) // managers' overrides (overrides.go)
+			if err != nil {
+				return err
+			}
+			if max := *ch.MaxOfflineInShift + extra; c.OfflineAccepted >= max {
+				return fmt.Errorf("%w (shift #%d has %d, at most %d)", ErrOfflineLimit, r.ShiftID, c.OfflineAccepted, max)
 			}
 		}
 		if to.Active() && !from.Active() {

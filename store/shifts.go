@@ -319,6 +319,9 @@ func (db *DB) Check() error {
 			if !has4 && (bytes.Equal(name, bShiftConflicts) || bytes.Equal(name, bResolutions)) {
 				continue
 			}
+			if bytes.Equal(name, bOverrides) { // optional (overrides.go)
+				continue
+			}
 			if tx.Bucket(name) == nil {
 				add("bucket %s missing", name)
 				return nil
@@ -422,6 +425,7 @@ func (db *DB) Check() error {
 		if has4 {
 			checkConflictIndex(tx, conflicts, add)
 		}
+		checkOverrides(tx, add)
 		nUsed := 0
 		_ = tx.Bucket(bUsed).ForEach(func(k, _ []byte) error {
 			nUsed++

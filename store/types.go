@@ -74,8 +74,10 @@ type Change struct {
 	Via []State
 	// MaxOfflineInShift, when set, bounds a transition to queued: it fails
 	// with ErrOfflineLimit when the redemption's shift already counts that
-	// many offline acceptances. Checked in the transaction that accepts, so
-	// two scans that read the count at the same moment cannot both pass.
+	// many offline acceptances plus the Extra of the shift's journaled
+	// overrides (AddOfflineOverride). Checked in the transaction that
+	// accepts, so two scans that read the count at the same moment cannot
+	// both pass.
 	MaxOfflineInShift *int
 	Update            func(*Redemption)
 }

@@ -118,7 +118,8 @@ type Outcome struct {
 	Previous *PreviousUse `json:"previous,omitempty"`
 	ShiftID  uint64       `json:"shift_id,omitempty"`
 	// OfflineInShift / MaxPerShift are set for offline decisions, for the
-	// "3 / 20 this shift" line.
+	// "3 / 20 this shift" line; MaxPerShift is the shift's effective limit
+	// (with managers' overrides).
 	OfflineInShift int       `json:"offline_in_shift,omitempty"`
 	MaxPerShift    int       `json:"max_per_shift,omitempty"`
 	At             time.Time `json:"at"`
@@ -147,9 +148,11 @@ type Status struct {
 	InDoubt    int `json:"in_doubt"`
 	Conflicts  int `json:"conflicts"`
 	// OfflineAcceptedInShift is the current shift's count of offline
-	// acceptances, MaxPerShift its limit (0 = none).
+	// acceptances, MaxPerShift its limit (0 = none; with the managers'
+	// overrides of the shift, OfflineOverride, when it is open).
 	OfflineAcceptedInShift int    `json:"offline_accepted_in_shift"`
 	MaxPerShift            int    `json:"max_per_shift"`
+	OfflineOverride        int    `json:"offline_override,omitempty"`
 	ShiftID                uint64 `json:"shift_id,omitempty"`
 	// Syncing is true while a drain runs.
 	Syncing bool `json:"syncing"`

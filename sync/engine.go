@@ -595,7 +595,11 @@ func (e *Engine) offlineDecision(rec Record) (Outcome, error) {
 	if err != nil {
 		return Outcome{}, fmt.Errorf("redeem %s: %w", rec.Code, err)
 	}
-	in := PolicyInput{Now: e.now(), OfflineSince: since, CardID: rec.CardID, AcceptedInShift: n, Cached: cached, Code: rec.Code}
+	limit, extra, err := e.shiftLimit(rec.ShiftID)
+	if err != nil {
+		return Outcome{}, fmt.Errorf("redeem %s: %w", rec.Code, err)
+	}
+	in := PolicyInput{Now: e.now(), OfflineSince: since, CardID: rec.CardID, AcceptedInShift: n, Overrides: extra, Cached: cached, Code: rec.Code}
 	d := e.o.Policy.Decide(in)
 	decided := func(d Decision) func(*Record) {
 		return func(x *Record) {
@@ -615,15 +619,19 @@ func (e *Engine) offlineDecision(rec Record) (Outcome, error) {
 	} else if e.o.Policy.MaxPerShift >= 0 {
 		// The count read above may be stale by now (another scan accepted
 		// offline meanwhile): the journal checks the limit again in the
-		// commit that accepts.
+		// commit that accepts, adding the shift's overrides as they are
+		// then.
 		saved, err = e.j.AcceptOffline(rec.ID, StateReceived, e.o.Policy.MaxPerShift, decided(d))
 		if errors.Is(err, ErrOfflineLimit) {
 			if in.AcceptedInShift, err = e.j.OfflineAccepted(rec.ShiftID); err != nil {
 				return Outcome{}, fmt.Errorf("redeem %s: %w", rec.Code, err)
 			}
+			if limit, in.Overrides, err = e.shiftLimit(rec.ShiftID); err != nil {
+				return Outcome{}, fmt.Errorf("redeem %s: %w", rec.Code, err)
+			}
 			n = in.AcceptedInShift
 			if d = e.o.Policy.Decide(in); d.Accept { // the journal says the limit is reached
-				d = Decision{Reason: ReasonOfflineShiftLimit, Text: fmt.Sprintf("offline limit reached (%d this shift, offline.max_per_shift) — ask a manager", e.o.Policy.MaxPerShift)}
+				d = Decision{Reason: ReasonOfflineShiftLimit, Text: limitText(n, e.o.Policy.MaxPerShift, in.Overrides)}
 			}
 			saved, err = e.j.Transition(rec.ID, StateReceived, StateRejected, decided(d))
 		}
@@ -649,7 +657,7 @@ func (e *Engine) offlineDecision(rec Record) (Outcome, error) {
 		return Outcome{}, fmt.Errorf("redeem %s: %w", rec.Code, err)
 	}
 	out := e.outcome(saved)
-	out.OfflineInShift, out.MaxPerShift = n, e.o.Policy.MaxPerShift
+	out.OfflineInShift, out.MaxPerShift = n, limit
 	e.notify()
 	return out, nil
 }
@@ -946,6 +954,11 @@ func (e *Engine) Status() Status {
 	if id, _, ok, err := e.j.CurrentShift(); err == nil && ok {
 		s.ShiftID = id
 		s.OfflineAcceptedInShift, _ = e.j.OfflineAccepted(id)
+		if e.o.Policy.MaxPerShift >= 0 {
+			if limit, extra, err := e.shiftLimit(id); err == nil {
+				s.MaxPerShift, s.OfflineOverride = limit, extra
+			}
+		}
 	}
 	e.mu.Lock()
 	s.Syncing, s.TerminalKeyRefused = e.syncing, e.keyRefused

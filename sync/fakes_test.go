@@ -99,12 +99,14 @@ type memJournal struct {
 	shift   uint64
 	cashier string
 	offline map[uint64]int
-	codes   map[string]sync.CachedStatus
-	cursor  string
-	cards   map[string]string
-	meta    map[string]string
-	commits atomic.Int64
-	dues    atomic.Int64 // calls of Due: drain passes
+	// overrides are the managers' overrides by shift.
+	overrides map[uint64][]sync.Override
+	codes     map[string]sync.CachedStatus
+	cursor    string
+	cards     map[string]string
+	meta      map[string]string
+	commits   atomic.Int64
+	dues      atomic.Int64 // calls of Due: drain passes
 	// killAt, when > 0, makes every write fail once commits reach it: the
 	// process "died" there. onKill runs once when that happens.
 	killAt int64
@@ -134,7 +136,7 @@ func (j *memJournal) restart() {
 
 func newMemJournal(now func() time.Time) *memJournal {
 	return &memJournal{now: now, recs: map[uint64]sync.Record{}, byCode: map[string][]uint64{}, history: map[uint64][]sync.State{},
-		offline: map[uint64]int{}, codes: map[string]sync.CachedStatus{}, cards: map[string]string{}, meta: map[string]string{}}
+		offline: map[uint64]int{}, overrides: map[uint64][]sync.Override{}, codes: map[string]sync.CachedStatus{}, cards: map[string]string{}, meta: map[string]string{}}
 }
 
 func (j *memJournal) activeLocked(code string) *sync.Record {
@@ -212,8 +214,13 @@ func (j *memJournal) move(id uint64, from sync.State, via []sync.State, to sync.
 	if r.State != from {
 		return sync.Record{}, sync.ErrStale
 	}
-	if maxOffline >= 0 && j.offline[r.ShiftID] >= maxOffline {
-		return sync.Record{}, fmt.Errorf("%w (shift #%d has %d, at most %d)", sync.ErrOfflineLimit, r.ShiftID, j.offline[r.ShiftID], maxOffline)
+	if maxOffline >= 0 {
+		for _, o := range j.overrides[r.ShiftID] {
+			maxOffline += o.Extra
+		}
+		if j.offline[r.ShiftID] >= maxOffline {
+			return sync.Record{}, fmt.Errorf("%w (shift #%d has %d, at most %d)", sync.ErrOfflineLimit, r.ShiftID, j.offline[r.ShiftID], maxOffline)
+		}
 	}
 	if update != nil {
 		update(&r)
@@ -652,6 +659,34 @@ var _ sync.Journal = (*memJournal)(nil)
 // real journal checks it in the commit.
 func (j *memJournal) AcceptOffline(id uint64, from sync.State, max int, update func(*sync.Record)) (sync.Record, error) {
 	return j.move(id, from, nil, sync.StateQueued, update, max)
+}
+
+// AddOfflineOverride journals o for the open shift (the latest opened).
+func (j *memJournal) AddOfflineOverride(o sync.Override) (sync.Override, error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.deadLocked() {
+		return sync.Override{}, errKilled
+	}
+	if o.ShiftID == 0 || o.ShiftID != j.shift {
+		return sync.Override{}, fmt.Errorf("%w: shift #%d is not open", store.ErrShiftClosed, o.ShiftID)
+	}
+	if o.Extra < 1 || o.Extra > sync.MaxOverrideExtra || o.By == "" {
+		return sync.Override{}, fmt.Errorf("%w: override %+v", store.ErrInvalid, o)
+	}
+	if o.Cashier == "" {
+		o.Cashier = j.cashier
+	}
+	o.Seq, o.At = uint64(len(j.overrides[o.ShiftID])+1), j.now()
+	j.overrides[o.ShiftID] = append(j.overrides[o.ShiftID], o)
+	j.commits.Add(1)
+	return o, nil
+}
+
+func (j *memJournal) OfflineOverrides(shift uint64) ([]sync.Override, error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return slices.Clone(j.overrides[shift]), nil
 }
 
 // hist is a redemption's history as "received,checked,...".

@@ -64,11 +64,18 @@ type Journal interface {
 	// kept in the same commit as the consume intent).
 	TransitionVia(id uint64, from State, via []State, to State, update func(*Record)) (Record, error)
 	// AcceptOffline is Transition(id, from, queued, update) that fails with
-	// ErrOfflineLimit when the redemption's shift already counts max
-	// offline acceptances: the limit is checked in the commit that
-	// accepts, so two scans that read the shift's count at the same moment
-	// cannot both be accepted past offline.max_per_shift.
+	// ErrOfflineLimit when the redemption's shift already counts max plus
+	// the Extra of its overrides (AddOfflineOverride) offline acceptances:
+	// the limit is checked in the commit that accepts, so two scans that
+	// read the shift's count at the same moment cannot both be accepted
+	// past offline.max_per_shift and what managers allowed.
 	AcceptOffline(id uint64, from State, max int, update func(*Record)) (Record, error)
+	// AddOfflineOverride journals a manager's override of the open shift
+	// o.ShiftID in one commit, assigning Seq and At (and Cashier when
+	// empty); it fails (store.ErrShiftClosed, store.ErrInvalid) changing
+	// nothing. OfflineOverrides returns a shift's, oldest first.
+	AddOfflineOverride(o Override) (Override, error)
+	OfflineOverrides(shiftID uint64) ([]Override, error)
 	// Meta returns the small value kept under key across restarts ("" when
 	// none); PutMeta stores it in one commit ("" deletes it). The engine
 	// keeps its connectivity there (when the current outage began, for

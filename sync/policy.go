@@ -76,6 +76,9 @@ type PolicyInput struct {
 	CardID string
 	// AcceptedInShift counts offline acceptances already in this shift.
 	AcceptedInShift int
+	// Overrides is what managers allowed beyond MaxPerShift in this
+	// shift (the sum of its overrides' Extra).
+	Overrides int
 	// Cached is the code-status cache entry; nil when the code is unknown.
 	Cached *CachedStatus
 	// Code is the scanned code, for the format check.
@@ -125,10 +128,18 @@ func (p Policy) Decide(in PolicyInput) Decision {
 			return Decision{Reason: ReasonOfflineTooLong, Text: fmt.Sprintf("offline since %s, longer than offline.max_age (%s) — ask a manager", in.OfflineSince.Format("15:04"), p.MaxAge)}
 		}
 	}
-	if p.MaxPerShift >= 0 && in.AcceptedInShift >= p.MaxPerShift {
-		return Decision{Reason: ReasonOfflineShiftLimit, Text: fmt.Sprintf("offline limit reached (%d of %d this shift, offline.max_per_shift) — ask a manager", in.AcceptedInShift, p.MaxPerShift)}
+	if limit := p.MaxPerShift + in.Overrides; p.MaxPerShift >= 0 && in.AcceptedInShift >= limit {
+		return Decision{Reason: ReasonOfflineShiftLimit, Text: limitText(in.AcceptedInShift, p.MaxPerShift, in.Overrides)}
 	}
 	return Decision{Accept: true, Reason: ReasonAcceptedOffline, Text: "WeChat unreachable: accepted offline, it will be checked and consumed when the network is back"}
+}
+
+// limitText is the refusal at the shift's offline limit.
+func limitText(accepted, max, overrides int) string {
+	if overrides > 0 {
+		return fmt.Sprintf("offline limit reached (%d of %d this shift: offline.max_per_shift %d + %d allowed by a manager) — ask a manager", accepted, max+overrides, max, overrides)
+	}
+	return fmt.Sprintf("offline limit reached (%d of %d this shift, offline.max_per_shift) — ask a manager", accepted, max)
 }
 
 func (p Policy) codeRE() *regexp.Regexp {
