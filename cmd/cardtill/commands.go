@@ -18,4 +18,5 @@ var subcommands = []func(*globals) *cobra.Command{
 	newSyncCmd,
 	newShiftCmd,
 	newCodeCmd,
+	newPinCmd,
 }

@@ -16,9 +16,12 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/pelletier/go-toml/v2"
 
+	"cardtill/pin"
 	"cardtill/sync"
 	"cardtill/tui"
 )
@@ -82,6 +85,15 @@ type OfflineConfig struct {
 	// CodePattern is the regular expression a code must match to be
 	// accepted offline; "" is sync.DefaultCodePattern (10 to 20 digits).
 	CodePattern string `toml:"code_pattern"`
+	// ManagerPINHash is the argon2id hash of the manager's PIN ('cardtill
+	// pin hash' prints the line): with it, the till screen offers a
+	// manager's override at max_per_shift. "" = no override.
+	ManagerPINHash string `toml:"manager_pin_hash" secret:"true"`
+	// ManagerName is who an override is journaled as ("" = "manager").
+	ManagerName string `toml:"manager_name"`
+	// OverrideDefault is how many more an override allows unless the
+	// manager types another number.
+	OverrideDefault int `toml:"override_default"`
 }
 
 // SyncConfig tunes the outbox drain.
@@ -370,11 +382,12 @@ func DefaultConfig() *Config {
 			LockTimeout: Duration{2 * time.Second},
 		},
 		Offline: OfflineConfig{
-			Mode:         "accept",
-			MaxPerShift:  20,
-			MaxAge:       Duration{4 * time.Hour},
-			AllowCards:   []string{},
-			UnknownCodes: "accept",
+			Mode:            "accept",
+			MaxPerShift:     20,
+			MaxAge:          Duration{4 * time.Hour},
+			AllowCards:      []string{},
+			UnknownCodes:    "accept",
+			OverrideDefault: 10,
 		},
 		Sync: SyncConfig{
 			Concurrency:   8,
@@ -686,6 +699,12 @@ func (c *Config) Validate() error {
 		return bad("offline.code_pattern", fmt.Sprintf("%q is not a regular expression (%v): e.g. \"^([0-9]{10,20}|CUST-[0-9]{4})$\"", c.Offline.CodePattern, err))
 	case c.Offline.MaxPerShift < 0:
 		return bad("offline.max_per_shift", "must be 0 or more (0 = no offline acceptance)")
+	case c.Offline.ManagerPINHash != "" && pin.Parse(c.Offline.ManagerPINHash) != nil:
+		return bad("offline.manager_pin_hash", fmt.Sprintf("is not usable (%v): paste the line 'cardtill pin hash' prints", pin.Parse(c.Offline.ManagerPINHash)))
+	case c.Offline.OverrideDefault < 1 || c.Offline.OverrideDefault > sync.MaxOverrideExtra:
+		return bad("offline.override_default", fmt.Sprintf("%d is out of range: use 1 to %d", c.Offline.OverrideDefault, sync.MaxOverrideExtra))
+	case utf8.RuneCountInString(c.Offline.ManagerName) > 64 || strings.ContainsFunc(c.Offline.ManagerName, unicode.IsControl):
+		return bad("offline.manager_name", "must be plain text of at most 64 characters")
 	case c.Store.Path == "":
 		return bad("store.path", "must name the journal file, e.g. /var/lib/cardtill/journal.db")
 	case c.Store.RetainDays < 1:
