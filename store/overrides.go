@@ -86,7 +86,7 @@ func (db *DB) AddOfflineOverride(o OfflineOverride) (OfflineOverride, error) {
 		} else {
 			k, _ = c.Prev()
 		}
-		if k != nil && len(k) == 16 && binary.BigEndian.Uint64(k[:8]) == o.ShiftID {
+		if len(k) == 16 && binary.BigEndian.Uint64(k[:8]) == o.ShiftID {
 			o.Seq = binary.BigEndian.Uint64(k[8:]) + 1
 		}
 		o.At = db.now()
