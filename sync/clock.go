@@ -6,12 +6,27 @@ import (
 	"time"
 )
 
-// Clock is the engine's time: the time now and its timers. The engine
-// reads no other clock and starts no other timer, so a test can move time
-// by hand and scheduling can be checked without sleeping.
+// Clock is the engine's time: the PC's clock, a monotonic reading and
+// timers. The engine reads no other clock and starts no other timer, so a
+// test can move time by hand and scheduling can be checked without
+// sleeping.
+//
+// Within a run the engine schedules on the monotonic reading (Mono) from
+// the wall time it started at (see Engine.now): due times, the quiet
+// period, backoff, throttling and the offline age are immune to the PC's
+// clock being set back or forward while it runs. The wall time (Now) is
+// read for what is shown (an answer's time, an offline acceptance) and is
+// the new base at the next start, where due times kept in the journal are
+// checked against it (unskew).
 type Clock interface {
+	// Now is the PC's clock; it may jump when the clock is set.
 	Now() time.Time
-	// NewTimer returns a timer that sends on C once d has passed.
+	// Mono is a monotonic reading: only the difference of two readings
+	// means anything (the time that passed), and it never jumps when the
+	// PC's clock is set.
+	Mono() time.Duration
+	// NewTimer returns a timer that sends on C once d has passed (on the
+	// monotonic reading).
 	NewTimer(d time.Duration) Timer
 }
 
@@ -21,10 +36,19 @@ type Timer interface {
 	Stop() bool
 }
 
-// systemClock is the PC's clock (now may be Options.Now).
-type systemClock struct{ now func() time.Time }
+// systemClock is the PC's clock (now may be Options.Now). Its monotonic
+// reading is the time passed since it was made: with time.Now, Go's
+// monotonic clock (time.Time.Sub uses it); with an injected Now, that
+// function's own differences.
+type systemClock struct {
+	now    func() time.Time
+	origin time.Time
+}
 
-func (c systemClock) Now() time.Time { return c.now() }
+func newSystemClock(now func() time.Time) systemClock { return systemClock{now, now()} }
+
+func (c systemClock) Now() time.Time      { return c.now() }
+func (c systemClock) Mono() time.Duration { return c.now().Sub(c.origin) }
 
 func (systemClock) NewTimer(d time.Duration) Timer { return systemTimer{time.NewTimer(d)} }
 
@@ -42,9 +66,12 @@ const clockSlack = time.Minute
 // set by a clock that has since gone back.
 func (e *Engine) horizon() time.Duration { return e.o.MaxBackoff + e.o.QuietPeriod + clockSlack }
 
-// readClock is the engine's time now; it keeps the latest it read.
+// readClock is the engine's time now: the wall time it started at plus the
+// monotonic time passed since, so it never jumps within a run whatever the
+// PC's clock does. Due times, quiet periods, backoff and throttles are set
+// and compared on it. It keeps the latest it read.
 func (e *Engine) readClock() time.Time {
-	now := e.o.Clock.Now()
+	now := e.base.Add(e.o.Clock.Mono() - e.mono0)
 	n := now.UnixNano()
 	for {
 		old := e.seen.Load()
@@ -77,7 +104,8 @@ func (e *Engine) clockWentBack(now time.Time) bool {
 // a clock set back before the engine saw any time), due times beyond it
 // are capped at it.
 func (e *Engine) unskew() error {
-	now := e.o.Clock.Now()
+	now := e.now()
+	wall := e.wall() // UpdatedAt is the journal's wall time
 	back := e.clockWentBack(now)
 	if !back {
 		at, ok, err := e.j.NextDue()
@@ -94,7 +122,7 @@ func (e *Engine) unskew() error {
 	for _, r := range recs {
 		ahead := r.NextAttempt.After(limit)
 		if r.State != StateQueued {
-			ahead = ahead || r.UpdatedAt.After(now.Add(clockSlack))
+			ahead = ahead || r.UpdatedAt.After(wall.Add(clockSlack))
 		}
 		if !ahead {
 			continue
@@ -105,7 +133,7 @@ func (e *Engine) unskew() error {
 		// at it.
 		due := limit
 		switch {
-		case r.State != StateQueued && (back || r.UpdatedAt.After(now.Add(clockSlack))):
+		case r.State != StateQueued && (back || r.UpdatedAt.After(wall.Add(clockSlack))):
 			due = e.quietEnd()
 		case back:
 			due = now
@@ -119,4 +147,23 @@ func (e *Engine) unskew() error {
 		e.log.Warn("the PC's clock was set back: redemptions scheduled by the later time are due again", "count", n, "now", now)
 	}
 	return nil
+}
+
+// wall is the PC's clock now: for what is shown (an answer's time, an
+// offline acceptance) and to compare with the journal's own stamps
+// (UpdatedAt), never to schedule.
+func (e *Engine) wall() time.Time { return e.o.Clock.Now() }
+
+// quietOver reports whether r's quiet period is over: its due time (set on
+// the engine's monotonic time by the commit that began it) has come, and
+// the journal's stamp of its last move (wall time) is a quiet period old.
+// A stamp later than the PC's clock (the clock set back since) says
+// nothing, and the due time alone decides; so a clock set forward cannot
+// end a quiet period early and one set back cannot hold it.
+func (e *Engine) quietOver(r Record) bool {
+	if r.NextAttempt.After(e.now()) {
+		return false
+	}
+	age := e.wall().Sub(r.UpdatedAt)
+	return age < 0 || age >= e.o.QuietPeriod
 }

@@ -76,10 +76,10 @@ func (e *Engine) Recover(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("recover: %w", err)
 	}
-	now := e.now()
+	wall := e.wall() // UpdatedAt is the journal's wall time; a run just began
 	var ready []Record
 	for _, r := range recs {
-		if now.Sub(r.UpdatedAt) >= e.o.QuietPeriod {
+		if wall.Sub(r.UpdatedAt) >= e.o.QuietPeriod {
 			ready = append(ready, r)
 			continue
 		}
@@ -423,7 +423,7 @@ func (e *Engine) work(ctx context.Context, r Record, release func()) result {
 	case StateQueued:
 		return e.workQueued(ctx, r, release)
 	case StateConsuming, StateInDoubt:
-		if e.now().Sub(r.UpdatedAt) < e.o.QuietPeriod {
+		if !e.quietOver(r) {
 			return resSkipped
 		}
 		return e.resolve(ctx, r, release)

@@ -62,8 +62,10 @@ type Options struct {
 	MaxBackoff, Interval time.Duration
 	// Concurrency bounds the drain's parallel items (8 when 0).
 	Concurrency int
-	// Clock is the engine's time, now and timers (the PC's clock when
-	// nil). Now, when set and Clock is nil, replaces only its time now.
+	// Clock is the engine's time: the wall time, a monotonic reading and
+	// timers (the PC's clock when nil). Now, when set and Clock is nil,
+	// replaces its wall time, and the monotonic reading is then Now's own
+	// differences.
 	Clock Clock
 	Now   func() time.Time
 	// Logger receives the engine's log (discarded when nil).
@@ -97,8 +99,12 @@ type Engine struct {
 	drainMu       stdsync.Mutex // one drain pass at a time
 	loggedErrs    map[string]bool
 
-	started time.Time // New's time: older unanswered scans are a previous run's
-	updates broker    // Subscribe: every committed transition
+	started time.Time // New's wall time: older unanswered scans are a previous run's
+	// base and mono0 are the wall time and the monotonic reading at New:
+	// the engine's time is base plus the monotonic time passed (readClock).
+	base    time.Time
+	mono0   time.Duration
+	updates broker // Subscribe: every committed transition
 	// seen is the latest time the engine read (UnixNano): the clock set
 	// back shows against it (clockWentBack).
 	seen atomic.Int64
@@ -159,7 +165,7 @@ func New(o Options) (*Engine, error) {
 		if now == nil {
 			now = time.Now
 		}
-		o.Clock = systemClock{now}
+		o.Clock = newSystemClock(now)
 	}
 	o.Now = o.Clock.Now
 	if o.Logger == nil {
@@ -179,7 +185,9 @@ func New(o Options) (*Engine, error) {
 		loggedErrs: make(map[string]bool),
 		abandoned:  make(map[uint64]bool),
 		started:    o.Now(),
+		mono0:      o.Clock.Mono(),
 	}
+	e.base = e.started
 	e.now = e.readClock
 	e.j = &publishing{Journal: o.Journal, e: e, locks: map[uint64]*idLock{}}
 	e.life, e.stopLife = context.WithCancelCause(context.Background())
@@ -308,7 +316,7 @@ func (e *Engine) redeem(ctx context.Context, r Request, answer func(Outcome)) (_
 	if err != nil {
 		return Outcome{}, err
 	}
-	now := e.now()
+	now := e.wall() // shown and journaled, not scheduled on
 	base := Record{
 		CardID: r.CardID, EncryptCode: r.EncryptCode, Source: r.Source, RawScan: r.RawScan,
 		Cashier: cashier, ShiftID: shift, Terminal: e.o.Terminal, ReceivedAt: now,
@@ -608,8 +616,8 @@ func (e *Engine) offlineDecision(rec Record) (Outcome, error) {
 				x.CardID = firstNonEmpty(x.CardID, cached.CardID)
 			}
 			if d.Accept {
-				x.AcceptedAt = e.now()
-				x.NextAttempt = x.AcceptedAt
+				x.AcceptedAt = e.wall()
+				x.NextAttempt = e.now()
 			}
 		}
 	}
@@ -729,7 +737,7 @@ func (e *Engine) consumeAnswer(st Settlement, res ConsumeResult) func(*Record) {
 			x.OpenID = firstNonEmpty(res.OpenID, x.OpenID)
 			x.CardID = firstNonEmpty(x.CardID, res.CardID)
 		}
-		if st.To == StateInDoubt {
+		if st.To == StateInDoubt || st.To == StateConsuming {
 			x.NextAttempt = e.quietEnd()
 		}
 	}
@@ -869,7 +877,7 @@ func (e *Engine) outcome(r Record) Outcome {
 		ValidFrom: r.ValidFrom, ValidUntil: r.ValidUntil, ShiftID: r.ShiftID, At: r.UpdatedAt,
 	}
 	if out.At.IsZero() {
-		out.At = e.now()
+		out.At = e.wall()
 	}
 	if r.CardID != "" {
 		out.CardTitle, _ = e.j.CardTitle(r.CardID)

@@ -26,7 +26,8 @@ import (
 // when Advance passes their time (sync.Clock).
 type clock struct {
 	mu     stdsync.Mutex
-	t      time.Time
+	t      time.Time     // the PC's clock (Now)
+	mono   time.Duration // the monotonic reading (Mono): Advance moves it, Jump does not
 	timers []*fakeTimer
 	// started, when set, receives the duration of every timer started.
 	started chan time.Duration
@@ -34,7 +35,7 @@ type clock struct {
 
 type fakeTimer struct {
 	c       chan time.Time
-	at      time.Time
+	at      time.Duration // on the monotonic reading
 	stopped bool
 }
 
@@ -48,7 +49,7 @@ func (t *fakeTimer) Stop() bool {
 
 func (c *clock) NewTimer(d time.Duration) sync.Timer {
 	c.mu.Lock()
-	t := &fakeTimer{c: make(chan time.Time, 1), at: c.t.Add(d)}
+	t := &fakeTimer{c: make(chan time.Time, 1), at: c.mono + d}
 	c.timers = append(c.timers, t)
 	started := c.started
 	c.mu.Unlock()
@@ -66,12 +67,31 @@ func (c *clock) Now() time.Time {
 	return c.t
 }
 
+// Mono is the monotonic reading.
+func (c *clock) Mono() time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.mono
+}
+
+// Jump sets the PC's clock by d (back when negative) without any time
+// passing: the monotonic reading and the timers stay.
+func (c *clock) Jump(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// Advance lets d pass: the PC's clock and the monotonic reading move, and
+// the timers due fire. A negative d moves both back (a clock that only an
+// injected Now can be: the engine copes with it too).
 func (c *clock) Advance(d time.Duration) {
 	c.mu.Lock()
 	c.t = c.t.Add(d)
+	c.mono += d
 	keep := c.timers[:0]
 	for _, t := range c.timers {
-		if !t.stopped && !t.at.After(c.t) {
+		if !t.stopped && t.at <= c.mono {
 			t.stopped = true
 			t.c <- c.t
 			continue

@@ -12,6 +12,7 @@ import (
 type engineClock struct {
 	mu     stdsync.Mutex
 	now    time.Time
+	mono   time.Duration // advance moves it with now
 	timers []*engineTimer
 }
 
@@ -26,6 +27,12 @@ func (c *engineClock) Now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.now
+}
+
+func (c *engineClock) Mono() time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.mono
 }
 
 func (c *engineClock) NewTimer(d time.Duration) sync.Timer {
@@ -46,6 +53,7 @@ func (c *engineClock) advance(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.now = c.now.Add(d)
+	c.mono += d
 	kept := c.timers[:0]
 	for _, t := range c.timers {
 		switch {
