@@ -24,7 +24,7 @@ type BuildOptions struct {
 // counters (O(1)), only when the shift has conflicts its per-shift conflict
 // index (O(its conflicts), never decoding a record), and only when it has redemptions confirmed
 // by a query the reason index between the shift's first and last id
-// (O(those)). An open shift gives an X report, a closed one its Z report.
+// (O(those)), and the shift's offline-limit overrides (O(those)). An open shift gives an X report, a closed one its Z report.
 func Build(db *store.DB, id uint64, o BuildOptions) (Report, error) {
 	if o.Now == nil {
 		o.Now = time.Now
@@ -51,6 +51,9 @@ func Build(db *store.DB, id uint64, o BuildOptions) (Report, error) {
 		if in.Queried, err = db.ShiftConsumedByReason(id, ReasonConfirmedByQuery, 0); err != nil {
 			return Report{}, fmt.Errorf("read redemptions of shift %d confirmed by query: %w", id, err)
 		}
+	}
+	if in.Overrides, err = db.OfflineOverrides(id); err != nil {
+		return Report{}, fmt.Errorf("read offline-limit overrides of shift %d: %w", id, err)
 	}
 	cards := live.ByCard
 	if s.Z != nil && len(s.Z.ByCard) > len(cards) {

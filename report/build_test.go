@@ -293,3 +293,77 @@ func TestBuildConfirmedByQuery(t *testing.T) {
 		t.Fatalf("a shift without any: %d %+v %v", x2.ConfirmedByQuery, x2.ConfirmedByQueryList, err)
 	}
 }
+
+// TestBuildShowsOfflineOverrides: a manager's override journaled through
+// the engine on the real journal is in the X report, survives a restart,
+// and is in the Z report after the close (text, JSON and CSV), with the
+// offline acceptances it allowed; another shift's report has none.
+func TestBuildShowsOfflineOverrides(t *testing.T) {
+	loc := time.FixedZone("CST", 8*3600)
+	c := &clock{t: time.Date(2026, 12, 2, 14, 0, 0, 0, loc)}
+	path := filepath.Join(t.TempDir(), "j.db")
+	db := openDB(t, path, c)
+	sh, err := db.OpenShift("till-01", "王小明")
+	if err != nil {
+		t.Fatal(err)
+	}
+	limit := 1
+	accept := func(code string) error {
+		r := create(t, db, sh.ID, code, "pCard", store.Received, "")
+		_, err := db.Transition(r.ID, store.Received, store.Queued, store.Change{By: "test", MaxOfflineInShift: &limit})
+		return err
+	}
+	if err := accept("100000000001"); err != nil {
+		t.Fatal(err)
+	}
+	if err := accept("100000000002"); !errors.Is(err, store.ErrOfflineLimit) {
+		t.Fatalf("at the limit: %v", err)
+	}
+	c.t = c.t.Add(5 * time.Minute)
+	if _, err := db.AddOfflineOverride(store.OfflineOverride{ShiftID: sh.ID, By: "王经理", Extra: 1, Limit: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if err := accept("100000000003"); err != nil {
+		t.Fatal(err)
+	}
+	x, err := Build(db, sh.ID, BuildOptions{Loc: loc, Now: c.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []OverrideLine{{By: "王经理", Cashier: "王小明", Extra: 1, At: time.Date(2026, 12, 2, 14, 5, 0, 0, loc), Limit: 1}}
+	if !reflect.DeepEqual(x.OfflineOverrides, want) || x.OfflineOverride != 1 || x.OfflineAccepted != 2 {
+		t.Fatalf("X report: %+v, override %d, accepted offline %d", x.OfflineOverrides, x.OfflineOverride, x.OfflineAccepted)
+	}
+	if _, err := db.CloseShift(sh.ID); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	db = openDB(t, path, c)
+	defer db.Close()
+	z, err := Build(db, sh.ID, BuildOptions{Z: true, Loc: loc, Now: c.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(z.OfflineOverrides, want) || z.OfflineOverride != 1 {
+		t.Fatalf("Z report after a restart: %+v", z.OfflineOverrides)
+	}
+	for _, lang := range []string{"en", "zh"} {
+		if txt := Text(z, Options{Lang: lang, Width: 32}); !strings.Contains(txt, "+1 ") || !strings.Contains(txt, "王经理") || !strings.Contains(txt, "1->2") {
+			t.Errorf("%s Z text lacks the override:\n%s", lang, txt)
+		}
+	}
+	var js, cs strings.Builder
+	if err := JSON(&js, z); err != nil || !strings.Contains(js.String(), `"offline_overrides": [`) || !strings.Contains(js.String(), `"by": "王经理"`) {
+		t.Errorf("JSON: %v\n%s", err, js.String())
+	}
+	if err := CSV(&cs, z); err != nil || !strings.Contains(cs.String(), "offline_override_by,王经理,1 2026-12-02T14:05:00+08:00 王小明") {
+		t.Errorf("CSV: %v\n%s", err, cs.String())
+	}
+	sh2, err := db.OpenShift("till-01", "Alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, err := Build(db, sh2.ID, BuildOptions{Loc: loc, Now: c.now}); err != nil || len(r.OfflineOverrides) != 0 || r.OfflineOverride != 0 {
+		t.Fatalf("another shift: %+v %v", r.OfflineOverrides, err)
+	}
+}

@@ -18,6 +18,9 @@ func JSON(w io.Writer, r Report) error {
 // CSV writes r as one row per metric: "metric,key,value" with a header.
 // Metrics: shift_id, kind, terminal, cashier, opened_at, closed_at,
 // total, outcome (key: outcome name), offline_accepted,
+// offline_override (the sum of the managers' overrides of the offline
+// limit), offline_override_by (key: who allowed it, value: extra, RFC 3339
+// time and the cashier on shift; one row per override),
 // refused_by_reason (key: reason), card (key: card_id), card_title
 // (key: card_id, value: title), hour (key: RFC 3339 start of the local
 // hour), cashier_count (key: cashier), conflict (key: code, value:
@@ -49,6 +52,10 @@ func CSV(w io.Writer, r Report) error {
 	}
 	outs("outcome", r.Outcomes)
 	row("offline_accepted", "", n(r.OfflineAccepted))
+	row("offline_override", "", n(r.OfflineOverride))
+	for _, x := range r.OfflineOverrides {
+		row("offline_override_by", x.By, n(x.Extra)+" "+x.At.Format(time.RFC3339)+" "+x.Cashier)
+	}
 	for _, x := range r.RefusedByReason {
 		row("refused_by_reason", x.Name, n(x.Count))
 	}

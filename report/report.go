@@ -99,6 +99,17 @@ type QueriedLine struct {
 	AfterClose bool `json:"after_close"`
 }
 
+// OverrideLine is a manager's override of the shift's offline limit
+// ([offline] max_per_shift): Extra more codes allowed offline.
+type OverrideLine struct {
+	By      string    `json:"by"` // the manager's name, or "manager"
+	Cashier string    `json:"cashier"`
+	Extra   int       `json:"extra"`
+	At      time.Time `json:"at"`
+	// Limit is the shift's limit before this override; after it, Limit+Extra.
+	Limit int `json:"limit"`
+}
+
 // ReasonConfirmedByQuery is the journal's reason for a redemption
 // consumed as confirmed by a query (sync.ReasonConfirmedByQuery).
 const ReasonConfirmedByQuery = "confirmed_by_query"
@@ -114,14 +125,18 @@ type Report struct {
 	GeneratedAt time.Time  `json:"generated_at"`
 	TimeZone    string     `json:"time_zone"`
 
-	Total           int            `json:"total"`
-	Outcomes        Outcomes       `json:"outcomes"`
-	OfflineAccepted int            `json:"offline_accepted"`
-	RefusedByReason []Count        `json:"refused_by_reason"`
-	ByCard          []CardCount    `json:"by_card"`
-	ByHour          []HourCount    `json:"by_hour"`
-	ByCashier       []Count        `json:"by_cashier"`
-	Conflicts       []ConflictLine `json:"conflicts"`
+	Total           int      `json:"total"`
+	Outcomes        Outcomes `json:"outcomes"`
+	OfflineAccepted int      `json:"offline_accepted"`
+	// OfflineOverrides lists the managers' overrides of the shift's
+	// offline limit, oldest first; OfflineOverride sums their Extra.
+	OfflineOverrides []OverrideLine `json:"offline_overrides"`
+	OfflineOverride  int            `json:"offline_override"`
+	RefusedByReason  []Count        `json:"refused_by_reason"`
+	ByCard           []CardCount    `json:"by_card"`
+	ByHour           []HourCount    `json:"by_hour"`
+	ByCashier        []Count        `json:"by_cashier"`
+	Conflicts        []ConflictLine `json:"conflicts"`
 	// ConflictsOpen counts the listed conflicts no manager has resolved yet.
 	ConflictsOpen int `json:"conflicts_open"`
 	// ConfirmedByQuery counts the consumed redemptions (of consumed_online
@@ -153,8 +168,11 @@ type Input struct {
 	// (store.ShiftConsumedByReason).
 	Queried []store.Redemption
 	Titles  map[string]string // card_id -> title
-	Loc     *time.Location    // till's local time zone (default time.Local)
-	Now     time.Time
+	// Overrides are the shift's offline-limit overrides
+	// (store.OfflineOverrides).
+	Overrides []store.OfflineOverride
+	Loc       *time.Location // till's local time zone (default time.Local)
+	Now       time.Time
 }
 
 func outcomes(m map[string]int) Outcomes {
@@ -300,6 +318,11 @@ func FromCounters(in Input) Report {
 			ScannedAt: scanned.In(loc), At: at.In(loc), AfterClose: red.SettledAfterClose})
 	}
 	sort.Slice(r.ConfirmedByQueryList, func(i, j int) bool { return r.ConfirmedByQueryList[i].ID < r.ConfirmedByQueryList[j].ID })
+	r.OfflineOverrides = []OverrideLine{}
+	for _, o := range in.Overrides {
+		r.OfflineOverrides = append(r.OfflineOverrides, OverrideLine{By: o.By, Cashier: o.Cashier, Extra: o.Extra, At: o.At.In(loc), Limit: o.Limit})
+		r.OfflineOverride += o.Extra
+	}
 	if r.RefusedByReason == nil {
 		r.RefusedByReason = []Count{}
 	}

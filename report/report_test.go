@@ -78,6 +78,10 @@ func sample(t testing.TB) Report {
 			queried(7, "112233445566", time.Date(2026, 11, 22, 23, 15, 0, 0, loc), time.Date(2026, 11, 22, 23, 15, 0, 0, loc), time.Date(2026, 11, 23, 0, 5, 0, 0, loc), false),
 			{ID: 5, Code: "000000000005", State: store.Consumed, Reason: "ok"}, // not listed
 		},
+		Overrides: []store.OfflineOverride{
+			{ShiftID: 31, Seq: 1, By: "王经理", Cashier: "王小明", Extra: 5, At: time.Date(2026, 11, 22, 23, 20, 0, 0, loc), Limit: 20},
+			{ShiftID: 31, Seq: 2, By: ManagerBy, Cashier: "王小明", Extra: 10, At: time.Date(2026, 11, 23, 0, 45, 0, 0, loc), Limit: 25},
+		},
 		Titles: map[string]string{"pFS7Fjg8kV1IdDz01r4SQwMkuCKc": "满100减20优惠券", "pFS7Fjg8kV1IdDz01r4SQwMkuXYZ": "Free coffee"},
 		Loc:    loc,
 		Now:    time.Date(2026, 11, 23, 2, 0, 0, 0, loc),
@@ -213,6 +217,9 @@ func TestCSV(t *testing.T) {
 	}
 	if find("confirmed_by_query", "") != "2" || find("confirmed_by_query_after_close", "") != "1" || find("confirmed_by_query_redemption", "112233445566") != "2026-11-22T23:15:00+08:00" {
 		t.Fatalf("csv rows of confirmed by query wrong:\n%v", rows)
+	}
+	if find("offline_override", "") != "15" || find("offline_override_by", "王经理") != "5 2026-11-22T23:20:00+08:00 王小明" || find("offline_override_by", "manager") != "10 2026-11-23T00:45:00+08:00 王小明" {
+		t.Fatalf("csv rows of the offline overrides wrong:\n%v", rows)
 	}
 	if find("total", "") != "14" || find("outcome", "pending") != "2" || find("settled_after_close", "conflict") != "1" || find("refused_by_reason", "already_used") != "2" {
 		t.Fatalf("csv rows wrong:\n%v", rows)

@@ -37,6 +37,8 @@ var cats = map[string]catalogue{
 		"queried":      "Consumed, confirmed by query",
 		"queried_note": "The answer to the consume was lost and a later query found the code used. WeChat does not say which till used it: check it was not honoured twice. Times are when scanned.",
 		"queried_star": " * confirmed after close.",
+		"overrides":    "Offline limit raised", "override": "+%d by %s",
+		"override_detail": "cashier %s: %d->%d", "manager": "manager",
 	},
 	"zh": {
 		"X": "班次报表（当前）", "Z": "交班报表",
@@ -58,6 +60,8 @@ var cats = map[string]catalogue{
 		"queried":      "经查询确认的核销",
 		"queried_note": "核销应答丢失，后经查询得知券已核销。微信不说明由哪台收银台核销，请核对是否被重复使用。时间为扫码时间。",
 		"queried_star": "*为交班后确认。",
+		"overrides":    "店长放宽离线限额", "override": "+%d %s批准",
+		"override_detail": "收银员 %s，限额 %d->%d", "manager": "店长",
 	},
 }
 
@@ -169,6 +173,15 @@ func Text(r Report, o Options) string {
 	}
 	p.kv(0, c["total"], itoa(r.Total))
 	p.kv(0, c["offline_accepted"], itoa(r.OfflineAccepted))
+	if len(r.OfflineOverrides) > 0 {
+		p.line("  " + c["overrides"])
+		for _, x := range r.OfflineOverrides {
+			p.kv(2, fmt.Sprintf(c["override"], x.Extra, managerName(c, x.By)), x.At.Format("01-02 15:04"))
+			for _, l := range wrap(fmt.Sprintf(c["override_detail"], x.Cashier, x.Limit, x.Limit+x.Extra), w-6) {
+				p.line("      " + l)
+			}
+		}
+	}
 	if len(r.RefusedByReason) > 0 {
 		p.rule("-")
 		p.line(c["refused_by"])
@@ -264,6 +277,17 @@ func Text(r Report, o Options) string {
 	}
 	p.rule("=")
 	return p.b.String()
+}
+
+// ManagerBy is who an override is journaled as when [offline]
+// manager_name is not set; reports print it in their language.
+const ManagerBy = "manager"
+
+func managerName(c catalogue, by string) string {
+	if by == ManagerBy || by == "" {
+		return c["manager"]
+	}
+	return by
 }
 
 // cardLabel is a card's title, else its card_id shortened, else the

@@ -24,6 +24,12 @@ func DataStrings(r Report) []string {
 			d = append(d, x.Resolution.By, x.Resolution.Note)
 		}
 	}
+	for _, x := range r.OfflineOverrides {
+		if x.By != ManagerBy {
+			d = append(d, x.By)
+		}
+		d = append(d, x.Cashier)
+	}
 	for _, x := range r.ConfirmedByQueryList {
 		d = append(d, x.Code, x.CardID)
 	}
