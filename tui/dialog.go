@@ -17,7 +17,8 @@ const (
 	dialogConfirm
 	dialogShiftOpen
 	dialogShiftClose
-	dialogResolve // a conflict's resolution: who, then what (conflict.go)
+	dialogResolve  // a conflict's resolution: who, then what (conflict.go)
+	dialogOverride // the manager's override of the offline limit (override.go)
 )
 
 // dialog is the modal on top of the till: quit, confirm-before-consume,
@@ -34,6 +35,8 @@ type dialog struct {
 	// has the keys.
 	note   textinput.Model
 	onNote bool
+	// ov is the override dialog's state.
+	ov overrideDialog
 }
 
 func (m Model) startShiftDialog() (tea.Model, tea.Cmd) {
@@ -105,6 +108,8 @@ func (m Model) updateDialog(k tea.KeyMsg) (tea.Model, tea.Cmd) {
 		}
 	case dialogResolve:
 		return m.updateResolve(k)
+	case dialogOverride:
+		return m.updateOverride(k)
 	case dialogShiftOpen:
 		switch {
 		case key.Matches(k, m.keys.Submit):

@@ -100,6 +100,9 @@ type Options struct {
 	// all), 0 when there is none: F4 shows the last closed shift's Z
 	// report when no shift is open, and ← pages back (report_pages.go).
 	ShiftBefore func(id uint64) (uint64, error)
+	// Override is the manager's override of the offline limit (F7 at the
+	// limit, override.go); nil when [offline] manager_pin_hash is not set.
+	Override *Override
 	// PrintReport prints shift id's report and PrintConflict a conflict
 	// slip on the receipt printer (F9 on F4 and on a conflict's detail);
 	// nil when there is no printer. They must not block for long (package
@@ -447,6 +450,10 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m.onPage(msg)
 	case printedMsg:
 		return m.onPrinted(msg)
+	case pinMsg:
+		return m.onPIN(msg)
+	case overrideMsg:
+		return m.onOverride(msg)
 	case shiftMsg:
 		return m.onShift(msg)
 	case reportMsg:
@@ -468,6 +475,9 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 func (m Model) onKey(k tea.KeyMsg) (tea.Model, tea.Cmd) {
 	if mm, cmd, ok := m.managerKey(k); ok {
 		return mm, cmd
+	}
+	if key.Matches(k, keyOverride) && m.overrideOffered() {
+		return m.startOverride()
 	}
 	switch {
 	case key.Matches(k, m.keys.Quit):
@@ -614,6 +624,9 @@ func (m Model) onRedeemed(r redeemedMsg) (tea.Model, tea.Cmd) {
 	cmds := []tea.Cmd{m.refreshStatus()}
 	if r.err != nil || !r.out.Kind.Honoured() && r.out.Kind != sync.Duplicate && !cancelled {
 		cmds = append(cmds, m.bell())
+	}
+	if r.err == nil && r.out.Reason == sync.ReasonOfflineShiftLimit && m.o.Override != nil {
+		m.notice = m.mtx().OverrideHint // a manager can allow more (override.go)
 	}
 	if r.err == nil && r.out.ShiftID != 0 && r.out.ShiftID != m.status.shiftID {
 		m.status.shiftID = r.out.ShiftID

@@ -24,6 +24,13 @@ type mgrText struct {
 	// F4 paging
 	ReportPagesHint, ReportNoEarlier, ReportNoShift string
 	Printed, PrintUnavailable, Printing             string
+	// the manager's override of the offline limit (override.go)
+	OverrideHint, OverrideTitle, OverrideAtFmt string
+	OverridePINAsk, OverrideChecking           string
+	OverrideWrongPIN, OverridePausedFmt        string
+	OverrideCountAsk, OverrideBadCountFmt      string
+	OverrideConfirmFmt, OverrideConfirmKeys    string
+	OverrideDoneFmt                            string
 }
 
 var mgrTexts = map[string]*mgrText{
@@ -42,6 +49,13 @@ var mgrTexts = map[string]*mgrText{
 		Resolved: "resolved", Open: "open", KeyResolve: "resolve", KeyPick: "next", KeyShifts: "shifts", KeyPrint: "print",
 		ReportPagesHint: "←/→ earlier/later shifts · F9 print", ReportNoEarlier: "No earlier shift", ReportNoShift: "No shift yet: F2 opens one",
 		Printed: "Sent to the printer", PrintUnavailable: "No receipt printer set up ([printer] in the config)", Printing: "Printing…",
+		OverrideHint:  "Offline limit reached: a manager can allow more with F7",
+		OverrideTitle: "Manager override: offline limit", OverrideAtFmt: "%d of %d accepted offline this shift",
+		OverridePINAsk: "Manager PIN (Enter, Esc cancels):", OverrideChecking: "Checking…",
+		OverrideWrongPIN: "Wrong PIN", OverridePausedFmt: "Too many wrong PINs: try again in %d s",
+		OverrideCountAsk: "How many more this shift (Enter):", OverrideBadCountFmt: "Type a number from 1 to %d",
+		OverrideConfirmFmt: "Allow %d more offline this shift (limit %d -> %d)?", OverrideConfirmKeys: "Enter allow · Esc cancel",
+		OverrideDoneFmt: "Manager allowed %d more offline: the limit this shift is %d",
 	},
 	"zh": {
 		ClosePendingFmt: "还有 %d 笔待微信确认：稍后结算，列入交班报表的“交班后结算”。",
@@ -58,6 +72,13 @@ var mgrTexts = map[string]*mgrText{
 		Resolved: "已处理", Open: "未处理", KeyResolve: "处理", KeyPick: "下一条", KeyShifts: "前后班次", KeyPrint: "打印",
 		ReportPagesHint: "←/→ 前后班次 · F9 打印", ReportNoEarlier: "没有更早的班次", ReportNoShift: "尚无班次：按 F2 开班",
 		Printed: "已发送到打印机", PrintUnavailable: "未配置小票打印机（配置文件 [printer]）", Printing: "打印中…",
+		OverrideHint:  "已达离线受理上限：店长可按 F7 放宽",
+		OverrideTitle: "店长授权：放宽离线限额", OverrideAtFmt: "本班次已离线受理 %d / %d",
+		OverridePINAsk: "店长密码（Enter 确认，Esc 取消）：", OverrideChecking: "正在核对…",
+		OverrideWrongPIN: "密码错误", OverridePausedFmt: "密码错误次数过多：请 %d 秒后再试",
+		OverrideCountAsk: "本班次再放宽几笔（Enter）：", OverrideBadCountFmt: "请输入 1 到 %d 之间的数字",
+		OverrideConfirmFmt: "本班次离线受理再放宽 %d 笔（限额 %d -> %d）？", OverrideConfirmKeys: "Enter 确认 · Esc 取消",
+		OverrideDoneFmt: "店长已放宽 %d 笔：本班次离线限额为 %d",
 	},
 }
 

@@ -383,6 +383,8 @@ func (m Model) dialogView(w int) []string {
 		lines = []string{m.st.Warn.Render(tx.ShiftOpenTitle), tx.ShiftOpenAsk, m.dialog.name.View()}
 	case dialogResolve:
 		lines = m.resolveDialogLines()
+	case dialogOverride:
+		lines = m.overrideDialogLines()
 	case dialogShiftClose:
 		lines = []string{m.st.Warn.Render(tx.ShiftCloseTitle), fmt.Sprintf(tx.ShiftCloseAskFmt, m.status.shiftID, m.status.cashier)}
 		if d := m.dialog; d.pending > 0 {

@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"cardtill/pin"
+	"cardtill/sync"
 )
 
 // TestPinHashFromStdin: 'pin hash' reads one line of standard input and
@@ -58,5 +60,88 @@ func TestPinHashFromStdin(t *testing.T) {
 	code, _, errOut = runCLI(t, "--config", cfg, "config", "show")
 	if code == 0 || !strings.Contains(errOut, "offline.manager_pin_hash") || strings.Contains(errOut, h[len(h)-20:]) {
 		t.Fatalf("a bad hash: exit %d %s", code, errOut)
+	}
+}
+
+// TestManagerPINNeverInLogsOrJournal: the till's override, wired as
+// 'cardtill run' wires it, on a real journal during an outage: wrong PINs
+// are refused and logged as refused, the right one lets the manager allow
+// more, the override is journaled under manager_name and the next code is
+// accepted; neither the PIN nor its hash (nor its salt or key) is in the
+// logs or anywhere in the journal file.
+func TestManagerPINNeverInLogsOrJournal(t *testing.T) {
+	const p = "582046"
+	h, err := pin.Hash(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, cfgPath, dbPath := fakeTill(t)
+	f, err := os.OpenFile(cfgPath, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(f, "\n[offline]\nmax_per_shift = 1\nmanager_pin_hash = %q\nmanager_name = \"王经理\"\noverride_default = 3\n", h)
+	f.Close()
+	tl, logs, stop := runningTill(t, cfgPath)
+	cfg, err := (&globals{configPath: cfgPath}).config()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ovLogs bytes.Buffer
+	ov := managerOverride(cfg, tl.engine, slog.New(slog.NewTextHandler(&ovLogs, nil)))
+	if ov == nil || ov.Default != 3 {
+		t.Fatalf("override %+v", ov)
+	}
+	srv.SetOutage(true)
+	ctx := context.Background()
+	redeem := func(code string) sync.Outcome {
+		t.Helper()
+		out, err := tl.engine.Redeem(ctx, sync.Request{Code: code})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	if out := redeem("810000000001"); out.Kind != sync.AcceptedOffline {
+		t.Fatalf("first: %+v", out)
+	}
+	if out := redeem("810000000002"); out.Reason != sync.ReasonOfflineShiftLimit {
+		t.Fatalf("at the limit: %+v", out)
+	}
+	for _, wrong := range []string{"111111", "582047"} {
+		if ok, _ := ov.CheckPIN(wrong); ok {
+			t.Fatalf("PIN %s accepted", wrong)
+		}
+	}
+	if ok, wait := ov.CheckPIN(p); !ok || wait != 0 {
+		t.Fatalf("the right PIN: %v %s", ok, wait)
+	}
+	o, err := ov.Allow(ov.Default)
+	if err != nil || o.By != "王经理" || o.Extra != 3 || o.Cashier != "Wang Fang" {
+		t.Fatalf("allowed %+v %v", o, err)
+	}
+	if out := redeem("810000000003"); out.Kind != sync.AcceptedOffline || out.MaxPerShift != 4 {
+		t.Fatalf("after the override: %+v", out)
+	}
+	stop()
+	journal, err := os.ReadFile(dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := logs.String() + ovLogs.String()
+	if !strings.Contains(all, "manager PIN refused") || !strings.Contains(all, "offline limit raised") {
+		t.Fatalf("the logs lack the refusals or the override:\n%s", all)
+	}
+	parts := strings.Split(h, "$")
+	for _, secret := range []string{p, h, parts[4], parts[5], "582047", "111111"} {
+		if strings.Contains(all, secret) {
+			t.Errorf("the logs contain %q:\n%s", secret, all)
+		}
+		if bytes.Contains(journal, []byte(secret)) {
+			t.Errorf("the journal file contains %q", secret)
+		}
+	}
+	if !bytes.Contains(journal, []byte("王经理")) {
+		t.Error("the check cannot fail: the override is not in the journal file as bytes")
 	}
 }

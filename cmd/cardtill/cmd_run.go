@@ -27,7 +27,8 @@ answer shows at once. It drains the offline queue in the background and, with
 wechat.hub_url, pulls the hub's code-status feed.
 
 Keys: F1 help, F2 shift, F3 queue and conflicts (F6 marks them seen), F4 the
-shift report, F5 sync now, Esc back, Ctrl+C quit.
+shift report, F5 sync now, F7 at the offline limit a manager's override
+(offline.manager_pin_hash), Esc back, Ctrl+C quit.
 
 It logs to log.file (default cardtill.log next to the journal), never to the
 screen, and answers 'cardtill db check', 'db backup' and 'doctor' through a
@@ -102,6 +103,7 @@ func runTill(ctx context.Context, g *globals, cfg *Config, logger *slog.Logger) 
 		ShiftReport: shiftReportView(db), Backlog: journalBacklog(db), AckConflicts: ackConflicts(db, time.Now),
 		ConflictDetail: conflictDetail(db), ResolveConflict: resolveConflict(db), ShiftBefore: shiftBefore(db),
 		PrintReport: printShiftReport(db, cfg, prn), PrintConflict: printConflictSlip(db, cfg, prn), Notices: notices.notices(), PastNotices: notices.past(),
+		Override: managerOverride(cfg, e, logger),
 	}
 	if sc := cfg.Scanner.toScanner(); sc.Port != "" {
 		r, err := scanner.Open(ctx, sc, scanner.Options{WaitForPort: true, Logger: logger})
