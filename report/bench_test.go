@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -179,4 +180,79 @@ func BenchmarkReportParts(b *testing.B) {
 			_ = Text(r, Options{Width: 48})
 		}
 	})
+}
+
+// BenchmarkReportRatio measures the issue's figure in one process: the Z
+// report (Build and its 48-column text, as BenchmarkReport) of the last
+// 2,000-redemption shift in a journal of 100,000 and one of 1,000,000
+// redemptions (CARDTILL_BENCH_1M=1; without it 10,000 and 100,000, the
+// same tenfold step on journals quick to build). Both journals are open
+// at once and measured in alternating rounds (which goes first alternates
+// too) of reportRatioOps reports each, so the machine's load falls on
+// both alike. It reports each size's min and median time per report over
+// the rounds, and the ratios big/small of the mins and of the medians
+// (the issue asks within 1.2x). Run it with -benchtime=1x: one b.Loop
+// iteration is all the rounds.
+func BenchmarkReportRatio(b *testing.B) {
+	small, big := 10_000, 100_000
+	if os.Getenv("CARDTILL_BENCH_1M") != "" {
+		small, big = 100_000, 1_000_000
+	}
+	const rounds, reportRatioOps = 9, 50
+	type journal struct {
+		db    *store.DB
+		shift uint64
+	}
+	var js [2]journal
+	for i, n := range []int{small, big} {
+		p, shift := bigJournal(b, n)
+		db, err := store.Open(p, store.Options{ReadOnly: true})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer db.Close()
+		js[i] = journal{db, shift}
+	}
+	one := func(j journal) {
+		r, err := Build(j.db, j.shift, BuildOptions{Z: true})
+		if err != nil || r.Total != 2000 {
+			b.Fatalf("report: total %d, %v", r.Total, err)
+		}
+		_ = Text(r, Options{Width: 48})
+	}
+	for _, j := range js { // warm the page cache and the code
+		one(j)
+	}
+	var per [2][]float64 // ns per report, per round
+	b.ResetTimer()
+	for b.Loop() {
+		per = [2][]float64{}
+		for round := range rounds {
+			for k := range 2 {
+				i := (round + k) % 2
+				start := time.Now()
+				for range reportRatioOps {
+					one(js[i])
+				}
+				per[i] = append(per[i], float64(time.Since(start).Nanoseconds())/reportRatioOps)
+			}
+		}
+	}
+	b.StopTimer()
+	stat := func(v []float64) (lo, med float64) {
+		s := slices.Clone(v)
+		slices.Sort(s)
+		return s[0], s[len(s)/2]
+	}
+	sMin, sMed := stat(per[0])
+	bMin, bMed := stat(per[1])
+	name := func(n int) string { return fmt.Sprintf("%dk", n/1000) }
+	b.ReportMetric(sMin/1e6, "ms-min-"+name(small))
+	b.ReportMetric(sMed/1e6, "ms-median-"+name(small))
+	b.ReportMetric(bMin/1e6, "ms-min-"+name(big))
+	b.ReportMetric(bMed/1e6, "ms-median-"+name(big))
+	b.ReportMetric(bMin/sMin, "ratio-min")
+	b.ReportMetric(bMed/sMed, "ratio-median")
+	b.Logf("%d rounds of %d reports: %s min %.2f ms median %.2f ms; %s min %.2f ms median %.2f ms; ratio min %.2fx median %.2fx",
+		rounds, reportRatioOps, name(small), sMin/1e6, sMed/1e6, name(big), bMin/1e6, bMed/1e6, bMin/sMin, bMed/sMed)
 }
