@@ -99,6 +99,19 @@ func goldenStates() map[string]func(m Model) Model {
 				OfflineAcceptedInShift: 20, MaxPerShift: 20}
 			return m
 		},
+		"override-pin": func(m Model) Model {
+			m = goldenStates()["offline-limit-reached"](m)
+			m.o.Override = &Override{CheckPIN: func(string) (bool, time.Duration) { return false, 0 }, Allow: func(int) (sync.Override, error) { return sync.Override{}, nil }, Default: 10}
+			m = send(m, press(tea.KeyF7))
+			m.dialog.ov.pin.SetValue("7395") // shown masked
+			m.dialog.ov.wrong = true
+			return m
+		},
+		"override-confirm": func(m Model) Model {
+			m = goldenStates()["override-pin"](m)
+			m = send(m, pinMsg{ok: true})
+			return send(m, press(tea.KeyEnter))
+		},
 		"online-queue-waiting": func(m Model) Model {
 			m.status.st.QueueDepth = 2
 			return m

@@ -230,6 +230,18 @@ func TestScanDuringOverridePIN(t *testing.T) {
 	}
 }
 
+// TestOverrideInHelp: F1 lists F7 when an override is configured, and
+// not otherwise.
+func TestOverrideInHelp(t *testing.T) {
+	r, _, _ := overrideRig(t, "zh", 5)
+	r.key(time.Second, tea.KeyMsg{Type: tea.KeyF1})
+	mustShow(t, r.m, "F7", mgrTexts["zh"].OverrideKeyHelp)
+	r.m.o.Override = nil
+	if strings.Contains(shown(r.m), mgrTexts["zh"].OverrideKeyHelp) {
+		t.Fatal("help lists the override without one configured")
+	}
+}
+
 // TestOverrideOnlyAtTheLimit: F7 opens nothing without an override
 // configured, or below the limit.
 func TestOverrideOnlyAtTheLimit(t *testing.T) {

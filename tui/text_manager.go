@@ -30,7 +30,7 @@ type mgrText struct {
 	OverrideWrongPIN, OverridePausedFmt        string
 	OverrideCountAsk, OverrideBadCountFmt      string
 	OverrideConfirmFmt, OverrideConfirmKeys    string
-	OverrideDoneFmt                            string
+	OverrideDoneFmt, OverrideKeyHelp           string
 }
 
 var mgrTexts = map[string]*mgrText{
@@ -55,7 +55,7 @@ var mgrTexts = map[string]*mgrText{
 		OverrideWrongPIN: "Wrong PIN", OverridePausedFmt: "Too many wrong PINs: try again in %d s",
 		OverrideCountAsk: "How many more this shift (Enter):", OverrideBadCountFmt: "Type a number from 1 to %d",
 		OverrideConfirmFmt: "Allow %d more offline this shift (limit %d -> %d)?", OverrideConfirmKeys: "Enter allow · Esc cancel",
-		OverrideDoneFmt: "Manager allowed %d more offline: the limit this shift is %d",
+		OverrideDoneFmt: "Manager allowed %d more offline: the limit this shift is %d", OverrideKeyHelp: "at the offline limit: a manager allows more (PIN)",
 	},
 	"zh": {
 		ClosePendingFmt: "还有 %d 笔待微信确认：稍后结算，列入交班报表的“交班后结算”。",
@@ -78,7 +78,7 @@ var mgrTexts = map[string]*mgrText{
 		OverrideWrongPIN: "密码错误", OverridePausedFmt: "密码错误次数过多：请 %d 秒后再试",
 		OverrideCountAsk: "本班次再放宽几笔（Enter）：", OverrideBadCountFmt: "请输入 1 到 %d 之间的数字",
 		OverrideConfirmFmt: "本班次离线受理再放宽 %d 笔（限额 %d -> %d）？", OverrideConfirmKeys: "Enter 确认 · Esc 取消",
-		OverrideDoneFmt: "店长已放宽 %d 笔：本班次离线限额为 %d",
+		OverrideDoneFmt: "店长已放宽 %d 笔：本班次离线限额为 %d", OverrideKeyHelp: "达到离线受理上限时：店长凭密码放宽",
 	},
 }
 

@@ -360,6 +360,10 @@ func (m Model) helpView(w int) []string {
 			out = append(out, "   "+m.st.Bold.Render(k)+desc)
 		}
 	}
+	if m.o.Override != nil { // at the offline limit (override.go)
+		k := keyOverride.Help().Key
+		out = append(out, "   "+m.st.Bold.Render(k+strings.Repeat(" ", kw+2-lipgloss.Width(k)))+m.mtx().OverrideKeyHelp)
+	}
 	return out
 }
 
