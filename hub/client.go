@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -47,6 +48,7 @@ var ErrUnauthorized = errors.New("hub refused the terminal key: issue a new one 
 type StatusError struct {
 	Status int
 	Msg    string // the hub's error text
+	Code   string // the hub's error code (a wechat.HubCode*, HubCodeFleetFormat), if any
 }
 
 func (e *StatusError) Error() string {
@@ -82,6 +84,10 @@ func (c *Client) get(ctx context.Context, path string, v any) error {
 	if err != nil {
 		return err
 	}
+	return c.do(req, v)
+}
+
+func (c *Client) do(req *http.Request, v any) error {
 	req.Header.Set("Authorization", "Bearer "+c.key)
 	req.Header.Set("Accept", "application/json")
 	resp, err := c.hc.Do(req)
@@ -106,5 +112,25 @@ func (c *Client) get(ctx context.Context, path string, v any) error {
 	if json.Unmarshal(body, &eb) != nil || eb.Error == "" {
 		eb.Error = http.StatusText(resp.StatusCode)
 	}
-	return &StatusError{Status: resp.StatusCode, Msg: eb.Error}
+	return &StatusError{Status: resp.StatusCode, Msg: eb.Error, Code: eb.Code}
+}
+
+// Report sends a batch of fleet reports (POST PathFleet). A nil error
+// means the hub stored every report of it. A *StatusError with Code
+// HubCodeFleetFormat: the hub is older than this till's report format.
+func (c *Client) Report(ctx context.Context, b FleetBatch) (FleetAnswer, error) {
+	body, err := json.Marshal(b)
+	if err != nil {
+		return FleetAnswer{}, err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+PathFleet, bytes.NewReader(body))
+	if err != nil {
+		return FleetAnswer{}, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	var ans FleetAnswer
+	if err := c.do(req, &ans); err != nil {
+		return FleetAnswer{}, fmt.Errorf("hub fleet reports: %w", err)
+	}
+	return ans, nil
 }

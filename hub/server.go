@@ -82,6 +82,7 @@ type Options struct {
 type Server struct {
 	push   *wechat.PushCodec
 	store  Store
+	fleet  FleetStore // store's fleet side (nil: a store without one)
 	tokens TokenSource
 	log    *slog.Logger
 	now    func() time.Time
@@ -165,7 +166,8 @@ func NewServer(o Options) (*Server, error) {
 		}
 		proxy = append(proxy, p.Masked())
 	}
-	return &Server{push: o.Push, store: o.Store, tokens: o.Tokens, log: o.Logger, now: o.Now, page: o.PageSize, proxy: proxy}, nil
+	fleet, _ := o.Store.(FleetStore)
+	return &Server{push: o.Push, store: o.Store, fleet: fleet, tokens: o.Tokens, log: o.Logger, now: o.Now, page: o.PageSize, proxy: proxy}, nil
 }
 
 // Handler routes the push URL, the token service, the feed and /healthz.
@@ -176,6 +178,7 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle(PathPush, s.push.Handler(s.deliver, s.log))
 	mux.HandleFunc(PathToken, s.authed(s.serveToken))
 	mux.HandleFunc(PathChanges, s.authed(s.serveChanges))
+	mux.HandleFunc(PathFleet, s.authedMethod(http.MethodPost, s.serveFleet))
 	mux.HandleFunc(PathHealth, func(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write([]byte("ok\n"))
 	})
@@ -203,10 +206,16 @@ func (s *Server) deliver(_ context.Context, p *wechat.Push) error {
 
 // authed checks the method (GET) and the terminal key.
 func (s *Server) authed(next func(w http.ResponseWriter, r *http.Request, terminal string)) http.HandlerFunc {
+	return s.authedMethod(http.MethodGet, next)
+}
+
+// authedMethod checks the method and the terminal key; next gets the
+// terminal the key names, the only identity of the till.
+func (s *Server) authedMethod(method string, next func(w http.ResponseWriter, r *http.Request, terminal string)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodGet {
-			w.Header().Set("Allow", "GET")
-			jsonError(w, http.StatusMethodNotAllowed, "use GET")
+		if r.Method != method {
+			w.Header().Set("Allow", method)
+			jsonError(w, http.StatusMethodNotAllowed, "use "+method)
 			return
 		}
 		key, ok := bearer(r.Header.Get("Authorization"))

@@ -27,6 +27,8 @@ import (
 //	1: events, dedup (key -> seq), feed, terminals
 //	2: dedup keyed by key+NUL+sha256(raw) (different events with one key are
 //	   both kept); nonces
+//	3: the fleet reports: fleet_tills, fleet_shifts, fleet_conflicts,
+//	   fleet_unheard (fleetbolt.go)
 var schemaVersion = uint64(len(boltMigrations) - 1)
 
 var (
@@ -176,6 +178,7 @@ var boltMigrations = []func(tx *bolt.Tx) error{
 		}
 		return rekeyDedup(tx)
 	},
+	3: migrateFleet,
 }
 
 // migrate brings the schema up to date in one transaction.
