@@ -105,14 +105,18 @@ func runTill(ctx context.Context, g *globals, cfg *Config, logger *slog.Logger) 
 		PrintReport: printShiftReport(db, cfg, prn), PrintConflict: printConflictSlip(db, cfg, prn), Notices: notices.notices(), PastNotices: notices.past(),
 		Override: managerOverride(cfg, e, logger),
 	}
+	scan := &scannerState{port: cfg.Scanner.toScanner().Port != ""}
 	if sc := cfg.Scanner.toScanner(); sc.Port != "" {
 		r, err := scanner.Open(ctx, sc, scanner.Options{WaitForPort: true, Logger: logger})
 		if err != nil {
 			return err
 		}
 		defer r.Close()
-		to.ScannerPort, to.Events = sc.Port, r.Events()
+		to.ScannerPort, to.Events = sc.Port, scan.relay(ctx, r.Events())
 	}
+	// The reports to the hub (wechat.hub_url): their own goroutine, ended
+	// before the journal closes.
+	defer startFleet(ctx, t, cfg, logger, gaugedEngine{e, gauge}, scan)()
 	prepareTillConsole(g.stdout, g.env) // console.go: a font that draws Chinese, 80x24 at least
 	_, err = tea.NewProgram(tui.New(to), tea.WithAltScreen(), tea.WithInput(g.stdin), tea.WithOutput(g.stdout), tea.WithContext(ctx)).Run()
 	if errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil {

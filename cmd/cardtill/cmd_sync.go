@@ -55,6 +55,8 @@ func runSync(cmd *cobra.Command, g *globals, once, asJSON bool) error {
 		return usageError(err)
 	}
 	if !once {
+		// Running on, it reports to the hub as the till screen does.
+		defer startFleet(ctx, t, cfg, logger, gaugedEngine{t.engine, gauge}, &scannerState{})()
 		return t.engine.Run(ctx)
 	}
 	rep, err := t.engine.DrainOnce(ctx)

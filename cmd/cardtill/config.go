@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cardtill/fleet"
 	"encoding"
 	"errors"
 	"fmt"
@@ -39,6 +40,7 @@ type Config struct {
 	Shift    ShiftConfig    `toml:"shift"`
 	Printer  PrinterConfig  `toml:"printer"`
 	Log      LogConfig      `toml:"log"`
+	Fleet    FleetConfig    `toml:"fleet"`
 	Hub      HubConfig      `toml:"hub"`
 
 	// Path is the file the config was read from ("" for built-in defaults).
@@ -107,6 +109,13 @@ type SyncConfig struct {
 	// ProbeInterval is how often the till probes WeChat while idle (no
 	// code, no quota), so the status bar is right without a scan.
 	ProbeInterval Duration `toml:"probe_interval"`
+}
+
+// FleetConfig tunes the till's reports to the hub (package fleet): sent
+// only with wechat.hub_url and a terminal key.
+type FleetConfig struct {
+	// Interval between heartbeats; a till silent for three is marked at HQ.
+	Interval Duration `toml:"interval"`
 }
 
 // ScannerConfig describes a serial barcode scanner. An empty Port means
@@ -396,6 +405,7 @@ func DefaultConfig() *Config {
 			QuietPeriod:   Duration{20 * time.Second},
 			ProbeInterval: Duration{sync.DefaultProbeInterval},
 		},
+		Fleet: FleetConfig{Interval: Duration{fleet.DefaultInterval}},
 		Scanner: ScannerConfig{
 			Baud:         9600,
 			DataBits:     8,
@@ -692,6 +702,8 @@ func (c *Config) Validate() error {
 			c.Sync.QuietPeriod, c.WeChat.Timeout, c.WeChat.SyncTimeout))
 	case c.Sync.ProbeInterval.Duration < time.Second || c.Sync.ProbeInterval.Duration > 10*time.Minute:
 		return bad("sync.probe_interval", fmt.Sprintf("%s is out of range: use 1s to 10m (default %s)", c.Sync.ProbeInterval, sync.DefaultProbeInterval))
+	case c.Fleet.Interval.Duration < 5*time.Second || c.Fleet.Interval.Duration > time.Hour:
+		return bad("fleet.interval", fmt.Sprintf("%s is out of range: use 5s to 1h (default %s)", c.Fleet.Interval, fleet.DefaultInterval))
 	case c.Sync.Concurrency < 1 || c.Sync.Concurrency > 64:
 		return bad("sync.concurrency", fmt.Sprintf("%d is out of range: use 1 to 64", c.Sync.Concurrency))
 	case c.Offline.CodePattern != "" && !compiles(c.Offline.CodePattern):
