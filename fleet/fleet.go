@@ -75,7 +75,7 @@ func New(o Options) (*Reporter, error) {
 		return nil, errors.New("fleet: Options.DB, Hub and State are required")
 	}
 	if o.Clock == nil {
-		o.Clock = pcClock{}
+		o.Clock = pcClock{time.Now()}
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
@@ -310,9 +310,10 @@ func report(it store.FleetItem, st State) hub.FleetReport {
 }
 
 // pcClock is the PC's clock, when Options.Clock is nil.
-type pcClock struct{}
+type pcClock struct{ origin time.Time }
 
 func (pcClock) Now() time.Time                      { return time.Now() }
+func (c pcClock) Mono() time.Duration               { return time.Since(c.origin) }
 func (pcClock) NewTimer(d time.Duration) sync.Timer { return pcTimer{time.NewTimer(d)} }
 
 type pcTimer struct{ t *time.Timer }

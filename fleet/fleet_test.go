@@ -46,6 +46,9 @@ func (t *handTimer) Stop() bool          { was := !t.stopped; t.stopped = true; 
 
 func (c *handClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 
+// Mono is the time moved by hand since the start.
+func (c *handClock) Mono() time.Duration { c.mu.Lock(); defer c.mu.Unlock(); return c.t.Sub(handStart) }
+
 func (c *handClock) NewTimer(d time.Duration) sync.Timer {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -77,6 +80,8 @@ func (c *handClock) Advance(d time.Duration) {
 	}
 	c.timers = kept
 }
+
+var handStart = time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)
 
 // The hub in front of the real one: up, down (503, nothing reaches the
 // hub), answer lost (the hub stores, the till hears 502), older (422 with
@@ -188,7 +193,11 @@ type lockedWriter struct {
 	b  *bytes.Buffer
 }
 
-func (w lockedWriter) Write(p []byte) (int, error) { w.mu.Lock(); defer w.mu.Unlock(); return w.b.Write(p) }
+func (w lockedWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.Write(p)
+}
 
 func newTill(t *testing.T, h *testHub, key string) *till {
 	t.Helper()
@@ -197,7 +206,7 @@ func newTill(t *testing.T, h *testHub, key string) *till {
 
 func newTillInterval(t *testing.T, h *testHub, key string, interval time.Duration) *till {
 	t.Helper()
-	clk := &handClock{t: time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)}
+	clk := &handClock{t: handStart}
 	db, err := store.Open(filepath.Join(t.TempDir(), "journal.db"), store.Options{Now: clk.Now, Terminal: "T1"})
 	if err != nil {
 		t.Fatal(err)

@@ -125,6 +125,7 @@ func (s *Server) adminHandler() http.Handler {
 			writeJSON(w, 200, struct{}{})
 		}
 	})
+	s.fleetAdmin(mux)
 	return mux
 }
 
@@ -188,10 +189,14 @@ func (c *AdminClient) do(ctx context.Context, method, path string, in, out any) 
 		var eb errorBody
 		_ = json.Unmarshal(b, &eb)
 		e := &adminError{msg: eb.Error}
-		switch resp.StatusCode {
-		case 409:
+		switch {
+		case eb.Code == adminCodeNoConflict:
+			e.is = ErrNoConflict
+		case eb.Code == adminCodeResolved:
+			e.is = ErrConflictResolved
+		case resp.StatusCode == 409:
 			e.is = ErrTerminalExists
-		case 404:
+		case resp.StatusCode == 404:
 			e.is = ErrNoTerminal
 		}
 		return e

@@ -280,3 +280,33 @@ func TestFleetResolutionAtHQ(t *testing.T) {
 		t.Fatalf("open: %+v", open)
 	}
 }
+
+// A till silent for three of its intervals, or with a code queued for more
+// than an hour, is marked and sorted first; so is a key that never
+// reported. Just under either threshold is not marked.
+func TestViewTillsMarksAndSorts(t *testing.T) {
+	hb := func(store string, interval hub.Seconds, queue int, oldest time.Time) hub.Heartbeat {
+		return hub.Heartbeat{Store: store, Interval: interval, QueueDepth: queue, OldestQueued: oldest}
+	}
+	tills := []hub.TillRecord{
+		{Till: "a-fresh", Received: testNow.Add(-179 * time.Second), Heartbeat: hb("A", 60, 1, testNow.Add(-59*time.Minute))},
+		{Till: "b-silent", Received: testNow.Add(-181 * time.Second), Heartbeat: hb("B", 60, 0, time.Time{})},
+		{Till: "c-slow-interval", Received: testNow.Add(-10 * time.Minute), Heartbeat: hb("C", 300, 0, time.Time{})},
+		{Till: "d-queue-old", Received: testNow, Heartbeat: hb("D", 60, 2, testNow.Add(-61*time.Minute))},
+	}
+	views := hub.ViewTills(testNow, tills, []hub.Terminal{{Name: "a-fresh"}, {Name: "e-never"}})
+	var got []string
+	for _, v := range views {
+		got = append(got, fmt.Sprintf("%s:%v", v.Till, v.Marked()))
+	}
+	want := "b-silent:true d-queue-old:true e-never:true a-fresh:false c-slow-interval:false"
+	if strings.Join(got, " ") != want {
+		t.Fatalf("got  %s\nwant %s", strings.Join(got, " "), want)
+	}
+	if m := views[0].Marks(testNow); m != "silent 3m" {
+		t.Errorf("marks of b-silent: %q", m)
+	}
+	if m := views[1].Marks(testNow); m != "queued 1h01m" {
+		t.Errorf("marks of d-queue-old: %q", m)
+	}
+}

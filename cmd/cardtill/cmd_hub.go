@@ -44,12 +44,12 @@ The hub keeps its own file (hub.store_path). While it runs, 'cardtill hub
 terminal ...' and 'cardtill hub events' reach it through a local admin socket
 next to that file (hub.store_path + ".sock", mode 0600); when it is stopped
 they open the file directly.`,
-		Args: exactArgs(0, "no arguments (or a subcommand: events, terminal)"),
+		Args: exactArgs(0, "no arguments (or a subcommand: events, terminal, tills, shifts, conflicts)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runHub(cmd.Context(), g)
 		},
 	}
-	cmd.AddCommand(newHubEventsCmd(g), newHubTerminalCmd(g), newHubMigrateStoreCmd(g))
+	cmd.AddCommand(newHubEventsCmd(g), newHubTerminalCmd(g), newHubMigrateStoreCmd(g), newHubTillsCmd(g), newHubShiftsCmd(g), newHubConflictsCmd(g))
 	return cmd
 }
 
