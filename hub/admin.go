@@ -126,6 +126,7 @@ func (s *Server) adminHandler() http.Handler {
 		}
 	})
 	s.fleetAdmin(mux)
+	s.accountAdmin(mux)
 	return mux
 }
 
@@ -194,6 +195,10 @@ func (c *AdminClient) do(ctx context.Context, method, path string, in, out any) 
 			e.is = ErrNoConflict
 		case eb.Code == adminCodeResolved:
 			e.is = ErrConflictResolved
+		case eb.Code == adminCodeAccountExists:
+			e.is = ErrAccountExists
+		case eb.Code == adminCodeNoAccount:
+			e.is = ErrNoAccount
 		case resp.StatusCode == 409:
 			e.is = ErrTerminalExists
 		case resp.StatusCode == 404:

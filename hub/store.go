@@ -29,6 +29,8 @@ import (
 //	   both kept); nonces
 //	3: the fleet reports: fleet_tills, fleet_shifts, fleet_conflicts,
 //	   fleet_unheard (fleetbolt.go)
+//	4: the dashboard's accounts and sessions: admin_accounts,
+//	   admin_sessions (accountbolt.go)
 var schemaVersion = uint64(len(boltMigrations) - 1)
 
 var (
@@ -179,6 +181,7 @@ var boltMigrations = []func(tx *bolt.Tx) error{
 		return rekeyDedup(tx)
 	},
 	3: migrateFleet,
+	4: migrateAccounts,
 }
 
 // migrate brings the schema up to date in one transaction.
