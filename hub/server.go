@@ -76,6 +76,9 @@ type Options struct {
 	// taken from them (for logs and anything else that uses
 	// http.Request.RemoteAddr). Empty trusts no one: the peer is the client.
 	TrustedProxies []netip.Prefix
+	// Dashboard, when set, is served under PathDashboard (package
+	// hub/dashboard); nil serves nothing there.
+	Dashboard http.Handler
 }
 
 // Server is the hub's HTTP side.
@@ -88,6 +91,7 @@ type Server struct {
 	now    func() time.Time
 	page   int
 	proxy  []netip.Prefix
+	dash   http.Handler
 
 	tokMu      stdsync.Mutex
 	handed     string    // the token last handed out
@@ -167,7 +171,7 @@ func NewServer(o Options) (*Server, error) {
 		proxy = append(proxy, p.Masked())
 	}
 	fleet, _ := o.Store.(FleetStore)
-	return &Server{push: o.Push, store: o.Store, fleet: fleet, tokens: o.Tokens, log: o.Logger, now: o.Now, page: o.PageSize, proxy: proxy}, nil
+	return &Server{push: o.Push, store: o.Store, fleet: fleet, tokens: o.Tokens, log: o.Logger, now: o.Now, page: o.PageSize, proxy: proxy, dash: o.Dashboard}, nil
 }
 
 // Handler routes the push URL, the token service, the feed and /healthz.
@@ -182,6 +186,9 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc(PathHealth, func(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write([]byte("ok\n"))
 	})
+	if s.dash != nil {
+		mux.Handle(PathDashboard, s.dash)
+	}
 	return withClientAddr(s.proxy, mux)
 }
 
@@ -370,8 +377,12 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // HTTPS; without, plain HTTP — only behind a reverse proxy that terminates
 // TLS (see the package doc).
 func (s *Server) Serve(ctx context.Context, ln net.Listener, certFile, keyFile string) error {
+	return s.serve(ctx, ln, s.Handler(), certFile, keyFile)
+}
+
+func (s *Server) serve(ctx context.Context, ln net.Listener, h http.Handler, certFile, keyFile string) error {
 	srv := &http.Server{
-		Handler:           s.Handler(),
+		Handler:           h,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       10 * time.Second,
 		WriteTimeout:      30 * time.Second,

@@ -49,7 +49,7 @@ they open the file directly.`,
 			return runHub(cmd.Context(), g)
 		},
 	}
-	cmd.AddCommand(newHubEventsCmd(g), newHubTerminalCmd(g), newHubMigrateStoreCmd(g), newHubTillsCmd(g), newHubShiftsCmd(g), newHubConflictsCmd(g))
+	cmd.AddCommand(newHubEventsCmd(g), newHubTerminalCmd(g), newHubMigrateStoreCmd(g), newHubTillsCmd(g), newHubShiftsCmd(g), newHubConflictsCmd(g), newHubAccountCmd(g))
 	return cmd
 }
 
@@ -132,7 +132,19 @@ func runHub(ctx context.Context, g *globals) error {
 	if err != nil {
 		return err
 	}
-	srv, err := hub.NewServer(hub.Options{Push: push, Store: st, Tokens: tokens, Logger: log, TrustedProxies: prefixes(cfg.Hub.TrustedProxies)})
+	adminAddr, err := cfg.HubAdminListenAddr()
+	if err != nil {
+		return err
+	}
+	dash, err := newHubDashboard(cfg, st, log)
+	if err != nil {
+		return err
+	}
+	hopts := hub.Options{Push: push, Store: st, Tokens: tokens, Logger: log, TrustedProxies: prefixes(cfg.Hub.TrustedProxies)}
+	if dash != nil {
+		hopts.Dashboard = dash.Handler()
+	}
+	srv, err := hub.NewServer(hopts)
 	if err != nil {
 		return err
 	}
@@ -151,6 +163,20 @@ func runHub(ctx context.Context, g *globals) error {
 	defer cancel()
 	adminDone := make(chan error, 1)
 	go func() { adminDone <- srv.ServeAdmin(ctx, adminLn) }()
+	dashDone := make(chan error, 1)
+	if adminAddr == "" {
+		dashDone <- nil
+	} else {
+		dln, err := net.Listen("tcp", adminAddr)
+		if err != nil {
+			cancel()
+			<-adminDone
+			_ = ln.Close()
+			return usageError(fmt.Errorf("hub.admin_listen %q: %w: pick a free address", adminAddr, err))
+		}
+		fmt.Fprintf(g.stderr, "cardtill hub: web dashboard also on %s%s\n", dln.Addr(), hub.PathDashboard)
+		go func() { dashDone <- srv.ServeDashboard(ctx, dln, cfg.Hub.TLSCert, cfg.Hub.TLSKey) }()
+	}
 	warmed := make(chan struct{})
 	go func() { defer close(warmed); warmTokens(ctx, tokens, log) }()
 	defer func() { <-warmed }()
@@ -172,6 +198,9 @@ func runHub(ctx context.Context, g *globals) error {
 	cancel()
 	if aerr := <-adminDone; aerr != nil && err == nil {
 		err = aerr
+	}
+	if derr := <-dashDone; derr != nil && err == nil {
+		err = derr
 	}
 	if err != nil {
 		return err

@@ -213,6 +213,9 @@ type HubConfig struct {
 	// BehindProxy allows plain HTTP (no tls_cert) on an address that is
 	// not loopback: the hub is behind a reverse proxy that terminates TLS.
 	BehindProxy bool `toml:"behind_proxy"`
+	// AdminListen is a second address serving only the web dashboard
+	// (empty: the dashboard is on Listen only).
+	AdminListen string `toml:"admin_listen"`
 }
 
 // Default hub addresses: HTTPS on every interface, plain HTTP on loopback
