@@ -16,6 +16,7 @@ import (
 type MigrateReport struct {
 	Events, Feed, Terminals, Nonces  int // in the bbolt file
 	NewEvents, NewFeed, NewTerminals int // of those, not yet in the database
+	Accounts, NewAccounts            int // the dashboard's (accountmigrate.go)
 }
 
 type boltDump struct {
@@ -98,14 +99,18 @@ func MigrateToPG(src *BoltStore, dst *PGStore) (MigrateReport, error) {
 	if err != nil {
 		return MigrateReport{}, err
 	}
-	rep := MigrateReport{Events: len(d.events), Feed: len(d.feed), Terminals: len(d.terminals), Nonces: len(d.nonces)}
+	accs, err := src.dumpAccounts()
+	if err != nil {
+		return MigrateReport{}, err
+	}
+	rep := MigrateReport{Events: len(d.events), Feed: len(d.feed), Terminals: len(d.terminals), Nonces: len(d.nonces), Accounts: len(accs)}
 	ctx, cancel := context.WithTimeout(context.Background(), pgOpTimeout*30)
 	defer cancel()
 	if err := dst.ensureReady(ctx); err != nil {
 		return rep, err
 	}
 	err = pgx.BeginFunc(ctx, dst.pool, func(tx pgx.Tx) error {
-		rep.NewEvents, rep.NewFeed, rep.NewTerminals = 0, 0, 0
+		rep.NewEvents, rep.NewFeed, rep.NewTerminals, rep.NewAccounts = 0, 0, 0, 0
 		for _, e := range d.events {
 			tag, err := tx.Exec(ctx, `INSERT INTO hub_events (seq, received, mode, event, notice, raw, dedup_key)
 				VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING`,
@@ -164,6 +169,9 @@ func MigrateToPG(src *BoltStore, dst *PGStore) (MigrateReport, error) {
 			if err != nil {
 				return err
 			}
+		}
+		if rep.NewAccounts, err = copyAccounts(ctx, tx, accs); err != nil {
+			return err
 		}
 		for _, n := range d.nonces {
 			ts := int64(binary.BigEndian.Uint64(n[0][:8]))

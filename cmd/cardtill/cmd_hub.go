@@ -537,8 +537,8 @@ hub.database_url to the same URL and start the hub(s).`,
 			if err != nil {
 				return usageError(err)
 			}
-			fmt.Fprintf(g.stdout, "copied to %s and checked: %d events (%d new), %d feed items (%d new), %d terminals (%d new)\n",
-				hub.RedactURL(to), rep.Events, rep.NewEvents, rep.Feed, rep.NewFeed, rep.Terminals, rep.NewTerminals)
+			fmt.Fprintf(g.stdout, "copied to %s and checked: %d events (%d new), %d feed items (%d new), %d terminals (%d new), %d dashboard accounts (%d new; they log in again)\n",
+				hub.RedactURL(to), rep.Events, rep.NewEvents, rep.Feed, rep.NewFeed, rep.Terminals, rep.NewTerminals, rep.Accounts, rep.NewAccounts)
 			fmt.Fprintln(g.stdout, "now set hub.database_url to that URL (or CARDTILL_HUB_DATABASE_URL) and start the hub(s)")
 			return nil
 		},

@@ -360,6 +360,13 @@ func TestHubMigrateStore(t *testing.T) {
 	if err := src.AddTerminal("till-1", key); err != nil {
 		t.Fatal(err)
 	}
+	pwHash, err := hub.PasswordHash("correct horse", hub.PasswordParams{Memory: 64, Time: 1, Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := src.AddAccount("zhao", pwHash); err != nil {
+		t.Fatal(err)
+	}
 	page, err := src.Changes("", 2)
 	if err != nil {
 		t.Fatal(err)
@@ -372,9 +379,9 @@ func TestHubMigrateStore(t *testing.T) {
 	if err := src.Close(); err != nil {
 		t.Fatal(err)
 	}
-	for round, want := range []string{"5 events (5 new)", "5 events (0 new)"} {
+	for round, want := range [][2]string{{"5 events (5 new)", "1 dashboard accounts (1 new"}, {"5 events (0 new)", "1 dashboard accounts (0 new"}} {
 		code, out, errOut := runCmd(t, "--config", cfg, "hub", "migrate-store", "--to", dbURL)
-		if code != 0 || !strings.Contains(out, want) || !strings.Contains(out, "checked") {
+		if code != 0 || !strings.Contains(out, want[0]) || !strings.Contains(out, want[1]) || !strings.Contains(out, "checked") {
 			t.Fatalf("round %d: exit %d %q %q", round, code, out, errOut)
 		}
 	}
@@ -399,6 +406,9 @@ func TestHubMigrateStore(t *testing.T) {
 	if name, ok, err := st.Authenticate(key); !ok || name != "till-1" || err != nil {
 		t.Fatalf("the terminal key after the move: %q %v %v", name, ok, err)
 	}
+	if h, ok, err := st.AccountHash("zhao"); !ok || h != pwHash || err != nil {
+		t.Fatalf("the dashboard account after the move: %v %v", ok, err)
+	}
 	// A new push after the move takes a new number, after the copied ones.
 	msg := bytes.Replace(bytes.TrimSpace(raw), []byte("226009850808"), []byte("999999999999"), 1)
 	ev, _ := wechat.ParseEvent(msg)
@@ -422,5 +432,30 @@ func TestHubMigrateStore(t *testing.T) {
 	o.Close()
 	if code, _, errOut := runCmd(t, "--config", other, "hub", "migrate-store", "--to", dbURL); code != exitUsage || !strings.Contains(errOut, "other hub data") {
 		t.Fatalf("another hub's file: exit %d %q", code, errOut)
+	}
+	// A file whose dashboard account of the same name has another
+	// password: refused, the database's account and a new terminal of the
+	// file left out.
+	third, thirdStore, _ := hubSetup(t)
+	o, err = hub.OpenStore(thirdStore, hub.StoreOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h2, _ := hub.PasswordHash("another password", hub.PasswordParams{Memory: 64, Time: 1, Threads: 1})
+	if err := o.AddAccount("zhao", h2); err != nil {
+		t.Fatal(err)
+	}
+	if err := o.AddTerminal("till-9", hub.NewTerminalKey()); err != nil {
+		t.Fatal(err)
+	}
+	o.Close()
+	if code, _, errOut := runCmd(t, "--config", third, "hub", "migrate-store", "--to", dbURL); code != exitUsage || !strings.Contains(errOut, `dashboard account "zhao"`) {
+		t.Fatalf("an account with another password: exit %d %q", code, errOut)
+	}
+	if h, _, _ := st.AccountHash("zhao"); h != pwHash {
+		t.Fatal("the database's account was changed")
+	}
+	if ts, _ := st.Terminals(); len(ts) != 1 {
+		t.Fatalf("a refused migration wrote terminals: %+v", ts)
 	}
 }
