@@ -310,3 +310,35 @@ func TestViewTillsMarksAndSorts(t *testing.T) {
 		t.Errorf("marks of d-queue-old: %q", m)
 	}
 }
+
+// A key stops working the moment it is removed and a new one works the
+// moment it is added, though the bbolt store answers from its index of key
+// hashes once it has authenticated anyone.
+func TestAuthenticateFollowsAddAndRemove(t *testing.T) {
+	st := openStore(t, filepath.Join(t.TempDir(), "hub.db"))
+	k1, k2 := hub.NewTerminalKey(), hub.NewTerminalKey()
+	if err := st.AddTerminal("t1", k1); err != nil {
+		t.Fatal(err)
+	}
+	if name, ok, err := st.Authenticate(k1); !ok || name != "t1" || err != nil {
+		t.Fatalf("t1: %q %v %v", name, ok, err)
+	}
+	if err := st.AddTerminal("t2", k2); err != nil {
+		t.Fatal(err)
+	}
+	if name, ok, _ := st.Authenticate(k2); !ok || name != "t2" {
+		t.Fatalf("t2 added after the index was built: %q %v", name, ok)
+	}
+	if err := st.RemoveTerminal("t1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := st.Authenticate(k1); ok {
+		t.Fatal("a removed key still authenticates")
+	}
+	if err := st.AddTerminal("t1", k2+"x"); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := st.Authenticate(k1); ok {
+		t.Fatal("the old key of a re-added terminal authenticates")
+	}
+}

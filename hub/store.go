@@ -3,7 +3,6 @@ package hub
 import (
 	"bytes"
 	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -60,6 +59,15 @@ type BoltStore struct {
 	gcDone   chan struct{}
 	// gcCommits and gcWrites count transactions and the writes they held.
 	gcCommits, gcWrites atomic.Uint64
+
+	// keys maps sha256(key) to its terminal, built from the terminals
+	// bucket at the first Authenticate and dropped by AddTerminal and
+	// RemoveTerminal (under keysMu's write lock, as is the building, so
+	// it is never older than the file): one map lookup per request
+	// instead of decoding every terminal. This process holds the file's
+	// lock, so no one else changes the terminals.
+	keysMu stdsync.RWMutex
+	keys   map[[32]byte]string
 }
 
 // StoreOptions tunes OpenStore.
@@ -621,6 +629,9 @@ func (s *BoltStore) AddTerminal(name, key string) error {
 	if err != nil {
 		return err
 	}
+	s.keysMu.Lock()
+	defer s.keysMu.Unlock()
+	s.keys = nil
 	return s.db.Update(func(tx *bolt.Tx) error {
 		t := tx.Bucket(bucketTerminals)
 		if t.Get([]byte(name)) != nil {
@@ -632,6 +643,9 @@ func (s *BoltStore) AddTerminal(name, key string) error {
 
 // RemoveTerminal revokes a terminal's key at once.
 func (s *BoltStore) RemoveTerminal(name string) error {
+	s.keysMu.Lock()
+	defer s.keysMu.Unlock()
+	s.keys = nil
 	return s.db.Update(func(tx *bolt.Tx) error {
 		t := tx.Bucket(bucketTerminals)
 		if t.Get([]byte(name)) == nil {
@@ -660,31 +674,55 @@ func (s *BoltStore) Terminals() ([]Terminal, error) {
 	return out, nil
 }
 
-// Authenticate returns the terminal whose key is key. It hashes the key and
-// compares it with every stored hash in constant time, without stopping at
-// the first match. err is a failure to read the store, not a refusal.
+// Authenticate returns the terminal whose key is key: a lookup of the
+// key's hash in the keys index (the key is high-entropy, so its hash leaks
+// nothing by timing, as in PGStore). err is a failure to read the store,
+// not a refusal.
 func (s *BoltStore) Authenticate(key string) (string, bool, error) {
 	if key == "" {
 		return "", false, nil
 	}
 	sum := sha256.Sum256([]byte(key))
-	var name string
+	s.keysMu.RLock()
+	keys := s.keys
+	s.keysMu.RUnlock()
+	if keys == nil {
+		var err error
+		if keys, err = s.buildKeys(); err != nil {
+			return "", false, fmt.Errorf("authenticate: %w", err)
+		}
+	}
+	name, ok := keys[sum]
+	return name, ok, nil
+}
+
+// buildKeys reads the terminals into the keys index.
+func (s *BoltStore) buildKeys() (map[[32]byte]string, error) {
+	s.keysMu.Lock()
+	defer s.keysMu.Unlock()
+	if s.keys != nil {
+		return s.keys, nil
+	}
+	keys := map[[32]byte]string{}
 	err := s.db.View(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketTerminals).ForEach(func(k, v []byte) error {
 			var r terminalRecord
 			if err := json.Unmarshal(v, &r); err != nil {
 				return err
 			}
-			if subtle.ConstantTimeCompare(r.KeyHash, sum[:]) == 1 {
-				name = string(bytes.Clone(k))
+			if len(r.KeyHash) == 32 {
+				keys[[32]byte(r.KeyHash)] = string(k)
 			}
 			return nil
 		})
 	})
 	if err != nil {
-		return "", false, fmt.Errorf("authenticate: %w", err)
+		return nil, err
 	}
-	return name, name != "", nil
+	if s.gcReqs != nil { // read-only: someone else may change the file
+		s.keys = keys
+	}
+	return keys, nil
 }
 
 func validTerminalName(name string) error {
