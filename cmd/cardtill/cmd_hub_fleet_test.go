@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -122,5 +123,58 @@ func TestHubFleetCommands(t *testing.T) {
 	rows, err = csv.NewReader(strings.NewReader(out)).ReadAll()
 	if code != 0 || err != nil || len(rows) != 2 || rows[1][1] != "till-1/57" || rows[1][8] != "resolved at HQ (till not told yet)" || rows[1][9] != "Zhao" || rows[1][11] != "refunded" {
 		t.Fatalf("conflicts --csv: %d %v\n%s", code, err, out)
+	}
+}
+
+// The wiring: a till with wechat.hub_url and a terminal key, running
+// `cardtill sync` (as a headless till does), reports to the real hub on
+// loopback: its heartbeat under the key's terminal name, and the Z report of
+// the shift closed before it started.
+func TestSyncReportsToTheHub(t *testing.T) {
+	rig := newHubRig(t)
+	key := hub.NewTerminalKey()
+	if err := rig.store.AddTerminal("shop9-till2", key); err != nil {
+		t.Fatal(err)
+	}
+	journal := filepath.Join(t.TempDir(), "journal.db")
+	cfg := rig.tillConfig(t, "till-fleet", key, journal, "[fleet]\ninterval = \"5s\"\n")
+	for _, args := range [][]string{{"shift", "open", "--cashier", "Zhou"}, {"shift", "close"}} {
+		if code, _, errOut := runCmd(t, append([]string{"--config", cfg}, args...)...); code != 0 {
+			t.Fatalf("%v: %d %s", args, code, errOut)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	go func() {
+		var out, errb lockedBuffer
+		done <- run(ctx, []string{"--config", cfg, "sync"}, strings.NewReader(""), &out, &errb)
+	}()
+	fs := rig.store.(hub.FleetStore)
+	deadline := time.Now().Add(20 * time.Second) // another process's goroutine: nothing to wait on but the hub's store
+	for {
+		tills, err := fs.FleetTills()
+		if err != nil {
+			t.Fatal(err)
+		}
+		shifts, _ := fs.FleetShifts(hub.ShiftQuery{})
+		if len(tills) == 1 && len(shifts) == 1 {
+			if tills[0].Till != "shop9-till2" || tills[0].Heartbeat.Terminal != "till-fleet" || tills[0].Heartbeat.Interval != 5 || tills[0].Heartbeat.Version == "" ||
+				shifts[0].Till != "shop9-till2" || shifts[0].Cashier != "Zhou" {
+				t.Fatalf("tills %+v, shifts %+v", tills, shifts)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("nothing reported: tills %+v shifts %+v", tills, shifts)
+		}
+		select {
+		case code := <-done:
+			t.Fatalf("sync exited %d", code)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Fatalf("sync exit %d", code)
 	}
 }
