@@ -43,7 +43,12 @@ logs name the client (from X-Forwarded-For) instead of the proxy.
 The hub keeps its own file (hub.store_path). While it runs, 'cardtill hub
 terminal ...' and 'cardtill hub events' reach it through a local admin socket
 next to that file (hub.store_path + ".sock", mode 0600); when it is stopped
-they open the file directly.`,
+they open the file directly.
+
+HQ's web dashboard is at /admin/ on the same address (and, with
+hub.admin_listen, alone on a second one): the tills, their conflicts
+(resolved there with a note) and the days; accounts come from
+'cardtill hub admin add NAME'.`,
 		Args: exactArgs(0, "no arguments (or a subcommand: events, terminal, tills, shifts, conflicts)"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runHub(cmd.Context(), g)

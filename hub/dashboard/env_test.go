@@ -178,3 +178,5 @@ func contains(s string, subs ...string) bool {
 	}
 	return true
 }
+
+func stringsReader(s string) *strings.Reader { return strings.NewReader(s) }

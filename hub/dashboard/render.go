@@ -30,12 +30,7 @@ func (d *Dashboard) parse() error {
 	funcs := template.FuncMap{
 		"t":  tr,
 		"tf": trf,
-		"tm": func(t time.Time) string {
-			if t.IsZero() {
-				return ""
-			}
-			return t.In(d.loc).Format("2006-01-02 15:04")
-		},
+		"tm":  d.tm,
 		"ago":      func(now, t time.Time) string { return hub.Ago(now, t) },
 		"htmlLang": htmlLang,
 		"pct":      func(f float64) string { return fmt.Sprintf("%.0f%%", f*100) },
@@ -82,4 +77,12 @@ func htmlLang(l string) string {
 		return "zh-CN"
 	}
 	return "en"
+}
+
+// tm is a time as pages show it ("" for none).
+func (d *Dashboard) tm(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.In(d.loc).Format("2006-01-02 15:04")
 }
