@@ -28,9 +28,9 @@ type page struct {
 
 func (d *Dashboard) parse() error {
 	funcs := template.FuncMap{
-		"t":  tr,
-		"tf": trf,
-		"tm":  d.tm,
+		"t":        tr,
+		"tf":       trf,
+		"tm":       d.tm,
 		"ago":      func(now, t time.Time) string { return hub.Ago(now, t) },
 		"htmlLang": htmlLang,
 		"pct":      func(f float64) string { return fmt.Sprintf("%.0f%%", f*100) },
