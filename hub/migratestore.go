@@ -17,6 +17,7 @@ type MigrateReport struct {
 	Events, Feed, Terminals, Nonces  int // in the bbolt file
 	NewEvents, NewFeed, NewTerminals int // of those, not yet in the database
 	Accounts, NewAccounts            int // the dashboard's (accountmigrate.go)
+	Fleet, NewFleet                  int // the tills' reports: heartbeats, Z reports, conflicts (fleetmigrate.go)
 }
 
 type boltDump struct {
@@ -103,14 +104,18 @@ func MigrateToPG(src *BoltStore, dst *PGStore) (MigrateReport, error) {
 	if err != nil {
 		return MigrateReport{}, err
 	}
-	rep := MigrateReport{Events: len(d.events), Feed: len(d.feed), Terminals: len(d.terminals), Nonces: len(d.nonces), Accounts: len(accs)}
+	fleet, err := src.dumpFleet()
+	if err != nil {
+		return MigrateReport{}, err
+	}
+	rep := MigrateReport{Events: len(d.events), Feed: len(d.feed), Terminals: len(d.terminals), Nonces: len(d.nonces), Accounts: len(accs), Fleet: fleet.count()}
 	ctx, cancel := context.WithTimeout(context.Background(), pgOpTimeout*30)
 	defer cancel()
 	if err := dst.ensureReady(ctx); err != nil {
 		return rep, err
 	}
 	err = pgx.BeginFunc(ctx, dst.pool, func(tx pgx.Tx) error {
-		rep.NewEvents, rep.NewFeed, rep.NewTerminals, rep.NewAccounts = 0, 0, 0, 0
+		rep.NewEvents, rep.NewFeed, rep.NewTerminals, rep.NewAccounts, rep.NewFleet = 0, 0, 0, 0, 0
 		for _, e := range d.events {
 			tag, err := tx.Exec(ctx, `INSERT INTO hub_events (seq, received, mode, event, notice, raw, dedup_key)
 				VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING`,
@@ -171,6 +176,9 @@ func MigrateToPG(src *BoltStore, dst *PGStore) (MigrateReport, error) {
 			}
 		}
 		if rep.NewAccounts, err = copyAccounts(ctx, tx, accs); err != nil {
+			return err
+		}
+		if rep.NewFleet, err = copyFleet(ctx, tx, fleet); err != nil {
 			return err
 		}
 		for _, n := range d.nonces {

@@ -507,8 +507,8 @@ func newHubMigrateStoreCmd(g *globals) *cobra.Command {
 		Use:   "migrate-store --to postgres://...",
 		Short: "Copy this hub's bbolt file into PostgreSQL, to run several hubs on it",
 		Long: `Copies everything in hub.store_path (events, the code-status feed, terminal
-keys, recent push nonces) into the PostgreSQL database at --to, in one
-transaction, and checks it there before committing. Event numbers and feed
+keys, recent push nonces, dashboard accounts, the tills' fleet reports) into
+the PostgreSQL database at --to, in one transaction, and checks it there before committing. Event numbers and feed
 positions are kept, so the tills' feed cursors stay valid. Run it with the hub
 stopped; it is idempotent (run again, it copies only what is missing) and
 refuses, changing nothing, a database holding other hub data. Then set
@@ -542,8 +542,8 @@ hub.database_url to the same URL and start the hub(s).`,
 			if err != nil {
 				return usageError(err)
 			}
-			fmt.Fprintf(g.stdout, "copied to %s and checked: %d events (%d new), %d feed items (%d new), %d terminals (%d new), %d dashboard accounts (%d new; they log in again)\n",
-				hub.RedactURL(to), rep.Events, rep.NewEvents, rep.Feed, rep.NewFeed, rep.Terminals, rep.NewTerminals, rep.Accounts, rep.NewAccounts)
+			fmt.Fprintf(g.stdout, "copied to %s and checked: %d events (%d new), %d feed items (%d new), %d terminals (%d new), %d dashboard accounts (%d new; they log in again), %d fleet reports (%d new)\n",
+				hub.RedactURL(to), rep.Events, rep.NewEvents, rep.Feed, rep.NewFeed, rep.Terminals, rep.NewTerminals, rep.Accounts, rep.NewAccounts, rep.Fleet, rep.NewFleet)
 			fmt.Fprintln(g.stdout, "now set hub.database_url to that URL (or CARDTILL_HUB_DATABASE_URL) and start the hub(s)")
 			return nil
 		},

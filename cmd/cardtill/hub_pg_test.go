@@ -367,6 +367,21 @@ func TestHubMigrateStore(t *testing.T) {
 	if err := src.AddAccount("zhao", pwHash); err != nil {
 		t.Fatal(err)
 	}
+	closed := time.Now().Add(-time.Hour).UTC().Truncate(time.Second)
+	fleetReps := []hub.FleetReport{
+		{Kind: hub.KindZ, At: closed, Shift: &hub.ShiftReport{ShiftID: 3, Store: "Shop 1", Cashier: "Li", OpenedAt: closed.Add(-8 * time.Hour), ClosedAt: closed, Z: hub.ZCounts{Total: 9}}},
+		{Kind: hub.KindConflict, At: closed, Conflict: &hub.ConflictReport{ID: 8, ShiftID: 3, Code: "800000000008", CardID: "pCard", ScannedAt: closed, At: closed}},
+		{Kind: hub.KindHeartbeat, At: closed, Heartbeat: &hub.Heartbeat{Version: "1.4.0", Interval: 60, Online: true}},
+	}
+	for i := range fleetReps {
+		fleetReps[i].ID = fleetReps[i].Key()
+	}
+	if _, _, err := src.AddFleet("till-1", closed, fleetReps); err != nil {
+		t.Fatal(err)
+	}
+	if err := src.ResolveFleetConflict("till-1", 8, hub.FleetResolution{By: "Zhao", At: closed, Note: "refunded"}); err != nil {
+		t.Fatal(err)
+	}
 	page, err := src.Changes("", 2)
 	if err != nil {
 		t.Fatal(err)
@@ -379,9 +394,9 @@ func TestHubMigrateStore(t *testing.T) {
 	if err := src.Close(); err != nil {
 		t.Fatal(err)
 	}
-	for round, want := range [][2]string{{"5 events (5 new)", "1 dashboard accounts (1 new"}, {"5 events (0 new)", "1 dashboard accounts (0 new"}} {
+	for round, want := range [][3]string{{"5 events (5 new)", "1 dashboard accounts (1 new", "3 fleet reports (3 new)"}, {"5 events (0 new)", "1 dashboard accounts (0 new", "3 fleet reports (0 new)"}} {
 		code, out, errOut := runCmd(t, "--config", cfg, "hub", "migrate-store", "--to", dbURL)
-		if code != 0 || !strings.Contains(out, want[0]) || !strings.Contains(out, want[1]) || !strings.Contains(out, "checked") {
+		if code != 0 || !strings.Contains(out, want[0]) || !strings.Contains(out, want[1]) || !strings.Contains(out, want[2]) || !strings.Contains(out, "checked") {
 			t.Fatalf("round %d: exit %d %q %q", round, code, out, errOut)
 		}
 	}
@@ -408,6 +423,16 @@ func TestHubMigrateStore(t *testing.T) {
 	}
 	if h, ok, err := st.AccountHash("zhao"); !ok || h != pwHash || err != nil {
 		t.Fatalf("the dashboard account after the move: %v %v", ok, err)
+	}
+	if shifts, err := st.FleetShifts(hub.ShiftQuery{}); err != nil || len(shifts) != 1 || shifts[0].Till != "till-1" || shifts[0].Z.Total != 9 {
+		t.Fatalf("the Z reports after the move: %+v %v", shifts, err)
+	}
+	if tills, err := st.FleetTills(); err != nil || len(tills) != 1 || !tills[0].At.Equal(closed) {
+		t.Fatalf("the tills after the move: %+v %v", tills, err)
+	}
+	// HQ's resolution still goes to the till after the move.
+	if rs, err := st.HQResolutions("till-1"); err != nil || len(rs) != 1 || rs[0].ID != 8 || rs[0].Note != "refunded" {
+		t.Fatalf("HQ's resolution after the move: %+v %v", rs, err)
 	}
 	// A new push after the move takes a new number, after the copied ones.
 	msg := bytes.Replace(bytes.TrimSpace(raw), []byte("226009850808"), []byte("999999999999"), 1)
