@@ -474,8 +474,8 @@ func TestRefusedReportsWaitAndAreLoggedOnce(t *testing.T) {
 	}
 }
 
-// Run sends a heartbeat at once and then every interval of the injected
-// clock (no sleeping); a hub that hangs does not hold a scan: the scan is
+// Run sends a heartbeat at once, then every interval of the injected
+// clock (no sleeping) and when kicked; a hub that hangs does not hold a scan: the scan is
 // answered while the reporter's request hangs.
 func TestRunOnTheClockAndAHangingHubNeverDelaysAScan(t *testing.T) {
 	h, key := startHub(t)
@@ -505,6 +505,11 @@ func TestRunOnTheClockAndAHangingHubNeverDelaysAScan(t *testing.T) {
 	<-tl.clk.started
 	if n := heartbeats(); n != 2 {
 		t.Fatalf("%d heartbeats after one interval", n)
+	}
+	tl.rep.Kick() // a shift closed: now, not at the next interval
+	<-tl.clk.started
+	if n := heartbeats(); n != 3 {
+		t.Fatalf("%d heartbeats after a kick", n)
 	}
 	h.mode.Store(hubHang)
 	tl.clk.Advance(30 * time.Second)

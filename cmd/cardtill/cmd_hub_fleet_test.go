@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"cardtill/hub"
+	"cardtill/store"
 )
 
 // The fleet commands on a running hub (through its admin socket) and on its
@@ -176,5 +177,27 @@ func TestSyncReportsToTheHub(t *testing.T) {
 	cancel()
 	if code := <-done; code != 0 {
 		t.Fatalf("sync exit %d", code)
+	}
+}
+
+// A shift closed on the till screen kicks the reporter (its Z report goes
+// at once); a refused close does not.
+func TestScreenShiftCloseKicksTheReports(t *testing.T) {
+	db, err := store.Open(filepath.Join(t.TempDir(), "journal.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	kicks := 0
+	s := storeShifts{db: db, terminal: "T1", closed: func() { kicks++ }}
+	id, err := s.OpenShift("Li", time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CloseShift(id, time.Now()); err != nil || kicks != 1 {
+		t.Fatalf("close: %v, %d kicks", err, kicks)
+	}
+	if err := s.CloseShift(id, time.Now()); err == nil || kicks != 1 {
+		t.Fatalf("closed twice: %v, %d kicks", err, kicks)
 	}
 }

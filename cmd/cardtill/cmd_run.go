@@ -71,6 +71,9 @@ func runTill(ctx context.Context, g *globals, cfg *Config, logger *slog.Logger) 
 	gauge.set(t.db)
 	defer startTillOps(ctx, t.db, cfg, logger)()
 	db, e := t.db, t.engine
+	// The reports to the hub, started below once the scanner is known; a
+	// shift closed on the screen sends its Z report at once (kick).
+	reports := new(fleetReports)
 	var notices *noticeRelay
 	if t.feed != nil { // the hub's notices for the manager, from the first pull on
 		notices = newNoticeRelay(db, logger)
@@ -97,7 +100,7 @@ func runTill(ctx context.Context, g *globals, cfg *Config, logger *slog.Logger) 
 	defer updates.Close()
 	to := tui.Options{
 		Updates: updates.C(),
-		Engine:  gaugedEngine{e, gauge}, Shifts: storeShifts{db: db, terminal: cfg.Terminal.ID}, Lang: screenLang(cfg, g.env), ASCII: consoleASCII(cfg.UI.Console, g.env),
+		Engine:  gaugedEngine{e, gauge}, Shifts: storeShifts{db: db, terminal: cfg.Terminal.ID, closed: reports.kick}, Lang: screenLang(cfg, g.env), ASCII: consoleASCII(cfg.UI.Console, g.env),
 		Confirm: cfg.UI.Confirm, Bell: cfg.UI.Bell, Recent: cfg.UI.Recent, ScanGap: cfg.UI.ScanGap.Duration, RepeatWindow: cfg.UI.RepeatWindow.Duration, ClearAfter: cfg.UI.ClearAfter.Duration, Terminal: terminal,
 		Cashier: cfg.Shift.DefaultCashier, StatusC: statusC, NoColor: tui.NoColor(),
 		ShiftReport: shiftReportView(db), Backlog: journalBacklog(db), AckConflicts: ackConflicts(db, time.Now),
@@ -116,7 +119,7 @@ func runTill(ctx context.Context, g *globals, cfg *Config, logger *slog.Logger) 
 	}
 	// The reports to the hub (wechat.hub_url): their own goroutine, ended
 	// before the journal closes.
-	defer startFleet(ctx, t, cfg, logger, gaugedEngine{e, gauge}, scan)()
+	defer reports.start(ctx, t, cfg, logger, gaugedEngine{e, gauge}, scan)()
 	prepareTillConsole(g.stdout, g.env) // console.go: a font that draws Chinese, 80x24 at least
 	_, err = tea.NewProgram(tui.New(to), tea.WithAltScreen(), tea.WithInput(g.stdin), tea.WithOutput(g.stdout), tea.WithContext(ctx)).Run()
 	if errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil {
@@ -129,6 +132,7 @@ func runTill(ctx context.Context, g *globals, cfg *Config, logger *slog.Logger) 
 type storeShifts struct {
 	db       *store.DB
 	terminal string
+	closed   func() // after a close (the Z report goes to the hub at once); nil: nothing
 }
 
 func (s storeShifts) CurrentShift() (uint64, string, bool, error) {
@@ -143,5 +147,8 @@ func (s storeShifts) OpenShift(cashier string, _ time.Time) (uint64, error) {
 
 func (s storeShifts) CloseShift(id uint64, _ time.Time) error {
 	_, err := s.db.CloseShift(id)
+	if err == nil && s.closed != nil {
+		s.closed()
+	}
 	return err
 }

@@ -56,7 +56,8 @@ func runSync(cmd *cobra.Command, g *globals, once, asJSON bool) error {
 	}
 	if !once {
 		// Running on, it reports to the hub as the till screen does.
-		defer startFleet(ctx, t, cfg, logger, gaugedEngine{t.engine, gauge}, &scannerState{})()
+		_, stop := startFleet(ctx, t, cfg, logger, gaugedEngine{t.engine, gauge}, &scannerState{})
+		defer stop()
 		return t.engine.Run(ctx)
 	}
 	rep, err := t.engine.DrainOnce(ctx)

@@ -10,12 +10,32 @@ import (
 	"cardtill/scanner"
 )
 
+// fleetReports is the till's reporter once started (nil before, and
+// without a hub).
+type fleetReports struct {
+	rep atomic.Pointer[fleet.Reporter]
+}
+
+// kick asks for an exchange now (a shift just closed); never blocks.
+func (f *fleetReports) kick() {
+	if r := f.rep.Load(); r != nil {
+		r.Kick()
+	}
+}
+
+// start is startFleet, keeping the reporter for kick.
+func (f *fleetReports) start(ctx context.Context, t *till, cfg *Config, logger *slog.Logger, e gaugedEngine, sc *scannerState) (stop func()) {
+	rep, stop := startFleet(ctx, t, cfg, logger, e, sc)
+	f.rep.Store(rep)
+	return stop
+}
+
 // startFleet runs the till's reports to the hub (package fleet) in a
 // goroutine of their own while ctx lasts, when the till has a hub (the
 // feed's client: wechat.hub_url and a terminal key). stop ends it and waits.
-func startFleet(ctx context.Context, t *till, cfg *Config, logger *slog.Logger, e gaugedEngine, sc *scannerState) (stop func()) {
+func startFleet(ctx context.Context, t *till, cfg *Config, logger *slog.Logger, e gaugedEngine, sc *scannerState) (_ *fleet.Reporter, stop func()) {
 	if t.feed == nil {
-		return func() {}
+		return nil, func() {}
 	}
 	rep, err := fleet.New(fleet.Options{
 		DB: t.db, Hub: t.feed.c, Logger: logger, Interval: cfg.Fleet.Interval.Duration,
@@ -25,12 +45,12 @@ func startFleet(ctx context.Context, t *till, cfg *Config, logger *slog.Logger, 
 	})
 	if err != nil {
 		logger.Warn("fleet reports disabled", "err", err)
-		return func() {}
+		return nil, func() {}
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	var wg stdsync.WaitGroup
 	wg.Go(func() { _ = rep.Run(ctx) })
-	return func() { cancel(); wg.Wait() }
+	return rep, func() { cancel(); wg.Wait() }
 }
 
 // scannerState is the serial scanner's connection as its events say, for
