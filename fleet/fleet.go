@@ -17,8 +17,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	stdsync "sync"
 	"time"
+	"unicode/utf8"
 
 	"cardtill/hub"
 	"cardtill/store"
@@ -171,6 +173,15 @@ func (r *Reporter) sendAll(ctx context.Context) (int, error) {
 			reps = append(reps, hb)
 		}
 		ans, err := r.send(ctx, reps)
+		var se *hub.StatusError
+		if err != nil && len(batch) > 0 && errors.As(err, &se) && (se.Status == http.StatusBadRequest || se.Status == http.StatusRequestEntityTooLarge) {
+			// A report the hub refuses waits (logged once), and those
+			// after it; the heartbeat still goes, so HQ sees the till and
+			// how many wait.
+			if hb, herr := r.heartbeat(st, len(items)); herr == nil {
+				_, _ = r.send(ctx, []hub.FleetReport{hb})
+			}
+		}
 		if err != nil {
 			return heard, err
 		}
@@ -253,7 +264,7 @@ func (r *Reporter) heartbeat(st State, pending int) (hub.FleetReport, error) {
 	now := r.o.Clock.Now()
 	s := st.Status
 	hb := &hub.Heartbeat{
-		Version: st.Version, Store: st.Store, Terminal: st.Terminal, Interval: hub.Seconds(r.o.Interval / time.Second),
+		Version: clip(st.Version), Store: clip(st.Store), Terminal: clip(st.Terminal), Interval: hub.Seconds(r.o.Interval / time.Second),
 		Online: s.Online, OfflineSince: s.OfflineSince, LastSync: s.LastSync, QueueDepth: s.QueueDepth,
 		JournalUse: s.JournalUse, Scanner: st.Scanner, Pending: pending,
 	}
@@ -278,31 +289,40 @@ func (r *Reporter) heartbeat(st State, pending int) (hub.FleetReport, error) {
 		if err != nil {
 			return hub.FleetReport{}, fmt.Errorf("fleet: read the journal: %w", err)
 		}
-		hb.Shift = &hub.OpenShift{ID: sh.ID, Cashier: sh.Cashier, OpenedAt: sh.OpenedAt, Total: c.Total, Counts: c.ByOutcome}
+		hb.Shift = &hub.OpenShift{ID: sh.ID, Cashier: clip(sh.Cashier), OpenedAt: sh.OpenedAt, Total: c.Total, Counts: c.ByOutcome}
 	}
 	rep := hub.FleetReport{Kind: hub.KindHeartbeat, At: now, Heartbeat: hb}
 	rep.ID = rep.Key()
 	return rep, nil
 }
 
-// report is a journal item as the hub's report.
+// clip cuts s to what the hub takes of a text field.
+func clip(s string) string {
+	if utf8.RuneCountInString(s) <= hub.MaxFleetText {
+		return s
+	}
+	return string([]rune(s)[:hub.MaxFleetText-1]) + "…"
+}
+
+// report is a journal item as the hub's report, its texts clipped to what
+// the hub takes.
 func report(it store.FleetItem, st State) hub.FleetReport {
 	rep := hub.FleetReport{At: it.At}
 	switch it.Kind {
 	case store.FleetZ:
 		s, z := it.Shift, it.Shift.Z
 		rep.Kind = hub.KindZ
-		rep.Shift = &hub.ShiftReport{ShiftID: s.ID, Store: st.Store, Terminal: s.Terminal, Cashier: s.Cashier, OpenedAt: s.OpenedAt, ClosedAt: s.ClosedAt,
+		rep.Shift = &hub.ShiftReport{ShiftID: s.ID, Store: clip(st.Store), Terminal: clip(s.Terminal), Cashier: clip(s.Cashier), OpenedAt: s.OpenedAt, ClosedAt: s.ClosedAt,
 			Z: hub.ZCounts{Total: z.Total, ByOutcome: z.ByOutcome, OfflineAccepted: z.OfflineAccepted, RefusedByReason: z.RefusedByReason,
 				ConsumedByReason: z.ConsumedByReason, ByCard: z.ByCard, ByHour: z.ByHour, ByCashier: z.ByCashier}}
 	case store.FleetConflict:
 		e := it.Conflict
 		rep.Kind = hub.KindConflict
-		rep.Conflict = &hub.ConflictReport{ID: e.ID, ShiftID: e.ShiftID, Store: st.Store, Code: e.Code, CardID: e.CardID, CardTitle: e.CardTitle,
-			Cashier: e.Cashier, ScannedAt: e.ScannedAt, AcceptedAt: e.AcceptedAt, At: e.At, Errcode: e.Errcode, Reason: e.Reason,
-			ReasonText: e.ReasonText, WeChatStatus: e.WeChatStatus, AfterClose: e.AfterClose}
+		rep.Conflict = &hub.ConflictReport{ID: e.ID, ShiftID: e.ShiftID, Store: clip(st.Store), Code: clip(e.Code), CardID: clip(e.CardID), CardTitle: clip(e.CardTitle),
+			Cashier: clip(e.Cashier), ScannedAt: e.ScannedAt, AcceptedAt: e.AcceptedAt, At: e.At, Errcode: e.Errcode, Reason: clip(e.Reason),
+			ReasonText: clip(e.ReasonText), WeChatStatus: clip(e.WeChatStatus), AfterClose: e.AfterClose}
 		if res := e.Resolution; res != nil {
-			rep.Conflict.Resolution = &hub.FleetResolution{By: res.By, At: res.At, Note: res.Note}
+			rep.Conflict.Resolution = &hub.FleetResolution{By: clip(res.By), At: res.At, Note: clip(res.Note)}
 		}
 	}
 	rep.ID = rep.Key()

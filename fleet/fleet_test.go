@@ -93,6 +93,7 @@ const (
 	hubLoseAnswer
 	hubOlder
 	hubHang
+	hubRefuseItems // 400 for any batch with more than a heartbeat
 )
 
 type testHub struct {
@@ -159,6 +160,12 @@ func startHub(t *testing.T) (*testHub, string) {
 			h.mu.Unlock()
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
+		if h.mode.Load() == hubRefuseItems && len(b.Reports) > 1 {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusBadRequest)
+			fmt.Fprint(w, `{"error":"report 0: a bug the hub refuses"}`)
+			return
+		}
 		if h.mode.Load() == hubLoseAnswer {
 			real.ServeHTTP(httptest.NewRecorder(), r)
 			http.Error(w, "lost", http.StatusBadGateway)
@@ -576,3 +583,40 @@ func TestResolutionAtHQReachesTheTill(t *testing.T) {
 
 func errorsAs(err error, target any) bool { return err != nil && errors.As(err, target) }
 func errorsIs(err, target error) bool     { return errors.Is(err, target) }
+
+// A report the hub refuses (400) waits with those after it, logged once,
+// but the heartbeat still goes alone, saying how many wait; a text longer
+// than the hub takes (a long cashier's name) is clipped, not refused.
+func TestRefusedReportStillLetsTheHeartbeatThrough(t *testing.T) {
+	h, key := startHub(t)
+	tl := newTill(t, h, key)
+	long := strings.Repeat("王", hub.MaxFleetText+20)
+	if _, err := tl.db.OpenShift("T1", long); err != nil {
+		t.Fatal(err)
+	}
+	tl.closeShift()
+	h.mode.Store(hubRefuseItems)
+	for range 2 {
+		if err := tl.rep.Exchange(context.Background()); err == nil {
+			t.Fatal("a refused batch counted as sent")
+		}
+	}
+	tills, _ := h.store.FleetTills()
+	if len(tills) != 1 || tills[0].Heartbeat.Pending != 1 {
+		t.Fatalf("heartbeat while a report is refused: %+v", tills)
+	}
+	if got := strings.Count(tl.log(), "hub answered 400"); got != 1 {
+		t.Fatalf("the refusal logged %d times:\n%s", got, tl.log())
+	}
+	if n := tl.pending(); n != 1 {
+		t.Fatalf("%d wait, want the Z report", n)
+	}
+	h.mode.Store(hubUp)
+	if err := tl.rep.Exchange(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	shifts, _ := h.store.FleetShifts(hub.ShiftQuery{})
+	if len(shifts) != 1 || len([]rune(shifts[0].Cashier)) != hub.MaxFleetText || !strings.HasSuffix(shifts[0].Cashier, "…") {
+		t.Fatalf("the long name: %d runes", len([]rune(shifts[0].Cashier)))
+	}
+}

@@ -37,7 +37,7 @@ const HubCodeFleetFormat = "fleet_format_unknown"
 const (
 	MaxFleetBody    = 1 << 20 // bytes of one POST; more is answered 413
 	MaxFleetReports = 200     // reports in one batch
-	maxFleetText    = 512     // characters of any one text field
+	MaxFleetText    = 512     // characters of any one text field (the till clips longer ones)
 )
 
 // Report kinds.
@@ -381,8 +381,8 @@ func checkReport(r FleetReport) error {
 
 func texts(ss ...string) error {
 	for _, s := range ss {
-		if !utf8.ValidString(s) || utf8.RuneCountInString(s) > maxFleetText {
-			return fmt.Errorf("a text field is not UTF-8 or longer than %d characters", maxFleetText)
+		if !utf8.ValidString(s) || utf8.RuneCountInString(s) > MaxFleetText {
+			return fmt.Errorf("a text field is not UTF-8 or longer than %d characters", MaxFleetText)
 		}
 	}
 	return nil
