@@ -34,7 +34,7 @@ func tillKey(till string, id uint64) []byte {
 func tillPrefix(till string) []byte { return append([]byte(till), 0) }
 
 // AddFleet stores a till's batch in one transaction (group-committed with
-// the pushes): the latest heartbeat replaces an older one, a Z report or a
+// the pushes): the heartbeat received last replaces the one before, a Z report or a
 // conflict already there is a duplicate, a conflict's resolution is added
 // to its record once.
 func (s *BoltStore) AddFleet(till string, received time.Time, reps []FleetReport) (stored, dup int, err error) {
@@ -62,16 +62,9 @@ func (s *BoltStore) AddFleet(till string, received time.Time, reps []FleetReport
 func addFleetTx(tx *bolt.Tx, till string, received time.Time, r FleetReport) (bool, error) {
 	switch r.Kind {
 	case KindHeartbeat:
+		// The latest received wins, whatever its time on the till: a
+		// till whose clock was set back is still seen reporting.
 		b := tx.Bucket(bucketFleetTills)
-		var old TillRecord
-		if v := b.Get([]byte(till)); v != nil {
-			if err := json.Unmarshal(v, &old); err != nil {
-				return false, fmt.Errorf("till %s: %w", till, err)
-			}
-			if r.At.Before(old.At) {
-				return false, nil
-			}
-		}
 		return true, putJSONb(b, []byte(till), TillRecord{Till: till, Received: received.UTC(), Heartbeat: *r.Heartbeat, At: r.At})
 	case KindZ:
 		b := tx.Bucket(bucketFleetShifts)

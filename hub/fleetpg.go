@@ -13,11 +13,10 @@ import (
 // The fleet reports in PostgreSQL (pgmigrations/0002_fleet.sql). The
 // primary keys decide retries across hubs: a Z report or a conflict
 // inserted by two hubs at once is stored once (ON CONFLICT), a
-// heartbeat's upsert keeps the later one.
+// heartbeat's upsert keeps the one received last.
 
 const sqlHeartbeat = `INSERT INTO hub_fleet_tills (till, received, at, heartbeat) VALUES ($1, $2, $3, $4)
-	ON CONFLICT (till) DO UPDATE SET received = EXCLUDED.received, at = EXCLUDED.at, heartbeat = EXCLUDED.heartbeat
-	WHERE hub_fleet_tills.at <= EXCLUDED.at`
+	ON CONFLICT (till) DO UPDATE SET received = EXCLUDED.received, at = EXCLUDED.at, heartbeat = EXCLUDED.heartbeat`
 
 // AddFleet stores a till's batch in one transaction (a lone heartbeat, the
 // usual batch, in one statement).

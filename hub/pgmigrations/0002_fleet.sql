@@ -3,8 +3,8 @@
 -- primary key is the report's idempotent id, so a retry, on whichever hub
 -- it lands, is stored once.
 
--- The latest heartbeat of each till (an older one arriving late changes
--- nothing: the upsert keeps the later "at").
+-- The heartbeat of each till received last ("at" is the till's clock,
+-- which may have been set back: it does not decide).
 CREATE TABLE hub_fleet_tills (
 	till      text PRIMARY KEY,
 	received  timestamptz NOT NULL,
