@@ -68,11 +68,12 @@ type Options struct {
 
 // DB is the open journal.
 type DB struct {
-	b    *bolt.DB
-	path string
-	o    Options
-	now  func() time.Time
-	log  *slog.Logger
+	b     *bolt.DB
+	path  string
+	o     Options
+	now   func() time.Time
+	log   *slog.Logger
+	group groupCommit // TransitionBatch's shared commits (group.go)
 }
 
 // Open opens (creating if needed) the journal at path. A file held by
@@ -594,9 +595,10 @@ func (db *DB) Transition(id uint64, from, to State, ch Change) (Redemption, erro
 }
 
 // TransitionBatch is Transition sharing one commit with concurrent calls
-// (group commit, ~1 ms delay). ch.Update may run more than once.
+// (group commit without a delay: group.go). ch.Update may run more than
+// once.
 func (db *DB) TransitionBatch(id uint64, from, to State, ch Change) (Redemption, error) {
-	return db.transition(db.b.Batch, id, from, to, ch)
+	return db.transition(db.grouped, id, from, to, ch)
 }
 
 func (db *DB) transition(run func(func(*bolt.Tx) error) error, id uint64, from, to State, ch Change) (Redemption, error) {

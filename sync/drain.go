@@ -344,7 +344,11 @@ func (e *Engine) setSyncing(v bool) {
 // round works items with bounded concurrency. It reports whether any item
 // changed state.
 func (e *Engine) round(ctx context.Context, items []Record, rep *DrainReport) bool {
+	// sem bounds the requests to WeChat in flight (Concurrency); admit
+	// bounds the items under way to twice that, since an item gives its
+	// slot up while its consume intent commits (slot).
 	sem := make(chan struct{}, e.o.Concurrency)
+	admit := make(chan struct{}, 2*e.o.Concurrency)
 	var (
 		wg          stdsync.WaitGroup
 		mu          stdsync.Mutex
@@ -360,19 +364,24 @@ func (e *Engine) round(ctx context.Context, items []Record, rep *DrainReport) bo
 			break
 		}
 		select {
-		case sem <- struct{}{}:
+		case admit <- struct{}{}:
 		case <-ctx.Done():
 		}
 		if ctx.Err() != nil {
 			break
 		}
+		sl := &slot{sem: sem}
+		if !sl.acquire(ctx) {
+			<-admit
+			break
+		}
 		wg.Go(func() {
-			// The slot bounds requests to WeChat; the journal write after
-			// a consume answer happens outside it, so the next item's query
-			// overlaps that commit.
-			release := stdsync.OnceFunc(func() { <-sem })
-			defer release()
-			res := e.work(ctx, it, release)
+			// The slot bounds requests to WeChat; the journal writes (the
+			// consume intent, the answer) happen outside it, so other
+			// items' requests overlap those commits.
+			defer func() { <-admit }()
+			defer sl.release()
+			res := e.work(ctx, it, sl)
 			if res == resUnreachable {
 				unreachable.Add(1)
 			} else if res != resSkipped {
@@ -412,7 +421,7 @@ func (e *Engine) round(ctx context.Context, items []Record, rep *DrainReport) bo
 }
 
 // work runs one due item through query-then-consume.
-func (e *Engine) work(ctx context.Context, r Record, release func()) result {
+func (e *Engine) work(ctx context.Context, r Record, sl *slot) result {
 	if !e.claims.take(r.Code) {
 		return resSkipped
 	}
@@ -421,12 +430,12 @@ func (e *Engine) work(ctx context.Context, r Record, release func()) result {
 	// compare-and-set transitions below fail harmlessly (ErrStale).
 	switch r.State {
 	case StateQueued:
-		return e.workQueued(ctx, r, release)
+		return e.workQueued(ctx, r, sl)
 	case StateConsuming, StateInDoubt:
 		if !e.quietOver(r) {
 			return resSkipped
 		}
-		return e.resolve(ctx, r, release)
+		return e.resolve(ctx, r, sl)
 	}
 	return resSkipped
 }
@@ -494,20 +503,20 @@ func (e *Engine) retry(r Record, st Settlement, w *WeChatError) result {
 }
 
 // workQueued drains one queued code: query, then consume.
-func (e *Engine) workQueued(ctx context.Context, r Record, release func()) result {
-	return e.check(ctx, r, Drain, release)
+func (e *Engine) workQueued(ctx context.Context, r Record, sl *slot) result {
+	return e.check(ctx, r, Drain, sl)
 }
 
 // resolve settles a consuming or in-doubt redemption by a query, once its
 // quiet period is over: CONSUMED -> consumed; NORMAL -> consume again;
 // anything else -> conflict.
-func (e *Engine) resolve(ctx context.Context, r Record, release func()) result {
-	return e.check(ctx, r, Resolving, release)
+func (e *Engine) resolve(ctx context.Context, r Record, sl *slot) result {
+	return e.check(ctx, r, Resolving, sl)
 }
 
 // check queries WeChat about a queued (Drain) or lost-consume (Resolving)
 // redemption and does what settle says: consume, journal the end, retry.
-func (e *Engine) check(ctx context.Context, r Record, c Context, release func()) result {
+func (e *Engine) check(ctx context.Context, r Record, c Context, sl *slot) result {
 	if !e.throttledUntil().IsZero() {
 		return resSkipped
 	}
@@ -528,9 +537,11 @@ func (e *Engine) check(ctx context.Context, r Record, c Context, release func())
 	case Retry:
 		return e.retry(r, st, werr)
 	case ConsumeNext:
-		// The intent commit is on the critical path (the consume waits
-		// for it): no group-commit delay for it.
-		next, err := e.j.Transition(r.ID, r.State, StateConsuming, func(x *Record) {
+		// The intent commit shares a group commit with the other items'
+		// (it has no delay: store's group.go), and the slot is given up
+		// meanwhile: no request of this item is in flight.
+		sl.release()
+		next, err := e.j.TransitionBatch(r.ID, r.State, StateConsuming, func(x *Record) {
 			if c == Drain {
 				x.CardID = firstNonEmpty(cardID, x.CardID)
 			}
@@ -544,7 +555,12 @@ func (e *Engine) check(ctx context.Context, r Record, c Context, release func())
 		if c == Resolving {
 			e.log.Info("in-doubt consume resolved: not applied, consuming again", "id", r.ID)
 		}
-		return e.consumeDrain(ctx, next, c == Resolving, release)
+		if !sl.acquire(ctx) {
+			// Stopping before the consume left: it stays consuming, which
+			// a query settles after the quiet period (invariant 2).
+			return resSkipped
+		}
+		return e.consumeDrain(ctx, next, c == Resolving, sl)
 	}
 	// Commit: the redemption ends here.
 	_, err := e.j.TransitionBatch(r.ID, r.State, st.To, func(x *Record) {
@@ -572,11 +588,11 @@ func (e *Engine) check(ctx context.Context, r Record, c Context, release func())
 
 // consumeDrain sends the consume of a committed consuming redemption and
 // journals what settle makes of the answer.
-func (e *Engine) consumeDrain(ctx context.Context, r Record, resolving bool, release func()) result {
+func (e *Engine) consumeDrain(ctx context.Context, r Record, resolving bool, sl *slot) result {
 	cctx, cancel := context.WithTimeout(ctx, e.o.SyncTimeout)
 	res, werr := e.consumeCall(cctx, r)
 	cancel()
-	release()
+	sl.release()
 	c := Drain
 	if resolving {
 		c = Resolving
@@ -610,4 +626,31 @@ func later(a, b time.Time) time.Time {
 		return b
 	}
 	return a
+}
+
+// slot is one of a round's places for a request to WeChat, held by one
+// worker goroutine at a time.
+type slot struct {
+	sem  chan struct{}
+	held bool
+}
+
+func (s *slot) acquire(ctx context.Context) bool {
+	if s.held {
+		return true
+	}
+	select {
+	case s.sem <- struct{}{}:
+		s.held = true
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+func (s *slot) release() {
+	if s.held {
+		<-s.sem
+		s.held = false
+	}
 }

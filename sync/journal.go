@@ -22,11 +22,12 @@ type Journal interface {
 	// redemption is no longer in from. It sets UpdatedAt.
 	Transition(id uint64, from, to State, update func(*Record)) (Record, error)
 	// TransitionBatch is Transition that may share one commit with
-	// concurrent calls (group commit: bolt.DB.Batch with a MaxBatchDelay
-	// of about 1 ms, not the 10 ms default, which would cost the drain a
-	// third of its throughput); update may run more than once, which is
-	// safe because a rolled-back compare-and-set can simply run again.
-	// The drain uses it; a cashier's scan uses Transition.
+	// concurrent calls (group commit without a delay: the writes that
+	// arrive while a commit runs go together in the next, store's
+	// group.go); update may run more than once, which is safe because a
+	// rolled-back compare-and-set can simply run again. The drain uses it
+	// for every commit, its consume intents too; a cashier's scan uses
+	// Transition.
 	TransitionBatch(id uint64, from, to State, update func(*Record)) (Record, error)
 	// Get returns one redemption.
 	Get(id uint64) (Record, error)
