@@ -871,20 +871,32 @@ func (e *Engine) shiftFor(r Request) (uint64, string, error) {
 
 // outcome turns a journaled record into what the cashier sees.
 func (e *Engine) outcome(r Record) Outcome {
-	out := Outcome{
-		ID: r.ID, State: r.State, Code: r.Code, CardID: r.CardID, OpenID: r.OpenID,
-		Reason: r.Reason, ReasonText: r.ReasonText, Errcode: r.Errcode, WeChatStatus: r.WeChatStatus,
-		ValidFrom: r.ValidFrom, ValidUntil: r.ValidUntil, ShiftID: r.ShiftID, At: r.UpdatedAt,
-	}
+	out := outcomeOf(r)
 	if out.At.IsZero() {
 		out.At = e.wall()
 	}
 	if r.CardID != "" {
 		out.CardTitle, _ = e.j.CardTitle(r.CardID)
 	}
-	out.Kind = KindOf(r.State)
 	return out
 }
+
+// outcomeOf is the one mapping from a redemption to the answer it shows
+// (its kind by KindOf); At is its last move. The card title is the
+// caller's to add.
+func outcomeOf(r Record) Outcome {
+	return Outcome{
+		ID: r.ID, State: r.State, Kind: KindOf(r.State), Code: r.Code, CardID: r.CardID, OpenID: r.OpenID,
+		Reason: r.Reason, ReasonText: r.ReasonText, Errcode: r.Errcode, WeChatStatus: r.WeChatStatus,
+		ValidFrom: r.ValidFrom, ValidUntil: r.ValidUntil, ShiftID: r.ShiftID, At: r.UpdatedAt,
+	}
+}
+
+// OutcomeOf is a redemption read from the journal as the answer it
+// shows, through the same mappings as the engine's own answers (the
+// store's record to the engine's, fromStore; the state to the kind,
+// KindOf). The card title is the caller's to add.
+func OutcomeOf(r store.Redemption) Outcome { return outcomeOf(fromStore(r)) }
 
 // KindOf is what a redemption in state s tells the cashier: the one
 // mapping from the journal's states to the answer's kinds (the engine's

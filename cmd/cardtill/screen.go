@@ -197,15 +197,11 @@ func cardTitle(db *store.DB, seen map[string]string, r store.Redemption) string 
 // its time is when the cashier scanned it (accepted it offline), the time
 // a manager looks for on the receipt.
 func backlogOutcome(r store.Redemption, title string) sync.Outcome {
-	o := sync.Outcome{
-		ID: r.ID, State: r.State, Code: r.Code, CardID: r.CardID, CardTitle: title, OpenID: r.OpenID,
-		Reason: sync.Reason(r.Reason), ReasonText: r.ReasonText, Errcode: r.Errcode, WeChatStatus: r.WeChatStatus,
-		ValidFrom: r.ValidFrom, ValidUntil: r.ValidUntil, ShiftID: r.ShiftID, At: r.OfflineAcceptedAt,
-	}
+	o := sync.OutcomeOf(r)
+	o.CardTitle, o.At = title, r.OfflineAcceptedAt
 	if o.At.IsZero() {
 		o.At = r.CreatedAt
 	}
-	o.Kind = sync.KindOf(r.State)
 	return o
 }
 
