@@ -95,22 +95,7 @@ func TestMigrateShiftConflicts(t *testing.T) {
 	if err := db.DB.Close(); err != nil {
 		t.Fatal(err)
 	}
-	b, err := bolt.Open(db.path, 0o600, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Update(func(tx *bolt.Tx) error {
-		if err := tx.DeleteBucket(bShiftConflicts); err != nil {
-			return err
-		}
-		if err := tx.DeleteBucket(bResolutions); err != nil {
-			return err
-		}
-		return tx.Bucket(bMeta).Put(kSchema, u64(3))
-	}); err != nil {
-		t.Fatal(err)
-	}
-	b.Close()
+	toSchema(t, db.path, 3)
 	ro, err := Open(db.path, Options{ReadOnly: true})
 	if err != nil {
 		t.Fatal(err)

@@ -2,7 +2,6 @@ package store
 
 import (
 	"bytes"
-	"context"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -19,7 +18,7 @@ import (
 )
 
 // SchemaVersion is the journal layout this build writes.
-const SchemaVersion = 4
+const SchemaVersion = 5
 
 var (
 	bMeta      = []byte("meta")
@@ -40,7 +39,7 @@ var (
 	// report those of one shift, without reading the rest.
 	bConsumedBy = []byte("consumed_by_reason")
 
-	allBuckets = [][]byte{bMeta, bRed, bActive, bUsed, bOutbox, bByState, bByShift, bShifts, bOpenShift, bCounters, bCodes, bCards, bPruned, bConsumedBy, bShiftConflicts, bResolutions, bOverrides}
+	allBuckets = [][]byte{bMeta, bRed, bActive, bUsed, bOutbox, bByState, bByShift, bShifts, bOpenShift, bCounters, bCodes, bCards, bPruned, bConsumedBy, bShiftConflicts, bResolutions, bFinished, bTombs, bTombsAt, bOverrides}
 
 	kSchema   = []byte("schema_version")
 	kTerminal = []byte("terminal_id")
@@ -243,6 +242,11 @@ var migrations = []func(tx *bolt.Tx) error{
 	// (shift_conflicts, conflicts.go), and managers' resolutions get their
 	// own bucket (conflict_resolutions, created empty).
 	3: migrateShiftConflicts,
+	// 4 -> 5: finished redemptions retention may delete are indexed by
+	// when they finished (finished_at), and pruned uses of a code leave a
+	// tombstone (used_tombstones, tombstones_by_at, created empty); see
+	// retention.go.
+	4: migrateFinishedAt,
 }
 
 // migrateConsumedByReason is the 2 -> 3 migration. It may run on a file
@@ -433,6 +437,9 @@ func (db *DB) unindex(tx *bolt.Tx, r Redemption) error {
 	if err := indexConflict(tx, r, false); err != nil {
 		return err
 	}
+	if err := indexFinished(tx, r, false); err != nil {
+		return err
+	}
 	if err := tx.Bucket(bByShift).Delete(k2(r.ShiftID, r.ID)); err != nil {
 		return err
 	}
@@ -465,6 +472,9 @@ func (db *DB) index(tx *bolt.Tx, r Redemption) error {
 		}
 	}
 	if err := indexConflict(tx, r, true); err != nil {
+		return err
+	}
+	if err := indexFinished(tx, r, true); err != nil {
 		return err
 	}
 	return db.count(tx, r, +1)
@@ -719,19 +729,15 @@ func (db *DB) ActiveByCode(code string) (Redemption, bool, error) {
 }
 
 // FinishedByCode returns when and in which shift this till last consumed,
-// accepted offline, or saw refused after the fact (conflict) code.
+// accepted offline, or saw refused after the fact (conflict) code. A use
+// whose redemption retention pruned is still answered, from its tombstone
+// (FinishedCode.Pruned), until ForgetUsedCodes drops it.
 func (db *DB) FinishedByCode(code string) (FinishedCode, bool, error) {
 	var fc FinishedCode
 	var ok bool
-	err := db.b.View(func(tx *bolt.Tx) error {
-		var list []FinishedCode
-		if _, err := getJSON(tx.Bucket(bUsed), []byte(code), &list); err != nil {
-			return err
-		}
-		if len(list) > 0 {
-			fc, ok = list[len(list)-1], true
-		}
-		return nil
+	err := db.b.View(func(tx *bolt.Tx) (err error) {
+		fc, ok, err = finishedCode(tx, code)
+		return err
 	})
 	return fc, ok, err
 }
@@ -1151,104 +1157,4 @@ func syncDir(dir string) {
 		_ = d.Sync()
 		d.Close()
 	}
-}
-
-// pruneBatch bounds the deletions of one Prune transaction: a scan
-// waits for at most one batch (about 1 s per 1,000 on a loaded 2-CPU till).
-const pruneBatch = 250
-
-// Prune deletes finished redemptions (consumed, rejected) that finished
-// before olderThan, with their index entries. Conflicts, unfinished work,
-// shifts and counters are never pruned: a pruned redemption's share of its
-// shift's counters moves to the shift's pruned tally, so Check still
-// verifies counters = recount + pruned. It returns how many it deleted.
-//
-// It runs beside a serving till: the candidates are found in a read
-// transaction, which does not hold up writers, and deleted in write
-// transactions of at most pruneBatch, each re-checking every candidate
-// (a redemption that changed meanwhile is left alone).
-func (db *DB) Prune(olderThan time.Time) (int, error) {
-	return db.PruneContext(context.Background(), olderThan)
-}
-
-// PruneContext is Prune that stops between batches when ctx ends (a till
-// shutting down), returning what it deleted so far and ctx's error.
-func (db *DB) PruneContext(ctx context.Context, olderThan time.Time) (int, error) {
-	due := func(r Redemption) bool {
-		return (r.State == Consumed || r.State == Rejected) && !r.FinishedAt.IsZero() && r.FinishedAt.Before(olderThan)
-	}
-	var ids []uint64
-	err := db.b.View(func(tx *bolt.Tx) error {
-		for _, s := range []State{Consumed, Rejected} {
-			prefix := append([]byte(s), 0)
-			c := tx.Bucket(bByState).Cursor()
-			i := 0
-			for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-				if i++; i%pruneBatch == 0 && ctx.Err() != nil {
-					return ctx.Err()
-				}
-				r, err := getRed(tx, binary.BigEndian.Uint64(k[len(prefix):]))
-				if err != nil {
-					return err
-				}
-				if due(r) {
-					ids = append(ids, r.ID)
-				}
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return 0, err
-	}
-	n := 0
-	for len(ids) > 0 {
-		if err := ctx.Err(); err != nil {
-			return n, err
-		}
-		batch := ids[:min(pruneBatch, len(ids))]
-		ids = ids[len(batch):]
-		k := 0
-		err := db.b.Update(func(tx *bolt.Tx) error {
-			k = 0
-			for _, id := range batch {
-				r, err := getRed(tx, id)
-				if errors.Is(err, ErrNotFound) {
-					continue
-				} else if err != nil {
-					return err
-				}
-				if !due(r) {
-					continue
-				}
-				if err := tx.Bucket(bByState).Delete(stateKey(r.State, r.ID)); err != nil {
-					return err
-				}
-				if err := tx.Bucket(bByShift).Delete(k2(r.ShiftID, r.ID)); err != nil {
-					return err
-				}
-				if r.State == Consumed {
-					if err := setUsed(tx, r, false); err != nil {
-						return err
-					}
-					if err := tx.Bucket(bConsumedBy).Delete(reasonKey(r.Reason, r.ID)); err != nil {
-						return err
-					}
-				}
-				if err := tx.Bucket(bRed).Delete(u64(r.ID)); err != nil {
-					return err
-				}
-				if err := db.addCounters(tx, bPruned, r, +1); err != nil {
-					return err
-				}
-				k++
-			}
-			return nil
-		})
-		if err != nil {
-			return n, err
-		}
-		n += k
-	}
-	return n, nil
 }

@@ -1,10 +1,13 @@
 package store
 
 import (
-	bolt "go.etcd.io/bbolt"
+	"errors"
 	"path/filepath"
 	"testing"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 )
 
 // clock is an injected clock that moves one second per reading.
@@ -80,3 +83,30 @@ func (d *testDB) Reopen2() {
 }
 
 type boltTx = bolt.Tx
+
+// toSchema turns the closed journal at path into what schema v wrote, as
+// far as buckets go: the buckets later migrations create are deleted
+// (with what they hold) and the version is set to v, in one commit.
+func toSchema(t testing.TB, path string, v uint64) {
+	t.Helper()
+	b, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if err := b.Update(func(tx *bolt.Tx) error {
+		for _, g := range bucketsSince {
+			if g.ver <= v {
+				continue
+			}
+			for _, name := range g.names {
+				if err := tx.DeleteBucket(name); err != nil && !errors.Is(err, berrors.ErrBucketNotFound) {
+					return err
+				}
+			}
+		}
+		return tx.Bucket(bMeta).Put(kSchema, u64(v))
+	}); err != nil {
+		t.Fatal(err)
+	}
+}

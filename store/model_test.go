@@ -28,6 +28,7 @@ type model struct {
 	open    uint64
 	pruned  map[uint64]map[string]int // shift -> outcome -> n
 	prunedN map[uint64]int
+	tombs   map[string]uint64 // code -> the latest pruned redemption that used it here
 }
 
 func (m *model) outcome(r *mrec) string {
@@ -71,7 +72,7 @@ func TestRandomAgainstModel(t *testing.T) {
 	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b9))
 	clk := newClock()
 	db := openTest(t, Options{Now: clk.Now, NoSync: true})
-	m := &model{recs: map[uint64]*mrec{}, shifts: map[uint64]Shift{}, pruned: map[uint64]map[string]int{}, prunedN: map[uint64]int{}}
+	m := &model{recs: map[uint64]*mrec{}, shifts: map[uint64]Shift{}, pruned: map[uint64]map[string]int{}, prunedN: map[uint64]int{}, tombs: map[string]uint64{}}
 	codes := make([]string, 40)
 	for i := range codes {
 		codes[i] = fmt.Sprintf("%012d", 100000000000+i*7919)
@@ -207,6 +208,9 @@ func TestRandomAgainstModel(t *testing.T) {
 					}
 					m.pruned[r.shift][m.outcome(r)]++
 					m.prunedN[r.shift]++
+					if r.state.usedHere() && id > m.tombs[r.code] {
+						m.tombs[r.code] = id
+					}
 					delete(m.recs, id)
 				}
 			}
@@ -231,7 +235,7 @@ func verifyModel(t *testing.T, step int, db *testDB, m *model, codes []string, f
 			t.Fatalf("step %d: active(%s) = %d %v %v, model %d %v", step, code, r.ID, ok, err, aid, has)
 		}
 		fc, ok, err := db.FinishedByCode(code)
-		var want uint64
+		want := m.tombs[code] // a pruned use is still a use (its tombstone)
 		for id, r := range m.recs {
 			if r.code == code && r.state.usedHere() && id > want {
 				want = id

@@ -302,21 +302,35 @@ func (db *DB) Check() error {
 		for e := range tx.Check() {
 			add("bbolt: %v", e)
 		}
-		// A schema-3 journal opened read-only (not yet migrated) has
-		// neither bucket of the 3 -> 4 migration: it is whole without
-		// them. One without the other, or either on the wrong side of
-		// the version, is a half-applied migration.
+		// A journal opened read-only before a migration (an older
+		// schema) has none of the buckets the migration creates: it is
+		// whole without them. Some of them without the others, or them
+		// on the wrong side of the version, is a half-applied migration.
 		var ver uint64
 		if v := tx.Bucket(bMeta); v != nil && len(v.Get(kSchema)) == 8 {
 			ver = binary.BigEndian.Uint64(v.Get(kSchema))
 		}
-		has4 := tx.Bucket(bShiftConflicts) != nil
-		if has4 != (tx.Bucket(bResolutions) != nil) || (ver >= 4) != has4 {
-			add("schema %d with %s %v and %s %v: a half-applied 3 -> 4 migration", ver, bShiftConflicts, has4, bResolutions, tx.Bucket(bResolutions) != nil)
-			return nil
+		absent := map[string]bool{} // buckets of a schema the file has not reached
+		for _, g := range bucketsSince {
+			var have []string
+			for _, name := range g.names {
+				if tx.Bucket(name) != nil {
+					have = append(have, string(name))
+				}
+			}
+			if len(have) != 0 && len(have) != len(g.names) || (ver >= g.ver) != (len(have) != 0) {
+				add("schema %d with %d of the buckets %s of schema %d (%s): a half-applied %d -> %d migration", ver, len(have), bucketNames(g.names), g.ver, strings.Join(have, ", "), g.ver-1, g.ver)
+				return nil
+			}
+			if len(have) == 0 {
+				for _, name := range g.names {
+					absent[string(name)] = true
+				}
+			}
 		}
+		has4, has5 := !absent[string(bShiftConflicts)], !absent[string(bFinished)]
 		for _, name := range allBuckets {
-			if !has4 && (bytes.Equal(name, bShiftConflicts) || bytes.Equal(name, bResolutions)) {
+			if absent[string(name)] {
 				continue
 			}
 			if bytes.Equal(name, bOverrides) { // optional (overrides.go)
@@ -333,6 +347,7 @@ func (db *DB) Check() error {
 		consumedBy := map[string]bool{}
 		byShift := map[string]bool{}
 		conflicts := map[string]ConflictEntry{}
+		finished := map[string]bool{}
 		used := map[string][]FinishedCode{}
 		counts := map[uint64]*Counters{}
 		shifts := map[uint64]Shift{}
@@ -363,6 +378,9 @@ func (db *DB) Check() error {
 			}
 			if r.State.outboxed() {
 				outbox[string(dueKey(r.DueAt, r.ID))] = true
+			}
+			if prunable(r) {
+				finished[string(finishedKey(r))] = true
 			}
 			if r.State.usedHere() {
 				used[r.Code] = append(used[r.Code], FinishedCode{Code: r.Code, ID: r.ID, State: r.State, At: usedAt(r), ShiftID: r.ShiftID})
@@ -426,6 +444,9 @@ func (db *DB) Check() error {
 			checkConflictIndex(tx, conflicts, add)
 		}
 		checkOverrides(tx, add)
+		if has5 {
+			checkRetention(tx, finished, add)
+		}
 		nUsed := 0
 		_ = tx.Bucket(bUsed).ForEach(func(k, _ []byte) error {
 			nUsed++

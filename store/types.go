@@ -90,6 +90,11 @@ type FinishedCode struct {
 	State   State
 	At      time.Time
 	ShiftID uint64
+	// Pruned says retention deleted the redemption: this is its
+	// tombstone, which also keeps the card, terminal and cashier (the
+	// used-by-code index leaves them to the record).
+	Pruned                    bool   `json:",omitempty"`
+	CardID, Terminal, Cashier string `json:",omitempty"`
 }
 
 // CodeStatus is the local code-status cache entry.

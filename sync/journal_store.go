@@ -71,6 +71,12 @@ func (j storeJournal) Find(code string) (active, used *Record, err error) {
 		return active, nil, err
 	}
 	u, err := j.db.Get(fc.ID)
+	if fc.Pruned || errors.Is(err, store.ErrNotFound) {
+		// Retention pruned the redemption; the journal's tombstone of it
+		// is what is left, and enough to refuse the code as used here.
+		u, err = store.Redemption{ID: fc.ID, Code: code, CardID: fc.CardID, Terminal: fc.Terminal, Cashier: fc.Cashier,
+			ShiftID: fc.ShiftID, State: fc.State, UpdatedAt: fc.At}, nil
+	}
 	if err != nil {
 		return active, nil, err
 	}

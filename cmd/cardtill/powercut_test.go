@@ -784,9 +784,13 @@ func (r *pcRig) hubPushes(cuts int) {
 	t.Logf("hub: %d pushes answered success, all stored", seq)
 }
 
-// toSchema3 makes the journal what schema 3 wrote (no shift_conflicts,
-// no conflict_resolutions, schema_version 3), in one synced bbolt
-// commit, and syncs its folder.
+// newBuckets are the buckets the migrations from schema 3 create: 3 -> 4
+// (the conflict index and resolutions) and 4 -> 5 (retention's finished_at
+// index and the used-code tombstones).
+var newBuckets = []string{"shift_conflicts", "conflict_resolutions", "finished_at", "used_tombstones", "tombstones_by_at"}
+
+// toSchema3 makes the journal what schema 3 wrote (none of newBuckets,
+// schema_version 3), in one synced bbolt commit, and syncs its folder.
 func (r *pcRig) toSchema3(path string) {
 	r.t.Helper()
 	b, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
@@ -794,7 +798,7 @@ func (r *pcRig) toSchema3(path string) {
 		r.t.Fatal(err)
 	}
 	err = b.Update(func(tx *bolt.Tx) error {
-		for _, name := range []string{"shift_conflicts", "conflict_resolutions"} {
+		for _, name := range newBuckets {
 			if err := tx.DeleteBucket([]byte(name)); err != nil && !errors.Is(err, bolterrors.ErrBucketNotFound) {
 				return err
 			}
@@ -821,8 +825,8 @@ func (r *pcRig) toSchema3(path string) {
 
 // schemaOf reads the journal's schema version and the conflict index
 // (shift_conflicts keys as redemption ids) straight from bbolt, failing
-// unless the file is wholly schema 3 (neither 3 -> 4 bucket) or wholly
-// schema 4 (both).
+// unless the file is wholly schema 3 (none of newBuckets) or wholly the
+// current schema (all of them).
 func (r *pcRig) schemaOf(path, when string) (int, map[uint64]bool) {
 	r.t.Helper()
 	b, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: time.Second})
@@ -832,13 +836,15 @@ func (r *pcRig) schemaOf(path, when string) (int, map[uint64]bool) {
 	defer b.Close()
 	ver := 0
 	var idx map[uint64]bool
-	var buckets [2]bool
+	have := 0
 	err = b.View(func(tx *bolt.Tx) error {
 		if v := tx.Bucket([]byte("meta")).Get([]byte("schema_version")); len(v) == 8 {
 			ver = int(v[7]) // small versions: the last byte of a big-endian uint64
 		}
-		for i, name := range []string{"shift_conflicts", "conflict_resolutions"} {
-			buckets[i] = tx.Bucket([]byte(name)) != nil
+		for _, name := range newBuckets {
+			if tx.Bucket([]byte(name)) != nil {
+				have++
+			}
 		}
 		if sc := tx.Bucket([]byte("shift_conflicts")); sc != nil {
 			idx = map[uint64]bool{}
@@ -860,19 +866,21 @@ func (r *pcRig) schemaOf(path, when string) (int, map[uint64]bool) {
 		r.t.Fatalf("%s: %v", when, err)
 	}
 	switch {
-	case ver == 3 && !buckets[0] && !buckets[1]:
-	case ver == 4 && buckets[0] && buckets[1]:
+	case ver == 3 && have == 0:
+	case ver == store.SchemaVersion && have == len(newBuckets):
 	default:
-		r.t.Fatalf("%s: a mix of schemas: schema_version %d, shift_conflicts %v, conflict_resolutions %v", when, ver, buckets[0], buckets[1])
+		r.t.Fatalf("%s: a mix of schemas: schema_version %d with %d of the buckets %v", when, ver, have, newBuckets)
 	}
 	return ver, idx
 }
 
-// migrate cuts the 3 -> 4 journal migration (it runs when a command opens
+// migrate cuts the journal migrations from schema 3 (3 -> 4 -> 5, one
+// bbolt transaction; they run when a command opens
 // the journal writable; here the first `redeem` after the upgrade, online,
 // which then journals a consumed code) at random moments: after every
 // cut the journal opens and checks, it is wholly schema 3 or wholly
-// schema 4 (then the conflict index holds exactly the conflicts), and
+// the current schema (then the conflict index holds exactly the
+// conflicts, and db check proves finished_at against the records), and
 // every redemption is there in the state it had (and every answer the
 // till gave, tillWorld.check). A migrated file is
 // turned back into schema 3 before the next run.
@@ -912,7 +920,7 @@ func (r *pcRig) migrate(cuts int) {
 		r.t.Fatalf("redeem: exit %d\n%s%s", res.code, res.out, res.errout)
 	}
 	d := time.Since(start)
-	if v, _ := r.schemaOf(w.path, "after an uncut migration"); v != 4 {
+	if v, _ := r.schemaOf(w.path, "after an uncut migration"); v != store.SchemaVersion {
 		r.t.Fatalf("redeem did not migrate the journal: schema %d", v)
 	}
 	migrated := 0
@@ -931,14 +939,14 @@ func (r *pcRig) migrate(cuts int) {
 		when := fmt.Sprintf("after a cut in the migration %d (killed %v)", i, res.killed)
 		w.cutAndCheck("migrate", fmt.Sprint(i), res.killed)
 		v, idx := r.schemaOf(w.path, when)
-		if !res.killed && v != 4 {
+		if !res.killed && v != store.SchemaVersion {
 			r.t.Fatalf("%s: redeem answered but the journal is schema %d", when, v)
 		}
-		if v == 4 {
+		if v == store.SchemaVersion {
 			migrated++
 			for id := range conflicts {
 				if !idx[id] {
-					r.t.Fatalf("%s: schema 4 without conflict %d in shift_conflicts", when, id)
+					r.t.Fatalf("%s: schema %d without conflict %d in shift_conflicts", when, v, id)
 				}
 			}
 			if len(idx) != len(conflicts) {
