@@ -65,10 +65,13 @@ type WeChatConfig struct {
 
 // StoreConfig locates the journal.
 type StoreConfig struct {
-	Path        string   `toml:"path"`
-	RetainDays  int      `toml:"retain_days"`
-	MaxSizeMB   int      `toml:"max_size_mb"`
-	LockTimeout Duration `toml:"lock_timeout"`
+	Path       string `toml:"path"`
+	RetainDays int    `toml:"retain_days"`
+	// UsedCodeDays is how long a code used here stays refused as used
+	// here after retention pruned its redemption (its tombstone).
+	UsedCodeDays int      `toml:"used_code_days"`
+	MaxSizeMB    int      `toml:"max_size_mb"`
+	LockTimeout  Duration `toml:"lock_timeout"`
 }
 
 // TerminalConfig names this till.
@@ -388,10 +391,11 @@ func DefaultConfig() *Config {
 			SyncTimeout: Duration{15 * time.Second},
 		},
 		Store: StoreConfig{
-			Path:        filepath.Join(stateDir(), "journal.db"),
-			RetainDays:  90,
-			MaxSizeMB:   1024,
-			LockTimeout: Duration{2 * time.Second},
+			Path:         filepath.Join(stateDir(), "journal.db"),
+			RetainDays:   90,
+			UsedCodeDays: 400,
+			MaxSizeMB:    1024,
+			LockTimeout:  Duration{2 * time.Second},
 		},
 		Offline: OfflineConfig{
 			Mode:            "accept",
@@ -724,6 +728,8 @@ func (c *Config) Validate() error {
 		return bad("store.path", "must name the journal file, e.g. /var/lib/cardtill/journal.db")
 	case c.Store.RetainDays < 1:
 		return bad("store.retain_days", "must be at least 1")
+	case c.Store.UsedCodeDays < c.Store.RetainDays:
+		return bad("store.used_code_days", fmt.Sprintf("%d is less than store.retain_days (%d): a code used here must stay refused at least as long as its redemption is kept (default 400, longer than a coupon is valid)", c.Store.UsedCodeDays, c.Store.RetainDays))
 	case c.Store.MaxSizeMB < 16:
 		return bad("store.max_size_mb", "must be at least 16")
 	case c.Scanner.Baud <= 0:

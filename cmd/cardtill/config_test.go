@@ -53,6 +53,8 @@ func TestConfigErrorsNameKeyAndLine(t *testing.T) {
 			[]string{"ui.repeat_window", "100ms to 1m"}},
 		{"bad code pattern", "[offline]\ncode_pattern = \"^([0-9]+$\"\n",
 			[]string{"offline.code_pattern", "not a regular expression"}},
+		{"used codes forgotten before their redemptions", "[store]\nretain_days = 90\nused_code_days = 30\n",
+			[]string{"store.used_code_days", "less than store.retain_days (90)"}},
 		{"tls half set", "[hub]\ntls_cert = \"/x.pem\"\n",
 			[]string{"hub.tls_cert", "both"}},
 	}

@@ -26,7 +26,8 @@ func startTillOps(ctx context.Context, db *store.DB, cfg *Config, logger *slog.L
 	ctx, cancel := context.WithCancel(ctx)
 	var wg stdsync.WaitGroup
 	tk := time.NewTicker(retainEvery)
-	r := retention{db: db, days: cfg.Store.RetainDays, now: time.Now, report: logRetention(logger)}
+	r := retention{db: db, days: cfg.Store.RetainDays, usedCodeDays: cfg.Store.UsedCodeDays, now: time.Now,
+		report: logRetention(logger), forgot: logForgotten(logger)}
 	wg.Go(func() { r.run(ctx, tk.C) })
 
 	sock := controlSocketPath(db.Path())
@@ -56,14 +57,18 @@ func startTillOps(ctx context.Context, db *store.DB, cfg *Config, logger *slog.L
 // started and where its control socket listens ("" when it does not).
 var tillOpsStarted func(sock string)
 
-// retention prunes finished redemptions older than days: once at start,
+// retention prunes finished redemptions older than days, and forgets the
+// codes used here before usedCodeDays (their tombstones): once at start,
 // then at every tick. The store never prunes unfinished work, conflicts,
-// shifts or counters.
+// shifts or counters. Both cost what they delete (nothing due, nothing
+// read), so the one at start does not grow with the journal.
 type retention struct {
-	db     *store.DB
-	days   int
-	now    func() time.Time
-	report func(cutoff time.Time, n int, err error)
+	db           *store.DB
+	days         int
+	usedCodeDays int // 0: as days
+	now          func() time.Time
+	report       func(cutoff time.Time, n int, err error)
+	forgot       func(cutoff time.Time, n int, err error) // nil: not told
 }
 
 func (r retention) run(ctx context.Context, tick <-chan time.Time) {
@@ -74,6 +79,15 @@ func (r retention) run(ctx context.Context, tick <-chan time.Time) {
 			return // shutting down: the rest waits for the next start
 		}
 		r.report(cutoff, n, err)
+		if err == nil {
+			days := max(r.usedCodeDays, r.days)
+			codeCutoff := r.now().AddDate(0, 0, -days)
+			if n, err := r.db.ForgetUsedCodes(ctx, codeCutoff); ctx.Err() != nil {
+				return
+			} else if r.forgot != nil {
+				r.forgot(codeCutoff, n, err)
+			}
+		}
 		select {
 		case <-ctx.Done():
 			return
@@ -89,6 +103,17 @@ func logRetention(logger *slog.Logger) func(time.Time, int, error) {
 			logger.Warn("pruning finished redemptions failed; the journal keeps them", "before", cutoff, "err", err)
 		case n > 0:
 			logger.Info("pruned finished redemptions ([store] retain_days)", "before", cutoff, "count", n)
+		}
+	}
+}
+
+func logForgotten(logger *slog.Logger) func(time.Time, int, error) {
+	return func(cutoff time.Time, n int, err error) {
+		switch {
+		case err != nil:
+			logger.Warn("forgetting codes used long ago failed; they stay refused as used here", "before", cutoff, "err", err)
+		case n > 0:
+			logger.Info("forgot codes used here ([store] used_code_days)", "before", cutoff, "count", n)
 		}
 	}
 }

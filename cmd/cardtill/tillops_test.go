@@ -163,3 +163,60 @@ func TestJournalGauge(t *testing.T) {
 		}
 	}
 }
+
+// TestRetentionForgetsUsedCodes: the retention the till runs keeps a code
+// it pruned refused as used here until used_code_days after its use, and
+// forgets it at the first run past that.
+func TestRetentionForgetsUsedCodes(t *testing.T) {
+	day0 := time.Date(2026, 1, 10, 12, 0, 0, 0, time.UTC)
+	clk := &testClock{t: day0}
+	db, err := store.Open(filepath.Join(t.TempDir(), "journal.db"), store.Options{Now: clk.Now, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	sh, err := db.OpenShift("till-2", "ann")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Create(store.Redemption{Code: "200", ShiftID: sh.ID, State: store.Consumed}, "test", store.Path(store.Consumed)...); err != nil {
+		t.Fatal(err)
+	}
+	clk.Set(day0.AddDate(0, 0, 91))
+	prunes, forgets := make(chan pruned, 1), make(chan pruned, 1)
+	tick := make(chan time.Time)
+	r := retention{db: db, days: 90, usedCodeDays: 400, now: clk.Now,
+		report: func(c time.Time, n int, err error) { prunes <- pruned{c, n, err} },
+		forgot: func(c time.Time, n int, err error) { forgets <- pruned{c, n, err} }}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); r.run(ctx, tick) }()
+	used := func() bool {
+		_, ok, err := db.FinishedByCode("200")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return ok
+	}
+	if p, f := <-prunes, <-forgets; p.err != nil || p.n != 1 || f.err != nil || f.n != 0 || !f.cutoff.Equal(day0.AddDate(0, 0, 91-400)) {
+		t.Fatalf("at start: pruned %+v, forgot %+v", p, f)
+	}
+	if !used() {
+		t.Fatal("a pruned code is no longer used here")
+	}
+	clk.Set(day0.AddDate(0, 0, 400))
+	tick <- clk.Now()
+	if p, f := <-prunes, <-forgets; p.err != nil || f.err != nil || f.n != 0 || !used() {
+		t.Fatalf("day 400: pruned %+v, forgot %+v, used %v", p, f, used())
+	}
+	clk.Set(day0.AddDate(0, 0, 401))
+	tick <- clk.Now()
+	if p, f := <-prunes, <-forgets; p.err != nil || f.err != nil || f.n != 1 || used() {
+		t.Fatalf("day 401: pruned %+v, forgot %+v, used %v", p, f, used())
+	}
+	cancel()
+	<-done
+	if err := db.Check(); err != nil {
+		t.Fatal(err)
+	}
+}
