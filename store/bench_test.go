@@ -1,6 +1,9 @@
 package store
 
 import (
+	"bytes"
+	"context"
+	"encoding/binary"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -168,6 +171,64 @@ func BenchmarkOpen1M(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
+		db.Close()
+	}
+}
+
+// pruneFullScan is the candidate search of schema 4's Prune, kept for
+// BenchmarkRetentionAtStart's ratio: every consumed and rejected record
+// decoded in one read transaction, due or not.
+func pruneFullScan(db *DB, olderThan time.Time) (int, error) {
+	n := 0
+	err := db.b.View(func(tx *bolt.Tx) error {
+		for _, s := range []State{Consumed, Rejected} {
+			prefix := append([]byte(s), 0)
+			c := tx.Bucket(bByState).Cursor()
+			for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+				r, err := getRed(tx, binary.BigEndian.Uint64(k[len(prefix):]))
+				if err != nil {
+					return err
+				}
+				if !r.FinishedAt.IsZero() && r.FinishedAt.Before(olderThan) {
+					n++
+				}
+			}
+		}
+		return nil
+	})
+	return n, err
+}
+
+// BenchmarkRetentionAtStart is the retention a till runs at start with
+// nothing due, on a journal of 100,000 redemptions (and 1,000,000 with
+// CARDTILL_BENCH_1M set): fullscan is schema 4's (pruneFullScan), index
+// today's Prune walking finished_at. Compare them as a ratio of one run.
+func BenchmarkRetentionAtStart(b *testing.B) {
+	sizes := []int{100_000}
+	if os.Getenv("CARDTILL_BENCH_1M") != "" {
+		sizes = append(sizes, 1_000_000)
+	}
+	cut := time.Date(2025, 12, 1, 0, 0, 0, 0, time.UTC) // before bulkLoad's first redemption
+	for _, n := range sizes {
+		p, _ := bigFile(b, n)
+		db, err := Open(p, Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(fmt.Sprintf("fullscan/journal=%d", n), func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				if k, err := pruneFullScan(db, cut); err != nil || k != 0 {
+					b.Fatalf("%d %v", k, err)
+				}
+			}
+		})
+		b.Run(fmt.Sprintf("index/journal=%d", n), func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				if k, err := db.PruneContext(context.Background(), cut); err != nil || k != 0 {
+					b.Fatalf("%d %v", k, err)
+				}
+			}
+		})
 		db.Close()
 	}
 }
