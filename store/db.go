@@ -111,8 +111,7 @@ func Open(path string, o Options) (*DB, error) {
 	case statErr != nil:
 		return nil, fmt.Errorf("store: cannot use the journal folder of %s: %w; check [store] path", path, statErr)
 	}
-	bo := &bolt.Options{Timeout: o.LockTimeout, NoSync: o.NoSync, ReadOnly: o.ReadOnly, NoFreelistSync: false}
-	b, err := openBolt(path, bo)
+	b, err := openSame(path, o)
 	if err != nil {
 		switch {
 		case errors.Is(err, berrors.ErrTimeout):
@@ -140,6 +139,68 @@ func Open(path string, o Options) (*DB, error) {
 		return nil, err
 	}
 	return db, nil
+}
+
+// Test hooks (nil in production): testHookOpened runs when Open has
+// opened the file at path and before it takes its lock;
+// testHookCompactBeforeRename runs when Compact, holding the lock, is
+// about to rename the compacted copy over the journal.
+var (
+	testHookOpened              func(path string)
+	testHookCompactBeforeRename func()
+)
+
+// openSame opens path with bbolt, and makes sure the file it locked is
+// still the one at path: a Compact that held the lock while this open
+// waited for it has renamed a new file over the one opened, and writes to
+// that one would go to a deleted file. Then it opens the path again.
+func openSame(path string, o Options) (*bolt.DB, error) {
+	for try := 0; ; try++ {
+		var f *os.File
+		bo := &bolt.Options{Timeout: o.LockTimeout, NoSync: o.NoSync, ReadOnly: o.ReadOnly, NoFreelistSync: false,
+			OpenFile: func(name string, flag int, perm os.FileMode) (*os.File, error) {
+				file, err := os.OpenFile(name, flag, perm)
+				if err == nil {
+					f = file
+					if testHookOpened != nil {
+						testHookOpened(name)
+					}
+				}
+				return file, err
+			}}
+		b, err := openBolt(path, bo)
+		if err != nil {
+			return nil, err
+		}
+		same, err := isFileAt(f, path)
+		if err != nil {
+			_ = b.Close()
+			return nil, err
+		}
+		if same {
+			return b, nil
+		}
+		_ = b.Close()
+		if try == 9 {
+			return nil, fmt.Errorf("the file was replaced %d times while it was being opened", try+1)
+		}
+	}
+}
+
+// isFileAt reports whether f is the file now at path.
+func isFileAt(f *os.File, path string) (bool, error) {
+	if f == nil {
+		return false, errors.New("bbolt opened no file")
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		return false, err
+	}
+	at, err := os.Stat(path)
+	if err != nil {
+		return false, err
+	}
+	return os.SameFile(fi, at), nil
 }
 
 // openBolt turns a panic from a damaged file into an error.
@@ -1125,14 +1186,20 @@ func Compact(path string, o Options) (before, after int64, err error) {
 		_ = os.Remove(tmp)
 		return 0, 0, fmt.Errorf("store: compact: the copy failed its check: %w (the journal was not changed)", err)
 	}
-	// Rename while still holding the lock on the old file.
+	// Rename while still holding the lock on the old file, and sync the
+	// folder before letting go of it: an Open waiting for the lock finds
+	// the new file at the path (openSame) and must not write to it while
+	// a power cut could still bring the old one back.
+	if testHookCompactBeforeRename != nil {
+		testHookCompactBeforeRename()
+	}
 	if err := os.Rename(tmp, path); err != nil {
 		db.Close()
 		_ = os.Remove(tmp)
 		return 0, 0, fmt.Errorf("store: compact: %w (the journal was not changed)", err)
 	}
-	db.Close()
 	syncDir(filepath.Dir(path))
+	db.Close()
 	if fi, e := os.Stat(path); e == nil {
 		after = fi.Size()
 	}
