@@ -65,7 +65,7 @@ func BenchmarkCommit(b *testing.B) {
 // bulkLoad fills db with n redemptions: shifts of 2,000 (the last one is
 // the target shift), a mix of outcomes, in large NoSync transactions
 // through the same index and counter code as Create and Transition.
-func bulkLoad(b *testing.B, db *DB, n int) (target uint64) {
+func bulkLoad(b testing.TB, db *DB, n int) (target uint64) {
 	const perShift = 2000
 	clk := time.Date(2026, 1, 1, 8, 0, 0, 0, time.UTC)
 	outs := []State{Consumed, Consumed, Consumed, Rejected, Conflict, Queued}
@@ -239,4 +239,34 @@ func TestMain(m *testing.M) {
 		os.Remove(p)
 	}
 	os.Exit(code)
+}
+
+// TestWriteBenchJournal writes a journal of CARDTILL_BENCH_JOURNAL_N
+// (default 1,000,000) redemptions in bulkLoad's mix to the path in
+// CARDTILL_BENCH_JOURNAL, as schema 4 wrote it (toSchema), for measuring
+// the binary on it (the RSS of `cardtill run` at start, before and after
+// a change). Skipped without the variable.
+func TestWriteBenchJournal(t *testing.T) {
+	p := os.Getenv("CARDTILL_BENCH_JOURNAL")
+	if p == "" {
+		t.Skip("CARDTILL_BENCH_JOURNAL names the file to write")
+	}
+	n := 1_000_000
+	if s := os.Getenv("CARDTILL_BENCH_JOURNAL_N"); s != "" {
+		if _, err := fmt.Sscan(s, &n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db, err := Open(p, Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bulkLoad(t, db, n)
+	if err := db.b.Sync(); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	toSchema(t, p, 4)
 }
