@@ -58,7 +58,7 @@ tools:
 
 # The sample config the packages install is the one embedded in the binary:
 # copied, never written twice by hand.
-$(WORK)/config.toml: cmd/cardtill/config.example.toml
+$(WORK)/config.toml: internal/config/config.example.toml
 	@mkdir -p $(@D)
 	cp $< $@
 

@@ -82,7 +82,7 @@ check() { # check MSI: all the assertions; exits non-zero on the first failure
 	got=$(find "$tmp/x" -type f -name cardtill-hub.exe | head -1)
 	[ -n "$got" ] && cmp -s "$got" "$exe" || fail "$(basename "$m"): cardtill-hub.exe is not cardtill.exe"
 	got=$(find "$tmp/x" -type f -name config.example.toml | head -1)
-	[ -n "$got" ] && cmp -s "$got" cmd/cardtill/config.example.toml || fail "$(basename "$m"): config.example.toml differs"
+	[ -n "$got" ] && cmp -s "$got" internal/config/config.example.toml || fail "$(basename "$m"): config.example.toml differs"
 	got=$(find "$tmp/x" -type f -name setup.cmd | head -1)
 	[ -n "$got" ] && cmp -s "$got" packaging/windows/setup.cmd || fail "$(basename "$m"): setup.cmd differs"
 

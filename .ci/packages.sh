@@ -115,7 +115,7 @@ if getent group dialout >/dev/null; then
 fi
 [ "$(stat -c '%U:%G %a' /var/lib/cardtill)" = "cardtill:cardtill 750" ] || fail "/var/lib/cardtill: $(stat -c '%U:%G %a' /var/lib/cardtill)"
 [ "$(stat -c '%U:%G %a' /etc/cardtill/config.toml)" = "root:cardtill 640" ] || fail "config.toml: $(stat -c '%U:%G %a' /etc/cardtill/config.toml)"
-cmp -s /etc/cardtill/config.toml cmd/cardtill/config.example.toml || fail "the installed config is not config.example.toml"
+cmp -s /etc/cardtill/config.toml internal/config/config.example.toml || fail "the installed config is not config.example.toml"
 
 say "cardtill doctor, as the cardtill user, on the unconfigured machine"
 rc=0
@@ -183,7 +183,7 @@ for arch in amd64 386; do
 	done
 	mkdir -p "$work/unzip"
 	unzip -p "$z" "$top/cardtill.exe" >"$work/unzip/cardtill.exe"
-	unzip -p "$z" "$top/config.example.toml" | cmp -s - cmd/cardtill/config.example.toml || fail "$(basename "$z"): config.example.toml differs"
+	unzip -p "$z" "$top/config.example.toml" | cmp -s - internal/config/config.example.toml || fail "$(basename "$z"): config.example.toml differs"
 	# cmd.exe needs CRLF line ends in a batch file (labels and goto misbehave without).
 	unzip -p "$z" "$top/setup.cmd" >"$work/unzip/setup.cmd"
 	[ "$(grep -c $'\r$' "$work/unzip/setup.cmd")" = "$(wc -l <"$work/unzip/setup.cmd")" ] || fail "$(basename "$z"): setup.cmd has a line without CRLF"

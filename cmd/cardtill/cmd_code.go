@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"cardtill/internal/config"
 	"cardtill/scanner"
 	"cardtill/wechat"
 )
@@ -139,7 +140,7 @@ of this AppID, or damaged), 2 usage, configuration or network problem.`,
 // codeClient loads the config and builds the WeChat client. Look-ups log
 // nothing: their answer is the output, and a log file written by whoever
 // runs this (often root) could lock the till's own user out of it.
-func codeClient(g *globals) (*wechat.Client, *Config, error) {
+func codeClient(g *globals) (*wechat.Client, *config.Config, error) {
 	cfg, err := g.config()
 	if err != nil {
 		return nil, nil, err
@@ -198,7 +199,7 @@ func runCodeGet(ctx context.Context, g *globals, arg, cardID string, asJSON bool
 // lookUpCode queries with check_consume false. Like the till, when WeChat
 // does not know a plain code and no card_id was given, it tries each of
 // wechat.custom_code_cards.
-func lookUpCode(ctx context.Context, wx *wechat.Client, cfg *Config, code, cardID string) (wechat.CodeInfo, string, error) {
+func lookUpCode(ctx context.Context, wx *wechat.Client, cfg *config.Config, code, cardID string) (wechat.CodeInfo, string, error) {
 	info, err := wx.GetCode(ctx, cardID, code, false)
 	if err == nil || cardID != "" || wechat.Code(err) != wechat.CodeInvalidSerial {
 		return info, cardID, err
@@ -267,8 +268,8 @@ func encryptCodeArg(arg string) (string, error) {
 
 // codeFailed reports a failed look-up: WeChat's refusal exits 1 (with the
 // refusal as JSON under --json), anything else exits 2 with what to check.
-func codeFailed(g *globals, cfg *Config, err error, asJSON bool, refused codeRefusedJSON) error {
-	var ce *ConfigError
+func codeFailed(g *globals, cfg *config.Config, err error, asJSON bool, refused codeRefusedJSON) error {
+	var ce *config.Error
 	if errors.As(err, &ce) {
 		return err
 	}
@@ -308,7 +309,7 @@ func refusalText(code int, withCard bool) string {
 
 // whatToCheck says what to look at when a look-up got no answer or was
 // refused for a reason of the setup.
-func whatToCheck(cfg *Config, err error) string {
+func whatToCheck(cfg *config.Config, err error) string {
 	var he *wechat.HubError
 	if errors.As(err, &he) {
 		if he.Refused() {

@@ -1,18 +1,13 @@
 package main
 
 import (
-	_ "embed"
 	"fmt"
 
 	"github.com/pelletier/go-toml/v2"
 	"github.com/spf13/cobra"
-)
 
-// exampleConfig is the commented sample printed by `cardtill config example`
-// and installed by the packages as /etc/cardtill/config.toml.
-//
-//go:embed config.example.toml
-var exampleConfig string
+	"cardtill/internal/config"
+)
 
 func newConfigCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
@@ -41,7 +36,7 @@ func newConfigCmd(g *globals) *cobra.Command {
 		Short: "Print a commented sample configuration",
 		Args:  exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			_, err := fmt.Fprint(g.stdout, exampleConfig)
+			_, err := fmt.Fprint(g.stdout, config.Example)
 			return err
 		},
 	})

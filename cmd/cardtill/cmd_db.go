@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"cardtill/internal/config"
 	"cardtill/store"
 )
 
@@ -23,7 +24,7 @@ func newDbCmd(g *globals) *cobra.Command {
 }
 
 // storeOptions maps [store] onto the journal's options.
-func storeOptions(cfg *Config) store.Options {
+func storeOptions(cfg *config.Config) store.Options {
 	return store.Options{
 		LockTimeout: cfg.Store.LockTimeout.Duration,
 		MaxSize:     int64(cfg.Store.MaxSizeMB) << 20,
@@ -32,7 +33,7 @@ func storeOptions(cfg *Config) store.Options {
 }
 
 // openJournal opens the configured journal; the file must already exist.
-func openJournal(g *globals, readOnly bool) (*store.DB, *Config, error) {
+func openJournal(g *globals, readOnly bool) (*store.DB, *config.Config, error) {
 	cfg, err := g.config()
 	if err != nil {
 		return nil, nil, err
@@ -102,7 +103,7 @@ read-only.`,
 // the journal opened read-only. A journal held by a process that does not
 // answer (an older cardtill, or a one-shot command such as redeem or
 // compact) is a clear error.
-func withJournal[T any](ctx context.Context, g *globals, cfg *Config, remote func(*controlClient) (T, error), local func(*store.DB) (T, error)) (T, error) {
+func withJournal[T any](ctx context.Context, g *globals, cfg *config.Config, remote func(*controlClient) (T, error), local func(*store.DB) (T, error)) (T, error) {
 	var zero T
 	path := cfg.Store.Path
 	if _, err := os.Stat(path); err != nil {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cardtill/internal/config"
 	"context"
 	"encoding/json"
 	"errors"
@@ -55,7 +56,7 @@ type doctorReport struct {
 // doctor holds what the checks need. Every dependency is a field so tests
 // can point it at temp files, a pty and loopback servers.
 type doctor struct {
-	cfg    *Config
+	cfg    *config.Config
 	getenv func(string) string
 	now    func() time.Time
 	hc     *http.Client
@@ -119,7 +120,7 @@ a token from WeChat with the hub's AppID and AppSecret.`,
 func runDoctor(ctx context.Context, g *globals, asJSON, asHub bool) error {
 	cfg, err := g.config()
 	if err != nil {
-		path, _ := resolveConfigPath(g.configPath, g.env)
+		path, _ := config.ResolvePath(g.configPath, g.env)
 		f := finding{Name: "config", Status: statusFail, Detail: err.Error(),
 			Fix: "fix the config file (the message names the key), then run 'cardtill doctor' again"}
 		if werr := printFindings(g.stdout, path, []finding{f}, nil, asJSON); werr != nil {
@@ -228,7 +229,7 @@ func (d *doctor) checkConfig() finding {
 	return f
 }
 
-func hasInlineSecret(c *Config) bool {
+func hasInlineSecret(c *config.Config) bool {
 	return c.WeChat.StaticToken != "" || c.Hub.Token != "" || c.Hub.EncodingAESKey != "" ||
 		c.Hub.PreviousToken != "" || c.Hub.PreviousEncodingAESKey != ""
 }
@@ -413,7 +414,7 @@ func humanBytes(n int64) string {
 // settings, and closes it again.
 func (d *doctor) checkScanner(ctx context.Context) finding {
 	f := finding{Name: "scanner"}
-	sc := d.cfg.Scanner.toScanner()
+	sc := toScanner(d.cfg.Scanner)
 	if sc.Port == "" {
 		f.Status, f.Detail = statusOK, "no serial port configured: keyboard-wedge scanning into the till screen"
 		if seen := d.portsSeen(); seen != "" {

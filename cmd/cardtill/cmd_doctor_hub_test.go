@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cardtill/internal/config"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -71,7 +72,7 @@ func TestCheckTLS(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg := DefaultConfig()
+			cfg := config.Default()
 			cfg.Hub.TLSCert, cfg.Hub.TLSKey = tc.files(t)
 			f := doctorFor(cfg).checkTLS()
 			if f.Status != tc.want || !strings.Contains(f.Detail, tc.want2) {
@@ -90,7 +91,7 @@ func TestCheckListen(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	cfg := DefaultConfig()
+	cfg := config.Default()
 	cfg.Hub.Listen = ln.Addr().String()
 	if f := doctorFor(cfg).checkListen(); f.Status != statusWarn || !strings.Contains(f.Fix, "hub runs") {
 		t.Errorf("address in use: %+v", f)

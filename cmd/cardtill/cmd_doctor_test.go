@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cardtill/internal/config"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -26,7 +27,7 @@ import (
 )
 
 // doctorFor is a doctor over cfg with no environment and loopback-only HTTP.
-func doctorFor(cfg *Config) *doctor {
+func doctorFor(cfg *config.Config) *doctor {
 	return &doctor{cfg: cfg, getenv: noEnv, now: time.Now, hc: &http.Client{Timeout: 5 * time.Second},
 		listPorts: func() ([]scanner.PortInfo, error) { return nil, nil }}
 }
@@ -152,7 +153,7 @@ func TestCheckClock(t *testing.T) {
 
 func TestCheckReachFeedsClock(t *testing.T) {
 	srv := dateServer(t, -2*time.Hour, http.StatusOK)
-	cfg := DefaultConfig()
+	cfg := config.Default()
 	d := doctorFor(cfg)
 	f, ans := d.checkReach(context.Background(), "wechat", srv.URL)
 	if f.Status != statusOK || ans == nil {
@@ -224,10 +225,10 @@ func TestCheckJournal(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg := DefaultConfig()
+			cfg := config.Default()
 			cfg.Store.Path = tc.path(t)
 			cfg.Store.MaxSizeMB = 16
-			cfg.Store.LockTimeout = Duration{50 * time.Millisecond}
+			cfg.Store.LockTimeout = config.Duration{Duration: 50 * time.Millisecond}
 			d := doctorFor(cfg)
 			f, js := d.checkJournal(context.Background())
 			if f.Status != tc.want || !strings.Contains(f.Detail, tc.detail) {
@@ -258,9 +259,9 @@ func TestCheckJournalHeldByRunningTill(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = db.Close() })
-	cfg := DefaultConfig()
+	cfg := config.Default()
 	cfg.Store.Path = p
-	cfg.Store.LockTimeout = Duration{50 * time.Millisecond}
+	cfg.Store.LockTimeout = config.Duration{Duration: 50 * time.Millisecond}
 	d := doctorFor(cfg)
 
 	t.Run("no control socket", func(t *testing.T) {
@@ -301,7 +302,7 @@ func TestCheckJournalHeldByRunningTill(t *testing.T) {
 
 func TestCheckQueue(t *testing.T) {
 	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.Local)
-	cfg := DefaultConfig()
+	cfg := config.Default()
 	d := doctorFor(cfg)
 	d.now = func() time.Time { return now }
 	cases := []struct {
@@ -344,7 +345,7 @@ func TestCheckQueue(t *testing.T) {
 // TestJournalFullness: the warning comes at 80% of store.max_size_mb, well
 // before offline acceptance stops at 100%.
 func TestJournalFullness(t *testing.T) {
-	cfg := DefaultConfig()
+	cfg := config.Default()
 	cfg.Store.MaxSizeMB = 100
 	d := doctorFor(cfg)
 	mb := int64(1 << 20)
@@ -397,10 +398,10 @@ func TestCheckScanner(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg := DefaultConfig()
+			cfg := config.Default()
 			cfg.Scanner.Port = tc.port
 			if tc.hold {
-				r, err := scanner.Open(context.Background(), cfg.Scanner.toScanner(), scanner.Options{})
+				r, err := scanner.Open(context.Background(), toScanner(cfg.Scanner), scanner.Options{})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -467,7 +468,7 @@ func TestCheckTokenFromHub(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg := DefaultConfig()
+			cfg := config.Default()
 			cfg.WeChat.TokenSource = "hub"
 			cfg.WeChat.HubURL = serve(t, tc.tokens)
 			cfg.WeChat.TerminalKeyFile = tc.keyFile
@@ -521,7 +522,7 @@ func TestCheckStableToken(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg := DefaultConfig()
+			cfg := config.Default()
 			cfg.WeChat.APIBase = tc.base
 			cfg.WeChat.AppID = "wx123"
 			cfg.WeChat.SecretFile = writeFile(t, "appsecret", tc.secret)
@@ -556,7 +557,7 @@ func TestCheckLog(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg := DefaultConfig()
+			cfg := config.Default()
 			cfg.Log.File, cfg.Store.Path = tc.file, tc.store
 			f := doctorFor(cfg).checkLog()
 			if f.Status != tc.want || (f.Status == statusFail && f.Fix == "") {
@@ -574,7 +575,7 @@ func TestCheckLog(t *testing.T) {
 
 func TestCheckConfigWarnsOnReadableSecret(t *testing.T) {
 	p := writeFile(t, "config.toml", "[wechat]\ntoken_source = \"static\"\nstatic_token = \"x\"\n[terminal]\nid = \"t\"\n")
-	cfg, err := LoadConfig(p, noEnv)
+	cfg, err := config.Load(p, noEnv)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"cardtill/hub"
+	"cardtill/internal/config"
 	"cardtill/wechat"
 )
 
@@ -59,13 +60,13 @@ hub.admin_listen, alone on a second one): the tills, their conflicts
 }
 
 // hubPushConfig builds the push codec's settings from [hub].
-func hubPushConfig(cfg *Config) (*wechat.PushCodec, error) {
+func hubPushConfig(cfg *config.Config) (*wechat.PushCodec, error) {
 	h := cfg.Hub
 	if h.Token == "" {
-		return nil, &ConfigError{Path: cfg.Path, Key: "hub.token", Msg: "not set: copy the Token of the server configuration in the WeChat admin console, or set CARDTILL_HUB_TOKEN"}
+		return nil, &config.Error{Path: cfg.Path, Key: "hub.token", Msg: "not set: copy the Token of the server configuration in the WeChat admin console, or set CARDTILL_HUB_TOKEN"}
 	}
 	if h.EncodingAESKey != "" && h.AppID == "" {
-		return nil, &ConfigError{Path: cfg.Path, Key: "hub.appid", Msg: "not set: safe mode (encoding_aes_key) checks the AppID inside every push"}
+		return nil, &config.Error{Path: cfg.Path, Key: "hub.appid", Msg: "not set: safe mode (encoding_aes_key) checks the AppID inside every push"}
 	}
 	p, err := wechat.NewPushCodec(wechat.PushConfig{
 		Token:                  h.Token,
@@ -77,7 +78,7 @@ func hubPushConfig(cfg *Config) (*wechat.PushCodec, error) {
 		RequireEncryption:      h.RequireEncryption && h.EncodingAESKey != "",
 	})
 	if err != nil {
-		return nil, &ConfigError{Path: cfg.Path, Key: "hub", Msg: err.Error()}
+		return nil, &config.Error{Path: cfg.Path, Key: "hub", Msg: err.Error()}
 	}
 	return p, nil
 }
@@ -85,7 +86,7 @@ func hubPushConfig(cfg *Config) (*wechat.PushCodec, error) {
 // openHubStore opens the hub's store: PostgreSQL at hub.database_url, or
 // the bbolt file at hub.store_path. log gets the database's unreachable /
 // back lines (nil: discarded).
-func openHubStore(ctx context.Context, g *globals, readOnly bool, log *slog.Logger) (hub.Store, *Config, error) {
+func openHubStore(ctx context.Context, g *globals, readOnly bool, log *slog.Logger) (hub.Store, *config.Config, error) {
 	cfg, err := g.config()
 	if err != nil {
 		return nil, nil, err
@@ -93,7 +94,7 @@ func openHubStore(ctx context.Context, g *globals, readOnly bool, log *slog.Logg
 	if cfg.Hub.DatabaseURL != "" {
 		st, err := hub.OpenPG(ctx, cfg.Hub.DatabaseURL, hub.PGOptions{TimestampWindow: cfg.Hub.TimestampWindow.Duration, Logger: log})
 		if errors.Is(err, hub.ErrBadDatabaseURL) {
-			return nil, nil, &ConfigError{Path: cfg.Path, Key: "hub.database_url", Msg: err.Error()}
+			return nil, nil, &config.Error{Path: cfg.Path, Key: "hub.database_url", Msg: err.Error()}
 		}
 		if err != nil {
 			return nil, nil, usageError(fmt.Errorf("hub.database_url: %w", err))
@@ -102,7 +103,7 @@ func openHubStore(ctx context.Context, g *globals, readOnly bool, log *slog.Logg
 		return st, cfg, nil
 	}
 	if cfg.Hub.StorePath == "" {
-		return nil, nil, &ConfigError{Path: cfg.Path, Key: "hub.store_path", Msg: "not set: name the hub's file, e.g. /var/lib/cardtill/hub.db"}
+		return nil, nil, &config.Error{Path: cfg.Path, Key: "hub.store_path", Msg: "not set: name the hub's file, e.g. /var/lib/cardtill/hub.db"}
 	}
 	st, err := hub.OpenStore(cfg.Hub.StorePath, hub.StoreOptions{LockTimeout: cfg.Store.LockTimeout.Duration, ReadOnly: readOnly, TimestampWindow: cfg.Hub.TimestampWindow.Duration})
 	if err != nil {
@@ -145,7 +146,7 @@ func runHub(ctx context.Context, g *globals) error {
 	if err != nil {
 		return err
 	}
-	hopts := hub.Options{Push: push, Store: st, Tokens: tokens, Logger: log, TrustedProxies: prefixes(cfg.Hub.TrustedProxies)}
+	hopts := hub.Options{Push: push, Store: st, Tokens: tokens, Logger: log, TrustedProxies: config.Prefixes(cfg.Hub.TrustedProxies)}
 	if dash != nil {
 		hopts.Dashboard = dash.Handler()
 	}
@@ -460,13 +461,13 @@ func newHubTerminalCmd(g *globals) *cobra.Command {
 // hub's appid, AppSecret (hub.secret_file or CARDTILL_HUB_SECRET) and
 // api_base. A hub without them cannot serve /v1/token, which is what it is
 // for, so a missing one is a configuration error naming the key.
-func hubTokenSource(cfg *Config, g *globals, log *slog.Logger) (hub.TokenSource, error) {
+func hubTokenSource(cfg *config.Config, g *globals, log *slog.Logger) (hub.TokenSource, error) {
 	h := cfg.Hub
 	if h.AppID == "" {
-		return nil, &ConfigError{Path: cfg.Path, Key: "hub.appid", Msg: "not set: the token service asks WeChat for the tills' access token with the AppID (WeChat admin console, Development > Basic configuration)"}
+		return nil, &config.Error{Path: cfg.Path, Key: "hub.appid", Msg: "not set: the token service asks WeChat for the tills' access token with the AppID (WeChat admin console, Development > Basic configuration)"}
 	}
 	if !strings.HasPrefix(h.APIBase, "https://") && !strings.HasPrefix(h.APIBase, "http://") {
-		return nil, &ConfigError{Path: cfg.Path, Key: "hub.api_base", Msg: fmt.Sprintf("%q must be an http(s) URL such as https://api.weixin.qq.com", h.APIBase)}
+		return nil, &config.Error{Path: cfg.Path, Key: "hub.api_base", Msg: fmt.Sprintf("%q must be an http(s) URL such as https://api.weixin.qq.com", h.APIBase)}
 	}
 	secret, err := cfg.HubSecret(g.env)
 	if err != nil {
@@ -523,7 +524,7 @@ hub.database_url to the same URL and start the hub(s).`,
 				return err
 			}
 			if cfg.Hub.StorePath == "" {
-				return &ConfigError{Path: cfg.Path, Key: "hub.store_path", Msg: "not set: name the hub file to copy"}
+				return &config.Error{Path: cfg.Path, Key: "hub.store_path", Msg: "not set: name the hub file to copy"}
 			}
 			src, err := hub.OpenStore(cfg.Hub.StorePath, hub.StoreOptions{ReadOnly: true, LockTimeout: cfg.Store.LockTimeout.Duration})
 			if err != nil {

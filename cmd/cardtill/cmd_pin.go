@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"cardtill/internal/config"
 	"context"
 	"errors"
 	"fmt"
@@ -94,7 +95,7 @@ func readPIN(in io.Reader, prompt io.Writer) (string, error) {
 // limit ([offline] manager_pin_hash), nil without a hash. The PIN goes
 // from the screen to the guard and nowhere else: what is logged is that a
 // PIN was refused and how many in a row, never what was typed.
-func managerOverride(cfg *Config, e *sync.Engine, logger *slog.Logger) *tui.Override {
+func managerOverride(cfg *config.Config, e *sync.Engine, logger *slog.Logger) *tui.Override {
 	if cfg.Offline.ManagerPINHash == "" {
 		return nil
 	}

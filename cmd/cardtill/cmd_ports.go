@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"cardtill/internal/config"
 	"cardtill/scanner"
 )
 
@@ -65,13 +66,13 @@ till screen and needs no scanner.port.`,
 func configuredScanner(g *globals) scanner.Config {
 	cfg, err := g.config()
 	if err != nil {
-		return DefaultConfig().Scanner.toScanner()
+		return toScanner(config.Default().Scanner)
 	}
-	return cfg.Scanner.toScanner()
+	return toScanner(cfg.Scanner)
 }
 
 // toScanner converts the [scanner] section to the scanner package's Config.
-func (s ScannerConfig) toScanner() scanner.Config {
+func toScanner(s config.ScannerConfig) scanner.Config {
 	return scanner.Config{
 		Port:         s.Port,
 		Baud:         s.Baud,

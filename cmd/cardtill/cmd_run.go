@@ -9,6 +9,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/spf13/cobra"
 
+	"cardtill/internal/config"
 	"cardtill/scanner"
 	"cardtill/store"
 	"cardtill/sync"
@@ -48,7 +49,7 @@ control socket next to the journal (<store.path>.sock).`,
 	}
 }
 
-func runTill(ctx context.Context, g *globals, cfg *Config, logger *slog.Logger) error {
+func runTill(ctx context.Context, g *globals, cfg *config.Config, logger *slog.Logger) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	statusC := make(chan sync.Status, 1)
@@ -108,8 +109,8 @@ func runTill(ctx context.Context, g *globals, cfg *Config, logger *slog.Logger) 
 		PrintReport: printShiftReport(db, cfg, prn), PrintConflict: printConflictSlip(db, cfg, prn), Notices: notices.notices(), PastNotices: notices.past(),
 		Override: managerOverride(cfg, e, logger),
 	}
-	scan := &scannerState{port: cfg.Scanner.toScanner().Port != ""}
-	if sc := cfg.Scanner.toScanner(); sc.Port != "" {
+	scan := &scannerState{port: toScanner(cfg.Scanner).Port != ""}
+	if sc := toScanner(cfg.Scanner); sc.Port != "" {
 		r, err := scanner.Open(ctx, sc, scanner.Options{WaitForPort: true, Logger: logger})
 		if err != nil {
 			return err

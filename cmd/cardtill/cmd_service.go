@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"cardtill/internal/config"
 )
 
 // The Windows service that runs the hub. On Linux the packages ship
@@ -66,6 +68,6 @@ Windows only: on Linux the package ships systemd units.`,
 // cardtill.log next to the hub's file (hub.store_path). Not next to the
 // journal: a till on the same PC, run by the cashier's Windows user, logs
 // there, and the hub's folder is the service's alone.
-func serviceLogFile(cfg *Config) string {
+func serviceLogFile(cfg *config.Config) string {
 	return filepath.Join(filepath.Dir(cfg.Hub.StorePath), "cardtill.log")
 }

@@ -3,6 +3,8 @@ package main
 import (
 	"path/filepath"
 	"testing"
+
+	"cardtill/internal/config"
 )
 
 // The hub service logs next to its own file, not next to a till's journal
@@ -11,7 +13,7 @@ func TestServiceLogFileNextToHubStore(t *testing.T) {
 	dir := t.TempDir()
 	hubDir, tillDir := filepath.Join(dir, "hub"), filepath.Join(dir, "till")
 	p := writeFile(t, "config.toml", "[store]\npath = '"+filepath.Join(tillDir, "journal.db")+"'\n[hub]\nstore_path = '"+filepath.Join(hubDir, "hub.db")+"'\n")
-	cfg, err := LoadConfig(p, noEnv)
+	cfg, err := config.Load(p, noEnv)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,8 @@ import (
 	"golang.org/x/sys/windows"
 	"golang.org/x/sys/windows/svc"
 	"golang.org/x/sys/windows/svc/mgr"
+
+	"cardtill/internal/config"
 )
 
 // recoveryActions restart the hub after serviceRestartDelays (cmd_service.go).
@@ -59,12 +61,12 @@ func serviceInstall(g *globals) error {
 	if err != nil {
 		return err
 	}
-	path, _ := resolveConfigPath(g.configPath, g.env)
+	path, _ := config.ResolvePath(g.configPath, g.env)
 	if path, err = filepath.Abs(path); err != nil {
 		return err
 	}
 	// Refuse a config the service could not start with.
-	cfg, err := LoadConfig(path, g.env)
+	cfg, err := config.Load(path, g.env)
 	if err != nil {
 		return err
 	}
@@ -106,7 +108,7 @@ func serviceInstall(g *globals) error {
 // warnReadableSecrets warns when the hub's config (holding the push Token
 // or AES key) or its AppSecret file can be read by every user: the service
 // runs as LocalSystem, so only Administrators and SYSTEM need them.
-func warnReadableSecrets(g *globals, cfg *Config) {
+func warnReadableSecrets(g *globals, cfg *config.Config) {
 	files := []string{cfg.Hub.SecretFile}
 	if hasInlineSecret(cfg) {
 		files = append(files, cfg.Path)
@@ -140,7 +142,7 @@ func serviceUninstall(g *globals) error {
 	if err := s.Delete(); err != nil {
 		return withExit(exitFailure, fmt.Errorf("delete service %s: %w", serviceName, err))
 	}
-	fmt.Fprintf(g.stdout, "removed service %s; the config and journal in %s are kept\n", serviceName, filepath.Dir(defaultConfigPath()))
+	fmt.Fprintf(g.stdout, "removed service %s; the config and journal in %s are kept\n", serviceName, filepath.Dir(config.DefaultPath()))
 	return nil
 }
 

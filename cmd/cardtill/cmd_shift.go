@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"cardtill/internal/config"
 	"cardtill/report"
 	"cardtill/store"
 )
@@ -23,7 +24,7 @@ func newShiftCmd(g *globals) *cobra.Command {
 }
 
 // openShiftJournal opens the journal named by the config.
-func openShiftJournal(g *globals) (*store.DB, *Config, error) {
+func openShiftJournal(g *globals) (*store.DB, *config.Config, error) {
 	cfg, err := g.config()
 	if err != nil {
 		return nil, nil, usageError(err)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"cardtill/hub"
+	"cardtill/internal/config"
 	"cardtill/store"
 	"cardtill/sync"
 	"cardtill/wechat"
@@ -27,7 +28,7 @@ type till struct {
 }
 
 // openTill opens the journal named by [store] and builds the engine on it.
-func openTill(g *globals, cfg *Config, logger *slog.Logger, onStatus func(sync.Status)) (*till, error) {
+func openTill(g *globals, cfg *config.Config, logger *slog.Logger, onStatus func(sync.Status)) (*till, error) {
 	wx, feed, err := tillWeChat(g, cfg, logger)
 	if err != nil {
 		return nil, err
@@ -51,7 +52,7 @@ func openTill(g *globals, cfg *Config, logger *slog.Logger, onStatus func(sync.S
 	e, err := sync.New(o)
 	if err != nil {
 		_ = db.Close()
-		return nil, &ConfigError{Path: cfg.Path, Key: "sync", Msg: err.Error()}
+		return nil, &config.Error{Path: cfg.Path, Key: "sync", Msg: err.Error()}
 	}
 	return &till{db: db, wx: wx, engine: e, feed: feed}, nil
 }
@@ -61,7 +62,7 @@ func (t *till) Close() error { return t.db.Close() }
 
 // tillWeChat builds the WeChat client from [wechat] (newWeChatClient), and
 // the hub's feed when a hub is configured.
-func tillWeChat(g *globals, cfg *Config, logger *slog.Logger) (*wechat.Client, *hubFeed, error) {
+func tillWeChat(g *globals, cfg *config.Config, logger *slog.Logger) (*wechat.Client, *hubFeed, error) {
 	wx, err := newWeChatClient(cfg, g.env, logger)
 	if err != nil {
 		return nil, nil, err
@@ -77,7 +78,7 @@ func tillWeChat(g *globals, cfg *Config, logger *slog.Logger) (*wechat.Client, *
 
 // engineOptions maps the configuration onto the engine's options. The
 // journal, the WeChat client and the feed are added by the caller.
-func engineOptions(cfg *Config, logger *slog.Logger, onStatus func(sync.Status)) sync.Options {
+func engineOptions(cfg *config.Config, logger *slog.Logger, onStatus func(sync.Status)) sync.Options {
 	return sync.Options{
 		Policy: sync.Policy{
 			Mode:         cfg.Offline.Mode,
@@ -85,7 +86,7 @@ func engineOptions(cfg *Config, logger *slog.Logger, onStatus func(sync.Status))
 			MaxAge:       cfg.Offline.MaxAge.Duration,
 			AllowCards:   cfg.Offline.AllowCards,
 			UnknownCodes: cfg.Offline.UnknownCodes,
-			CodePattern:  cfg.Offline.codePattern(),
+			CodePattern:  cfg.Offline.CodeRegexp(),
 		},
 		Terminal:        cfg.Terminal.ID,
 		CustomCodeCards: cfg.WeChat.CustomCodeCards,

@@ -9,11 +9,12 @@ import (
 	"time"
 
 	"cardtill/hub"
+	"cardtill/internal/config"
 	"cardtill/sync"
 )
 
 func TestEngineOptionsFromConfig(t *testing.T) {
-	cfg := DefaultConfig()
+	cfg := config.Default()
 	cfg.Terminal.ID = "till-2"
 	cfg.Offline.AllowCards = []string{"pA"}
 	cfg.WeChat.CustomCodeCards = []string{"pC"}

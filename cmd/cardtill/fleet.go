@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 
 	"cardtill/fleet"
+	"cardtill/internal/config"
 	"cardtill/scanner"
 )
 
@@ -24,7 +25,7 @@ func (f *fleetReports) kick() {
 }
 
 // start is startFleet, keeping the reporter for kick.
-func (f *fleetReports) start(ctx context.Context, t *till, cfg *Config, logger *slog.Logger, e gaugedEngine, sc *scannerState) (stop func()) {
+func (f *fleetReports) start(ctx context.Context, t *till, cfg *config.Config, logger *slog.Logger, e gaugedEngine, sc *scannerState) (stop func()) {
 	rep, stop := startFleet(ctx, t, cfg, logger, e, sc)
 	f.rep.Store(rep)
 	return stop
@@ -33,7 +34,7 @@ func (f *fleetReports) start(ctx context.Context, t *till, cfg *Config, logger *
 // startFleet runs the till's reports to the hub (package fleet) in a
 // goroutine of their own while ctx lasts, when the till has a hub (the
 // feed's client: wechat.hub_url and a terminal key). stop ends it and waits.
-func startFleet(ctx context.Context, t *till, cfg *Config, logger *slog.Logger, e gaugedEngine, sc *scannerState) (_ *fleet.Reporter, stop func()) {
+func startFleet(ctx context.Context, t *till, cfg *config.Config, logger *slog.Logger, e gaugedEngine, sc *scannerState) (_ *fleet.Reporter, stop func()) {
 	if t.feed == nil {
 		return nil, func() {}
 	}

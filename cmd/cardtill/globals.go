@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"gopkg.in/natefinch/lumberjack.v2"
+
+	"cardtill/internal/config"
 )
 
 // globals is what every subcommand shares: the --config flag, standard
@@ -21,7 +23,7 @@ type globals struct {
 	// getenv is os.Getenv unless a test sets it.
 	getenv func(string) string
 
-	cfg     *Config
+	cfg     *config.Config
 	closers []func()
 }
 
@@ -33,12 +35,12 @@ func (g *globals) env(key string) string {
 }
 
 // config loads the configuration once.
-func (g *globals) config() (*Config, error) {
+func (g *globals) config() (*config.Config, error) {
 	if g.cfg != nil {
 		return g.cfg, nil
 	}
-	path, _ := resolveConfigPath(g.configPath, g.env)
-	cfg, err := LoadConfig(path, g.env)
+	path, _ := config.ResolvePath(g.configPath, g.env)
+	cfg, err := config.Load(path, g.env)
 	if err != nil {
 		return nil, err
 	}
@@ -49,7 +51,7 @@ func (g *globals) config() (*Config, error) {
 // logger opens the rotated log file named by [log]. Logs never go to stdout:
 // the till screen owns it. toStderr sends logs to stderr when no file is
 // configured (services under systemd or the Windows service manager).
-func (g *globals) logger(cfg *Config, toStderr bool) (*slog.Logger, error) {
+func (g *globals) logger(cfg *config.Config, toStderr bool) (*slog.Logger, error) {
 	level := new(slog.LevelVar)
 	if err := level.UnmarshalText([]byte(strings.ToUpper(cfg.Log.Level))); err != nil {
 		level.Set(slog.LevelInfo)
@@ -63,7 +65,7 @@ func (g *globals) logger(cfg *Config, toStderr bool) (*slog.Logger, error) {
 		file = filepath.Join(filepath.Dir(cfg.Store.Path), "cardtill.log")
 	}
 	if err := os.MkdirAll(filepath.Dir(file), 0o700); err != nil {
-		return nil, &ConfigError{Path: cfg.Path, Key: "log.file", Msg: "cannot create the log folder: " + err.Error() + ": fix its permissions or set log.file"}
+		return nil, &config.Error{Path: cfg.Path, Key: "log.file", Msg: "cannot create the log folder: " + err.Error() + ": fix its permissions or set log.file"}
 	}
 	lj := &lumberjack.Logger{
 		Filename:   file,

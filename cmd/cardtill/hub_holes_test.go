@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cardtill/internal/config"
 	"context"
 	"errors"
 	"net/http"
@@ -31,12 +32,12 @@ func TestHubListenAddr(t *testing.T) {
 		{"TLS anywhere", "listen = \":443\"\ntls_cert = \"c\"\ntls_key = \"k\"", ":443", ""},
 		{"not host:port", "listen = \"8443\"", "", "hub.listen"},
 	} {
-		cfg, err := LoadConfig(writeFile(t, "config.toml", "[hub]\n"+c.toml+"\n"), noEnv)
+		cfg, err := config.Load(writeFile(t, "config.toml", "[hub]\n"+c.toml+"\n"), noEnv)
 		if err != nil {
 			t.Fatalf("%s: %v", c.name, err)
 		}
 		got, err := cfg.HubListenAddr()
-		var ce *ConfigError
+		var ce *config.Error
 		switch {
 		case c.errKey == "" && (err != nil || got != c.want):
 			t.Errorf("%s: %q %v, want %q", c.name, got, err, c.want)

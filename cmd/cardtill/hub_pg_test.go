@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"cardtill/internal/config"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -309,7 +310,7 @@ func TestHubBadDatabaseURL(t *testing.T) {
 // the password.
 func TestDoctorHubDatabase(t *testing.T) {
 	dbURL := testDatabaseURL(t)
-	cfg := DefaultConfig()
+	cfg := config.Default()
 	cfg.Hub.DatabaseURL = dbURL
 	if f := doctorFor(cfg).checkHubDatabase(context.Background()); f.Status != statusFail || !strings.Contains(f.Fix, "start 'cardtill hub'") {
 		t.Errorf("empty database: %+v", f)

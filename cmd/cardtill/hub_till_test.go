@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"cardtill/hub"
+	"cardtill/internal/config"
 	"cardtill/sync"
 	"cardtill/wechat"
 	"cardtill/wechat/wechattest"
@@ -57,7 +58,7 @@ func newHubRig(t *testing.T) *hubRig {
 	wx := wechattest.New(wechattest.WithCredentials("wxE2E0000000000001", e2eHubSecret))
 	t.Cleanup(wx.Close)
 	dir := t.TempDir()
-	cfg := DefaultConfig()
+	cfg := config.Default()
 	cfg.Path = filepath.Join(dir, "hub.toml")
 	cfg.Hub.AppID = wx.AppID
 	cfg.Hub.SecretFile = writeFile(t, "hub-appsecret", e2eHubSecret+"\n")
@@ -145,7 +146,7 @@ func cardEvent(event, code string, at int64, extra string) string {
 func hubTill(t *testing.T, h *hubRig, key string, logs io.Writer) *till {
 	t.Helper()
 	dir := t.TempDir()
-	cfg := DefaultConfig()
+	cfg := config.Default()
 	cfg.Path = filepath.Join(dir, "till.toml")
 	cfg.WeChat.APIBase = h.wx.URL
 	cfg.WeChat.TokenSource = "hub"

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"cardtill/hub"
+	"cardtill/internal/config"
 	"cardtill/sync"
 	"cardtill/wechat"
 	"cardtill/wechat/wechattest"
@@ -104,7 +105,7 @@ func TestDoctorHubTokenAnswers(t *testing.T) {
 			if key == "" {
 				key = hub.NewTerminalKey()
 			}
-			cfg := DefaultConfig()
+			cfg := config.Default()
 			cfg.Terminal.ID = terminal
 			cfg.WeChat.TokenSource = "hub"
 			cfg.WeChat.HubURL = url

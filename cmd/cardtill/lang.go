@@ -1,6 +1,10 @@
 package main
 
-import "strings"
+import (
+	"strings"
+
+	"cardtill/internal/config"
+)
 
 // resolveLang is the language of the till screen and of the CLI's reports:
 // [ui] lang when set; else the locale of the environment (LC_ALL,
@@ -60,7 +64,7 @@ func consoleASCII(mode string, getenv func(string) string) bool {
 
 // screenLang is the till screen's language: English on a console that
 // cannot draw Chinese (consoleASCII), else resolveLang.
-func screenLang(cfg *Config, getenv func(string) string) string {
+func screenLang(cfg *config.Config, getenv func(string) string) string {
 	if consoleASCII(cfg.UI.Console, getenv) {
 		return "en"
 	}

@@ -17,6 +17,8 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"cardtill/internal/config"
 )
 
 // Exit codes. `cardtill redeem` relies on 0/1/2 as an outside contract.
@@ -83,7 +85,7 @@ func exitCode(err error, stderr io.Writer) int {
 		}
 		return ee.code
 	}
-	var ce *ConfigError
+	var ce *config.Error
 	if errors.As(err, &ce) {
 		fmt.Fprintf(stderr, "cardtill: %v\n", err)
 		return exitUsage
@@ -103,13 +105,13 @@ func newRootCmd(g *globals) *cobra.Command {
 store till, keeps working offline from a local journal, and syncs later.
 
 Try it with no setup:  cardtill demo
-Configuration:         ` + defaultConfigPath() + ` (or --config FILE); a commented
+Configuration:         ` + config.DefaultPath() + ` (or --config FILE); a commented
                        sample with every key: cardtill config example`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
 	root.PersistentFlags().StringVar(&g.configPath, "config", "",
-		"config file (default $CARDTILL_CONFIG, else "+defaultConfigPath()+")")
+		"config file (default $CARDTILL_CONFIG, else "+config.DefaultPath()+")")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageError(fmt.Errorf("%w\nsee 'cardtill %s --help'", err, c.Name()))
 	})

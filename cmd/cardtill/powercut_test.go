@@ -4,6 +4,7 @@ package main
 
 import (
 	"bytes"
+	"cardtill/internal/config"
 	"context"
 	"encoding/json"
 	"errors"
@@ -688,7 +689,7 @@ func (r *pcRig) hubPushes(cuts int) {
 	cfgPath, _, _ := hubSetup(t)
 	storePath := filepath.Join(r.dir("hub"), "hub.db")
 	r.env = append(r.env, "CARDTILL_HUB_STORE_PATH="+storePath)
-	cfg, err := LoadConfig(cfgPath, func(k string) string {
+	cfg, err := config.Load(cfgPath, func(k string) string {
 		if k == "CARDTILL_HUB_STORE_PATH" {
 			return storePath
 		}

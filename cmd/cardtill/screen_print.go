@@ -6,13 +6,14 @@ import (
 	"fmt"
 	"time"
 
+	"cardtill/internal/config"
 	"cardtill/printer"
 	"cardtill/report"
 	"cardtill/store"
 )
 
 // newPrinter is the receipt printer of [printer], nil when none is set up.
-func newPrinter(cfg *Config) *printer.Printer {
+func newPrinter(cfg *config.Config) *printer.Printer {
 	if cfg.Printer.Port == "" {
 		return nil
 	}
@@ -46,7 +47,7 @@ func shiftBefore(db *store.DB) func(id uint64) (uint64, error) {
 
 // printShiftReport is the till screen's PrintReport hook: the report of
 // shift id at the printer's width, nil without a printer.
-func printShiftReport(db *store.DB, cfg *Config, p *printer.Printer) func(id uint64, lang string) error {
+func printShiftReport(db *store.DB, cfg *config.Config, p *printer.Printer) func(id uint64, lang string) error {
 	if p == nil {
 		return nil
 	}
@@ -60,7 +61,7 @@ func printShiftReport(db *store.DB, cfg *Config, p *printer.Printer) func(id uin
 }
 
 // printConflictSlip is the till screen's PrintConflict hook.
-func printConflictSlip(db *store.DB, cfg *Config, p *printer.Printer) func(id uint64, lang string) error {
+func printConflictSlip(db *store.DB, cfg *config.Config, p *printer.Printer) func(id uint64, lang string) error {
 	if p == nil {
 		return nil
 	}
@@ -85,7 +86,7 @@ func printConflictSlip(db *store.DB, cfg *Config, p *printer.Printer) func(id ui
 }
 
 // printReportText prints a report for `shift report --print`.
-func printReportText(cfg *Config, r report.Report, lang string) (string, error) {
+func printReportText(cfg *config.Config, r report.Report, lang string) (string, error) {
 	p := newPrinter(cfg)
 	if p == nil {
 		return "", errors.New("shift report --print: no receipt printer is set up: set [printer] port (e.g. /dev/usb/lp0, or a serial port with baud)")

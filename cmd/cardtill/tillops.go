@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"cardtill/internal/config"
 	"cardtill/store"
 	"cardtill/sync"
 )
@@ -22,7 +23,7 @@ const retainEvery = 24 * time.Hour
 // startTillOps starts the retention and the control socket on the open
 // journal db. stop ends both and removes the socket. Neither can stop the
 // till: a failure is logged.
-func startTillOps(ctx context.Context, db *store.DB, cfg *Config, logger *slog.Logger) (stop func()) {
+func startTillOps(ctx context.Context, db *store.DB, cfg *config.Config, logger *slog.Logger) (stop func()) {
 	ctx, cancel := context.WithCancel(ctx)
 	var wg stdsync.WaitGroup
 	tk := time.NewTicker(retainEvery)

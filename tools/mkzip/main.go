@@ -4,7 +4,7 @@
 // bytes, which `make dist` relies on for its checksums.
 //
 //	go run ./tools/mkzip -o out.zip -dir cardtill-1.2.0-windows-amd64 \
-//	    cardtill.exe=dist/win/cardtill.exe config.example.toml=cmd/cardtill/config.example.toml
+//	    cardtill.exe=dist/win/cardtill.exe config.example.toml=internal/config/config.example.toml
 //
 // Each argument is NAME=PATH (NAME inside the folder, PATH on disk). mkzip
 // only packs files; it never reads the clock or the file modes.

@@ -1,4 +1,4 @@
-package main
+package config
 
 import (
 	"reflect"
@@ -34,17 +34,17 @@ var commentedKey = regexp.MustCompile(`(?m)^#([a-z_]+ = )`)
 // exactly the defaults, key for key; so are its commented-out path keys
 // (their Linux values) once uncommented.
 func TestExampleConfigIsTheDefaults(t *testing.T) {
-	texts := map[string]string{"as shipped": exampleConfig}
+	texts := map[string]string{"as shipped": Example}
 	if runtime.GOOS != "windows" {
-		texts["commented keys set"] = commentedKey.ReplaceAllString(exampleConfig, "$1")
+		texts["commented keys set"] = commentedKey.ReplaceAllString(Example, "$1")
 	}
 	for name, text := range texts {
-		cfg, err := LoadConfig(writeFile(t, "config.toml", text), noEnv)
+		cfg, err := Load(writeFile(t, "config.toml", text), noEnv)
 		if err != nil {
 			t.Fatalf("%s: the shipped example must load: %v", name, err)
 		}
 		cfg.Path = ""
-		def := DefaultConfig()
+		def := Default()
 		emptySlicesToNil(reflect.ValueOf(cfg))
 		emptySlicesToNil(reflect.ValueOf(def))
 		cv, dv := reflect.ValueOf(cfg).Elem(), reflect.ValueOf(def).Elem()
@@ -67,7 +67,7 @@ func TestExampleConfigIsTheDefaults(t *testing.T) {
 // every key is in the example, in its section, with a comment (on its line,
 // or above it in its block of keys).
 func TestExampleConfigNamesAndExplainsEveryKey(t *testing.T) {
-	lines := strings.Split(exampleConfig, "\n")
+	lines := strings.Split(Example, "\n")
 	found := map[string]int{}
 	sec := ""
 	for i, l := range lines {

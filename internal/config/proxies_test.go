@@ -1,4 +1,4 @@
-package main
+package config
 
 import (
 	"net/netip"
@@ -9,29 +9,29 @@ import (
 
 func TestConfigTrustedProxies(t *testing.T) {
 	p := writeFile(t, "config.toml", "[hub]\ntrusted_proxies = [\"10.0.0.0/8\", \"127.0.0.1\", \"2001:db8::/32\", \"::1\", \"192.168.1.7/24\"]\n")
-	cfg, err := LoadConfig(p, noEnv)
+	cfg, err := Load(p, noEnv)
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("127.0.0.1/32"),
 		netip.MustParsePrefix("2001:db8::/32"), netip.MustParsePrefix("::1/128"), netip.MustParsePrefix("192.168.1.0/24")}
-	if got := prefixes(cfg.Hub.TrustedProxies); !slices.Equal(got, want) {
+	if got := Prefixes(cfg.Hub.TrustedProxies); !slices.Equal(got, want) {
 		t.Fatalf("trusted_proxies = %v, want %v", got, want)
 	}
 	// Left out: trust none.
-	cfg, err = LoadConfig(writeFile(t, "config.toml", "[hub]\nlisten = \":8443\"\n"), noEnv)
+	cfg, err = Load(writeFile(t, "config.toml", "[hub]\nlisten = \":8443\"\n"), noEnv)
 	if err != nil || len(cfg.Hub.TrustedProxies) != 0 {
 		t.Fatalf("default: %v, %v", cfg.Hub.TrustedProxies, err)
 	}
 	// The environment, comma-separated, like other lists.
-	cfg, err = LoadConfig(p, envMap(map[string]string{"CARDTILL_HUB_TRUSTED_PROXIES": "172.16.0.0/12, 127.0.0.1"}))
+	cfg, err = Load(p, envMap(map[string]string{"CARDTILL_HUB_TRUSTED_PROXIES": "172.16.0.0/12, 127.0.0.1"}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := prefixes(cfg.Hub.TrustedProxies); !slices.Equal(got, []netip.Prefix{netip.MustParsePrefix("172.16.0.0/12"), netip.MustParsePrefix("127.0.0.1/32")}) {
+	if got := Prefixes(cfg.Hub.TrustedProxies); !slices.Equal(got, []netip.Prefix{netip.MustParsePrefix("172.16.0.0/12"), netip.MustParsePrefix("127.0.0.1/32")}) {
 		t.Fatalf("from the environment: %v", got)
 	}
-	_, err = LoadConfig(p, envMap(map[string]string{"CARDTILL_HUB_TRUSTED_PROXIES": "10.0.0.0/8,nginx"}))
+	_, err = Load(p, envMap(map[string]string{"CARDTILL_HUB_TRUSTED_PROXIES": "10.0.0.0/8,nginx"}))
 	if err == nil || !strings.Contains(err.Error(), "CARDTILL_HUB_TRUSTED_PROXIES") || !strings.Contains(err.Error(), `"nginx"`) {
 		t.Fatalf("bad environment value: %v", err)
 	}
@@ -51,7 +51,7 @@ func TestConfigTrustedProxiesErrors(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			p := writeFile(t, "config.toml", tt.content)
-			_, err := LoadConfig(p, noEnv)
+			_, err := Load(p, noEnv)
 			if err == nil {
 				t.Fatal("want an error")
 			}
@@ -63,7 +63,7 @@ func TestConfigTrustedProxiesErrors(t *testing.T) {
 		})
 	}
 	// A string where a list belongs.
-	_, err := LoadConfig(writeFile(t, "config.toml", "[hub]\ntrusted_proxies = \"10.0.0.0/8\"\n"), noEnv)
+	_, err := Load(writeFile(t, "config.toml", "[hub]\ntrusted_proxies = \"10.0.0.0/8\"\n"), noEnv)
 	if err == nil || !strings.Contains(err.Error(), "hub.trusted_proxies") || !strings.Contains(err.Error(), "list of IP addresses or CIDR ranges") {
 		t.Fatalf("not a list: %v", err)
 	}

@@ -1,8 +1,6 @@
-package main
+package config
 
 import (
-	"bytes"
-	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -36,11 +34,19 @@ func TestConfigErrorsNameKeyAndLine(t *testing.T) {
 		{"unknown section", "[offlien]\nmode = \"accept\"\n",
 			[]string{"offlien", "unknown key"}},
 		{"bad type", "[offline]\nmax_per_shift = \"many\"\n",
-			[]string{":2:", "offline.max_per_shift", "type int"}},
+			[]string{":2:", "offline.max_per_shift", `"many" is a string, not a whole number`}},
+		{"number for a list", "[offline]\nallow_cards = 3\n",
+			[]string{":2:", "offline.allow_cards", "3 is an integer, not a list of texts"}},
+		{"text for a boolean", "[ui]\nbell = \"yes\"\n",
+			[]string{":2:", "ui.bell", `"yes" is a string, not true or false`}},
+		{"number too large", "[offline]\nmax_per_shift = 99999999999999999999\n",
+			[]string{":2:", "offline.max_per_shift", "too large"}},
 		{"bad duration", "[offline]\n\nmax_age = \"4 hours\"\n",
 			[]string{":3:", "offline.max_age", "not a duration", "\"4h\""}},
-		{"bad duration type", "[sync]\nquiet_period = 5\n",
-			[]string{"sync.quiet_period", "not a duration"}},
+		{"bad duration type", "[wechat]\ntimeout = \"5s\"\n[sync]\n\nquiet_period = 5\n",
+			[]string{":5:", "sync.quiet_period", "not a duration"}},
+		{"bad duration in a quoted key", "[sync]\n\"interval\" = 7\n",
+			[]string{":2:", "sync.interval", "not a duration"}},
 		{"bad enum", "[offline]\nmode = \"maybe\"\n",
 			[]string{"offline.mode", `"accept", "refuse"`}},
 		{"syntax", "[offline\nmode = 1\n",
@@ -61,7 +67,7 @@ func TestConfigErrorsNameKeyAndLine(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p := writeFile(t, "config.toml", tt.content)
-			_, err := LoadConfig(p, noEnv)
+			_, err := Load(p, noEnv)
 			if err == nil {
 				t.Fatal("want an error")
 			}
@@ -79,7 +85,7 @@ func TestConfigErrorsNameKeyAndLine(t *testing.T) {
 
 func TestConfigMissingFileSaysWhatToDo(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "nope.toml")
-	_, err := LoadConfig(p, noEnv)
+	_, err := Load(p, noEnv)
 	if err == nil || !strings.Contains(err.Error(), "cardtill config example > "+p) {
 		t.Fatalf("got %v", err)
 	}
@@ -87,7 +93,7 @@ func TestConfigMissingFileSaysWhatToDo(t *testing.T) {
 
 func TestEnvironmentOverrides(t *testing.T) {
 	p := writeFile(t, "config.toml", "[offline]\nmode = \"accept\"\n")
-	cfg, err := LoadConfig(p, envMap(map[string]string{
+	cfg, err := Load(p, envMap(map[string]string{
 		"CARDTILL_OFFLINE_MODE":          "refuse",
 		"CARDTILL_OFFLINE_MAX_PER_SHIFT": "7",
 		"CARDTILL_OFFLINE_MAX_AGE":       "30m",
@@ -101,7 +107,7 @@ func TestEnvironmentOverrides(t *testing.T) {
 		len(cfg.Offline.AllowCards) != 2 || cfg.Offline.AllowCards[1] != "pB" || !cfg.UI.Confirm {
 		t.Errorf("overrides not applied: %+v %+v", cfg.Offline, cfg.UI)
 	}
-	_, err = LoadConfig(p, envMap(map[string]string{"CARDTILL_OFFLINE_MAX_PER_SHIFT": "lots"}))
+	_, err = Load(p, envMap(map[string]string{"CARDTILL_OFFLINE_MAX_PER_SHIFT": "lots"}))
 	if err == nil || !strings.Contains(err.Error(), "CARDTILL_OFFLINE_MAX_PER_SHIFT") || !strings.Contains(err.Error(), "offline.max_per_shift") {
 		t.Errorf("bad env value: got %v", err)
 	}
@@ -133,7 +139,7 @@ func TestSecrets(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg := DefaultConfig()
+			cfg := Default()
 			cfg.WeChat.SecretFile = tt.file
 			got, err := cfg.WeChatSecret(envMap(tt.env))
 			if tt.wantErr {
@@ -146,87 +152,5 @@ func TestSecrets(t *testing.T) {
 				t.Fatalf("got %q, %v; want %q", got, err, tt.want)
 			}
 		})
-	}
-}
-
-func TestConfigShowRedactsSecrets(t *testing.T) {
-	const tok = "static-token-never-printed"
-	p := writeFile(t, "config.toml", "[wechat]\ntoken_source = \"static\"\nstatic_token = \""+tok+"\"\n[hub]\ntoken = \"pushtoken-x\"\nencoding_aes_key = \"aeskey-x\"\n")
-	var out, errOut bytes.Buffer
-	code := run(context.Background(), []string{"--config", p, "config", "show"}, strings.NewReader(""), &out, &errOut)
-	if code != 0 {
-		t.Fatalf("exit %d: %s", code, errOut.String())
-	}
-	for _, s := range []string{tok, "pushtoken-x", "aeskey-x"} {
-		if strings.Contains(out.String(), s) {
-			t.Errorf("config show printed a secret %q", s)
-		}
-	}
-	if !strings.Contains(out.String(), "(redacted)") || !strings.Contains(out.String(), "token_source = 'static'") {
-		t.Errorf("unexpected output:\n%s", out.String())
-	}
-}
-
-func TestExitCodes(t *testing.T) {
-	bad := writeFile(t, "config.toml", "[offline]\nmode = \"maybe\"\n")
-	tests := []struct {
-		name string
-		args []string
-		code int
-		msg  string
-	}{
-		{"version", []string{"version"}, 0, ""},
-		{"unknown command", []string{"frobnicate"}, 2, "unknown command"},
-		{"unknown flag", []string{"version", "--frob"}, 2, "unknown flag"},
-		{"extra args", []string{"version", "x"}, 2, "expected no arguments"},
-		{"bad config", []string{"--config", bad, "config", "show"}, 2, "offline.mode"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			var out, errOut bytes.Buffer
-			code := run(context.Background(), tt.args, strings.NewReader(""), &out, &errOut)
-			if code != tt.code {
-				t.Errorf("exit %d, want %d (stderr %q)", code, tt.code, errOut.String())
-			}
-			if !strings.Contains(errOut.String(), tt.msg) {
-				t.Errorf("stderr %q does not contain %q", errOut.String(), tt.msg)
-			}
-		})
-	}
-}
-
-// The Linux console (TERM=linux) gets ASCII and English unless [ui]
-// console says otherwise; an unknown mode is a config error naming it.
-func TestConsoleMode(t *testing.T) {
-	env := func(term string) func(string) string {
-		return func(k string) string {
-			switch k {
-			case "TERM":
-				return term
-			case "LANG":
-				return "zh_CN.UTF-8"
-			}
-			return ""
-		}
-	}
-	cfg := DefaultConfig()
-	cfg.UI.Lang = "zh"
-	for _, c := range []struct {
-		mode, term string
-		ascii      bool
-		lang       string
-	}{{"auto", "linux", true, "en"}, {"auto", "xterm-256color", false, "zh"}, {"unicode", "linux", false, "zh"}, {"ascii", "xterm", true, "en"}} {
-		cfg.UI.Console = c.mode
-		if got := consoleASCII(c.mode, env(c.term)); got != c.ascii {
-			t.Errorf("%s on %s: ascii %v", c.mode, c.term, got)
-		}
-		if got := screenLang(cfg, env(c.term)); got != c.lang {
-			t.Errorf("%s on %s: lang %s", c.mode, c.term, got)
-		}
-	}
-	p := writeFile(t, "console.toml", "[ui]\nconsole = \"cjk\"\n")
-	g := &globals{configPath: p, getenv: func(string) string { return "" }}
-	if _, err := g.config(); err == nil || !strings.Contains(err.Error(), "ui.console") {
-		t.Fatalf("bad console mode: %v", err)
 	}
 }

@@ -1,11 +1,17 @@
-package main
+// Package config owns the one configuration file of a till or a hub:
+// its TOML keys (a contract with outside tools), their defaults, the
+// CARDTILL_* environment overrides, validation, and the errors that name
+// the file, line and key of what is wrong and say how to fix it.
+package config
 
 import (
 	"bytes"
 	"cardtill/fleet"
+	_ "embed"
 	"encoding"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/netip"
 	"os"
@@ -21,11 +27,19 @@ import (
 	"unicode/utf8"
 
 	"github.com/pelletier/go-toml/v2"
+	"github.com/pelletier/go-toml/v2/unstable"
 
 	"cardtill/pin"
 	"cardtill/sync"
 	"cardtill/tui"
 )
+
+// Example is the commented sample printed by `cardtill config example`
+// and installed by the packages as /etc/cardtill/config.toml; a test keeps
+// it equal to Default, key for key.
+//
+//go:embed config.example.toml
+var Example string
 
 // Config is the one configuration file of a till or a hub. The TOML key
 // names are a contract that outside tools rely on: do not rename them.
@@ -247,22 +261,39 @@ func (c *Config) HubListenAddr() (string, error) {
 	}
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
-		return "", &ConfigError{Path: c.Path, Key: "hub.listen", Msg: fmt.Sprintf("%q is not host:port (e.g. \"127.0.0.1:8443\")", addr)}
+		return "", &Error{Path: c.Path, Key: "hub.listen", Msg: fmt.Sprintf("%q is not host:port (e.g. \"127.0.0.1:8443\")", addr)}
 	}
-	if isLoopbackHost(host) {
+	if IsLoopbackHost(host) {
 		return addr, nil
 	}
 	if !h.BehindProxy {
-		return "", &ConfigError{Path: c.Path, Key: "hub.listen", Msg: fmt.Sprintf("%q serves plain HTTP (no hub.tls_cert) beyond this machine: set hub.tls_cert and hub.tls_key, or listen on 127.0.0.1, or set hub.behind_proxy = true and list the proxy in hub.trusted_proxies", addr)}
+		return "", &Error{Path: c.Path, Key: "hub.listen", Msg: fmt.Sprintf("%q serves plain HTTP (no hub.tls_cert) beyond this machine: set hub.tls_cert and hub.tls_key, or listen on 127.0.0.1, or set hub.behind_proxy = true and list the proxy in hub.trusted_proxies", addr)}
 	}
 	if len(h.TrustedProxies) == 0 {
-		return "", &ConfigError{Path: c.Path, Key: "hub.trusted_proxies", Msg: "empty with hub.behind_proxy = true: list the reverse proxy's address (e.g. [\"10.0.0.5\"])"}
+		return "", &Error{Path: c.Path, Key: "hub.trusted_proxies", Msg: "empty with hub.behind_proxy = true: list the reverse proxy's address (e.g. [\"10.0.0.5\"])"}
 	}
 	return addr, nil
 }
 
-// isLoopbackHost: "localhost" or a loopback IP.
-func isLoopbackHost(host string) bool {
+// HubAdminListenAddr is hub.admin_listen checked like hub.listen: plain
+// HTTP beyond loopback only behind a proxy. "" when not set.
+func (c *Config) HubAdminListenAddr() (string, error) {
+	addr := c.Hub.AdminListen
+	if addr == "" {
+		return "", nil
+	}
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", &Error{Path: c.Path, Key: "hub.admin_listen", Msg: fmt.Sprintf("%q is not host:port (e.g. \"127.0.0.1:8444\")", addr)}
+	}
+	if c.Hub.TLSCert == "" && !IsLoopbackHost(host) && !c.Hub.BehindProxy {
+		return "", &Error{Path: c.Path, Key: "hub.admin_listen", Msg: fmt.Sprintf("%q serves plain HTTP (no hub.tls_cert) beyond this machine: passwords and sessions would cross the network in the clear; set hub.tls_cert and hub.tls_key, or listen on 127.0.0.1, or set hub.behind_proxy = true", addr)}
+	}
+	return addr, nil
+}
+
+// IsLoopbackHost: "localhost" or a loopback IP.
+func IsLoopbackHost(host string) bool {
 	if host == "localhost" {
 		return true
 	}
@@ -299,8 +330,8 @@ func (p *IPPrefix) UnmarshalText(b []byte) error {
 // MarshalText writes the range back as a CIDR.
 func (p IPPrefix) MarshalText() ([]byte, error) { return []byte(p.String()), nil }
 
-// prefixes returns the ranges as netip.Prefix values.
-func prefixes(ps []IPPrefix) []netip.Prefix {
+// Prefixes returns the ranges as netip.Prefix values.
+func Prefixes(ps []IPPrefix) []netip.Prefix {
 	out := make([]netip.Prefix, len(ps))
 	for i, p := range ps {
 		out[i] = p.Prefix
@@ -329,16 +360,16 @@ func (d *Duration) UnmarshalText(b []byte) error {
 // MarshalText writes the duration back as a string.
 func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
 
-// ConfigError is a problem with the configuration: it names the file, the key
+// Error is a problem with the configuration: it names the file, the key
 // (and line when known) and says what to do.
-type ConfigError struct {
+type Error struct {
 	Path string // file, or "environment"
 	Line int    // 0 when unknown
 	Key  string // e.g. "offline.mode"
 	Msg  string
 }
 
-func (e *ConfigError) Error() string {
+func (e *Error) Error() string {
 	var b strings.Builder
 	b.WriteString("config")
 	if e.Path != "" {
@@ -371,18 +402,18 @@ func programData() string {
 	return `C:\ProgramData`
 }
 
-// defaultConfigPath is where the config lives when neither --config nor
+// DefaultPath is where the config lives when neither --config nor
 // CARDTILL_CONFIG says otherwise.
-func defaultConfigPath() string {
+func DefaultPath() string {
 	if runtime.GOOS == "windows" {
 		return filepath.Join(programData(), "cardtill", "config.toml")
 	}
 	return "/etc/cardtill/config.toml"
 }
 
-// DefaultConfig returns the configuration used for every key the file
+// Default returns the configuration used for every key the file
 // leaves out.
-func DefaultConfig() *Config {
+func Default() *Config {
 	return &Config{
 		WeChat: WeChatConfig{
 			APIBase:     "https://api.weixin.qq.com",
@@ -435,28 +466,28 @@ func DefaultConfig() *Config {
 	}
 }
 
-// resolveConfigPath picks the file: the flag, else CARDTILL_CONFIG, else the
+// ResolvePath picks the file: the flag, else CARDTILL_CONFIG, else the
 // platform default. explicit reports whether the user named it.
-func resolveConfigPath(flag string, getenv func(string) string) (path string, explicit bool) {
+func ResolvePath(flag string, getenv func(string) string) (path string, explicit bool) {
 	if flag != "" {
 		return flag, true
 	}
 	if p := getenv("CARDTILL_CONFIG"); p != "" {
 		return p, true
 	}
-	return defaultConfigPath(), false
+	return DefaultPath(), false
 }
 
-// LoadConfig reads path over the defaults, applies CARDTILL_* environment
+// Load reads path over the defaults, applies CARDTILL_* environment
 // overrides and validates the result.
-func LoadConfig(path string, getenv func(string) string) (*Config, error) {
-	cfg := DefaultConfig()
+func Load(path string, getenv func(string) string) (*Config, error) {
+	cfg := Default()
 	data, err := os.ReadFile(path)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return nil, &ConfigError{Path: path, Msg: "file not found: create it with 'cardtill config example > " + path + "' and edit it, or pass --config FILE"}
+			return nil, &Error{Path: path, Msg: "file not found: create it with 'cardtill config example > " + path + "' and edit it, or pass --config FILE"}
 		}
-		return nil, &ConfigError{Path: path, Msg: fmt.Sprintf("cannot read: %v", err)}
+		return nil, &Error{Path: path, Msg: fmt.Sprintf("cannot read: %v", err)}
 	}
 	if err := decodeConfig(path, data, cfg); err != nil {
 		return nil, err
@@ -482,122 +513,245 @@ func decodeConfig(path string, data []byte, cfg *Config) error {
 	if errors.As(err, &sm) && len(sm.Errors) > 0 {
 		de := sm.Errors[0]
 		line, _ := de.Position()
-		key := strings.Join(de.Key(), ".")
-		return &ConfigError{Path: path, Line: line, Key: key,
+		return &Error{Path: path, Line: line, Key: strings.Join(de.Key(), "."),
 			Msg: "unknown key: check its spelling and section; 'cardtill config example' lists every key"}
 	}
 	var de *toml.DecodeError
-	if errors.As(err, &de) {
-		line, _ := de.Position()
-		key := strings.Join(de.Key(), ".")
-		if k := keyFromTypeError(de.Error()); k != "" {
-			return &ConfigError{Path: path, Line: line, Key: k, Msg: typeErrorMsg(de)}
+	if !errors.As(err, &de) {
+		// go-toml hands a non-text value (quiet_period = 5) to our own
+		// types' UnmarshalText as text and returns their refusal without
+		// its key: find the key by checking the document against the
+		// Config's types.
+		if key, refusal := findRefusal(data); key != nil {
+			return &Error{Path: path, Line: lineOfKey(data, key), Key: strings.Join(key, "."), Msg: refusal.Error()}
 		}
-		msg := strings.TrimPrefix(de.Error(), "toml: ")
-		if key == "" {
-			msg += ": fix the TOML syntax"
+		return &Error{Path: path, Msg: err.Error()}
+	}
+	line, _ := de.Position()
+	key := de.Key()
+	if t, ok := fieldAt(key); ok {
+		if raw, ok := rawAt(data, key); ok {
+			return &Error{Path: path, Line: line, Key: strings.Join(key, "."), Msg: valueProblem(t, raw)}
 		}
-		return &ConfigError{Path: path, Line: line, Key: key, Msg: msg}
 	}
-	// A value our own types refuse (a duration, say) comes back without its
-	// key: find the key by decoding each one on its own.
-	if key, line, kerr := findBadKey(data); key != "" {
-		return &ConfigError{Path: path, Line: line, Key: key, Msg: kerr.Error()}
+	// A TOML syntax error (no key), or a value TOML itself cannot hold
+	// (an integer beyond 64 bits): go-toml's own words say what is wrong.
+	msg := strings.TrimPrefix(de.Error(), "toml: ")
+	if len(key) == 0 {
+		msg += ": fix the TOML syntax"
 	}
-	return &ConfigError{Path: path, Key: keyFromTypeError(err.Error()), Msg: typeErrorMsg(err)}
+	return &Error{Path: path, Line: line, Key: strings.Join(key, "."), Msg: msg}
 }
 
-// findBadKey decodes every key of the file alone into a fresh Config and
-// reports the first that fails, with its line.
-func findBadKey(data []byte) (key string, line int, err error) {
+// fieldAt is the Go type of the Config field a TOML key path names.
+func fieldAt(key []string) (reflect.Type, bool) {
+	t := reflect.TypeFor[Config]()
+	for _, k := range key {
+		if t.Kind() != reflect.Struct {
+			return nil, false
+		}
+		f, ok := fieldByTOML(t, k)
+		if !ok {
+			return nil, false
+		}
+		t = f.Type
+	}
+	return t, len(key) > 0
+}
+
+func fieldByTOML(t reflect.Type, name string) (reflect.StructField, bool) {
+	for i := range t.NumField() {
+		if f := t.Field(i); tomlName(f) == name {
+			return f, true
+		}
+	}
+	return reflect.StructField{}, false
+}
+
+// rawAt is the value the file gives a key path, as TOML decodes it
+// without a Go type (string, int64, float64, bool, []any, map, time).
+func rawAt(data []byte, key []string) (any, bool) {
+	var v any
+	if toml.Unmarshal(data, &v) != nil {
+		return nil, false
+	}
+	for _, k := range key {
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		if v, ok = m[k]; !ok {
+			return nil, false
+		}
+	}
+	return v, true
+}
+
+// findRefusal walks the document beside the Config's types and returns
+// the first key (in file order of sections and keys, sorted) whose value
+// one of our own types refuses, with the refusal.
+func findRefusal(data []byte) ([]string, error) {
 	var doc map[string]any
 	if toml.Unmarshal(data, &doc) != nil {
-		return "", 0, nil
+		return nil, nil
 	}
-	secs := make([]string, 0, len(doc))
-	for s := range doc {
-		secs = append(secs, s)
-	}
-	slices.Sort(secs)
-	for _, sec := range secs {
-		kv, ok := doc[sec].(map[string]any)
+	return walkRefusal(reflect.TypeFor[Config](), doc, nil)
+}
+
+func walkRefusal(t reflect.Type, m map[string]any, at []string) ([]string, error) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		f, ok := fieldByTOML(t, k)
 		if !ok {
 			continue
 		}
-		keys := make([]string, 0, len(kv))
-		for k := range kv {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
-		for _, k := range keys {
-			one, _ := toml.Marshal(map[string]any{sec: map[string]any{k: kv[k]}})
-			if derr := toml.Unmarshal(one, DefaultConfig()); derr != nil {
-				return sec + "." + k, lineOf(data, sec, k), derr
+		key := append(slices.Clone(at), k)
+		switch v := m[k].(type) {
+		case map[string]any:
+			if f.Type.Kind() == reflect.Struct && !reflect.PointerTo(f.Type).Implements(textUnmarshaler) {
+				if bad, err := walkRefusal(f.Type, v, key); bad != nil {
+					return bad, err
+				}
+			}
+		case []any:
+			if f.Type.Kind() == reflect.Slice {
+				for _, it := range v {
+					if err := refusedScalar(f.Type.Elem(), it); err != nil {
+						return key, err
+					}
+				}
+			}
+		default:
+			if err := refusedScalar(f.Type, v); err != nil {
+				return key, err
 			}
 		}
 	}
-	return "", 0, nil
+	return nil, nil
 }
 
-// lineOf finds the line of key inside [sec] (0 when not found).
-func lineOf(data []byte, sec, key string) int {
-	in := false
-	for i, l := range strings.Split(string(data), "\n") {
-		t := strings.TrimSpace(l)
-		if strings.HasPrefix(t, "[") {
-			in = strings.Trim(t, "[] \t") == sec
-			continue
+// refusedScalar is refusedText for any scalar, as go-toml passes it: its
+// text.
+func refusedScalar(t reflect.Type, raw any) error {
+	switch raw.(type) {
+	case []any, map[string]any:
+		return nil
+	case string:
+		return refusedText(t, raw)
+	}
+	return refusedText(t, fmt.Sprint(raw))
+}
+
+// lineOfKey is the line of key (section and name) in the file, from
+// go-toml's parser (0 when not found).
+func lineOfKey(data []byte, key []string) int {
+	var p unstable.Parser
+	p.Reset(data)
+	var table []string
+	for p.NextExpression() {
+		e := p.Expression()
+		var names []string
+		var first *unstable.Node
+		for it := e.Key(); it.Next(); {
+			n := it.Node()
+			if first == nil {
+				first = n
+			}
+			names = append(names, string(n.Data))
 		}
-		if in {
-			name, _, ok := strings.Cut(t, "=")
-			if ok && strings.Trim(strings.TrimSpace(name), `"'`) == key {
-				return i + 1
+		switch e.Kind {
+		case unstable.Table, unstable.ArrayTable:
+			table = names
+		case unstable.KeyValue:
+			if first != nil && slices.Equal(append(slices.Clone(table), names...), key) {
+				return p.Shape(first.Raw).Start.Line
 			}
 		}
 	}
 	return 0
 }
 
-// keyFromTypeError finds the toml key named by a go-toml type error such as
-// "toml: cannot decode TOML string into struct field main.OfflineConfig.MaxPerShift of type int".
-func keyFromTypeError(msg string) string {
-	i := strings.Index(msg, "struct field ")
-	if i < 0 {
-		return ""
+var textUnmarshaler = reflect.TypeFor[encoding.TextUnmarshaler]()
+
+// valueProblem says why the value raw does not fit a field of type t:
+// the refusal of our own type (a duration, an IP range) when TOML gave it
+// text, else what the key wants.
+func valueProblem(t reflect.Type, raw any) string {
+	if err := refusedText(t, raw); err != nil {
+		return err.Error()
 	}
-	rest := msg[i+len("struct field "):]
-	if j := strings.Index(rest, " "); j >= 0 {
-		rest = rest[:j]
-	}
-	parts := strings.Split(rest, ".")
-	if len(parts) < 2 {
-		return ""
-	}
-	typeName, field := parts[len(parts)-2], parts[len(parts)-1]
-	rt := reflect.TypeOf(Config{})
-	for i := 0; i < rt.NumField(); i++ {
-		sec := rt.Field(i)
-		if sec.Type.Name() != typeName {
-			continue
-		}
-		if f, ok := sec.Type.FieldByName(field); ok {
-			return tomlName(sec) + "." + tomlName(f)
+	if t.Kind() == reflect.Slice {
+		if items, ok := raw.([]any); ok {
+			for _, it := range items {
+				if err := refusedText(t.Elem(), it); err != nil {
+					return err.Error()
+				}
+			}
 		}
 	}
-	return ""
+	return fmt.Sprintf("%s is %s, not %s: give the key a value of the right type (see 'cardtill config example')", tomlShow(raw), tomlKind(raw), wants(t))
 }
 
-func typeErrorMsg(err error) string {
-	msg := err.Error()
-	msg = strings.TrimPrefix(msg, "toml: ")
-	if i := strings.Index(msg, " into struct field "); i >= 0 {
-		rest := msg[i+len(" into struct field "):]
-		if j := strings.Index(rest, " of type "); j >= 0 {
-			msg = msg[:i] + " into a value of type " + rest[j+len(" of type "):]
-		}
+// refusedText runs t's own UnmarshalText on raw when raw is text and t
+// parses text, and returns its refusal.
+func refusedText(t reflect.Type, raw any) error {
+	s, ok := raw.(string)
+	if !ok || !reflect.PointerTo(t).Implements(textUnmarshaler) {
+		return nil
 	}
-	msg = strings.ReplaceAll(msg, "[]main.IPPrefix", "list of IP addresses or CIDR ranges")
-	return msg + ": give the key a value of the right type (see 'cardtill config example')"
+	return reflect.New(t).Interface().(encoding.TextUnmarshaler).UnmarshalText([]byte(s))
+}
+
+func tomlKind(raw any) string {
+	switch raw.(type) {
+	case string:
+		return "a string"
+	case int64:
+		return "an integer"
+	case float64:
+		return "a decimal number"
+	case bool:
+		return "a boolean"
+	case []any:
+		return "a list"
+	case map[string]any:
+		return "a table"
+	}
+	return "a date or time"
+}
+
+func tomlShow(raw any) string {
+	switch v := raw.(type) {
+	case string:
+		return strconv.Quote(v)
+	case []any, map[string]any:
+		return "the value"
+	}
+	return fmt.Sprint(raw)
+}
+
+// wants describes the values a field of type t takes, in the words of
+// the example config.
+func wants(t reflect.Type) string {
+	switch t {
+	case reflect.TypeFor[Duration]():
+		return `a duration in quotes (like "30s", "4h")`
+	case reflect.TypeFor[IPPrefix]():
+		return `an IP address or CIDR range in quotes (like "10.0.0.0/8")`
+	}
+	switch t.Kind() {
+	case reflect.Int, reflect.Int64, reflect.Int32:
+		return "a whole number (type int)"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.String:
+		return "text in quotes"
+	case reflect.Slice:
+		if t.Elem() == reflect.TypeFor[IPPrefix]() {
+			return `a list of IP addresses or CIDR ranges (like ["10.0.0.0/8", "127.0.0.1"])`
+		}
+		return `a list of texts in quotes (like ["a", "b"])`
+	}
+	return "a value of type " + t.String()
 }
 
 func tomlName(f reflect.StructField) string {
@@ -626,7 +780,7 @@ func applyEnv(cfg *Config, getenv func(string) string) error {
 				continue
 			}
 			if err := setField(sv.Field(j), val); err != nil {
-				return &ConfigError{Path: "environment", Key: secName + "." + key,
+				return &Error{Path: "environment", Key: secName + "." + key,
 					Msg: fmt.Sprintf("%s: %v", env, err)}
 			}
 		}
@@ -674,7 +828,7 @@ func setField(v reflect.Value, s string) error {
 
 // Validate checks values that are wrong whatever the command.
 func (c *Config) Validate() error {
-	bad := func(key, msg string) error { return &ConfigError{Path: c.Path, Key: key, Msg: msg} }
+	bad := func(key, msg string) error { return &Error{Path: c.Path, Key: key, Msg: msg} }
 	oneOf := func(key, v string, allowed ...string) error {
 		if slices.Contains(allowed, v) {
 			return nil
@@ -762,9 +916,9 @@ func (c *Config) Validate() error {
 	return nil
 }
 
-// codePattern is [offline] code_pattern compiled (nil: the engine's
+// CodeRegexp is [offline] code_pattern compiled (nil: the engine's
 // default); Validate has checked that it compiles.
-func (o OfflineConfig) codePattern() *regexp.Regexp {
+func (o OfflineConfig) CodeRegexp() *regexp.Regexp {
 	if o.CodePattern == "" {
 		return nil
 	}
@@ -793,22 +947,22 @@ func readSecret(key, file, env string, getenv func(string) string) (string, erro
 		return v, nil
 	}
 	if file == "" {
-		return "", &ConfigError{Key: key, Msg: fmt.Sprintf("not set: point %s at a file holding the secret, readable only by the account cardtill runs as (Linux packages: root:cardtill, mode 0640), or set %s", key, env)}
+		return "", &Error{Key: key, Msg: fmt.Sprintf("not set: point %s at a file holding the secret, readable only by the account cardtill runs as (Linux packages: root:cardtill, mode 0640), or set %s", key, env)}
 	}
 	fi, err := os.Stat(file)
 	if err != nil {
-		return "", &ConfigError{Key: key, Msg: fmt.Sprintf("cannot read %s: %v: create it or fix the path", file, errors.Unwrap(err))}
+		return "", &Error{Key: key, Msg: fmt.Sprintf("cannot read %s: %v: create it or fix the path", file, errors.Unwrap(err))}
 	}
 	if fi.IsDir() {
-		return "", &ConfigError{Key: key, Msg: fmt.Sprintf("%s is a directory: point it at the file holding the secret", file)}
+		return "", &Error{Key: key, Msg: fmt.Sprintf("%s is a directory: point it at the file holding the secret", file)}
 	}
 	b, err := os.ReadFile(file)
 	if err != nil {
-		return "", &ConfigError{Key: key, Msg: fmt.Sprintf("cannot read %s: %v: check its permissions (the cardtill user must be able to read it)", file, errors.Unwrap(err))}
+		return "", &Error{Key: key, Msg: fmt.Sprintf("cannot read %s: %v: check its permissions (the cardtill user must be able to read it)", file, errors.Unwrap(err))}
 	}
 	v := strings.TrimSpace(string(b))
 	if v == "" {
-		return "", &ConfigError{Key: key, Msg: fmt.Sprintf("%s is empty: put the secret in it", file)}
+		return "", &Error{Key: key, Msg: fmt.Sprintf("%s is empty: put the secret in it", file)}
 	}
 	return v, nil
 }
