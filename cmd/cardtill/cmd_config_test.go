@@ -2,12 +2,13 @@ package main
 
 import (
 	"bytes"
-	"cardtill/internal/config"
 	"context"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"cardtill/internal/config"
 )
 
 func writeFile(t *testing.T, name, content string) string {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"cardtill/internal/config"
 	"context"
 	"encoding/json"
 	"errors"
@@ -21,6 +20,7 @@ import (
 	berrors "go.etcd.io/bbolt/errors"
 
 	"cardtill/hub"
+	"cardtill/internal/config"
 	"cardtill/scanner"
 	"cardtill/wechat"
 )

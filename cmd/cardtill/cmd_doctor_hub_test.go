@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"cardtill/internal/config"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -20,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"cardtill/internal/config"
 	"cardtill/wechat/wechattest"
 )
 

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"cardtill/internal/config"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -19,6 +18,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"cardtill/hub"
+	"cardtill/internal/config"
 	"cardtill/scanner"
 	"cardtill/store"
 	"cardtill/sync"

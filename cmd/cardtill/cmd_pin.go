@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"cardtill/internal/config"
 	"context"
 	"errors"
 	"fmt"
@@ -15,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"cardtill/internal/config"
 	"cardtill/pin"
 	"cardtill/report"
 	"cardtill/sync"

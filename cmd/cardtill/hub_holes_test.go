@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"cardtill/internal/config"
 	"context"
 	"errors"
 	"net/http"
@@ -12,6 +11,7 @@ import (
 	"testing"
 
 	"cardtill/hub"
+	"cardtill/internal/config"
 	"cardtill/wechat"
 )
 

@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"cardtill/internal/config"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -25,6 +24,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"cardtill/hub"
+	"cardtill/internal/config"
 	"cardtill/wechat"
 )
 

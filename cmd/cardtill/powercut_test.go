@@ -4,7 +4,6 @@ package main
 
 import (
 	"bytes"
-	"cardtill/internal/config"
 	"context"
 	"encoding/json"
 	"errors"
@@ -29,6 +28,7 @@ import (
 	bolterrors "go.etcd.io/bbolt/errors"
 
 	"cardtill/hub"
+	"cardtill/internal/config"
 	"cardtill/internal/powercut"
 	"cardtill/store"
 	"cardtill/wechat"
