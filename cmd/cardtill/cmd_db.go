@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cardtill/internal/control"
 	"context"
 	"errors"
 	"fmt"
@@ -71,11 +72,11 @@ read-only.`,
 			}
 			via := ""
 			rep, err := withJournal(cmd.Context(), g, cfg,
-				func(c *controlClient) (journalReport, error) {
-					via = fmt.Sprintf(" (checked inside the running cardtill, pid %d)", c.ping.PID)
-					return c.check(cmd.Context())
+				func(c *control.Client) (control.JournalReport, error) {
+					via = fmt.Sprintf(" (checked inside the running cardtill, pid %d)", c.Peer().PID)
+					return c.Check(cmd.Context())
 				},
-				checkJournal)
+				control.CheckJournal)
 			if err != nil {
 				return err
 			}
@@ -103,22 +104,22 @@ read-only.`,
 // the journal opened read-only. A journal held by a process that does not
 // answer (an older cardtill, or a one-shot command such as redeem or
 // compact) is a clear error.
-func withJournal[T any](ctx context.Context, g *globals, cfg *config.Config, remote func(*controlClient) (T, error), local func(*store.DB) (T, error)) (T, error) {
+func withJournal[T any](ctx context.Context, g *globals, cfg *config.Config, remote func(*control.Client) (T, error), local func(*store.DB) (T, error)) (T, error) {
 	var zero T
 	path := cfg.Store.Path
 	if _, err := os.Stat(path); err != nil {
 		return zero, usageError(fmt.Errorf("journal %s: %w (check [store] path in %s)", path, err, cfg.Path))
 	}
-	sock := controlSocketPath(path)
-	c, cerr := dialControl(ctx, sock)
+	sock := control.SocketPath(path)
+	c, cerr := control.Dial(ctx, sock)
 	if cerr == nil {
-		defer c.close()
-		if !c.holds(path) {
-			return zero, usageError(fmt.Errorf("the cardtill answering on %s (pid %d) holds %s, not %s", sock, c.ping.PID, c.ping.Journal, path))
+		defer c.Close()
+		if !c.Holds(path) {
+			return zero, usageError(fmt.Errorf("the cardtill answering on %s (pid %d) holds %s, not %s", sock, c.Peer().PID, c.Peer().Journal, path))
 		}
 		v, err := remote(c)
 		if err != nil {
-			return zero, usageError(fmt.Errorf("the running cardtill (pid %d): %w", c.ping.PID, err))
+			return zero, usageError(fmt.Errorf("the running cardtill (pid %d): %w", c.Peer().PID, err))
 		}
 		return v, nil
 	}
@@ -161,18 +162,18 @@ Otherwise the journal is opened read-only and copied by this command.`,
 			if err != nil {
 				return usageError(err)
 			}
-			if err := validateBackupPath(dst); err != nil {
+			if err := control.ValidateBackupPath(dst); err != nil {
 				return usageError(err)
 			}
 			ctx := cmd.Context()
 			via := ""
 			n, err := withJournal(ctx, g, cfg,
-				func(c *controlClient) (int64, error) {
-					via = fmt.Sprintf(" by the running cardtill (pid %d)", c.ping.PID)
-					r, err := c.backup(ctx, dst)
+				func(c *control.Client) (int64, error) {
+					via = fmt.Sprintf(" by the running cardtill (pid %d)", c.Peer().PID)
+					r, err := c.Backup(ctx, dst)
 					return r.Bytes, err
 				},
-				func(db *store.DB) (int64, error) { return writeBackup(ctx, db, dst) })
+				func(db *store.DB) (int64, error) { return control.WriteBackup(ctx, db, dst) })
 			if err != nil {
 				return err
 			}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cardtill/internal/control"
 	"context"
 	"encoding/json"
 	"errors"
@@ -50,7 +51,7 @@ type doctorReport struct {
 	// Journal holds the journal's figures (size, max, waiting, in_doubt,
 	// oldest, next_due, conflicts) when doctor could read them, for
 	// monitoring scripts.
-	Journal *tillStatus `json:"journal,omitempty"`
+	Journal *control.TillStatus `json:"journal,omitempty"`
 }
 
 // doctor holds what the checks need. Every dependency is a field so tests
@@ -64,7 +65,7 @@ type doctor struct {
 	listPorts func() ([]scanner.PortInfo, error)
 	// journal is what the journal check read (nil until then, or when it
 	// could not read the figures).
-	journal *tillStatus
+	journal *control.TillStatus
 }
 
 // Clock skew limits. WeChat's pushes carry a timestamp the hub checks
@@ -186,7 +187,7 @@ func fit(fs []finding) bool {
 	return true
 }
 
-func printFindings(w io.Writer, path string, fs []finding, journal *tillStatus, asJSON bool) error {
+func printFindings(w io.Writer, path string, fs []finding, journal *control.TillStatus, asJSON bool) error {
 	if asJSON {
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")

@@ -1,12 +1,12 @@
 package main
 
 import (
+	"cardtill/internal/control"
 	"context"
 	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
-	"net/http"
 	"os"
 	"path/filepath"
 	"time"
@@ -25,96 +25,9 @@ import (
 // reach that long, or nothing is draining the queue.
 const queueWarnAge = 30 * time.Minute
 
-// tillStatus is what doctor reads from a journal: its size against the
-// configured maximum and the queue waiting for WeChat. The control
-// socket's GET /status answers it for a running till; it reads indexes
-// only, never the whole journal, so it is cheap while the till serves.
-type tillStatus struct {
-	Journal string `json:"journal"`
-	Size    int64  `json:"size"`
-	Max     int64  `json:"max"`
-	// Waiting is how many redemptions wait for WeChat (queued offline,
-	// consuming, in doubt).
-	Waiting int `json:"waiting"`
-	// InDoubt: consumes whose answer was lost, waiting to be resolved by a query.
-	InDoubt int `json:"in_doubt"`
-	// Oldest is when the oldest waiting redemption was scanned (zero: none).
-	Oldest time.Time `json:"oldest,omitzero"`
-	// NextDue is the next time the drain will try one (zero: none).
-	NextDue time.Time `json:"next_due,omitzero"`
-	// Conflicts are offline acceptances WeChat refused later; a manager
-	// must look at them.
-	Conflicts int `json:"conflicts"`
-	// ConflictsResolved counts those of Conflicts a manager resolved
-	// with a note (F3 on the till); the rest are open.
-	ConflictsResolved int `json:"conflicts_resolved"`
-	// PID of the cardtill that answered on the control socket (0: doctor
-	// read the file itself).
-	PID int `json:"pid,omitempty"`
-}
-
-// readTillStatus reads the journal's size and queue from its indexes.
-func readTillStatus(db *store.DB) (tillStatus, error) {
-	st := tillStatus{Journal: db.Path()}
-	var err error
-	if st.Size, st.Max, err = db.Size(); err != nil {
-		return st, err
-	}
-	if st.Waiting, err = db.QueueDepth(); err != nil {
-		return st, err
-	}
-	for _, s := range []store.State{store.Queued, store.Consuming, store.InDoubt} {
-		// By-state keys run in id order: the first is the oldest.
-		first, err := db.ListByState(s, 1)
-		if err != nil {
-			return st, err
-		}
-		if len(first) == 1 && (st.Oldest.IsZero() || first[0].CreatedAt.Before(st.Oldest)) {
-			st.Oldest = first[0].CreatedAt
-		}
-	}
-	inDoubt, err := db.ListByState(store.InDoubt, 0)
-	if err != nil {
-		return st, err
-	}
-	st.InDoubt = len(inDoubt)
-	conflicts, err := db.Conflicts()
-	if err != nil {
-		return st, err
-	}
-	st.Conflicts = len(conflicts)
-	if st.ConflictsResolved, err = db.CountResolved(); err != nil {
-		return st, err
-	}
-	if at, ok, err := db.NextDue(); err != nil {
-		return st, err
-	} else if ok {
-		st.NextDue = at
-	}
-	return st, nil
-}
-
-// serveStatus answers GET /status on the control socket.
-func (s *controlServer) serveStatus(w http.ResponseWriter, _ *http.Request) {
-	st, err := readTillStatus(s.db)
-	if err != nil {
-		controlJSON(w, 500, controlErr{err.Error()})
-		return
-	}
-	st.PID = os.Getpid()
-	controlJSON(w, 200, st)
-}
-
-// status asks the running cardtill for its journal's status.
-func (c *controlClient) status(ctx context.Context) (tillStatus, error) {
-	var out tillStatus
-	err := c.do(ctx, http.MethodGet, "/status", nil, &out)
-	return out, err
-}
-
 // journalState is what the journal check learned, for the queue check.
 type journalState struct {
-	st *tillStatus // nil when the queue could not be read
+	st *control.TillStatus // nil when the queue could not be read
 	// why the queue could not be read, and what to do (when st is nil).
 	why, fix string
 	// status of the queue finding when st is nil.
@@ -137,7 +50,7 @@ func (d *doctor) checkJournal(ctx context.Context) (finding, journalState) {
 			return f, journalState{status: statusOK, why: "no journal yet"}
 		}
 		f.Status, f.Detail = statusOK, path+" not created yet: the first 'cardtill run' creates it"
-		return f, journalState{st: &tillStatus{Journal: path, Max: int64(d.cfg.Store.MaxSizeMB) << 20}}
+		return f, journalState{st: &control.TillStatus{Journal: path, Max: int64(d.cfg.Store.MaxSizeMB) << 20}}
 	}
 	if err != nil {
 		f.Status, f.Detail = statusFail, fmt.Sprintf("%s: %v", path, err)
@@ -151,21 +64,21 @@ func (d *doctor) checkJournal(ctx context.Context) (finding, journalState) {
 	}
 
 	// A running till answers on its control socket.
-	sock := controlSocketPath(path)
-	c, cerr := dialControl(ctx, sock)
+	sock := control.SocketPath(path)
+	c, cerr := control.Dial(ctx, sock)
 	if cerr == nil {
-		defer c.close()
-		if !c.holds(path) {
-			f.Status, f.Detail = statusFail, fmt.Sprintf("the cardtill answering on %s (pid %d) holds %s, not %s", sock, c.ping.PID, c.ping.Journal, path)
+		defer c.Close()
+		if !c.Holds(path) {
+			f.Status, f.Detail = statusFail, fmt.Sprintf("the cardtill answering on %s (pid %d) holds %s, not %s", sock, c.Peer().PID, c.Peer().Journal, path)
 			f.Fix = "two tills are configured with crossing paths: give each its own store.path"
 			return f, journalState{status: statusWarn, why: "the journal cannot be read", fix: "see the journal finding"}
 		}
-		st, err := c.status(ctx)
+		st, err := c.Status(ctx)
 		if err != nil {
 			f.Status = statusOK
-			f.Detail = fmt.Sprintf("%s is in use by the running till (ok), pid %d; its size: %s", path, c.ping.PID, humanBytes(fi.Size()))
+			f.Detail = fmt.Sprintf("%s is in use by the running till (ok), pid %d; its size: %s", path, c.Peer().PID, humanBytes(fi.Size()))
 			return d.sized(f, fi.Size()), journalState{status: statusWarn,
-				why: fmt.Sprintf("the running till (pid %d) did not give its queue: %v", c.ping.PID, err),
+				why: fmt.Sprintf("the running till (pid %d) did not give its queue: %v", c.Peer().PID, err),
 				fix: "upgrade and restart the till so that it and this cardtill are the same version"}
 		}
 		f.Status = statusOK
@@ -205,7 +118,7 @@ func (d *doctor) checkJournal(ctx context.Context) (finding, journalState) {
 		f.Fix = "keep the file aside and restore the last backup (see the install guide)"
 		return f, journalState{status: statusWarn, why: "the journal is inconsistent", fix: "see the journal finding"}
 	}
-	st, err := readTillStatus(db)
+	st, err := control.ReadTillStatus(db)
 	if err != nil {
 		f.Status, f.Detail = statusFail, fmt.Sprintf("%s: %v", path, err)
 		f.Fix = "run 'cardtill db check' for details; restore the last backup if it fails"

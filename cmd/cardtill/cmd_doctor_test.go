@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cardtill/internal/control"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -275,13 +276,13 @@ func TestCheckJournalHeldByRunningTill(t *testing.T) {
 		}
 	})
 	t.Run("through the control socket", func(t *testing.T) {
-		ln, err := listenControl(controlSocketPath(p))
+		ln, err := control.Listen(control.SocketPath(p))
 		if err != nil {
 			t.Fatal(err)
 		}
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
-		go func() { done <- newControlServer(db, slog.New(slog.DiscardHandler)).serve(ctx, ln) }()
+		go func() { done <- control.NewServer(db, slog.New(slog.DiscardHandler)).Serve(ctx, ln) }()
 		t.Cleanup(func() { cancel(); <-done; _ = ln.Close() })
 
 		f, js := d.checkJournal(context.Background())
@@ -307,24 +308,24 @@ func TestCheckQueue(t *testing.T) {
 	d.now = func() time.Time { return now }
 	cases := []struct {
 		name     string
-		st       tillStatus
+		st       control.TillStatus
 		wechatOK bool
 		want     string
 		detail   []string
 		fix      string
 	}{
-		{"empty", tillStatus{}, true, statusOK, []string{"empty"}, ""},
-		{"fresh", tillStatus{Waiting: 3, Oldest: now.Add(-5 * time.Minute), NextDue: now.Add(30 * time.Second)}, false, statusOK,
+		{"empty", control.TillStatus{}, true, statusOK, []string{"empty"}, ""},
+		{"fresh", control.TillStatus{Waiting: 3, Oldest: now.Add(-5 * time.Minute), NextDue: now.Add(30 * time.Second)}, false, statusOK,
 			[]string{"3 waiting for WeChat", "5m0s ago", "next try in 30s"}, ""},
-		{"in doubt", tillStatus{Waiting: 1, InDoubt: 1, Oldest: now.Add(-time.Minute), NextDue: now.Add(-time.Second)}, true, statusOK,
+		{"in doubt", control.TillStatus{Waiting: 1, InDoubt: 1, Oldest: now.Add(-time.Minute), NextDue: now.Add(-time.Second)}, true, statusOK,
 			[]string{"1 in doubt", "never consumed twice", "due now"}, ""},
-		{"stuck while online", tillStatus{Waiting: 7, Oldest: now.Add(-45 * time.Minute)}, true, statusWarn,
+		{"stuck while online", control.TillStatus{Waiting: 7, Oldest: now.Add(-45 * time.Minute)}, true, statusWarn,
 			[]string{"7 waiting", "45m0s ago"}, "has not drained"},
-		{"offline for days", tillStatus{Waiting: 70, Oldest: now.Add(-50 * time.Hour)}, false, statusWarn,
+		{"offline for days", control.TillStatus{Waiting: 70, Oldest: now.Add(-50 * time.Hour)}, false, statusWarn,
 			[]string{"70 waiting", "2d2h ago"}, "offline.max_age"},
-		{"conflicts only", tillStatus{Conflicts: 2}, true, statusWarn, []string{"empty", "2 conflicts", "2 open, 0 resolved"}, "manager"},
-		{"conflicts partly resolved", tillStatus{Conflicts: 3, ConflictsResolved: 1}, true, statusWarn, []string{"3 conflicts", "2 open, 1 resolved"}, "F7 resolves"},
-		{"conflicts all resolved", tillStatus{Conflicts: 2, ConflictsResolved: 2}, true, statusOK, []string{"2 conflicts, all resolved"}, ""},
+		{"conflicts only", control.TillStatus{Conflicts: 2}, true, statusWarn, []string{"empty", "2 conflicts", "2 open, 0 resolved"}, "manager"},
+		{"conflicts partly resolved", control.TillStatus{Conflicts: 3, ConflictsResolved: 1}, true, statusWarn, []string{"3 conflicts", "2 open, 1 resolved"}, "F7 resolves"},
+		{"conflicts all resolved", control.TillStatus{Conflicts: 2, ConflictsResolved: 2}, true, statusOK, []string{"2 conflicts, all resolved"}, ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,11 +1,11 @@
 package main
 
 import (
+	"cardtill/internal/control"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -111,16 +111,6 @@ func newShiftCloseCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
-// shiftJSON is one line of 'shift list --json' (documented in report/JSON.md).
-type shiftJSON struct {
-	ShiftID  uint64     `json:"shift_id"`
-	Terminal string     `json:"terminal"`
-	Cashier  string     `json:"cashier"`
-	OpenedAt time.Time  `json:"opened_at"`
-	ClosedAt *time.Time `json:"closed_at,omitempty"`
-	Open     bool       `json:"open"`
-}
-
 func newShiftListCmd(g *globals) *cobra.Command {
 	var asJSON bool
 	var limit int
@@ -137,8 +127,8 @@ func newShiftListCmd(g *globals) *cobra.Command {
 				return usageError(err)
 			}
 			ss, err := withJournal(cmd.Context(), g, cfg,
-				func(c *controlClient) ([]shiftJSON, error) { return c.shifts(cmd.Context(), limit) },
-				func(db *store.DB) ([]shiftJSON, error) { return listShifts(db, limit) })
+				func(c *control.Client) ([]control.Shift, error) { return c.Shifts(cmd.Context(), limit) },
+				func(db *store.DB) ([]control.Shift, error) { return control.ListShifts(db, limit) })
 			if err != nil {
 				return err
 			}
@@ -192,10 +182,12 @@ func newShiftReportCmd(g *globals) *cobra.Command {
 				return usageError(fmt.Errorf("shift report: --lang %q: use zh or en", lang))
 			}
 			ans, err := withJournal(cmd.Context(), g, cfg,
-				func(c *controlClient) (shiftReportAnswer, error) {
-					return c.report(cmd.Context(), cfg.Terminal.ID, id, z)
+				func(c *control.Client) (control.ReportAnswer, error) {
+					return c.Report(cmd.Context(), cfg.Terminal.ID, id, z)
 				},
-				func(db *store.DB) (shiftReportAnswer, error) { return buildShiftReport(db, cfg.Terminal.ID, id, z) })
+				func(db *store.DB) (control.ReportAnswer, error) {
+					return control.BuildShiftReport(db, cfg.Terminal.ID, id, z)
+				})
 			if err != nil {
 				return err
 			}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cardtill/internal/control"
 	"context"
 	"log/slog"
 	"os"
@@ -38,14 +39,14 @@ func TestControlSocketRefusesOtherUsers(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	sock := controlSocketPath(db.Path())
-	ln, err := listenControl(sock)
+	sock := control.SocketPath(db.Path())
+	ln, err := control.Listen(sock)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- newControlServer(db, slog.New(slog.DiscardHandler)).serve(ctx, ln) }()
+	go func() { done <- control.NewServer(db, slog.New(slog.DiscardHandler)).Serve(ctx, ln) }()
 	defer func() { cancel(); <-done; ln.Close() }()
 
 	ask := func(uid uint32, path, method string) (string, error) {

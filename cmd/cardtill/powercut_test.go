@@ -4,6 +4,7 @@ package main
 
 import (
 	"bytes"
+	"cardtill/internal/control"
 	"context"
 	"encoding/json"
 	"errors"
@@ -545,15 +546,15 @@ func (r *pcRig) backup(cuts int) {
 	w := r.newTill("backup")
 	w.seed("7000", 120, 100, time.Time{})
 	bdir := r.dir("backups")
-	sock := controlSocketPath(w.path)
+	sock := control.SocketPath(w.path)
 	var acked []string
 	var d time.Duration
 	for i := range cuts {
 		p := r.start("sync", "--config", w.cfg)
 		if !p.waitFor(func() bool {
-			c, err := dialControl(context.Background(), sock)
+			c, err := control.Dial(context.Background(), sock)
 			if err == nil {
-				c.close()
+				c.Close()
 			}
 			return err == nil
 		}) {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cardtill/internal/control"
 	"context"
 	"log/slog"
 	stdsync "sync"
@@ -31,14 +32,14 @@ func startTillOps(ctx context.Context, db *store.DB, cfg *config.Config, logger 
 		report: logRetention(logger), forgot: logForgotten(logger)}
 	wg.Go(func() { r.run(ctx, tk.C) })
 
-	sock := controlSocketPath(db.Path())
-	if ln, err := listenControl(sock); err != nil {
+	sock := control.SocketPath(db.Path())
+	if ln, err := control.Listen(sock); err != nil {
 		logger.Warn("hot backup and check are unavailable while this till runs", "err", err)
 		sock = ""
 	} else {
-		srv := newControlServer(db, logger)
+		srv := control.NewServer(db, logger)
 		wg.Go(func() {
-			if err := srv.serve(ctx, ln); err != nil && ctx.Err() == nil {
+			if err := srv.Serve(ctx, ln); err != nil && ctx.Err() == nil {
 				logger.Warn("control socket stopped", "err", err)
 			}
 			_ = ln.Close()

@@ -1,4 +1,4 @@
-package main
+package control
 
 // folderID is unknown on Windows: the till and its clients share one view
 // of the file system there.

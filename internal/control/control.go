@@ -1,4 +1,16 @@
-package main
+// Package control owns the till's control socket, server and client.
+//
+// The control socket lets `cardtill db backup` and `cardtill db check` work
+// while `cardtill run` or `cardtill sync` holds the journal (bbolt allows
+// one process per file): the process that holds the journal answers them
+// itself. It is a Unix socket next to the journal (SocketPath),
+// mode 0600, created inside a private 0700 folder and then moved into
+// place, so no other user can connect even for a moment; on Linux the
+// server also refuses a peer that is neither its own user nor root
+// (SO_PEERCRED). It is never served over TCP and answers only ping, status,
+// backup, check, shifts and report. On Windows (AF_UNIX, Windows 10 1803 and later) the
+// socket is protected by the ACL of its folder (%ProgramData%\cardtill).
+package control
 
 import (
 	"bytes"
@@ -22,33 +34,22 @@ import (
 	"cardtill/store"
 )
 
-// The control socket lets `cardtill db backup` and `cardtill db check` work
-// while `cardtill run` or `cardtill sync` holds the journal (bbolt allows
-// one process per file): the process that holds the journal answers them
-// itself. It is a Unix socket next to the journal (controlSocketPath),
-// mode 0600, created inside a private 0700 folder and then moved into
-// place, so no other user can connect even for a moment; on Linux the
-// server also refuses a peer that is neither its own user nor root
-// (SO_PEERCRED). It is never served over TCP and answers only ping, status,
-// backup, check, shifts and report. On Windows (AF_UNIX, Windows 10 1803 and later) the
-// socket is protected by the ACL of its folder (%ProgramData%\cardtill).
-
-// controlSocketPath is the control socket of the till whose journal is journal.
-func controlSocketPath(journal string) string { return journal + ".sock" }
+// SocketPath is the control socket of the till whose journal is journal.
+func SocketPath(journal string) string { return journal + ".sock" }
 
 // maxSocketPath is the longest socket path every platform accepts
 // (sun_path is 108 bytes on Linux, 104 on the BSDs and macOS).
 const maxSocketPath = 103
 
-// controlListener is the listening control socket; Close removes the
+// Listener is the listening control socket; Close removes the
 // socket file if it is still the one this process made.
-type controlListener struct {
+type Listener struct {
 	net.Listener
 	path string
 	fi   os.FileInfo
 }
 
-func (l *controlListener) Close() error {
+func (l *Listener) Close() error {
 	err := l.Listener.Close()
 	if fi, e := os.Lstat(l.path); e == nil && os.SameFile(fi, l.fi) {
 		_ = os.Remove(l.path)
@@ -57,7 +58,7 @@ func (l *controlListener) Close() error {
 }
 
 // Accept hands on connections from this user or root only.
-func (l *controlListener) Accept() (net.Conn, error) {
+func (l *Listener) Accept() (net.Conn, error) {
 	for {
 		c, err := l.Listener.Accept()
 		if err != nil {
@@ -71,10 +72,10 @@ func (l *controlListener) Accept() (net.Conn, error) {
 	}
 }
 
-// listenControl creates the control socket at path. The caller holds the
+// Listen creates the control socket at path. The caller holds the
 // journal's lock, so a socket file already there was left by a cardtill
 // that did not stop cleanly (kill -9, power cut) and is replaced.
-func listenControl(path string) (*controlListener, error) {
+func Listen(path string) (*Listener, error) {
 	if len(path) > maxSocketPath {
 		return nil, fmt.Errorf("control socket %s: the path is longer than %d bytes, which Unix sockets cannot have; use a shorter [store] path", path, maxSocketPath)
 	}
@@ -122,11 +123,11 @@ func listenControl(path string) (*controlListener, error) {
 		_ = ln.Close()
 		return nil, fmt.Errorf("control socket: %w", err)
 	}
-	return &controlListener{Listener: ln, path: path, fi: fi}, nil
+	return &Listener{Listener: ln, path: path, fi: fi}, nil
 }
 
-// controlServer answers on the control socket for the journal it holds.
-type controlServer struct {
+// Server answers on the control socket for the journal it holds.
+type Server struct {
 	db  *store.DB
 	log *slog.Logger
 	// busy admits one backup or check at a time: each holds a read
@@ -134,13 +135,13 @@ type controlServer struct {
 	busy chan struct{}
 }
 
-func newControlServer(db *store.DB, log *slog.Logger) *controlServer {
-	return &controlServer{db: db, log: log, busy: make(chan struct{}, 1)}
+func NewServer(db *store.DB, log *slog.Logger) *Server {
+	return &Server{db: db, log: log, busy: make(chan struct{}, 1)}
 }
 
 // serve answers on ln until ctx ends.
-func (s *controlServer) serve(ctx context.Context, ln net.Listener) error {
-	srv := &http.Server{Handler: s.handler(), ReadHeaderTimeout: 5 * time.Second, IdleTimeout: time.Minute,
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 5 * time.Second, IdleTimeout: time.Minute,
 		BaseContext: func(net.Listener) context.Context { return ctx }}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -156,25 +157,25 @@ func (s *controlServer) serve(ctx context.Context, ln net.Listener) error {
 	return err
 }
 
-type controlPing struct {
+type Ping struct {
 	Journal string `json:"journal"`
 	PID     int    `json:"pid"`
 }
 
-type controlBackupReq struct {
+type backupReq struct {
 	Path string `json:"path"`
 	// Folder is folderID of Path's folder as the client sees it.
 	Folder string `json:"folder,omitempty"`
 }
 
-type controlBackupResp struct {
+type BackupResult struct {
 	Path  string `json:"path"`
 	Bytes int64  `json:"bytes"`
 }
 
-// journalReport is what `db check` prints, read directly or through the
+// JournalReport is what `db check` prints, read directly or through the
 // control socket.
-type journalReport struct {
+type JournalReport struct {
 	Problem string              `json:"problem,omitempty"`
 	Schema  int                 `json:"schema"`
 	Counts  map[store.State]int `json:"counts"`
@@ -182,45 +183,45 @@ type journalReport struct {
 	Max     int64               `json:"max"`
 }
 
-type controlErr struct {
+type errBody struct {
 	Error string `json:"error"`
 }
 
-func (s *controlServer) handler() http.Handler {
+func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /ping", func(w http.ResponseWriter, r *http.Request) {
-		controlJSON(w, 200, controlPing{Journal: s.db.Path(), PID: os.Getpid()})
+		writeJSON(w, 200, Ping{Journal: s.db.Path(), PID: os.Getpid()})
 	})
 	mux.HandleFunc("POST /backup", func(w http.ResponseWriter, r *http.Request) {
-		var req controlBackupReq
+		var req backupReq
 		if err := json.NewDecoder(io.LimitReader(r.Body, 8192)).Decode(&req); err != nil {
-			controlJSON(w, 400, controlErr{`want {"path": "/absolute/new/file"}`})
+			writeJSON(w, 400, errBody{`want {"path": "/absolute/new/file"}`})
 			return
 		}
-		if err := validateBackupPath(req.Path); err != nil {
-			controlJSON(w, 400, controlErr{err.Error()})
+		if err := ValidateBackupPath(req.Path); err != nil {
+			writeJSON(w, 400, errBody{err.Error()})
 			return
 		}
 		if id := folderID(filepath.Dir(req.Path)); req.Folder != "" && id != "" && id != req.Folder {
-			controlJSON(w, 400, controlErr{fmt.Sprintf("backup: the running till sees another folder at %s than you do (systemd PrivateTmp or a container); choose a folder under the journal's, e.g. %s", filepath.Dir(req.Path), filepath.Dir(s.db.Path()))})
+			writeJSON(w, 400, errBody{fmt.Sprintf("backup: the running till sees another folder at %s than you do (systemd PrivateTmp or a container); choose a folder under the journal's, e.g. %s", filepath.Dir(req.Path), filepath.Dir(s.db.Path()))})
 			return
 		}
 		if !s.acquire(w) {
 			return
 		}
 		defer s.release()
-		n, err := writeBackup(r.Context(), s.db, req.Path)
+		n, err := WriteBackup(r.Context(), s.db, req.Path)
 		if err != nil {
 			s.log.Warn("backup through the control socket failed", "path", req.Path, "err", err)
 			msg := err.Error()
 			if errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EROFS) {
 				msg += fmt.Sprintf("; the running till writes the copy as its own user, and may write only where its service allows: choose a folder such as %s", filepath.Dir(s.db.Path()))
 			}
-			controlJSON(w, 500, controlErr{msg})
+			writeJSON(w, 500, errBody{msg})
 			return
 		}
 		s.log.Info("journal backed up through the control socket", "path", req.Path, "bytes", n)
-		controlJSON(w, 200, controlBackupResp{Path: req.Path, Bytes: n})
+		writeJSON(w, 200, BackupResult{Path: req.Path, Bytes: n})
 	})
 	mux.HandleFunc("GET /status", s.serveStatus) // doctor's journal and queue figures (cmd_doctor_journal.go)
 	s.shiftRoutes(mux)                           // shift list and report (control_shift.go)
@@ -229,39 +230,39 @@ func (s *controlServer) handler() http.Handler {
 			return
 		}
 		defer s.release()
-		rep, err := checkJournal(s.db)
+		rep, err := CheckJournal(s.db)
 		if err != nil {
-			controlJSON(w, 500, controlErr{err.Error()})
+			writeJSON(w, 500, errBody{err.Error()})
 			return
 		}
-		controlJSON(w, 200, rep)
+		writeJSON(w, 200, rep)
 	})
 	return mux
 }
 
-func (s *controlServer) acquire(w http.ResponseWriter) bool {
+func (s *Server) acquire(w http.ResponseWriter) bool {
 	select {
 	case s.busy <- struct{}{}:
 		return true
 	default:
-		controlJSON(w, 409, controlErr{"a backup or check of this journal is already running; try again when it ends"})
+		writeJSON(w, 409, errBody{"a backup or check of this journal is already running; try again when it ends"})
 		return false
 	}
 }
 
-func (s *controlServer) release() { <-s.busy }
+func (s *Server) release() { <-s.busy }
 
-func controlJSON(w http.ResponseWriter, code int, v any) {
+func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(code)
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-// checkJournal runs the journal's check and reads what `db check` prints.
+// CheckJournal runs the journal's check and reads what `db check` prints.
 // A failed check is a Problem, not an error. The running till's journal is
 // checked on a snapshot (store.CheckSnapshot), so scans never wait for it.
-func checkJournal(db *store.DB) (journalReport, error) {
-	var rep journalReport
+func CheckJournal(db *store.DB) (JournalReport, error) {
+	var rep JournalReport
 	if err := db.CheckSnapshot(); err != nil {
 		rep.Problem = err.Error()
 	}
@@ -276,9 +277,9 @@ func checkJournal(db *store.DB) (journalReport, error) {
 	return rep, err
 }
 
-// validateBackupPath accepts an absolute, clean path of a file that does
+// ValidateBackupPath accepts an absolute, clean path of a file that does
 // not exist yet, in a folder that does.
-func validateBackupPath(p string) error {
+func ValidateBackupPath(p string) error {
 	switch {
 	case p == "":
 		return errors.New("backup: no file name given")
@@ -305,11 +306,11 @@ func validateBackupPath(p string) error {
 	return nil
 }
 
-// writeBackup writes a consistent copy of db (one read transaction) to a
+// WriteBackup writes a consistent copy of db (one read transaction) to a
 // temporary file next to dst, syncs it and then gives it the name dst,
 // which must not exist: a backup is either whole under its name or not
 // there. Mode 0600.
-func writeBackup(ctx context.Context, db *store.DB, dst string) (int64, error) {
+func WriteBackup(ctx context.Context, db *store.DB, dst string) (int64, error) {
 	dir, base := filepath.Split(dst)
 	f, err := os.CreateTemp(dir, "."+base+".part-*")
 	if err != nil {
@@ -368,20 +369,20 @@ func (c ctxWriter) Write(p []byte) (int, error) {
 	return c.w.Write(p)
 }
 
-// controlClient talks to the cardtill that holds a journal.
-type controlClient struct {
+// Client talks to the cardtill that holds a journal.
+type Client struct {
 	hc   *http.Client
 	path string
-	ping controlPing
+	ping Ping
 }
 
-// errNoControl means nothing answers on the control socket (no socket, or
+// ErrNoControl means nothing answers on the control socket (no socket, or
 // a stale one left by a cardtill that was killed).
-var errNoControl = errors.New("no running cardtill answers on the control socket")
+var ErrNoControl = errors.New("no running cardtill answers on the control socket")
 
-// dialControl connects to the control socket at path and asks who answers.
-func dialControl(ctx context.Context, path string) (*controlClient, error) {
-	c := &controlClient{path: path, hc: &http.Client{Transport: &http.Transport{
+// Dial connects to the control socket at path and asks who answers.
+func Dial(ctx context.Context, path string) (*Client, error) {
+	c := &Client{path: path, hc: &http.Client{Transport: &http.Transport{
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 			var d net.Dialer
 			return d.DialContext(ctx, "unix", path)
@@ -390,19 +391,23 @@ func dialControl(ctx context.Context, path string) (*controlClient, error) {
 	pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	if err := c.do(pctx, http.MethodGet, "/ping", nil, &c.ping); err != nil {
-		c.close()
+		c.Close()
 		var ne *net.OpError
 		if errors.As(err, &ne) && ne.Op == "dial" {
-			return nil, fmt.Errorf("%w (%s: %v)", errNoControl, path, ne.Err)
+			return nil, fmt.Errorf("%w (%s: %v)", ErrNoControl, path, ne.Err)
 		}
 		return nil, err
 	}
 	return c, nil
 }
 
-func (c *controlClient) close() { c.hc.CloseIdleConnections() }
+// Peer is who answered the ping: the journal it holds and its pid.
+func (c *Client) Peer() Ping { return c.ping }
 
-func (c *controlClient) do(ctx context.Context, method, path string, in, out any) error {
+// Close releases the client's connections.
+func (c *Client) Close() { c.hc.CloseIdleConnections() }
+
+func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
 	var body io.Reader
 	if in != nil {
 		b, err := json.Marshal(in)
@@ -429,7 +434,7 @@ func (c *controlClient) do(ctx context.Context, method, path string, in, out any
 		return err
 	}
 	if resp.StatusCode != 200 {
-		var e controlErr
+		var e errBody
 		if json.Unmarshal(b, &e) != nil || e.Error == "" {
 			e.Error = fmt.Sprintf("control socket %s answered %s", c.path, resp.Status)
 		}
@@ -439,21 +444,21 @@ func (c *controlClient) do(ctx context.Context, method, path string, in, out any
 }
 
 // backup asks the running cardtill to write a backup to path (absolute).
-func (c *controlClient) backup(ctx context.Context, path string) (controlBackupResp, error) {
-	var out controlBackupResp
-	err := c.do(ctx, http.MethodPost, "/backup", controlBackupReq{Path: path, Folder: folderID(filepath.Dir(path))}, &out)
+func (c *Client) Backup(ctx context.Context, path string) (BackupResult, error) {
+	var out BackupResult
+	err := c.do(ctx, http.MethodPost, "/backup", backupReq{Path: path, Folder: folderID(filepath.Dir(path))}, &out)
 	return out, err
 }
 
 // check asks the running cardtill to check its journal.
-func (c *controlClient) check(ctx context.Context) (journalReport, error) {
-	var out journalReport
+func (c *Client) Check(ctx context.Context) (JournalReport, error) {
+	var out JournalReport
 	err := c.do(ctx, http.MethodGet, "/check", nil, &out)
 	return out, err
 }
 
 // holds reports whether the answering cardtill holds the journal at path.
-func (c *controlClient) holds(path string) bool {
+func (c *Client) Holds(path string) bool {
 	a, err1 := os.Stat(c.ping.Journal)
 	b, err2 := os.Stat(path)
 	return err1 == nil && err2 == nil && os.SameFile(a, b)
