@@ -551,3 +551,40 @@ func (db *DB) CheckSnapshot() error {
 	}
 	return nil
 }
+
+// ShiftConsumedByReason returns up to limit (0: all) consumed redemptions
+// of shift id whose Reason is reason, in ID order. It reads the shift's
+// first and last ID from the per-shift index and walks the reason's keys
+// between them: O(those keys), neither O(shift) nor O(journal). Pruned
+// redemptions are no longer listed (their counters stay).
+func (db *DB) ShiftConsumedByReason(id uint64, reason string, limit int) ([]Redemption, error) {
+	var out []Redemption
+	err := db.b.View(func(tx *bolt.Tx) error {
+		sc := tx.Bucket(bByShift).Cursor()
+		first, _ := sc.Seek(k2(id, 0))
+		if first == nil || binary.BigEndian.Uint64(first) != id {
+			return nil
+		}
+		last, _ := sc.Seek(k2(id+1, 0))
+		if last == nil {
+			last, _ = sc.Last()
+		} else {
+			last, _ = sc.Prev()
+		}
+		lo, hi := binary.BigEndian.Uint64(first[8:]), binary.BigEndian.Uint64(last[8:])
+		prefix := append([]byte(reason), 0)
+		end := reasonKey(reason, hi)
+		c := tx.Bucket(bConsumedBy).Cursor()
+		for k, _ := c.Seek(reasonKey(reason, lo)); k != nil && bytes.HasPrefix(k, prefix) && bytes.Compare(k, end) <= 0 && (limit <= 0 || len(out) < limit); k, _ = c.Next() {
+			r, err := getRed(tx, binary.BigEndian.Uint64(k[len(prefix):]))
+			if err != nil {
+				return err
+			}
+			if r.ShiftID == id { // a journal shared by terminals interleaves shifts
+				out = append(out, r)
+			}
+		}
+		return nil
+	})
+	return out, err
+}

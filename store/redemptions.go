@@ -1,0 +1,217 @@
+package store
+
+import (
+	"encoding/binary"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// ---- redemptions ----
+
+func getRed(tx *bolt.Tx, id uint64) (Redemption, error) {
+	var r Redemption
+	ok, err := getJSON(tx.Bucket(bRed), u64(id), &r)
+	if err != nil {
+		return r, err
+	}
+	if !ok {
+		return r, fmt.Errorf("%w: redemption %d", ErrNotFound, id)
+	}
+	return r, nil
+}
+
+// Create journals a new redemption in one transaction. path lists the
+// states it went through before its current one (e.g. received, checked
+// for a redemption created already checked); each becomes a history entry.
+// An active redemption for a code that has one fails with *DuplicateError;
+// a queued one fails with ErrFull when the file reached MaxSize.
+func (db *DB) Create(r Redemption, by string, path ...State) (Redemption, error) {
+	if !r.State.Valid() {
+		return Redemption{}, fmt.Errorf("%w: redemption needs a valid state (got %q)", ErrInvalid, r.State)
+	}
+	// A scan WeChat could not decrypt has no code: it may only be journaled
+	// refused, with the encrypted code it came with.
+	if r.Code == "" && (r.EncryptCode == "" || r.State != Rejected) {
+		return Redemption{}, fmt.Errorf("%w: redemption needs a code (only a refused encrypted scan may lack one; got state %q)", ErrInvalid, r.State)
+	}
+	walk := append(append([]State(nil), path...), r.State)
+	for i, prev := range append([]State{None}, walk[:len(walk)-1]...) {
+		if !Allowed(prev, walk[i]) {
+			return Redemption{}, &MoveError{From: prev, To: walk[i]}
+		}
+	}
+	final := r
+	if r.State == Queued {
+		if err := db.roomForOffline(); err != nil {
+			return Redemption{}, err
+		}
+	}
+	var out Redemption
+	err := db.b.Update(func(tx *bolt.Tx) error {
+		if r.State.Active() {
+			if raw := tx.Bucket(bActive).Get([]byte(r.Code)); raw != nil {
+				a, err := getRed(tx, binary.BigEndian.Uint64(raw))
+				if err != nil {
+					return err
+				}
+				return &DuplicateError{Active: a}
+			}
+		}
+		if r.ShiftID != 0 {
+			var s Shift
+			if ok, err := getJSON(tx.Bucket(bShifts), u64(r.ShiftID), &s); err != nil {
+				return err
+			} else if !ok {
+				return fmt.Errorf("%w: shift %d", ErrNotFound, r.ShiftID)
+			} else if !s.Open() {
+				return fmt.Errorf("%w: shift #%d closed at %s; a redemption belongs to the shift open when it was scanned", ErrShiftClosed, s.ID, s.ClosedAt.Format(time.RFC3339))
+			}
+		}
+		rb := tx.Bucket(bRed)
+		id, err := rb.NextSequence()
+		if err != nil {
+			return err
+		}
+		now := db.now()
+		r.ID = id
+		if r.CreatedAt.IsZero() {
+			r.CreatedAt = now
+		}
+		r.UpdatedAt = now
+		if r.State.Finished() {
+			r.FinishedAt = now
+		}
+		if r.State == Queued && r.OfflineAcceptedAt.IsZero() {
+			r.OfflineAcceptedAt = now
+		}
+		r.History = nil
+		r.SettledAfterClose = false
+		r.State = None
+		for i, s := range walk {
+			entry := Transition{By: by}
+			if i == len(walk)-1 {
+				entry.Errcode, entry.WeChatStatus, entry.Reason, entry.Err = final.Errcode, final.WeChatStatus, final.Reason, final.LastError
+			}
+			if err := apply(&r, s, now, entry); err != nil {
+				return err
+			}
+		}
+		if err := putJSON(rb, u64(id), r); err != nil {
+			return err
+		}
+		out = r
+		return db.index(tx, r)
+	})
+	return out, err
+}
+
+// Transition moves redemption id from state from to state to (to may equal
+// from), applying ch.Update, appending a history entry, and updating the
+// indexes and counters, in one transaction. It fails with *StateError
+// (errors.Is ErrStateConflict) when id is no longer in from.
+func (db *DB) Transition(id uint64, from, to State, ch Change) (Redemption, error) {
+	return db.transition(db.b.Update, id, from, to, ch)
+}
+
+// TransitionBatch is Transition sharing one commit with concurrent calls
+// (group commit without a delay: group.go). ch.Update may run more than
+// once.
+func (db *DB) TransitionBatch(id uint64, from, to State, ch Change) (Redemption, error) {
+	return db.transition(db.grouped, id, from, to, ch)
+}
+
+func (db *DB) transition(run func(func(*bolt.Tx) error) error, id uint64, from, to State, ch Change) (Redemption, error) {
+	if !from.Valid() || !to.Valid() {
+		return Redemption{}, fmt.Errorf("%w: transition %q -> %q", ErrInvalid, from, to)
+	}
+	for _, v := range ch.Via {
+		if !v.Valid() {
+			return Redemption{}, fmt.Errorf("%w: transition %q -> %q via %q", ErrInvalid, from, to, v)
+		}
+	}
+	prev := from
+	for _, s := range append(append([]State(nil), ch.Via...), to) {
+		if !Allowed(prev, s) {
+			return Redemption{}, &MoveError{ID: id, From: prev, To: s}
+		}
+		prev = s
+	}
+	if to == Queued && from != Queued {
+		if err := db.roomForOffline(); err != nil {
+			return Redemption{}, err
+		}
+	}
+	var out Redemption
+	err := run(func(tx *bolt.Tx) error {
+		r, err := getRed(tx, id)
+		if err != nil {
+			return err
+		}
+		if r.State != from {
+			return &StateError{ID: id, Want: from, Actual: r.State}
+		}
+		if ch.MaxOfflineInShift != nil && to == Queued && from != Queued {
+			c, err := readCounters(tx, bCounters, r.ShiftID)
+			if err != nil {
+				return err
+			}
+			extra, err := overrideExtra(tx, r.ShiftID) // managers' overrides (overrides.go)
+			if err != nil {
+				return err
+			}
+			if max := *ch.MaxOfflineInShift + extra; c.OfflineAccepted >= max {
+				return fmt.Errorf("%w (shift #%d has %d, at most %d)", ErrOfflineLimit, r.ShiftID, c.OfflineAccepted, max)
+			}
+		}
+		if to.Active() && !from.Active() {
+			if raw := tx.Bucket(bActive).Get([]byte(r.Code)); raw != nil {
+				a, err := getRed(tx, binary.BigEndian.Uint64(raw))
+				if err != nil {
+					return err
+				}
+				return &DuplicateError{Active: a}
+			}
+		}
+		if err := db.unindex(tx, r); err != nil {
+			return err
+		}
+		nr := r
+		nr.History = append([]Transition(nil), r.History...)
+		if ch.Update != nil {
+			ch.Update(&nr)
+		}
+		nr.ID, nr.Code, nr.State = r.ID, r.Code, from
+		nr.CreatedAt, nr.FinishedAt, nr.SettledAfterClose = r.CreatedAt, r.FinishedAt, r.SettledAfterClose
+		now := db.now()
+		nr.UpdatedAt = now
+		if to.Finished() && !from.Finished() {
+			nr.FinishedAt = now
+			s, err := readShift(tx, nr.ShiftID)
+			if err != nil {
+				return err
+			}
+			nr.SettledAfterClose = !s.ClosedAt.IsZero()
+		}
+		if to == Queued && nr.OfflineAcceptedAt.IsZero() {
+			nr.OfflineAcceptedAt = now
+		}
+		nr.History = r.History[:len(r.History):len(r.History)]
+		for _, v := range ch.Via {
+			if err := apply(&nr, v, now, Transition{By: ch.By}); err != nil {
+				return err
+			}
+		}
+		if err := apply(&nr, to, now, Transition{By: ch.By,
+			Errcode: ch.Errcode, WeChatStatus: ch.WeChatStatus, Reason: ch.Reason, Err: ch.Err}); err != nil {
+			return err
+		}
+		if err := putJSON(tx.Bucket(bRed), u64(id), nr); err != nil {
+			return err
+		}
+		out = nr
+		return db.index(tx, nr)
+	})
+	return out, err
+}
