@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -145,7 +146,7 @@ func codeClient(g *globals) (*wechat.Client, *config.Config, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	wx, err := newWeChatClient(cfg, g.env, slog.New(slog.DiscardHandler))
+	wx, err := config.NewWeChatClient(cfg, g.env, slog.New(slog.DiscardHandler))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -313,7 +314,7 @@ func whatToCheck(cfg *config.Config, err error) string {
 	var he *wechat.HubError
 	if errors.As(err, &he) {
 		if he.Refused() {
-			return "the terminal key: ask HQ to add this till (cardtill hub terminal add " + orDefault(cfg.Terminal.ID, "NAME") + ") and put the key in wechat.terminal_key_file"
+			return "the terminal key: ask HQ to add this till (cardtill hub terminal add " + cmp.Or(cfg.Terminal.ID, "NAME") + ") and put the key in wechat.terminal_key_file"
 		}
 		return "the hub (" + cfg.WeChat.HubURL + "): it could not hand out a token; 'cardtill doctor' says why"
 	}
@@ -385,7 +386,7 @@ func printCodeInfo(w io.Writer, c codeInfoJSON) error {
 		card += "  (" + c.CardTitle + ")"
 	}
 	fmt.Fprintf(tw, "card_id\t%s\n", card)
-	fmt.Fprintf(tw, "openid\t%s\n", orDefault(c.OpenID, "(none)"))
+	fmt.Fprintf(tw, "openid\t%s\n", cmp.Or(c.OpenID, "(none)"))
 	fmt.Fprintf(tw, "valid\t%s\n", validity(c.BeginTime, c.EndTime))
 	yes := "no"
 	if c.CanConsume {

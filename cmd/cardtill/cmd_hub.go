@@ -59,30 +59,6 @@ hub.admin_listen, alone on a second one): the tills, their conflicts
 	return cmd
 }
 
-// hubPushConfig builds the push codec's settings from [hub].
-func hubPushConfig(cfg *config.Config) (*wechat.PushCodec, error) {
-	h := cfg.Hub
-	if h.Token == "" {
-		return nil, &config.Error{Path: cfg.Path, Key: "hub.token", Msg: "not set: copy the Token of the server configuration in the WeChat admin console, or set CARDTILL_HUB_TOKEN"}
-	}
-	if h.EncodingAESKey != "" && h.AppID == "" {
-		return nil, &config.Error{Path: cfg.Path, Key: "hub.appid", Msg: "not set: safe mode (encoding_aes_key) checks the AppID inside every push"}
-	}
-	p, err := wechat.NewPushCodec(wechat.PushConfig{
-		Token:                  h.Token,
-		EncodingAESKey:         h.EncodingAESKey,
-		AppID:                  h.AppID,
-		PreviousToken:          h.PreviousToken,
-		PreviousEncodingAESKey: h.PreviousEncodingAESKey,
-		TimestampWindow:        h.TimestampWindow.Duration,
-		RequireEncryption:      h.RequireEncryption && h.EncodingAESKey != "",
-	})
-	if err != nil {
-		return nil, &config.Error{Path: cfg.Path, Key: "hub", Msg: err.Error()}
-	}
-	return p, nil
-}
-
 // openHubStore opens the hub's store: PostgreSQL at hub.database_url, or
 // the bbolt file at hub.store_path. log gets the database's unreachable /
 // back lines (nil: discarded).
@@ -118,7 +94,7 @@ func runHub(ctx context.Context, g *globals) error {
 	if err != nil {
 		return err
 	}
-	push, err := hubPushConfig(cfg)
+	push, err := config.NewPushCodec(cfg)
 	if err != nil {
 		return err
 	}
@@ -471,9 +447,9 @@ func hubTokenSource(cfg *config.Config, g *globals, log *slog.Logger) (hub.Token
 	}
 	secret, err := cfg.HubSecret(g.env)
 	if err != nil {
-		return nil, withPath(err, cfg.Path)
+		return nil, config.WithPath(err, cfg.Path)
 	}
-	return expiringTokens{newStableTokenSource(h.APIBase, h.AppID, secret, log, nil)}, nil
+	return expiringTokens{config.NewStableTokenSource(h.APIBase, h.AppID, secret, log, nil)}, nil
 }
 
 // expiringTokens adapts wechat's token source to hub.TokenSource.

@@ -66,25 +66,9 @@ till screen and needs no scanner.port.`,
 func configuredScanner(g *globals) scanner.Config {
 	cfg, err := g.config()
 	if err != nil {
-		return toScanner(config.Default().Scanner)
+		return config.Default().Scanner.Serial()
 	}
-	return toScanner(cfg.Scanner)
-}
-
-// toScanner converts the [scanner] section to the scanner package's Config.
-func toScanner(s config.ScannerConfig) scanner.Config {
-	return scanner.Config{
-		Port:         s.Port,
-		Baud:         s.Baud,
-		DataBits:     s.DataBits,
-		Parity:       s.Parity,
-		StopBits:     s.StopBits,
-		Terminator:   s.Terminator,
-		FrameTimeout: s.FrameTimeout.Duration,
-		Prefix:       s.Prefix,
-		Suffix:       s.Suffix,
-		MaxLength:    s.MaxLength,
-	}
+	return cfg.Scanner.Serial()
 }
 
 // portRow is one port as `ports --json` prints it.

@@ -109,8 +109,8 @@ func runTill(ctx context.Context, g *globals, cfg *config.Config, logger *slog.L
 		PrintReport: printShiftReport(db, cfg, prn), PrintConflict: printConflictSlip(db, cfg, prn), Notices: notices.notices(), PastNotices: notices.past(),
 		Override: managerOverride(cfg, e, logger),
 	}
-	scan := &scannerState{port: toScanner(cfg.Scanner).Port != ""}
-	if sc := toScanner(cfg.Scanner); sc.Port != "" {
+	scan := &scannerState{port: cfg.Scanner.Serial().Port != ""}
+	if sc := cfg.Scanner.Serial(); sc.Port != "" {
 		r, err := scanner.Open(ctx, sc, scanner.Options{WaitForPort: true, Logger: logger})
 		if err != nil {
 			return err

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/windows/svc/mgr"
 
 	"cardtill/internal/config"
+	"cardtill/internal/doctor"
 )
 
 // recoveryActions restart the hub after serviceRestartDelays (cmd_service.go).
@@ -70,7 +71,7 @@ func serviceInstall(g *globals) error {
 	if err != nil {
 		return err
 	}
-	if _, err := hubPushConfig(cfg); err != nil {
+	if _, err := config.NewPushCodec(cfg); err != nil {
 		return err
 	}
 	warnReadableSecrets(g, cfg)
@@ -109,17 +110,8 @@ func serviceInstall(g *globals) error {
 // or AES key) or its AppSecret file can be read by every user: the service
 // runs as LocalSystem, so only Administrators and SYSTEM need them.
 func warnReadableSecrets(g *globals, cfg *config.Config) {
-	files := []string{cfg.Hub.SecretFile}
-	if hasInlineSecret(cfg) {
-		files = append(files, cfg.Path)
-	}
-	for _, f := range files {
-		if f == "" {
-			continue
-		}
-		if open, fix, err := readableByEveryone(f); err == nil && open {
-			fmt.Fprintf(g.stderr, "warning: every user of this PC can read %s, which holds a secret of the hub: %s\n", f, fix)
-		}
+	for _, e := range doctor.HubSecretsExposed(cfg) {
+		fmt.Fprintf(g.stderr, "warning: every user of this PC can read %s, which holds a secret of the hub: %s\n", e.Path, e.Fix)
 	}
 }
 

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"cardtill/internal/control"
 	"context"
 	"log/slog"
 	"os"
@@ -10,6 +9,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"cardtill/internal/control"
 
 	"cardtill/store"
 )

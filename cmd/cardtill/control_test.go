@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"cardtill/internal/control"
 	"context"
 	"fmt"
 	"io"
@@ -18,6 +17,8 @@ import (
 	stdsync "sync"
 	"testing"
 	"time"
+
+	"cardtill/internal/control"
 
 	"cardtill/store"
 	"cardtill/sync"

@@ -63,7 +63,7 @@ func (t *till) Close() error { return t.db.Close() }
 // tillWeChat builds the WeChat client from [wechat] (newWeChatClient), and
 // the hub's feed when a hub is configured.
 func tillWeChat(g *globals, cfg *config.Config, logger *slog.Logger) (*wechat.Client, *hubFeed, error) {
-	wx, err := newWeChatClient(cfg, g.env, logger)
+	wx, err := config.NewWeChatClient(cfg, g.env, logger)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -4,12 +4,9 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -21,10 +18,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"cardtill/hub"
-	"cardtill/internal/config"
+	"cardtill/internal/pgtest"
 	"cardtill/wechat"
 )
 
@@ -38,39 +33,6 @@ func init() {
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
-}
-
-// testDatabaseURL is a schema of its own on the test PostgreSQL server
-// (CARDTILL_TEST_DATABASE_URL); the test is skipped without one, except in
-// CI.
-func testDatabaseURL(t *testing.T) string {
-	t.Helper()
-	base := os.Getenv("CARDTILL_TEST_DATABASE_URL")
-	if base == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("CI: CARDTILL_TEST_DATABASE_URL is not set: .ci/run starts a PostgreSQL cluster and exports it")
-		}
-		t.Skip("no PostgreSQL server: set CARDTILL_TEST_DATABASE_URL (see .ci/run) to run the hub's PostgreSQL tests")
-	}
-	sum := sha256.Sum256([]byte(t.Name() + t.TempDir()))
-	schema := "c_" + hex.EncodeToString(sum[:10])
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
-		t.Fatal(err)
-	}
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
 }
 
 // hubProc is a `cardtill hub` process.
@@ -140,7 +102,7 @@ func hubPGConfig(t *testing.T, base, dbURL, name string) string {
 // restarted. Afterwards every push answered success is stored exactly once
 // and the feed read through either hub is the same.
 func TestTwoHubsOneDatabase(t *testing.T) {
-	dbURL := testDatabaseURL(t)
+	dbURL := pgtest.URL(t)
 	base, _, _ := hubSetup(t)
 	cfgA, cfgB := hubPGConfig(t, base, dbURL, "hub-a"), hubPGConfig(t, base, dbURL, "hub-b")
 	a, b := startHubProc(t, cfgA), startHubProc(t, cfgB)
@@ -305,39 +267,11 @@ func TestHubBadDatabaseURL(t *testing.T) {
 	}
 }
 
-// doctor --hub checks the database: reachable, migrated (it never
-// migrates), writable; a bad URL or a closed port says what to do, never
-// the password.
-func TestDoctorHubDatabase(t *testing.T) {
-	dbURL := testDatabaseURL(t)
-	cfg := config.Default()
-	cfg.Hub.DatabaseURL = dbURL
-	if f := doctorFor(cfg).checkHubDatabase(context.Background()); f.Status != statusFail || !strings.Contains(f.Fix, "start 'cardtill hub'") {
-		t.Errorf("empty database: %+v", f)
-	}
-	st, err := hub.OpenPG(context.Background(), dbURL, hub.PGOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	st.Close()
-	if f := doctorFor(cfg).checkHubDatabase(context.Background()); f.Status != statusOK || !strings.Contains(f.Detail, "writable") {
-		t.Errorf("migrated database: %+v", f)
-	}
-	cfg.Hub.DatabaseURL = "postgres://hub:hunter2@127.0.0.1:1/hub?sslmode=disable&connect_timeout=2"
-	if f := doctorFor(cfg).checkHubDatabase(context.Background()); f.Status != statusFail || f.Fix == "" || strings.Contains(f.Detail+f.Fix, "hunter2") {
-		t.Errorf("unreachable: %+v", f)
-	}
-	cfg.Hub.DatabaseURL = "mysql://hub:hunter2@db/hub"
-	if f := doctorFor(cfg).checkHubDatabase(context.Background()); f.Status != statusFail || !strings.Contains(f.Detail, "hub.database_url") || strings.Contains(f.Detail, "hunter2") {
-		t.Errorf("bad URL: %+v", f)
-	}
-}
-
 // migrate-store copies a bbolt hub into PostgreSQL, checked and
 // idempotent: a hub on the database then serves the same events, the same
 // feed (a till's old cursor goes on from where it was) and the same keys.
 func TestHubMigrateStore(t *testing.T) {
-	dbURL := testDatabaseURL(t)
+	dbURL := pgtest.URL(t)
 	cfg, storePath, _ := hubSetup(t)
 	raw, err := os.ReadFile(filepath.Join("..", "..", "wechat", "testdata", "events", "user_get_card.xml"))
 	if err != nil {

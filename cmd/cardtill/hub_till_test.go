@@ -70,7 +70,7 @@ func newHubRig(t *testing.T) *hubRig {
 	logs := &lockedBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	g := &globals{stdout: io.Discard, stderr: logs, getenv: noEnv}
-	push, err := hubPushConfig(cfg)
+	push, err := config.NewPushCodec(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,7 +4,6 @@ package main
 
 import (
 	"bytes"
-	"cardtill/internal/control"
 	"context"
 	"encoding/json"
 	"errors"
@@ -24,6 +23,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"cardtill/internal/control"
 
 	bolt "go.etcd.io/bbolt"
 	bolterrors "go.etcd.io/bbolt/errors"
@@ -699,7 +700,7 @@ func (r *pcRig) hubPushes(cuts int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	codec, err := hubPushConfig(cfg)
+	codec, err := config.NewPushCodec(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

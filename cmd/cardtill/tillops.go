@@ -1,12 +1,14 @@
 package main
 
 import (
-	"cardtill/internal/control"
 	"context"
 	"log/slog"
 	stdsync "sync"
 	"sync/atomic"
 	"time"
+
+	"cardtill/internal/control"
+	"cardtill/internal/doctor"
 
 	"cardtill/internal/config"
 	"cardtill/store"
@@ -136,7 +138,7 @@ func (g *journalGauge) fill(s sync.Status) sync.Status {
 		return s
 	}
 	s.JournalUse = float64(size) / float64(max)
-	s.JournalNearlyFull = s.JournalUse >= journalWarnFraction
+	s.JournalNearlyFull = s.JournalUse >= doctor.JournalWarnFraction
 	return s
 }
 

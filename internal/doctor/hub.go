@@ -1,6 +1,7 @@
-package main
+package doctor
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"cardtill/hub"
+	"cardtill/internal/config"
 	"cardtill/wechat"
 )
 
@@ -21,13 +23,13 @@ import (
 // warning (WeChat stops pushing to a host with an expired certificate).
 const certWarnBefore = 14 * 24 * time.Hour
 
-// runHub performs the checks for a hub (`doctor --hub`).
-func (d *doctor) runHub(ctx context.Context) []finding {
+// Hub performs the checks for a hub (`doctor --hub`).
+func (d *Doctor) Hub(ctx context.Context) []Finding {
 	store := d.checkBolt("hub file", d.cfg.Hub.StorePath, 0)
 	if d.cfg.Hub.DatabaseURL != "" {
 		store = d.checkHubDatabase(ctx)
 	}
-	out := []finding{d.checkConfig(), d.checkPush(), d.checkHubSecret(), store, d.checkTLS(), d.checkListen()}
+	out := []Finding{d.checkConfig(), d.checkPush(), d.checkHubSecret(), store, d.checkTLS(), d.checkListen()}
 	wc, wd := d.checkReach(ctx, "wechat", d.cfg.Hub.APIBase)
 	out = append(out, wc)
 	var dates []dated
@@ -36,16 +38,16 @@ func (d *doctor) runHub(ctx context.Context) []finding {
 	}
 	out = append(out, checkClock(dates))
 	if secret, err := d.cfg.HubSecret(d.getenv); err == nil && d.cfg.Hub.AppID != "" {
-		out = append(out, d.obtainToken(ctx, newStableTokenSource(d.cfg.Hub.APIBase, d.cfg.Hub.AppID, secret, slog.New(slog.DiscardHandler), d.hc), false))
+		out = append(out, d.obtainToken(ctx, config.NewStableTokenSource(d.cfg.Hub.APIBase, d.cfg.Hub.AppID, secret, slog.New(slog.DiscardHandler), d.hc), false))
 	}
 	return out
 }
 
 // checkPush builds the push codec the hub would use.
-func (d *doctor) checkPush() finding {
-	f := finding{Name: "push"}
-	if _, err := hubPushConfig(d.cfg); err != nil {
-		f.Status, f.Detail = statusFail, err.Error()
+func (d *Doctor) checkPush() Finding {
+	f := Finding{Name: "push"}
+	if _, err := config.NewPushCodec(d.cfg); err != nil {
+		f.Status, f.Detail = Fail, err.Error()
 		f.Fix = "copy Token and EncodingAESKey from the server configuration page of the WeChat admin console into [hub]"
 		return f
 	}
@@ -53,66 +55,66 @@ func (d *doctor) checkPush() finding {
 	if d.cfg.Hub.EncodingAESKey != "" {
 		mode = "safe/compatible (AES)"
 	}
-	f.Status, f.Detail = statusOK, "push settings valid ("+mode+")"
+	f.Status, f.Detail = OK, "push settings valid ("+mode+")"
 	if d.cfg.Hub.PreviousToken != "" || d.cfg.Hub.PreviousEncodingAESKey != "" {
 		f.Detail += "; a previous key is still accepted"
-		f.Status, f.Fix = statusWarn, "once the key rotation is done, empty hub.previous_token and hub.previous_encoding_aes_key"
+		f.Status, f.Fix = Warn, "once the key rotation is done, empty hub.previous_token and hub.previous_encoding_aes_key"
 	}
 	return f
 }
 
 // checkHubSecret: the hub's token service needs the AppID and AppSecret;
 // without them `cardtill hub` refuses to start (config error).
-func (d *doctor) checkHubSecret() finding {
-	f := finding{Name: "credentials"}
+func (d *Doctor) checkHubSecret() Finding {
+	f := Finding{Name: "credentials"}
 	if d.cfg.Hub.AppID == "" {
-		f.Status, f.Detail = statusFail, "hub.appid is empty: cardtill hub will not start (its token service needs it)"
+		f.Status, f.Detail = Fail, "hub.appid is empty: cardtill hub will not start (its token service needs it)"
 		f.Fix = "set hub.appid and hub.secret_file to serve tokens to the tills"
 		return f
 	}
 	if _, err := d.cfg.HubSecret(d.getenv); err != nil {
-		f.Status, f.Detail = statusFail, "AppSecret: "+err.Error()+" (cardtill hub will not start)"
+		f.Status, f.Detail = Fail, "AppSecret: "+err.Error()+" (cardtill hub will not start)"
 		f.Fix = "put the AppSecret in hub.secret_file (mode 0640, group cardtill) to serve tokens to the tills"
 		return f
 	}
-	f.Status, f.Detail = statusOK, "AppSecret readable ("+secretSource(d.cfg.Hub.SecretFile, "CARDTILL_HUB_SECRET", d.getenv)+")"
+	f.Status, f.Detail = OK, "AppSecret readable ("+secretSource(d.cfg.Hub.SecretFile, "CARDTILL_HUB_SECRET", d.getenv)+")"
 	return f
 }
 
 // checkTLS loads the hub's certificate and key and looks at the dates.
-func (d *doctor) checkTLS() finding {
-	f := finding{Name: "tls"}
+func (d *Doctor) checkTLS() Finding {
+	f := Finding{Name: "tls"}
 	h := d.cfg.Hub
 	if h.TLSCert == "" {
 		addr, _ := d.cfg.HubListenAddr()
-		f.Status, f.Detail = statusOK, "plain HTTP on "+addr+": a reverse proxy must terminate TLS on port 443 in front of it"
+		f.Status, f.Detail = OK, "plain HTTP on "+addr+": a reverse proxy must terminate TLS on port 443 in front of it"
 		return f
 	}
 	pair, err := tls.LoadX509KeyPair(h.TLSCert, h.TLSKey)
 	if err != nil {
-		f.Status, f.Detail = statusFail, "certificate: "+err.Error()
+		f.Status, f.Detail = Fail, "certificate: "+err.Error()
 		f.Fix = "point hub.tls_cert at the PEM certificate chain and hub.tls_key at its private key, readable by the cardtill user"
 		return f
 	}
 	leaf, err := x509.ParseCertificate(pair.Certificate[0])
 	if err != nil {
-		f.Status, f.Detail, f.Fix = statusFail, "certificate: "+err.Error(), "replace hub.tls_cert with a valid PEM certificate"
+		f.Status, f.Detail, f.Fix = Fail, "certificate: "+err.Error(), "replace hub.tls_cert with a valid PEM certificate"
 		return f
 	}
 	now := d.now()
 	left := leaf.NotAfter.Sub(now)
 	switch {
 	case now.Before(leaf.NotBefore):
-		f.Status, f.Detail = statusFail, fmt.Sprintf("certificate for %v is not valid before %s", leaf.DNSNames, leaf.NotBefore.Format(time.DateOnly))
+		f.Status, f.Detail = Fail, fmt.Sprintf("certificate for %v is not valid before %s", leaf.DNSNames, leaf.NotBefore.Format(time.DateOnly))
 		f.Fix = "check this machine's clock, or use a certificate that is valid now"
 	case left <= 0:
-		f.Status, f.Detail = statusFail, fmt.Sprintf("certificate for %v expired on %s", leaf.DNSNames, leaf.NotAfter.Format(time.DateOnly))
+		f.Status, f.Detail = Fail, fmt.Sprintf("certificate for %v expired on %s", leaf.DNSNames, leaf.NotAfter.Format(time.DateOnly))
 		f.Fix = "renew the certificate (WeChat does not push to a host with an expired one) and restart the hub"
 	case left < certWarnBefore:
-		f.Status, f.Detail = statusWarn, fmt.Sprintf("certificate for %v expires on %s", leaf.DNSNames, leaf.NotAfter.Format(time.DateOnly))
+		f.Status, f.Detail = Warn, fmt.Sprintf("certificate for %v expires on %s", leaf.DNSNames, leaf.NotAfter.Format(time.DateOnly))
 		f.Fix = "renew the certificate and restart the hub"
 	default:
-		f.Status, f.Detail = statusOK, fmt.Sprintf("certificate for %v valid until %s", leaf.DNSNames, leaf.NotAfter.Format(time.DateOnly))
+		f.Status, f.Detail = OK, fmt.Sprintf("certificate for %v valid until %s", leaf.DNSNames, leaf.NotAfter.Format(time.DateOnly))
 	}
 	return f
 }
@@ -136,11 +138,11 @@ func listening(addr string) bool {
 }
 
 // checkListen tries to listen where the hub would.
-func (d *doctor) checkListen() finding {
-	f := finding{Name: "listen"}
+func (d *Doctor) checkListen() Finding {
+	f := Finding{Name: "listen"}
 	addr, err := d.cfg.HubListenAddr()
 	if err != nil {
-		f.Status, f.Detail = statusFail, err.Error()
+		f.Status, f.Detail = Fail, err.Error()
 		f.Fix = "serve HTTPS (hub.tls_cert, hub.tls_key), or listen on 127.0.0.1 behind a local proxy, or set hub.behind_proxy = true with hub.trusted_proxies"
 		return f
 	}
@@ -148,15 +150,15 @@ func (d *doctor) checkListen() finding {
 	switch {
 	case err == nil:
 		_ = ln.Close()
-		f.Status, f.Detail = statusOK, addr+" is free"
+		f.Status, f.Detail = OK, addr+" is free"
 	case errors.Is(err, syscall.EADDRINUSE) || listening(addr):
-		f.Status, f.Detail = statusWarn, addr+" is in use"
+		f.Status, f.Detail = Warn, addr+" is in use"
 		f.Fix = "normal while the hub runs (systemctl status cardtill-hub); otherwise another program holds it: pick another hub.listen"
 	case errors.Is(err, syscall.EACCES):
-		f.Status, f.Detail = statusFail, addr+": permission denied"
+		f.Status, f.Detail = Fail, addr+": permission denied"
 		f.Fix = "ports below 1024 need CAP_NET_BIND_SERVICE (see the install guide), or listen on 8443 behind a reverse proxy"
 	default:
-		f.Status, f.Detail = statusFail, fmt.Sprintf("%s: %v", addr, err)
+		f.Status, f.Detail = Fail, fmt.Sprintf("%s: %v", addr, err)
 		f.Fix = "set hub.listen to an address of this machine, e.g. \":8443\" or \"127.0.0.1:8443\""
 	}
 	return f
@@ -168,11 +170,11 @@ func (d *doctor) checkListen() finding {
 // are the hub's problems (the till meanwhile follows its offline policy); a
 // status without the hub's code came from a reverse proxy in front of it or
 // a wrong wechat.hub_url. HubError carries neither the key nor a token.
-func (d *doctor) hubTokenRefused(he *wechat.HubError) finding {
-	add := "cardtill hub terminal add " + orDefault(d.cfg.Terminal.ID, "NAME")
+func (d *Doctor) hubTokenRefused(he *wechat.HubError) Finding {
+	add := "cardtill hub terminal add " + cmp.Or(d.cfg.Terminal.ID, "NAME")
 	keyFix := "terminal key refused: ask HQ to add this till (" + add + ") and put the key it prints in wechat.terminal_key_file (mode 0640, group cardtill)"
 	offline := "; meanwhile scans follow the [offline] policy"
-	f := finding{Name: "token", Status: statusFail}
+	f := Finding{Name: "token", Status: Fail}
 	why := ""
 	if he.Message != "" && !strings.EqualFold(he.Message, http.StatusText(he.Status)) {
 		why = ": " + he.Message
@@ -216,40 +218,40 @@ func (d *doctor) hubTokenRefused(he *wechat.HubError) finding {
 // still serves, offline within [offline] limits, when the policy accepts
 // offline (a warning); with offline mode "refuse" it cannot serve (a
 // failure). Problems of this till's own set-up are always failures.
-func (d *doctor) outageStatus() string {
+func (d *Doctor) outageStatus() string {
 	if d.cfg.Offline.Mode == "accept" {
-		return statusWarn
+		return Warn
 	}
-	return statusFail
+	return Fail
 }
 
 // checkHubDatabase: hub.database_url parses, the database answers, its
 // schema is this cardtill's (doctor never migrates it) and it takes a
 // write (rolled back).
-func (d *doctor) checkHubDatabase(ctx context.Context) finding {
-	f := finding{Name: "hub database"}
+func (d *Doctor) checkHubDatabase(ctx context.Context) Finding {
+	f := Finding{Name: "hub database"}
 	u := d.cfg.Hub.DatabaseURL
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
 	st, err := hub.OpenPG(ctx, u, hub.PGOptions{NoMigrate: true})
 	switch {
 	case errors.Is(err, hub.ErrBadDatabaseURL):
-		f.Status, f.Detail = statusFail, "hub.database_url: "+err.Error()
+		f.Status, f.Detail = Fail, "hub.database_url: "+err.Error()
 		f.Fix = "write hub.database_url as postgres://USER:PASSWORD@HOST:5432/DATABASE (or set CARDTILL_HUB_DATABASE_URL)"
 		return f
 	case errors.Is(err, hub.ErrNotMigrated):
-		f.Status, f.Detail = statusFail, err.Error()
+		f.Status, f.Detail = Fail, err.Error()
 		f.Fix = "start 'cardtill hub' (it applies the migrations at start), then run doctor again"
 		return f
 	case err != nil:
-		f.Status, f.Detail = statusFail, err.Error()
+		f.Status, f.Detail = Fail, err.Error()
 		f.Fix = "check the user and password in hub.database_url, that the database exists, and pg_hba.conf lets this machine in"
 		return f
 	}
 	defer st.Close()
 	where := hub.RedactURL(u)
 	if err := st.Check(); err != nil {
-		f.Status, f.Detail = statusFail, where+": "+err.Error()
+		f.Status, f.Detail = Fail, where+": "+err.Error()
 		switch {
 		case errors.Is(err, hub.ErrNotMigrated):
 			f.Fix = "start 'cardtill hub' (it applies the migrations at start), then run doctor again"
@@ -260,6 +262,6 @@ func (d *doctor) checkHubDatabase(ctx context.Context) finding {
 		}
 		return f
 	}
-	f.Status, f.Detail = statusOK, fmt.Sprintf("%s reachable, schema %d, writable", where, hub.PGSchemaVersion())
+	f.Status, f.Detail = OK, fmt.Sprintf("%s reachable, schema %d, writable", where, hub.PGSchemaVersion())
 	return f
 }

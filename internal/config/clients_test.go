@@ -1,4 +1,4 @@
-package main
+package config
 
 import (
 	"context"
@@ -9,7 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	"cardtill/internal/config"
 	"cardtill/wechat"
 	"cardtill/wechat/wechattest"
 )
@@ -44,18 +43,18 @@ func TestNewWeChatClient(t *testing.T) {
 
 	cases := []struct {
 		name string
-		set  func(c *config.WeChatConfig)
+		set  func(c *WeChatConfig)
 	}{
-		{"stable", func(c *config.WeChatConfig) { c.TokenSource, c.AppID, c.SecretFile = "stable", srv.AppID, secretFile }},
-		{"hub", func(c *config.WeChatConfig) { c.TokenSource, c.HubURL, c.TerminalKeyFile = "hub", hubSrv.URL, keyFile }},
-		{"static", func(c *config.WeChatConfig) { c.TokenSource, c.StaticToken = "static", static }},
+		{"stable", func(c *WeChatConfig) { c.TokenSource, c.AppID, c.SecretFile = "stable", srv.AppID, secretFile }},
+		{"hub", func(c *WeChatConfig) { c.TokenSource, c.HubURL, c.TerminalKeyFile = "hub", hubSrv.URL, keyFile }},
+		{"static", func(c *WeChatConfig) { c.TokenSource, c.StaticToken = "static", static }},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg := config.Default()
+			cfg := Default()
 			cfg.WeChat.APIBase = srv.URL
 			tc.set(&cfg.WeChat)
-			wx, err := newWeChatClient(cfg, noEnv, nil)
+			wx, err := NewWeChatClient(cfg, noEnv, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -70,31 +69,31 @@ func TestNewWeChatClient(t *testing.T) {
 	}
 }
 
-// TestNewTokenSourceConfigErrors: a missing piece is a config.Error naming
+// TestNewTokenSourceConfigErrors: a missing piece is a Error naming
 // the key, never a secret.
 func TestNewTokenSourceConfigErrors(t *testing.T) {
 	dir := t.TempDir()
 	cases := []struct {
 		name, key string
-		set       func(c *config.WeChatConfig)
+		set       func(c *WeChatConfig)
 	}{
-		{"static empty", "wechat.static_token", func(c *config.WeChatConfig) { c.TokenSource = "static" }},
-		{"hub without url", "wechat.hub_url", func(c *config.WeChatConfig) { c.TokenSource = "hub" }},
-		{"hub without key", "wechat.terminal_key_file", func(c *config.WeChatConfig) {
+		{"static empty", "wechat.static_token", func(c *WeChatConfig) { c.TokenSource = "static" }},
+		{"hub without url", "wechat.hub_url", func(c *WeChatConfig) { c.TokenSource = "hub" }},
+		{"hub without key", "wechat.terminal_key_file", func(c *WeChatConfig) {
 			c.TokenSource, c.HubURL, c.TerminalKeyFile = "hub", "https://hub.example.com", filepath.Join(dir, "missing.key")
 		}},
-		{"stable without appid", "wechat.appid", func(c *config.WeChatConfig) { c.TokenSource = "stable" }},
-		{"stable without secret", "wechat.secret_file", func(c *config.WeChatConfig) { c.TokenSource, c.AppID = "stable", "wx123" }},
+		{"stable without appid", "wechat.appid", func(c *WeChatConfig) { c.TokenSource = "stable" }},
+		{"stable without secret", "wechat.secret_file", func(c *WeChatConfig) { c.TokenSource, c.AppID = "stable", "wx123" }},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg := config.Default()
-			cfg.Path = "/etc/cardtill/config.toml"
+			cfg := Default()
+			cfg.Path = "/etc/cardtill/toml"
 			tc.set(&cfg.WeChat)
-			_, err := newWeChatClient(cfg, noEnv, nil)
-			var ce *config.Error
+			_, err := NewWeChatClient(cfg, noEnv, nil)
+			var ce *Error
 			if !errors.As(err, &ce) || ce.Key != tc.key || ce.Path != cfg.Path {
-				t.Fatalf("err = %#v (%v), want a config.Error for %s in %s", err, err, tc.key, cfg.Path)
+				t.Fatalf("err = %#v (%v), want a Error for %s in %s", err, err, tc.key, cfg.Path)
 			}
 			if !strings.Contains(err.Error(), tc.key) {
 				t.Fatalf("message does not name the key: %v", err)
