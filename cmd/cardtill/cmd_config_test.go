@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"cardtill/internal/config"
+	"cardtill/internal/console"
 )
 
 func writeFile(t *testing.T, name, content string) string {
@@ -90,10 +91,10 @@ func TestConsoleMode(t *testing.T) {
 		lang       string
 	}{{"auto", "linux", true, "en"}, {"auto", "xterm-256color", false, "zh"}, {"unicode", "linux", false, "zh"}, {"ascii", "xterm", true, "en"}} {
 		cfg.UI.Console = c.mode
-		if got := consoleASCII(c.mode, env(c.term)); got != c.ascii {
+		if got := console.ASCII(c.mode, env(c.term)); got != c.ascii {
 			t.Errorf("%s on %s: ascii %v", c.mode, c.term, got)
 		}
-		if got := screenLang(cfg, env(c.term)); got != c.lang {
+		if got := console.ScreenLang(cfg, env(c.term)); got != c.lang {
 			t.Errorf("%s on %s: lang %s", c.mode, c.term, got)
 		}
 	}

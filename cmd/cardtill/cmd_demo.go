@@ -10,6 +10,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/spf13/cobra"
 
+	"cardtill/internal/console"
 	"cardtill/scanner"
 	"cardtill/tui"
 	"cardtill/tui/demo"
@@ -43,7 +44,7 @@ func newDemoCmd(g *globals) *cobra.Command {
 			defer updates.Close()
 			o := tui.Options{
 				Updates: updates.C(),
-				Engine:  till.Engine, Shifts: till.Journal, Lang: resolveLang(lang, g.env), Confirm: confirm, Bell: true,
+				Engine:  till.Engine, Shifts: till.Journal, Lang: console.Lang(lang, g.env), Confirm: confirm, Bell: true,
 				Terminal: "demo-till", Cashier: "demo", StatusC: till.StatusC,
 				Outage: till.ToggleOutage, NoColor: tui.NoColor(), Backlog: journalBacklog(till.DB), AckConflicts: ackConflicts(till.DB, time.Now),
 				ConflictDetail: conflictDetail(till.DB), ResolveConflict: resolveConflict(till.DB), ShiftBefore: shiftBefore(till.DB),
@@ -64,7 +65,7 @@ func newDemoCmd(g *globals) *cobra.Command {
 				defer r.Close()
 				o.ScannerPort, o.Events = port, r.Events()
 			}
-			prepareTillConsole(g.stdout, g.env)
+			console.PrepareTill(g.stdout, g.env)
 			_, err = tea.NewProgram(tui.New(o), tea.WithAltScreen(), tea.WithInput(g.stdin), tea.WithOutput(g.stdout)).Run()
 			return err
 		},

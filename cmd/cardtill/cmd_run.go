@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"cardtill/internal/config"
+	"cardtill/internal/console"
 	"cardtill/scanner"
 	"cardtill/store"
 	"cardtill/sync"
@@ -101,7 +102,7 @@ func runTill(ctx context.Context, g *globals, cfg *config.Config, logger *slog.L
 	defer updates.Close()
 	to := tui.Options{
 		Updates: updates.C(),
-		Engine:  gaugedEngine{e, gauge}, Shifts: storeShifts{db: db, terminal: cfg.Terminal.ID, closed: reports.kick}, Lang: screenLang(cfg, g.env), ASCII: consoleASCII(cfg.UI.Console, g.env),
+		Engine:  gaugedEngine{e, gauge}, Shifts: storeShifts{db: db, terminal: cfg.Terminal.ID, closed: reports.kick}, Lang: console.ScreenLang(cfg, g.env), ASCII: console.ASCII(cfg.UI.Console, g.env),
 		Confirm: cfg.UI.Confirm, Bell: cfg.UI.Bell, Recent: cfg.UI.Recent, ScanGap: cfg.UI.ScanGap.Duration, RepeatWindow: cfg.UI.RepeatWindow.Duration, ClearAfter: cfg.UI.ClearAfter.Duration, Terminal: terminal,
 		Cashier: cfg.Shift.DefaultCashier, StatusC: statusC, NoColor: tui.NoColor(),
 		ShiftReport: shiftReportView(db), Backlog: journalBacklog(db), AckConflicts: ackConflicts(db, time.Now),
@@ -121,7 +122,7 @@ func runTill(ctx context.Context, g *globals, cfg *config.Config, logger *slog.L
 	// The reports to the hub (wechat.hub_url): their own goroutine, ended
 	// before the journal closes.
 	defer reports.start(ctx, t, cfg, logger, gaugedEngine{e, gauge}, scan)()
-	prepareTillConsole(g.stdout, g.env) // console.go: a font that draws Chinese, 80x24 at least
+	console.PrepareTill(g.stdout, g.env) // internal/console: a font that draws Chinese, 80x24 at least
 	_, err = tea.NewProgram(tui.New(to), tea.WithAltScreen(), tea.WithInput(g.stdin), tea.WithOutput(g.stdout), tea.WithContext(ctx)).Run()
 	if errors.Is(err, tea.ErrProgramKilled) && ctx.Err() != nil {
 		return nil

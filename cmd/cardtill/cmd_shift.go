@@ -1,11 +1,13 @@
 package main
 
 import (
-	"cardtill/internal/control"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
+
+	"cardtill/internal/console"
+	"cardtill/internal/control"
 
 	"github.com/spf13/cobra"
 
@@ -176,7 +178,7 @@ func newShiftReportCmd(g *globals) *cobra.Command {
 				return usageError(err)
 			}
 			if lang == "" {
-				lang = resolveLang(cfg.UI.Lang, g.env)
+				lang = console.Lang(cfg.UI.Lang, g.env)
 			}
 			if lang != "en" && lang != "zh" {
 				return usageError(fmt.Errorf("shift report: --lang %q: use zh or en", lang))

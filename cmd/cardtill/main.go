@@ -19,6 +19,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"cardtill/internal/config"
+	"cardtill/internal/console"
 )
 
 // Exit codes. `cardtill redeem` relies on 0/1/2 as an outside contract.
@@ -52,7 +53,7 @@ func usageError(err error) error { return withExit(exitUsage, err) }
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	stdout, stderr, restoreConsole := setupConsole(os.Stdout, os.Stderr, os.Getenv) // console.go
+	stdout, stderr, restoreConsole := console.Setup(os.Stdout, os.Stderr, os.Getenv) // internal/console
 	code := run(ctx, os.Args[1:], os.Stdin, stdout, stderr)
 	restoreConsole()
 	stop()

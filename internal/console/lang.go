@@ -1,4 +1,4 @@
-package main
+package console
 
 import (
 	"strings"
@@ -6,12 +6,12 @@ import (
 	"cardtill/internal/config"
 )
 
-// resolveLang is the language of the till screen and of the CLI's reports:
+// Lang is the language of the till screen and of the CLI's reports:
 // [ui] lang when set; else the locale of the environment (LC_ALL,
 // LC_MESSAGES, LANG: the first one set); else, where there is one, the
 // user's display language of the system (on Windows, where LANG is not set,
 // GetUserDefaultUILanguage); else English.
-func resolveLang(cfgLang string, getenv func(string) string) string {
+func Lang(cfgLang string, getenv func(string) string) string {
 	if cfgLang != "" {
 		return cfgLang
 	}
@@ -49,10 +49,10 @@ func langFromLANGID(id uint16) string {
 	return "en"
 }
 
-// consoleASCII reports whether the screen must be drawn in ASCII and
+// ASCII reports whether the screen must be drawn in ASCII and
 // English ([ui] console): "auto" on the Linux console (TERM=linux), whose
 // font has no Chinese and few symbols.
-func consoleASCII(mode string, getenv func(string) string) bool {
+func ASCII(mode string, getenv func(string) string) bool {
 	switch mode {
 	case "ascii":
 		return true
@@ -62,11 +62,11 @@ func consoleASCII(mode string, getenv func(string) string) bool {
 	return getenv("TERM") == "linux"
 }
 
-// screenLang is the till screen's language: English on a console that
-// cannot draw Chinese (consoleASCII), else resolveLang.
-func screenLang(cfg *config.Config, getenv func(string) string) string {
-	if consoleASCII(cfg.UI.Console, getenv) {
+// ScreenLang is the till screen's language: English on a console that
+// cannot draw Chinese (ASCII), else Lang.
+func ScreenLang(cfg *config.Config, getenv func(string) string) string {
+	if ASCII(cfg.UI.Console, getenv) {
 		return "en"
 	}
-	return resolveLang(cfg.UI.Lang, getenv)
+	return Lang(cfg.UI.Lang, getenv)
 }

@@ -1,6 +1,6 @@
 //go:build !windows
 
-package main
+package console
 
 // userUILanguage: off Windows the locale variables are the whole story.
 func userUILanguage() (uint16, bool) { return 0, false }

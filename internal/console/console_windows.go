@@ -1,6 +1,6 @@
 //go:build windows
 
-package main
+package console
 
 import (
 	"io"
@@ -38,14 +38,14 @@ func consoleKindOf(f *os.File, getenv func(string) string) consoleKind {
 	return windowsConhost
 }
 
-// setupConsole switches the console to UTF-8 (input and output code page
+// Setup switches the console to UTF-8 (input and output code page
 // 65001, so what cardtill reads and any program it starts agree with what
 // it writes), turns on VT processing for the screen's colours, tells
 // go-runewidth (bubbles' text input) that ambiguous glyphs are one cell as
 // lipgloss counts them (it guessed two from a Chinese code page), and wraps
 // stdout and stderr in the ASCII fallback on conhost. restore puts the code
 // pages and the mode back, so the cmd window cardtill ran in is as it was.
-func setupConsole(stdout, stderr *os.File, getenv func(string) string) (out, errw io.Writer, restore func()) {
+func Setup(stdout, stderr *os.File, getenv func(string) string) (out, errw io.Writer, restore func()) {
 	outKind, errKind := consoleKindOf(stdout, getenv), consoleKindOf(stderr, getenv)
 	out, errw = stdout, stderr
 	if outKind == notConsole && errKind == notConsole {
@@ -90,12 +90,12 @@ type consoleFontInfoEx struct {
 	faceName   [32]uint16
 }
 
-// prepareTillConsole gives the till's conhost window a font that draws
+// PrepareTill gives the till's conhost window a font that draws
 // Chinese and at least the till screen's size, and names the window. In
 // Windows Terminal it does nothing: the terminal owns its size and falls
 // back to a font with Chinese by itself. Best effort: a console that
 // refuses keeps what it has (the screen then fits the window it gets).
-func prepareTillConsole(out io.Writer, getenv func(string) string) {
+func PrepareTill(out io.Writer, getenv func(string) string) {
 	f, ok := out.(interface{ Fd() uintptr })
 	if !ok {
 		return

@@ -1,4 +1,4 @@
-package main
+package console
 
 import (
 	"bytes"
@@ -193,7 +193,7 @@ func TestSetupConsoleASCII(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	out, _, restore := setupConsole(f, f, func(k string) string {
+	out, _, restore := Setup(f, f, func(k string) string {
 		if k == "CARDTILL_GLYPHS" {
 			return "ascii"
 		}
@@ -210,7 +210,7 @@ func TestSetupConsoleASCII(t *testing.T) {
 	if fd, ok := out.(interface{ Fd() uintptr }); !ok || fd.Fd() != f.Fd() {
 		t.Error("the ASCII writer hides the file's Fd")
 	}
-	plain, _, _ := setupConsole(f, f, func(string) string { return "" })
+	plain, _, _ := Setup(f, f, func(string) string { return "" })
 	if plain != io.Writer(f) {
 		t.Errorf("without CARDTILL_GLYPHS stdout is wrapped: %T", plain)
 	}

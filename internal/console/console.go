@@ -1,4 +1,10 @@
-package main
+// Package console owns the terminal cardtill draws on: the glyphs it may
+// use (ASCII of the same width where the Windows console draws ambiguous
+// symbols two cells wide), the Windows console's set-up (UTF-8, VT, a font
+// that draws Chinese, the till's window size), and the language of the
+// till screen and of the CLI's reports (config, locale, the system's
+// display language; English on a console that cannot draw Chinese).
+package console
 
 import (
 	"io"
@@ -11,8 +17,6 @@ import (
 	"golang.org/x/text/width"
 )
 
-// The console the till screen and the CLI's reports are drawn on.
-//
 // Chinese (East Asian Wide) characters take two cells everywhere, and the
 // screen's layout (lipgloss) counts them so. The box-drawing lines, the
 // marks (● ✔ ✖ ⏸ ▸) and punctuation such as … · — “” are East Asian
