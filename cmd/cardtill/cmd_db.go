@@ -1,12 +1,13 @@
 package main
 
 import (
-	"cardtill/internal/control"
 	"context"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"cardtill/internal/control"
 
 	"github.com/spf13/cobra"
 

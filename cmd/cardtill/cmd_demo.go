@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"cardtill/internal/console"
+	"cardtill/internal/till"
 	"cardtill/scanner"
 	"cardtill/tui"
 	"cardtill/tui/demo"
@@ -34,23 +35,23 @@ func newDemoCmd(g *globals) *cobra.Command {
 				return fmt.Errorf("--lang %q: use zh or en", lang)
 			}
 			discard := slog.New(slog.NewTextHandler(io.Discard, nil))
-			till, err := demo.Start(demo.Options{Logger: discard})
+			dt, err := demo.Start(demo.Options{Logger: discard})
 			if err != nil {
 				return fmt.Errorf("starting the demo: %w", err)
 			}
-			defer till.Close()
-			defer shutdown(till.Engine, discard)
-			updates := till.Engine.Subscribe() // the screen settles answers in place
+			defer dt.Close()
+			defer till.Shutdown(dt.Engine, discard)
+			updates := dt.Engine.Subscribe() // the screen settles answers in place
 			defer updates.Close()
 			o := tui.Options{
 				Updates: updates.C(),
-				Engine:  till.Engine, Shifts: till.Journal, Lang: console.Lang(lang, g.env), Confirm: confirm, Bell: true,
-				Terminal: "demo-till", Cashier: "demo", StatusC: till.StatusC,
-				Outage: till.ToggleOutage, NoColor: tui.NoColor(), Backlog: journalBacklog(till.DB), AckConflicts: ackConflicts(till.DB, time.Now),
-				ConflictDetail: conflictDetail(till.DB), ResolveConflict: resolveConflict(till.DB), ShiftBefore: shiftBefore(till.DB),
-				ShiftReport: shiftReportView(till.DB),
+				Engine:  dt.Engine, Shifts: dt.Journal, Lang: console.Lang(lang, g.env), Confirm: confirm, Bell: true,
+				Terminal: "demo-till", Cashier: "demo", StatusC: dt.StatusC,
+				Outage: dt.ToggleOutage, NoColor: tui.NoColor(), Backlog: till.JournalBacklog(dt.DB), AckConflicts: till.AckConflicts(dt.DB, time.Now),
+				ConflictDetail: till.ConflictDetail(dt.DB), ResolveConflict: till.ResolveConflict(dt.DB), ShiftBefore: till.ShiftBefore(dt.DB),
+				ShiftReport: till.ShiftReportView(dt.DB),
 			}
-			for _, c := range till.Codes {
+			for _, c := range dt.Codes {
 				o.Demo = append(o.Demo, tui.DemoCode{Code: c.Code, Note: c.Note})
 			}
 			if port != "" {

@@ -142,8 +142,8 @@ func TestDoctorAgainstFakeWeChat(t *testing.T) {
 	}
 }
 
-// TestDoctorBesideRunningTill: with the till running (openTill and
-// startTillOps, as `cardtill run` does) and a code queued offline, doctor
+// TestDoctorBesideRunningTill: with the till running (till.Open and
+// till.StartOps, as `cardtill run` does) and a code queued offline, doctor
 // says the journal is in use by the running till (ok), reads the queue
 // through the till's control socket, and is fit to serve; `code get`
 // answers beside it too.
@@ -152,7 +152,7 @@ func TestDoctorBesideRunningTill(t *testing.T) {
 	srv.AddCode(wechattest.Code{Code: "300000000001", CardID: "pCard"})
 	tl, _, _ := runningTill(t, cfg)
 	srv.SetOutage(true)
-	out, err := tl.engine.Redeem(context.Background(), sync.Request{Code: "300000000001", Source: "cli"})
+	out, err := tl.Engine.Redeem(context.Background(), sync.Request{Code: "300000000001", Source: "cli"})
 	if err != nil || out.Kind != sync.AcceptedOffline {
 		t.Fatalf("offline redeem: %+v %v", out, err)
 	}

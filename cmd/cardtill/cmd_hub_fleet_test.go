@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"cardtill/hub"
+	"cardtill/internal/till"
 	"cardtill/store"
 )
 
@@ -189,7 +190,7 @@ func TestScreenShiftCloseKicksTheReports(t *testing.T) {
 	}
 	defer db.Close()
 	kicks := 0
-	s := storeShifts{db: db, terminal: "T1", closed: func() { kicks++ }}
+	s := till.Shifts{DB: db, Terminal: "T1", Closed: func() { kicks++ }}
 	id, err := s.OpenShift("Li", time.Now())
 	if err != nil {
 		t.Fatal(err)

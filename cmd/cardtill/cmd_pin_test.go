@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"cardtill/internal/till"
 	"cardtill/pin"
 	"cardtill/sync"
 )
@@ -88,7 +89,7 @@ func TestManagerPINNeverInLogsOrJournal(t *testing.T) {
 		t.Fatal(err)
 	}
 	var ovLogs bytes.Buffer
-	ov := managerOverride(cfg, tl.engine, slog.New(slog.NewTextHandler(&ovLogs, nil)))
+	ov := till.ManagerOverride(cfg, tl.Engine, slog.New(slog.NewTextHandler(&ovLogs, nil)))
 	if ov == nil || ov.Default != 3 {
 		t.Fatalf("override %+v", ov)
 	}
@@ -96,7 +97,7 @@ func TestManagerPINNeverInLogsOrJournal(t *testing.T) {
 	ctx := context.Background()
 	redeem := func(code string) sync.Outcome {
 		t.Helper()
-		out, err := tl.engine.Redeem(ctx, sync.Request{Code: code})
+		out, err := tl.Engine.Redeem(ctx, sync.Request{Code: code})
 		if err != nil {
 			t.Fatal(err)
 		}

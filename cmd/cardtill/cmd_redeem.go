@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"cardtill/internal/till"
 	"cardtill/scanner"
 	"cardtill/sync"
 )
@@ -54,7 +55,7 @@ func runRedeem(cmd *cobra.Command, g *globals, arg, cardID string, asJSON bool) 
 	if err != nil {
 		return err
 	}
-	t, err := openTill(g, cfg, logger, nil)
+	t, err := till.Open(cfg, g.env, logger, nil)
 	if err != nil {
 		return usageError(err)
 	}
@@ -62,7 +63,7 @@ func runRedeem(cmd *cobra.Command, g *globals, arg, cardID string, asJSON bool) 
 	if cardID == "" {
 		cardID = p.CardID
 	}
-	out, err := t.engine.Redeem(cmd.Context(), sync.Request{
+	out, err := t.Engine.Redeem(cmd.Context(), sync.Request{
 		Code: p.Code, CardID: cardID, EncryptCode: p.EncryptCode,
 		Source: "cli", RawScan: arg, Cashier: cfg.Shift.DefaultCashier,
 	})

@@ -8,6 +8,7 @@ import (
 
 	"cardtill/internal/console"
 	"cardtill/internal/control"
+	"cardtill/internal/till"
 
 	"github.com/spf13/cobra"
 
@@ -198,7 +199,7 @@ func newShiftReportCmd(g *globals) *cobra.Command {
 			}
 			r := *ans.Report
 			if doPrint {
-				msg, err := printReportText(cfg, r, lang)
+				msg, err := till.PrintReportText(cfg, r, lang)
 				if err != nil {
 					return withExit(exitFailure, err)
 				}

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"cardtill/internal/till"
+
 	"github.com/spf13/cobra"
 )
 
@@ -40,40 +42,38 @@ func runSync(cmd *cobra.Command, g *globals, once, asJSON bool) error {
 	if err != nil {
 		return err
 	}
-	t, err := openTill(g, cfg, logger, nil)
+	t, err := till.Open(cfg, g.env, logger, nil)
 	if err != nil {
 		return usageError(err)
 	}
 	defer t.Close()
-	defer startTillOps(ctx, t.db, cfg, logger)()
-	if t.feed != nil { // the hub's notices: kept in the journal for the till screen
-		t.feed.onNotices(newNoticeRelay(t.db, logger).deliver)
-	}
-	gauge := new(journalGauge)
-	gauge.set(t.db)
-	if err := t.engine.Recover(ctx); err != nil && ctx.Err() == nil {
+	defer till.StartOps(ctx, t.DB, cfg, logger)()
+	t.KeepNotices(logger) // the hub's notices: kept in the journal for the till screen
+	gauge := new(till.Gauge)
+	gauge.Set(t.DB)
+	if err := t.Engine.Recover(ctx); err != nil && ctx.Err() == nil {
 		return usageError(err)
 	}
 	if !once {
 		// Running on, it reports to the hub as the till screen does.
-		_, stop := startFleet(ctx, t, cfg, logger, gaugedEngine{t.engine, gauge}, &scannerState{})
+		_, stop := till.StartFleet(ctx, t, cfg, version, logger, till.GaugedEngine{Engine: t.Engine, Gauge: gauge}, &till.ScannerState{})
 		defer stop()
-		return t.engine.Run(ctx)
+		return t.Engine.Run(ctx)
 	}
-	rep, err := t.engine.DrainOnce(ctx)
+	rep, err := t.Engine.DrainOnce(ctx)
 	if err != nil {
 		return usageError(err)
 	}
 	// While WeChat answers, also pull the hub's code-status feed into the
 	// cache, as the running till does. A hub that does not answer is only
 	// reported: the queue decides the exit status.
-	if t.feed != nil && !rep.Offline {
-		if err := t.engine.PullFeed(ctx); err != nil && ctx.Err() == nil {
+	if t.HasHub() && !rep.Offline {
+		if err := t.Engine.PullFeed(ctx); err != nil && ctx.Err() == nil {
 			logger.Warn("hub feed not pulled", "err", err)
 			fmt.Fprintf(g.stderr, "hub feed not pulled: %v\n", err)
 		}
 	}
-	st := gauge.fill(t.engine.Status())
+	st := gauge.Fill(t.Engine.Status())
 	if asJSON {
 		out := struct {
 			Report   any  `json:"report"`

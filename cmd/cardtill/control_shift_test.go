@@ -31,19 +31,19 @@ func TestShiftReportBesideRunningTill(t *testing.T) {
 	srv.AddCard(wechattest.Card{CardID: "pCard", Title: "满100减20优惠券"})
 	tl, _, stop := runningTill(t, cfg)
 	redeem(t, srv, tl, "1", 5)
-	sh, ok, err := tl.db.CurrentShift("till-2")
+	sh, ok, err := tl.DB.CurrentShift("till-2")
 	if err != nil || !ok {
 		t.Fatalf("no open shift: %v", err)
 	}
-	q, err := tl.db.Create(store.Redemption{Code: "999900001111", CardID: "pCard", ShiftID: sh.ID, Cashier: sh.Cashier, Terminal: "till-2", State: store.Queued}, "test", store.Received)
+	q, err := tl.DB.Create(store.Redemption{Code: "999900001111", CardID: "pCard", ShiftID: sh.ID, Cashier: sh.Cashier, Terminal: "till-2", State: store.Queued}, "test", store.Received)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := tl.db.Transition(q.ID, store.Queued, store.Conflict, store.Change{By: "test", Errcode: 40099,
+	if _, err := tl.DB.Transition(q.ID, store.Queued, store.Conflict, store.Change{By: "test", Errcode: 40099,
 		Update: func(r *store.Redemption) { r.Errcode, r.Reason, r.ReasonText = 40099, "already_used", "already used" }}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := tl.db.ResolveConflict(q.ID, "店长李", "顾客补付"); err != nil {
+	if _, err := tl.DB.ResolveConflict(q.ID, "店长李", "顾客补付"); err != nil {
 		t.Fatal(err)
 	}
 

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"cardtill/internal/control"
+	"cardtill/internal/till"
 
 	"cardtill/store"
 	"cardtill/sync"
@@ -26,9 +27,9 @@ import (
 )
 
 // runningTill opens the till named by cfgPath the way `cardtill run` and
-// `cardtill sync` do (openTill, then startTillOps) and keeps it open until
+// `cardtill sync` do (till.Open, then till.StartOps) and keeps it open until
 // the test ends or stop is called. logs collects what it logged.
-func runningTill(t *testing.T, cfgPath string) (tl *till, logs *bytes.Buffer, stop func()) {
+func runningTill(t *testing.T, cfgPath string) (tl *till.Till, logs *bytes.Buffer, stop func()) {
 	t.Helper()
 	g := &globals{configPath: cfgPath, stdout: new(bytes.Buffer), stderr: new(bytes.Buffer)}
 	cfg, err := g.config()
@@ -37,12 +38,12 @@ func runningTill(t *testing.T, cfgPath string) (tl *till, logs *bytes.Buffer, st
 	}
 	logs = new(bytes.Buffer)
 	logger := slog.New(slog.NewTextHandler(&lockedWriter{w: logs}, nil))
-	tl, err = openTill(g, cfg, logger, nil)
+	tl, err = till.Open(cfg, g.env, logger, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	stopOps := startTillOps(ctx, tl.db, cfg, logger)
+	stopOps := till.StartOps(ctx, tl.DB, cfg, logger)
 	var once stdsync.Once
 	stop = func() { once.Do(func() { cancel(); stopOps(); tl.Close() }) }
 	t.Cleanup(stop)
@@ -61,12 +62,12 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 }
 
 // redeem consumes n codes through the running till's engine.
-func redeem(t *testing.T, srv *wechattest.Server, tl *till, prefix string, n int) {
+func redeem(t *testing.T, srv *wechattest.Server, tl *till.Till, prefix string, n int) {
 	t.Helper()
 	for i := range n {
 		code := fmt.Sprintf("%s%08d", prefix, i)
 		srv.AddCode(wechattest.Code{Code: code, CardID: "pCard"})
-		out, err := tl.engine.Redeem(context.Background(), sync.Request{Code: code, Source: "cli"})
+		out, err := tl.Engine.Redeem(context.Background(), sync.Request{Code: code, Source: "cli"})
 		if err != nil || out.Kind != sync.Consumed {
 			t.Fatalf("redeem %s: %+v %v", code, out, err)
 		}
@@ -121,7 +122,7 @@ func TestHotBackupWhileTillRuns(t *testing.T) {
 		for i := range 40 {
 			code := fmt.Sprintf("2%08d", i)
 			srv.AddCode(wechattest.Code{Code: code, CardID: "pCard"})
-			if _, err := tl.engine.Redeem(context.Background(), sync.Request{Code: code, Source: "cli"}); err != nil {
+			if _, err := tl.Engine.Redeem(context.Background(), sync.Request{Code: code, Source: "cli"}); err != nil {
 				t.Errorf("redeem during backup: %v", err)
 				return
 			}
@@ -282,9 +283,7 @@ func TestRunAndSyncServeTheControlSocket(t *testing.T) {
 		t.Run(cmd, func(t *testing.T) {
 			_, cfg, dbPath := fakeTill(t)
 			started := make(chan string, 1)
-			tillOpsStarted = func(sock string) { started <- sock }
-			defer func() { tillOpsStarted = nil }()
-			ctx, cancel := context.WithCancel(context.Background())
+			ctx, cancel := context.WithCancel(till.WithOpsStarted(context.Background(), func(sock string) { started <- sock }))
 			defer cancel()
 			in, typed := io.Pipe()
 			defer typed.Close()

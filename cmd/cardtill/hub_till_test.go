@@ -17,6 +17,7 @@ import (
 
 	"cardtill/hub"
 	"cardtill/internal/config"
+	"cardtill/internal/till"
 	"cardtill/sync"
 	"cardtill/wechat"
 	"cardtill/wechat/wechattest"
@@ -141,9 +142,9 @@ func cardEvent(event, code string, at int64, extra string) string {
 		`<CardId><![CDATA[%s]]></CardId><UserCardCode><![CDATA[%s]]></UserCardCode>%s</xml>`, at, event, e2eCard, code, extra)
 }
 
-// hubTill opens a till the way `cardtill run` does (openTill), with
+// hubTill opens a till the way `cardtill run` does (till.Open), with
 // token_source = "hub": no AppSecret on the till, only its terminal key.
-func hubTill(t *testing.T, h *hubRig, key string, logs io.Writer) *till {
+func hubTill(t *testing.T, h *hubRig, key string, logs io.Writer) *till.Till {
 	t.Helper()
 	dir := t.TempDir()
 	cfg := config.Default()
@@ -159,7 +160,7 @@ func hubTill(t *testing.T, h *hubRig, key string, logs io.Writer) *till {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	tl, err := openTill(&globals{stdout: io.Discard, stderr: logs, getenv: noEnv}, cfg, log, nil)
+	tl, err := till.Open(cfg, noEnv, log, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,7 +189,7 @@ func TestTillAgainstHub(t *testing.T) {
 
 	// Online: the till's token comes from the hub, which got it from
 	// WeChat with stable_token; WeChat accepts it.
-	out, err := tl.engine.Redeem(ctx, sync.Request{Code: e2eOnlineCode, Source: "cli", Cashier: "Wang Fang"})
+	out, err := tl.Engine.Redeem(ctx, sync.Request{Code: e2eOnlineCode, Source: "cli", Cashier: "Wang Fang"})
 	if err != nil || out.Kind != sync.Consumed {
 		t.Fatalf("online redeem: %+v %v", out, err)
 	}
@@ -203,7 +204,7 @@ func TestTillAgainstHub(t *testing.T) {
 	// refresh elsewhere): the till reports the refused token to the hub,
 	// which asks WeChat again, and the retry goes through.
 	h.wx.ExpireTokens()
-	out, err = tl.engine.Redeem(ctx, sync.Request{Code: e2eOnline2, Source: "cli", Cashier: "Wang Fang"})
+	out, err = tl.Engine.Redeem(ctx, sync.Request{Code: e2eOnline2, Source: "cli", Cashier: "Wang Fang"})
 	if err != nil || out.Kind != sync.Consumed || h.wx.ConsumeCount(e2eOnline2) != 1 {
 		t.Fatalf("online redeem after WeChat dropped the token: %+v %v", out, err)
 	}
@@ -233,8 +234,8 @@ func TestTillAgainstHub(t *testing.T) {
 	// The till pulls the feed (as Run does while online): the statuses into
 	// its cache, the manager's notices to the screen.
 	var notices []hub.Notice
-	tl.feed.onNotices(func(ns []hub.Notice) { notices = append(notices, ns...) })
-	if err := tl.engine.PullFeed(ctx); err != nil {
+	tl.OnNotices(func(ns []hub.Notice) { notices = append(notices, ns...) })
+	if err := tl.Engine.PullFeed(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if len(notices) != 1 || notices[0].Event != wechat.EventCardSkuRemind || notices[0].CardID != e2eCard || notices[0].Detail != "the card's stock is below 100" {
@@ -242,22 +243,22 @@ func TestTillAgainstHub(t *testing.T) {
 	}
 	wantCache := map[string]string{e2eDeleted: hub.StatusDelete, e2eGifting: hub.StatusGifting, e2eGifted: hub.StatusGifted, e2eGiftNew: hub.StatusNormal, e2eConsumed: hub.StatusConsumed}
 	for code, want := range wantCache {
-		cs, ok, err := tl.db.CodeStatus(code)
+		cs, ok, err := tl.DB.CodeStatus(code)
 		if err != nil || !ok || cs.Status != want || cs.CardID != e2eCard {
 			t.Errorf("cache of %s: %+v %v %v; want %s", code, cs, ok, err, want)
 		}
 	}
-	if _, ok, _ := tl.db.CodeStatus(e2eUnknown); ok {
+	if _, ok, _ := tl.DB.CodeStatus(e2eUnknown); ok {
 		t.Error("the code the feed never named is in the cache")
 	}
-	cursor, err := tl.db.FeedCursor()
+	cursor, err := tl.DB.FeedCursor()
 	if err != nil || cursor == "" {
 		t.Fatalf("feed cursor %q %v", cursor, err)
 	}
-	if err := tl.engine.PullFeed(ctx); err != nil { // nothing new: same cursor
+	if err := tl.Engine.PullFeed(ctx); err != nil { // nothing new: same cursor
 		t.Fatal(err)
 	}
-	if again, _ := tl.db.FeedCursor(); again != cursor {
+	if again, _ := tl.DB.FeedCursor(); again != cursor {
 		t.Fatalf("an empty pull moved the cursor %q -> %q", cursor, again)
 	}
 
@@ -265,7 +266,7 @@ func TestTillAgainstHub(t *testing.T) {
 	h.wx.SetOutage(true)
 	refused := map[string]string{e2eDeleted: "deleted", e2eGifting: "being given", e2eGifted: "given to a friend", e2eConsumed: "already used"}
 	for code, why := range refused {
-		out, err := tl.engine.Redeem(ctx, sync.Request{Code: code, Source: "cli", Cashier: "Wang Fang"})
+		out, err := tl.Engine.Redeem(ctx, sync.Request{Code: code, Source: "cli", Cashier: "Wang Fang"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -275,7 +276,7 @@ func TestTillAgainstHub(t *testing.T) {
 		}
 	}
 	for _, code := range []string{e2eUnknown, e2eGiftNew} { // unknown, and known NORMAL: accepted (offline.mode = "accept")
-		out, err := tl.engine.Redeem(ctx, sync.Request{Code: code, Source: "cli", Cashier: "Wang Fang"})
+		out, err := tl.Engine.Redeem(ctx, sync.Request{Code: code, Source: "cli", Cashier: "Wang Fang"})
 		if err != nil || out.Kind != sync.AcceptedOffline {
 			t.Errorf("offline redeem of %s: %+v %v; want accepted offline by the policy", code, out, err)
 		}
@@ -283,7 +284,7 @@ func TestTillAgainstHub(t *testing.T) {
 
 	// Back online: the queue drains; the refused codes were never consumed.
 	h.wx.SetOutage(false)
-	if _, err := tl.engine.DrainOnce(ctx); err != nil {
+	if _, err := tl.Engine.DrainOnce(ctx); err != nil {
 		t.Fatal(err)
 	}
 	for code, want := range map[string]int{e2eOnline2: 1, e2eUnknown: 1, e2eGiftNew: 1, e2eDeleted: 0, e2eGifting: 0, e2eGifted: 0, e2eConsumed: 0} {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"cardtill/hub"
+	"cardtill/internal/till"
 	"cardtill/sync"
 	"cardtill/wechat"
 	"cardtill/wechat/wechattest"
@@ -59,9 +60,9 @@ func closedURL(t *testing.T) string {
 // logged.
 func TestTillHubTokenErrors(t *testing.T) {
 	ctx := context.Background()
-	redeem := func(tl *till, code string) sync.Outcome {
+	redeem := func(tl *till.Till, code string) sync.Outcome {
 		t.Helper()
-		out, err := tl.engine.Redeem(ctx, sync.Request{Code: code, Source: "cli", Cashier: "Wang Fang"})
+		out, err := tl.Engine.Redeem(ctx, sync.Request{Code: code, Source: "cli", Cashier: "Wang Fang"})
 		if err != nil {
 			t.Fatalf("redeem %s: %v", code, err)
 		}
@@ -80,8 +81,8 @@ func TestTillHubTokenErrors(t *testing.T) {
 			logs := &lockedBuffer{}
 			tl := hubTill(t, h, key, logs)
 			out := redeem(tl, e2eUnknown)
-			if out.Kind != sync.AcceptedOffline || tl.engine.Status().Online {
-				t.Errorf("%s: %s %s %q, online %v; want accepted offline, offline", name, out.Kind, out.Reason, out.ReasonText, tl.engine.Status().Online)
+			if out.Kind != sync.AcceptedOffline || tl.Engine.Status().Online {
+				t.Errorf("%s: %s %s %q, online %v; want accepted offline, offline", name, out.Kind, out.Reason, out.ReasonText, tl.Engine.Status().Online)
 			}
 			if strings.Contains(logs.String(), key) {
 				t.Errorf("%s: the till log holds the terminal key", name)
@@ -108,7 +109,7 @@ func TestTillHubTokenErrors(t *testing.T) {
 		if out := redeem(tl, e2eUnknown); out.Kind != sync.AcceptedOffline {
 			t.Fatalf("hub answering 502: %s %s %q; want accepted offline", out.Kind, out.Reason, out.ReasonText)
 		}
-		if tl.engine.Status().TerminalKeyRefused {
+		if tl.Engine.Status().TerminalKeyRefused {
 			t.Fatal("an outage of the hub set TerminalKeyRefused")
 		}
 		if !strings.Contains(h.logs.String(), "token for terminal failed") {
@@ -131,16 +132,16 @@ func TestTillHubTokenErrors(t *testing.T) {
 		if n := h.wx.ConsumeCount(e2eOnlineCode); n != 0 {
 			t.Fatalf("WeChat applied %d consumes with the key refused", n)
 		}
-		if !tl.engine.Status().TerminalKeyRefused { // the status bar's warning
+		if !tl.Engine.Status().TerminalKeyRefused { // the status bar's warning
 			t.Fatal("Status().TerminalKeyRefused not set after the hub refused the key")
 		}
 
 		// The code accepted offline is drained: it stays queued (nothing was
 		// sent), not a conflict.
-		if _, err := tl.engine.DrainOnce(ctx); err != nil {
+		if _, err := tl.Engine.DrainOnce(ctx); err != nil {
 			t.Fatal(err)
 		}
-		if st := tl.engine.Status(); st.QueueDepth != 1 || st.Conflicts != 0 || st.InDoubt != 0 || h.wx.ConsumeCount(e2eUnknown) != 0 {
+		if st := tl.Engine.Status(); st.QueueDepth != 1 || st.Conflicts != 0 || st.InDoubt != 0 || h.wx.ConsumeCount(e2eUnknown) != 0 {
 			t.Fatalf("after a drain with the key refused: %+v, consumes %d; want it still queued", st, h.wx.ConsumeCount(e2eUnknown))
 		}
 
@@ -151,7 +152,7 @@ func TestTillHubTokenErrors(t *testing.T) {
 		if out := redeem(tl, e2eOnline2); out.Kind != sync.Consumed || h.wx.ConsumeCount(e2eOnline2) != 1 {
 			t.Fatalf("after the key was added again: %s %s %q", out.Kind, out.Reason, out.ReasonText)
 		}
-		if tl.engine.Status().TerminalKeyRefused {
+		if tl.Engine.Status().TerminalKeyRefused {
 			t.Fatal("Status().TerminalKeyRefused still set after a token was had")
 		}
 		for name, l := range map[string]string{"hub": h.logs.String(), "till": logs.String()} {

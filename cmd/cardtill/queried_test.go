@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"cardtill/internal/till"
 	"cardtill/report"
 	"cardtill/store"
 	"cardtill/sync"
@@ -75,7 +76,7 @@ func TestConfirmedByQueryReportedAndListed(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	b, err := journalBacklog(db)(100)
+	b, err := till.JournalBacklog(db)(100)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,33 +88,3 @@ func TestConfirmedByQueryReportedAndListed(t *testing.T) {
 	}
 }
 
-// The queue screen's list of redemptions confirmed by a query is short:
-// the newest queriedShown (or limit, if less), with the journal's total;
-// plain consumes are not listed.
-func TestJournalBacklogQueriedBounded(t *testing.T) {
-	path := t.TempDir() + "/journal.db"
-	seedJournal(t, path, "till-2", 0, 0)
-	db, err := store.Open(path, store.Options{Terminal: "till-2", LockTimeout: time.Second, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	sh, _, _ := db.CurrentShift("till-2")
-	var last string
-	for i := range queriedShown + 5 {
-		last = "66" + strings.Repeat("0", 6) + string(rune('A'+i))
-		if _, err := db.Create(store.Redemption{Code: last, ShiftID: sh.ID, Terminal: "till-2", State: store.Consumed,
-			Reason: string(sync.ReasonConfirmedByQuery)}, "seed", store.Received, store.Checked, store.Consuming, store.InDoubt); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, c := range []struct{ limit, want int }{{100, queriedShown}, {3, 3}} {
-		b, err := journalBacklog(db)(c.limit)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(b.Queried) != c.want || b.QueriedTotal != queriedShown+5 || b.Queried[0].Code != last {
-			t.Fatalf("limit %d: %d listed of %d, newest %s; want %d of %d, newest %s", c.limit, len(b.Queried), b.QueriedTotal, b.Queried[0].Code, c.want, queriedShown+5, last)
-		}
-	}
-}

@@ -1,4 +1,11 @@
-package main
+// Package till owns a till's process below its command line: the journal,
+// WeChat client and engine opened from the config (Open), what the process
+// that holds the journal also runs (retention and the control socket,
+// StartOps; the reports to the hub, StartFleet), the till screen's view of
+// the journal (backlog, conflicts, reports, printing, the hub's notices,
+// the manager's override) and the screen itself (Run). Package main keeps
+// the commands' flags.
+package till
 
 import (
 	"context"
@@ -15,21 +22,23 @@ import (
 	"cardtill/wechat"
 )
 
-// till is the journal, the WeChat client and the engine of one till,
+// Till is the journal, the WeChat client and the engine of one till,
 // opened from the configuration. `redeem`, `sync`, `run` and `demo` share
 // it. Close releases the journal.
-type till struct {
-	db     *store.DB
-	wx     *wechat.Client
-	engine *sync.Engine
+type Till struct {
+	DB     *store.DB
+	WeChat *wechat.Client
+	Engine *sync.Engine
 	// feed is the hub's feed, nil without a hub; its notices reach the
-	// screen through feed.onNotices.
-	feed *hubFeed
+	// screen through feed.OnNotices (KeepNotices).
+	feed *HubFeed
 }
 
-// openTill opens the journal named by [store] and builds the engine on it.
-func openTill(g *globals, cfg *config.Config, logger *slog.Logger, onStatus func(sync.Status)) (*till, error) {
-	wx, feed, err := tillWeChat(g, cfg, logger)
+// Open opens the journal named by [store] and builds the engine on it,
+// with the WeChat client and, with a hub, its feed. getenv reads the
+// environment (secrets may come from it); onStatus may be nil.
+func Open(cfg *config.Config, getenv func(string) string, logger *slog.Logger, onStatus func(sync.Status)) (*Till, error) {
+	wx, feed, err := tillWeChat(cfg, getenv, logger)
 	if err != nil {
 		return nil, err
 	}
@@ -43,7 +52,7 @@ func openTill(g *globals, cfg *config.Config, logger *slog.Logger, onStatus func
 		}
 		return nil, fmt.Errorf("open journal %s: %w", cfg.Store.Path, err)
 	}
-	o := engineOptions(cfg, logger, onStatus)
+	o := EngineOptions(cfg, logger, onStatus)
 	o.Journal = sync.NewJournal(db, cfg.Terminal.ID)
 	o.WeChat = sync.NewWeChat(wx)
 	if feed != nil {
@@ -54,31 +63,49 @@ func openTill(g *globals, cfg *config.Config, logger *slog.Logger, onStatus func
 		_ = db.Close()
 		return nil, &config.Error{Path: cfg.Path, Key: "sync", Msg: err.Error()}
 	}
-	return &till{db: db, wx: wx, engine: e, feed: feed}, nil
+	return &Till{DB: db, WeChat: wx, Engine: e, feed: feed}, nil
+}
+
+// HasHub says whether the till has a hub to pull the feed from and
+// report to.
+func (t *Till) HasHub() bool { return t.feed != nil }
+
+// OnNotices sets where the hub's notices go as the feed brings them (nil:
+// nowhere); without a hub it does nothing.
+func (t *Till) OnNotices(fn func([]hub.Notice)) {
+	if t.feed != nil {
+		t.feed.OnNotices(fn)
+	}
+}
+
+// KeepNotices keeps the hub's notices for the manager in the journal, for
+// the till screen, as the feed brings them (`cardtill sync` with a hub).
+func (t *Till) KeepNotices(logger *slog.Logger) {
+	t.OnNotices(NewNoticeRelay(t.DB, logger).Deliver)
 }
 
 // Close releases the journal.
-func (t *till) Close() error { return t.db.Close() }
+func (t *Till) Close() error { return t.DB.Close() }
 
-// tillWeChat builds the WeChat client from [wechat] (newWeChatClient), and
+// tillWeChat builds the WeChat client from [wechat] (config.NewWeChatClient), and
 // the hub's feed when a hub is configured.
-func tillWeChat(g *globals, cfg *config.Config, logger *slog.Logger) (*wechat.Client, *hubFeed, error) {
-	wx, err := config.NewWeChatClient(cfg, g.env, logger)
+func tillWeChat(cfg *config.Config, getenv func(string) string, logger *slog.Logger) (*wechat.Client, *HubFeed, error) {
+	wx, err := config.NewWeChatClient(cfg, getenv, logger)
 	if err != nil {
 		return nil, nil, err
 	}
-	var feed *hubFeed
+	var feed *HubFeed
 	if cfg.WeChat.HubURL != "" {
-		if key, err := cfg.TerminalKey(g.env); err == nil && key != "" {
-			feed = &hubFeed{c: hub.NewClient(hub.ClientOptions{URL: cfg.WeChat.HubURL, TerminalKey: key})}
+		if key, err := cfg.TerminalKey(getenv); err == nil && key != "" {
+			feed = &HubFeed{c: hub.NewClient(hub.ClientOptions{URL: cfg.WeChat.HubURL, TerminalKey: key})}
 		}
 	}
 	return wx, feed, nil
 }
 
-// engineOptions maps the configuration onto the engine's options. The
+// EngineOptions maps the configuration onto the engine's options. The
 // journal, the WeChat client and the feed are added by the caller.
-func engineOptions(cfg *config.Config, logger *slog.Logger, onStatus func(sync.Status)) sync.Options {
+func EngineOptions(cfg *config.Config, logger *slog.Logger, onStatus func(sync.Status)) sync.Options {
 	return sync.Options{
 		Policy: sync.Policy{
 			Mode:         cfg.Offline.Mode,
@@ -105,17 +132,17 @@ func engineOptions(cfg *config.Config, logger *slog.Logger, onStatus func(sync.S
 	}
 }
 
-// hubFeed adapts the hub's code-status feed client to the engine's Feed.
+// HubFeed adapts the hub's code-status feed client to the engine's Feed.
 // The code-status changes go to the engine (the journal's cache); the
 // notices for the manager go to the function set with onNotices (the till
 // screen), page by page as they are pulled, and are skipped without one.
-type hubFeed struct {
+type HubFeed struct {
 	c       *hub.Client
 	notices atomic.Pointer[func([]hub.Notice)]
 }
 
-// onNotices sets where the feed's notices go (nil: nowhere).
-func (f *hubFeed) onNotices(fn func([]hub.Notice)) {
+// OnNotices sets where the feed's notices go (nil: nowhere).
+func (f *HubFeed) OnNotices(fn func([]hub.Notice)) {
 	if fn == nil {
 		f.notices.Store(nil)
 		return
@@ -123,7 +150,7 @@ func (f *hubFeed) onNotices(fn func([]hub.Notice)) {
 	f.notices.Store(&fn)
 }
 
-func (f *hubFeed) Changes(ctx context.Context, cursor string) (sync.FeedPage, error) {
+func (f *HubFeed) Changes(ctx context.Context, cursor string) (sync.FeedPage, error) {
 	page, err := f.c.Changes(ctx, cursor)
 	if err != nil {
 		return sync.FeedPage{}, err

@@ -1,4 +1,4 @@
-package main
+package till
 
 import (
 	"context"
@@ -12,17 +12,17 @@ import (
 	"cardtill/store"
 )
 
-// newPrinter is the receipt printer of [printer], nil when none is set up.
-func newPrinter(cfg *config.Config) *printer.Printer {
+// NewPrinter is the receipt printer of [printer], nil when none is set up.
+func NewPrinter(cfg *config.Config) *printer.Printer {
 	if cfg.Printer.Port == "" {
 		return nil
 	}
 	return printer.New(printer.Options{Port: cfg.Printer.Port, Baud: cfg.Printer.Baud, Timeout: cfg.Printer.Timeout.Duration})
 }
 
-// shiftBefore is the till screen's ShiftBefore hook: shift ids are the
+// ShiftBefore is the till screen's ShiftBefore hook: shift ids are the
 // journal's sequence, so the one before id is id-1 (0: the newest).
-func shiftBefore(db *store.DB) func(id uint64) (uint64, error) {
+func ShiftBefore(db *store.DB) func(id uint64) (uint64, error) {
 	return func(id uint64) (uint64, error) {
 		if id == 0 {
 			ss, err := db.Shifts(1)
@@ -45,9 +45,9 @@ func shiftBefore(db *store.DB) func(id uint64) (uint64, error) {
 	}
 }
 
-// printShiftReport is the till screen's PrintReport hook: the report of
+// PrintShiftReport is the till screen's PrintReport hook: the report of
 // shift id at the printer's width, nil without a printer.
-func printShiftReport(db *store.DB, cfg *config.Config, p *printer.Printer) func(id uint64, lang string) error {
+func PrintShiftReport(db *store.DB, cfg *config.Config, p *printer.Printer) func(id uint64, lang string) error {
 	if p == nil {
 		return nil
 	}
@@ -60,8 +60,8 @@ func printShiftReport(db *store.DB, cfg *config.Config, p *printer.Printer) func
 	}
 }
 
-// printConflictSlip is the till screen's PrintConflict hook.
-func printConflictSlip(db *store.DB, cfg *config.Config, p *printer.Printer) func(id uint64, lang string) error {
+// PrintConflictSlip is the till screen's PrintConflict hook.
+func PrintConflictSlip(db *store.DB, cfg *config.Config, p *printer.Printer) func(id uint64, lang string) error {
 	if p == nil {
 		return nil
 	}
@@ -85,9 +85,9 @@ func printConflictSlip(db *store.DB, cfg *config.Config, p *printer.Printer) fun
 	}
 }
 
-// printReportText prints a report for `shift report --print`.
-func printReportText(cfg *config.Config, r report.Report, lang string) (string, error) {
-	p := newPrinter(cfg)
+// PrintReportText prints a report for `shift report --print`.
+func PrintReportText(cfg *config.Config, r report.Report, lang string) (string, error) {
+	p := NewPrinter(cfg)
 	if p == nil {
 		return "", errors.New("shift report --print: no receipt printer is set up: set [printer] port (e.g. /dev/usb/lp0, or a serial port with baud)")
 	}

@@ -1,4 +1,4 @@
-package main
+package till
 
 import (
 	"path/filepath"
@@ -34,14 +34,14 @@ func TestConflictHooksOnTheJournal(t *testing.T) {
 	if err := db.PutCodeStatus(store.CodeStatus{Code: "123412341234", Status: "CONSUMED", Source: "hub-feed", At: time.Now().Add(time.Minute)}); err != nil {
 		t.Fatal(err)
 	}
-	d, err := conflictDetail(db)(q.ID, "zh")
+	d, err := ConflictDetail(db)(q.ID, "zh")
 	if err != nil || d.Refusal != "已在别处使用" || d.Feed != "已核销" || d.CardTitle != "满100减20优惠券" || d.Cashier != "王小明" || d.ShiftID != sh.ID || d.Resolution != nil {
 		t.Fatalf("detail %+v %v", d, err)
 	}
-	if err := resolveConflict(db)(q.ID, "店长李", "顾客补付 20 元"); err != nil {
+	if err := ResolveConflict(db)(q.ID, "店长李", "顾客补付 20 元"); err != nil {
 		t.Fatal(err)
 	}
-	if err := resolveConflict(db)(q.ID, "店长李", "again"); err == nil || !strings.Contains(err.Error(), "already resolved") {
+	if err := ResolveConflict(db)(q.ID, "店长李", "again"); err == nil || !strings.Contains(err.Error(), "already resolved") {
 		t.Fatalf("second resolve: %v", err)
 	}
 	db.Close()
@@ -50,11 +50,11 @@ func TestConflictHooksOnTheJournal(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	d, err = conflictDetail(db)(q.ID, "en")
+	d, err = ConflictDetail(db)(q.ID, "en")
 	if err != nil || d.Resolution == nil || d.Resolution.By != "店长李" || d.Resolution.Note != "顾客补付 20 元" || d.Refusal != "Already used elsewhere" {
 		t.Fatalf("after restart: %+v %v", d, err)
 	}
-	b, err := journalBacklog(db)(100)
+	b, err := JournalBacklog(db)(100)
 	if err != nil || len(b.Conflicts) != 1 || !b.Resolved[q.ID] {
 		t.Fatalf("backlog %+v %v", b, err)
 	}

@@ -1,4 +1,4 @@
-package main
+package till
 
 import (
 	"context"
@@ -19,7 +19,7 @@ func TestEngineOptionsFromConfig(t *testing.T) {
 	cfg.Offline.AllowCards = []string{"pA"}
 	cfg.WeChat.CustomCodeCards = []string{"pC"}
 	cfg.Shift.DefaultCashier = "Wang Fang"
-	o := engineOptions(cfg, nil, nil)
+	o := EngineOptions(cfg, nil, nil)
 	if o.Policy.MaxPerShift != 20 || o.Policy.MaxAge != 4*time.Hour || o.Policy.Mode != "accept" || o.Policy.AllowCards[0] != "pA" {
 		t.Fatalf("policy %+v", o.Policy)
 	}
@@ -30,14 +30,14 @@ func TestEngineOptionsFromConfig(t *testing.T) {
 		t.Fatalf("timing %+v", o)
 	}
 	cfg.Shift.OnScanWithoutShift = "ask"
-	if engineOptions(cfg, nil, nil).OpenShiftOnScan {
+	if EngineOptions(cfg, nil, nil).OpenShiftOnScan {
 		t.Fatal(`on_scan_without_shift = "ask" opens shifts`)
 	}
 	if o.Policy.CodePattern != nil || o.ProbeInterval != sync.DefaultProbeInterval {
 		t.Fatalf("default code pattern %v, probe interval %s", o.Policy.CodePattern, o.ProbeInterval)
 	}
 	cfg.Offline.CodePattern = `^CUST-[0-9]{4}$`
-	if re := engineOptions(cfg, nil, nil).Policy.CodePattern; re == nil || !re.MatchString("CUST-8848") || re.MatchString("452998530302") {
+	if re := EngineOptions(cfg, nil, nil).Policy.CodePattern; re == nil || !re.MatchString("CUST-8848") || re.MatchString("452998530302") {
 		t.Fatalf("code_pattern mapped to %v", re)
 	}
 }
@@ -55,13 +55,13 @@ func TestHubFeedAdapter(t *testing.T) {
 		_ = json.NewEncoder(w).Encode(page)
 	}))
 	defer srv.Close()
-	hf := &hubFeed{c: hub.NewClient(hub.ClientOptions{URL: srv.URL, TerminalKey: "k1"})}
+	hf := &HubFeed{c: hub.NewClient(hub.ClientOptions{URL: srv.URL, TerminalKey: "k1"})}
 	var f sync.Feed = hf
 	if _, err := f.Changes(context.Background(), ""); err != nil { // no notice sink: skipped
 		t.Fatal(err)
 	}
 	var notices []hub.Notice
-	hf.onNotices(func(ns []hub.Notice) { notices = append(notices, ns...) })
+	hf.OnNotices(func(ns []hub.Notice) { notices = append(notices, ns...) })
 	page, err := f.Changes(context.Background(), "x")
 	if err != nil {
 		t.Fatal(err)
@@ -78,7 +78,7 @@ func TestHubFeedAdapter(t *testing.T) {
 			t.Errorf("status %s came through as %q", st, got)
 		}
 	}
-	bad := &hubFeed{c: hub.NewClient(hub.ClientOptions{URL: srv.URL, TerminalKey: "wrong"})}
+	bad := &HubFeed{c: hub.NewClient(hub.ClientOptions{URL: srv.URL, TerminalKey: "wrong"})}
 	if _, err := bad.Changes(context.Background(), ""); err == nil {
 		t.Fatal("a refused key gave no error")
 	}
@@ -91,7 +91,7 @@ func feedStatus(t *testing.T, st string) string {
 		_ = json.NewEncoder(w).Encode(hub.ChangesPage{Changes: []hub.CodeChange{{Code: "1", Status: st}}})
 	}))
 	defer srv.Close()
-	page, err := (&hubFeed{c: hub.NewClient(hub.ClientOptions{URL: srv.URL, TerminalKey: "k"})}).Changes(context.Background(), "")
+	page, err := (&HubFeed{c: hub.NewClient(hub.ClientOptions{URL: srv.URL, TerminalKey: "k"})}).Changes(context.Background(), "")
 	if err != nil || len(page.Changes) != 1 {
 		t.Fatalf("%+v %v", page, err)
 	}

@@ -1,4 +1,4 @@
-package main
+package till
 
 import (
 	"context"
@@ -11,35 +11,36 @@ import (
 	"cardtill/scanner"
 )
 
-// fleetReports is the till's reporter once started (nil before, and
+// Reports is the till's reporter once started (nil before, and
 // without a hub).
-type fleetReports struct {
+type Reports struct {
 	rep atomic.Pointer[fleet.Reporter]
 }
 
-// kick asks for an exchange now (a shift just closed); never blocks.
-func (f *fleetReports) kick() {
+// Kick asks for an exchange now (a shift just closed); never blocks.
+func (f *Reports) Kick() {
 	if r := f.rep.Load(); r != nil {
 		r.Kick()
 	}
 }
 
-// start is startFleet, keeping the reporter for kick.
-func (f *fleetReports) start(ctx context.Context, t *till, cfg *config.Config, logger *slog.Logger, e gaugedEngine, sc *scannerState) (stop func()) {
-	rep, stop := startFleet(ctx, t, cfg, logger, e, sc)
+// Start is StartFleet, keeping the reporter for Kick.
+func (f *Reports) Start(ctx context.Context, t *Till, cfg *config.Config, version string, logger *slog.Logger, e GaugedEngine, sc *ScannerState) (stop func()) {
+	rep, stop := StartFleet(ctx, t, cfg, version, logger, e, sc)
 	f.rep.Store(rep)
 	return stop
 }
 
-// startFleet runs the till's reports to the hub (package fleet) in a
+// StartFleet runs the till's reports to the hub (package fleet) in a
 // goroutine of their own while ctx lasts, when the till has a hub (the
-// feed's client: wechat.hub_url and a terminal key). stop ends it and waits.
-func startFleet(ctx context.Context, t *till, cfg *config.Config, logger *slog.Logger, e gaugedEngine, sc *scannerState) (_ *fleet.Reporter, stop func()) {
+// feed's client: wechat.hub_url and a terminal key); version is this
+// cardtill's, for the heartbeat. stop ends it and waits.
+func StartFleet(ctx context.Context, t *Till, cfg *config.Config, version string, logger *slog.Logger, e GaugedEngine, sc *ScannerState) (_ *fleet.Reporter, stop func()) {
 	if t.feed == nil {
 		return nil, func() {}
 	}
 	rep, err := fleet.New(fleet.Options{
-		DB: t.db, Hub: t.feed.c, Logger: logger, Interval: cfg.Fleet.Interval.Duration,
+		DB: t.DB, Hub: t.feed.c, Logger: logger, Interval: cfg.Fleet.Interval.Duration,
 		State: func() fleet.State {
 			return fleet.State{Version: version, Store: cfg.Terminal.StoreName, Terminal: cfg.Terminal.ID, Status: e.Status(), Scanner: sc.String()}
 		},
@@ -54,14 +55,14 @@ func startFleet(ctx context.Context, t *till, cfg *config.Config, logger *slog.L
 	return rep, func() { cancel(); wg.Wait() }
 }
 
-// scannerState is the serial scanner's connection as its events say, for
+// ScannerState is the serial scanner's connection as its events say, for
 // the heartbeat.
-type scannerState struct {
+type ScannerState struct {
 	port      bool // a serial scanner is configured (set before use)
 	connected atomic.Bool
 }
 
-func (s *scannerState) String() string {
+func (s *ScannerState) String() string {
 	switch {
 	case s == nil || !s.port:
 		return ""
@@ -71,9 +72,9 @@ func (s *scannerState) String() string {
 	return "disconnected"
 }
 
-// relay passes the reader's events on unchanged (same order, same
+// Relay passes the reader's events on unchanged (same order, same
 // backpressure), noting connects and disconnects.
-func (s *scannerState) relay(ctx context.Context, in <-chan scanner.Event) <-chan scanner.Event {
+func (s *ScannerState) Relay(ctx context.Context, in <-chan scanner.Event) <-chan scanner.Event {
 	out := make(chan scanner.Event)
 	go func() {
 		defer close(out)

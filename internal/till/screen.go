@@ -1,4 +1,4 @@
-package main
+package till
 
 import (
 	"context"
@@ -14,10 +14,10 @@ import (
 	"cardtill/tui"
 )
 
-// shiftReportView is the till screen's ShiftReport hook (F4): the X
+// ShiftReportView is the till screen's ShiftReport hook (F4): the X
 // report of the open shift as text at most 60 cells wide, then its
 // per-hour bars. The screen scrolls it.
-func shiftReportView(db *store.DB) func(id uint64, lang string, width int) (string, error) {
+func ShiftReportView(db *store.DB) func(id uint64, lang string, width int) (string, error) {
 	return func(id uint64, lang string, width int) (string, error) {
 		r, err := report.Build(db, id, report.BuildOptions{})
 		if err != nil {
@@ -28,7 +28,7 @@ func shiftReportView(db *store.DB) func(id uint64, lang string, width int) (stri
 	}
 }
 
-// journalBacklog is the till screen's Backlog hook on the journal: what
+// JournalBacklog is the till screen's Backlog hook on the journal: what
 // waits for WeChat (queued, consuming, in doubt) and the conflicts, newest
 // first, at most limit of each, including those of earlier runs, and
 // which conflicts came after the manager last marked them seen (F6,
@@ -38,7 +38,7 @@ func shiftReportView(db *store.DB) func(id uint64, lang string, width int) (stri
 // store.LatestConsumedByReason); the totals come from the lists unless
 // one is cut, then from the index's own keys (store.CountState,
 // store.CountConsumedByReason).
-func journalBacklog(db *store.DB) func(limit int) (tui.Backlog, error) {
+func JournalBacklog(db *store.DB) func(limit int) (tui.Backlog, error) {
 	return func(limit int) (tui.Backlog, error) {
 		var b tui.Backlog
 		titles := map[string]string{}
@@ -129,11 +129,11 @@ func journalBacklog(db *store.DB) func(limit int) (tui.Backlog, error) {
 // confirmed by a query: a short section for the manager to follow up.
 const queriedShown = 20
 
-// conflictsSeenKey is the journal's meta key of the manager's last "conflicts
+// ConflictsSeenKey is the journal's meta key of the manager's last "conflicts
 // seen" (F6): when, and how many conflicts there were then. Conflicts are
 // final and never pruned, so the ones after are the total less that count,
 // and those that became conflicts after that time.
-const conflictsSeenKey = "screen.conflicts_seen"
+const ConflictsSeenKey = "screen.conflicts_seen"
 
 type conflictsSeen struct {
 	At    time.Time `json:"at"`
@@ -142,19 +142,19 @@ type conflictsSeen struct {
 
 func conflictsSeenMark(db *store.DB) (conflictsSeen, error) {
 	var s conflictsSeen
-	v, err := db.Meta(conflictsSeenKey)
+	v, err := db.Meta(ConflictsSeenKey)
 	if err != nil || v == nil {
 		return s, err
 	}
 	if err := json.Unmarshal(v, &s); err != nil {
-		return conflictsSeen{}, fmt.Errorf("the journal's %s is damaged (%v): press F6 to mark the conflicts seen again", conflictsSeenKey, err)
+		return conflictsSeen{}, fmt.Errorf("the journal's %s is damaged (%v): press F6 to mark the conflicts seen again", ConflictsSeenKey, err)
 	}
 	return s, nil
 }
 
-// ackConflicts is the till screen's AckConflicts hook: it journals that the
+// AckConflicts is the till screen's AckConflicts hook: it journals that the
 // manager saw every conflict there is now.
-func ackConflicts(db *store.DB, now func() time.Time) func() error {
+func AckConflicts(db *store.DB, now func() time.Time) func() error {
 	return func() error {
 		at := now() // before the count: a conflict between the two is still new by time
 		n, err := db.CountState(store.Conflict)
@@ -165,7 +165,7 @@ func ackConflicts(db *store.DB, now func() time.Time) func() error {
 		if err != nil {
 			return err
 		}
-		return db.PutMeta(conflictsSeenKey, v)
+		return db.PutMeta(ConflictsSeenKey, v)
 	}
 }
 
@@ -205,12 +205,12 @@ func backlogOutcome(r store.Redemption, title string) sync.Outcome {
 	return o
 }
 
-// noticeRelay hands the hub's notices, as the engine's feed pulls them,
+// NoticeRelay hands the hub's notices, as the engine's feed pulls them,
 // to the till screen, and keeps the latest in the journal (meta
 // screen.notices) so a restarted screen still lists them. It never blocks
 // the feed: when the screen is not reading the oldest waiting notice gives
 // way; a notice it cannot keep is still shown.
-type noticeRelay struct {
+type NoticeRelay struct {
 	c      chan tui.Notice
 	db     *store.DB // nil: nothing kept
 	logger *slog.Logger
@@ -224,10 +224,10 @@ const (
 	noticesKept = 50
 )
 
-// newNoticeRelay reads the notices kept in db (the screen's past ones);
+// NewNoticeRelay reads the notices kept in db (the screen's past ones);
 // make it before the engine first pulls the feed, so none is both.
-func newNoticeRelay(db *store.DB, logger *slog.Logger) *noticeRelay {
-	r := &noticeRelay{c: make(chan tui.Notice, 64), db: db, logger: logger}
+func NewNoticeRelay(db *store.DB, logger *slog.Logger) *NoticeRelay {
+	r := &NoticeRelay{c: make(chan tui.Notice, 64), db: db, logger: logger}
 	if db == nil {
 		return r
 	}
@@ -243,15 +243,17 @@ func newNoticeRelay(db *store.DB, logger *slog.Logger) *noticeRelay {
 	return r
 }
 
-// past is what the journal held at start, oldest first.
-func (r *noticeRelay) past() []tui.Notice {
+// Past is what the journal held at start, oldest first.
+func (r *NoticeRelay) Past() []tui.Notice {
 	if r == nil {
 		return nil
 	}
 	return r.start
 }
 
-func (r *noticeRelay) deliver(ns []hub.Notice) {
+// Deliver hands a page of the feed's notices to the screen and keeps
+// them in the journal; it never blocks the feed.
+func (r *NoticeRelay) Deliver(ns []hub.Notice) {
 	if r == nil || len(ns) == 0 {
 		return
 	}
@@ -284,8 +286,8 @@ func (r *noticeRelay) deliver(ns []hub.Notice) {
 	}
 }
 
-// notices is the screen's end (nil without a hub).
-func (r *noticeRelay) notices() <-chan tui.Notice {
+// Notices is the screen's end (nil without a hub).
+func (r *NoticeRelay) Notices() <-chan tui.Notice {
 	if r == nil {
 		return nil
 	}
@@ -298,9 +300,9 @@ func (r *noticeRelay) notices() <-chan tui.Notice {
 // the next start.
 const shutdownWait = 10 * time.Second
 
-// shutdown stops e before the journal closes: the answer shows before the
+// Shutdown stops e before the journal closes: the answer shows before the
 // engine's last commit, so Ctrl+C may come first.
-func shutdown(e *sync.Engine, logger *slog.Logger) {
+func Shutdown(e *sync.Engine, logger *slog.Logger) {
 	ctx, cancel := context.WithTimeout(context.Background(), shutdownWait)
 	defer cancel()
 	if err := e.Shutdown(ctx); err != nil {

@@ -1,4 +1,4 @@
-package main
+package till
 
 import (
 	"cardtill/report"
@@ -14,11 +14,11 @@ var feedWords = map[string]map[string]string{
 		"GIFTED": "已转赠", "GIFT_TIMEOUT": "转赠超时", "EXPIRE": "已过期", "UNAVAILABLE": "已停用"},
 }
 
-// conflictDetail is the till screen's ConflictDetail hook: one conflict
+// ConflictDetail is the till screen's ConflictDetail hook: one conflict
 // from the journal (store.Conflict), WeChat's refusal in words
 // (report.ConflictWords), and what the code-status cache (the hub's feed,
 // or WeChat's own answer) says of the code now.
-func conflictDetail(db *store.DB) func(id uint64, lang string) (tui.ConflictDetail, error) {
+func ConflictDetail(db *store.DB) func(id uint64, lang string) (tui.ConflictDetail, error) {
 	return func(id uint64, lang string) (tui.ConflictDetail, error) {
 		e, err := db.Conflict(id)
 		if err != nil {
@@ -46,8 +46,8 @@ func conflictDetail(db *store.DB) func(id uint64, lang string) (tui.ConflictDeta
 	}
 }
 
-// resolveConflict is the till screen's ResolveConflict hook.
-func resolveConflict(db *store.DB) func(id uint64, by, note string) error {
+// ResolveConflict is the till screen's ResolveConflict hook.
+func ResolveConflict(db *store.DB) func(id uint64, by, note string) error {
 	return func(id uint64, by, note string) error {
 		_, err := db.ResolveConflict(id, by, note)
 		return err

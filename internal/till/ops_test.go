@@ -1,4 +1,4 @@
-package main
+package till
 
 import (
 	"context"
@@ -137,8 +137,8 @@ func TestJournalGauge(t *testing.T) {
 	if err != nil || size <= 0 {
 		t.Fatalf("size %d %v", size, err)
 	}
-	var g journalGauge
-	if s := g.fill(sync.Status{QueueDepth: 3}); s.JournalUse != 0 || s.JournalNearlyFull || s.QueueDepth != 3 {
+	var g Gauge
+	if s := g.Fill(sync.Status{QueueDepth: 3}); s.JournalUse != 0 || s.JournalNearlyFull || s.QueueDepth != 3 {
 		t.Fatalf("before the journal is open: %+v", s)
 	}
 	for _, c := range []struct {
@@ -155,8 +155,8 @@ func TestJournalGauge(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		g.set(db)
-		s := g.fill(sync.Status{})
+		g.Set(db)
+		s := g.Fill(sync.Status{})
 		db.Close()
 		if s.JournalNearlyFull != c.nearly || s.JournalUse < c.useFrom || (c.max == 0) != (s.JournalUse == 0) {
 			t.Fatalf("max %d (size %d): %+v", c.max, size, s)

@@ -1,4 +1,4 @@
-package main
+package till
 
 import (
 	"context"
@@ -23,10 +23,10 @@ import (
 // retainEvery is how often the retention runs after the one at start.
 const retainEvery = 24 * time.Hour
 
-// startTillOps starts the retention and the control socket on the open
+// StartOps starts the retention and the control socket on the open
 // journal db. stop ends both and removes the socket. Neither can stop the
 // till: a failure is logged.
-func startTillOps(ctx context.Context, db *store.DB, cfg *config.Config, logger *slog.Logger) (stop func()) {
+func StartOps(ctx context.Context, db *store.DB, cfg *config.Config, logger *slog.Logger) (stop func()) {
 	ctx, cancel := context.WithCancel(ctx)
 	var wg stdsync.WaitGroup
 	tk := time.NewTicker(retainEvery)
@@ -47,8 +47,8 @@ func startTillOps(ctx context.Context, db *store.DB, cfg *config.Config, logger 
 			_ = ln.Close()
 		})
 	}
-	if tillOpsStarted != nil {
-		tillOpsStarted(sock)
+	if fn, ok := ctx.Value(opsStartedKey{}).(func(string)); ok {
+		fn(sock)
 	}
 	return func() {
 		cancel()
@@ -57,9 +57,15 @@ func startTillOps(ctx context.Context, db *store.DB, cfg *config.Config, logger 
 	}
 }
 
-// tillOpsStarted, when a test sets it, learns that a till's operations
-// started and where its control socket listens ("" when it does not).
-var tillOpsStarted func(sock string)
+type opsStartedKey struct{}
+
+// WithOpsStarted returns a context under which StartOps calls fn once the
+// till's operations have started, with where its control socket listens
+// ("" when it does not): how a test of `cardtill run` or `sync` learns the
+// socket is served without polling for it (as httptrace hooks a request).
+func WithOpsStarted(ctx context.Context, fn func(sock string)) context.Context {
+	return context.WithValue(ctx, opsStartedKey{}, fn)
+}
 
 // retention prunes finished redemptions older than days, and forgets the
 // codes used here before usedCodeDays (their tombstones): once at start,
@@ -122,13 +128,15 @@ func logForgotten(logger *slog.Logger) func(time.Time, int, error) {
 	}
 }
 
-// journalGauge adds the journal's fullness to the engine's status. It is
-// set once the journal is open; before that it leaves the status alone.
-type journalGauge struct{ db atomic.Pointer[store.DB] }
+// Gauge adds the journal's fullness to the engine's status. It is set
+// once the journal is open; before that it leaves the status alone.
+type Gauge struct{ db atomic.Pointer[store.DB] }
 
-func (g *journalGauge) set(db *store.DB) { g.db.Store(db) }
+// Set names the open journal.
+func (g *Gauge) Set(db *store.DB) { g.db.Store(db) }
 
-func (g *journalGauge) fill(s sync.Status) sync.Status {
+// Fill adds the journal's use of store.max_size_mb to s.
+func (g *Gauge) Fill(s sync.Status) sync.Status {
 	db := g.db.Load()
 	if db == nil {
 		return s
@@ -142,11 +150,12 @@ func (g *journalGauge) fill(s sync.Status) sync.Status {
 	return s
 }
 
-// gaugedEngine is the engine as the till screen sees it: its Status
+// GaugedEngine is the engine as the till screen sees it: its Status
 // carries the journal's fullness.
-type gaugedEngine struct {
+type GaugedEngine struct {
 	*sync.Engine
-	g *journalGauge
+	Gauge *Gauge
 }
 
-func (e gaugedEngine) Status() sync.Status { return e.g.fill(e.Engine.Status()) }
+// Status is the engine's, with the journal's fullness.
+func (e GaugedEngine) Status() sync.Status { return e.Gauge.Fill(e.Engine.Status()) }
