@@ -87,4 +87,3 @@ func TestConfirmedByQueryReportedAndListed(t *testing.T) {
 		t.Fatalf("listed %+v", q)
 	}
 }
-
