@@ -2,13 +2,10 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
-	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -16,7 +13,7 @@ import (
 
 	"cardtill/hub"
 	"cardtill/internal/config"
-	"cardtill/wechat"
+	"cardtill/internal/hubrun"
 )
 
 func newHubCmd(g *globals) *cobra.Command {
@@ -89,24 +86,24 @@ func openHubStore(ctx context.Context, g *globals, readOnly bool, log *slog.Logg
 	return st, cfg, nil
 }
 
+// runHub opens what the hub needs (config, log, token source, store) and
+// serves (internal/hubrun) until ctx ends.
 func runHub(ctx context.Context, g *globals) error {
 	cfg, err := g.config()
 	if err != nil {
 		return err
 	}
-	push, err := config.NewPushCodec(cfg)
-	if err != nil {
+	if _, err := config.NewPushCodec(cfg); err != nil {
 		return err
 	}
-	listen, err := cfg.HubListenAddr()
-	if err != nil {
+	if _, err := cfg.HubListenAddr(); err != nil {
 		return err
 	}
 	log, err := g.logger(cfg, true)
 	if err != nil {
 		return err
 	}
-	tokens, err := hubTokenSource(cfg, g, log)
+	tokens, err := hubrun.TokenSource(cfg, g.env, log)
 	if err != nil {
 		return err
 	}
@@ -114,81 +111,12 @@ func runHub(ctx context.Context, g *globals) error {
 	if err != nil {
 		return err
 	}
-	adminAddr, err := cfg.HubAdminListenAddr()
-	if err != nil {
-		return err
+	err = hubrun.Serve(ctx, cfg, st, tokens, log, g.stderr)
+	var le *hubrun.ListenError
+	if errors.As(err, &le) {
+		return usageError(le.Err)
 	}
-	dash, err := newHubDashboard(cfg, st, log)
-	if err != nil {
-		return err
-	}
-	hopts := hub.Options{Push: push, Store: st, Tokens: tokens, Logger: log, TrustedProxies: config.Prefixes(cfg.Hub.TrustedProxies)}
-	if dash != nil {
-		hopts.Dashboard = dash.Handler()
-	}
-	srv, err := hub.NewServer(hopts)
-	if err != nil {
-		return err
-	}
-	sock := hub.AdminSocketPath(cfg.Hub.StorePath)
-	adminLn, err := hub.ListenAdmin(sock)
-	if err != nil {
-		return usageError(err)
-	}
-	defer os.Remove(sock)
-	ln, err := net.Listen("tcp", listen)
-	if err != nil {
-		_ = adminLn.Close()
-		return usageError(fmt.Errorf("hub.listen %q: %w: pick a free address", listen, err))
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	adminDone := make(chan error, 1)
-	go func() { adminDone <- srv.ServeAdmin(ctx, adminLn) }()
-	dashDone := make(chan error, 1)
-	if adminAddr == "" {
-		dashDone <- nil
-	} else {
-		dln, err := net.Listen("tcp", adminAddr)
-		if err != nil {
-			cancel()
-			<-adminDone
-			_ = ln.Close()
-			return usageError(fmt.Errorf("hub.admin_listen %q: %w: pick a free address", adminAddr, err))
-		}
-		fmt.Fprintf(g.stderr, "cardtill hub: web dashboard also on %s%s\n", dln.Addr(), hub.PathDashboard)
-		go func() { dashDone <- srv.ServeDashboard(ctx, dln, cfg.Hub.TLSCert, cfg.Hub.TLSKey) }()
-	}
-	warmed := make(chan struct{})
-	go func() { defer close(warmed); warmTokens(ctx, tokens, log) }()
-	defer func() { <-warmed }()
-	scheme := "https"
-	switch {
-	case cfg.Hub.TLSCert == "" && cfg.Hub.BehindProxy:
-		scheme = fmt.Sprintf("plain http behind a reverse proxy (hub.behind_proxy; trusted proxies %v): it must terminate TLS, tokens and terminal keys cross this network in the clear", cfg.Hub.TrustedProxies)
-		log.Warn("plain HTTP beyond loopback (hub.behind_proxy = true): only the reverse proxy in front may reach this port", "listen", ln.Addr().String())
-	case cfg.Hub.TLSCert == "":
-		scheme = "http on loopback (plain: put a TLS reverse proxy on this machine in front)"
-	}
-	fmt.Fprintf(g.stderr, "cardtill hub listening on %s, %s; push URL path %s\n", ln.Addr(), scheme, hub.PathPush)
-	store := cfg.Hub.StorePath
-	if cfg.Hub.DatabaseURL != "" {
-		store = hub.RedactURL(cfg.Hub.DatabaseURL)
-	}
-	log.Info("hub started", "listen", ln.Addr().String(), "tls", cfg.Hub.TLSCert != "", "store", store, "appid", cfg.Hub.AppID)
-	err = srv.Serve(ctx, ln, cfg.Hub.TLSCert, cfg.Hub.TLSKey)
-	cancel()
-	if aerr := <-adminDone; aerr != nil && err == nil {
-		err = aerr
-	}
-	if derr := <-dashDone; derr != nil && err == nil {
-		err = derr
-	}
-	if err != nil {
-		return err
-	}
-	log.Info("hub stopped")
-	return nil
+	return err
 }
 
 // hubAdmin is what the events and terminal commands need: the hub's file
@@ -237,7 +165,7 @@ Notices for store managers (card_sku_remind, card_pass_check,
 card_not_pass_check, update_member_card, card_pay_order) are marked NOTICE.`,
 		Args: exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			from, err := parseSince(since, time.Now())
+			from, err := hubrun.ParseSince(since, time.Now())
 			if err != nil {
 				return usageError(err)
 			}
@@ -250,116 +178,15 @@ card_not_pass_check, update_member_card, card_pay_order) are marked NOTICE.`,
 				return err
 			}
 			if asJSON {
-				return printEventsJSON(g, evs)
+				return hubrun.EventsJSON(g.stdout, evs)
 			}
-			return printEvents(g, evs)
+			return hubrun.Events(g.stdout, evs)
 		},
 	}
 	cmd.Flags().StringVar(&since, "since", "24h", "duration back from now (24h) or a time (2026-11-22, RFC 3339)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "one JSON object per line, with the typed event and its raw XML")
 	cmd.Flags().IntVar(&limit, "limit", 0, "at most this many of the newest events (0 = all)")
 	return cmd
-}
-
-// parseSince reads --since: a duration back from now, or a date/time.
-func parseSince(s string, now time.Time) (time.Time, error) {
-	if s == "" {
-		return time.Time{}, nil
-	}
-	if d, err := time.ParseDuration(s); err == nil {
-		if d < 0 {
-			return time.Time{}, fmt.Errorf("--since %q: use a positive duration such as 24h", s)
-		}
-		return now.Add(-d), nil
-	}
-	for _, layout := range []string{time.RFC3339, "2006-01-02T15:04:05", "2006-01-02 15:04:05", "2006-01-02"} {
-		if t, err := time.ParseInLocation(layout, s, time.Local); err == nil {
-			return t, nil
-		}
-	}
-	return time.Time{}, fmt.Errorf("--since %q: write a duration (24h, 30m) or a time (2026-11-22, 2026-11-22T10:00:00+08:00)", s)
-}
-
-func printEvents(g *globals, evs []hub.EventRecord) error {
-	if len(evs) == 0 {
-		fmt.Fprintln(g.stdout, "no events in that period")
-		return nil
-	}
-	tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "RECEIVED\tMODE\tEVENT\tCARD\tCODE\tNOTICE\tDETAIL")
-	for _, r := range evs {
-		ev, err := r.Parsed()
-		card, code, detail := "", "", ""
-		if err != nil {
-			detail = "unreadable: " + err.Error()
-		} else {
-			h := ev.Head()
-			card, code, detail = h.CardID, h.UserCardCode, eventDetail(ev)
-		}
-		name, mark := r.Event, ""
-		if name == "" {
-			name = "(message)"
-		}
-		if r.Notice {
-			mark = "NOTICE"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Received.Local().Format("2006-01-02 15:04:05"), r.Mode, name, card, code, mark, detail)
-	}
-	return tw.Flush()
-}
-
-// eventDetail is the one-line gist of an event for the listing.
-func eventDetail(ev wechat.Event) string {
-	switch e := ev.(type) {
-	case *wechat.CardSkuRemind:
-		return e.Detail
-	case *wechat.CardNotPassCheck:
-		return "refused: " + e.RefuseReason
-	case *wechat.CardPassCheck:
-		return "passed review"
-	case *wechat.UpdateMemberCard:
-		return fmt.Sprintf("bonus %+d, balance %+d", e.ModifyBonus, e.ModifyBalance)
-	case *wechat.CardPayOrder:
-		return fmt.Sprintf("order %s %s (%s) %s", e.OrderID, e.Status, e.OrderType, e.Memo)
-	case *wechat.UserGetCard:
-		if e.OldUserCardCode != "" {
-			return "gift received, replaces code " + e.OldUserCardCode
-		}
-	case *wechat.UserGiftingCard:
-		return "being given to a friend"
-	case *wechat.UserConsumeCard:
-		return "consumed via " + e.ConsumeSource
-	case *wechat.UserPayFromPayCell:
-		return fmt.Sprintf("paid %d of %d fen", e.Fee, e.OriginalFee)
-	}
-	if u := ev.Head().Unknown; len(u) > 0 {
-		keys := make([]string, 0, len(u))
-		for k := range u {
-			keys = append(keys, k)
-		}
-		return "other fields: " + strings.Join(keys, ",")
-	}
-	return ""
-}
-
-func printEventsJSON(g *globals, evs []hub.EventRecord) error {
-	enc := json.NewEncoder(g.stdout)
-	enc.SetEscapeHTML(false) // raw XML stays readable
-	for _, r := range evs {
-		ev, err := r.Parsed()
-		line := struct {
-			hub.EventRecord
-			Record wechat.Event `json:"record,omitempty"`
-			Error  string       `json:"error,omitempty"`
-		}{EventRecord: r, Record: ev}
-		if err != nil {
-			line.Error = err.Error()
-		}
-		if err := enc.Encode(line); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 func newHubTerminalCmd(g *globals) *cobra.Command {
@@ -430,52 +257,6 @@ func newHubTerminalCmd(g *globals) *cobra.Command {
 		},
 	})
 	return cmd
-}
-
-// hubTokenSource is the token service's source: WeChat's stable_token
-// (newStableTokenSource, as a till with token_source = "stable") with the
-// hub's appid, AppSecret (hub.secret_file or CARDTILL_HUB_SECRET) and
-// api_base. A hub without them cannot serve /v1/token, which is what it is
-// for, so a missing one is a configuration error naming the key.
-func hubTokenSource(cfg *config.Config, g *globals, log *slog.Logger) (hub.TokenSource, error) {
-	h := cfg.Hub
-	if h.AppID == "" {
-		return nil, &config.Error{Path: cfg.Path, Key: "hub.appid", Msg: "not set: the token service asks WeChat for the tills' access token with the AppID (WeChat admin console, Development > Basic configuration)"}
-	}
-	if !strings.HasPrefix(h.APIBase, "https://") && !strings.HasPrefix(h.APIBase, "http://") {
-		return nil, &config.Error{Path: cfg.Path, Key: "hub.api_base", Msg: fmt.Sprintf("%q must be an http(s) URL such as https://api.weixin.qq.com", h.APIBase)}
-	}
-	secret, err := cfg.HubSecret(g.env)
-	if err != nil {
-		return nil, config.WithPath(err, cfg.Path)
-	}
-	return expiringTokens{config.NewStableTokenSource(h.APIBase, h.AppID, secret, log, nil)}, nil
-}
-
-// expiringTokens adapts wechat's token source to hub.TokenSource.
-type expiringTokens struct{ src wechat.ExpiringTokenSource }
-
-func (e expiringTokens) Token(ctx context.Context) (string, time.Time, error) {
-	return e.src.TokenExpiry(ctx)
-}
-
-// Invalidate drops bad when a till reports WeChat refused it
-// (hub.TokenInvalidator), so the next till asking gets a fresh one.
-func (e expiringTokens) Invalidate(bad string) { e.src.Invalidate(bad) }
-
-// warmTokens fetches the first token at start so that a wrong AppSecret,
-// an IP missing from WeChat's whitelist or an unreachable WeChat shows in
-// the log at once rather than at a till's first request. The hub keeps
-// running either way (pushes do not need a token); the token never reaches
-// the log.
-func warmTokens(ctx context.Context, tokens hub.TokenSource, log *slog.Logger) {
-	_, exp, err := tokens.Token(ctx)
-	switch {
-	case err == nil:
-		log.Info("token service ready", "expires_in", time.Until(exp).Round(time.Second).String())
-	case ctx.Err() == nil: // not merely stopped before WeChat answered
-		log.Error("token service: no access token from WeChat yet; tills asking for one get 502 until it works", "err", err)
-	}
 }
 
 func newHubMigrateStoreCmd(g *globals) *cobra.Command {

@@ -2,18 +2,17 @@ package main
 
 import (
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"cardtill/hub"
+	"cardtill/internal/hubrun"
 	"cardtill/store"
 )
 
@@ -75,78 +74,11 @@ marked (!) and listed first.`,
 				}
 				return nil
 			}
-			return printTills(g, now, views)
+			return hubrun.Tills(g.stdout, now, views)
 		},
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "one JSON object per line")
 	return cmd
-}
-
-func printTills(g *globals, now time.Time, views []hub.TillView) error {
-	if len(views) == 0 {
-		fmt.Fprintln(g.stdout, "no tills: add a terminal key with 'cardtill hub terminal add NAME' and set the till's wechat.hub_url")
-		return nil
-	}
-	tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "\tSTORE\tTILL\tVERSION\tWECHAT\tLAST REPORT\tQUEUE\tOLDEST\tCONFLICTS\tJOURNAL\tSHIFT\tNOTE")
-	marked := 0
-	for _, v := range views {
-		mark := ""
-		if v.Marked() {
-			mark, marked = "!", marked+1
-		}
-		if v.Never {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t\t\t\t\t\t\t\t\t%s\n", mark, v.StoreName(), v.Till, v.Marks(now))
-			continue
-		}
-		hb := v.Heartbeat
-		state := "online"
-		if !hb.Online {
-			state = "offline"
-			if !hb.OfflineSince.IsZero() {
-				state += " " + hub.Ago(now, hb.OfflineSince)
-			}
-		}
-		journal := "-"
-		if hb.JournalUse > 0 {
-			journal = fmt.Sprintf("%.0f%%", hb.JournalUse*100)
-		}
-		shift := "-"
-		if hb.Shift != nil {
-			shift = fmt.Sprintf("#%d %s (%d)", hb.Shift.ID, hb.Shift.Cashier, hb.Shift.Total)
-		}
-		oldest := "-"
-		if hb.QueueDepth > 0 {
-			oldest = hub.Ago(now, hb.OldestQueued)
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s ago\t%d\t%s\t%d\t%s\t%s\t%s\n", mark, v.StoreName(), v.Till, hb.Version, state,
-			hub.Ago(now, v.Received), hb.QueueDepth, oldest, hb.OpenConflicts, journal, shift, v.Marks(now))
-	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	if marked > 0 {
-		fmt.Fprintf(g.stdout, "%d of %d tills need a look (!)\n", marked, len(views))
-	}
-	return nil
-}
-
-// parseDay reads --from/--to: a date (local midnight; for --to the end of
-// that day) or an RFC 3339 time.
-func parseDay(flag, s string, end bool) (time.Time, error) {
-	if s == "" {
-		return time.Time{}, nil
-	}
-	if t, err := time.ParseInLocation("2006-01-02", s, time.Local); err == nil {
-		if end {
-			t = t.AddDate(0, 0, 1)
-		}
-		return t, nil
-	}
-	if t, err := time.Parse(time.RFC3339, s); err == nil {
-		return t, nil
-	}
-	return time.Time{}, fmt.Errorf("%s %q: write a date (2026-11-22) or a time (2026-11-22T10:00:00+08:00)", flag, s)
 }
 
 func oneFormat(asJSON, asCSV bool) error {
@@ -172,10 +104,10 @@ func newHubShiftsCmd(g *globals) *cobra.Command {
 			}
 			q := hub.ShiftQuery{Store: storeName}
 			var err error
-			if q.From, err = parseDay("--from", from, false); err != nil {
+			if q.From, err = hubrun.ParseDay("--from", from, false); err != nil {
 				return usageError(err)
 			}
-			if q.To, err = parseDay("--to", to, true); err != nil {
+			if q.To, err = hubrun.ParseDay("--to", to, true); err != nil {
 				return usageError(err)
 			}
 			fr, _, err := openFleet(cmd.Context(), g, true)
@@ -196,9 +128,9 @@ func newHubShiftsCmd(g *globals) *cobra.Command {
 				}
 				return nil
 			case asCSV:
-				return shiftsCSV(g, rs)
+				return hubrun.ShiftsCSV(g.stdout, rs)
 			}
-			return printShifts(g, rs)
+			return hubrun.Shifts(g.stdout, rs)
 		},
 	}
 	cmd.Flags().StringVar(&storeName, "store", "", "only this store (or till)")
@@ -207,60 +139,6 @@ func newHubShiftsCmd(g *globals) *cobra.Command {
 	cmd.Flags().BoolVar(&asJSON, "json", false, "one JSON object per line, with the whole Z report")
 	cmd.Flags().BoolVar(&asCSV, "csv", false, "CSV with a header line")
 	return cmd
-}
-
-var shiftColumns = []string{"closed", "store", "till", "shift", "cashier", "opened", "total", "consumed_online", "offline_consumed", "offline_accepted", "conflicts", "refused", "pending"}
-
-func shiftRow(r hub.ShiftRecord, at func(time.Time) string) []string {
-	z := r.Z
-	n := func(k string) string { return strconv.Itoa(z.ByOutcome[k]) }
-	st := r.Store
-	if st == "" {
-		st = r.Till
-	}
-	return []string{at(r.ClosedAt), st, r.Till, strconv.FormatUint(r.ShiftID, 10), r.Cashier, at(r.OpenedAt), strconv.Itoa(z.Total),
-		n(store.OutcomeConsumedOnline), n(store.OutcomeOfflineConsumed), strconv.Itoa(z.OfflineAccepted), n(store.OutcomeConflict), n(store.OutcomeRefused), n(store.OutcomePending)}
-}
-
-func localTime(t time.Time) string {
-	if t.IsZero() {
-		return ""
-	}
-	return t.Local().Format("2006-01-02 15:04")
-}
-
-func printShifts(g *globals, rs []hub.ShiftRecord) error {
-	if len(rs) == 0 {
-		fmt.Fprintln(g.stdout, "no shifts reported in that period")
-		return nil
-	}
-	tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, strings.ToUpper(strings.ReplaceAll(strings.Join(shiftColumns, "\t"), "_", " ")))
-	total := 0
-	for _, r := range rs {
-		fmt.Fprintln(tw, strings.Join(shiftRow(r, localTime), "\t"))
-		total += r.Z.Total
-	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	fmt.Fprintf(g.stdout, "%d shifts, %d redemptions\n", len(rs), total)
-	return nil
-}
-
-func shiftsCSV(g *globals, rs []hub.ShiftRecord) error {
-	w := csv.NewWriter(g.stdout)
-	_ = w.Write(shiftColumns)
-	for _, r := range rs {
-		_ = w.Write(shiftRow(r, func(t time.Time) string {
-			if t.IsZero() {
-				return ""
-			}
-			return t.Format(time.RFC3339)
-		}))
-	}
-	w.Flush()
-	return w.Error()
 }
 
 func newHubConflictsCmd(g *globals) *cobra.Command {
@@ -294,9 +172,9 @@ recorded. --open lists only those not yet resolved. REF names a conflict for
 				}
 				return nil
 			case asCSV:
-				return conflictsCSV(g, cs)
+				return hubrun.ConflictsCSV(g.stdout, cs)
 			}
-			return printConflicts(g, cs, open)
+			return hubrun.Conflicts(g.stdout, cs, open)
 		},
 	}
 	cmd.Flags().BoolVar(&open, "open", false, "only conflicts not yet resolved")
@@ -304,80 +182,6 @@ recorded. --open lists only those not yet resolved. REF names a conflict for
 	cmd.Flags().BoolVar(&asCSV, "csv", false, "CSV with a header line")
 	cmd.AddCommand(newHubResolveCmd(g))
 	return cmd
-}
-
-func conflictRef(c hub.ConflictRecord) string { return c.Till + "/" + strconv.FormatUint(c.ID, 10) }
-
-var conflictColumns = []string{"at", "ref", "store", "till", "code", "card", "cashier", "reason", "status", "resolved_by", "resolved_at", "note"}
-
-func conflictRow(c hub.ConflictRecord, at func(time.Time) string) []string {
-	st := c.Store
-	if st == "" {
-		st = c.Till
-	}
-	card := c.CardTitle
-	if card == "" {
-		card = c.CardID
-	}
-	reason := c.ReasonText
-	if reason == "" {
-		reason = c.Reason
-	}
-	status, by, when, note := "open", "", "", ""
-	if r := c.Resolution; r != nil {
-		status, by, when, note = "resolved", r.By, at(r.At), r.Note
-		if r.AtHQ {
-			status = "resolved at HQ"
-			if c.Unheard {
-				status += " (till not told yet)"
-			}
-		}
-	}
-	return []string{at(c.At), conflictRef(c), st, c.Till, c.Code, card, c.Cashier, reason, status, by, when, note}
-}
-
-func printConflicts(g *globals, cs []hub.ConflictRecord, open bool) error {
-	if len(cs) == 0 {
-		if open {
-			fmt.Fprintln(g.stdout, "no open conflicts")
-		} else {
-			fmt.Fprintln(g.stdout, "no conflicts reported")
-		}
-		return nil
-	}
-	tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "AT\tREF\tSTORE\tCODE\tCARD\tCASHIER\tREASON\tSTATUS")
-	n := 0
-	for _, c := range cs {
-		row := conflictRow(c, localTime)
-		status := row[8]
-		if c.Resolution != nil {
-			status += ": " + c.Resolution.By + ": " + c.Resolution.Note
-		} else {
-			n++
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", row[0], row[1], row[2], row[4], row[5], row[6], row[7], status)
-	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	fmt.Fprintf(g.stdout, "%d conflicts, %d open\n", len(cs), n)
-	return nil
-}
-
-func conflictsCSV(g *globals, cs []hub.ConflictRecord) error {
-	w := csv.NewWriter(g.stdout)
-	_ = w.Write(conflictColumns)
-	for _, c := range cs {
-		_ = w.Write(conflictRow(c, func(t time.Time) string {
-			if t.IsZero() {
-				return ""
-			}
-			return t.Format(time.RFC3339)
-		}))
-	}
-	w.Flush()
-	return w.Error()
 }
 
 func newHubResolveCmd(g *globals) *cobra.Command {

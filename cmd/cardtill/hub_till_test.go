@@ -17,6 +17,7 @@ import (
 
 	"cardtill/hub"
 	"cardtill/internal/config"
+	"cardtill/internal/hubrun"
 	"cardtill/internal/till"
 	"cardtill/sync"
 	"cardtill/wechat"
@@ -75,7 +76,7 @@ func newHubRig(t *testing.T) *hubRig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tokens, err := hubTokenSource(cfg, g, log)
+	tokens, err := hubrun.TokenSource(cfg, g.env, log)
 	if err != nil {
 		t.Fatal(err)
 	}
