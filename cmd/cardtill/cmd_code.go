@@ -1,21 +1,17 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"net/url"
 	"strings"
-	"text/tabwriter"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"cardtill/internal/config"
+	"cardtill/internal/lookup"
 	"cardtill/scanner"
 	"cardtill/wechat"
 )
@@ -39,31 +35,6 @@ configuration or network problem (the message says what to check).`,
 	}
 	cmd.AddCommand(newCodeGetCmd(g), newCodeDecryptCmd(g))
 	return cmd
-}
-
-// codeInfoJSON is what `code get --json` prints when WeChat answered.
-type codeInfoJSON struct {
-	Code       string     `json:"code"`
-	CardID     string     `json:"card_id"`
-	CardTitle  string     `json:"card_title,omitempty"`
-	CardType   string     `json:"card_type,omitempty"`
-	Status     string     `json:"status"`
-	StatusText string     `json:"status_text"`
-	CanConsume bool       `json:"can_consume"`
-	OpenID     string     `json:"openid"`
-	BeginTime  *time.Time `json:"begin_time"`
-	EndTime    *time.Time `json:"end_time"`
-}
-
-// codeRefusedJSON is what --json prints when WeChat refused the look-up
-// (exit 1).
-type codeRefusedJSON struct {
-	Code        string `json:"code,omitempty"`
-	EncryptCode string `json:"encrypt_code,omitempty"`
-	CardID      string `json:"card_id,omitempty"`
-	Errcode     int    `json:"errcode"`
-	Errmsg      string `json:"errmsg"`
-	Reason      string `json:"reason"`
 }
 
 func newCodeGetCmd(g *globals) *cobra.Command {
@@ -168,57 +139,21 @@ func runCodeGet(ctx context.Context, g *globals, arg, cardID string, asJSON bool
 	code := p.Code
 	if code == "" {
 		if code, err = wx.Decrypt(ctx, p.EncryptCode); err != nil {
-			return codeFailed(g, cfg, err, asJSON, codeRefusedJSON{EncryptCode: p.EncryptCode, CardID: cardID})
+			return codeFailed(g, cfg, err, asJSON, lookup.Refused{EncryptCode: p.EncryptCode, CardID: cardID})
 		}
 	}
-	info, usedCard, err := lookUpCode(ctx, wx, cfg, code, cardID)
+	out, err := lookup.Get(ctx, wx, cfg, code, cardID)
 	if err != nil {
-		return codeFailed(g, cfg, err, asJSON, codeRefusedJSON{Code: code, CardID: cardID})
-	}
-	if info.CardID == "" {
-		info.CardID = usedCard
-	}
-	out := codeInfoJSON{
-		Code: code, CardID: info.CardID, Status: string(info.Status), StatusText: statusText(info),
-		CanConsume: info.CanConsume, OpenID: info.OpenID,
-		BeginTime: timeOrNil(info.BeginTime), EndTime: timeOrNil(info.EndTime),
-	}
-	if info.CardID != "" {
-		// The title only helps; a failure costs nothing but the title.
-		cctx, cancel := context.WithTimeout(ctx, cfg.WeChat.Timeout.Duration)
-		if card, err := wx.GetCard(cctx, info.CardID); err == nil {
-			out.CardTitle, out.CardType = card.Title, card.Type
-		}
-		cancel()
+		return codeFailed(g, cfg, err, asJSON, lookup.Refused{Code: code, CardID: cardID})
 	}
 	if asJSON {
 		return json.NewEncoder(g.stdout).Encode(out)
 	}
-	return printCodeInfo(g.stdout, out)
-}
-
-// lookUpCode queries with check_consume false. Like the till, when WeChat
-// does not know a plain code and no card_id was given, it tries each of
-// wechat.custom_code_cards.
-func lookUpCode(ctx context.Context, wx *wechat.Client, cfg *config.Config, code, cardID string) (wechat.CodeInfo, string, error) {
-	info, err := wx.GetCode(ctx, cardID, code, false)
-	if err == nil || cardID != "" || wechat.Code(err) != wechat.CodeInvalidSerial {
-		return info, cardID, err
-	}
-	for _, c := range cfg.WeChat.CustomCodeCards {
-		info, err2 := wx.GetCode(ctx, c, code, false)
-		if err2 == nil {
-			return info, c, nil
-		}
-		if wechat.Code(err2) != wechat.CodeInvalidSerial {
-			return info, c, err2
-		}
-	}
-	return info, "", err
+	return lookup.Print(g.stdout, out)
 }
 
 func runCodeDecrypt(ctx context.Context, g *globals, arg string, asJSON bool) error {
-	enc, err := encryptCodeArg(arg)
+	enc, err := lookup.EncryptCode(arg)
 	if err != nil {
 		return usageError(fmt.Errorf("code decrypt: %w", err))
 	}
@@ -228,7 +163,7 @@ func runCodeDecrypt(ctx context.Context, g *globals, arg string, asJSON bool) er
 	}
 	code, err := wx.Decrypt(ctx, enc)
 	if err != nil {
-		return codeFailed(g, cfg, err, asJSON, codeRefusedJSON{EncryptCode: enc})
+		return codeFailed(g, cfg, err, asJSON, lookup.Refused{EncryptCode: enc})
 	}
 	if asJSON {
 		return json.NewEncoder(g.stdout).Encode(struct {
@@ -240,36 +175,9 @@ func runCodeDecrypt(ctx context.Context, g *globals, arg string, asJSON bool) er
 	return err
 }
 
-// encryptCodeArg takes the encrypt_code out of a scanned link or query
-// string, and URL-decodes one that was copied from a link.
-func encryptCodeArg(arg string) (string, error) {
-	s := strings.TrimSpace(arg)
-	if s == "" {
-		return "", errors.New("ENCRYPTED is empty: give the encrypt_code, or the scanned link carrying it")
-	}
-	if strings.Contains(s, "encrypt_code=") {
-		p, err := scanner.Parse(s)
-		if err != nil {
-			return "", err
-		}
-		if p.EncryptCode == "" {
-			return "", errors.New("the link carries no encrypt_code")
-		}
-		return p.EncryptCode, nil
-	}
-	if strings.Contains(s, "%") {
-		d, err := url.QueryUnescape(s)
-		if err != nil {
-			return "", fmt.Errorf("%q is neither an encrypt_code nor a URL-encoded one: %v", s, err)
-		}
-		s = d
-	}
-	return s, nil
-}
-
 // codeFailed reports a failed look-up: WeChat's refusal exits 1 (with the
 // refusal as JSON under --json), anything else exits 2 with what to check.
-func codeFailed(g *globals, cfg *config.Config, err error, asJSON bool, refused codeRefusedJSON) error {
+func codeFailed(g *globals, cfg *config.Config, err error, asJSON bool, refused lookup.Refused) error {
 	var ce *config.Error
 	if errors.As(err, &ce) {
 		return err
@@ -277,7 +185,7 @@ func codeFailed(g *globals, cfg *config.Config, err error, asJSON bool, refused 
 	// A refusal of the look-up itself (not of the token fetch before it).
 	var ae *wechat.APIError
 	if errors.As(err, &ae) && ae.Class() == wechat.ClassRejected && strings.HasPrefix(ae.Op, "card/") {
-		reason := refusalText(ae.Code, refused.CardID != "")
+		reason := lookup.RefusalText(ae.Code, refused.CardID != "")
 		if asJSON {
 			refused.Errcode, refused.Errmsg, refused.Reason = ae.Code, ae.Msg, reason
 			if werr := json.NewEncoder(g.stdout).Encode(refused); werr != nil {
@@ -287,124 +195,5 @@ func codeFailed(g *globals, cfg *config.Config, err error, asJSON bool, refused 
 		}
 		return withExit(exitFailure, fmt.Errorf("WeChat refused: %s (errcode %d: %s)", reason, ae.Code, ae.Msg))
 	}
-	return usageError(fmt.Errorf("%v\n  check: %s", err, whatToCheck(cfg, err)))
-}
-
-// refusalText says in plain words why WeChat refused a look-up.
-func refusalText(code int, withCard bool) string {
-	switch code {
-	case wechat.CodeInvalidSerial:
-		if withCard {
-			return "WeChat does not know this code for that card_id: check the code's digits and the card_id"
-		}
-		return "WeChat does not know this code: check its digits; a custom-code card needs --card-id (or the card in wechat.custom_code_cards)"
-	case wechat.CodeInvalidCode:
-		return "this is not a valid code: WeChat codes are 1 to 20 characters"
-	case wechat.CodeEncryptCode:
-		return "WeChat cannot decrypt this: it is not an encrypt_code of this AppID, or it was damaged or cut short (URL-decode it if it came from a link)"
-	case wechat.CodeCardStatus:
-		return "the card itself is not in a usable state (check it in the WeChat admin console)"
-	}
-	return "WeChat refused the look-up"
-}
-
-// whatToCheck says what to look at when a look-up got no answer or was
-// refused for a reason of the setup.
-func whatToCheck(cfg *config.Config, err error) string {
-	var he *wechat.HubError
-	if errors.As(err, &he) {
-		if he.Refused() {
-			return "the terminal key: ask HQ to add this till (cardtill hub terminal add " + cmp.Or(cfg.Terminal.ID, "NAME") + ") and put the key in wechat.terminal_key_file"
-		}
-		return "the hub (" + cfg.WeChat.HubURL + "): it could not hand out a token; 'cardtill doctor' says why"
-	}
-	if ue := (*wechat.UnknownError)(nil); errors.As(err, &ue) && ue.Op == wechat.OpHubToken {
-		return "the network to the hub: can this PC reach " + cfg.WeChat.HubURL + " (DNS, proxy, firewall), and does the hub run? 'cardtill doctor' checks it"
-	}
-	if errors.Is(err, wechat.ErrOutcomeUnknown) || errors.Is(err, context.DeadlineExceeded) {
-		return "the network: can this PC reach " + cfg.WeChat.APIBase + " (DNS, proxy, firewall)? 'cardtill doctor' checks it"
-	}
-	switch c, _ := wechat.ClassOf(err); c {
-	case wechat.ClassToken:
-		return "the access token: wechat.token_source and its credentials; 'cardtill doctor' checks them"
-	case wechat.ClassRetryable:
-		return "nothing on this side: WeChat is busy or a quota is reached; try again in a few minutes"
-	case wechat.ClassConfig:
-		switch wechat.Code(err) {
-		case wechat.CodeInvalidCardID, wechat.CodeMissingCardID:
-			return "the card_id (--card-id or wechat.custom_code_cards): WeChat does not know it for this AppID"
-		case wechat.CodeIPNotWhitelisted:
-			return "the AppID's IP whitelist in the WeChat admin console, or use token_source = \"hub\""
-		case wechat.CodeInvalidAppID, wechat.CodeInvalidAppSecret:
-			return "wechat.appid and the AppSecret (or the terminal key for token_source = \"hub\"); 'cardtill doctor' checks them"
-		}
-		return "the AppID's card API permissions in the WeChat admin console"
-	}
-	return "the [wechat] section of the config; 'cardtill doctor' checks it"
-}
-
-// statusText is a code's status in plain words.
-func statusText(info wechat.CodeInfo) string {
-	switch info.Status {
-	case wechat.StatusNormal:
-		if info.CanConsume {
-			return "valid: can be written off now"
-		}
-		if !info.BeginTime.IsZero() && time.Now().Before(info.BeginTime) {
-			return "valid but not yet: its validity window has not begun"
-		}
-		return "valid but WeChat would not write it off now"
-	case wechat.StatusConsumed:
-		return "already written off"
-	case wechat.StatusExpire:
-		return "expired"
-	case wechat.StatusGifting:
-		return "being given to a friend (not usable while the gift is pending)"
-	case wechat.StatusGiftTimeout:
-		return "a gift that was not accepted in time"
-	case wechat.StatusDelete:
-		return "deleted by the customer"
-	case wechat.StatusUnavailable:
-		return "made unavailable by the merchant"
-	}
-	return "status " + string(info.Status) + " (not one cardtill knows)"
-}
-
-func timeOrNil(t time.Time) *time.Time {
-	if t.IsZero() {
-		return nil
-	}
-	return &t
-}
-
-func printCodeInfo(w io.Writer, c codeInfoJSON) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "code\t%s\n", c.Code)
-	fmt.Fprintf(tw, "status\t%s: %s\n", c.Status, c.StatusText)
-	card := c.CardID
-	if c.CardTitle != "" {
-		card += "  (" + c.CardTitle + ")"
-	}
-	fmt.Fprintf(tw, "card_id\t%s\n", card)
-	fmt.Fprintf(tw, "openid\t%s\n", cmp.Or(c.OpenID, "(none)"))
-	fmt.Fprintf(tw, "valid\t%s\n", validity(c.BeginTime, c.EndTime))
-	yes := "no"
-	if c.CanConsume {
-		yes = "yes"
-	}
-	fmt.Fprintf(tw, "can_consume\t%s\n", yes)
-	return tw.Flush()
-}
-
-func validity(begin, end *time.Time) string {
-	const layout = "2006-01-02 15:04 MST"
-	switch {
-	case begin == nil && end == nil:
-		return "no window given"
-	case begin == nil:
-		return "until " + end.Local().Format(layout)
-	case end == nil:
-		return "from " + begin.Local().Format(layout)
-	}
-	return begin.Local().Format(layout) + " to " + end.Local().Format(layout)
+	return usageError(fmt.Errorf("%v\n  check: %s", err, lookup.WhatToCheck(cfg, err)))
 }
