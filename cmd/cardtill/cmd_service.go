@@ -2,34 +2,21 @@ package main
 
 import (
 	"path/filepath"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	"cardtill/internal/config"
+	"cardtill/internal/winsvc"
 )
 
-// The Windows service that runs the hub. On Linux the packages ship
-// systemd units instead (cardtill-hub.service).
-const (
-	serviceName        = "cardtill-hub"
-	serviceDisplayName = "cardtill hub"
-	serviceDescription = "cardtill HQ hub: WeChat card event push receiver, token service and code-status feed for the tills."
-)
-
-// Windows restarts the hub after a failure: 5 s, 30 s, then every 60 s; the
-// count resets after a day without one. `cardtill service install` sets
-// this, and so does the MSI (sc.exe failure in packaging/windows/cardtill.wxs,
-// kept equal by TestMSIServiceMatchesCode).
-var serviceRestartDelays = []time.Duration{5 * time.Second, 30 * time.Second, 60 * time.Second}
-
-const serviceRecoveryReset = 24 * time.Hour
+// The Windows service that runs the hub: its names and restart policy
+// are internal/winsvc's.
 
 func newServiceCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "service",
 		Short: "Install, remove, start or stop the hub as a Windows service",
-		Long: `cardtill service manages the Windows service "` + serviceName + `", which runs
+		Long: `cardtill service manages the Windows service "` + winsvc.Name + `", which runs
 'cardtill hub' at boot as LocalSystem and is restarted by Windows 5 s, 30 s
 and 60 s after a failure. Run these from an Administrator prompt.
 

@@ -9,49 +9,11 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"time"
-
-	"golang.org/x/sys/windows"
-	"golang.org/x/sys/windows/svc"
-	"golang.org/x/sys/windows/svc/mgr"
 
 	"cardtill/internal/config"
 	"cardtill/internal/doctor"
+	"cardtill/internal/winsvc"
 )
-
-// recoveryActions restart the hub after serviceRestartDelays (cmd_service.go).
-var recoveryActions = func() []mgr.RecoveryAction {
-	var out []mgr.RecoveryAction
-	for _, d := range serviceRestartDelays {
-		out = append(out, mgr.RecoveryAction{Type: mgr.ServiceRestart, Delay: d})
-	}
-	return out
-}()
-
-const recoveryResetSeconds = uint32(serviceRecoveryReset / time.Second)
-
-// connectManager opens the service manager, explaining the usual failure.
-func connectManager() (*mgr.Mgr, error) {
-	m, err := mgr.Connect()
-	if err != nil {
-		if errors.Is(err, windows.ERROR_ACCESS_DENIED) {
-			return nil, errors.New("the Windows service manager refused access: run this from an Administrator prompt")
-		}
-		return nil, fmt.Errorf("connect to the Windows service manager: %w", err)
-	}
-	return m, nil
-}
-
-func openService(m *mgr.Mgr) (*mgr.Service, error) {
-	s, err := m.OpenService(serviceName)
-	if err != nil {
-		if errors.Is(err, windows.ERROR_SERVICE_DOES_NOT_EXIST) {
-			return nil, fmt.Errorf("service %s is not installed: run 'cardtill service install'", serviceName)
-		}
-		return nil, fmt.Errorf("open service %s: %w", serviceName, err)
-	}
-	return s, nil
-}
 
 func serviceInstall(g *globals) error {
 	exe, err := os.Executable()
@@ -75,34 +37,10 @@ func serviceInstall(g *globals) error {
 		return err
 	}
 	warnReadableSecrets(g, cfg)
-	m, err := connectManager()
-	if err != nil {
+	if err := winsvc.Install(exe, "service", "run", "--config", path); err != nil {
 		return withExit(exitFailure, err)
 	}
-	defer m.Disconnect()
-	if s, err := m.OpenService(serviceName); err == nil {
-		s.Close()
-		return withExit(exitFailure, fmt.Errorf("service %s is already installed: 'cardtill service uninstall' first to change it", serviceName))
-	}
-	s, err := m.CreateService(serviceName, exe, mgr.Config{
-		DisplayName:      serviceDisplayName,
-		Description:      serviceDescription,
-		StartType:        mgr.StartAutomatic,
-		DelayedAutoStart: true,
-	}, "service", "run", "--config", path)
-	if err != nil {
-		return withExit(exitFailure, fmt.Errorf("create service %s: %w", serviceName, err))
-	}
-	defer s.Close()
-	if err := s.SetRecoveryActions(recoveryActions, recoveryResetSeconds); err != nil {
-		_ = s.Delete()
-		return withExit(exitFailure, fmt.Errorf("set recovery actions of %s: %w", serviceName, err))
-	}
-	if err := s.SetRecoveryActionsOnNonCrashFailures(true); err != nil {
-		_ = s.Delete()
-		return withExit(exitFailure, fmt.Errorf("set recovery actions of %s: %w", serviceName, err))
-	}
-	fmt.Fprintf(g.stdout, "installed service %s (%s service run --config %s); start it with 'cardtill service start'\n", serviceName, exe, path)
+	fmt.Fprintf(g.stdout, "installed service %s (%s service run --config %s); start it with 'cardtill service start'\n", winsvc.Name, exe, path)
 	return nil
 }
 
@@ -116,103 +54,37 @@ func warnReadableSecrets(g *globals, cfg *config.Config) {
 }
 
 func serviceUninstall(g *globals) error {
-	m, err := connectManager()
-	if err != nil {
+	if err := winsvc.Uninstall(); err != nil {
 		return withExit(exitFailure, err)
 	}
-	defer m.Disconnect()
-	s, err := openService(m)
-	if err != nil {
-		return withExit(exitFailure, err)
-	}
-	defer s.Close()
-	if st, err := s.Query(); err == nil && st.State != svc.Stopped {
-		if err := stopAndWait(s); err != nil {
-			return withExit(exitFailure, err)
-		}
-	}
-	if err := s.Delete(); err != nil {
-		return withExit(exitFailure, fmt.Errorf("delete service %s: %w", serviceName, err))
-	}
-	fmt.Fprintf(g.stdout, "removed service %s; the config and journal in %s are kept\n", serviceName, filepath.Dir(config.DefaultPath()))
+	fmt.Fprintf(g.stdout, "removed service %s; the config and journal in %s are kept\n", winsvc.Name, filepath.Dir(config.DefaultPath()))
 	return nil
 }
 
 func serviceStart(g *globals) error {
-	m, err := connectManager()
-	if err != nil {
-		return withExit(exitFailure, err)
-	}
-	defer m.Disconnect()
-	s, err := openService(m)
-	if err != nil {
-		return withExit(exitFailure, err)
-	}
-	defer s.Close()
-	if err := s.Start(); err != nil {
-		return withExit(exitFailure, fmt.Errorf("start service %s: %w", serviceName, err))
-	}
-	if err := waitState(s, svc.Running, 30*time.Second); err != nil {
+	if err := winsvc.Start(); err != nil {
 		where := "cardtill.log next to hub.store_path"
 		if cfg, cerr := g.config(); cerr == nil {
 			where = serviceLogFile(cfg)
 		}
 		return withExit(exitFailure, fmt.Errorf("%w: see the log (%s)", err, where))
 	}
-	fmt.Fprintf(g.stdout, "service %s is running\n", serviceName)
+	fmt.Fprintf(g.stdout, "service %s is running\n", winsvc.Name)
 	return nil
 }
 
 func serviceStop(g *globals) error {
-	m, err := connectManager()
-	if err != nil {
+	if err := winsvc.Stop(); err != nil {
 		return withExit(exitFailure, err)
 	}
-	defer m.Disconnect()
-	s, err := openService(m)
-	if err != nil {
-		return withExit(exitFailure, err)
-	}
-	defer s.Close()
-	if err := stopAndWait(s); err != nil {
-		return withExit(exitFailure, err)
-	}
-	fmt.Fprintf(g.stdout, "service %s is stopped\n", serviceName)
+	fmt.Fprintf(g.stdout, "service %s is stopped\n", winsvc.Name)
 	return nil
-}
-
-func stopAndWait(s *mgr.Service) error {
-	if _, err := s.Control(svc.Stop); err != nil {
-		return fmt.Errorf("stop service %s: %w", serviceName, err)
-	}
-	return waitState(s, svc.Stopped, 40*time.Second)
-}
-
-// waitState polls the service manager until the service reaches want.
-func waitState(s *mgr.Service, want svc.State, limit time.Duration) error {
-	deadline := time.Now().Add(limit)
-	for {
-		st, err := s.Query()
-		if err != nil {
-			return fmt.Errorf("query service %s: %w", serviceName, err)
-		}
-		if st.State == want {
-			return nil
-		}
-		if want == svc.Running && st.State == svc.Stopped {
-			return fmt.Errorf("service %s stopped right after starting (exit code %d)", serviceName, st.ServiceSpecificExitCode)
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("service %s did not reach the wanted state within %s", serviceName, limit)
-		}
-		time.Sleep(300 * time.Millisecond)
-	}
 }
 
 // serviceRun is what the service manager starts: the hub, stopped by a
 // Stop or Shutdown request.
 func serviceRun(g *globals) error {
-	isSvc, err := svc.IsWindowsService()
+	isSvc, err := winsvc.IsService()
 	if err != nil {
 		return err
 	}
@@ -224,47 +96,16 @@ func serviceRun(g *globals) error {
 	if cfg, err := g.config(); err == nil && cfg.Log.File == "" {
 		cfg.Log.File = serviceLogFile(cfg)
 	}
-	return svc.Run(serviceName, &hubService{g: g})
+	return winsvc.Run(func(ctx context.Context) error { return runHub(ctx, g) }, func(err error) { logHubExit(g, err) }, exitCodeOf)
 }
 
-type hubService struct{ g *globals }
-
-func (h *hubService) Execute(_ []string, req <-chan svc.ChangeRequest, status chan<- svc.Status) (bool, uint32) {
-	status <- svc.Status{State: svc.StartPending}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	done := make(chan error, 1)
-	go func() { done <- runHub(ctx, h.g) }()
-	status <- svc.Status{State: svc.Running, Accepts: svc.AcceptStop | svc.AcceptShutdown}
-	for {
-		select {
-		case err := <-done:
-			// The hub ended by itself: report a failure so that the
-			// recovery actions restart it.
-			h.logExit(err)
-			return true, uint32(exitCodeOf(err))
-		case c := <-req:
-			switch c.Cmd {
-			case svc.Interrogate:
-				status <- c.CurrentStatus
-			case svc.Stop, svc.Shutdown:
-				status <- svc.Status{State: svc.StopPending}
-				cancel()
-				if err := <-done; err != nil {
-					h.logExit(err)
-				}
-				return false, 0
-			}
-		}
-	}
-}
-
-func (h *hubService) logExit(err error) {
-	cfg, cerr := h.g.config()
+// logHubExit writes why the hub service ended to its log.
+func logHubExit(g *globals, err error) {
+	cfg, cerr := g.config()
 	if cerr != nil || err == nil {
 		return
 	}
-	if log, lerr := h.g.logger(cfg, false); lerr == nil {
+	if log, lerr := g.logger(cfg, false); lerr == nil {
 		log.Error("hub stopped", "err", err)
 	}
 }

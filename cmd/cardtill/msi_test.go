@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"cardtill/internal/winsvc"
 )
 
 // wxsFile is what of packaging/windows/cardtill.wxs the code must agree with.
@@ -54,8 +56,8 @@ func readWXS(t *testing.T) wxsFile {
 func TestMSIServiceMatchesCode(t *testing.T) {
 	w := readWXS(t)
 	s := w.Service
-	if s.Name != serviceName || w.Control.Name != serviceName || s.DisplayName != serviceDisplayName || s.Description != serviceDescription {
-		t.Errorf("wxs service %q/%q (%q), control %q; code: %q/%q (%q)", s.Name, s.DisplayName, s.Description, w.Control.Name, serviceName, serviceDisplayName, serviceDescription)
+	if s.Name != winsvc.Name || w.Control.Name != winsvc.Name || s.DisplayName != winsvc.DisplayName || s.Description != winsvc.Description {
+		t.Errorf("wxs service %q/%q (%q), control %q; code: %q/%q (%q)", s.Name, s.DisplayName, s.Description, w.Control.Name, winsvc.Name, winsvc.DisplayName, winsvc.Description)
 	}
 	if !strings.HasPrefix(s.Arguments, "service run --config ") {
 		t.Errorf("service arguments %q do not start the hub as 'cardtill service run'", s.Arguments)
@@ -64,10 +66,10 @@ func TestMSIServiceMatchesCode(t *testing.T) {
 		t.Errorf("'cardtill service run' is not a command: %v", err)
 	}
 	var actions []string
-	for _, d := range serviceRestartDelays {
+	for _, d := range winsvc.RestartDelays {
 		actions = append(actions, fmt.Sprintf("restart/%d", d.Milliseconds()))
 	}
-	want := fmt.Sprintf("sc.exe failure %s reset= %d actions= %s ", serviceName, int(serviceRecoveryReset/time.Second), strings.Join(actions, "/"))
+	want := fmt.Sprintf("sc.exe failure %s reset= %d actions= %s ", winsvc.Name, int(winsvc.RecoveryReset/time.Second), strings.Join(actions, "/"))
 	var recovery string
 	for _, a := range w.Actions {
 		if a.ID == "HubRecovery" {
@@ -77,7 +79,7 @@ func TestMSIServiceMatchesCode(t *testing.T) {
 	if !strings.Contains(recovery, want) {
 		t.Errorf("HubRecovery %q lacks %q", recovery, want)
 	}
-	if !strings.Contains(recovery, "failureflag "+serviceName+" 1") {
+	if !strings.Contains(recovery, "failureflag "+winsvc.Name+" 1") {
 		t.Errorf("HubRecovery %q does not restart on non-crash failures (the code sets SetRecoveryActionsOnNonCrashFailures)", recovery)
 	}
 }
