@@ -51,6 +51,8 @@ func TestExitCodes(t *testing.T) {
 	}{
 		{"version", []string{"version"}, 0, ""},
 		{"unknown command", []string{"frobnicate"}, 2, "unknown command"},
+		{"misspelt command", []string{"doctr"}, 2, "Did you mean this?\n\tdoctor"},
+		{"no command", []string{}, 0, ""},
 		{"unknown flag", []string{"version", "--frob"}, 2, "unknown flag"},
 		{"extra args", []string{"version", "x"}, 2, "expected no arguments"},
 		{"bad config", []string{"--config", bad, "config", "show"}, 2, "offline.mode"},

@@ -35,7 +35,7 @@ till screen and needs no scanner.port.`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 && !listen {
-				return &usageErr{msg: "cardtill ports: a PORT is only taken with --listen; see 'cardtill ports --help'"}
+				return usageError(errors.New("cardtill ports: a PORT is only taken with --listen; see 'cardtill ports --help'"))
 			}
 			sc := configuredScanner(g)
 			if listen {

@@ -92,9 +92,6 @@ func exitCode(err error, stderr io.Writer) int {
 		return exitUsage
 	}
 	fmt.Fprintf(stderr, "cardtill: %v\n", err)
-	if isUsage(err) || strings.HasPrefix(err.Error(), "unknown command") {
-		return exitUsage
-	}
 	return exitFailure
 }
 
@@ -110,6 +107,20 @@ Configuration:         ` + config.DefaultPath() + ` (or --config FILE); a commen
                        sample with every key: cardtill config example`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		// The root runs itself so that a word that is no command is a
+		// usage error of ours (exit 2), not cobra's text to match.
+		Args:                       cobra.ArbitraryArgs,
+		SuggestionsMinimumDistance: 2,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return cmd.Help()
+			}
+			msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
+			if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+				msg += "\n\nDid you mean this?\n\t" + strings.Join(s, "\n\t")
+			}
+			return usageError(fmt.Errorf("%s\nsee 'cardtill --help'", msg))
+		},
 	}
 	root.PersistentFlags().StringVar(&g.configPath, "config", "",
 		"config file (default $CARDTILL_CONFIG, else "+config.DefaultPath()+")")
@@ -122,22 +133,11 @@ Configuration:         ` + config.DefaultPath() + ` (or --config FILE); a commen
 	return root
 }
 
-// isUsage reports whether err is one of cobra's argument errors.
-func isUsage(err error) bool {
-	var ue *usageErr
-	return errors.As(err, &ue)
-}
-
-// usageErr is returned by argument validators.
-type usageErr struct{ msg string }
-
-func (e *usageErr) Error() string { return e.msg }
-
 // exactArgs is cobra.ExactArgs with an error that maps to exit code 2.
 func exactArgs(n int, what string) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
 		if len(args) != n {
-			return &usageErr{msg: fmt.Sprintf("%s: expected %s; see 'cardtill %s --help'", cmd.CommandPath(), what, cmd.Name())}
+			return usageError(fmt.Errorf("%s: expected %s; see 'cardtill %s --help'", cmd.CommandPath(), what, cmd.Name()))
 		}
 		return nil
 	}
