@@ -15,6 +15,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 
 	"cardtill/store"
+	"cardtill/words"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -265,7 +266,7 @@ func TestChineseHasNoEnglish(t *testing.T) {
 		t.Error("the check finds no English in the English report: it cannot fail")
 	}
 	// every reason a conflict may have has words in both languages
-	for code := range reasonNames["en"] {
+	for _, code := range words.Codes() {
 		for _, lang := range []string{"en", "zh"} {
 			w := ConflictWords(lang, ConflictLine{ReasonCode: code, Errcode: 40099})
 			if lang == "zh" && len(LatinWords(w, nil)) > 0 {

@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 
+	"cardtill/words"
+
 	"github.com/charmbracelet/x/ansi"
 )
 
@@ -186,7 +188,7 @@ func Text(r Report, o Options) string {
 		p.rule("-")
 		p.line(c["refused_by"])
 		for _, x := range r.RefusedByReason {
-			p.kv(2, reasonName(o.lang(), x.Name), itoa(x.Count))
+			p.kv(2, words.Short(o.lang(), x.Name), itoa(x.Count))
 		}
 	}
 	p.rule("-")
@@ -321,11 +323,8 @@ func ConflictWords(lang string, x ConflictLine) string {
 	switch x.ReasonCode {
 	case "", "rejected", "conflict":
 	default:
-		if n, ok := conflictNames[lang][x.ReasonCode]; ok {
-			return n
-		}
-		if n, ok := reasonNames[lang][x.ReasonCode]; ok {
-			return n
+		if _, ok := words.For(lang, x.ReasonCode); ok {
+			return words.Conflict(lang, x.ReasonCode)
 		}
 	}
 	if x.Errcode != 0 {

@@ -655,7 +655,7 @@ func (e *Engine) offlineDecision(rec Record) (Outcome, error) {
 		e.logOnce("journal full", "journal full: offline acceptance refused until it is synced and compacted or [store] max_size_mb is raised", "err", err)
 		saved, err = e.j.Transition(rec.ID, StateReceived, StateRejected, func(x *Record) {
 			x.Reason = ReasonOfflineJournalFull
-			x.ReasonText = "WeChat unreachable and the till's journal is full ([store] max_size_mb): offline acceptance stopped"
+			x.ReasonText = "WeChat unreachable and the till's journal is full: offline acceptance stopped"
 			if cached != nil {
 				x.CardID = firstNonEmpty(x.CardID, cached.CardID)
 			}
@@ -792,7 +792,7 @@ func refusalText(w *WeChatError) string {
 	case ReasonUnavailable:
 		return "not usable (deleted, given away, expired or disabled)"
 	case ReasonConfig:
-		return fmt.Sprintf("WeChat refused the request (errcode %d: %s): a configuration problem, not the customer's — check wechat.custom_code_cards, API permissions and the IP whitelist", w.Code, w.Msg)
+		return fmt.Sprintf("WeChat refused the request (errcode %d: %s): a configuration problem, not the customer's — the card_id of a custom-code card, the AppID's API permissions or its IP whitelist", w.Code, w.Msg)
 	}
 	return fmt.Sprintf("WeChat refused (errcode %d: %s)", w.Code, w.Msg)
 }

@@ -95,10 +95,10 @@ type Decision struct {
 // Decide applies the policy. It is a pure function of p and in.
 func (p Policy) Decide(in PolicyInput) Decision {
 	if p.Mode == ModeRefuse {
-		return Decision{Reason: ReasonOfflineRefused, Text: "WeChat unreachable and offline acceptance is off (offline.mode = \"refuse\")"}
+		return Decision{Reason: ReasonOfflineRefused, Text: "WeChat unreachable and this till does not accept coupons offline"}
 	}
 	if re := p.codeRE(); !re.MatchString(in.Code) {
-		return Decision{Reason: ReasonOfflineNotACode, Text: fmt.Sprintf("WeChat unreachable and %q does not look like a coupon code (offline.code_pattern %s): not accepted offline", in.Code, re)}
+		return Decision{Reason: ReasonOfflineNotACode, Text: fmt.Sprintf("WeChat unreachable and %q does not look like a coupon code (pattern %s): not accepted offline", in.Code, re)}
 	}
 	if c := in.Cached; c != nil {
 		// Deleted, used, given away (being given: GIFTING; given, the code
@@ -114,18 +114,18 @@ func (p Policy) Decide(in PolicyInput) Decision {
 	}
 	if len(p.AllowCards) > 0 {
 		if cardID == "" {
-			return Decision{Reason: ReasonOfflineCard, Text: "WeChat unreachable and the card of this code is unknown; offline acceptance is limited to offline.allow_cards"}
+			return Decision{Reason: ReasonOfflineCard, Text: "WeChat unreachable and the card of this code is unknown; offline acceptance is limited to some cards"}
 		}
 		if !slices.Contains(p.AllowCards, cardID) {
-			return Decision{Reason: ReasonOfflineCard, Text: fmt.Sprintf("WeChat unreachable and card %s is not in offline.allow_cards", cardID)}
+			return Decision{Reason: ReasonOfflineCard, Text: fmt.Sprintf("WeChat unreachable and card %s is not among the cards accepted offline", cardID)}
 		}
 	}
 	if in.Cached == nil && p.UnknownCodes == ModeRefuse {
-		return Decision{Reason: ReasonOfflineUnknownCode, Text: "WeChat unreachable and this code is not in the local cache (offline.unknown_codes = \"refuse\")"}
+		return Decision{Reason: ReasonOfflineUnknownCode, Text: "WeChat unreachable and this code is not in the local cache: unknown codes are not accepted offline"}
 	}
 	if p.MaxAge > 0 && !in.OfflineSince.IsZero() {
 		if age := in.Now.Sub(in.OfflineSince); age > p.MaxAge {
-			return Decision{Reason: ReasonOfflineTooLong, Text: fmt.Sprintf("offline since %s, longer than offline.max_age (%s) — ask a manager", in.OfflineSince.Format("15:04"), p.MaxAge)}
+			return Decision{Reason: ReasonOfflineTooLong, Text: fmt.Sprintf("offline since %s, longer than the %s allowed — ask a manager", in.OfflineSince.Format("15:04"), p.MaxAge)}
 		}
 	}
 	if limit := p.MaxPerShift + in.Overrides; p.MaxPerShift >= 0 && in.AcceptedInShift >= limit {
@@ -137,9 +137,9 @@ func (p Policy) Decide(in PolicyInput) Decision {
 // limitText is the refusal at the shift's offline limit.
 func limitText(accepted, max, overrides int) string {
 	if overrides > 0 {
-		return fmt.Sprintf("offline limit reached (%d of %d this shift: offline.max_per_shift %d + %d allowed by a manager) — ask a manager", accepted, max+overrides, max, overrides)
+		return fmt.Sprintf("offline limit reached (%d of %d this shift: %d + %d allowed by a manager) — ask a manager", accepted, max+overrides, max, overrides)
 	}
-	return fmt.Sprintf("offline limit reached (%d of %d this shift, offline.max_per_shift) — ask a manager", accepted, max)
+	return fmt.Sprintf("offline limit reached (%d of %d this shift) — ask a manager", accepted, max)
 }
 
 func (p Policy) codeRE() *regexp.Regexp {

@@ -21,17 +21,17 @@ func TestPolicyDecide(t *testing.T) {
 		textNeedle string
 	}{
 		{"accepts within limits", base, sync.PolicyInput{Now: t0, OfflineSince: t0.Add(-time.Hour), AcceptedInShift: 2}, true, sync.ReasonAcceptedOffline, "checked"},
-		{"mode refuse", sync.Policy{Mode: "refuse"}, sync.PolicyInput{Now: t0}, false, sync.ReasonOfflineRefused, "offline.mode"},
+		{"mode refuse", sync.Policy{Mode: "refuse"}, sync.PolicyInput{Now: t0}, false, sync.ReasonOfflineRefused, "does not accept coupons offline"},
 		{"shift limit", base, sync.PolicyInput{Now: t0, AcceptedInShift: 3}, false, sync.ReasonOfflineShiftLimit, "3 of 3"},
 		{"no shift limit when negative", sync.Policy{MaxPerShift: -1}, sync.PolicyInput{Now: t0, AcceptedInShift: 1000}, true, sync.ReasonAcceptedOffline, ""},
 		{"zero per shift accepts none", sync.Policy{}, sync.PolicyInput{Now: t0}, false, sync.ReasonOfflineShiftLimit, "0 of 0"},
-		{"too long offline", base, sync.PolicyInput{Now: t0, OfflineSince: t0.Add(-5 * time.Hour)}, false, sync.ReasonOfflineTooLong, "offline.max_age"},
+		{"too long offline", base, sync.PolicyInput{Now: t0, OfflineSince: t0.Add(-5 * time.Hour)}, false, sync.ReasonOfflineTooLong, "longer than the 4h0m0s allowed"},
 		{"exactly max age still accepted", base, sync.PolicyInput{Now: t0, OfflineSince: t0.Add(-4 * time.Hour)}, true, sync.ReasonAcceptedOffline, ""},
 		{"card not allowed", sync.Policy{AllowCards: []string{"pA"}, MaxPerShift: -1}, sync.PolicyInput{Now: t0, CardID: "pB"}, false, sync.ReasonOfflineCard, "pB"},
 		{"card allowed", sync.Policy{AllowCards: []string{"pA"}, MaxPerShift: -1}, sync.PolicyInput{Now: t0, CardID: "pA"}, true, sync.ReasonAcceptedOffline, ""},
 		{"card from cache allowed", sync.Policy{AllowCards: []string{"pA"}, MaxPerShift: -1}, sync.PolicyInput{Now: t0, Cached: &sync.CachedStatus{Status: "NORMAL", CardID: "pA"}}, true, sync.ReasonAcceptedOffline, ""},
-		{"card unknown with allow list", sync.Policy{AllowCards: []string{"pA"}, MaxPerShift: -1}, sync.PolicyInput{Now: t0}, false, sync.ReasonOfflineCard, "allow_cards"},
-		{"unknown code refused", sync.Policy{UnknownCodes: "refuse", MaxPerShift: -1}, sync.PolicyInput{Now: t0}, false, sync.ReasonOfflineUnknownCode, "unknown_codes"},
+		{"card unknown with allow list", sync.Policy{AllowCards: []string{"pA"}, MaxPerShift: -1}, sync.PolicyInput{Now: t0}, false, sync.ReasonOfflineCard, "limited to some cards"},
+		{"unknown code refused", sync.Policy{UnknownCodes: "refuse", MaxPerShift: -1}, sync.PolicyInput{Now: t0}, false, sync.ReasonOfflineUnknownCode, "not in the local cache"},
 		{"known code accepted despite unknown refuse", sync.Policy{UnknownCodes: "refuse", MaxPerShift: -1}, sync.PolicyInput{Now: t0, Cached: &sync.CachedStatus{Status: "NORMAL"}}, true, sync.ReasonAcceptedOffline, ""},
 		{"feed says deleted", base, sync.PolicyInput{Now: t0, Cached: &sync.CachedStatus{Status: "DELETE", At: t0}}, false, sync.ReasonOfflineKnownBad, "deleted"},
 		{"feed says consumed", base, sync.PolicyInput{Now: t0, Cached: &sync.CachedStatus{Status: "CONSUMED", At: t0}}, false, sync.ReasonOfflineKnownBad, "already used"},
@@ -41,13 +41,13 @@ func TestPolicyDecide(t *testing.T) {
 		{"gifted refused even when the card is allowed", sync.Policy{AllowCards: []string{"pA"}, MaxPerShift: -1}, sync.PolicyInput{Now: t0, CardID: "pA", Cached: &sync.CachedStatus{Status: "GIFTED", CardID: "pA", At: t0}}, false, sync.ReasonOfflineKnownBad, "code changed"},
 		{"feed says normal", base, sync.PolicyInput{Now: t0, Cached: &sync.CachedStatus{Status: "NORMAL", At: t0}}, true, sync.ReasonAcceptedOffline, ""},
 		{"typed text is not a code", base, sync.PolicyInput{Now: t0, Code: "abc"}, false, sync.ReasonOfflineNotACode, `"abc"`},
-		{"too short for a code", base, sync.PolicyInput{Now: t0, Code: "123456789"}, false, sync.ReasonOfflineNotACode, "code_pattern"},
+		{"too short for a code", base, sync.PolicyInput{Now: t0, Code: "123456789"}, false, sync.ReasonOfflineNotACode, "does not look like a coupon code"},
 		{"too long for a code", base, sync.PolicyInput{Now: t0, Code: "123456789012345678901"}, false, sync.ReasonOfflineNotACode, "10,20"},
 		{"ten digits", base, sync.PolicyInput{Now: t0, Code: "1234567890"}, true, sync.ReasonAcceptedOffline, ""},
 		{"twenty digits", base, sync.PolicyInput{Now: t0, Code: "12345678901234567890"}, true, sync.ReasonAcceptedOffline, ""},
 		{"custom pattern accepts custom codes", sync.Policy{MaxPerShift: -1, CodePattern: regexp.MustCompile(`^CUST-[0-9]{4}$`)}, sync.PolicyInput{Now: t0, Code: "CUST-8848"}, true, sync.ReasonAcceptedOffline, ""},
 		{"custom pattern refuses the rest", sync.Policy{MaxPerShift: -1, CodePattern: regexp.MustCompile(`^CUST-[0-9]{4}$`)}, sync.PolicyInput{Now: t0, Code: "452998530302"}, false, sync.ReasonOfflineNotACode, "CUST"},
-		{"mode refuse says so first", sync.Policy{Mode: "refuse"}, sync.PolicyInput{Now: t0, Code: "abc"}, false, sync.ReasonOfflineRefused, "offline.mode"},
+		{"mode refuse says so first", sync.Policy{Mode: "refuse"}, sync.PolicyInput{Now: t0, Code: "abc"}, false, sync.ReasonOfflineRefused, "does not accept coupons offline"},
 	}
 	for _, tt := range tests {
 		if tt.in.Code == "" {

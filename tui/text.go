@@ -6,6 +6,7 @@ import (
 
 	"cardtill/scanner"
 	"cardtill/sync"
+	"cardtill/words"
 )
 
 // Text is one language's catalogue: every text the cashier reads. A
@@ -74,7 +75,8 @@ type Text struct {
 	// KeyLong are the help screen's longer descriptions, by key name.
 	KeyLong map[string]string
 
-	// Reasons explain refusals in words a cashier uses (TILL-SCREEN.md).
+	// Reasons explain refusals in words a cashier uses (TILL-SCREEN.md),
+	// from package words, the one catalogue the reports share.
 	Reasons map[sync.Reason]string
 	// Rejects explain scans that are not coupon codes.
 	Rejects map[scanner.RejectKind]string
@@ -105,4 +107,13 @@ func LangFromEnv() string {
 		}
 	}
 	return "en"
+}
+
+// reasonsIn is package words' screen line for every reason, in lang.
+func reasonsIn(lang string) map[sync.Reason]string {
+	m := make(map[sync.Reason]string)
+	for _, c := range words.Codes() {
+		m[sync.Reason(c)] = words.Screen(lang, c)
+	}
+	return m
 }

@@ -2,7 +2,6 @@ package tui
 
 import (
 	"cardtill/scanner"
-	"cardtill/sync"
 )
 
 var textEN = Text{
@@ -76,42 +75,7 @@ var textEN = Text{
 	ConflictHereFmt: "Accepted offline here at %s, then refused by WeChat — ask a manager",
 	UsedAtFmt:       "at %s (%s)", ExpiredFmt: "Expired on %s", NotYetFmt: "Not valid until %s", OfflineLimitFmt: "Offline limit reached (%d of %d this shift) — ask a manager",
 
-	Reasons: map[sync.Reason]string{
-		sync.ReasonOK:                 "Redeemed",
-		sync.ReasonConfirmedByQuery:   "Redeemed — confirmed by WeChat after its answer was lost",
-		sync.ReasonAcceptedOffline:    "Accepted offline — will be checked later",
-		sync.ReasonAlreadyUsed:        "Already used",
-		sync.ReasonUsedHere:           "Already redeemed at this till",
-		sync.ReasonExpired:            "Expired",
-		sync.ReasonNotYetValid:        "Not valid yet",
-		sync.ReasonGifting:            "Being given to a friend — ask the customer to finish or cancel",
-		sync.ReasonGiftTimeout:        "Gift timed out — ask the customer to reopen the card",
-		sync.ReasonGifted:             "Given away to someone else",
-		sync.ReasonDeleted:            "Deleted by the customer",
-		sync.ReasonUnavailable:        "Not usable (disabled by the merchant)",
-		sync.ReasonUnknownCode:        "Not a coupon of this store",
-		sync.ReasonInvalidCode:        "Not a valid coupon code",
-		sync.ReasonCardStatus:         "This card is not active — ask a manager",
-		sync.ReasonMarked:             "Reserved by another till",
-		sync.ReasonTimeLimit:          "Not usable at this time of day",
-		sync.ReasonNotConsumable:      "WeChat says it cannot be used",
-		sync.ReasonConfig:             "Till set-up problem — call a manager",
-		sync.ReasonRejected:           "Refused by WeChat",
-		sync.ReasonDuplicateRead:      "Same code just scanned — ignored",
-		sync.ReasonInDoubt:            "WeChat did not answer — being checked",
-		sync.ReasonConflict:           "Accepted offline, then refused by WeChat",
-		sync.ReasonOfflineRefused:     "WeChat offline — this till does not accept coupons offline",
-		sync.ReasonOfflineShiftLimit:  "Offline limit reached — ask a manager",
-		sync.ReasonOfflineTooLong:     "WeChat offline too long — no more offline acceptance",
-		sync.ReasonOfflineCard:        "WeChat offline — this card is not accepted offline",
-		sync.ReasonOfflineUnknownCode: "WeChat offline — unknown code not accepted offline",
-		sync.ReasonOfflineKnownBad:    "Known to be unusable (from the store's feed)",
-		sync.ReasonOfflineJournalFull: "WeChat offline — till storage full, no offline acceptance; call IT",
-		sync.ReasonOfflineNotACode:    "WeChat offline — that is not a coupon code",
-		sync.ReasonNoShift:            "No shift open — press F2 to open one",
-		sync.ReasonCancelled:          "Cancelled by the cashier",
-		sync.ReasonInterrupted:        "Till stopped before answering — nothing redeemed, scan again",
-	},
+	Reasons: reasonsIn("en"),
 	Rejects: map[scanner.RejectKind]string{
 		scanner.RejectTooLong:         "Unreadable scan (too long) — scan again",
 		scanner.RejectNonPrintable:    "Unreadable scan — scan again",

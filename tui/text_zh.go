@@ -2,7 +2,6 @@ package tui
 
 import (
 	"cardtill/scanner"
-	"cardtill/sync"
 )
 
 var textZH = Text{
@@ -76,42 +75,7 @@ var textZH = Text{
 	ConflictHereFmt: "本机离线受理（%s）后被微信拒绝 — 请找店长",
 	UsedAtFmt:       "%s（%s）", ExpiredFmt: "已过期（%s）", NotYetFmt: "未到使用时间（%s）", OfflineLimitFmt: "已达离线受理上限（本班次 %d / %d）— 请找店长",
 
-	Reasons: map[sync.Reason]string{
-		sync.ReasonOK:                 "核销成功",
-		sync.ReasonConfirmedByQuery:   "已核销 — 应答丢失后经微信查询确认",
-		sync.ReasonAcceptedOffline:    "离线已受理 · 联网后自动核销",
-		sync.ReasonAlreadyUsed:        "已核销",
-		sync.ReasonUsedHere:           "本机已核销",
-		sync.ReasonExpired:            "已过期",
-		sync.ReasonNotYetValid:        "未到使用时间",
-		sync.ReasonGifting:            "转赠中，请顾客完成或取消转赠",
-		sync.ReasonGiftTimeout:        "转赠超时，请顾客重新打开卡券",
-		sync.ReasonGifted:             "已转赠给他人",
-		sync.ReasonDeleted:            "顾客已删除该券",
-		sync.ReasonUnavailable:        "卡券不可用",
-		sync.ReasonUnknownCode:        "非本店卡券 / 无效券码",
-		sync.ReasonInvalidCode:        "无效券码",
-		sync.ReasonCardStatus:         "卡券未生效 — 请找店长",
-		sync.ReasonMarked:             "已被其他收银台占用",
-		sync.ReasonTimeLimit:          "当前时段不可用",
-		sync.ReasonNotConsumable:      "微信显示不可核销",
-		sync.ReasonConfig:             "收银台配置问题 — 请找店长",
-		sync.ReasonRejected:           "微信拒绝",
-		sync.ReasonDuplicateRead:      "重复扫码，已忽略",
-		sync.ReasonInDoubt:            "微信未回复，正在核实",
-		sync.ReasonConflict:           "离线受理后被微信拒绝",
-		sync.ReasonOfflineRefused:     "微信离线 — 本收银台不离线受理",
-		sync.ReasonOfflineShiftLimit:  "已达离线受理上限 — 请找店长",
-		sync.ReasonOfflineTooLong:     "微信离线太久 — 不再离线受理",
-		sync.ReasonOfflineCard:        "微信离线 — 此券不支持离线受理",
-		sync.ReasonOfflineUnknownCode: "微信离线 — 未知券码不离线受理",
-		sync.ReasonOfflineKnownBad:    "已知不可用（门店同步）",
-		sync.ReasonOfflineJournalFull: "微信离线 — 本机存储已满，不再离线受理；请联系IT",
-		sync.ReasonOfflineNotACode:    "微信离线 — 这不是卡券码",
-		sync.ReasonNoShift:            "未开班 — 按 F2 开班",
-		sync.ReasonCancelled:          "收银员已取消",
-		sync.ReasonInterrupted:        "收银台未及应答即中断 — 未核销，请重新扫码",
-	},
+	Reasons: reasonsIn("zh"),
 	Rejects: map[scanner.RejectKind]string{
 		scanner.RejectTooLong:         "无法识别（过长）— 请重扫",
 		scanner.RejectNonPrintable:    "无法识别 — 请重扫",

@@ -117,5 +117,21 @@ func describeOutcome(o sync.Outcome) string {
 	if o.Errcode != 0 {
 		fmt.Fprintf(&b, " (errcode %d)", o.Errcode)
 	}
+	if k := reasonSetting[o.Reason]; k != "" {
+		fmt.Fprintf(&b, "\n  setting: %s", k)
+	}
 	return b.String()
+}
+
+// reasonSetting names the config key behind a refusal of the till's own
+// (the engine's texts state the fact; the setting is the operator's).
+var reasonSetting = map[sync.Reason]string{
+	sync.ReasonOfflineRefused:     "offline.mode",
+	sync.ReasonOfflineNotACode:    "offline.code_pattern",
+	sync.ReasonOfflineCard:        "offline.allow_cards",
+	sync.ReasonOfflineUnknownCode: "offline.unknown_codes",
+	sync.ReasonOfflineTooLong:     "offline.max_age",
+	sync.ReasonOfflineShiftLimit:  "offline.max_per_shift (a manager may allow more on the till, F7)",
+	sync.ReasonOfflineJournalFull: "store.max_size_mb (or sync the queue, then cardtill db compact)",
+	sync.ReasonConfig:             "wechat.custom_code_cards, the AppID's API permissions and IP whitelist",
 }

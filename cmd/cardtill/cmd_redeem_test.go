@@ -125,6 +125,11 @@ func TestRedeemCLI(t *testing.T) {
 	if a := redeem(0, "110201201246"); a.State != "queued" || a.Reason != "accepted_offline" {
 		t.Fatalf("offline: %+v", a)
 	}
+	// A refusal of the till's own says the fact; the command line adds the
+	// setting behind it, which the engine's text does not name.
+	if code, out, _ := runCLI(t, "redeem", "--config", cfg, "12345"); code != 1 || !strings.Contains(out, "does not look like a coupon code") || !strings.Contains(out, "setting: offline.code_pattern") {
+		t.Fatalf("offline, not a code: exit %d\n%s", code, out)
+	}
 	srv.SetOutage(false)
 	if code, out, errs := runCLI(t, "sync", "--config", cfg, "--once", "--json"); code != 0 || !strings.Contains(out, `"complete":true`) {
 		t.Fatalf("sync: exit %d\n%s\n%s", code, out, errs)
