@@ -49,11 +49,7 @@ type mgrState struct {
 	detail  *ConflictDetail
 	err     error
 	loading bool
-	// shown is the shift F4 shows when not the open one (0: the open
-	// one); pages the shifts paged back from, newest first (report_pages.go).
-	shown uint64
-	pages []uint64
-	// note is the last word of a page or print on F4 or the detail.
+	// note is the last word of a print on the detail.
 	note string
 }
 
@@ -118,20 +114,11 @@ func (m Model) managerKey(k tea.KeyMsg) (Model, tea.Cmd, bool) {
 			return m, nil, true
 		case key.Matches(k, keyResolve):
 			return m.startResolve()
-		case key.Matches(k, keyPrint):
+		case key.Matches(k, reportKeys.Print):
 			return m.printConflict()
 		}
-	case screenReport:
-		switch {
-		case key.Matches(k, keyEarlier):
-			mm, cmd := m.pageBack()
-			return mm, cmd, true
-		case key.Matches(k, keyLater):
-			mm, cmd := m.pageForward()
-			return mm, cmd, true
-		case key.Matches(k, keyPrint):
-			return m.printReport()
-		}
+	case screenReport: // the report screen's own keys, scrolling included
+		return m.toReportOK(k)
 	}
 	return m, nil, false
 }

@@ -244,8 +244,8 @@ func TestReportPagesAndPrint(t *testing.T) {
 	mustShow(t, m, "REPORT OF #29", m.mtx().ReportNoEarlier)
 	m = drive(m, press(tea.KeyRight), press(tea.KeyRight))
 	mustShow(t, m, "REPORT OF #31")
-	if m.mgr.shown != 0 {
-		t.Fatalf("back on the open shift, shown %d", m.mgr.shown)
+	if m.rep.shown != 0 {
+		t.Fatalf("back on the open shift, shown %d", m.rep.shown)
 	}
 	// F2 closed it: F4 shows the last closed shift's report
 	m = drive(m, press(tea.KeyEsc))

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/charmbracelet/bubbles/help"
@@ -150,26 +149,21 @@ type Model struct {
 	status   statusBar
 	dialog   dialog
 	inFlight int
-	report   []string // the shift report F4 shows, by line
-	// reportRead is what the report last read (or being read) was read
-	// for; a status that says otherwise reads it again while F4 shows.
-	reportRead    reportKey
-	reportLoading bool
-	reportErr     error // the last read failed (the report shown is older)
-	notice        string
-	mgr           mgrState // the manager's follow-up of conflicts (conflict.go)
-	confirmC      chan confirmReq
-	gate          keyGate // times the keys: a scan is a scan (input.go)
+	rep      reportScreen // F4, a sub-model (report_screen.go)
+	notice   string
+	mgr      mgrState // the manager's follow-up of conflicts (conflict.go)
+	confirmC chan confirmReq
+	gate     keyGate // times the keys: a scan is a scan (input.go)
 	// superseded counts, by code, confirmations cancelled by a scan: their
 	// answer goes to the recent list and leaves the panel to the new scan.
 	superseded map[string]int
 	repeats    repeats   // double reads (repeat.go)
 	settled    []settled // F3's settled history, newest last (settle.go)
 
-	reportScroll, queueScroll scroller
-	backlog                   backlogView
-	notices                   []Notice  // newest last, at most maxNotices
-	memo                      *drawMemo // what was drawn last (memo.go)
+	queueScroll scroller
+	backlog     backlogView
+	notices     []Notice  // newest last, at most maxNotices
+	memo        *drawMemo // what was drawn last (memo.go)
 }
 
 // New builds the till screen.
@@ -248,11 +242,7 @@ type (
 		opened  bool
 		err     error
 	}
-	outageMsg bool
-	reportMsg struct {
-		text string
-		err  error
-	}
+	outageMsg  bool
 	confirmReq struct {
 		out   sync.Outcome
 		reply chan bool
@@ -386,7 +376,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.width, m.height = msg.Width, msg.Height
 		m.input.Width = max(10, msg.Width-len([]rune(m.tx.Prompt))-4)
 		if resized && m.screen == screenReport {
-			return m.readReport() // laid out again for the new width, same place
+			return m.toReport(msg)
 		}
 		return m, nil
 	case tickMsg:
@@ -405,9 +395,9 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			m, load = m.loadBacklog()
 			cmd = tea.Batch(cmd, load)
 		}
-		if m.reportStale() { // F4 follows the drain, in the same place
+		if m.screen == screenReport { // F4 follows the drain, in the same place
 			var read tea.Cmd
-			m, read = m.readReport()
+			m, read = m.toReport(msg)
 			cmd = tea.Batch(cmd, read)
 		}
 		return m, cmd
@@ -447,7 +437,10 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case resolvedMsg:
 		return m.onResolved(msg)
 	case pageMsg:
-		return m.onPage(msg)
+		if m.screen != screenReport {
+			return m, nil // an answer for a report no longer shown
+		}
+		return m.toReport(msg)
 	case printedMsg:
 		return m.onPrinted(msg)
 	case pinMsg:
@@ -457,7 +450,7 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case shiftMsg:
 		return m.onShift(msg)
 	case reportMsg:
-		return m.onReport(msg)
+		return m.toReport(msg)
 	case outageMsg:
 		m.notice = m.tx.OutageOff
 		if msg {
@@ -679,77 +672,43 @@ func (m Model) onShift(s shiftMsg) (tea.Model, tea.Cmd) {
 	return m, m.refreshStatus()
 }
 
-// showReport opens (or closes) the shift report, read in a command.
+// showReport opens (or closes) the shift report (report_screen.go).
 func (m Model) showReport() (tea.Model, tea.Cmd) {
 	if m.screen == screenReport {
 		m.screen = screenTill
 		return m, nil
 	}
-	if m.o.ShiftReport == nil || (m.status.shiftID == 0 && m.o.ShiftBefore == nil) {
+	e := m.reportEnv()
+	if !e.available() {
 		m.notice = m.tx.NoReport
 		return m, nil
 	}
-	m.screen, m.report, m.reportScroll, m.reportErr = screenReport, nil, scroller{}, nil
-	m.mgr.shown, m.mgr.pages, m.mgr.note = 0, nil, ""
-	if m.status.shiftID == 0 { // no shift open: the last closed one's Z (report_pages.go)
-		return m.pageBack()
+	m.screen = screenReport
+	var cmd tea.Cmd
+	m.rep, cmd = m.rep.open(e)
+	return m, cmd
+}
+
+// reportEnv is what the report screen reads of the root.
+func (m Model) reportEnv() reportEnv {
+	return reportEnv{show: m.o.ShiftReport, before: m.o.ShiftBefore, print: m.o.PrintReport, tx: m.tx, mtx: m.mtx(), keys: m.keys,
+		open: m.status.shiftID, status: m.status.st, width: m.width, rows: m.bodyRows()}
+}
+
+// toReport routes msg to the report screen and does what it asks.
+func (m Model) toReport(msg tea.Msg) (Model, tea.Cmd) {
+	mm, cmd, _ := m.toReportOK(msg)
+	return mm, cmd
+}
+
+func (m Model) toReportOK(msg tea.Msg) (Model, tea.Cmd, bool) {
+	rep, cmd, out, ok := m.rep.Update(msg, m.reportEnv())
+	m.rep = rep
+	if out.notice != "" {
+		m.notice = out.notice
 	}
-	return m.readReport()
-}
-
-// reportKey is what the shown report depends on beyond the journal's
-// redemptions: the shift, the width, and the status counts that change
-// as the drain settles redemptions (a scan brings the till forward, so
-// while F4 shows, the report changes only with the drain).
-type reportKey struct {
-	shift                              uint64
-	width                              int
-	queue, inDoubt, conflicts, offline int
-	lastSync                           time.Time
-}
-
-func (m Model) reportKey() reportKey {
-	st := m.status.st
-	return reportKey{shift: m.shownShift(), width: m.width, queue: st.QueueDepth, inDoubt: st.InDoubt, conflicts: st.Conflicts,
-		offline: st.OfflineAcceptedInShift, lastSync: st.LastSync}
-}
-
-// reportStale reports whether F4 shows a report read for another status
-// than the current one (and none is being read).
-func (m Model) reportStale() bool {
-	return m.screen == screenReport && m.o.ShiftReport != nil && m.shownShift() != 0 &&
-		!m.reportLoading && m.reportKey() != m.reportRead
-}
-
-// readReport renders the open shift's report for the screen's width in a
-// command.
-func (m Model) readReport() (Model, tea.Cmd) {
-	f, id, lang, w := m.o.ShiftReport, m.shownShift(), m.tx.Lang, m.width-2
-	m.reportLoading, m.reportRead = true, m.reportKey()
-	return m, func() tea.Msg {
-		text, err := f(id, lang, w)
-		return reportMsg{text: text, err: err}
+	if out.leave {
+		m.screen = screenTill
 	}
-}
-
-// onReport shows a read report, keeping the scroll position (the
-// scroller clamps it to the new length). A failed first read goes back to
-// the till; a failed later one keeps the last report and says why. A
-// status that changed while it was read reads it again.
-func (m Model) onReport(msg reportMsg) (Model, tea.Cmd) {
-	m.reportLoading = false
-	if msg.err != nil {
-		m.notice = fmt.Sprintf("%s: %v", m.tx.Error, msg.err)
-		if m.report == nil {
-			m.screen = screenTill
-			return m, nil
-		}
-		m.reportErr = msg.err
-	} else {
-		m.report, m.reportErr = strings.Split(strings.TrimRight(msg.text, "\n"), "\n"), nil
-	}
-	if m.reportStale() {
-		return m.readReport()
-	}
-	return m, nil
+	return m, cmd, ok
 }

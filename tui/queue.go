@@ -178,13 +178,12 @@ func (m Model) stamp(t time.Time) string {
 	return t.Format("01-02 15:04")
 }
 
-// scroll handles the scroll keys on the screens that scroll.
+// scroll handles the scroll keys on the queue screen (the report screen
+// scrolls itself: report_screen.go).
 func (m Model) scroll(k tea.KeyMsg) (Model, bool) {
 	page := max(1, m.bodyRows()-2)
 	var ok bool
 	switch m.screen {
-	case screenReport:
-		m.reportScroll, ok = m.reportScroll.update(k, m.keys, len(m.report), page)
 	case screenQueue:
 		m.queueScroll, ok = m.queueScroll.update(k, m.keys, len(m.queueContent()), page)
 	}

@@ -29,12 +29,12 @@ func TestReportScrolls(t *testing.T) {
 			t.Fatalf("%s: the whole long report on one 24-line screen?\n%s", lang, s)
 		}
 		m = send(m, press(tea.KeyUp), press(tea.KeyPgUp)) // at the top already
-		if m.reportScroll.off != 0 {
-			t.Fatalf("%s: scrolled above the top: %d", lang, m.reportScroll.off)
+		if m.rep.scroll.off != 0 {
+			t.Fatalf("%s: scrolled above the top: %d", lang, m.rep.scroll.off)
 		}
 		m = send(m, press(tea.KeyDown))
-		if m.reportScroll.off != 1 {
-			t.Fatalf("%s: ↓ moved to %d", lang, m.reportScroll.off)
+		if m.rep.scroll.off != 1 {
+			t.Fatalf("%s: ↓ moved to %d", lang, m.rep.scroll.off)
 		}
 		for range 10 {
 			m = send(m, press(tea.KeyPgDown))
@@ -43,12 +43,12 @@ func TestReportScrolls(t *testing.T) {
 		if s := shown(m); strings.Contains(s, more) {
 			t.Fatalf("%s: says more below at the end:\n%s", lang, s)
 		}
-		last := m.reportScroll.off
-		if want := len(m.report) - (m.bodyRows() - 2); last != want {
+		last := m.rep.scroll.off
+		if want := len(m.rep.lines) - (m.bodyRows() - 2); last != want {
 			t.Fatalf("%s: end offset %d, want %d", lang, last, want)
 		}
 		m = send(m, press(tea.KeyDown))
-		if m.reportScroll.off != last {
+		if m.rep.scroll.off != last {
 			t.Fatalf("%s: scrolled past the end", lang)
 		}
 		m = send(m, press(tea.KeyHome))
@@ -60,8 +60,8 @@ func TestReportScrolls(t *testing.T) {
 			t.Fatalf("%s: F4 did not close the report", lang)
 		}
 		m = longReport(m)
-		if m.reportScroll.off != 0 {
-			t.Fatalf("%s: reopened at %d", lang, m.reportScroll.off)
+		if m.rep.scroll.off != 0 {
+			t.Fatalf("%s: reopened at %d", lang, m.rep.scroll.off)
 		}
 		// a wedge scanner typing lands on the till
 		m = send(m, tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("4529")})
@@ -100,8 +100,8 @@ func TestReportLaidOutAgainOnResize(t *testing.T) {
 		t.Fatal("no new report for the new width")
 	}
 	m = send(mm.(Model), cmd())
-	if len(widths) != 2 || widths[0] != 78 || widths[1] != 118 || m.reportScroll.off == 0 {
-		t.Fatalf("report widths %v, offset %d", widths, m.reportScroll.off)
+	if len(widths) != 2 || widths[0] != 78 || widths[1] != 118 || m.rep.scroll.off == 0 {
+		t.Fatalf("report widths %v, offset %d", widths, m.rep.scroll.off)
 	}
 	if _, cmd := m.Update(tea.WindowSizeMsg{Width: 120, Height: 40}); cmd != nil {
 		t.Fatal("a taller terminal of the same width asks for the report again")
@@ -406,8 +406,8 @@ func TestReportFollowsTheDrain(t *testing.T) {
 	}
 	mm, cmd := m.Update(press(tea.KeyF4))
 	m = send(mm.(Model), cmd(), press(tea.KeyPgDown), press(tea.KeyDown))
-	off := m.reportScroll.off
-	if reads != 1 || off == 0 || m.report[0] != "read 1" {
+	off := m.rep.scroll.off
+	if reads != 1 || off == 0 || m.rep.lines[0] != "read 1" {
 		t.Fatalf("%d reads, offset %d", reads, off)
 	}
 	if _, cmd := m.Update(statusMsg(m.status.st)); cmd != nil {
@@ -425,19 +425,19 @@ func TestReportFollowsTheDrain(t *testing.T) {
 	}
 	// the first read (for InDoubt 1) arrives, and one for the settled status follows
 	m = mm.(Model)
-	_, first := m.readReport()
+	_, first := m.rep.reread(m.reportEnv())
 	mm, cmd = m.Update(first())
 	m = mm.(Model)
-	if m.report[0] != "read 2" {
-		t.Fatalf("report not replaced: %q", m.report[0])
+	if m.rep.lines[0] != "read 2" {
+		t.Fatalf("report not replaced: %q", m.rep.lines[0])
 	}
 	again, ok := lookFor[reportMsg](cmd)
 	if !ok {
 		t.Fatal("a status that changed during the read did not read again")
 	}
 	m = send(m, again)
-	if m.screen != screenReport || m.reportScroll.off != off || m.report[0] != "read 3" {
-		t.Fatalf("screen %d offset %d (want %d) first line %q", m.screen, m.reportScroll.off, off, m.report[0])
+	if m.screen != screenReport || m.rep.scroll.off != off || m.rep.lines[0] != "read 3" {
+		t.Fatalf("screen %d offset %d (want %d) first line %q", m.screen, m.rep.scroll.off, off, m.rep.lines[0])
 	}
 	mustShow(t, m, "lines ")
 	// a failed read keeps the report
@@ -445,8 +445,8 @@ func TestReportFollowsTheDrain(t *testing.T) {
 	st.LastSync = st.LastSync.Add(time.Minute)
 	mm, cmd = m.Update(statusMsg(st))
 	m = send(mm.(Model), findMsg[reportMsg](cmd))
-	if m.screen != screenReport || len(m.report) < 10 || m.reportScroll.off != off {
-		t.Fatalf("a failed refresh left the report: screen %d, %d lines, offset %d", m.screen, len(m.report), m.reportScroll.off)
+	if m.screen != screenReport || len(m.rep.lines) < 10 || m.rep.scroll.off != off {
+		t.Fatalf("a failed refresh left the report: screen %d, %d lines, offset %d", m.screen, len(m.rep.lines), m.rep.scroll.off)
 	}
 	mustShow(t, m, "journal busy")
 	// closed: no reads

@@ -27,7 +27,7 @@ func (m Model) View() string {
 	case screenQueue:
 		body = m.queueView(w, rows)
 	case screenReport:
-		body = m.reportView(w, rows)
+		body = m.rep.View(m, w, rows)
 	case screenConflict:
 		body = m.conflictView(w, rows)
 	default:
@@ -207,15 +207,12 @@ func (m Model) footer(w int) string {
 		k.Ack.SetEnabled(k.Ack.Enabled() && m.backlog.b.Unseen > 0) // F6 only when there is something new
 		return " " + h.ShortHelpView(k.QueueHelp())
 	case screenReport:
-		pg, pr := keyEarlier, keyPrint
-		pg.SetHelp("←/→", m.mtx().KeyShifts)
-		pr.SetHelp("F9", m.mtx().KeyPrint)
-		return " " + h.ShortHelpView([]key.Binding{m.keys.Scroll, pg, pr, m.keys.Cancel, m.keys.Quit})
+		return " " + h.ShortHelpView(m.rep.help(m.reportEnv()))
 	case screenConflict:
 		r, p := keyResolve, keyPick
 		r.SetHelp("F7", m.mtx().KeyResolve)
 		p.SetHelp("Tab", m.mtx().KeyPick)
-		pr := keyPrint
+		pr := reportKeys.Print
 		pr.SetHelp("F9", m.mtx().KeyPrint)
 		return " " + h.ShortHelpView([]key.Binding{r, p, pr, m.keys.Cancel, m.keys.Quit})
 	}
@@ -408,28 +405,4 @@ func (m Model) dialogView(w int) []string {
 		out = append(out, " "+l)
 	}
 	return out
-}
-
-// reportView shows the shift report the ShiftReport hook rendered, in
-// rows lines: scrolled when it is longer. The report's own first line
-// (its title: running or closing report) is the section's one title.
-func (m Model) reportView(w, rows int) []string {
-	head, body := m.tx.ReportTitle, m.report
-	if len(body) > 0 {
-		head, body = strings.TrimSpace(body[0]), body[1:]
-		if len(body) > 0 && strings.Trim(body[0], "=") == "" {
-			body = body[1:] // the rule under a receipt's title
-		}
-	}
-	title := " " + m.st.SectionTitle.Render(head)
-	if m.mgr.note != "" { // paged past the first shift, printed, or why not
-		title = clip(title+"  "+m.st.Warn.Render(m.mgr.note), w)
-	}
-	if m.reportErr != nil { // the last report stays, with why it is not newer
-		title = clip(title+"  "+m.st.Bad.Render(fmt.Sprintf("%s: %v", m.tx.Error, m.reportErr)), w)
-	}
-	if m.report == nil {
-		return []string{title, " " + m.st.Muted.Render("…")}
-	}
-	return m.scrolled(title, len(body), func(i int) string { return " " + clip(body[i], w-1) }, m.reportScroll, rows)
 }
