@@ -45,7 +45,6 @@ const screenConflict screen = 100
 // mgrState is the manager's follow-up of conflicts: which conflict of the
 // queue screen is picked, and the detail shown.
 type mgrState struct {
-	sel     int // index into the queue screen's conflicts (the newest first)
 	detail  *ConflictDetail
 	err     error
 	loading bool
@@ -64,21 +63,10 @@ type (
 	}
 )
 
-var (
-	keyPick    = key.NewBinding(key.WithKeys("tab"), key.WithHelp("Tab", "pick"))
-	keyPickUp  = key.NewBinding(key.WithKeys("shift+tab"))
-	keyOpen    = key.NewBinding(key.WithKeys("enter"), key.WithHelp("Enter", "detail"))
-	keyResolve = key.NewBinding(key.WithKeys("f7"), key.WithHelp("F7", "resolve"))
-)
+var keyResolve = key.NewBinding(key.WithKeys("f7"), key.WithHelp("F7", "resolve"))
 
-// conflicts are the conflicts the queue screen lists.
-func (m Model) conflictsListed() []sync.Outcome {
-	if m.o.Backlog != nil {
-		return m.backlog.b.Conflicts
-	}
-	_, c := m.sessionBacklog()
-	return c
-}
+// conflictsListed are the conflicts the queue screen lists.
+func (m Model) conflictsListed() []sync.Outcome { return m.queue.conflicts(m.queueEnv()) }
 
 // managerKey handles the keys of the conflict follow-up: on the queue
 // screen Tab picks a conflict and Enter (with nothing typed) opens it; on
@@ -86,30 +74,19 @@ func (m Model) conflictsListed() []sync.Outcome {
 // ok is false for a key it leaves to the screen.
 func (m Model) managerKey(k tea.KeyMsg) (Model, tea.Cmd, bool) {
 	switch m.screen {
-	case screenQueue:
-		cs := m.conflictsListed()
-		switch {
-		case len(cs) == 0:
-		case key.Matches(k, keyPick):
-			m.mgr.sel = (m.mgr.sel + 1) % len(cs)
-			return m, nil, true
-		case key.Matches(k, keyPickUp):
-			m.mgr.sel = (m.mgr.sel - 1 + len(cs)) % len(cs)
-			return m, nil, true
-		case key.Matches(k, keyOpen) && m.input.Value() == "" && m.o.ConflictDetail != nil:
-			m.mgr.sel = min(max(m.mgr.sel, 0), len(cs)-1)
-			return m.openConflict(cs[m.mgr.sel].ID)
-		}
+	case screenQueue: // the queue screen's own keys, F6 and scrolling included
+		return m.toQueueOK(k)
 	case screenConflict:
 		switch {
 		case key.Matches(k, m.keys.Cancel):
 			m.screen = screenQueue
 			m.mgr.detail, m.mgr.err = nil, nil
 			return m, nil, true
-		case key.Matches(k, keyPick):
-			if cs := m.conflictsListed(); len(cs) > 0 {
-				m.mgr.sel = (m.mgr.sel + 1) % len(cs)
-				return m.openConflict(cs[m.mgr.sel].ID)
+		case key.Matches(k, queueKeys.Pick):
+			q, id, ok := m.queue.next(m.queueEnv())
+			if ok {
+				m.queue = q
+				return m.openConflict(id)
 			}
 			return m, nil, true
 		case key.Matches(k, keyResolve):
@@ -213,7 +190,7 @@ func (m Model) onResolved(msg resolvedMsg) (Model, tea.Cmd) {
 		cmds = append(cmds, c)
 	}
 	var load tea.Cmd
-	m, load = m.loadBacklog()
+	m.queue, load = m.queue.load(m.queueEnv())
 	return m, tea.Batch(append(cmds, load)...)
 }
 

@@ -152,8 +152,8 @@ func TestConflictDetailAndResolve(t *testing.T) {
 			}
 		}
 		m = send(m, press(tea.KeyTab))
-		if m.mgr.sel != 1 {
-			t.Fatalf("Tab picked %d", m.mgr.sel)
+		if m.queue.sel != 1 {
+			t.Fatalf("Tab picked %d", m.queue.sel)
 		}
 		mm, cmd = m.Update(press(tea.KeyEnter))
 		m = send(mm.(Model), findMsg[conflictMsg](cmd))

@@ -157,13 +157,10 @@ type Model struct {
 	// superseded counts, by code, confirmations cancelled by a scan: their
 	// answer goes to the recent list and leaves the panel to the new scan.
 	superseded map[string]int
-	repeats    repeats   // double reads (repeat.go)
-	settled    []settled // F3's settled history, newest last (settle.go)
+	repeats    repeats // double reads (repeat.go)
 
-	queueScroll scroller
-	backlog     backlogView
-	notices     []Notice  // newest last, at most maxNotices
-	memo        *drawMemo // what was drawn last (memo.go)
+	queue queueScreen // F3, a sub-model (queue_screen.go)
+	memo  *drawMemo   // what was drawn last (memo.go)
 }
 
 // New builds the till screen.
@@ -206,7 +203,7 @@ func New(o Options) Model {
 	if o.Engine != nil {
 		m.status.st = o.Engine.Status()
 	}
-	m.notices = append([]Notice(nil), o.PastNotices[max(0, len(o.PastNotices)-maxNotices):]...)
+	m.queue.notices = append([]Notice(nil), o.PastNotices[max(0, len(o.PastNotices)-maxNotices):]...)
 	if o.ASCII {
 		m.notice = ConsoleNotice
 	}
@@ -390,21 +387,17 @@ func (m Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if m.o.StatusC != nil {
 			cmd = waitStatus(m.o.StatusC)
 		}
-		if m.backlog.stale(m.status.st) { // the status bar counts new conflicts from it
-			var load tea.Cmd
-			m, load = m.loadBacklog()
-			cmd = tea.Batch(cmd, load)
-		}
+		var load tea.Cmd // the status bar counts new conflicts from the backlog: read it again when stale
+		m, load = m.toQueue(msg)
+		cmd = tea.Batch(cmd, load)
 		if m.screen == screenReport { // F4 follows the drain, in the same place
 			var read tea.Cmd
 			m, read = m.toReport(msg)
 			cmd = tea.Batch(cmd, read)
 		}
 		return m, cmd
-	case backlogMsg:
-		return m.onBacklog(msg)
-	case ackMsg:
-		return m.onAck(msg)
+	case backlogMsg, ackMsg:
+		return m.toQueue(msg)
 	case noticeMsg:
 		return m.onNotice(Notice(msg))
 	case scannerMsg:
@@ -485,16 +478,13 @@ func (m Model) onKey(k tea.KeyMsg) (tea.Model, tea.Cmd) {
 	case key.Matches(k, m.keys.Queue):
 		m.screen = toggle(m.screen, screenQueue)
 		if m.screen == screenQueue {
-			m.queueScroll = scroller{}
 			var load tea.Cmd
-			m, load = m.loadBacklog()
+			m.queue, load = m.queue.open(m.queueEnv())
 			return m, tea.Batch(m.refreshStatus(), load)
 		}
 		return m, nil
 	case key.Matches(k, m.keys.Report):
 		return m.showReport()
-	case key.Matches(k, m.keys.Ack) && m.screen == screenQueue:
-		return m.ackConflicts()
 	case key.Matches(k, m.keys.Cancel) && m.screen != screenTill:
 		m.screen = screenTill
 		return m, nil
@@ -516,9 +506,6 @@ func (m Model) onKey(k tea.KeyMsg) (tea.Model, tea.Cmd) {
 		m.input.Reset()
 		m.screen = screenTill
 		return m.submit(scanner.KeyboardScan(line))
-	}
-	if mm, ok := m.scroll(k); ok {
-		return mm, nil
 	}
 	if m.screen != screenTill {
 		m.screen = screenTill // typing (a wedge scanner) always lands on the till
@@ -693,6 +680,31 @@ func (m Model) showReport() (tea.Model, tea.Cmd) {
 func (m Model) reportEnv() reportEnv {
 	return reportEnv{show: m.o.ShiftReport, before: m.o.ShiftBefore, print: m.o.PrintReport, tx: m.tx, mtx: m.mtx(), keys: m.keys,
 		open: m.status.shiftID, status: m.status.st, width: m.width, rows: m.bodyRows()}
+}
+
+// queueEnv is what the queue screen reads of the root.
+func (m Model) queueEnv() queueEnv {
+	return queueEnv{read: m.o.Backlog, ack: m.o.AckConflicts, detail: m.o.ConflictDetail != nil, tx: m.tx, keys: m.keys,
+		status: m.status.st, recent: m.recent.items, typed: m.input.Value() != "", rows: m.bodyRows(),
+		lines: func() int { return len(m.queueContent()) }}
+}
+
+// toQueue routes msg to the queue screen and does what it asks.
+func (m Model) toQueue(msg tea.Msg) (Model, tea.Cmd) {
+	mm, cmd, _ := m.toQueueOK(msg)
+	return mm, cmd
+}
+
+func (m Model) toQueueOK(msg tea.Msg) (Model, tea.Cmd, bool) {
+	q, cmd, out, ok := m.queue.Update(msg, m.queueEnv())
+	m.queue = q
+	if out.notice != "" {
+		m.notice = out.notice
+	}
+	if out.open != 0 {
+		return m.openConflict(out.open)
+	}
+	return m, cmd, ok
 }
 
 // toReport routes msg to the report screen and does what it asks.

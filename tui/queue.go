@@ -75,57 +75,6 @@ func counts(st sync.Status) [3]int { return [3]int{st.QueueDepth, st.InDoubt, st
 // stale reports whether st's counts differ from those of the last read.
 func (v backlogView) stale(st sync.Status) bool { return !v.loading && counts(st) != v.seen }
 
-// ackMsg: the conflicts were marked seen (or not: err).
-type ackMsg struct{ err error }
-
-// ackConflicts marks every conflict seen (journaled by the hook), then
-// reads the backlog again.
-func (m Model) ackConflicts() (Model, tea.Cmd) {
-	f := m.o.AckConflicts
-	if f == nil || m.screen != screenQueue || m.backlog.b.Unseen == 0 {
-		return m, nil
-	}
-	return m, func() tea.Msg { return ackMsg{err: f()} }
-}
-
-func (m Model) onAck(msg ackMsg) (Model, tea.Cmd) {
-	if msg.err != nil {
-		m.notice = fmt.Sprintf("%s: %v", m.tx.Error, msg.err)
-		m.backlog.err = msg.err
-		return m, nil
-	}
-	m.notice = m.tx.ConflictsSeen
-	return m.loadBacklog()
-}
-
-// loadBacklog reads the backlog in a command (nil without the hook).
-func (m Model) loadBacklog() (Model, tea.Cmd) {
-	f := m.o.Backlog
-	if f == nil {
-		return m, nil
-	}
-	m.backlog.loading, m.backlog.seen = true, counts(m.status.st)
-	return m, func() tea.Msg {
-		b, err := f(backlogLimit)
-		return backlogMsg{b: b, err: err}
-	}
-}
-
-// onBacklog keeps a read backlog; when the status's counts changed while
-// it was read, it may already be behind, and it is read again.
-func (m Model) onBacklog(msg backlogMsg) (Model, tea.Cmd) {
-	m.backlog.loading = false
-	if msg.err != nil {
-		m.backlog.err = msg.err // the last list stays, with the error above it
-	} else {
-		m.backlog.b, m.backlog.err, m.backlog.loaded = msg.b, nil, true
-	}
-	if m.backlog.stale(m.status.st) {
-		return m.loadBacklog()
-	}
-	return m, nil
-}
-
 func waitNotice(c <-chan Notice) tea.Cmd {
 	return func() tea.Msg {
 		n, ok := <-c
@@ -139,10 +88,10 @@ func waitNotice(c <-chan Notice) tea.Cmd {
 // onNotice keeps a hub notice for the queue screen and shows it on the
 // till's notice line.
 func (m Model) onNotice(n Notice) (tea.Model, tea.Cmd) {
-	if len(m.notices) == maxNotices {
-		m.notices = append(m.notices[:0:0], m.notices[1:]...)
+	if len(m.queue.notices) == maxNotices {
+		m.queue.notices = append(m.queue.notices[:0:0], m.queue.notices[1:]...)
 	}
-	m.notices = append(m.notices, n)
+	m.queue.notices = append(m.queue.notices, n)
 	m.notice = m.noticeText(n)
 	return m, waitNotice(m.o.Notices)
 }
@@ -178,27 +127,6 @@ func (m Model) stamp(t time.Time) string {
 	return t.Format("01-02 15:04")
 }
 
-// scroll handles the scroll keys on the queue screen (the report screen
-// scrolls itself: report_screen.go).
-func (m Model) scroll(k tea.KeyMsg) (Model, bool) {
-	page := max(1, m.bodyRows()-2)
-	var ok bool
-	switch m.screen {
-	case screenQueue:
-		m.queueScroll, ok = m.queueScroll.update(k, m.keys, len(m.queueContent()), page)
-	}
-	return m, ok
-}
-
-// queueView is the manager's screen (F3): what waits for WeChat, the
-// conflicts and the hub's notices, in rows lines.
-func (m Model) queueView(w, rows int) []string {
-	tx, st := m.tx, m.status.st
-	title := " " + m.st.SectionTitle.Render(tx.QueueTitle) + fmt.Sprintf("  %s %d · %s %d · %s %d", tx.Queue, st.QueueDepth, tx.InDoubt, st.InDoubt, tx.Conflicts, st.Conflicts)
-	content := m.queueContent()
-	return m.scrolled(title, len(content), func(i int) string { return m.drawQueueLine(content[i], w) }, m.queueScroll, rows)
-}
-
 // queueLine is one line of the queue screen below its title: a text, or
 // an item or notice drawn only when it is in view (the lists are long).
 type queueLine struct {
@@ -222,16 +150,16 @@ func (m Model) queueContent() []queueLine {
 	tx, st := m.tx, m.status.st
 	var out []queueLine
 	text := func(s string) { out = append(out, queueLine{text: s}) }
-	waiting, conflicts := m.sessionBacklog()
+	waiting, conflicts := sessionBacklog(m.recent.items)
 	waitingTotal, conflictsTotal := st.QueueDepth, st.Conflicts
 	if m.o.Backlog != nil {
-		if m.backlog.err != nil {
-			text(" " + m.st.Bad.Render(fmt.Sprintf("%s: %v", tx.Error, m.backlog.err)))
+		if m.queue.backlog.err != nil {
+			text(" " + m.st.Bad.Render(fmt.Sprintf("%s: %v", tx.Error, m.queue.backlog.err)))
 		}
-		if !m.backlog.loaded {
+		if !m.queue.backlog.loaded {
 			text(" " + m.st.Muted.Render("…"))
 		}
-		b := m.backlog.b
+		b := m.queue.backlog.b
 		waiting, conflicts, waitingTotal, conflictsTotal = b.Waiting, b.Conflicts, b.WaitingTotal, b.ConflictsTotal
 	}
 	if len(waiting) == 0 && waitingTotal == 0 {
@@ -244,7 +172,7 @@ func (m Model) queueContent() []queueLine {
 		text(" " + m.st.Muted.Render(fmt.Sprintf(tx.ShowingFmt, len(waiting), waitingTotal)))
 	}
 	ct := fmt.Sprintf("  %d", conflictsTotal)
-	if n := m.backlog.b.Unseen; n > 0 && m.o.Backlog != nil {
+	if n := m.queue.backlog.b.Unseen; n > 0 && m.o.Backlog != nil {
 		ct += " · " + m.st.Bad.Render(fmt.Sprintf(tx.UnseenFmt, n)) // F6 (in the foot) marks them seen
 	}
 	text("")
@@ -258,7 +186,7 @@ func (m Model) queueContent() []queueLine {
 	if len(conflicts) < conflictsTotal && m.o.Backlog != nil {
 		text(" " + m.st.Muted.Render(fmt.Sprintf(tx.ShowingFmt, len(conflicts), conflictsTotal)))
 	}
-	if q := m.backlog.b; q.QueriedTotal > 0 && m.o.Backlog != nil {
+	if q := m.queue.backlog.b; q.QueriedTotal > 0 && m.o.Backlog != nil {
 		text("")
 		text(" " + m.st.SectionTitle.Render(tx.QueriedTitle) + fmt.Sprintf("  %d", q.QueriedTotal))
 		text(" " + m.st.Muted.Render(clip(tx.QueriedHint, max(10, m.width-2))))
@@ -270,11 +198,11 @@ func (m Model) queueContent() []queueLine {
 		}
 	}
 	out = append(out, m.settledLines()...)
-	if len(m.notices) > 0 {
+	if len(m.queue.notices) > 0 {
 		text("")
-		text(" " + m.st.SectionTitle.Render(tx.NoticesTitle) + fmt.Sprintf("  %d", len(m.notices)))
-		for i := len(m.notices) - 1; i >= 0; i-- {
-			out = append(out, queueLine{notice: &m.notices[i]})
+		text(" " + m.st.SectionTitle.Render(tx.NoticesTitle) + fmt.Sprintf("  %d", len(m.queue.notices)))
+		for i := len(m.queue.notices) - 1; i >= 0; i-- {
+			out = append(out, queueLine{notice: &m.queue.notices[i]})
 		}
 	}
 	return out
@@ -282,9 +210,9 @@ func (m Model) queueContent() []queueLine {
 
 // sessionBacklog is what F3 lists without the journal hook: this
 // session's items still waiting, and its conflicts, newest first.
-func (m Model) sessionBacklog() (waiting, conflicts []sync.Outcome) {
-	for i := len(m.recent.items) - 1; i >= 0; i-- {
-		switch o := m.recent.items[i]; o.Kind {
+func sessionBacklog(recent []sync.Outcome) (waiting, conflicts []sync.Outcome) {
+	for i := len(recent) - 1; i >= 0; i-- {
+		switch o := recent[i]; o.Kind {
 		case sync.AcceptedOffline, sync.Checking:
 			waiting = append(waiting, o)
 		case sync.Conflict:
@@ -305,10 +233,10 @@ func (m Model) backlogRow(o sync.Outcome, w int) string {
 		mark, word = "✔", m.tx.QueriedWord
 	case sync.Conflict:
 		mark, word = "!", m.conflictWord(o)
-		if m.backlog.b.Resolved[o.ID] {
+		if m.queue.backlog.b.Resolved[o.ID] {
 			mark, word = "✓", m.mtx().Resolved+" · "+word
 		}
-		if m.backlog.b.New[o.ID] {
+		if m.queue.backlog.b.New[o.ID] {
 			word = m.st.Bad.Render(m.tx.NewMark) + " " + word
 		}
 	}
@@ -318,7 +246,7 @@ func (m Model) backlogRow(o sync.Outcome, w int) string {
 		titleW = 30
 	}
 	lead := " "
-	if cs := m.conflictsListed(); o.Kind == sync.Conflict && m.mgr.sel >= 0 && m.mgr.sel < len(cs) && cs[m.mgr.sel].ID == o.ID && m.o.ConflictDetail != nil {
+	if cs := m.conflictsListed(); o.Kind == sync.Conflict && m.queue.sel >= 0 && m.queue.sel < len(cs) && cs[m.queue.sel].ID == o.ID && m.o.ConflictDetail != nil {
 		lead = m.st.Bold.Render("▶")
 	}
 	row := lead + col(m.stamp(o.At), 11) + " " + col(formatCode(o.Code), 16) + " " + col(o.CardTitle, titleW) + " " + mark + " " + word

@@ -167,7 +167,7 @@ func TestQueueFromJournalHook(t *testing.T) {
 		t.Fatal("counts changed on the till and the backlog was not read")
 	}
 	m = mm.(Model)
-	m.backlog.loading = false
+	m.queue.backlog.loading = false
 	if _, cmd := m.Update(statusMsg(st)); cmd != nil {
 		if _, ok := lookFor[backlogMsg](cmd); ok {
 			t.Fatal("read again with unchanged counts on the till")
@@ -190,8 +190,8 @@ func TestNoticesShown(t *testing.T) {
 	for i := range maxNotices + 5 {
 		m = send(m, noticeMsg{Event: "update_member_card", Code: "110201201245", Detail: "bonus=" + string(rune('0'+i%10)) + " balance=0", At: t0.Add(time.Duration(i) * time.Second)})
 	}
-	if len(m.notices) != maxNotices {
-		t.Fatalf("%d notices kept, want the bound %d", len(m.notices), maxNotices)
+	if len(m.queue.notices) != maxNotices {
+		t.Fatalf("%d notices kept, want the bound %d", len(m.queue.notices), maxNotices)
 	}
 	mustShow(t, m, "积分 / 余额变动", "券码 1102 0120 1245")
 	m = send(m, press(tea.KeyF3))
@@ -328,8 +328,8 @@ func TestPastNotices(t *testing.T) {
 	if m.notice != "" {
 		t.Fatalf("a past notice announced: %q", m.notice)
 	}
-	if len(m.notices) != maxNotices || m.notices[0].Detail != "alarm 3" {
-		t.Fatalf("%d past notices kept, first %q", len(m.notices), m.notices[0].Detail)
+	if len(m.queue.notices) != maxNotices || m.queue.notices[0].Detail != "alarm 3" {
+		t.Fatalf("%d past notices kept, first %q", len(m.queue.notices), m.queue.notices[0].Detail)
 	}
 	m = send(m, press(tea.KeyF3))
 	mustShow(t, m, "Notices from the hub  50", "13:32  ⚑ Stock alarm · alarm 52")
@@ -362,7 +362,7 @@ func TestQueueListsConfirmedByQuery(t *testing.T) {
 
 // backlogRead reads the backlog as the model would (test helper).
 func (m Model) backlogRead() tea.Msg {
-	_, cmd := m.loadBacklog()
+	_, cmd := m.queue.load(m.queueEnv())
 	return cmd()
 }
 

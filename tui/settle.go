@@ -69,10 +69,10 @@ func (m Model) onUpdate(o sync.Outcome) (tea.Model, tea.Cmd) {
 	}
 	from, ok := m.recent.settle(o)
 	if ok && from != o.Kind {
-		if len(m.settled) == maxSettled {
-			m.settled = append(m.settled[:0:0], m.settled[1:]...)
+		if len(m.queue.settled) == maxSettled {
+			m.queue.settled = append(m.queue.settled[:0:0], m.queue.settled[1:]...)
 		}
-		m.settled = append(m.settled, settled{from: from, out: o, at: m.o.Now()})
+		m.queue.settled = append(m.queue.settled, settled{from: from, out: o, at: m.o.Now()})
 	}
 	// the panel changes only when the answer does: the commit that
 	// follows an answer (queued after "accepted offline", consumed after
@@ -133,13 +133,13 @@ func (r *recentList) uncount(o sync.Outcome) {
 
 // settledLines is F3's settled history, newest first.
 func (m Model) settledLines() []queueLine {
-	if len(m.settled) == 0 {
+	if len(m.queue.settled) == 0 {
 		return nil
 	}
 	tx := m.tx
-	out := []queueLine{{text: ""}, {text: " " + m.st.SectionTitle.Render(tx.SettledTitle) + fmt.Sprintf("  %d", len(m.settled))}}
-	for i := len(m.settled) - 1; i >= 0; i-- {
-		s := m.settled[i]
+	out := []queueLine{{text: ""}, {text: " " + m.st.SectionTitle.Render(tx.SettledTitle) + fmt.Sprintf("  %d", len(m.queue.settled))}}
+	for i := len(m.queue.settled) - 1; i >= 0; i-- {
+		s := m.queue.settled[i]
 		was := fmt.Sprintf(tx.SettledFmt, s.at.Format("15:04"), m.kindWord(s.from))
 		row := m.backlogRow(s.out, max(20, m.width-lipgloss.Width(was)-3))
 		out = append(out, queueLine{text: row + "  " + m.st.Muted.Render(was)})

@@ -25,7 +25,7 @@ func (m Model) View() string {
 	case screenHelp:
 		body = m.helpView(w)
 	case screenQueue:
-		body = m.queueView(w, rows)
+		body = m.queue.View(m, w, rows)
 	case screenReport:
 		body = m.rep.View(m, w, rows)
 	case screenConflict:
@@ -157,9 +157,9 @@ func (m Model) statusLine(w int) string {
 	}
 	c := fmt.Sprintf("%s %d", tx.Conflicts, s.st.Conflicts)
 	switch {
-	case m.o.AckConflicts != nil && m.backlog.loaded:
+	case m.o.AckConflicts != nil && m.queue.backlog.loaded:
 		// the manager marks conflicts seen: only new ones are red
-		if n := m.backlog.b.Unseen; n > 0 {
+		if n := m.queue.backlog.b.Unseen; n > 0 {
 			c = m.st.Bad.Render(c + " (" + fmt.Sprintf(tx.UnseenFmt, n) + ")")
 		}
 	case s.st.Conflicts > 0:
@@ -203,13 +203,11 @@ func (m Model) footer(w int) string {
 	h.Width = w - 1
 	switch m.screen {
 	case screenQueue:
-		k := m.keys
-		k.Ack.SetEnabled(k.Ack.Enabled() && m.backlog.b.Unseen > 0) // F6 only when there is something new
-		return " " + h.ShortHelpView(k.QueueHelp())
+		return " " + h.ShortHelpView(m.queue.help(m.queueEnv()))
 	case screenReport:
 		return " " + h.ShortHelpView(m.rep.help(m.reportEnv()))
 	case screenConflict:
-		r, p := keyResolve, keyPick
+		r, p := keyResolve, queueKeys.Pick
 		r.SetHelp("F7", m.mtx().KeyResolve)
 		p.SetHelp("Tab", m.mtx().KeyPick)
 		pr := reportKeys.Print
