@@ -225,7 +225,24 @@ func sessionBacklog(recent []sync.Outcome) (waiting, conflicts []sync.Outcome) {
 // backlogRow is one waiting item or conflict: when (with the date for
 // earlier days), code, card, and its state or WeChat's reason.
 func (m Model) backlogRow(o sync.Outcome, w int) string {
-	mark, word := "?", m.tx.Checking
+	mark, word := m.backlogState(o)
+	col := func(s string, n int) string { s = clip(s, n); return s + strings.Repeat(" ", n-lipgloss.Width(s)) }
+	titleW := 18
+	if w >= 100 {
+		titleW = 30
+	}
+	lead := " "
+	if cs := m.conflictsListed(); o.Kind == sync.Conflict && m.queue.sel >= 0 && m.queue.sel < len(cs) && cs[m.queue.sel].ID == o.ID && m.o.ConflictDetail != nil {
+		lead = m.st.Bold.Render("▶")
+	}
+	row := lead + col(m.stamp(o.At), 11) + " " + col(formatCode(o.Code), 16) + " " + col(o.CardTitle, titleW) + " " + mark + " " + word
+	return clip(row, w)
+}
+
+// backlogState is an item's mark and its state or WeChat's reason in
+// words, as the queue lists it.
+func (m Model) backlogState(o sync.Outcome) (mark, word string) {
+	mark, word = "?", m.tx.Checking
 	switch o.Kind {
 	case sync.AcceptedOffline:
 		mark, word = "⏸", m.tx.AcceptedOffline
@@ -240,15 +257,5 @@ func (m Model) backlogRow(o sync.Outcome, w int) string {
 			word = m.st.Bad.Render(m.tx.NewMark) + " " + word
 		}
 	}
-	col := func(s string, n int) string { s = clip(s, n); return s + strings.Repeat(" ", n-lipgloss.Width(s)) }
-	titleW := 18
-	if w >= 100 {
-		titleW = 30
-	}
-	lead := " "
-	if cs := m.conflictsListed(); o.Kind == sync.Conflict && m.queue.sel >= 0 && m.queue.sel < len(cs) && cs[m.queue.sel].ID == o.ID && m.o.ConflictDetail != nil {
-		lead = m.st.Bold.Render("▶")
-	}
-	row := lead + col(m.stamp(o.At), 11) + " " + col(formatCode(o.Code), 16) + " " + col(o.CardTitle, titleW) + " " + mark + " " + word
-	return clip(row, w)
+	return mark, word
 }

@@ -2,6 +2,7 @@ package tui
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
@@ -141,8 +142,7 @@ func (m Model) settledLines() []queueLine {
 	for i := len(m.queue.settled) - 1; i >= 0; i-- {
 		s := m.queue.settled[i]
 		was := fmt.Sprintf(tx.SettledFmt, s.at.Format("15:04"), m.kindWord(s.from))
-		row := m.backlogRow(s.out, max(20, m.width-lipgloss.Width(was)-3))
-		out = append(out, queueLine{text: row + "  " + m.st.Muted.Render(was)})
+		out = append(out, queueLine{text: m.settledRow(s.out, was)})
 	}
 	return out
 }
@@ -160,4 +160,19 @@ func (m Model) kindWord(k sync.OutcomeKind) string {
 		return m.tx.Conflict
 	}
 	return m.tx.Refused
+}
+
+// settledRow is one line of the settled history: when, the code, what it
+// became and what it was. What it became comes before the card's title,
+// which gets what room is left: at 80 columns the state is never the part
+// cut off. No row here is the conflict picked (that mark is the list's).
+func (m Model) settledRow(o sync.Outcome, was string) string {
+	w := max(40, m.width)
+	mark, word := m.backlogState(o)
+	col := func(s string, n int) string { s = clip(s, n); return s + strings.Repeat(" ", n-lipgloss.Width(s)) }
+	row := " " + col(m.stamp(o.At), 11) + " " + col(formatCode(o.Code), 16) + " " + mark + " " + word + "  " + m.st.Muted.Render(was)
+	if room := w - lipgloss.Width(row) - 3; o.CardTitle != "" && room >= 6 {
+		row += "  " + clip(o.CardTitle, room)
+	}
+	return clip(row, w)
 }
