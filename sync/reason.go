@@ -1,7 +1,8 @@
 package sync
 
-// Reason says why a redemption ended the way it did, in a form the UI
-// translates (see TILL-SCREEN.md). Outcome.ReasonText is the plain English.
+// Reason says why a redemption ended the way it did, in a form the screen
+// and the reports translate (package words holds the words, in zh and en).
+// Outcome.ReasonText is the plain English, with the particulars.
 type Reason string
 
 // Reasons. The string values are stable: they appear in `cardtill redeem

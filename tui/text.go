@@ -75,7 +75,7 @@ type Text struct {
 	// KeyLong are the help screen's longer descriptions, by key name.
 	KeyLong map[string]string
 
-	// Reasons explain refusals in words a cashier uses (TILL-SCREEN.md),
+	// Reasons explain refusals in words a cashier uses,
 	// from package words, the one catalogue the reports share.
 	Reasons map[sync.Reason]string
 	// Rejects explain scans that are not coupon codes.

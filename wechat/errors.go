@@ -76,8 +76,9 @@ const (
 	CodeForceRefreshLimits = 45033 // stable_token force_refresh limit (treated as retryable)
 )
 
-// classOf is the single classification of WeChat errcodes (see the table in
-// wechat-card-api.md). An errcode not listed is ClassRejected: WeChat
+// classOf is the single classification of WeChat errcodes (the constants
+// above, from WeChat's card API documentation; sync's settle table tests
+// every class). An errcode not listed is ClassRejected: WeChat
 // answered and refused, so the request was not applied.
 func classOf(code int) Class {
 	switch code {

@@ -9,7 +9,7 @@ package words
 
 // Words are one reason's words in one language.
 type Words struct {
-	// Screen is the cashier's line on the till screen (TILL-SCREEN.md).
+	// Screen is the cashier's line on the till screen.
 	Screen string
 	// Short is the name a report or receipt prints.
 	Short string
