@@ -89,12 +89,12 @@ func Open(path string, o Options) (*DB, error) {
 	var created []string // folders made for a new journal
 	switch {
 	case statErr == nil && fi.IsDir():
-		return nil, fmt.Errorf("store: %s is a directory, not a journal file; set [store] path to a file", path)
+		return nil, &NotJournalError{Path: path, Kind: NotJournalFolder}
 	case statErr == nil && fi.Size() > 0 && fi.Size() < 4096:
-		return nil, fmt.Errorf("store: %s is too short (%d bytes) to be a cardtill journal (truncated or not a journal); it was not changed — restore it from a backup (cardtill db backup) or move it away", path, fi.Size())
+		return nil, &NotJournalError{Path: path, Kind: NotJournalShort, Size: fi.Size()}
 	case statErr == nil && fi.Size() > 0:
 		if err := preflight(path); err != nil {
-			return nil, fmt.Errorf("store: %s is not a usable cardtill journal (%w); it was not changed — restore it from a backup (cardtill db backup) or move it away", path, err)
+			return nil, &NotJournalError{Path: path, Kind: NotJournalDamaged, Err: err}
 		}
 	case errors.Is(statErr, os.ErrNotExist):
 		if o.ReadOnly {
@@ -102,18 +102,18 @@ func Open(path string, o Options) (*DB, error) {
 		}
 		created = missingDirs(filepath.Dir(path))
 		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-			return nil, fmt.Errorf("store: cannot create the journal folder: %w; check [store] path and permissions", err)
+			return nil, &FolderError{Path: path, Create: true, Err: err}
 		}
 	case statErr != nil:
-		return nil, fmt.Errorf("store: cannot use the journal folder of %s: %w; check [store] path", path, statErr)
+		return nil, &FolderError{Path: path, Err: statErr}
 	}
 	b, err := openSame(path, o)
 	if err != nil {
 		switch {
 		case errors.Is(err, berrors.ErrTimeout):
-			return nil, fmt.Errorf("%w: another cardtill holds %s (waited %s); stop it first (e.g. systemctl stop cardtill) or use another [store] path: %w", ErrLocked, path, o.LockTimeout, err)
+			return nil, &LockedError{Path: path, Waited: o.LockTimeout, Err: err}
 		case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrVersionMismatch), errors.Is(err, berrors.ErrChecksum):
-			return nil, fmt.Errorf("store: %s is not a usable cardtill journal (%w); it was not changed — restore it from a backup or move it away", path, err)
+			return nil, &NotJournalError{Path: path, Kind: NotJournalDamaged, Err: err}
 		case errors.Is(err, os.ErrPermission):
 			return nil, fmt.Errorf("store: cannot open %s: %w; the journal needs read and write access to the file and its folder", path, err)
 		}
@@ -219,7 +219,7 @@ func (db *DB) init(existed bool) error {
 				n := 0
 				_ = tx.ForEach(func([]byte, *bolt.Bucket) error { n++; return nil })
 				if n > 0 {
-					return fmt.Errorf("store: %s is a bbolt file but not a cardtill journal (no meta bucket); it was not changed", db.path)
+					return &NotJournalError{Path: db.path, Kind: NotJournalForeign}
 				}
 			}
 			return nil
@@ -233,7 +233,7 @@ func (db *DB) init(existed bool) error {
 		return err
 	}
 	if ver > SchemaVersion {
-		return fmt.Errorf("%w: %s has schema version %d, this cardtill knows up to %d; upgrade cardtill (the file was not changed)", ErrNewerSchema, db.path, ver, SchemaVersion)
+		return &SchemaError{Path: db.path, Have: ver, Knows: SchemaVersion}
 	}
 	if db.o.ReadOnly {
 		if ver == 0 && existed {

@@ -27,7 +27,7 @@ func (db *DB) roomForOffline() error {
 		return err
 	}
 	if size >= max {
-		return fmt.Errorf("%w (%s is %d bytes, max %d): sync the queue, then run cardtill db compact or raise [store] max_size_mb", ErrFull, db.path, size, max)
+		return &FullError{Path: db.path, Size: size, Max: max}
 	}
 	return nil
 }

@@ -150,7 +150,8 @@ func TestOutboxAndShiftSettledAfterClose(t *testing.T) {
 func TestSizeGuardRefusesOffline(t *testing.T) {
 	db := openTest(t, Options{MaxSize: 1})
 	_, err := db.Create(Redemption{Code: "X", State: Queued}, "t", Path(Queued)...)
-	if !errors.Is(err, ErrFull) {
+	var fe *FullError
+	if !errors.Is(err, ErrFull) || !errors.As(err, &fe) || fe.Max != 1 || fe.Size < 1 || fe.Path != db.path {
 		t.Fatalf("want ErrFull, got %v", err)
 	}
 	if _, err := db.Create(Redemption{Code: "X", State: Received}, "t", Path(Received)...); err != nil {
@@ -165,7 +166,9 @@ func TestLockedBySecondOpen(t *testing.T) {
 	db := openTest(t, Options{})
 	start := time.Now()
 	_, err := Open(db.path, Options{LockTimeout: 100 * time.Millisecond})
-	if !errors.Is(err, ErrLocked) || !bytes.Contains([]byte(err.Error()), []byte(db.path)) || !bytes.Contains([]byte(err.Error()), []byte("another cardtill")) {
+	var le *LockedError
+	if !errors.Is(err, ErrLocked) || !errors.As(err, &le) || le.Path != db.path || le.Waited != 100*time.Millisecond ||
+		!bytes.Contains([]byte(err.Error()), []byte(db.path)) || !bytes.Contains([]byte(err.Error()), []byte("another process")) {
 		t.Fatalf("second open: %v", err)
 	}
 	if time.Since(start) > 10*time.Second {
@@ -207,6 +210,9 @@ func TestBadFiles(t *testing.T) {
 			p := filepath.Join(t.TempDir(), "j.db")
 			os.WriteFile(p, data, 0o600)
 			db, err := Open(p, Options{LockTimeout: 100 * time.Millisecond})
+			if err != nil && !errors.Is(err, ErrNotJournal) {
+				t.Errorf("open: %v, want ErrNotJournal", err)
+			}
 			if err == nil {
 				err = db.Check()
 				db.Close()
@@ -231,7 +237,8 @@ func TestBadFiles(t *testing.T) {
 		db.Close()
 		before, _ := os.ReadFile(p)
 		_, err = Open(p, Options{})
-		if !errors.Is(err, ErrNewerSchema) {
+		var se *SchemaError
+		if !errors.Is(err, ErrNewerSchema) || !errors.As(err, &se) || se.Have != SchemaVersion+1 || se.Knows != SchemaVersion {
 			t.Fatalf("newer schema: %v", err)
 		}
 		after, _ := os.ReadFile(p)
@@ -243,7 +250,8 @@ func TestBadFiles(t *testing.T) {
 		f := filepath.Join(t.TempDir(), "plain")
 		os.WriteFile(f, []byte("x"), 0o600)
 		_, err := Open(filepath.Join(f, "j.db"), Options{})
-		if err == nil || !bytes.Contains([]byte(err.Error()), []byte("journal folder")) {
+		var fe *FolderError
+		if !errors.As(err, &fe) || !bytes.Contains([]byte(err.Error()), []byte("journal folder")) {
 			t.Fatalf("open under a file: %v", err)
 		}
 		if b, _ := os.ReadFile(f); string(b) != "x" {
@@ -252,7 +260,8 @@ func TestBadFiles(t *testing.T) {
 	})
 	t.Run("path is a folder", func(t *testing.T) {
 		_, err := Open(t.TempDir(), Options{})
-		if err == nil || !bytes.Contains([]byte(err.Error()), []byte("is a directory")) {
+		var ne *NotJournalError
+		if !errors.Is(err, ErrNotJournal) || !errors.As(err, &ne) || ne.Kind != NotJournalFolder || !bytes.Contains([]byte(err.Error()), []byte("is a directory")) {
 			t.Fatalf("open of a folder: %v", err)
 		}
 	})

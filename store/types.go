@@ -170,7 +170,7 @@ var (
 	ErrActiveExists  = errors.New("store: code has an active redemption")
 	ErrFull          = errors.New("store: journal file reached its configured maximum size; offline acceptance refused")
 	ErrLocked        = errors.New("store: journal is locked by another process")
-	ErrNewerSchema   = errors.New("store: journal written by a newer cardtill")
+	ErrNewerSchema   = errors.New("store: journal written by a newer version")
 	ErrShiftClosed   = errors.New("store: shift is closed")
 	ErrShiftOpen     = errors.New("store: a shift is already open on this terminal")
 	ErrInvalid       = errors.New("store: invalid input")

@@ -71,7 +71,7 @@ func TestDbCommands(t *testing.T) {
 	// A file that is not a journal: a clear error, untouched.
 	junk := []byte(strings.Repeat("not a journal ", 1000))
 	os.WriteFile(journal, junk, 0o600)
-	if code, out := cardtill("db", "check"); code != exitUsage || !strings.Contains(out, "not a usable cardtill journal") {
+	if code, out := cardtill("db", "check"); code != exitUsage || !strings.Contains(out, "not a usable journal") || !strings.Contains(out, "restore it from a backup (cardtill db backup)") {
 		t.Fatalf("check of junk: %d %s", code, out)
 	}
 	if after, _ := os.ReadFile(journal); !bytes.Equal(after, junk) {

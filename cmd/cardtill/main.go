@@ -18,6 +18,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"cardtill/internal/advice"
 	"cardtill/internal/config"
 	"cardtill/internal/console"
 )
@@ -74,7 +75,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	return exitCode(err, stderr)
 }
 
-// exitCode prints err (once) and maps it to an exit code.
+// exitCode prints err (once), with the advice that names the config keys
+// and commands (internal/advice), and maps it to an exit code.
 func exitCode(err error, stderr io.Writer) int {
 	if err == nil {
 		return exitOK
@@ -82,7 +84,7 @@ func exitCode(err error, stderr io.Writer) int {
 	var ee *exitError
 	if errors.As(err, &ee) {
 		if ee.err != nil {
-			fmt.Fprintf(stderr, "cardtill: %v\n", ee.err)
+			fmt.Fprintf(stderr, "cardtill: %s\n", advice.Text(ee.err))
 		}
 		return ee.code
 	}
@@ -91,7 +93,7 @@ func exitCode(err error, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "cardtill: %v\n", err)
 		return exitUsage
 	}
-	fmt.Fprintf(stderr, "cardtill: %v\n", err)
+	fmt.Fprintf(stderr, "cardtill: %s\n", advice.Text(err))
 	return exitFailure
 }
 

@@ -144,7 +144,7 @@ func TestCheckJournal(t *testing.T) {
 			_ = db.Update(func(tx *bolt.Tx) error { _, err := tx.CreateBucket([]byte("theirs")); return err })
 			_ = db.Close()
 			return p
-		}, Fail, "not a cardtill journal", Warn},
+		}, Fail, "not a journal", Warn},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

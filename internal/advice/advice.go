@@ -1,0 +1,68 @@
+// Package advice adds to the library packages' errors what the operator
+// can do about them: the config key to change and the command to run.
+//
+// The libraries (store, sync, wechat, scanner, hub, printer, report, ...)
+// state facts in typed errors and never name a key or a command
+// (internal/liberrors' guard test keeps it so); which key or command helps
+// is this program's knowledge. For maps a typed error to its advice, and
+// Text is what the command line prints: the error and its advice.
+package advice
+
+import (
+	"errors"
+	"strings"
+
+	"cardtill/store"
+)
+
+// Text is err's text followed by its advice, if any ("" for nil). The
+// advice is left out when the text already ends with it.
+func Text(err error) string {
+	if err == nil {
+		return ""
+	}
+	s := err.Error()
+	if a := For(err); a != "" && !strings.Contains(s, a) {
+		s += "; " + a
+	}
+	return s
+}
+
+// For is what to do about err, naming keys and commands, or "" when there
+// is nothing to add to its text.
+func For(err error) string {
+	if err == nil {
+		return ""
+	}
+	for _, f := range rules {
+		if a := f(err); a != "" {
+			return a
+		}
+	}
+	return ""
+}
+
+// rules are tried in order; the first with something to say wins.
+var rules = []func(error) string{
+	storeAdvice,
+}
+
+func storeAdvice(err error) string {
+	var nj *store.NotJournalError
+	var fe *store.FolderError
+	switch {
+	case errors.As(err, &nj) && nj.Kind == store.NotJournalFolder:
+		return "set [store] path to a file"
+	case errors.As(err, &nj):
+		return "the file is damaged or not a cardtill journal: restore it from a backup (cardtill db backup) or move it away"
+	case errors.Is(err, store.ErrLocked):
+		return "another cardtill holds it: stop that one first (e.g. systemctl stop cardtill) or use another [store] path"
+	case errors.As(err, &fe):
+		return "check [store] path and permissions"
+	case errors.Is(err, store.ErrNewerSchema):
+		return "upgrade cardtill"
+	case errors.Is(err, store.ErrFull):
+		return "sync the queue, then run cardtill db compact or raise [store] max_size_mb"
+	}
+	return ""
+}
