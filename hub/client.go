@@ -42,7 +42,7 @@ func NewClient(o ClientOptions) *Client {
 
 // ErrUnauthorized: the hub does not know this terminal key (never issued,
 // or revoked). Not worth retrying: the key must be replaced.
-var ErrUnauthorized = errors.New("hub refused the terminal key: issue a new one with 'cardtill hub terminal add NAME' on the hub and put it in wechat.terminal_key_file")
+var ErrUnauthorized = errors.New("hub refused the terminal key")
 
 // StatusError is any other non-200 answer of the hub.
 type StatusError struct {

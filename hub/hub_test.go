@@ -479,7 +479,7 @@ func TestStoreLockedAndReadOnly(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "hub.db")
 	s := openStore(t, path)
 	_, err := hub.OpenStore(path, hub.StoreOptions{LockTimeout: 50 * time.Millisecond})
-	if err == nil || !strings.Contains(err.Error(), "another cardtill holds it") {
+	if !errors.Is(err, hub.ErrStoreLocked) || !strings.Contains(err.Error(), path) {
 		t.Fatalf("second open: %v", err)
 	}
 	_ = s.Close()

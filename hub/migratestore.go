@@ -78,7 +78,7 @@ func (s *BoltStore) dump() (*boltDump, error) {
 	}
 	for _, e := range d.events {
 		if d.dedup[e.Seq] == nil {
-			return nil, fmt.Errorf("read the hub file: event %d has no dedup record: run 'cardtill db check' on it", e.Seq)
+			return nil, fmt.Errorf("read the hub file: %w: event %d has no dedup record", ErrInconsistent, e.Seq)
 		}
 	}
 	return d, nil

@@ -64,10 +64,6 @@ type PGOptions struct {
 	NoMigrate bool
 }
 
-// ErrNotMigrated: the database's schema is older than this cardtill's and
-// the store was opened with NoMigrate.
-var ErrNotMigrated = errors.New("the database schema is older than this cardtill's: start 'cardtill hub' once (it migrates at start)")
-
 // ErrBadDatabaseURL: hub.database_url is not a PostgreSQL URL pgx can
 // use. Its message never holds the password.
 var ErrBadDatabaseURL = errors.New("not a PostgreSQL URL (postgres://USER:PASSWORD@HOST:5432/DATABASE)")
@@ -143,7 +139,7 @@ func OpenPG(ctx context.Context, rawURL string, o PGOptions) (*PGStore, error) {
 	s := &PGStore{pool: pool, now: o.Now, window: o.TimestampWindow, log: o.Logger, noMigrate: o.NoMigrate}
 	if err := s.ensureReady(ctx); err != nil {
 		var pe *pgconn.PgError
-		if errors.As(err, &pe) || errors.Is(err, errSchemaNewer) || errors.Is(err, ErrNotMigrated) {
+		if errors.As(err, &pe) || errors.Is(err, ErrSchemaNewer) || errors.Is(err, ErrNotMigrated) {
 			pool.Close()
 			return nil, &redacted{msg: "hub database " + RedactURL(rawURL) + ": " + redactErr(err, rawURL), err: err}
 		}
@@ -151,8 +147,6 @@ func OpenPG(ctx context.Context, rawURL string, o PGOptions) (*PGStore, error) {
 	}
 	return s, nil
 }
-
-var errSchemaNewer = errors.New("the database schema is newer than this cardtill: upgrade cardtill")
 
 type pgMigration struct {
 	version int
@@ -244,10 +238,10 @@ func (s *PGStore) migrate(ctx context.Context) error {
 		return err
 	}
 	if have > len(ms) {
-		return fmt.Errorf("%w (database at %d, this cardtill %d)", errSchemaNewer, have, len(ms))
+		return &SchemaError{Where: "database", Have: have, Want: len(ms)}
 	}
 	if s.noMigrate && have < len(ms) {
-		return fmt.Errorf("%w (database at %d, this cardtill %d)", ErrNotMigrated, have, len(ms))
+		return &SchemaError{Where: "database", Have: have, Want: len(ms)}
 	}
 	for _, m := range ms[have:] {
 		err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
@@ -268,7 +262,7 @@ func (s *PGStore) migrate(ctx context.Context) error {
 // isConnErr: err means the database was not reached (or dropped), as
 // opposed to an answer of the server or a refusal of ours.
 func isConnErr(err error) bool {
-	if err == nil || errors.Is(err, ErrReplayed) || errors.Is(err, ErrTerminalExists) || errors.Is(err, ErrNotMigrated) || errors.Is(err, errSchemaNewer) ||
+	if err == nil || errors.Is(err, ErrReplayed) || errors.Is(err, ErrTerminalExists) || errors.Is(err, ErrNotMigrated) || errors.Is(err, ErrSchemaNewer) ||
 		errors.Is(err, ErrNoTerminal) || errors.Is(err, ErrBadCursor) || errors.Is(err, pgx.ErrNoRows) {
 		return false
 	}
@@ -582,7 +576,7 @@ func (s *PGStore) RemoveTerminal(name string) error {
 			return err
 		}
 		if tag.RowsAffected() == 0 {
-			return fmt.Errorf("remove terminal %q: %w: 'cardtill hub terminal list' shows the names", name, ErrNoTerminal)
+			return fmt.Errorf("remove terminal %q: %w", name, ErrNoTerminal)
 		}
 		return nil
 	})
@@ -643,7 +637,7 @@ func (s *PGStore) Check() error {
 			return fmt.Errorf("schema: %w", err)
 		}
 		if want := PGSchemaVersion(); v != want {
-			return fmt.Errorf("schema %d, this cardtill writes %d: restart the hub to migrate, or run the matching cardtill", v, want)
+			return fmt.Errorf("schema: %w", &SchemaError{Where: "database", Have: v, Want: want})
 		}
 		err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 			if _, err := tx.Exec(ctx, "INSERT INTO hub_nonces (ts, nonce, body_hash) VALUES (0, 'cardtill-check', '') ON CONFLICT DO NOTHING"); err != nil {

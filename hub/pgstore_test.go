@@ -245,11 +245,12 @@ func TestPGMigrateConcurrently(t *testing.T) {
 	if err := conn.QueryRow(ctx, "SELECT count(*) FROM hub_schema_migrations").Scan(&rows); err != nil || rows != hub.PGSchemaVersion() {
 		t.Fatalf("migrations recorded: %d %v, want %d", rows, err, hub.PGSchemaVersion())
 	}
-	// A schema newer than this cardtill is refused.
+	// A schema newer than this build's is refused.
 	if _, err := conn.Exec(ctx, "INSERT INTO hub_schema_migrations (version, name) VALUES (999, '0999_future.sql')"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := hub.OpenPG(ctx, u, hub.PGOptions{}); err == nil || !strings.Contains(err.Error(), "newer than this cardtill") {
+	var se *hub.SchemaError
+	if _, err := hub.OpenPG(ctx, u, hub.PGOptions{}); !errors.Is(err, hub.ErrSchemaNewer) || !errors.As(err, &se) || se.Have != 999 || se.Want != hub.PGSchemaVersion() {
 		t.Fatalf("newer schema: %v", err)
 	}
 }

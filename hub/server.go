@@ -393,7 +393,7 @@ func (s *Server) serve(ctx context.Context, ln net.Listener, h http.Handler, cer
 	if certFile != "" {
 		cert, err := tls.LoadX509KeyPair(certFile, keyFile)
 		if err != nil {
-			return fmt.Errorf("hub: load hub.tls_cert/hub.tls_key: %w", err)
+			return fmt.Errorf("hub: %w: %w", ErrTLS, err)
 		}
 		srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
 		ln = tls.NewListener(ln, srv.TLSConfig)

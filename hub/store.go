@@ -102,14 +102,14 @@ func OpenStore(path string, o StoreOptions) (*BoltStore, error) {
 			return nil, fmt.Errorf("open hub store: %w", err)
 		}
 	} else if _, err := os.Stat(path); err != nil {
-		return nil, fmt.Errorf("open hub store: %w: has the hub run yet? check hub.store_path", err)
+		return nil, fmt.Errorf("open hub store %s: %w: %w", path, ErrNoStore, err)
 	}
 	// NoFreelistSync: a commit writes no freelist pages (bbolt rebuilds the
 	// list at open by scanning), fewer pages per fsync for the group commit.
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: o.LockTimeout, ReadOnly: o.ReadOnly, NoFreelistSync: true, FreelistType: bolt.FreelistMapType})
 	if err != nil {
 		if errors.Is(err, bolterrors.ErrTimeout) {
-			return nil, fmt.Errorf("open hub store %s: another cardtill holds it (is 'cardtill hub' running? stop it first, or wait)", path)
+			return nil, fmt.Errorf("open hub store %s: %w (waited %s)", path, ErrStoreLocked, o.LockTimeout)
 		}
 		return nil, fmt.Errorf("open hub store %s: %w", path, err)
 	}
@@ -203,7 +203,7 @@ func migrate(tx *bolt.Tx) error {
 		from = binary.BigEndian.Uint64(v)
 	}
 	if from > schemaVersion {
-		return fmt.Errorf("schema %d is newer than this cardtill (%d): upgrade cardtill", from, schemaVersion)
+		return &SchemaError{Where: "hub file", Have: int(from), Want: int(schemaVersion)}
 	}
 	for v := from + 1; v <= schemaVersion; v++ {
 		if err := boltMigrations[v](tx); err != nil {
@@ -257,10 +257,10 @@ func nonceKey(ts int64, nonce string) []byte {
 func checkSchema(tx *bolt.Tx) error {
 	meta := tx.Bucket(bucketMeta)
 	if meta == nil || meta.Get(keySchema) == nil {
-		return errors.New("not a hub store (no schema): check hub.store_path")
+		return ErrNotHubStore
 	}
 	if v := binary.BigEndian.Uint64(meta.Get(keySchema)); v != schemaVersion {
-		return fmt.Errorf("schema %d, this cardtill reads %d: run the matching cardtill version", v, schemaVersion)
+		return &SchemaError{Where: "hub file", Have: int(v), Want: int(schemaVersion)}
 	}
 	return nil
 }
@@ -649,7 +649,7 @@ func (s *BoltStore) RemoveTerminal(name string) error {
 	return s.db.Update(func(tx *bolt.Tx) error {
 		t := tx.Bucket(bucketTerminals)
 		if t.Get([]byte(name)) == nil {
-			return fmt.Errorf("remove terminal %q: %w: 'cardtill hub terminal list' shows the names", name, ErrNoTerminal)
+			return fmt.Errorf("remove terminal %q: %w", name, ErrNoTerminal)
 		}
 		return t.Delete([]byte(name))
 	})

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"strings"
 
+	"cardtill/hub"
 	"cardtill/store"
 )
 
@@ -45,6 +46,7 @@ func For(err error) string {
 // rules are tried in order; the first with something to say wins.
 var rules = []func(error) string{
 	storeAdvice,
+	hubAdvice,
 }
 
 func storeAdvice(err error) string {
@@ -63,6 +65,30 @@ func storeAdvice(err error) string {
 		return "upgrade cardtill"
 	case errors.Is(err, store.ErrFull):
 		return "sync the queue, then run cardtill db compact or raise [store] max_size_mb"
+	}
+	return ""
+}
+
+func hubAdvice(err error) string {
+	switch {
+	case errors.Is(err, hub.ErrStoreLocked):
+		return "another cardtill holds it (is 'cardtill hub' running? stop it first, or wait)"
+	case errors.Is(err, hub.ErrNoStore):
+		return "has the hub run yet? check hub.store_path"
+	case errors.Is(err, hub.ErrNotHubStore):
+		return "check hub.store_path"
+	case errors.Is(err, hub.ErrSchemaNewer):
+		return "upgrade cardtill, or run the matching cardtill version"
+	case errors.Is(err, hub.ErrNotMigrated):
+		return "start 'cardtill hub' once (it migrates at start)"
+	case errors.Is(err, hub.ErrInconsistent):
+		return "run 'cardtill db check' on it"
+	case errors.Is(err, hub.ErrTLS):
+		return "check hub.tls_cert and hub.tls_key"
+	case errors.Is(err, hub.ErrNoTerminal):
+		return "'cardtill hub terminal list' shows the names"
+	case errors.Is(err, hub.ErrUnauthorized):
+		return "issue a new key with 'cardtill hub terminal add NAME' on the hub and put it in wechat.terminal_key_file"
 	}
 	return ""
 }
