@@ -92,11 +92,13 @@ func New(o Options) *Printer {
 	return p
 }
 
-// Errors a print can end with (wrapped with the device and what to do).
+// Errors a print can end with (wrapped with the device and what to do
+// about it there; the config key is the command line's to name).
 var (
-	ErrMissing = errors.New("printer not found")
-	ErrStalled = errors.New("printer does not answer")
-	ErrBusy    = errors.New("printer still busy with the last receipt")
+	ErrNotSetUp = errors.New("printer: no printer is set up")
+	ErrMissing  = errors.New("printer not found")
+	ErrStalled  = errors.New("printer does not answer")
+	ErrBusy     = errors.New("printer still busy with the last receipt")
 )
 
 func (p *Printer) openDevice() (io.WriteCloser, error) {
@@ -119,7 +121,7 @@ func (p *Printer) Print(ctx context.Context, text string) error {
 // Send writes data (already ESC/POS) to the printer.
 func (p *Printer) Send(ctx context.Context, data []byte) error {
 	if p.o.Port == "" {
-		return errors.New("printer: no printer is set up: set [printer] port in the config (a device such as /dev/usb/lp0, or a serial port with baud)")
+		return ErrNotSetUp
 	}
 	p.mu.Lock()
 	if p.busy {
@@ -160,7 +162,7 @@ func (p *Printer) Send(ctx context.Context, data []byte) error {
 func (p *Printer) openError(err error) error {
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return fmt.Errorf("printer %s: %w: check the cable and that the printer is on, and [printer] port (ls /dev/usb/ /dev/serial/by-id/)", p.o.Port, ErrMissing)
+		return fmt.Errorf("printer %s: %w: check the cable and that the printer is on", p.o.Port, ErrMissing)
 	case errors.Is(err, fs.ErrPermission):
 		return fmt.Errorf("printer %s: permission denied: the till's user must be allowed to write it (the group lp for /dev/usb/lp*, dialout for serial ports)", p.o.Port)
 	}

@@ -10,7 +10,7 @@ import (
 
 // ErrShiftOpen is returned by Build when a Z report is asked of a shift
 // that is still open.
-var ErrShiftOpen = errors.New("report: shift is still open; close it first for a Z report (cardtill shift close)")
+var ErrShiftOpen = errors.New("report: shift is still open, and a Z report needs it closed")
 
 // BuildOptions tune Build.
 type BuildOptions struct {

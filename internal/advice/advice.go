@@ -13,6 +13,8 @@ import (
 	"strings"
 
 	"cardtill/hub"
+	"cardtill/printer"
+	"cardtill/report"
 	"cardtill/store"
 )
 
@@ -47,6 +49,8 @@ func For(err error) string {
 var rules = []func(error) string{
 	storeAdvice,
 	hubAdvice,
+	printerAdvice,
+	reportAdvice,
 }
 
 func storeAdvice(err error) string {
@@ -92,3 +96,35 @@ func hubAdvice(err error) string {
 	}
 	return ""
 }
+
+func printerAdvice(err error) string {
+	switch {
+	case errors.Is(err, printer.ErrNotSetUp):
+		return "set [printer] port in the config (a device such as /dev/usb/lp0, or a serial port with baud)"
+	case errors.Is(err, printer.ErrMissing):
+		return "check [printer] port (ls /dev/usb/ /dev/serial/by-id/)"
+	}
+	return ""
+}
+
+func reportAdvice(err error) string {
+	if errors.Is(err, report.ErrShiftOpen) {
+		return "close it first (cardtill shift close)"
+	}
+	return ""
+}
+
+// Wrap is err with its advice added to its text, for an error shown
+// where Text is not called (the till screen); errors.Is and errors.As
+// still see err. Wrap(nil) is nil.
+func Wrap(err error) error {
+	if For(err) == "" {
+		return err
+	}
+	return &advised{err}
+}
+
+type advised struct{ err error }
+
+func (a *advised) Error() string { return Text(a.err) }
+func (a *advised) Unwrap() error { return a.err }

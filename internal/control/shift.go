@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"time"
 
+	"cardtill/internal/advice"
 	"cardtill/report"
 	"cardtill/store"
 )
@@ -48,7 +49,7 @@ func BuildShiftReport(db *store.DB, terminal string, id uint64, z bool) (ReportA
 	}
 	r, err := report.Build(db, id, report.BuildOptions{Loc: time.Local, Z: z})
 	if errors.Is(err, report.ErrShiftOpen) || errors.Is(err, store.ErrNotFound) {
-		return ReportAnswer{Refused: err.Error()}, nil
+		return ReportAnswer{Refused: advice.Text(err)}, nil
 	}
 	if err != nil {
 		return ReportAnswer{}, err

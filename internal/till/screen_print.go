@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"cardtill/internal/advice"
 	"cardtill/internal/config"
 	"cardtill/printer"
 	"cardtill/report"
@@ -54,9 +55,9 @@ func PrintShiftReport(db *store.DB, cfg *config.Config, p *printer.Printer) func
 	return func(id uint64, lang string) error {
 		r, err := report.Build(db, id, report.BuildOptions{Loc: time.Local})
 		if err != nil {
-			return err
+			return advice.Wrap(err)
 		}
-		return p.Print(context.Background(), report.Text(r, report.Options{Lang: lang, Width: cfg.Printer.Width}))
+		return advice.Wrap(p.Print(context.Background(), report.Text(r, report.Options{Lang: lang, Width: cfg.Printer.Width})))
 	}
 }
 
@@ -81,7 +82,7 @@ func PrintConflictSlip(db *store.DB, cfg *config.Config, p *printer.Printer) fun
 		if r := e.Resolution; r != nil {
 			x.Resolved, x.Resolution = true, &report.Resolution{By: r.By, At: r.At.Local(), Note: r.Note}
 		}
-		return p.Print(context.Background(), report.ConflictSlip(x, e.ShiftID, cfg.Terminal.ID, time.Now(), report.Options{Lang: lang, Width: cfg.Printer.Width}))
+		return advice.Wrap(p.Print(context.Background(), report.ConflictSlip(x, e.ShiftID, cfg.Terminal.ID, time.Now(), report.Options{Lang: lang, Width: cfg.Printer.Width})))
 	}
 }
 
