@@ -126,7 +126,7 @@ func httpClient(hc *http.Client) (*http.Client, error) {
 		return &http.Client{Transport: t}, nil
 	}
 	if t, ok := hc.Transport.(*http.Transport); ok && t.TLSClientConfig != nil && t.TLSClientConfig.InsecureSkipVerify {
-		return nil, errors.New("wechat: the HTTP client skips TLS verification; cardtill always verifies WeChat's certificate")
+		return nil, ErrInsecureClient
 	}
 	return hc, nil
 }
@@ -356,7 +356,7 @@ func (c *Client) post(ctx context.Context, op, tok string, body []byte, resp ans
 		ErrCode *int `json:"errcode"`
 	}
 	if json.Unmarshal(data, &has) != nil || has.ErrCode == nil {
-		return unknown(op, fmt.Errorf("HTTP 200 JSON without errcode (%d bytes): not WeChat's answer — a proxy, a captive portal or a wrong wechat.api_base?", len(data)))
+		return unknown(op, fmt.Errorf("HTTP 200 JSON without errcode (%d bytes): %w — a proxy, a captive portal or a wrong base URL?", len(data), ErrNotWeChat))
 	}
 	return nil
 }

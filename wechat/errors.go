@@ -109,11 +109,40 @@ type APIError struct {
 	// longer than WeChat allows), with the errcode WeChat would answer.
 	// It says nothing of whether WeChat can be reached.
 	Local bool
+	// Err is the local cause of an error made without asking WeChat
+	// (ErrNoStaticToken, ErrNoCredentials, ErrNoTerminalKey), nil for
+	// WeChat's answers.
+	Err error
 }
 
 func (e *APIError) Error() string {
 	return fmt.Sprintf("wechat %s: errcode %d (%s): %s", e.Op, e.Code, e.Class(), e.Msg)
 }
+
+// Unwrap is the local cause, if any.
+func (e *APIError) Unwrap() error { return e.Err }
+
+// The local causes of a token that cannot be had and of a client that
+// cannot be built. They say what is missing; the config key to set is the
+// command line's to name.
+var (
+	// ErrNoStaticToken: the static token source has an empty token.
+	ErrNoStaticToken = errors.New("static token is empty")
+	// ErrNoCredentials: the stable token source lacks the appid or the
+	// AppSecret.
+	ErrNoCredentials = errors.New("appid and AppSecret are required")
+	// ErrNoTerminalKey: the hub token source has no terminal key.
+	ErrNoTerminalKey = errors.New("no terminal key")
+	// ErrBadHubURL: the hub token source's URL is not an http(s) URL.
+	ErrBadHubURL = errors.New("bad hub URL")
+	// ErrInsecureClient: the HTTP client given skips TLS verification,
+	// which this package refuses: WeChat's certificate is always verified.
+	ErrInsecureClient = errors.New("wechat: the HTTP client skips TLS verification; WeChat's certificate is always verified")
+	// ErrNotWeChat: an HTTP 200 answer in JSON without errcode, someone
+	// else's (a proxy, a captive portal, a wrong base URL). It is wrapped
+	// in an *UnknownError: the outcome is unknown, never a success.
+	ErrNotWeChat = errors.New("not WeChat's answer")
+)
 
 // Class classifies the errcode.
 func (e *APIError) Class() Class { return classOf(e.Code) }

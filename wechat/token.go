@@ -44,7 +44,7 @@ type staticToken string
 
 func (s staticToken) Token(context.Context) (string, error) {
 	if s == "" {
-		return "", &APIError{Op: "token", Code: CodeTokenMissing, Msg: "static token is empty: set wechat.static_token"}
+		return "", &APIError{Op: "token", Code: CodeTokenMissing, Msg: ErrNoStaticToken.Error(), Err: ErrNoStaticToken}
 	}
 	return string(s), nil
 }
@@ -207,7 +207,7 @@ func NewStableTokenSource(o StableTokenOptions) ExpiringTokenSource {
 		case hcErr != nil:
 			return "", 0, hcErr
 		case o.AppID == "" || o.Secret == "":
-			return "", 0, &APIError{Op: op, Code: CodeInvalidAppSecret, Msg: "appid and AppSecret are required: set wechat.appid and wechat.secret_file"}
+			return "", 0, &APIError{Op: op, Code: CodeInvalidAppSecret, Msg: ErrNoCredentials.Error(), Err: ErrNoCredentials}
 		}
 		body, _ := json.Marshal(map[string]any{"grant_type": "client_credential", "appid": o.AppID, "secret": o.Secret, "force_refresh": false})
 		req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/"+op, bytes.NewReader(body))
@@ -262,11 +262,11 @@ func NewHubTokenSource(o HubTokenOptions) ExpiringTokenSource {
 		const op = OpHubToken
 		switch {
 		case baseErr != nil:
-			return "", 0, fmt.Errorf("wechat.hub_url: %w", baseErr)
+			return "", 0, fmt.Errorf("%w: %w", ErrBadHubURL, baseErr)
 		case hcErr != nil:
 			return "", 0, hcErr
 		case o.TerminalKey == "":
-			return "", 0, &APIError{Op: op, Code: CodeTokenMissing, Msg: "no terminal key: set wechat.terminal_key_file"}
+			return "", 0, &APIError{Op: op, Code: CodeTokenMissing, Msg: ErrNoTerminalKey.Error(), Err: ErrNoTerminalKey}
 		}
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/v1/token", nil)
 		if err != nil {

@@ -16,6 +16,7 @@ import (
 	"cardtill/printer"
 	"cardtill/report"
 	"cardtill/store"
+	"cardtill/wechat"
 )
 
 // Text is err's text followed by its advice, if any ("" for nil). The
@@ -51,6 +52,7 @@ var rules = []func(error) string{
 	hubAdvice,
 	printerAdvice,
 	reportAdvice,
+	wechatAdvice,
 }
 
 func storeAdvice(err error) string {
@@ -110,6 +112,22 @@ func printerAdvice(err error) string {
 func reportAdvice(err error) string {
 	if errors.Is(err, report.ErrShiftOpen) {
 		return "close it first (cardtill shift close)"
+	}
+	return ""
+}
+
+func wechatAdvice(err error) string {
+	switch {
+	case errors.Is(err, wechat.ErrNoStaticToken):
+		return "set wechat.static_token"
+	case errors.Is(err, wechat.ErrNoCredentials):
+		return "set wechat.appid and wechat.secret_file (on the hub: hub.appid and hub.secret_file)"
+	case errors.Is(err, wechat.ErrNoTerminalKey):
+		return "set wechat.terminal_key_file"
+	case errors.Is(err, wechat.ErrBadHubURL):
+		return "check wechat.hub_url"
+	case errors.Is(err, wechat.ErrNotWeChat):
+		return "check wechat.api_base (on the hub: hub.api_base)"
 	}
 	return ""
 }
