@@ -72,13 +72,15 @@ func (c Config) WithDefaults() Config {
 	return c
 }
 
-// ConfigError is a bad [scanner] setting: the key, and what to write.
+// ConfigError is a bad setting of Config: its key (the field's name in
+// the scanner's section of a config file, which the command line names
+// in full), and what to write.
 type ConfigError struct {
-	Key string // e.g. "scanner.baud"
+	Key string // e.g. "baud"
 	Msg string
 }
 
-func (e *ConfigError) Error() string { return e.Key + ": " + e.Msg }
+func (e *ConfigError) Error() string { return "scanner setting " + e.Key + ": " + e.Msg }
 
 // Validate checks c (after defaults are applied to zero fields) and says
 // what is wrong with each bad key. An empty Port is valid: keyboard only.
@@ -90,7 +92,7 @@ func (c Config) validate(goos string) error {
 	c = c.WithDefaults()
 	var errs []error
 	bad := func(key, format string, a ...any) {
-		errs = append(errs, &ConfigError{Key: "scanner." + key, Msg: fmt.Sprintf(format, a...)})
+		errs = append(errs, &ConfigError{Key: key, Msg: fmt.Sprintf(format, a...)})
 	}
 	if strings.TrimSpace(c.Port) != c.Port {
 		bad("port", "%q has blanks around it: remove them", c.Port)

@@ -70,7 +70,7 @@ func badSettings(port string, err error) *OpenError {
 	if errors.Is(err, serial.ErrBadSize) || errors.Is(err, serial.ErrBadParity) ||
 		errors.Is(err, serial.ErrBadStopBits) || strings.Contains(err.Error(), "baud rate") {
 		return &OpenError{Port: port, Kind: OpenBadSettings, Err: err,
-			Hint: "set scanner.baud, data_bits, parity and stop_bits to what the scanner uses (its manual lists them)"}
+			Hint: "the baud rate, data bits, parity and stop bits must be what the scanner uses (its manual lists them)"}
 	}
 	return nil
 }

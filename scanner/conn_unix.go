@@ -23,7 +23,7 @@ func lockPort(port string) (func(), error) {
 		f.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
 			return nil, &OpenError{Port: port, Kind: OpenBusy, Err: err,
-				Hint: "another cardtill is reading this scanner: stop it, or give this one another scanner.port"}
+				Hint: "another process is reading this scanner (it holds the port's lock)"}
 		}
 		return nil, &OpenError{Port: port, Kind: OpenOther, Err: err}
 	}
@@ -44,7 +44,7 @@ func classifyOpenError(port string, err error) error {
 	switch {
 	case errors.Is(err, fs.ErrNotExist), errno == syscall.ENXIO, errno == syscall.ENODEV:
 		return &OpenError{Port: port, Kind: OpenMissing, Err: err,
-			Hint: "plug the scanner in, or fix scanner.port ('cardtill ports' lists the ports this machine sees)"}
+			Hint: "plug the scanner in, or correct the port's name"}
 	case errno == syscall.EACCES, errno == syscall.EPERM:
 		return &OpenError{Port: port, Kind: OpenPermission, Err: err, Hint: permissionHint()}
 	case errno == syscall.EBUSY:
@@ -52,7 +52,7 @@ func classifyOpenError(port string, err error) error {
 			Hint: "another program holds the port (a terminal program, ModemManager, another cardtill): close it"}
 	case errno == syscall.ENOTTY, errno == syscall.EINVAL:
 		return &OpenError{Port: port, Kind: OpenNotSerial, Err: err,
-			Hint: "scanner.port must name a serial device such as /dev/ttyACM0 ('cardtill ports' lists them)"}
+			Hint: "the port must be a serial device such as /dev/ttyACM0"}
 	}
 	return &OpenError{Port: port, Kind: OpenOther, Err: err}
 }

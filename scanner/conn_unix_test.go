@@ -18,11 +18,11 @@ func TestClassifyOpenError(t *testing.T) {
 		says string
 	}{
 		{&fs.PathError{Op: "open", Path: "/dev/ttyACM0", Err: syscall.ENOENT}, OpenMissing, "plug the scanner in"},
-		{&fs.PathError{Op: "open", Path: "/dev/ttyACM0", Err: syscall.ENXIO}, OpenMissing, "cardtill ports"},
+		{&fs.PathError{Op: "open", Path: "/dev/ttyACM0", Err: syscall.ENXIO}, OpenMissing, "plug the scanner in"},
 		{&fs.PathError{Op: "open", Path: "/dev/ttyACM0", Err: syscall.EACCES}, OpenPermission, "sudo usermod -aG dialout"},
 		{&fs.PathError{Op: "open", Path: "/dev/ttyACM0", Err: syscall.EBUSY}, OpenBusy, "close it"},
 		{syscall.ENOTTY, OpenNotSerial, "serial device"},
-		{errors.New("Unrecognized baud rate"), OpenBadSettings, "scanner.baud"},
+		{errors.New("Unrecognized baud rate"), OpenBadSettings, "baud rate, data bits"},
 		{fmt.Errorf("x: %w", syscall.EIO), OpenOther, "input/output error"},
 	}
 	for _, tt := range tests {

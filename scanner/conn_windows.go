@@ -29,7 +29,7 @@ func classifyOpenError(port string, err error) error {
 	switch {
 	case errors.Is(err, fs.ErrNotExist), errno == errorFileNotFound, errno == errorPathNotFound:
 		return &OpenError{Port: port, Kind: OpenMissing, Err: err,
-			Hint: `plug the scanner in, or fix scanner.port (for COM10 and above write \\.\COM10; 'cardtill ports' lists the ports)`}
+			Hint: `plug the scanner in, or correct the port's name (for COM10 and above write \\.\COM10)`}
 	case errno == syscall.ERROR_ACCESS_DENIED, errno == errorSharingViolation:
 		return &OpenError{Port: port, Kind: OpenBusy, Err: err,
 			Hint: "another program has the port open (the scanner's own tool, another cardtill): close it"}

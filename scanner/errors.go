@@ -19,7 +19,7 @@ const (
 	// RejectNonPrintable: control characters or bytes that are not text.
 	RejectNonPrintable
 	// RejectIncomplete: bytes arrived but no terminator followed within
-	// frame_timeout (a partial read, or the wrong scanner.terminator).
+	// frame_timeout (a partial read, or the wrong terminator).
 	RejectIncomplete
 	// RejectEmpty: nothing but blanks (only from Parse of typed input).
 	RejectEmpty
@@ -83,7 +83,7 @@ func (e *RejectError) Error() string {
 	case RejectNonPrintable:
 		return "unreadable, scan again: it contains characters that are not text"
 	case RejectIncomplete:
-		return "unreadable, scan again: the scan was cut off (no end-of-code mark; check scanner.terminator)"
+		return "unreadable, scan again: the scan was cut off (no end-of-code mark)"
 	case RejectEmpty:
 		return "nothing was scanned"
 	case RejectProductBarcode:
@@ -141,12 +141,13 @@ func (k OpenErrorKind) String() string {
 	return fmt.Sprintf("open(%d)", int(k))
 }
 
-// OpenError is a serial port that could not be opened. Its message says what
-// to do about it.
+// OpenError is a serial port that could not be opened. Its message says
+// what is wrong and, where this package knows, what the machine needs;
+// the config key and the commands are the command line's to name.
 type OpenError struct {
 	Port string
 	Kind OpenErrorKind
-	// Hint is what to do, in a sentence.
+	// Hint is what the machine or the scanner needs, in a sentence.
 	Hint string
 	Err  error
 }

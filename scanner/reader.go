@@ -113,7 +113,7 @@ func Open(ctx context.Context, cfg Config, o Options) (*Reader, error) {
 		return nil, err
 	}
 	if cfg.Port == "" {
-		return nil, &ConfigError{Key: "scanner.port", Msg: "no serial port configured: set it, or leave it empty and scan into the till screen (keyboard)"}
+		return nil, &ConfigError{Key: "port", Msg: "no serial port configured: set it, or leave it empty and scan into the till screen (keyboard)"}
 	}
 	o = o.withDefaults()
 	r := &Reader{

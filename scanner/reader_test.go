@@ -288,7 +288,7 @@ func TestOpenErrors(t *testing.T) {
 	missing := filepath.Join(t.TempDir(), "ttyUSB9")
 	_, err := scanner.Open(context.Background(), scanner.Config{Port: missing}, testOptions())
 	var oe *scanner.OpenError
-	if !errors.As(err, &oe) || oe.Kind != scanner.OpenMissing || !strings.Contains(err.Error(), "cardtill ports") {
+	if !errors.As(err, &oe) || oe.Kind != scanner.OpenMissing || !strings.Contains(err.Error(), "plug the scanner in") {
 		t.Fatalf("missing port: %v", err)
 	}
 
@@ -303,17 +303,17 @@ func TestOpenErrors(t *testing.T) {
 	r := openReader(t, scanner.Config{Port: dev.path}, testOptions())
 	expect(t, r, scanner.EventConnected)
 	_, err = scanner.Open(context.Background(), scanner.Config{Port: dev.path}, testOptions())
-	if !errors.As(err, &oe) || oe.Kind != scanner.OpenBusy || !strings.Contains(err.Error(), "another cardtill") {
+	if !errors.As(err, &oe) || oe.Kind != scanner.OpenBusy || !strings.Contains(err.Error(), "another process") {
 		t.Fatalf("second reader of the same port: %v", err)
 	}
 
 	_, err = scanner.Open(context.Background(), scanner.Config{Port: dev.path, Baud: 1234}, testOptions())
 	var ce *scanner.ConfigError
-	if !errors.As(err, &ce) || ce.Key != "scanner.baud" {
+	if !errors.As(err, &ce) || ce.Key != "baud" {
 		t.Fatalf("bad baud: %v", err)
 	}
 	_, err = scanner.Open(context.Background(), scanner.Config{}, testOptions())
-	if !errors.As(err, &ce) || ce.Key != "scanner.port" {
+	if !errors.As(err, &ce) || ce.Key != "port" {
 		t.Fatalf("no port: %v", err)
 	}
 }

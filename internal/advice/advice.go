@@ -15,6 +15,7 @@ import (
 	"cardtill/hub"
 	"cardtill/printer"
 	"cardtill/report"
+	"cardtill/scanner"
 	"cardtill/store"
 	"cardtill/wechat"
 )
@@ -53,6 +54,7 @@ var rules = []func(error) string{
 	printerAdvice,
 	reportAdvice,
 	wechatAdvice,
+	scannerAdvice,
 }
 
 func storeAdvice(err error) string {
@@ -130,6 +132,52 @@ func wechatAdvice(err error) string {
 		return "check wechat.api_base (on the hub: hub.api_base)"
 	}
 	return ""
+}
+
+func scannerAdvice(err error) string {
+	var oe *scanner.OpenError
+	var re *scanner.RejectError
+	if keys := scannerKeys(err); len(keys) > 0 {
+		return "fix " + strings.Join(keys, ", ") + " in the config"
+	}
+	switch {
+	case errors.As(err, &oe) && oe.Kind == scanner.OpenMissing:
+		return "set scanner.port to a port 'cardtill ports' lists"
+	case errors.As(err, &oe) && oe.Kind == scanner.OpenBusy:
+		return "if it is another cardtill, stop it or give this one another scanner.port"
+	case errors.As(err, &oe) && oe.Kind == scanner.OpenNotSerial:
+		return "fix scanner.port ('cardtill ports' lists the serial ports)"
+	case errors.As(err, &oe) && oe.Kind == scanner.OpenBadSettings:
+		return "set scanner.baud, data_bits, parity and stop_bits"
+	case errors.As(err, &re) && re.Kind == scanner.RejectIncomplete:
+		return "check scanner.terminator"
+	}
+	return ""
+}
+
+// scannerKeys are the config keys of the *scanner.ConfigError in err's
+// tree (Validate joins one per bad key).
+func scannerKeys(err error) []string {
+	var keys []string
+	var walk func(error)
+	walk = func(err error) {
+		if ce, ok := err.(*scanner.ConfigError); ok {
+			keys = append(keys, "scanner."+ce.Key)
+			return
+		}
+		switch u := err.(type) {
+		case interface{ Unwrap() error }:
+			if e := u.Unwrap(); e != nil {
+				walk(e)
+			}
+		case interface{ Unwrap() []error }:
+			for _, e := range u.Unwrap() {
+				walk(e)
+			}
+		}
+	}
+	walk(err)
+	return keys
 }
 
 // Wrap is err with its advice added to its text, for an error shown

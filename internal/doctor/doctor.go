@@ -22,6 +22,7 @@ import (
 	berrors "go.etcd.io/bbolt/errors"
 
 	"cardtill/hub"
+	"cardtill/internal/advice"
 	"cardtill/internal/config"
 	"cardtill/scanner"
 	"cardtill/wechat"
@@ -400,7 +401,7 @@ func (d *Doctor) checkScanner(ctx context.Context) Finding {
 	case errors.As(err, &oe) && oe.Kind == scanner.OpenPermission:
 		f.Fix = "the cardtill user must be in the port's group: usermod -a -G dialout cardtill (the package does this), then restart cardtill"
 	case errors.As(err, &ce):
-		f.Fix = "fix the [scanner] section of the config"
+		f.Fix = advice.For(err) // fix scanner.KEY in the config
 	default:
 		f.Fix = "check scanner.port and the [scanner] settings against the scanner's manual; 'cardtill ports' lists the ports"
 	}

@@ -16,6 +16,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"cardtill/internal/advice"
 	"cardtill/scanner"
 )
 
@@ -112,9 +113,9 @@ func Listen(ctx context.Context, w io.Writer, sc scanner.Config, asJSON bool, co
 		var re *scanner.RejectError
 		switch {
 		case ev.Err != nil:
-			line.Error = ev.Err.Error()
+			line.Error = advice.Text(ev.Err)
 		case errors.As(ev.Scan.Err, &re):
-			line.Refused, line.Error = re.Kind.String(), re.Error()
+			line.Refused, line.Error = re.Kind.String(), advice.Text(re)
 		case ev.Kind == scanner.EventScan:
 			p := ev.Scan.Payload
 			line.Payload = &p
