@@ -146,7 +146,7 @@ func New(o Options) (*Engine, error) {
 		o.QuietPeriod = 20 * time.Second
 	}
 	if o.QuietPeriod <= o.Timeout || o.QuietPeriod <= o.SyncTimeout {
-		return nil, fmt.Errorf("sync.quiet_period (%s) must be longer than wechat.timeout (%s) and wechat.sync_timeout (%s), so a lost consume cannot still land after the query that resolves it", o.QuietPeriod, o.Timeout, o.SyncTimeout)
+		return nil, &OptionError{Field: "QuietPeriod", Msg: fmt.Sprintf("(%s) must be longer than Timeout (%s) and SyncTimeout (%s), so a lost consume cannot still land after the query that resolves it", o.QuietPeriod, o.Timeout, o.SyncTimeout)}
 	}
 	if o.MaxBackoff <= 0 {
 		o.MaxBackoff = 5 * time.Minute

@@ -527,7 +527,8 @@ func TestConcurrentSameCodeOneRedemption(t *testing.T) {
 
 func TestNewRejectsShortQuietPeriod(t *testing.T) {
 	_, err := sync.New(sync.Options{Journal: newMemJournal(time.Now), WeChat: newFakeWeChat(), Timeout: 10 * time.Second, QuietPeriod: 5 * time.Second})
-	if err == nil || !strings.Contains(err.Error(), "quiet_period") {
+	var oe *sync.OptionError
+	if !errors.As(err, &oe) || oe.Field != "QuietPeriod" || !strings.Contains(err.Error(), "5s") {
 		t.Fatalf("err = %v", err)
 	}
 }

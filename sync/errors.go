@@ -34,3 +34,13 @@ var (
 	// the count was read (Journal.AcceptOffline). The engine refuses the scan.
 	ErrOfflineLimit = errors.New("offline limit of the shift reached")
 )
+
+// OptionError is a value of Options (or of its Policy) the engine cannot
+// work with. Field names it as in the Go structs ("QuietPeriod",
+// "Policy.Mode"); which config key sets it is the command line's to say.
+type OptionError struct {
+	Field string
+	Msg   string // what is wrong and what would do
+}
+
+func (e *OptionError) Error() string { return "sync: " + e.Field + " " + e.Msg }

@@ -48,13 +48,13 @@ var defaultCodeRE = regexp.MustCompile(DefaultCodePattern)
 func (p Policy) Validate() error {
 	var errs []error
 	if p.Mode != "" && p.Mode != ModeAccept && p.Mode != ModeRefuse {
-		errs = append(errs, fmt.Errorf("offline.mode is %q: use \"accept\" or \"refuse\"", p.Mode))
+		errs = append(errs, &OptionError{Field: "Policy.Mode", Msg: fmt.Sprintf("is %q: use \"accept\" or \"refuse\"", p.Mode)})
 	}
 	if p.UnknownCodes != "" && p.UnknownCodes != ModeAccept && p.UnknownCodes != ModeRefuse {
-		errs = append(errs, fmt.Errorf("offline.unknown_codes is %q: use \"accept\" or \"refuse\"", p.UnknownCodes))
+		errs = append(errs, &OptionError{Field: "Policy.UnknownCodes", Msg: fmt.Sprintf("is %q: use \"accept\" or \"refuse\"", p.UnknownCodes)})
 	}
 	if p.MaxAge < 0 {
-		errs = append(errs, fmt.Errorf("offline.max_age is %s: use 0 (no limit) or a positive duration", p.MaxAge))
+		errs = append(errs, &OptionError{Field: "Policy.MaxAge", Msg: fmt.Sprintf("is %s: use 0 (no limit) or a positive duration", p.MaxAge)})
 	}
 	return errors.Join(errs...)
 }

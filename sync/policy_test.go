@@ -1,6 +1,7 @@
 package sync_test
 
 import (
+	"errors"
 	"regexp"
 	"strings"
 	"testing"
@@ -72,9 +73,10 @@ func TestPolicyValidate(t *testing.T) {
 	if err := (sync.Policy{Mode: "accept", UnknownCodes: "refuse"}).Validate(); err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range []sync.Policy{{Mode: "maybe"}, {UnknownCodes: "yes"}, {MaxAge: -time.Second}} {
-		if err := p.Validate(); err == nil {
-			t.Errorf("Validate(%+v) = nil, want an error", p)
+	for field, p := range map[string]sync.Policy{"Policy.Mode": {Mode: "maybe"}, "Policy.UnknownCodes": {UnknownCodes: "yes"}, "Policy.MaxAge": {MaxAge: -time.Second}} {
+		var oe *sync.OptionError
+		if err := p.Validate(); !errors.As(err, &oe) || oe.Field != field {
+			t.Errorf("Validate(%+v) = %v, want a *sync.OptionError of %s", p, err, field)
 		}
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"cardtill/report"
 	"cardtill/scanner"
 	"cardtill/store"
+	"cardtill/sync"
 	"cardtill/wechat"
 )
 
@@ -55,6 +56,7 @@ var rules = []func(error) string{
 	reportAdvice,
 	wechatAdvice,
 	scannerAdvice,
+	syncAdvice,
 }
 
 func storeAdvice(err error) string {
@@ -137,7 +139,11 @@ func wechatAdvice(err error) string {
 func scannerAdvice(err error) string {
 	var oe *scanner.OpenError
 	var re *scanner.RejectError
-	if keys := scannerKeys(err); len(keys) > 0 {
+	if ces := all[*scanner.ConfigError](err); len(ces) > 0 {
+		keys := make([]string, len(ces))
+		for i, ce := range ces {
+			keys[i] = "scanner." + ce.Key
+		}
 		return "fix " + strings.Join(keys, ", ") + " in the config"
 	}
 	switch {
@@ -155,14 +161,35 @@ func scannerAdvice(err error) string {
 	return ""
 }
 
-// scannerKeys are the config keys of the *scanner.ConfigError in err's
-// tree (Validate joins one per bad key).
-func scannerKeys(err error) []string {
+// syncKeys are the config keys that set the engine's options.
+var syncKeys = map[string]string{
+	"QuietPeriod":         "sync.quiet_period (longer than wechat.timeout and wechat.sync_timeout)",
+	"Policy.Mode":         "offline.mode",
+	"Policy.UnknownCodes": "offline.unknown_codes",
+	"Policy.MaxAge":       "offline.max_age",
+}
+
+func syncAdvice(err error) string {
 	var keys []string
+	for _, oe := range all[*sync.OptionError](err) {
+		if k, ok := syncKeys[oe.Field]; ok {
+			keys = append(keys, k)
+		}
+	}
+	if len(keys) == 0 {
+		return ""
+	}
+	return "fix " + strings.Join(keys, ", ") + " in the config"
+}
+
+// all is every error of type T in err's tree, in order (errors.Join and
+// %w with several errors have more than one).
+func all[T error](err error) []T {
+	var out []T
 	var walk func(error)
 	walk = func(err error) {
-		if ce, ok := err.(*scanner.ConfigError); ok {
-			keys = append(keys, "scanner."+ce.Key)
+		if t, ok := err.(T); ok {
+			out = append(out, t)
 			return
 		}
 		switch u := err.(type) {
@@ -177,7 +204,7 @@ func scannerKeys(err error) []string {
 		}
 	}
 	walk(err)
-	return keys
+	return out
 }
 
 // Wrap is err with its advice added to its text, for an error shown
