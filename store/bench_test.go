@@ -37,7 +37,7 @@ func BenchmarkCommit(b *testing.B) {
 				db.b.Update(func(tx *bolt.Tx) error {
 					rr, _ := getRed(tx, r.ID)
 					rr.History = rr.History[len(rr.History)-1:]
-					return putJSON(tx.Bucket(bRed), u64(r.ID), rr)
+					return putRed(tx, rr)
 				})
 				b.StartTimer()
 			}
@@ -86,10 +86,13 @@ func bulkLoad(b testing.TB, db *DB, n int) (target uint64) {
 				if st.Finished() {
 					r.FinishedAt = clk
 				}
-				if err := putJSON(tx.Bucket(bRed), u64(id), r); err != nil {
+				if err := putRed(tx, r); err != nil {
 					return err
 				}
 				if err := db.index(tx, r); err != nil {
+					return err
+				}
+				if err := db.count(tx, r); err != nil {
 					return err
 				}
 				done++

@@ -14,7 +14,7 @@ import (
 )
 
 // SchemaVersion is the journal layout this build writes.
-const SchemaVersion = 5
+const SchemaVersion = 6
 
 var (
 	bMeta      = []byte("meta")

@@ -9,7 +9,8 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// unindex removes r's index entries and counter contribution.
+// unindex removes r's index entries (not its place in its shift nor its
+// counters: a move keeps the first and changes the second once, moveCount).
 func (db *DB) unindex(tx *bolt.Tx, r Redemption) error {
 	if r.State.Active() {
 		if id := tx.Bucket(bActive).Get([]byte(r.Code)); id != nil && binary.BigEndian.Uint64(id) == r.ID {
@@ -39,16 +40,11 @@ func (db *DB) unindex(tx *bolt.Tx, r Redemption) error {
 	if err := indexConflict(tx, r, false); err != nil {
 		return err
 	}
-	if err := indexFinished(tx, r, false); err != nil {
-		return err
-	}
-	if err := tx.Bucket(bByShift).Delete(k2(r.ShiftID, r.ID)); err != nil {
-		return err
-	}
-	return db.count(tx, r, -1)
+	return indexFinished(tx, r, false)
 }
 
-// index adds r's index entries and counter contribution.
+// index adds r's index entries (a new redemption's place in its shift and
+// its counters are count's).
 func (db *DB) index(tx *bolt.Tx, r Redemption) error {
 	if r.State.Active() {
 		if err := tx.Bucket(bActive).Put([]byte(r.Code), u64(r.ID)); err != nil {
@@ -65,29 +61,32 @@ func (db *DB) index(tx *bolt.Tx, r Redemption) error {
 			return err
 		}
 	}
-	if err := tx.Bucket(bByState).Put(stateKey(r.State, r.ID), nil); err != nil {
+	// state, then id; reason, then id: within a state or reason the keys
+	// only grow, so these pages are filled densely too
+	bs := tx.Bucket(bByState)
+	bs.FillPercent = appendFill
+	if err := bs.Put(stateKey(r.State, r.ID), nil); err != nil {
 		return err
 	}
 	if r.State == Consumed {
-		if err := tx.Bucket(bConsumedBy).Put(reasonKey(r.Reason, r.ID), nil); err != nil {
+		bc := tx.Bucket(bConsumedBy)
+		bc.FillPercent = appendFill
+		if err := bc.Put(reasonKey(r.Reason, r.ID), nil); err != nil {
 			return err
 		}
 	}
 	if err := indexConflict(tx, r, true); err != nil {
 		return err
 	}
-	if err := indexFinished(tx, r, true); err != nil {
-		return err
-	}
-	return db.count(tx, r, +1)
+	return indexFinished(tx, r, true)
 }
 
 // setUsed adds r to (or removes it from) the list of its code's consumed,
 // queued or conflict redemptions, kept in ID order.
 func setUsed(tx *bolt.Tx, r Redemption, add bool) error {
 	b := tx.Bucket(bUsed)
-	var list []FinishedCode
-	if _, err := getJSON(b, []byte(r.Code), &list); err != nil {
+	list, err := getUsed(b, []byte(r.Code))
+	if err != nil {
 		return err
 	}
 	out := list[:0]
@@ -103,7 +102,7 @@ func setUsed(tx *bolt.Tx, r Redemption, add bool) error {
 	if len(out) == 0 {
 		return b.Delete([]byte(r.Code))
 	}
-	return putJSON(b, []byte(r.Code), out)
+	return putUsed(b, []byte(r.Code), out)
 }
 
 func usedAt(r Redemption) time.Time {

@@ -45,6 +45,13 @@ var migrations = []func(tx *bolt.Tx) error{
 	// tombstone (used_tombstones, tombstones_by_at, created empty); see
 	// retention.go.
 	4: migrateFinishedAt,
+	// 5 -> 6: redemption records and used-by-code lists are versioned by
+	// their first byte (record.go). Format 1 entries are read as they are
+	// and rewritten in format 2 by their next change, so nothing is
+	// converted here (a crash cannot leave a half-converted file): the
+	// version keeps an older cardtill, which cannot read format 2, from
+	// opening the file.
+	5: func(*bolt.Tx) error { return nil },
 }
 
 // migrateConsumedByReason is the 2 -> 3 migration. It may run on a file

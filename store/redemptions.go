@@ -11,15 +11,27 @@ import (
 // ---- redemptions ----
 
 func getRed(tx *bolt.Tx, id uint64) (Redemption, error) {
-	var r Redemption
-	ok, err := getJSON(tx.Bucket(bRed), u64(id), &r)
-	if err != nil {
-		return r, err
+	raw := tx.Bucket(bRed).Get(u64(id))
+	if raw == nil {
+		return Redemption{}, fmt.Errorf("%w: redemption %d", ErrNotFound, id)
 	}
-	if !ok {
-		return r, fmt.Errorf("%w: redemption %d", ErrNotFound, id)
+	r, err := decodeRecord(raw)
+	if err != nil {
+		return r, fmt.Errorf("store: damaged entry %x in redemptions (redemption %d): %w", u64(id), id, err)
 	}
 	return r, nil
+}
+
+// putRed writes r in the current record format (record.go). The bucket is
+// filled densely: its keys only grow, so a page once split stays full.
+func putRed(tx *bolt.Tx, r Redemption) error {
+	raw, err := encodeRecord(r)
+	if err != nil {
+		return err
+	}
+	b := tx.Bucket(bRed)
+	b.FillPercent = appendFill
+	return b.Put(u64(r.ID), raw)
 }
 
 // Create journals a new redemption in one transaction. path lists the
@@ -98,11 +110,14 @@ func (db *DB) Create(r Redemption, by string, path ...State) (Redemption, error)
 				return err
 			}
 		}
-		if err := putJSON(rb, u64(id), r); err != nil {
+		if err := putRed(tx, r); err != nil {
 			return err
 		}
 		out = r
-		return db.index(tx, r)
+		if err := db.index(tx, r); err != nil {
+			return err
+		}
+		return db.count(tx, r)
 	})
 	return out, err
 }
@@ -207,11 +222,14 @@ func (db *DB) transition(run func(func(*bolt.Tx) error) error, id uint64, from, 
 			Errcode: ch.Errcode, WeChatStatus: ch.WeChatStatus, Reason: ch.Reason, Err: ch.Err}); err != nil {
 			return err
 		}
-		if err := putJSON(tx.Bucket(bRed), u64(id), nr); err != nil {
+		if err := putRed(tx, nr); err != nil {
 			return err
 		}
 		out = nr
-		return db.index(tx, nr)
+		if err := db.index(tx, nr); err != nil {
+			return err
+		}
+		return db.moveCount(tx, r, nr)
 	})
 	return out, err
 }

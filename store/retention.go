@@ -79,6 +79,7 @@ func indexFinished(tx *bolt.Tx, r Redemption, add bool) error {
 	if !add {
 		return b.Delete(finishedKey(r))
 	}
+	b.FillPercent = appendFill // finished time, then id: keys only grow
 	return b.Put(finishedKey(r), nil)
 }
 
@@ -210,8 +211,8 @@ func bury(tx *bolt.Tx, r Redemption) error {
 func finishedCode(tx *bolt.Tx, code string) (FinishedCode, bool, error) {
 	var fc FinishedCode
 	var ok bool
-	var list []FinishedCode
-	if _, err := getJSON(tx.Bucket(bUsed), []byte(code), &list); err != nil {
+	list, err := getUsed(tx.Bucket(bUsed), []byte(code))
+	if err != nil {
 		return fc, false, err
 	}
 	if len(list) > 0 {

@@ -276,14 +276,36 @@ func (db *DB) addCounters(tx *bolt.Tx, bucket []byte, r Redemption, sign int) er
 	return putJSON(tx.Bucket(bucket), u64(r.ShiftID), c)
 }
 
-// count maintains the per-shift index and counters for r.
-func (db *DB) count(tx *bolt.Tx, r Redemption, sign int) error {
-	if sign > 0 {
-		if err := tx.Bucket(bByShift).Put(k2(r.ShiftID, r.ID), nil); err != nil {
+// count adds a new redemption r to its shift: its place in the per-shift
+// index and its counters.
+func (db *DB) count(tx *bolt.Tx, r Redemption) error {
+	b := tx.Bucket(bByShift)
+	b.FillPercent = appendFill // shift, then id: keys only grow
+	if err := b.Put(k2(r.ShiftID, r.ID), nil); err != nil {
+		return err
+	}
+	return db.addCounters(tx, bCounters, r, +1)
+}
+
+// moveCount changes the counters of a move from r to nr in one read and
+// one write of the shift's counters (the per-shift index keeps the id).
+func (db *DB) moveCount(tx *bolt.Tx, r, nr Redemption) error {
+	if r.ShiftID != nr.ShiftID { // not a move the engine makes; kept right all the same
+		if err := tx.Bucket(bByShift).Delete(k2(r.ShiftID, r.ID)); err != nil {
 			return err
 		}
+		if err := db.addCounters(tx, bCounters, r, -1); err != nil {
+			return err
+		}
+		return db.count(tx, nr)
 	}
-	return db.addCounters(tx, bCounters, r, sign)
+	c, err := readCounters(tx, bCounters, r.ShiftID)
+	if err != nil {
+		return err
+	}
+	c.add(r, -1)
+	c.add(nr, +1)
+	return putJSON(tx.Bucket(bCounters), u64(r.ShiftID), c)
 }
 
 // Check runs bbolt's consistency check and verifies every index and every
@@ -356,8 +378,8 @@ func (db *DB) Check() error {
 				add("redemption key %x is not an 8-byte id", k)
 				return nil
 			}
-			var r Redemption
-			if _, err := getJSON(tx.Bucket(bRed), k, &r); err != nil {
+			r, err := decodeRecord(v)
+			if err != nil {
 				add("redemption %x: %v", k, err)
 				return nil
 			}
@@ -450,8 +472,8 @@ func (db *DB) Check() error {
 		nUsed := 0
 		_ = tx.Bucket(bUsed).ForEach(func(k, _ []byte) error {
 			nUsed++
-			var list []FinishedCode
-			if _, err := getJSON(tx.Bucket(bUsed), k, &list); err != nil {
+			list, err := getUsed(tx.Bucket(bUsed), k)
+			if err != nil {
 				add("used index: %v", err)
 				return nil
 			}

@@ -1,0 +1,118 @@
+package store
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// BenchmarkJournalBytes builds a journal through the real API, one commit
+// per move as the engine makes them, in the mix the issue measured: of
+// every 20 redemptions 17 consumed online (received, checked, consuming,
+// consumed), 2 refused (received, rejected) and 1 queued offline then
+// drained (received, queued, consuming, consumed), in shifts of 2,000. It
+// reports the data's and the file's bytes per redemption (b.N is ignored: the journal is
+// 10,000 redemptions, CARDTILL_BENCH_JOURNAL_N to change it).
+func BenchmarkJournalBytes(b *testing.B) {
+	n := 10_000
+	if s := os.Getenv("CARDTILL_BENCH_JOURNAL_N"); s != "" {
+		if _, err := fmt.Sscan(s, &n); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for range b.N {
+		p := filepath.Join(b.TempDir(), "j.db")
+		clk := time.Date(2026, 1, 1, 8, 0, 0, 0, time.Local)
+		db, err := Open(p, Options{NoSync: true, Now: func() time.Time { clk = clk.Add(37 * time.Millisecond); return clk }})
+		if err != nil {
+			b.Fatal(err)
+		}
+		writeMix(b, db, n)
+		var data int64 // the pages in use up to the file's high-water mark
+		if err := db.b.View(func(tx *bolt.Tx) error { data = tx.Size(); return nil }); err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(float64(data)/float64(n), "data-bytes/redemption")
+		if err := db.Close(); err != nil {
+			b.Fatal(err)
+		}
+		fi, err := os.Stat(p)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(float64(fi.Size())/float64(n), "file-bytes/redemption") // bbolt grows the file in steps (doubling up to 1 GB)
+	}
+}
+
+// writeMix journals n redemptions in the issue's mix (see
+// BenchmarkJournalBytes) through Create and Transition.
+func writeMix(b testing.TB, db *DB, n int) {
+	var sh Shift
+	var err error
+	for i := range n {
+		if i%2000 == 0 {
+			if sh.ID != 0 {
+				if _, err := db.CloseShift(sh.ID); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if sh, err = db.OpenShift("store12-till1", "Wang Fang"); err != nil {
+				b.Fatal(err)
+			}
+		}
+		code := fmt.Sprintf("%012d", 452998530302+i*7)
+		base := Redemption{Code: code, RawScan: code, CardID: "pDEMO_cake_free_" + fmt.Sprint(i%5), Source: "scanner",
+			Terminal: "store12-till1", Cashier: "Wang Fang", ShiftID: sh.ID, CardTitle: "¥20 off any drink"}
+		must := func(_ Redemption, err error) {
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+		switch i % 20 {
+		case 17, 18: // refused by WeChat's query
+			base.State, base.Reason, base.ReasonText, base.Errcode = Rejected, "already_used", "already used", 40099
+			must(db.Create(base, "engine", Path(Rejected)...))
+		case 19: // accepted offline, drained later
+			base.State, base.Reason = Queued, "accepted_offline"
+			r, err := db.Create(base, "engine", Path(Queued)...)
+			must(r, err)
+			must(db.Transition(r.ID, Queued, Consuming, Change{By: "drain"}))
+			must(db.Transition(r.ID, Consuming, Consumed, Change{By: "drain", Reason: "ok", Update: func(r *Redemption) { r.Reason, r.WeChatStatus = "ok", "CONSUMED" }}))
+		default: // consumed online
+			base.State = Checked
+			r, err := db.Create(base, "engine", Path(Checked)...)
+			must(r, err)
+			must(db.Transition(r.ID, Checked, Consuming, Change{By: "engine", Update: func(r *Redemption) { r.OpenID = "oUSER_" + code }}))
+			must(db.Transition(r.ID, Consuming, Consumed, Change{By: "engine", Reason: "ok", Update: func(r *Redemption) { r.Reason = "ok" }}))
+		}
+	}
+}
+
+// BenchmarkRecordBytes reports a consumed-online redemption's record in
+// format 1 (the JSON of Redemption) and in format 2 (record.go), in one
+// run.
+func BenchmarkRecordBytes(b *testing.B) {
+	at := time.Date(2026, 11, 22, 10, 4, 5, 123456789, time.Local)
+	r := Redemption{ID: 123456, Code: "452998530302", RawScan: "452998530302", CardID: "pDEMO_cake_free_1", Source: "scanner",
+		Terminal: "store12-till1", Cashier: "Wang Fang", ShiftID: 61, State: Consumed, Reason: "ok", OpenID: "oUSER_452998530302",
+		CardTitle: "¥20 off any drink", CreatedAt: at, UpdatedAt: at.Add(300 * time.Millisecond), FinishedAt: at.Add(300 * time.Millisecond)}
+	for i, s := range Path(Consumed) {
+		from := None
+		if i > 0 {
+			from = Path(Consumed)[i-1]
+		}
+		r.History = append(r.History, Transition{At: at.Add(time.Duration(i) * 100 * time.Millisecond), From: from, To: s, By: "engine"})
+	}
+	var v1, v2 []byte
+	for range b.N {
+		v1, _ = json.Marshal(r)
+		v2, _ = encodeRecord(r)
+	}
+	b.ReportMetric(float64(len(v1)), "format1-bytes")
+	b.ReportMetric(float64(len(v2)), "format2-bytes")
+}

@@ -1,0 +1,235 @@
+package store
+
+import (
+	"encoding/json"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// fullRedemption sets every field of a Redemption (found by reflection,
+// so a field added later is covered) to a value that is not zero.
+func fullRedemption(t *testing.T) Redemption {
+	t.Helper()
+	var r Redemption
+	v := reflect.ValueOf(&r).Elem()
+	at := time.Date(2026, 11, 22, 10, 4, 5, 123456789, time.Local)
+	for i := range v.NumField() {
+		f := v.Field(i)
+		switch f.Kind() {
+		case reflect.String:
+			f.SetString(v.Type().Field(i).Name + "-x")
+		case reflect.Uint64:
+			f.SetUint(uint64(1000 + i))
+		case reflect.Int:
+			f.SetInt(int64(40000 + i))
+		case reflect.Bool:
+			f.SetBool(true)
+		case reflect.Struct:
+			if f.Type() != reflect.TypeOf(time.Time{}) {
+				t.Fatalf("field %s: a struct the test does not know", v.Type().Field(i).Name)
+			}
+			f.Set(reflect.ValueOf(at.Add(time.Duration(i) * time.Second)))
+		case reflect.Slice:
+			// History, below
+		default:
+			t.Fatalf("field %s: a kind the test does not know (%s)", v.Type().Field(i).Name, f.Kind())
+		}
+	}
+	r.State = Consumed
+	r.History = []Transition{
+		{At: r.CreatedAt, From: None, To: Received, By: "engine"},
+		{At: r.CreatedAt.Add(40 * time.Millisecond), From: Received, To: Checked, By: "engine"},
+		{At: r.CreatedAt.Add(90 * time.Millisecond), From: Checked, To: Consuming, By: "drain", Errcode: 45009, WeChatStatus: "NORMAL", Reason: "busy", Err: "over quota"},
+		{At: r.CreatedAt.Add(time.Second), From: Consuming, To: Consuming, By: "drain"},
+		{At: time.Time{}, From: Consuming, To: Consumed, By: ""},                         // a zero time, an empty By after a set one
+		{At: r.CreatedAt.Add(-time.Hour), From: None, To: Consumed, By: "engine"},        // From None mid-history, a time before CreatedAt
+		{At: r.CreatedAt.Add(2 * time.Second), From: Queued, To: Consumed, By: "engine"}, // a From that is not the previous To
+	}
+	return r
+}
+
+// same reports whether a and b hold the same redemption: times equal as
+// instants (a record keeps no time zone).
+func same(a, b Redemption) bool {
+	norm := func(r Redemption) Redemption {
+		v := reflect.ValueOf(&r).Elem()
+		for i := range v.NumField() {
+			if t, ok := v.Field(i).Interface().(time.Time); ok && !t.IsZero() {
+				v.Field(i).Set(reflect.ValueOf(t.UTC()))
+			}
+		}
+		h := make([]Transition, len(r.History))
+		for i, x := range r.History {
+			if !x.At.IsZero() {
+				x.At = x.At.UTC()
+			}
+			h[i] = x
+		}
+		r.History = h
+		return r
+	}
+	return reflect.DeepEqual(norm(a), norm(b))
+}
+
+// Every field of a redemption survives format 2, and format 1.
+func TestRecordRoundTrip(t *testing.T) {
+	r := fullRedemption(t)
+	raw, err := encodeRecord(r)
+	if err != nil || raw[0] != recordV2 {
+		t.Fatalf("encode: %v, first byte %#x", err, raw[0])
+	}
+	got, err := decodeRecord(raw)
+	if err != nil || !same(got, r) {
+		t.Fatalf("format 2 round trip: %v\n got %+v\nwant %+v", err, got, r)
+	}
+	v1, _ := json.Marshal(r)
+	if got, err := decodeRecord(v1); err != nil || !same(got, r) {
+		t.Fatalf("format 1: %v\n got %+v\nwant %+v", err, got, r)
+	}
+	// RawScan: the same as Code (left out), empty, or its own
+	for _, raw := range []string{r.Code, "", "https://example.com/?code=" + r.Code} {
+		r.RawScan = raw
+		enc, _ := encodeRecord(r)
+		if got, err := decodeRecord(enc); err != nil || got.RawScan != raw {
+			t.Errorf("RawScan %q came back %q (%v)", raw, got.RawScan, err)
+		}
+	}
+	// the empty redemption stays empty
+	if got, err := decodeRecord(mustEncode(t, Redemption{})); err != nil || !reflect.DeepEqual(got, Redemption{}) {
+		t.Errorf("empty: %+v %v", got, err)
+	}
+	if _, err := decodeRecord([]byte{0x7f, '{', '}'}); err == nil || !strings.Contains(err.Error(), "newer cardtill") {
+		t.Errorf("a format from a newer cardtill: %v", err)
+	}
+	if _, err := decodeRecord(nil); err == nil {
+		t.Error("an empty record read without an error")
+	}
+}
+
+func mustEncode(t *testing.T, r Redemption) []byte {
+	t.Helper()
+	raw, err := encodeRecord(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return raw
+}
+
+// A journal written before records were versioned (format 1 records and
+// used-by-code lists) is read as it is; a record's next move rewrites it
+// in format 2, and db check holds on the mix.
+func TestFormat1RecordsReadAndRewritten(t *testing.T) {
+	db := openTest(t, Options{NoSync: true})
+	sh, _ := db.OpenShift("T1", "alice")
+	a, err := db.Create(Redemption{Code: "100000000001", ShiftID: sh.ID, State: Queued}, "t", Path(Queued)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := db.Create(Redemption{Code: "100000000002", ShiftID: sh.ID, State: Consumed}, "t", Path(Consumed)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// write both back as format 1, as a cardtill before this one did
+	if err := db.b.Update(func(tx *bolt.Tx) error {
+		for _, r := range []Redemption{a, b} {
+			raw, _ := json.Marshal(r)
+			if err := tx.Bucket(bRed).Put(u64(r.ID), raw); err != nil {
+				return err
+			}
+			list, _ := json.Marshal([]FinishedCode{{Code: r.Code, ID: r.ID, State: r.State, At: usedAt(r), ShiftID: r.ShiftID}})
+			if err := tx.Bucket(bUsed).Put([]byte(r.Code), list); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	db.mustCheck()
+	first := func(bucket []byte, k []byte) byte {
+		var c byte
+		_ = db.b.View(func(tx *bolt.Tx) error { c = tx.Bucket(bucket).Get(k)[0]; return nil })
+		return c
+	}
+	if got, err := db.Get(a.ID); err != nil || got.Code != a.Code || got.State != Queued || len(got.History) != len(a.History) {
+		t.Fatalf("format 1 read: %+v %v", got, err)
+	}
+	if fc, ok, err := db.FinishedByCode(b.Code); err != nil || !ok || fc.ID != b.ID {
+		t.Fatalf("format 1 used list: %+v %v %v", fc, ok, err)
+	}
+	if _, err := db.Transition(a.ID, Queued, Consuming, Change{By: "drain"}); err != nil {
+		t.Fatal(err)
+	}
+	if c := first(bRed, u64(a.ID)); c != recordV2 {
+		t.Fatalf("a moved record's first byte %#x, want format 2", c)
+	}
+	if c := first(bRed, u64(b.ID)); c != '{' {
+		t.Fatalf("an untouched record's first byte %#x, want format 1 still", c)
+	}
+	if _, err := db.Transition(a.ID, Consuming, Consumed, Change{By: "drain"}); err != nil {
+		t.Fatal(err)
+	}
+	if c := first(bUsed, []byte(a.Code)); c != recordV2 {
+		t.Fatalf("a changed used list's first byte %#x, want format 2", c)
+	}
+	db.mustCheck()
+}
+
+// A record in a format this cardtill does not read is reported by Check
+// and refused by a read, naming it; nothing is changed.
+func TestRecordOfANewerFormat(t *testing.T) {
+	db := openTest(t, Options{NoSync: true})
+	sh, _ := db.OpenShift("T1", "alice")
+	r, _ := db.Create(Redemption{Code: "100000000001", ShiftID: sh.ID, State: Consumed}, "t", Path(Consumed)...)
+	var saved []byte
+	_ = db.b.Update(func(tx *bolt.Tx) error {
+		saved = append([]byte(nil), tx.Bucket(bRed).Get(u64(r.ID))...)
+		return tx.Bucket(bRed).Put(u64(r.ID), []byte{0x09, '{', '}'})
+	})
+	if _, err := db.Get(r.ID); err == nil || !strings.Contains(err.Error(), "newer cardtill") {
+		t.Fatalf("read: %v", err)
+	}
+	if err := db.Check(); err == nil || !strings.Contains(err.Error(), "newer cardtill") {
+		t.Fatalf("check: %v", err)
+	}
+	_ = db.b.Update(func(tx *bolt.Tx) error { return tx.Bucket(bRed).Put(u64(r.ID), saved) })
+	db.mustCheck()
+}
+
+// FuzzRecord: whatever a record holds, format 2 gives it back.
+func FuzzRecord(f *testing.F) {
+	f.Add("452998530302", "pA", "", "engine", int64(0), int64(1), uint64(7), 40099)
+	f.Add("", "", "enc", "", int64(-5), int64(0), uint64(0), 0)
+	f.Fuzz(func(t *testing.T, code, card, raw, by string, created, moved int64, id uint64, errcode int) {
+		for _, s := range []string{code, card, raw, by} {
+			if !utf8.ValidString(s) {
+				return // JSON keeps text, not bytes (as format 1 did); the scanner lets only text through
+			}
+		}
+		var at time.Time
+		if created != 0 {
+			at = time.Unix(0, created)
+		}
+		r := Redemption{ID: id, Code: code, CardID: card, RawScan: raw, ShiftID: id / 3, State: Consuming, Errcode: errcode, CreatedAt: at}
+		r.History = []Transition{{At: at, From: None, To: Received, By: by}, {At: at.Add(time.Duration(moved)), From: Received, To: Consuming, By: by + "x"}}
+		enc, err := encodeRecord(r)
+		if inRange(r) != nil {
+			if err == nil {
+				t.Fatalf("a time format 2 cannot hold was written: %+v", r)
+			}
+			return
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := decodeRecord(enc)
+		if err != nil || !same(got, r) {
+			t.Fatalf("%v\n got %+v\nwant %+v", err, got, r)
+		}
+	})
+}
