@@ -197,7 +197,7 @@ func decodeRecord(raw []byte) (Redemption, error) {
 		return r, err
 	case recordV2:
 	default:
-		return r, fmt.Errorf("record format %#x is not one this cardtill reads (a newer cardtill wrote it?)", raw[0])
+		return r, fmt.Errorf("record format %#x is unknown to this build (written by a newer one?)", raw[0])
 	}
 	var w recordWire
 	if err := json.Unmarshal(raw[1:], &w); err != nil {
@@ -280,7 +280,7 @@ func getUsed(b *bolt.Bucket, code []byte) ([]FinishedCode, error) {
 		return list, nil
 	case recordV2:
 	default:
-		return nil, fmt.Errorf("store: entry %x in used_by_code has format %#x, not one this cardtill reads", code, raw[0])
+		return nil, fmt.Errorf("store: entry %x in used_by_code has format %#x, unknown to this build (written by a newer one?)", code, raw[0])
 	}
 	var ws []usedWire
 	if err := json.Unmarshal(raw[1:], &ws); err != nil {

@@ -103,7 +103,7 @@ func TestRecordRoundTrip(t *testing.T) {
 	if got, err := decodeRecord(mustEncode(t, Redemption{})); err != nil || !reflect.DeepEqual(got, Redemption{}) {
 		t.Errorf("empty: %+v %v", got, err)
 	}
-	if _, err := decodeRecord([]byte{0x7f, '{', '}'}); err == nil || !strings.Contains(err.Error(), "newer cardtill") {
+	if _, err := decodeRecord([]byte{0x7f, '{', '}'}); err == nil || !strings.Contains(err.Error(), "newer one") {
 		t.Errorf("a format from a newer cardtill: %v", err)
 	}
 	if _, err := decodeRecord(nil); err == nil {
@@ -191,10 +191,10 @@ func TestRecordOfANewerFormat(t *testing.T) {
 		saved = append([]byte(nil), tx.Bucket(bRed).Get(u64(r.ID))...)
 		return tx.Bucket(bRed).Put(u64(r.ID), []byte{0x09, '{', '}'})
 	})
-	if _, err := db.Get(r.ID); err == nil || !strings.Contains(err.Error(), "newer cardtill") {
+	if _, err := db.Get(r.ID); err == nil || !strings.Contains(err.Error(), "newer one") {
 		t.Fatalf("read: %v", err)
 	}
-	if err := db.Check(); err == nil || !strings.Contains(err.Error(), "newer cardtill") {
+	if err := db.Check(); err == nil || !strings.Contains(err.Error(), "newer one") {
 		t.Fatalf("check: %v", err)
 	}
 	_ = db.b.Update(func(tx *bolt.Tx) error { return tx.Bucket(bRed).Put(u64(r.ID), saved) })
