@@ -59,7 +59,7 @@ func (w wxClient) Ping(ctx context.Context) error {
 // HubRefusedText is the text of a scan refused because the hub refused
 // this till's terminal key (a *wechat.HubError with Refused): a
 // configuration problem for the store's IT, not an outage.
-const HubRefusedText = "terminal key refused by the hub: ask HQ to add this till (cardtill hub terminal add NAME) and put the key in wechat.terminal_key_file"
+const HubRefusedText = "terminal key refused by the hub: HQ must add this till's key on the hub, and the till must hold it"
 
 // classifyWeChat turns a wechat error into a *WeChatError. The hub refusing
 // this till's terminal key (HTTP 401/403) is WeChatConfig without an

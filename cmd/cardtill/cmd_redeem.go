@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"cardtill/internal/advice"
 	"cardtill/internal/till"
 	"cardtill/scanner"
 	"cardtill/sync"
@@ -79,7 +80,7 @@ func runRedeem(cmd *cobra.Command, g *globals, arg, cardID string, asJSON bool) 
 			return err
 		}
 	} else {
-		fmt.Fprintln(g.stdout, describeOutcome(out))
+		fmt.Fprintln(g.stdout, describeOutcome(out, advice.ForRefusal(out, t.Engine.Status().TerminalKeyRefused, cfg.Terminal.ID)))
 	}
 	if out.Kind.Honoured() {
 		return nil
@@ -87,8 +88,9 @@ func runRedeem(cmd *cobra.Command, g *globals, arg, cardID string, asJSON bool) 
 	return withExit(exitFailure, nil)
 }
 
-// describeOutcome is the one-line text answer of `cardtill redeem`.
-func describeOutcome(o sync.Outcome) string {
+// describeOutcome is the one-line text answer of `cardtill redeem`, with
+// the setting a refusal of the till's own comes from (a: advice.ForRefusal).
+func describeOutcome(o sync.Outcome, a string) string {
 	var b strings.Builder
 	switch o.Kind {
 	case sync.Consumed:
@@ -117,21 +119,8 @@ func describeOutcome(o sync.Outcome) string {
 	if o.Errcode != 0 {
 		fmt.Fprintf(&b, " (errcode %d)", o.Errcode)
 	}
-	if k := reasonSetting[o.Reason]; k != "" {
-		fmt.Fprintf(&b, "\n  setting: %s", k)
+	if a != "" {
+		fmt.Fprintf(&b, "\n  setting: %s", a)
 	}
 	return b.String()
-}
-
-// reasonSetting names the config key behind a refusal of the till's own
-// (the engine's texts state the fact; the setting is the operator's).
-var reasonSetting = map[sync.Reason]string{
-	sync.ReasonOfflineRefused:     "offline.mode",
-	sync.ReasonOfflineNotACode:    "offline.code_pattern",
-	sync.ReasonOfflineCard:        "offline.allow_cards",
-	sync.ReasonOfflineUnknownCode: "offline.unknown_codes",
-	sync.ReasonOfflineTooLong:     "offline.max_age",
-	sync.ReasonOfflineShiftLimit:  "offline.max_per_shift (a manager may allow more on the till, F7)",
-	sync.ReasonOfflineJournalFull: "store.max_size_mb (or sync the queue, then cardtill db compact)",
-	sync.ReasonConfig:             "wechat.custom_code_cards, the AppID's API permissions and IP whitelist",
 }

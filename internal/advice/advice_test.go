@@ -107,3 +107,24 @@ func TestStoreOpenOfAFolder(t *testing.T) {
 		t.Errorf("open of a folder: %q", got)
 	}
 }
+
+// A refusal of the till's own names its setting; the hub refusing the
+// terminal key names the command that issues one; the customer's refusal
+// names nothing.
+func TestForRefusal(t *testing.T) {
+	for _, c := range []struct {
+		o          sync.Outcome
+		keyRefused bool
+		want       string
+	}{
+		{sync.Outcome{Reason: sync.ReasonOfflineNotACode}, false, "offline.code_pattern"},
+		{sync.Outcome{Reason: sync.ReasonConfig}, true, "cardtill hub terminal add till-9 on the hub"},
+		{sync.Outcome{Reason: sync.ReasonConfig}, false, "wechat.custom_code_cards"},
+		{sync.Outcome{Reason: sync.ReasonAlreadyUsed}, true, ""},
+	} {
+		got := ForRefusal(c.o, c.keyRefused, "till-9")
+		if (c.want == "") != (got == "") || !strings.Contains(got, c.want) {
+			t.Errorf("ForRefusal(%s, %v) = %q, want %q in it", c.o.Reason, c.keyRefused, got, c.want)
+		}
+	}
+}

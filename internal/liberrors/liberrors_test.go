@@ -50,13 +50,7 @@ func advice(s string) string {
 // exempt are named texts, package.Name, that the guard lets through, each
 // with why. An entry the walk no longer meets fails the guard, so the list
 // only shrinks.
-var exempt = map[string]string{
-	// The engine's reason text of a scan refused because the hub refused
-	// the key, carried as a *sync.WeChatError's Msg: words of the engine's
-	// catalogue (ReasonText), which issue 21's "one catalogue" moves to the
-	// screen and the reports, not an error of the library's own.
-	"sync.HubRefusedText": "a ReasonText of the engine's word catalogue",
-}
+var exempt = map[string]string{}
 
 // finding is one error text that gives advice.
 type finding struct {
