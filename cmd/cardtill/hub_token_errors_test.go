@@ -3,53 +3,17 @@ package main
 import (
 	"context"
 	"fmt"
-	"net/http"
-	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"cardtill/hub"
+	"cardtill/internal/testkit"
 	"cardtill/internal/till"
 	"cardtill/sync"
-	"cardtill/wechat"
 	"cardtill/wechat/wechattest"
 )
-
-// plainHub serves a real hub (its own bbolt file) with tokens (nil: no
-// AppSecret) on loopback, with one terminal; it returns its URL and the
-// terminal's key.
-func plainHub(t *testing.T, tokens hub.TokenSource, terminal string) (url, key string) {
-	t.Helper()
-	st, err := hub.OpenStore(filepath.Join(t.TempDir(), "hub.db"), hub.StoreOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-	key = hub.NewTerminalKey()
-	if err := st.AddTerminal(terminal, key); err != nil {
-		t.Fatal(err)
-	}
-	push, err := wechat.NewPushCodec(wechat.PushConfig{Token: "pushtoken"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := hub.NewServer(hub.Options{Push: push, Store: st, Tokens: tokens})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv.Handler())
-	t.Cleanup(hs.Close)
-	return hs.URL, key
-}
-
-// closedURL is a loopback address where nothing listens any more.
-func closedURL(t *testing.T) string {
-	hs := httptest.NewServer(http.NotFoundHandler())
-	hs.Close()
-	return hs.URL
-}
 
 // TestTillHubTokenErrors: against a real hub on loopback, a till that cannot
 // get a token because the hub is unreachable, has no AppSecret or cannot
@@ -71,8 +35,8 @@ func TestTillHubTokenErrors(t *testing.T) {
 
 	t.Run("hub down, no AppSecret: offline policy", func(t *testing.T) {
 		for name, url := range map[string]func() (string, string){
-			"connection refused": func() (string, string) { return closedURL(t), hub.NewTerminalKey() },
-			"503 no AppSecret":   func() (string, string) { return plainHub(t, nil, "till-e2e") },
+			"connection refused": func() (string, string) { return testkit.ClosedURL(t), hub.NewTerminalKey() },
+			"503 no AppSecret":   func() (string, string) { return testkit.PlainHub(t, nil, "till-e2e") },
 		} {
 			h := newHubRig(t)
 			h.wx.AddCode(wechattest.Code{Code: e2eUnknown, CardID: e2eCard})
@@ -174,10 +138,10 @@ func TestCodeGetHubTokenErrors(t *testing.T) {
 		hub  func() (url, key string)
 		want string
 	}{
-		{"key refused", func() (string, string) { u, _ := plainHub(t, fresh, "till-9"); return u, hub.NewTerminalKey() },
+		{"key refused", func() (string, string) { u, _ := testkit.PlainHub(t, fresh, "till-9"); return u, hub.NewTerminalKey() },
 			"check: the terminal key: ask HQ to add this till (cardtill hub terminal add till-9)"},
-		{"no AppSecret", func() (string, string) { return plainHub(t, nil, "till-9") }, "check: the hub (http://127.0.0.1:"},
-		{"hub down", func() (string, string) { return closedURL(t), hub.NewTerminalKey() }, "check: the network to the hub: can this PC reach http://127.0.0.1:"},
+		{"no AppSecret", func() (string, string) { return testkit.PlainHub(t, nil, "till-9") }, "check: the hub (http://127.0.0.1:"},
+		{"hub down", func() (string, string) { return testkit.ClosedURL(t), hub.NewTerminalKey() }, "check: the network to the hub: can this PC reach http://127.0.0.1:"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"io"
 	"log/slog"
 	"path/filepath"
@@ -15,56 +14,10 @@ import (
 	"github.com/charmbracelet/x/exp/teatest"
 
 	"cardtill/hub"
+	"cardtill/internal/testkit"
 	"cardtill/internal/till"
 	"cardtill/store"
-	"cardtill/sync"
 )
-
-// seedJournal leaves in a journal what an earlier run would have: an open
-// shift with conflicts and codes still queued (due tomorrow, so the drain
-// of the run under test leaves them), codes consumed, and a card title in
-// the cache. It returns the codes, oldest first.
-func seedJournal(t *testing.T, path, terminal string, conflicts, queued int) (conflictCodes, queuedCodes []string) {
-	t.Helper()
-	db, err := store.Open(path, store.Options{Terminal: terminal, LockTimeout: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	sh, err := db.OpenShift(terminal, "Wang Fang")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := db.PutCard(store.Card{CardID: "pSeedCard", Title: "¥20 off any drink"}); err != nil {
-		t.Fatal(err)
-	}
-	at := time.Now().Add(-30 * time.Hour) // yesterday: before the restart
-	for i := range conflicts {
-		code := fmt.Sprintf("7700%08d", i)
-		_, err := db.Create(store.Redemption{Code: code, CardID: "pSeedCard", ShiftID: sh.ID, Terminal: terminal, Cashier: "Wang Fang",
-			State: store.Conflict, Reason: string(sync.ReasonAlreadyUsed), ReasonText: "invalid code, has been consumed", Errcode: 40099,
-			CreatedAt: at, OfflineAcceptedAt: at.Add(time.Duration(i) * time.Minute)}, "seed", store.Received, store.Queued)
-		if err != nil {
-			t.Fatal(err)
-		}
-		conflictCodes = append(conflictCodes, code)
-	}
-	for i := range queued {
-		code := fmt.Sprintf("8800%08d", i)
-		_, err := db.Create(store.Redemption{Code: code, CardID: "pSeedCard", ShiftID: sh.ID, Terminal: terminal, Cashier: "Wang Fang",
-			State: store.Queued, Reason: string(sync.ReasonAcceptedOffline), CreatedAt: at, OfflineAcceptedAt: at.Add(time.Duration(i) * time.Minute),
-			DueAt: time.Now().Add(24 * time.Hour)}, "seed", store.Received)
-		if err != nil {
-			t.Fatal(err)
-		}
-		queuedCodes = append(queuedCodes, code)
-	}
-	if _, err := db.Create(store.Redemption{Code: "990000000001", ShiftID: sh.ID, Terminal: terminal, State: store.Consumed, CreatedAt: at},
-		"seed", store.Received, store.Checked, store.Consuming); err != nil {
-		t.Fatal(err)
-	}
-	return conflictCodes, queuedCodes
-}
 
 // TestRunShowsJournalAndHubNotices is the manager's view end to end:
 // `cardtill run` against a real hub on loopback, on a journal an earlier
@@ -83,7 +36,7 @@ func TestRunShowsJournalAndHubNotices(t *testing.T) {
 		`<CardId><![CDATA[`+e2eCard+`]]></CardId><Detail><![CDATA[the card's stock is below 100]]></Detail></xml>`)
 	dir := t.TempDir()
 	journal := filepath.Join(dir, "journal.db")
-	conflicts, queued := seedJournal(t, journal, "till-2", 25, 3)
+	conflicts, queued := testkit.SeedJournal(t, journal, "till-2", 25, 3)
 	cfg := h.tillConfig(t, "till-2", key, journal, `
 [ui]
 lang = "en"`)

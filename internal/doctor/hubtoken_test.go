@@ -13,35 +13,8 @@ import (
 
 	"cardtill/hub"
 	"cardtill/internal/config"
-	"cardtill/wechat"
+	"cardtill/internal/testkit"
 )
-
-// plainHub serves a real hub (its own bbolt file) with tokens (nil: no
-// AppSecret) on loopback, with one terminal; it returns its URL and the
-// terminal's key.
-func plainHub(t *testing.T, tokens hub.TokenSource, terminal string) (url, key string) {
-	t.Helper()
-	st, err := hub.OpenStore(filepath.Join(t.TempDir(), "hub.db"), hub.StoreOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-	key = hub.NewTerminalKey()
-	if err := st.AddTerminal(terminal, key); err != nil {
-		t.Fatal(err)
-	}
-	push, err := wechat.NewPushCodec(wechat.PushConfig{Token: "pushtoken"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := hub.NewServer(hub.Options{Push: push, Store: st, Tokens: tokens})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv.Handler())
-	t.Cleanup(hs.Close)
-	return hs.URL, key
-}
 
 // answering serves status with body on every path (a reverse proxy in front
 // of the hub, or an old hub, answering plain text).
@@ -51,13 +24,6 @@ func answering(t *testing.T, status int, body string) string {
 		http.Error(w, body, status)
 	}))
 	t.Cleanup(hs.Close)
-	return hs.URL
-}
-
-// closedURL is a loopback address where nothing listens any more.
-func closedURL(t *testing.T) string {
-	hs := httptest.NewServer(http.NotFoundHandler())
-	hs.Close()
 	return hs.URL
 }
 
@@ -80,19 +46,19 @@ func TestDoctorHubTokenAnswers(t *testing.T) {
 		// till still serves offline, so doctor warns instead of failing.
 		outage bool
 	}{
-		{"401 unknown or revoked key", func(t *testing.T) (string, string) { u, _ := plainHub(t, fresh, terminal); return u, "" },
+		{"401 unknown or revoked key", func(t *testing.T) (string, string) { u, _ := testkit.PlainHub(t, fresh, terminal); return u, "" },
 			"refused this till's terminal key", []string{"terminal key refused: ask HQ to add this till (cardtill hub terminal add " + terminal + ")", "wechat.terminal_key_file"}, false},
 		{"401 from an old hub (plain text)", func(t *testing.T) (string, string) { return answering(t, 401, "unauthorized"), "" },
 			"refused this till's terminal key", []string{"ask HQ to add this till (cardtill hub terminal add " + terminal + ")"}, false},
 		{"403 from a proxy", func(t *testing.T) (string, string) { return answering(t, 403, "Forbidden"), "" },
 			"the hub's address answered 403 Forbidden", []string{"ask HQ to add this till (cardtill hub terminal add " + terminal + ")", "reverse proxy or firewall"}, false},
-		{"502 the hub cannot reach WeChat", func(t *testing.T) (string, string) { return plainHub(t, noWeChat, terminal) },
+		{"502 the hub cannot reach WeChat", func(t *testing.T) (string, string) { return testkit.PlainHub(t, noWeChat, terminal) },
 			"the hub cannot get a token from WeChat", []string{"not this till", "journalctl -u cardtill-hub", "[offline] policy"}, true},
 		{"502 a proxy cannot reach the hub", func(t *testing.T) (string, string) { return answering(t, 502, "Bad Gateway"), "" },
 			"a proxy in front of the hub answered 502", []string{"systemctl status cardtill-hub", "reverse proxy forwards"}, true},
-		{"503 the hub has no AppSecret", func(t *testing.T) (string, string) { return plainHub(t, nil, terminal) },
+		{"503 the hub has no AppSecret", func(t *testing.T) (string, string) { return testkit.PlainHub(t, nil, terminal) },
 			"the hub has no AppSecret", []string{"hub.secret_file", "cardtill doctor --hub", "[offline] policy"}, true},
-		{"connection refused", func(t *testing.T) (string, string) { return closedURL(t), "" },
+		{"connection refused", func(t *testing.T) (string, string) { return testkit.ClosedURL(t), "" },
 			"the hub cannot be reached", []string{"check wechat.hub_url (http://127.0.0.1:", "systemctl status cardtill-hub", "[offline] policy"}, true},
 		{"404: not the hub", func(t *testing.T) (string, string) { return answering(t, 404, "404 page not found"), "" },
 			"not the hub's token service", []string{"check wechat.hub_url"}, false},

@@ -12,55 +12,10 @@ import (
 	"time"
 
 	"cardtill/hub"
+	"cardtill/internal/testkit"
 	"cardtill/store"
 	"cardtill/sync"
 )
-
-// seedJournal leaves in a journal what an earlier run would have: an open
-// shift with conflicts and codes still queued (due tomorrow, so the drain
-// of the run under test leaves them), codes consumed, and a card title in
-// the cache. It returns the codes, oldest first.
-func seedJournal(t *testing.T, path, terminal string, conflicts, queued int) (conflictCodes, queuedCodes []string) {
-	t.Helper()
-	db, err := store.Open(path, store.Options{Terminal: terminal, LockTimeout: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	sh, err := db.OpenShift(terminal, "Wang Fang")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := db.PutCard(store.Card{CardID: "pSeedCard", Title: "¥20 off any drink"}); err != nil {
-		t.Fatal(err)
-	}
-	at := time.Now().Add(-30 * time.Hour) // yesterday: before the restart
-	for i := range conflicts {
-		code := fmt.Sprintf("7700%08d", i)
-		_, err := db.Create(store.Redemption{Code: code, CardID: "pSeedCard", ShiftID: sh.ID, Terminal: terminal, Cashier: "Wang Fang",
-			State: store.Conflict, Reason: string(sync.ReasonAlreadyUsed), ReasonText: "invalid code, has been consumed", Errcode: 40099,
-			CreatedAt: at, OfflineAcceptedAt: at.Add(time.Duration(i) * time.Minute)}, "seed", store.Received, store.Queued)
-		if err != nil {
-			t.Fatal(err)
-		}
-		conflictCodes = append(conflictCodes, code)
-	}
-	for i := range queued {
-		code := fmt.Sprintf("8800%08d", i)
-		_, err := db.Create(store.Redemption{Code: code, CardID: "pSeedCard", ShiftID: sh.ID, Terminal: terminal, Cashier: "Wang Fang",
-			State: store.Queued, Reason: string(sync.ReasonAcceptedOffline), CreatedAt: at, OfflineAcceptedAt: at.Add(time.Duration(i) * time.Minute),
-			DueAt: time.Now().Add(24 * time.Hour)}, "seed", store.Received)
-		if err != nil {
-			t.Fatal(err)
-		}
-		queuedCodes = append(queuedCodes, code)
-	}
-	if _, err := db.Create(store.Redemption{Code: "990000000001", ShiftID: sh.ID, Terminal: terminal, State: store.Consumed, CreatedAt: at},
-		"seed", store.Received, store.Checked, store.Consuming); err != nil {
-		t.Fatal(err)
-	}
-	return conflictCodes, queuedCodes
-}
 
 // The queue screen's hook reads every waiting item and conflict of the
 // journal (earlier runs included), newest first across the waiting
@@ -68,7 +23,7 @@ func seedJournal(t *testing.T, path, terminal string, conflicts, queued int) (co
 // redemptions are not listed; titles come from the card cache.
 func TestJournalBacklog(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "journal.db")
-	conflicts, queued := seedJournal(t, path, "till-2", 7, 5)
+	conflicts, queued := testkit.SeedJournal(t, path, "till-2", 7, 5)
 	db, err := store.Open(path, store.Options{Terminal: "till-2", LockTimeout: time.Second})
 	if err != nil {
 		t.Fatal(err)
@@ -118,7 +73,7 @@ func TestJournalBacklog(t *testing.T) {
 // again, counted and marked, also after a restart of the
 func TestConflictsSeenJournaled(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "journal.db")
-	seedJournal(t, path, "till-2", 4, 1)
+	testkit.SeedJournal(t, path, "till-2", 4, 1)
 	open := func() *store.DB {
 		db, err := store.Open(path, store.Options{Terminal: "till-2", LockTimeout: time.Second})
 		if err != nil {
@@ -234,7 +189,7 @@ func TestNoticesKeptInJournal(t *testing.T) {
 // plain consumes are not listed.
 func TestJournalBacklogQueriedBounded(t *testing.T) {
 	path := t.TempDir() + "/journal.db"
-	seedJournal(t, path, "till-2", 0, 0)
+	testkit.SeedJournal(t, path, "till-2", 0, 0)
 	db, err := store.Open(path, store.Options{Terminal: "till-2", LockTimeout: time.Second, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
