@@ -250,6 +250,7 @@ func TestMain(m *testing.M) {
 // the binary on it (the RSS of `cardtill run` at start, before and after
 // a change). Skipped without the variable.
 func TestWriteBenchJournal(t *testing.T) {
+	t.Parallel()
 	p := os.Getenv("CARDTILL_BENCH_JOURNAL")
 	if p == "" {
 		t.Skip("CARDTILL_BENCH_JOURNAL names the file to write")

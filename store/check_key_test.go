@@ -10,6 +10,7 @@ import (
 // Check reports a redemption stored under a key that is not an 8-byte id
 // (seen after a power cut in the power-cut tests) and never panics on it.
 func TestCheckMalformedRedemptionKey(t *testing.T) {
+	t.Parallel()
 	db := openTest(t, Options{})
 	db.Close()
 	path := db.path

@@ -28,6 +28,7 @@ func conflictIn(t *testing.T, db *testDB, shift uint64, code string) Redemption 
 // what a report needs, and a resolution (who, when, what) is kept across
 // a restart, once, and leaves the redemption and its counters alone.
 func TestShiftConflictsAndResolution(t *testing.T) {
+	t.Parallel()
 	db := openTest(t, Options{})
 	s1, _ := db.OpenShift("T1", "王小明")
 	c1 := conflictIn(t, db, s1.ID, "111")
@@ -89,6 +90,7 @@ func TestShiftConflictsAndResolution(t *testing.T) {
 // A schema-3 journal has no conflict index: opening it builds the index
 // from the records, and the check agrees.
 func TestMigrateShiftConflicts(t *testing.T) {
+	t.Parallel()
 	db := openTest(t, Options{})
 	s, _ := db.OpenShift("T1", "alice")
 	c := conflictIn(t, db, s.ID, "C1")

@@ -23,6 +23,7 @@ var crashPath = []State{Received, Checked, Consuming, Consumed}
 // can and prints "id state" after every commit. It does nothing unless
 // started by TestCrashKill.
 func TestCrashChild(t *testing.T) {
+	t.Parallel()
 	path := os.Getenv(crashEnv)
 	if path == "" {
 		t.Skip("child of TestCrashKill only")
@@ -78,6 +79,7 @@ func TestCrashChild(t *testing.T) {
 // transition the child reported committed is in the journal after reopen,
 // Check passes, and the counters agree with the records.
 func TestCrashKill(t *testing.T) {
+	t.Parallel()
 	if os.Getenv(crashEnv) != "" {
 		t.Skip("in the child")
 	}

@@ -10,6 +10,7 @@ import (
 // recorded from an older read never takes back a newer one; the db check
 // passes with the confirmations in place.
 func TestFleetPendingUntilConfirmed(t *testing.T) {
+	t.Parallel()
 	db := openTest(t, Options{})
 	s1, _ := db.OpenShift("T1", "alice")
 	c := conflictIn(t, db, s1.ID, "C1")
@@ -56,6 +57,7 @@ func TestFleetPendingUntilConfirmed(t *testing.T) {
 
 // The oldest code still waiting for WeChat, whatever its state.
 func TestOldestWaiting(t *testing.T) {
+	t.Parallel()
 	db := openTest(t, Options{})
 	if _, ok, err := db.OldestWaiting(); ok || err != nil {
 		t.Fatalf("empty journal: %v %v", ok, err)

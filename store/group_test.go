@@ -16,6 +16,7 @@ import (
 // result, and a write that fails (here a stale compare-and-set) gets its
 // own error while the others of its group still commit.
 func TestGroupCommit(t *testing.T) {
+	t.Parallel()
 	for _, withStale := range []bool{false, true} {
 		t.Run(fmt.Sprint("stale=", withStale), func(t *testing.T) {
 			db := openTest(t, Options{NoSync: true})

@@ -13,7 +13,10 @@ import (
 // each while other goroutines commit moves (the sync daemon's shape: a
 // control-socket backup during a drain), then checks the journal. On
 // Linux it runs again on the power-cut mount (powercut_test.go).
-func TestHotBackupWhileCommitting(t *testing.T) { hotBackup(t, t.TempDir()) }
+func TestHotBackupWhileCommitting(t *testing.T) {
+	t.Parallel()
+	hotBackup(t, t.TempDir())
+}
 
 func hotBackup(t *testing.T, dir string) {
 	db, err := Open(filepath.Join(dir, "journal.db"), Options{LockTimeout: time.Second})

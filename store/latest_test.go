@@ -10,6 +10,7 @@ import (
 // never a neighbouring state's entries (the states on either side of it in
 // key order are present too), and the last state of the index as well.
 func TestLatestByState(t *testing.T) {
+	t.Parallel()
 	db := openTest(t, Options{})
 	ids := map[State][]uint64{}
 	for i := range 12 {

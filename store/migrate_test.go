@@ -11,6 +11,7 @@ import (
 // index; opening it migrates them in, so a code honoured offline and then
 // refused by WeChat is not honoured again after the upgrade.
 func TestMigrateConflictsIntoUsedIndex(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "journal.db")
 	clk := newClock()
 	db, err := Open(path, Options{Now: clk.Now})

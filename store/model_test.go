@@ -60,6 +60,7 @@ func (m *model) active(code string) (uint64, bool) {
 // step, with a full Check and a reopen every so often.
 // STORE_MODEL_SEED and STORE_MODEL_STEPS override the defaults.
 func TestRandomAgainstModel(t *testing.T) {
+	t.Parallel()
 	seed := uint64(20261122)
 	steps := 3000
 	if s := os.Getenv("STORE_MODEL_SEED"); s != "" {

@@ -10,6 +10,7 @@ import (
 // nothing, once the shift counts that many offline acceptances; without it
 // (or below the limit) it goes through.
 func TestTransitionOfflineLimit(t *testing.T) {
+	t.Parallel()
 	db := openTest(t, Options{})
 	sh, err := db.OpenShift("T1", "alice")
 	if err != nil {

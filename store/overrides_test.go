@@ -13,6 +13,7 @@ import (
 // after the close, and bad input (no one, 0 or too many, a closed or
 // unknown shift) is refused and changes nothing.
 func TestOfflineOverride(t *testing.T) {
+	t.Parallel()
 	db := openTest(t, Options{})
 	sh, err := db.OpenShift("T1", "alice")
 	if err != nil {
@@ -106,6 +107,7 @@ func TestOfflineOverride(t *testing.T) {
 // offline_overrides bucket (written by a cardtill from before it) checks
 // whole read-only and has no overrides; a writable open adds the bucket.
 func TestOfflineOverridesOptional(t *testing.T) {
+	t.Parallel()
 	db := openTest(t, Options{})
 	sh, err := db.OpenShift("T1", "alice")
 	if err != nil {
@@ -139,6 +141,7 @@ func TestOfflineOverridesOptional(t *testing.T) {
 // TestCheckFindsABadOverride: db check names an override entry that is not
 // of an existing shift.
 func TestCheckFindsABadOverride(t *testing.T) {
+	t.Parallel()
 	db := openTest(t, Options{})
 	if err := db.b.Update(func(tx *bolt.Tx) error {
 		return putJSON(tx.Bucket(bOverrides), k2(42, 1), OfflineOverride{ShiftID: 42, Seq: 1, By: "x", Extra: 1})

@@ -24,6 +24,7 @@ const permChildEnv = "CARDTILL_STORE_PERM_DIR"
 // file as it was. Root ignores permission bits, so as root (CI) the test
 // binary re-runs this test as the unprivileged user nobody.
 func TestNoWritePermission(t *testing.T) {
+	t.Parallel()
 	if dir := os.Getenv(permChildEnv); dir != "" {
 		checkNoWritePermission(t, dir)
 		return

@@ -16,6 +16,7 @@ import (
 // before Open synced the folder (and the folders it made) the cut took
 // the whole journal (found by TestPowerCut/till in cmd/cardtill).
 func TestPowerCutNewJournal(t *testing.T) {
+	t.Parallel()
 	pc := powercut.Mount(t)
 	path := filepath.Join(pc.Dir, "var", "cardtill", "journal.db")
 	db, err := Open(path, Options{Terminal: "till-1", Logger: slog.New(slog.DiscardHandler)})
@@ -50,5 +51,6 @@ func TestPowerCutNewJournal(t *testing.T) {
 // TestHotBackupWhileCommitting on the power-cut mount, which serves every
 // read and write through FUSE.
 func TestHotBackupWhileCommittingOnThePowerCutMount(t *testing.T) {
+	t.Parallel()
 	hotBackup(t, powercut.Mount(t).Dir)
 }

@@ -11,6 +11,7 @@ import (
 // Prune works in batches of pruneBatch: more than two batches go in one
 // call, unfinished work and the counters stay; a cancelled context stops it.
 func TestPruneInBatches(t *testing.T) {
+	t.Parallel()
 	clk := newClock()
 	db := openTest(t, Options{Now: clk.Now, NoSync: true})
 	sh, _ := db.OpenShift("T", "a")

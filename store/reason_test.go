@@ -34,6 +34,7 @@ func inDoubtThenConsumed(t testing.TB, db *testDB, shift uint64, code, reason st
 // without the others; Check verifies both; pruning keeps the counters and
 // drops the index entries.
 func TestConsumedByReason(t *testing.T) {
+	t.Parallel()
 	clk := newClock()
 	db := openTest(t, Options{Now: clk.Now})
 	s1, err := db.OpenShift("T", "alice")
@@ -133,6 +134,7 @@ func TestConsumedByReason(t *testing.T) {
 // Check tells a counter by reason or a reason index entry that disagrees
 // with the records.
 func TestCheckConsumedByReason(t *testing.T) {
+	t.Parallel()
 	db := openTest(t, Options{})
 	sh, _ := db.OpenShift("T", "a")
 	r := inDoubtThenConsumed(t, db, sh.ID, "C1", byQuery)
@@ -191,6 +193,7 @@ func putBuckets(tx *bolt.Tx, m map[string][]byte) error {
 // its closed shifts' Z none either); opening it recounts them from the
 // records, so Check passes and the reports have them.
 func TestMigrateConsumedByReason(t *testing.T) {
+	t.Parallel()
 	clk := newClock()
 	db := openTest(t, Options{Now: clk.Now})
 	s1, _ := db.OpenShift("T", "alice")

@@ -17,6 +17,7 @@ import (
 // pruned use of the same code replaces the tombstone; a rejected one
 // leaves none.
 func TestPruneKeepsTombstones(t *testing.T) {
+	t.Parallel()
 	clk := newClock()
 	db := openTest(t, Options{Now: clk.Now, NoSync: true})
 	sh, _ := db.OpenShift("T1", "alice")
@@ -80,6 +81,7 @@ func TestPruneKeepsTombstones(t *testing.T) {
 // A damaged record of a redemption not yet due is never read (the old
 // full scan decoded every finished record, and failed on it); one due is.
 func TestPruneReadsOnlyWhatIsDue(t *testing.T) {
+	t.Parallel()
 	clk := newClock()
 	db := openTest(t, Options{Now: clk.Now, NoSync: true})
 	sh, _ := db.OpenShift("T1", "alice")
@@ -118,6 +120,7 @@ func TestPruneReadsOnlyWhatIsDue(t *testing.T) {
 
 // Check proves finished_at and the tombstones against the records.
 func TestCheckFindsRetentionIndexDamage(t *testing.T) {
+	t.Parallel()
 	clk := newClock()
 	db := openTest(t, Options{Now: clk.Now, NoSync: true})
 	sh, _ := db.OpenShift("T1", "alice")
@@ -169,6 +172,7 @@ func TestCheckFindsRetentionIndexDamage(t *testing.T) {
 
 // The tombstone encoding round-trips and refuses what it did not write.
 func TestTombstoneEncoding(t *testing.T) {
+	t.Parallel()
 	in := tombstone{ID: 1 << 40, ShiftID: 31, State: Conflict, At: time.Unix(0, 1764700000123456789), CardID: "pCard", Terminal: "till-2", Cashier: "王芳"}
 	b := encodeTombstone(in)
 	if len(b) > 64 {
@@ -192,6 +196,7 @@ func TestTombstoneEncoding(t *testing.T) {
 // migration leaves the file wholly schema 4; read-only, a schema-4 file
 // checks whole, and half a migration does not.
 func TestMigrateFinishedAt(t *testing.T) {
+	// Not parallel: it swaps migrations[4] for a failing one.
 	clk := newClock()
 	db := openTest(t, Options{Now: clk.Now, NoSync: true})
 	sh, _ := db.OpenShift("T1", "alice")

@@ -13,6 +13,7 @@ import (
 // commits, with its history entry, and every other is refused with
 // *MoveError and changes nothing.
 func TestMoveTable(t *testing.T) {
+	t.Parallel()
 	db := openTest(t, Options{NoSync: true})
 	sh, err := db.OpenShift("T1", "ann")
 	if err != nil {
@@ -79,6 +80,7 @@ func TestMoveTable(t *testing.T) {
 // A move through a state of Change.Via is checked step by step: received
 // via consuming (skipping checked) is refused.
 func TestMoveViaChecked(t *testing.T) {
+	t.Parallel()
 	db := openTest(t, Options{NoSync: true})
 	r, err := db.Create(Redemption{Code: "V1", State: Received}, "t")
 	if err != nil {
@@ -99,6 +101,7 @@ func TestMoveViaChecked(t *testing.T) {
 // Every state is reached from a scan and every active state can still
 // reach a final one: the table has no dead end and no unreachable state.
 func TestMoveTableShape(t *testing.T) {
+	t.Parallel()
 	for _, s := range AllStates {
 		if s != Received && Path(s) == nil {
 			t.Errorf("%s is reached by no walk of the table", s)
@@ -121,6 +124,7 @@ func TestMoveTableShape(t *testing.T) {
 // docs/ARCHITECTURE.md shows the table between its markers exactly as
 // MovesMarkdown renders it; CARDTILL_UPDATE_DOCS=1 rewrites it.
 func TestArchitectureDocShowsTheTable(t *testing.T) {
+	t.Parallel()
 	const path = "../docs/ARCHITECTURE.md"
 	const begin, end = "<!-- moves:begin (generated from store.Moves by store's TestArchitectureDocShowsTheTable) -->\n", "<!-- moves:end -->"
 	b, err := os.ReadFile(path)

@@ -13,6 +13,7 @@ import (
 )
 
 func TestCreateTransitionHistory(t *testing.T) {
+	t.Parallel()
 	db := openTest(t, Options{})
 	sh, err := db.OpenShift("T1", "alice")
 	if err != nil {
@@ -62,6 +63,7 @@ func TestCreateTransitionHistory(t *testing.T) {
 // Invariant 3: two goroutines creating the same code yield one redemption
 // and one typed duplicate error carrying it.
 func TestCreateSameCodeConcurrently(t *testing.T) {
+	t.Parallel()
 	db := openTest(t, Options{NoSync: true})
 	for round := 0; round < 20; round++ {
 		code := "C" + string(rune('a'+round))
@@ -97,6 +99,7 @@ func TestCreateSameCodeConcurrently(t *testing.T) {
 }
 
 func TestOutboxAndShiftSettledAfterClose(t *testing.T) {
+	t.Parallel()
 	clk := newClock()
 	db := openTest(t, Options{Now: clk.Now})
 	sh, _ := db.OpenShift("T1", "bob")
@@ -148,6 +151,7 @@ func TestOutboxAndShiftSettledAfterClose(t *testing.T) {
 }
 
 func TestSizeGuardRefusesOffline(t *testing.T) {
+	t.Parallel()
 	db := openTest(t, Options{MaxSize: 1})
 	_, err := db.Create(Redemption{Code: "X", State: Queued}, "t", Path(Queued)...)
 	var fe *FullError
@@ -163,6 +167,7 @@ func TestSizeGuardRefusesOffline(t *testing.T) {
 }
 
 func TestLockedBySecondOpen(t *testing.T) {
+	t.Parallel()
 	db := openTest(t, Options{})
 	start := time.Now()
 	_, err := Open(db.path, Options{LockTimeout: 100 * time.Millisecond})
@@ -177,6 +182,7 @@ func TestLockedBySecondOpen(t *testing.T) {
 }
 
 func TestFileModes(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "state")
 	db, err := Open(filepath.Join(dir, "j.db"), Options{})
 	if err != nil {
@@ -191,6 +197,7 @@ func TestFileModes(t *testing.T) {
 }
 
 func TestBadFiles(t *testing.T) {
+	t.Parallel()
 	good := openTest(t, Options{})
 	good.Create(Redemption{Code: "A", State: Received}, "t", Path(Received)...)
 	var buf bytes.Buffer
@@ -268,6 +275,7 @@ func TestBadFiles(t *testing.T) {
 }
 
 func TestBackupCompactPrune(t *testing.T) {
+	t.Parallel()
 	clk := newClock()
 	db := openTest(t, Options{Now: clk.Now, NoSync: true})
 	sh, _ := db.OpenShift("T", "a")
@@ -322,6 +330,7 @@ func TestBackupCompactPrune(t *testing.T) {
 // A transition can record states passed without a commit of their own
 // (received -> checked -> consuming in one transaction), like Create's path.
 func TestTransitionVia(t *testing.T) {
+	t.Parallel()
 	db := openTest(t, Options{})
 	sh, err := db.OpenShift("T1", "alice")
 	if err != nil {
@@ -357,6 +366,7 @@ func TestTransitionVia(t *testing.T) {
 }
 
 func TestMeta(t *testing.T) {
+	t.Parallel()
 	db := openTest(t, Options{Terminal: "T1"})
 	if v, err := db.Meta("offline_since"); err != nil || v != nil {
 		t.Fatalf("unset key: %q %v", v, err)
@@ -391,6 +401,7 @@ func TestMeta(t *testing.T) {
 // one on a writable journal) or on a copy (CheckSnapshot). A read-only
 // check here reported "page N: reachable freed" now and then.
 func TestCheckBesideWriters(t *testing.T) {
+	t.Parallel()
 	db := openTest(t, Options{NoSync: true})
 	sh, err := db.OpenShift("T", "a")
 	if err != nil {
