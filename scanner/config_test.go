@@ -8,6 +8,7 @@ import (
 )
 
 func TestConfigValidate(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		cfg  Config
@@ -52,6 +53,7 @@ func TestConfigValidate(t *testing.T) {
 }
 
 func TestWithDefaults(t *testing.T) {
+	t.Parallel()
 	c := Config{}.WithDefaults()
 	if c.Baud != 9600 || c.DataBits != 8 || c.Parity != "none" || c.StopBits != 1 || c.Terminator != "cr" ||
 		c.FrameTimeout != 100*time.Millisecond || c.MaxLength != 512 {

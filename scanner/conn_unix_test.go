@@ -12,6 +12,7 @@ import (
 )
 
 func TestClassifyOpenError(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		err  error
 		kind OpenErrorKind

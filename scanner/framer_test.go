@@ -49,6 +49,7 @@ func frameAll(cfg scanner.Config, in string, chunk int) []string {
 }
 
 func TestFramer(t *testing.T) {
+	t.Parallel()
 	long := strings.Repeat("9", 40)
 	tests := []struct {
 		name string
@@ -98,6 +99,7 @@ func TestFramer(t *testing.T) {
 }
 
 func TestFramerRawIsSanitised(t *testing.T) {
+	t.Parallel()
 	f := scanner.NewFramer(scanner.Config{})
 	frames := f.Feed([]byte("a\x00b\r"), nil)
 	if len(frames) != 1 || frames[0].Raw != `a\x00b` {
@@ -110,6 +112,7 @@ func TestFramerRawIsSanitised(t *testing.T) {
 }
 
 func TestFramerMemoryBounded(t *testing.T) {
+	t.Parallel()
 	f := scanner.NewFramer(scanner.Config{MaxLength: 32, Terminator: "none"})
 	junk := []byte(strings.Repeat("x", 1000))
 	var n int

@@ -10,6 +10,7 @@ import (
 )
 
 func TestLossDetector(t *testing.T) {
+	t.Parallel()
 	const rt = 100 * time.Millisecond
 	type read struct {
 		n    int
@@ -51,6 +52,7 @@ func TestLossDetector(t *testing.T) {
 }
 
 func TestBackoffIsCappedAndJittered(t *testing.T) {
+	t.Parallel()
 	d := 250 * time.Millisecond
 	var seq []time.Duration
 	for range 8 {
@@ -71,6 +73,7 @@ func TestBackoffIsCappedAndJittered(t *testing.T) {
 }
 
 func TestWindowsNameHelpers(t *testing.T) {
+	t.Parallel()
 	for in, want := range map[string]int{"COM3": 3, "com10": 10, `\\.\COM12`: 12, "/dev/ttyS0": 0} {
 		if got := comNumber(in); got != want {
 			t.Errorf("comNumber(%q) = %d, want %d", in, got, want)
@@ -91,6 +94,7 @@ func TestWindowsNameHelpers(t *testing.T) {
 
 // What ports_windows.go makes of the registry's values.
 func TestWindowsPortInfo(t *testing.T) {
+	t.Parallel()
 	p := comPort(`\Device\USBSER000`, "COM3")
 	if p.Name != "COM3" || p.Device != "COM3" || p.Driver != `\Device\USBSER000` || len(p.Aliases) != 0 {
 		t.Errorf("comPort COM3 = %+v", p)

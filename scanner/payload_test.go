@@ -10,6 +10,7 @@ import (
 )
 
 func TestParseAccepts(t *testing.T) {
+	t.Parallel()
 	const ec = "XXIzTtMqCxwOaawoE91+VJdsFmv7b8g0VZIZkqf4GWA60Fzpc8ksZ/5ZZ0DVkXdE"
 	ecURL := strings.NewReplacer("+", "%2B", "/", "%2F").Replace(ec)
 	tests := []struct {
@@ -53,6 +54,7 @@ func TestParseAccepts(t *testing.T) {
 }
 
 func TestParseRejects(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name    string
 		in      string
@@ -107,6 +109,7 @@ func TestParseRejects(t *testing.T) {
 }
 
 func TestRejectKindNames(t *testing.T) {
+	t.Parallel()
 	seen := map[string]bool{}
 	for k := scanner.RejectTooLong; k <= scanner.RejectNotACode; k++ {
 		s := k.String()
@@ -124,6 +127,7 @@ func TestRejectKindNames(t *testing.T) {
 }
 
 func TestSanitize(t *testing.T) {
+	t.Parallel()
 	tests := map[string]string{
 		"abc":                   "abc",
 		"a\x00b\r":              `a\x00b\x0d`,
@@ -140,6 +144,7 @@ func TestSanitize(t *testing.T) {
 }
 
 func TestKeyboardScan(t *testing.T) {
+	t.Parallel()
 	s := scanner.KeyboardScan("]Q1110201201245")
 	if s.Err != nil || s.Payload.Code != "110201201245" || s.Source != "keyboard" || s.Symbology != "]Q1" {
 		t.Fatalf("KeyboardScan = %+v", s)

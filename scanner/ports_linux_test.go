@@ -67,6 +67,7 @@ func fakeSysfs(t *testing.T) string {
 }
 
 func TestListPortsLinux(t *testing.T) {
+	t.Parallel()
 	ports, err := listPortsAt(fakeSysfs(t))
 	if err != nil {
 		t.Fatal(err)
@@ -93,6 +94,7 @@ func TestListPortsLinux(t *testing.T) {
 }
 
 func TestListPortsHere(t *testing.T) {
+	t.Parallel()
 	if _, err := os.Stat("/sys/class/tty"); err != nil {
 		t.Skip("no sysfs")
 	}

@@ -12,6 +12,7 @@ import (
 // nothing on the line the Reader has reported nothing, and the next scan is
 // its next event.
 func TestQuietLineStaysConnected(t *testing.T) {
+	t.Parallel()
 	m, s, err := pty.Open()
 	if err != nil {
 		t.Skipf("no pty: %v", err)

@@ -106,6 +106,7 @@ func summary(ev scanner.Event) string {
 }
 
 func TestReaderFramesOverARealPTY(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name   string
 		cfg    scanner.Config
@@ -159,6 +160,7 @@ func TestReaderFramesOverARealPTY(t *testing.T) {
 // A consumer that falls behind loses nothing: the Reader waits for room
 // (the tty buffers meanwhile) and every frame arrives, in order.
 func TestReaderNeverDropsScans(t *testing.T) {
+	t.Parallel()
 	dev := newFakeScanner(t)
 	o := testOptions()
 	o.EventBuffer = 2
@@ -181,6 +183,7 @@ func TestReaderNeverDropsScans(t *testing.T) {
 // The scanner is unplugged and plugged back in: the USB device comes back
 // as a new tty behind the same stable path (a by-id symlink).
 func TestReaderReconnectsAfterHangUp(t *testing.T) {
+	t.Parallel()
 	link := filepath.Join(t.TempDir(), "usb-scanner")
 	dev := newFakeScanner(t)
 	if err := os.Symlink(dev.path, link); err != nil {
@@ -229,6 +232,7 @@ func TestReaderReconnectsAfterHangUp(t *testing.T) {
 // A by-id link re-pointed to another device (replugged while the old tty
 // lingers) is a disconnect from the old one and a connect to the new one.
 func TestReaderFollowsRepointedPath(t *testing.T) {
+	t.Parallel()
 	link := filepath.Join(t.TempDir(), "usb-scanner")
 	dev := newFakeScanner(t)
 	if err := os.Symlink(dev.path, link); err != nil {
@@ -257,6 +261,7 @@ func TestReaderFollowsRepointedPath(t *testing.T) {
 // The device path vanishing (udev removing the node) is a disconnect even
 // when reads only time out.
 func TestReaderNoticesPathGone(t *testing.T) {
+	t.Parallel()
 	link := filepath.Join(t.TempDir(), "scanner")
 	dev := newFakeScanner(t)
 	if err := os.Symlink(dev.path, link); err != nil {
@@ -285,6 +290,7 @@ func TestReaderNoticesPathGone(t *testing.T) {
 }
 
 func TestOpenErrors(t *testing.T) {
+	t.Parallel()
 	missing := filepath.Join(t.TempDir(), "ttyUSB9")
 	_, err := scanner.Open(context.Background(), scanner.Config{Port: missing}, testOptions())
 	var oe *scanner.OpenError
@@ -319,6 +325,7 @@ func TestOpenErrors(t *testing.T) {
 }
 
 func TestWaitForPort(t *testing.T) {
+	t.Parallel()
 	link := filepath.Join(t.TempDir(), "later")
 	o := testOptions()
 	o.WaitForPort = true
@@ -338,6 +345,7 @@ func TestWaitForPort(t *testing.T) {
 }
 
 func TestCloseEndsEvents(t *testing.T) {
+	t.Parallel()
 	dev := newFakeScanner(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	r, err := scanner.Open(ctx, scanner.Config{Port: dev.path}, testOptions())
@@ -358,6 +366,7 @@ func TestCloseEndsEvents(t *testing.T) {
 // TestReaderReplugSoak unplugs and replugs the scanner many times with scans
 // in between. CARDTILL_SOAK=N runs N cycles (default 3).
 func TestReaderReplugSoak(t *testing.T) {
+	t.Parallel()
 	cycles := 3
 	if v := os.Getenv("CARDTILL_SOAK"); v != "" {
 		fmt.Sscan(v, &cycles)
