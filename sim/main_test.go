@@ -53,6 +53,7 @@ func soakScansPerDay() int {
 // TestSim plays simulated trading days: the fixed CI seeds, one seed
 // (-seed N), or a soak of random seeds (-soak N).
 func TestSim(t *testing.T) {
+	t.Parallel()
 	soak := *soakFlag
 	if s := os.Getenv("CARDTILL_SOAK_SEEDS"); s != "" && soak == 0 {
 		n, err := strconv.Atoi(s)
@@ -77,7 +78,10 @@ func TestSim(t *testing.T) {
 		}
 	default:
 		for _, seed := range ciSeeds {
-			t.Run(fmt.Sprint("seed=", seed), func(t *testing.T) { runSeed(t, seed, scans()) })
+			t.Run(fmt.Sprint("seed=", seed), func(t *testing.T) {
+				t.Parallel() // a world of its own per seed
+				runSeed(t, seed, scans())
+			})
 		}
 	}
 }
@@ -85,6 +89,7 @@ func TestSim(t *testing.T) {
 // TestSimReplaysExactly plays one seed twice and compares everything:
 // the trace of events and answers, both journals, and the fake's counters.
 func TestSimReplaysExactly(t *testing.T) {
+	t.Parallel()
 	if *seedFlag >= 0 || *soakFlag > 0 {
 		t.Skip("replaying or soaking")
 	}
@@ -118,6 +123,7 @@ func TestSimReplaysExactly(t *testing.T) {
 // a failing seed may need a few runs to fail again:
 // go test ./sim -run SimConcurrent -concurrent -seed N [-count 20].
 func TestSimConcurrent(t *testing.T) {
+	t.Parallel()
 	switch {
 	case (*seedFlag >= 0 || *soakFlag > 0) && !*concFlag:
 		t.Skip("replaying or soaking the exact simulation (add -concurrent for this one)")
@@ -130,7 +136,10 @@ func TestSimConcurrent(t *testing.T) {
 		}
 	default:
 		for _, seed := range concurrentSeeds {
-			t.Run(fmt.Sprint("seed=", seed), func(t *testing.T) { runConcurrentSeed(t, seed, 400) })
+			t.Run(fmt.Sprint("seed=", seed), func(t *testing.T) {
+				t.Parallel()
+				runConcurrentSeed(t, seed, 400)
+			})
 		}
 	}
 }

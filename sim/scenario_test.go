@@ -26,6 +26,7 @@ func scenarioWorld(t *testing.T) *world {
 // finds it CONSUMED; WeChat cannot say by whom, so the till journals it
 // consumed with ReasonConfirmedByQuery for the manager to see.
 func TestSimScenarioInDoubtConsumedElsewhere(t *testing.T) {
+	t.Parallel()
 	w := scenarioWorld(t)
 	ctx := context.Background()
 	t1 := w.tills[0]
@@ -47,6 +48,7 @@ func TestSimScenarioInDoubtConsumedElsewhere(t *testing.T) {
 // Both tills scan one code at once; both consume answers are lost (one was
 // applied, the other refused as consumed). Both resolve to consumed.
 func TestSimScenarioInDoubtAtTwoTills(t *testing.T) {
+	t.Parallel()
 	w := scenarioWorld(t)
 	ctx := context.Background()
 	t1, t2 := w.tills[0], w.tills[1]
@@ -70,6 +72,7 @@ func TestSimScenarioInDoubtAtTwoTills(t *testing.T) {
 // store refused a record without a code, and the cashier got a journal
 // error).
 func TestSimScenarioEncryptedOffline(t *testing.T) {
+	t.Parallel()
 	w := scenarioWorld(t)
 	c := w.newCode(kindFresh)
 	c.enc = w.srv.Encrypt(c.code)
@@ -84,6 +87,7 @@ func TestSimScenarioEncryptedOffline(t *testing.T) {
 // it); scanned again at the same till while offline, it is refused as used
 // here (it was accepted offline again: the till honoured it twice).
 func TestSimScenarioConflictForgotten(t *testing.T) {
+	t.Parallel()
 	w := scenarioWorld(t)
 	ctx := context.Background()
 	t1 := w.tills[0]
