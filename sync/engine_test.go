@@ -9,6 +9,7 @@ import (
 	stdsync "sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"cardtill/sync"
@@ -105,6 +106,7 @@ func (h *harness) agreeCount(code string, n int) {
 }
 
 func TestRedeemOnlineConsumes(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	h.wx.add("110201201245", "pCard")
 	before := h.j.commits.Load()
@@ -163,6 +165,7 @@ func TestRedeemOnlineConsumes(t *testing.T) {
 }
 
 func TestRedeemRefusalsSayWhy(t *testing.T) {
+	t.Parallel()
 	tomorrow := newClock().Now().Add(24 * time.Hour)
 	yesterday := newClock().Now().Add(-24 * time.Hour)
 	tests := []struct {
@@ -203,6 +206,7 @@ func TestRedeemRefusalsSayWhy(t *testing.T) {
 }
 
 func TestRedeemCustomCodeCards(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, func(o *sync.Options) { o.CustomCodeCards = []string{"pOther", "pCustom"} })
 	h.wx.add("ABC123", "pCustom")
 	h.wx.set("ABC123", func(c *fakeCode) { c.custom = true })
@@ -213,6 +217,7 @@ func TestRedeemCustomCodeCards(t *testing.T) {
 }
 
 func TestRedeemEncryptedCode(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	h.wx.add("751234212312", "pCard")
 	h.wx.enc["XXIzTt+/=="] = "751234212312"
@@ -227,6 +232,7 @@ func TestRedeemEncryptedCode(t *testing.T) {
 }
 
 func TestRedeemBadScanChangesNothing(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	for _, s := range []string{"", "   ", "12 34", "a\x00b", strings.Repeat("9", 200)} {
 		if _, err := h.e.Redeem(context.Background(), sync.Request{Code: s}); !errors.Is(err, sync.ErrBadScan) {
@@ -239,6 +245,7 @@ func TestRedeemBadScanChangesNothing(t *testing.T) {
 }
 
 func TestRedeemNoShiftAsk(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, func(o *sync.Options) { o.OpenShiftOnScan = false })
 	h.wx.add("1", "p")
 	if _, err := h.e.Redeem(context.Background(), sync.Request{Code: "1"}); !errors.Is(err, sync.ErrNoShift) {
@@ -250,6 +257,7 @@ func TestRedeemNoShiftAsk(t *testing.T) {
 }
 
 func TestUsedHereRefusedLocallyWithTimeAndShift(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	h.wx.add("555", "p")
 	first := h.redeem("555")
@@ -268,6 +276,7 @@ func TestUsedHereRefusedLocallyWithTimeAndShift(t *testing.T) {
 }
 
 func TestOfflineAcceptThenDrain(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, func(o *sync.Options) { o.Policy.MaxPerShift = 2 })
 	for _, c := range []string{"1", "2", "3"} {
 		h.wx.add(c, "p")
@@ -306,6 +315,7 @@ func TestOfflineAcceptThenDrain(t *testing.T) {
 }
 
 func TestOfflineUsesFeedCache(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, func(o *sync.Options) {
 		o.Feed = feedFunc(func(_ context.Context, cursor string) (sync.FeedPage, error) {
 			if cursor == "" {
@@ -335,6 +345,7 @@ func (f feedFunc) Changes(ctx context.Context, cursor string) (sync.FeedPage, er
 }
 
 func TestInDoubtResolution(t *testing.T) {
+	t.Parallel()
 	t.Run("applied: consumed after the quiet period", func(t *testing.T) {
 		h := newHarness(t, nil)
 		h.wx.add("42", "p")
@@ -394,6 +405,7 @@ func TestInDoubtResolution(t *testing.T) {
 }
 
 func TestRecoverConsumingAtStartup(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	h.wx.add("60", "p")
 	h.wx.add("61", "p")
@@ -431,8 +443,11 @@ func TestRecoverConsumingAtStartup(t *testing.T) {
 
 // TestFaultMatrix injects every fault at every step and checks WeChat
 // applied at most one consume per code and the journal agrees with it once
-// the network is back.
+// the network is back. Each case runs in a synctest bubble: a call held
+// past its deadline (faultLatency) ends when the bubble's clock reaches
+// Timeout or SyncTimeout, with no real time spent.
 func TestFaultMatrix(t *testing.T) {
+	t.Parallel()
 	faults := []fault{faultLatency, fault5xx, faultBusy, faultQuota, faultDropPre, faultDropPost, faultToken}
 	steps := []string{"get", "consume", "decrypt", "any"} // "any": the token step, before whatever call comes first
 	for _, step := range steps {
@@ -443,44 +458,46 @@ func TestFaultMatrix(t *testing.T) {
 					name = fmt.Sprintf("token/%s/x%d", faultNames[ft], times)
 				}
 				t.Run(name, func(t *testing.T) {
-					h := newHarness(t, nil)
-					h.wx.add("8001", "p")
-					h.wx.enc["enc8001"] = "8001"
-					h.wx.add("8002", "p")
-					f := ft
-					if step == "any" {
-						f = faultToken // a token source failing is seen as a token error
-						if ft == faultLatency || ft == fault5xx || ft == faultDropPre || ft == faultDropPost {
-							f = fault5xx // ... or as WeChat unreachable
+					synctest.Test(t, func(t *testing.T) {
+						h := newHarness(t, nil)
+						h.wx.add("8001", "p")
+						h.wx.enc["enc8001"] = "8001"
+						h.wx.add("8002", "p")
+						f := ft
+						if step == "any" {
+							f = faultToken // a token source failing is seen as a token error
+							if ft == faultLatency || ft == fault5xx || ft == faultDropPre || ft == faultDropPost {
+								f = fault5xx // ... or as WeChat unreachable
+							}
 						}
-					}
-					for range times {
-						h.wx.inject(step, f)
-					}
-					req := sync.Request{Code: "8001"}
-					if step == "decrypt" {
-						req = sync.Request{EncryptCode: "enc8001"}
-					}
-					out, err := h.e.Redeem(context.Background(), req)
-					if err != nil {
-						t.Fatal(err)
-					}
-					if out.Kind == sync.Consumed && h.wx.consumed("8001") != 1 {
-						t.Fatalf("cashier told consumed, WeChat applied %d", h.wx.consumed("8001"))
-					}
-					// The offline queue drains through faults too.
-					h.wx.setDown(true)
-					h.redeem("8002")
-					h.wx.setDown(false)
-					for range times {
-						h.wx.inject(step, f)
-					}
-					h.settle()
-					h.agree("8001")
-					h.agree("8002")
-					if h.wx.consumed("8002") != 1 {
-						t.Fatalf("queued code not consumed after the network came back: %+v", h.j.records("8002"))
-					}
+						for range times {
+							h.wx.inject(step, f)
+						}
+						req := sync.Request{Code: "8001"}
+						if step == "decrypt" {
+							req = sync.Request{EncryptCode: "enc8001"}
+						}
+						out, err := h.e.Redeem(context.Background(), req)
+						if err != nil {
+							t.Fatal(err)
+						}
+						if out.Kind == sync.Consumed && h.wx.consumed("8001") != 1 {
+							t.Fatalf("cashier told consumed, WeChat applied %d", h.wx.consumed("8001"))
+						}
+						// The offline queue drains through faults too.
+						h.wx.setDown(true)
+						h.redeem("8002")
+						h.wx.setDown(false)
+						for range times {
+							h.wx.inject(step, f)
+						}
+						h.settle()
+						h.agree("8001")
+						h.agree("8002")
+						if h.wx.consumed("8002") != 1 {
+							t.Fatalf("queued code not consumed after the network came back: %+v", h.j.records("8002"))
+						}
+					})
 				})
 			}
 		}
@@ -488,6 +505,7 @@ func TestFaultMatrix(t *testing.T) {
 }
 
 func TestConcurrentSameCodeOneRedemption(t *testing.T) {
+	t.Parallel()
 	for round := range 20 {
 		h := newHarness(t, nil)
 		h.wx.latency = time.Millisecond
@@ -526,6 +544,7 @@ func TestConcurrentSameCodeOneRedemption(t *testing.T) {
 }
 
 func TestNewRejectsShortQuietPeriod(t *testing.T) {
+	t.Parallel()
 	_, err := sync.New(sync.Options{Journal: newMemJournal(time.Now), WeChat: newFakeWeChat(), Timeout: 10 * time.Second, QuietPeriod: 5 * time.Second})
 	var oe *sync.OptionError
 	if !errors.As(err, &oe) || oe.Field != "QuietPeriod" || !strings.Contains(err.Error(), "5s") {
@@ -534,6 +553,7 @@ func TestNewRejectsShortQuietPeriod(t *testing.T) {
 }
 
 func TestRunDrainsOnSyncNowAndStops(t *testing.T) {
+	t.Parallel()
 	var statuses atomic.Int64
 	h := newHarness(t, func(o *sync.Options) {
 		o.Interval = time.Hour
@@ -565,6 +585,7 @@ func TestRunDrainsOnSyncNowAndStops(t *testing.T) {
 }
 
 func TestRedeemCancelledByCaller(t *testing.T) {
+	t.Parallel()
 	t.Run("before anything was journaled", func(t *testing.T) {
 		h := newHarness(t, nil)
 		h.wx.add("80", "p")
@@ -581,42 +602,42 @@ func TestRedeemCancelledByCaller(t *testing.T) {
 		}
 	})
 	t.Run("during the query", func(t *testing.T) {
-		h := newHarness(t, func(o *sync.Options) { o.Timeout = 10 * time.Second; o.QuietPeriod = 30 * time.Second })
-		h.wx.add("81", "p")
-		h.wx.inject("get", faultLatency) // the query hangs until the caller gives up
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan struct{})
-		var out sync.Outcome
-		var err error
-		go func() {
-			defer close(done)
-			out, err = h.e.Redeem(ctx, sync.Request{Code: "81"})
-		}()
-		for {
+		synctest.Test(t, func(t *testing.T) {
+			h := newHarness(t, func(o *sync.Options) { o.Timeout = 10 * time.Second; o.QuietPeriod = 30 * time.Second })
+			h.wx.add("81", "p")
+			h.wx.inject("get", faultLatency) // the query hangs until the caller gives up
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan struct{})
+			var out sync.Outcome
+			var err error
+			go func() {
+				defer close(done)
+				out, err = h.e.Redeem(ctx, sync.Request{Code: "81"})
+			}()
+			synctest.Wait() // Redeem waits in the held query
 			h.wx.mu.Lock()
-			asked := h.wx.calls["get"] > 0
+			asked := h.wx.calls["get"]
 			h.wx.mu.Unlock()
-			if asked {
-				break
+			if asked != 1 {
+				t.Fatalf("Redeem is waiting, but asked WeChat %d times", asked)
 			}
-			runtime.Gosched()
-		}
-		cancel()
-		<-done
-		if !errors.Is(err, context.Canceled) {
-			t.Fatalf("err = %v", err)
-		}
-		recs := h.j.records("81")
-		if len(recs) != 1 || recs[0].State != sync.StateRejected || recs[0].Reason != sync.ReasonInterrupted || out.Reason != sync.ReasonInterrupted || out.Kind != sync.Refused {
-			t.Fatalf("records %+v, outcome %+v", recs, out)
-		}
-		if got := h.j.hist(recs[0].ID); got != "received,rejected" {
-			t.Fatalf("history %s", got)
-		}
-		// Nothing was consumed and the code is free: scanning again consumes.
-		if again := h.redeem("81"); again.Kind != sync.Consumed || h.wx.consumed("81") != 1 {
-			t.Fatalf("rescan after an interrupted scan: %+v", again)
-		}
+			cancel()
+			<-done
+			if !errors.Is(err, context.Canceled) {
+				t.Fatalf("err = %v", err)
+			}
+			recs := h.j.records("81")
+			if len(recs) != 1 || recs[0].State != sync.StateRejected || recs[0].Reason != sync.ReasonInterrupted || out.Reason != sync.ReasonInterrupted || out.Kind != sync.Refused {
+				t.Fatalf("records %+v, outcome %+v", recs, out)
+			}
+			if got := h.j.hist(recs[0].ID); got != "received,rejected" {
+				t.Fatalf("history %s", got)
+			}
+			// Nothing was consumed and the code is free: scanning again consumes.
+			if again := h.redeem("81"); again.Kind != sync.Consumed || h.wx.consumed("81") != 1 {
+				t.Fatalf("rescan after an interrupted scan: %+v", again)
+			}
+		})
 	})
 }
 
@@ -625,6 +646,7 @@ func TestRedeemCancelledByCaller(t *testing.T) {
 // scanned again. Recover does it at start-up; a till that scans without
 // recovering first (`cardtill redeem`) does it when the code comes again.
 func TestKillAfterReceivedCommit(t *testing.T) {
+	t.Parallel()
 	for _, recover := range []bool{true, false} {
 		t.Run(fmt.Sprint("recover=", recover), func(t *testing.T) {
 			clk := newClock()
@@ -680,6 +702,7 @@ func TestKillAfterReceivedCommit(t *testing.T) {
 // A scan this engine is answering is not set aside by Recover, nor taken
 // for one a previous run left.
 func TestRecoverLeavesLiveScanAlone(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	h.wx.add("91", "p")
 	var out sync.Outcome

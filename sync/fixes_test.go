@@ -17,6 +17,7 @@ import (
 // longest backoff. With a cashier waiting, the code is refused with the
 // errcode in words, never served. (Before: conflict for the manager.)
 func TestUnknownErrcodeIsRetriedNotAConflict(t *testing.T) {
+	t.Parallel()
 	for _, errcode := range []int{48004, 50002} {
 		st := newStoreTill(t, 2)
 		queued, doubt := "730000000001", "730000000002"
@@ -50,6 +51,7 @@ func TestUnknownErrcodeIsRetriedNotAConflict(t *testing.T) {
 // An encrypt_code longer than WeChat's 128 characters is bad input:
 // nothing journaled, no shift opened. (Before: the bound was 256.)
 func TestLongEncryptCodeIsBadInput(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	_, err := h.e.Redeem(context.Background(), sync.Request{EncryptCode: strings.Repeat("A", 129)})
 	if !errors.Is(err, sync.ErrBadScan) || !strings.Contains(err.Error(), "128") {
@@ -66,6 +68,7 @@ func TestLongEncryptCodeIsBadInput(t *testing.T) {
 // A throttle WeChat asked for (45009: retry much later) never makes Run
 // wait longer than [sync] interval. (Before: up to the backoff's cap.)
 func TestThrottleWaitCappedAtInterval(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, func(o *sync.Options) { o.Interval = 30 * time.Second; o.MaxBackoff = 10 * time.Minute })
 	rep := sync.DrainReport{ThrottledUntil: h.clk.Now().Add(8 * time.Minute)}
 	if d := sync.RunWait(h.e, rep, false, 0); d > 30*time.Second {
@@ -80,6 +83,7 @@ func TestThrottleWaitCappedAtInterval(t *testing.T) {
 // coupon was journaled consumed and the cashier served, with nothing
 // written off.)
 func TestJSONWithoutErrcodeIsNotWeChat(t *testing.T) {
+	t.Parallel()
 	st := newStoreTill(t, 2)
 	const code = "740000000001"
 	st.srv.AddCode(wechattest.Code{Code: code, CardID: "pCard"})
@@ -105,6 +109,7 @@ func TestJSONWithoutErrcodeIsNotWeChat(t *testing.T) {
 // a code longer than WeChat allows, before sending anything, says nothing
 // of WeChat, so the outage (and offline.max_age's clock) goes on.
 func TestLocalRefusalDoesNotEndAnOutage(t *testing.T) {
+	t.Parallel()
 	st := newStoreTill(t, 2)
 	st.srv.AddCode(wechattest.Code{Code: "750000000001", CardID: "pCard"})
 	st.srv.SetOutage(true)
@@ -127,6 +132,7 @@ func TestLocalRefusalDoesNotEndAnOutage(t *testing.T) {
 // still waits a whole quiet period before its query. (Before: nothing was
 // due until the clock caught up.)
 func TestClockSetBackDrainsQueuedCodes(t *testing.T) {
+	t.Parallel()
 	for _, restart := range []bool{false, true} {
 		st := newStoreTill(t, 2)
 		const code = "760000000001"
@@ -172,6 +178,7 @@ func TestClockSetBackDrainsQueuedCodes(t *testing.T) {
 // injected clock, the next pass comes when that clock passes the wait
 // (here the interval), and not before, whatever the wall clock does.
 func TestRunWaitsOnTheInjectedClock(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	clk := h.clk
 	clk.started = make(chan time.Duration, 16)
@@ -215,6 +222,7 @@ func TestRunWaitsOnTheInjectedClock(t *testing.T) {
 // the till restarts. The record left behind is set aside (rejected,
 // interrupted: nothing was consumed).
 func TestReceivedLeftByAFailedWriteIsSetAside(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	h.wx.add("770000000001", "pCard")
 	h.redeem("warm-up-000001") // opens the shift
@@ -241,6 +249,7 @@ func TestReceivedLeftByAFailedWriteIsSetAside(t *testing.T) {
 // is busy, not unreachable. (Before: every busy answer counted as
 // contact, so the till accepted offline without end.)
 func TestBusyLongerThanMaxAgeStopsOfflineAcceptance(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	for _, c := range []string{"780000000001", "780000000002", "780000000003"} {
 		h.wx.add(c, "pCard")

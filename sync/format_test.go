@@ -12,6 +12,7 @@ import (
 // (nothing queued, no conflict later), a 12-digit code is accepted, and a
 // merchant's code_pattern lets its custom codes through.
 func TestOfflineFormatCheck(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		pattern *regexp.Regexp
 		code    string

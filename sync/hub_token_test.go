@@ -20,6 +20,7 @@ import (
 // are WeChatUnreachable, so the offline policy applies. The key never
 // shows.
 func TestHubTokenClassification(t *testing.T) {
+	t.Parallel()
 	const key = "TERMINAL-KEY-never-shown"
 	cases := []struct {
 		name   string

@@ -16,6 +16,7 @@ import (
 // (not an error, and not left received: scanning it again gets the same
 // refusal, not a duplicate read), while online redemptions go on.
 func TestOfflineRefusedWhenJournalFull(t *testing.T) {
+	t.Parallel()
 	st := newStoreTill(t, 4)
 	ctx := context.Background()
 	size, _, err := st.db.Size()

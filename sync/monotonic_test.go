@@ -44,6 +44,7 @@ func (st *storeTill) wantState(when, code string, want sync.State) {
 // backoff and the quiet period of the consume sent before were over at
 // once, a query that could cross the lost consume.)
 func TestWallClockJumpsWithinARun(t *testing.T) {
+	t.Parallel()
 	for _, jump := range []time.Duration{-time.Hour, 24 * time.Hour} {
 		t.Run(jump.String(), func(t *testing.T) {
 			st := newJumpTill(t)
@@ -105,6 +106,7 @@ func TestWallClockJumpsWithinARun(t *testing.T) {
 // capped at that delay (MaxBackoff + quiet period + a minute: 90 s here)
 // instead of waiting a day.
 func TestRestartTakesDueTimesAsTheClockNowSays(t *testing.T) {
+	t.Parallel()
 	t.Run("due in the past", func(t *testing.T) {
 		st := newJumpTill(t)
 		const code = "790000000001"

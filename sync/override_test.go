@@ -17,6 +17,7 @@ import (
 // restart; the status and the outcome show the raised limit. Bad overrides
 // change nothing.
 func TestOfflineOverride(t *testing.T) {
+	t.Parallel()
 	st := newStoreTillWith(t, 4, func(o *sync.Options) { o.Policy.MaxPerShift = 2 })
 	ctx := context.Background()
 	var codes []string
@@ -93,6 +94,7 @@ func TestOfflineOverride(t *testing.T) {
 // TestOfflineOverrideNothingToRaise: no per-shift bound, or offline
 // acceptance off: an override is refused and journals nothing.
 func TestOfflineOverrideNothingToRaise(t *testing.T) {
+	t.Parallel()
 	for _, p := range []sync.Policy{{MaxPerShift: -1}, {Mode: sync.ModeRefuse, MaxPerShift: 5}} {
 		h := newHarness(t, func(o *sync.Options) { o.Policy = p })
 		h.redeem("1") // opens a shift
@@ -109,6 +111,7 @@ func TestOfflineOverrideNothingToRaise(t *testing.T) {
 // max_per_shift 1 and an override of +3: exactly four are accepted, on the
 // real journal (the limit the commit checks includes the override).
 func TestOfflineOverrideHoldsForConcurrentScans(t *testing.T) {
+	t.Parallel()
 	st := newStoreTillWith(t, 8, func(o *sync.Options) { o.Policy.MaxPerShift = 1 })
 	ctx := context.Background()
 	var codes []string

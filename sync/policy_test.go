@@ -11,6 +11,7 @@ import (
 )
 
 func TestPolicyDecide(t *testing.T) {
+	t.Parallel()
 	t0 := time.Date(2026, 11, 22, 14, 0, 0, 0, time.UTC)
 	base := sync.Policy{Mode: "accept", MaxPerShift: 3, MaxAge: 4 * time.Hour, UnknownCodes: "accept"}
 	tests := []struct {
@@ -70,6 +71,7 @@ func TestPolicyDecide(t *testing.T) {
 }
 
 func TestPolicyValidate(t *testing.T) {
+	t.Parallel()
 	if err := (sync.Policy{Mode: "accept", UnknownCodes: "refuse"}).Validate(); err != nil {
 		t.Fatal(err)
 	}
@@ -82,6 +84,7 @@ func TestPolicyValidate(t *testing.T) {
 }
 
 func TestBackoff(t *testing.T) {
+	t.Parallel()
 	one := func() float64 { return 0.999999 }
 	zero := func() float64 { return 0 }
 	b := sync.Backoff{Base: time.Second, Max: time.Minute, Rand: one}

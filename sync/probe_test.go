@@ -41,6 +41,7 @@ func goOffline(t *testing.T, st *storeTill, code string) time.Time {
 // feed, until the next scan: only a call that reached WeChat told the
 // engine. Run now probes WeChat while offline.
 func TestRunProbesWeChatAfterRestartDuringOutage(t *testing.T) {
+	t.Parallel()
 	const code, fed = "730000000001", "730000000002"
 	pulled := make(chan struct{}, 1)
 	st := newStoreTillWith(t, 4, func(o *sync.Options) {
@@ -103,6 +104,7 @@ func TestRunProbesWeChatAfterRestartDuringOutage(t *testing.T) {
 // journal too); one that does marks the engine online. Neither reads or
 // writes a code.
 func TestProbeKeepsOutageAndTouchesNoCode(t *testing.T) {
+	t.Parallel()
 	const code = "730000000003"
 	st := newStoreTillWith(t, 4, func(o *sync.Options) { o.Policy.MaxPerShift = 0 })
 	st.srv.AddCode(wechattest.Code{Code: code, CardID: "pCard"})
@@ -144,6 +146,7 @@ func TestProbeKeepsOutageAndTouchesNoCode(t *testing.T) {
 // for its next probe at least probeMin (5 s) and at most MaxBackoff (10 s
 // here), not the drain interval (30 s); online, the interval.
 func TestRunWaitProbesBackedOff(t *testing.T) {
+	t.Parallel()
 	st := newStoreTillWith(t, 4, func(o *sync.Options) { o.Policy.MaxPerShift = 0 })
 	st.srv.AddCode(wechattest.Code{Code: "730000000004", CardID: "pCard"})
 	goOffline(t, st, "730000000004")
@@ -169,6 +172,7 @@ func TestRunWaitProbesBackedOff(t *testing.T) {
 // would fail, so the probe leaves the engine offline; a refused key shows
 // as such.
 func TestProbeNeedsAToken(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		status  int
 		refused bool

@@ -16,6 +16,7 @@ import (
 // shows the same answer as the engine gives (OutcomeOf, its kind by
 // KindOf).
 func TestRecordMapsEveryField(t *testing.T) {
+	t.Parallel()
 	var r Record
 	v := reflect.ValueOf(&r).Elem()
 	at := time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)

@@ -40,6 +40,7 @@ func (st *storeTill) outboxed(code string) store.Redemption {
 // period is skipped, so Run would wake every 10 ms until the quiet period
 // (counted from the deferral's commit) ended.
 func TestDeferredInDoubtIsWorkableWhenDue(t *testing.T) {
+	t.Parallel()
 	st := newStoreTill(t, 4)
 	const code = "720000000001"
 	ctx := context.Background()
@@ -72,6 +73,7 @@ func TestDeferredInDoubtIsWorkableWhenDue(t *testing.T) {
 // Recover's own commit restarts the quiet period work checks, so a due
 // time counted from the older commit left it due but skipped.
 func TestRecoveredConsumingWithoutDueTimeIsWorkableWhenDue(t *testing.T) {
+	t.Parallel()
 	st := newStoreTill(t, 4)
 	const code = "720000000002"
 	st.srv.AddCode(wechattest.Code{Code: code, CardID: "pCard"})
@@ -122,6 +124,7 @@ func (c *cancelOnQuery) RoundTrip(r *http.Request) (*http.Response, error) {
 // something reached WeChat, and during a real outage offline.max_age
 // counted from the shutdown.
 func TestDrainStoppedIsNotAnOutage(t *testing.T) {
+	t.Parallel()
 	st := newStoreTill(t, 4)
 	rt := &cancelOnQuery{base: &http.Transport{}}
 	hc := &http.Client{Transport: rt}
@@ -175,6 +178,7 @@ func TestDrainStoppedIsNotAnOutage(t *testing.T) {
 // as CONSUMED. The in-doubt consume, which WeChat did apply, must end
 // consumed (confirmed by a query), not as a conflict for the manager.
 func TestResolveQueryAnswering40099IsConsumed(t *testing.T) {
+	t.Parallel()
 	st := newStoreTill(t, 4)
 	const code = "720000000005"
 	ctx := context.Background()
@@ -224,6 +228,7 @@ func (b *offlineBarrier) AcceptOffline(id uint64, from sync.State, max int, upda
 // accepted offline: the limit was exceeded. The count is checked again in
 // the acceptance's own transaction.
 func TestOfflineLimitHoldsForConcurrentScans(t *testing.T) {
+	t.Parallel()
 	var b *offlineBarrier
 	st := newStoreTillWith(t, 4, func(o *sync.Options) {
 		o.Policy.MaxPerShift = 1
@@ -278,6 +283,7 @@ func TestOfflineLimitHoldsForConcurrentScans(t *testing.T) {
 // hundred times a second. The wait after the failed pass is at least the
 // backoff's first step (Backoff.Delay(1) is 0.5 to 1 s here).
 func TestRunBacksOffWhileOffline(t *testing.T) {
+	t.Parallel()
 	st := newStoreTill(t, 4)
 	const code = "720000000008"
 	st.srv.AddCode(wechattest.Code{Code: code, CardID: "pCard"})
@@ -330,6 +336,7 @@ func (c *cancelAfterQueries) RoundTrip(r *http.Request) (*http.Response, error) 
 // item was counted as progress, so the pass queried it again at once,
 // without end. It must end the pass after one query.
 func TestDrainStopsWhenItCannotJournalARetry(t *testing.T) {
+	t.Parallel()
 	st := newStoreTill(t, 4)
 	const code = "720000000009"
 	st.srv.AddCode(wechattest.Code{Code: code, CardID: "pCard"})

@@ -37,6 +37,7 @@ func settleName(s Settlement) string {
 // consume. Each row lists the six outcomes: query (cashier, drain,
 // resolving), then consume (cashier, drain of an offline code, resolving).
 func TestSettleTable(t *testing.T) {
+	t.Parallel()
 	api := func(code int) *WeChatError {
 		return classifyWeChat(&wechat.APIError{Op: "card/code/x", Code: code, Msg: "errmsg"}).(*WeChatError)
 	}
@@ -200,6 +201,7 @@ func storeAllowed(from, to State) bool { return store.Allowed(from, to) }
 
 // Every state has one kind, the same wherever a redemption is shown.
 func TestKindOfEveryState(t *testing.T) {
+	t.Parallel()
 	want := map[State]OutcomeKind{StateReceived: Refused, StateChecked: Refused, StateConsuming: Checking, StateInDoubt: Checking,
 		StateQueued: AcceptedOffline, StateConsumed: Consumed, StateRejected: Refused, StateConflict: Conflict}
 	for _, s := range store.AllStates {

@@ -17,6 +17,7 @@ import (
 // rejected as interrupted (nothing consumed, the code free),
 // and a scan after Shutdown is refused with ErrClosed, journaling nothing.
 func TestShutdownCancelsAScanWaitingForConfirmation(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	h.wx.add("450000000001", "pCard")
 	asked := make(chan struct{})
@@ -72,6 +73,7 @@ func TestShutdownCancelsAScanWaitingForConfirmation(t *testing.T) {
 // its commit before Shutdown returns; one that takes longer than
 // Shutdown's context is left consuming, which the next start resolves.
 func TestShutdownLetsASentConsumeFinish(t *testing.T) {
+	t.Parallel()
 	for _, giveUp := range []bool{false, true} {
 		h := newHarness(t, func(o *sync.Options) { o.Timeout = 5 * time.Second; o.QuietPeriod = 30 * time.Second })
 		h.wx.add("450000000002", "pCard")
@@ -120,6 +122,7 @@ func TestShutdownLetsASentConsumeFinish(t *testing.T) {
 
 // Shutdown ends Run and a subscription's channel.
 func TestShutdownEndsRunAndSubscriptions(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	sub := h.e.Subscribe()
 	ran := make(chan error, 1)
@@ -147,6 +150,7 @@ func TestShutdownEndsRunAndSubscriptions(t *testing.T) {
 // blocked in Confirm for ever (the till's screen never answers a dialog
 // it has closed).
 func TestShutdownLeavesNoGoroutine(t *testing.T) {
+	// Not parallel: goleak.Find sees every goroutine of the process.
 	h := newHarness(t, nil)
 	h.wx.add("450000000004", "pCard")
 	before := goleak.IgnoreCurrent()
@@ -184,6 +188,7 @@ func TestShutdownLeavesNoGoroutine(t *testing.T) {
 // interrupted at once. Shutdown then waits for it, as for any work still
 // running, until its own context gives up and says so.
 func TestShutdownWithAConfirmIgnoringItsContext(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	h.wx.add("450000000005", "pCard")
 	asked := make(chan struct{})

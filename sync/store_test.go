@@ -185,6 +185,7 @@ func (st *storeTill) state(code string) []sync.State {
 }
 
 func TestEngineOnStoreJournal(t *testing.T) {
+	t.Parallel()
 	st := newStoreTill(t, 4)
 	codes := []string{"700000000001", "700000000002", "700000000003", "700000000004"}
 	for _, c := range codes {
@@ -252,6 +253,7 @@ func TestEngineOnStoreJournal(t *testing.T) {
 }
 
 func TestConcurrentSameCodeOnStore(t *testing.T) {
+	t.Parallel()
 	st := newStoreTill(t, 4)
 	for round := range 10 {
 		code := fmt.Sprintf("71000000%04d", round)
@@ -278,6 +280,7 @@ func TestConcurrentSameCodeOnStore(t *testing.T) {
 // code scanned on both at once is one redemption, consumed once; the
 // journal's active-code index, taken by the received commit, decides.
 func TestTwoEnginesOneJournalSameCode(t *testing.T) {
+	t.Parallel()
 	st := newStoreTill(t, 4)
 	other, err := sync.New(sync.Options{Journal: sync.NewJournal(st.db, "till-2"), WeChat: st.wx, Terminal: "till-2", OpenShiftOnScan: true,
 		Policy: sync.Policy{MaxPerShift: -1}, Timeout: 300 * time.Millisecond, SyncTimeout: 300 * time.Millisecond, QuietPeriod: 20 * time.Second, Now: st.clk.Now})
@@ -324,6 +327,7 @@ func TestTwoEnginesOneJournalSameCode(t *testing.T) {
 // cashier never saw answered: after the restart it is rejected as
 // interrupted, nothing was consumed, and the code scans again.
 func TestKillAfterReceivedOnStore(t *testing.T) {
+	t.Parallel()
 	st := newStoreTill(t, 4)
 	const code = "720000000001"
 	st.srv.AddCode(wechattest.Code{Code: code, CardID: "pCard"})
@@ -372,6 +376,7 @@ func TestKillAfterReceivedOnStore(t *testing.T) {
 // offline.max_age counts from the beginning of the outage, across a restart
 // of the till; the status bar's last sync survives a restart too.
 func TestOutageClockSurvivesRestart(t *testing.T) {
+	t.Parallel()
 	st := newStoreTillWith(t, 4, func(o *sync.Options) { o.Policy = sync.Policy{MaxPerShift: -1, MaxAge: time.Hour} })
 	codes := []string{"730000000001", "730000000002", "730000000003"}
 	for _, c := range codes {
@@ -422,6 +427,7 @@ func TestOutageClockSurvivesRestart(t *testing.T) {
 // Codes the hub's feed says were given away (GIFTING, GIFTED) or deleted
 // are refused offline, with a reason that says so.
 func TestOfflineRefusesGivenAwayCodesFromFeed(t *testing.T) {
+	t.Parallel()
 	at := time.Date(2026, 11, 22, 13, 30, 0, 0, time.UTC)
 	st := newStoreTillWith(t, 4, func(o *sync.Options) {
 		o.Feed = feedFunc(func(context.Context, string) (sync.FeedPage, error) {
@@ -491,6 +497,7 @@ func BenchmarkDrainStore(b *testing.B) {
 // the value) has no code; it is still journaled, refused with a reason the
 // cashier can act on, and the journal stays consistent.
 func TestUndecryptableScanIsJournaledOnStore(t *testing.T) {
+	t.Parallel()
 	st := newStoreTill(t, 4)
 	ctx := context.Background()
 	enc := st.srv.Encrypt("740000009999")

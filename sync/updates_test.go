@@ -43,6 +43,7 @@ func replay(us []sync.Update, id uint64) string {
 // Replayed, the updates give each redemption's journal history exactly,
 // and each carries the state it moved from.
 func TestUpdatesFollowEveryTransition(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t, nil)
 	sub := h.e.Subscribe()
 	got := collect(sub)

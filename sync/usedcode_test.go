@@ -14,6 +14,7 @@ import (
 // redemption (the journal keeps a tombstone for [store] used_code_days):
 // without it, the offline policy honours the code a second time.
 func TestUsedCodeRefusedOfflineAfterRetention(t *testing.T) {
+	t.Parallel()
 	st := newStoreTill(t, 4)
 	const code = "750000000001"
 	st.srv.AddCode(wechattest.Code{Code: code, CardID: "pCard"})

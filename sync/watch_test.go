@@ -17,46 +17,82 @@ func runEngine(t *testing.T, st *storeTill) {
 	t.Cleanup(func() { cancel(); <-done })
 }
 
-// waitStatus polls the engine's status until ok (a hang guard of a minute,
-// not a timing).
-func waitStatus(t *testing.T, e *sync.Engine, what string, ok func(sync.Status) bool) sync.Status {
+// waitStatus waits until the engine's status is ok, looking again each
+// time poked says the status changed (OnStatus); the minute is a hang
+// guard, not a timing.
+func waitStatus(t *testing.T, e *sync.Engine, poked <-chan struct{}, what string, ok func(sync.Status) bool) sync.Status {
 	t.Helper()
-	deadline := time.Now().Add(time.Minute)
+	guard := time.After(time.Minute)
 	for {
 		if s := e.Status(); ok(s) {
 			return s
 		}
-		if time.Now().After(deadline) {
+		select {
+		case <-poked:
+		case <-guard:
 			t.Fatalf("never %s: %+v", what, e.Status())
 		}
-		time.Sleep(2 * time.Millisecond) // polling with a deadline
+	}
+}
+
+// waitTimer waits until the engine has started a timer of d on clk (the
+// watcher waiting out its probe interval).
+func waitTimer(t *testing.T, clk *clock, d time.Duration) {
+	t.Helper()
+	guard := time.After(time.Minute)
+	for {
+		select {
+		case got := <-clk.started:
+			if got == d {
+				return
+			}
+		case <-guard:
+			t.Fatalf("no timer of %s started", d)
+		}
 	}
 }
 
 // With no scan at all, the till knows WeChat answers as soon as Run
 // starts; WeChat going down while idle is an outage from the first failed
 // probe (its start is that probe, not a scan), and its end is seen too;
-// the probes touch no code.
+// the probes touch no code. The engine's timers run on the test clock:
+// the probe interval passes when the test advances it.
 func TestWatcherKnowsConnectivityWithoutScans(t *testing.T) {
-	const every = 20 * time.Millisecond
-	st := newStoreTillWith(t, 2, func(o *sync.Options) { o.ProbeInterval = every })
+	t.Parallel()
+	const every = 17 * time.Second // a duration no other timer of the engine has here
+	poked := make(chan struct{}, 1)
+	st := newStoreTill(t, 2)
+	st.mod = func(o *sync.Options) {
+		o.ProbeInterval = every
+		o.Clock, o.Now = st.clk, nil
+		o.OnStatus = func(sync.Status) {
+			select {
+			case poked <- struct{}{}:
+			default:
+			}
+		}
+	}
+	st.clk.started = make(chan time.Duration, 256) // before the engine that starts timers
+	st.restart()
 	if s := st.e.Status(); !s.LastContact.IsZero() {
 		t.Fatalf("contact before Run: %+v", s)
 	}
 	runEngine(t, st)
-	waitStatus(t, st.e, "reached WeChat without a scan", func(s sync.Status) bool { return s.Online && !s.LastContact.IsZero() })
+	waitStatus(t, st.e, poked, "reached WeChat without a scan", func(s sync.Status) bool { return s.Online && !s.LastContact.IsZero() })
+	waitTimer(t, st.clk, every)
 
 	st.srv.SetOutage(true)
 	st.clk.Advance(time.Minute) // idle for longer than the interval
 	down := st.clk.Now()
-	s := waitStatus(t, st.e, "saw the outage while idle", func(s sync.Status) bool { return !s.Online })
+	s := waitStatus(t, st.e, poked, "saw the outage while idle", func(s sync.Status) bool { return !s.Online })
 	if !s.OfflineSince.Equal(down) {
 		t.Fatalf("outage since %s, want the failed probe's time %s", s.OfflineSince, down)
 	}
+	waitTimer(t, st.clk, every)
 
 	st.srv.SetOutage(false)
 	st.clk.Advance(time.Minute)
-	waitStatus(t, st.e, "saw WeChat back", func(s sync.Status) bool { return s.Online && s.OfflineSince.IsZero() })
+	waitStatus(t, st.e, poked, "saw WeChat back", func(s sync.Status) bool { return s.Online && s.OfflineSince.IsZero() })
 	if n := codeCalls(st.srv); n != 0 {
 		t.Fatalf("the probes made %d code calls", n)
 	}

@@ -54,6 +54,7 @@ func (h *realHarness) agreeReal(code string) {
 // apply, token expired) at every step (query, consume, decrypt, token), for
 // an online scan and for a queued one drained later.
 func TestFaultMatrixRealWeChat(t *testing.T) {
+	t.Parallel()
 	faults := map[string]wechattest.Fault{
 		"latency":     {Latency: time.Second},
 		"5xx":         {HTTPStatus: http.StatusBadGateway},
@@ -71,6 +72,7 @@ func TestFaultMatrixRealWeChat(t *testing.T) {
 		for faultName, f := range faults {
 			for _, times := range []int{1, 3} {
 				t.Run(fmt.Sprintf("%s/%s/x%d", stepName, faultName, times), func(t *testing.T) {
+					t.Parallel() // a server and a harness of its own; the latency cases wait out real timeouts over loopback
 					h := newRealHarness(t)
 					h.srv.AddCard(wechattest.Card{CardID: "pCard", Title: "¥20 off any drink"})
 					for _, c := range []string{"800000000001", "800000000002"} {
@@ -79,6 +81,7 @@ func TestFaultMatrixRealWeChat(t *testing.T) {
 					if ep == wechattest.EndpointStableToken {
 						h.srv.ExpireTokens()
 					}
+					f := f // the x1 and x3 cases run at once
 					f.Times = times
 					h.srv.Inject(ep, f)
 					req := sync.Request{Code: "800000000001"}
