@@ -71,6 +71,7 @@ type codeAnswer struct {
 }
 
 func TestCodeGet(t *testing.T) {
+	t.Parallel()
 	srv := wechattest.New()
 	t.Cleanup(srv.Close)
 	srv.LoadDemo()
@@ -205,6 +206,7 @@ func TestCodeGet(t *testing.T) {
 // TestCodeGetBesideRunningTill: the look-up does not touch the journal, so
 // it answers while a till holds the journal's lock.
 func TestCodeGetBesideRunningTill(t *testing.T) {
+	t.Parallel()
 	srv, cfg, dbPath := fakeTill(t)
 	srv.LoadDemo()
 	db, err := store.Open(dbPath, store.Options{Terminal: "till-2", Logger: slog.New(slog.DiscardHandler)})
@@ -224,6 +226,7 @@ func TestCodeGetBesideRunningTill(t *testing.T) {
 // TestCodeGetNoJournalCreated: a look-up on a fresh till leaves no journal
 // and no log behind.
 func TestCodeGetNoJournalCreated(t *testing.T) {
+	t.Parallel()
 	srv := wechattest.New()
 	t.Cleanup(srv.Close)
 	srv.LoadDemo()
@@ -240,6 +243,7 @@ func TestCodeGetNoJournalCreated(t *testing.T) {
 }
 
 func TestCodeGetWrongSecret(t *testing.T) {
+	t.Parallel()
 	srv := wechattest.New()
 	t.Cleanup(srv.Close)
 	srv.LoadDemo()
@@ -264,6 +268,7 @@ func TestCodeGetWrongSecret(t *testing.T) {
 }
 
 func TestCodeDecrypt(t *testing.T) {
+	t.Parallel()
 	srv := wechattest.New()
 	t.Cleanup(srv.Close)
 	srv.LoadDemo()

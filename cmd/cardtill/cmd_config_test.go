@@ -24,6 +24,7 @@ func writeFile(t *testing.T, name, content string) string {
 func noEnv(string) string { return "" }
 
 func TestConfigShowRedactsSecrets(t *testing.T) {
+	t.Parallel()
 	const tok = "static-token-never-printed"
 	p := writeFile(t, "config.toml", "[wechat]\ntoken_source = \"static\"\nstatic_token = \""+tok+"\"\n[hub]\ntoken = \"pushtoken-x\"\nencoding_aes_key = \"aeskey-x\"\n")
 	var out, errOut bytes.Buffer
@@ -42,6 +43,7 @@ func TestConfigShowRedactsSecrets(t *testing.T) {
 }
 
 func TestExitCodes(t *testing.T) {
+	t.Parallel()
 	bad := writeFile(t, "config.toml", "[offline]\nmode = \"maybe\"\n")
 	tests := []struct {
 		name string
@@ -74,6 +76,7 @@ func TestExitCodes(t *testing.T) {
 // The Linux console (TERM=linux) gets ASCII and English unless [ui]
 // console says otherwise; an unknown mode is a config error naming it.
 func TestConsoleMode(t *testing.T) {
+	t.Parallel()
 	env := func(term string) func(string) string {
 		return func(k string) string {
 			switch k {

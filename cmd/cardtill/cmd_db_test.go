@@ -15,6 +15,7 @@ import (
 )
 
 func TestDbCommands(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	journal := filepath.Join(dir, "journal.db")
 	cfg := writeFile(t, "config.toml", fmt.Sprintf("[store]\npath = %q\nlock_timeout = \"200ms\"\n", journal))

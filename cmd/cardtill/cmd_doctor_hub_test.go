@@ -13,6 +13,7 @@ import (
 )
 
 func TestDoctorHub(t *testing.T) {
+	t.Parallel()
 	const pushToken = "PUSH-TOKEN-must-not-print"
 	wx := dateServer(t, 0, http.StatusNotFound)
 	dir := t.TempDir()
@@ -56,6 +57,7 @@ store_path = %q
 // TestDoctorHubToken: the hub's token check goes through the shared
 // stable-token source against the fake WeChat, and prints no secret.
 func TestDoctorHubToken(t *testing.T) {
+	t.Parallel()
 	srv := wechattest.New()
 	t.Cleanup(srv.Close)
 	for _, tc := range []struct {

@@ -29,6 +29,7 @@ func dateServer(t *testing.T, offset time.Duration, status int) *httptest.Server
 }
 
 func TestDoctorExitCodesAndNoSecrets(t *testing.T) {
+	t.Parallel()
 	const secret = "STATIC-TOKEN-must-not-print"
 	wx := dateServer(t, 0, http.StatusNotFound)
 	dir := t.TempDir()
@@ -148,6 +149,7 @@ func TestDoctorAgainstFakeWeChat(t *testing.T) {
 // through the till's control socket, and is fit to serve; `code get`
 // answers beside it too.
 func TestDoctorBesideRunningTill(t *testing.T) {
+	t.Parallel()
 	srv, cfg, _ := fakeTill(t)
 	srv.AddCode(wechattest.Code{Code: "300000000001", CardID: "pCard"})
 	tl, _, _ := runningTill(t, cfg)

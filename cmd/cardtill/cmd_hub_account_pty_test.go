@@ -21,6 +21,7 @@ import (
 // terminal nor in any output, the stored hash checks it, and two different
 // passwords add nothing.
 func TestHubAdminAddOnATerminal(t *testing.T) {
+	t.Parallel()
 	cfg, storePath := hubConfig(t)
 	const pw = "pa55word-typed-here"
 	for _, tc := range []struct {

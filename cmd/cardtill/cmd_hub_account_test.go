@@ -19,6 +19,7 @@ import (
 // hub's dashboard, on hub.listen and on hub.admin_listen. The password is
 // in no output and no log.
 func TestHubAdminCommands(t *testing.T) {
+	t.Parallel()
 	cfg, store := hubConfig(t)
 	const pw = "correct horse battery"
 	add := func(name, input string) (int, string, string) {

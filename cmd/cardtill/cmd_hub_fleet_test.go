@@ -18,6 +18,7 @@ import (
 // file once stopped: tills with the ones needing a look marked and first,
 // shifts and conflicts as text, CSV and JSON, and a resolution at HQ.
 func TestHubFleetCommands(t *testing.T) {
+	t.Parallel()
 	cfg, _ := hubConfig(t)
 	keys := map[string]string{}
 	for _, n := range []string{"till-1", "till-2", "till-3"} {
@@ -133,6 +134,7 @@ func TestHubFleetCommands(t *testing.T) {
 // loopback: its heartbeat under the key's terminal name, and the Z report of
 // the shift closed before it started.
 func TestSyncReportsToTheHub(t *testing.T) {
+	t.Parallel()
 	rig := newHubRig(t)
 	key := hub.NewTerminalKey()
 	if err := rig.store.AddTerminal("shop9-till2", key); err != nil {
@@ -184,6 +186,7 @@ func TestSyncReportsToTheHub(t *testing.T) {
 // A shift closed on the till screen kicks the reporter (its Z report goes
 // at once); a refused close does not.
 func TestScreenShiftCloseKicksTheReports(t *testing.T) {
+	t.Parallel()
 	db, err := store.Open(filepath.Join(t.TempDir(), "journal.db"), store.Options{})
 	if err != nil {
 		t.Fatal(err)

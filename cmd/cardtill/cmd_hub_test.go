@@ -71,7 +71,11 @@ func startHub(t *testing.T, cfg string) (addr string, stderr *lockedBuffer, stop
 	var out lockedBuffer
 	stderr = &lockedBuffer{}
 	done := make(chan int, 1)
-	go func() { done <- run(ctx, []string{"--config", cfg, "hub"}, strings.NewReader(""), &out, stderr) }()
+	exited := make(chan struct{})
+	go func() {
+		defer close(exited)
+		done <- run(ctx, []string{"--config", cfg, "hub"}, strings.NewReader(""), &out, stderr)
+	}()
 	stopped := false
 	stop = func() {
 		t.Helper()
@@ -90,33 +94,65 @@ func startHub(t *testing.T, cfg string) (addr string, stderr *lockedBuffer, stop
 		}
 	}
 	t.Cleanup(stop)
-	addrRE := regexp.MustCompile(`listening on (127\.0\.0\.1:\d+)`)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if m := addrRE.FindStringSubmatch(stderr.String()); m != nil {
-			return m[1], stderr, stop
-		}
-		select {
-		case code := <-done:
-			stopped = true
-			t.Fatalf("hub exited %d: %s", code, stderr.String())
-		case <-time.After(10 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("hub did not start: %s", stderr.String())
-		}
+	if m := stderr.waitFor(regexp.MustCompile(`listening on (127\.0\.0\.1:\d+)`), exited); m != nil {
+		return m[1], stderr, stop
 	}
+	select {
+	case code := <-done:
+		stopped = true
+		t.Fatalf("hub exited %d: %s", code, stderr.String())
+	default:
+		t.Fatalf("hub did not start: %s", stderr.String())
+	}
+	panic("unreachable")
 }
 
+// lockedBuffer is a buffer several goroutines write; waitFor waits for
+// what they write.
 type lockedBuffer struct {
-	mu stdsync.Mutex
-	b  bytes.Buffer
+	mu    stdsync.Mutex
+	b     bytes.Buffer
+	wrote chan struct{} // closed by the next Write (made by next)
 }
 
 func (l *lockedBuffer) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.wrote != nil {
+		close(l.wrote)
+		l.wrote = nil
+	}
 	return l.b.Write(p)
+}
+
+// next is what the buffer holds and a channel closed at the next write.
+func (l *lockedBuffer) next() (string, <-chan struct{}) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.wrote == nil {
+		l.wrote = make(chan struct{})
+	}
+	return l.b.String(), l.wrote
+}
+
+// waitFor waits until re matches what was written and returns the match;
+// nil when exited closes or sends first, or after a minute (a hang
+// guard, not a timing).
+func (l *lockedBuffer) waitFor(re *regexp.Regexp, exited <-chan struct{}) []string {
+	guard := time.After(time.Minute)
+	for {
+		s, wrote := l.next()
+		if m := re.FindStringSubmatch(s); m != nil {
+			return m
+		}
+		select {
+		case <-wrote:
+		case <-exited:
+			return nil
+		case <-guard:
+			return nil
+		}
+	}
 }
 
 func (l *lockedBuffer) String() string {
@@ -133,6 +169,7 @@ func runCmd(t *testing.T, args ...string) (code int, stdout, stderr string) {
 }
 
 func TestHubTerminalCommands(t *testing.T) {
+	t.Parallel()
 	cfg, store := hubConfig(t)
 	code, out, errOut := runCmd(t, "--config", cfg, "hub", "terminal", "add", "till-1")
 	if code != 0 {
@@ -179,30 +216,28 @@ func TestHubTerminalCommands(t *testing.T) {
 }
 
 func TestHubServeAndEvents(t *testing.T) {
+	t.Parallel()
 	cfg, _ := hubConfig(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	var out, errb lockedBuffer
 	done := make(chan int, 1)
-	go func() { done <- run(ctx, []string{"--config", cfg, "hub"}, strings.NewReader(""), &out, &errb) }()
+	exited := make(chan struct{})
+	go func() {
+		defer close(exited)
+		done <- run(ctx, []string{"--config", cfg, "hub"}, strings.NewReader(""), &out, &errb)
+	}()
 
-	addrRE := regexp.MustCompile(`listening on (127\.0\.0\.1:\d+)`)
-	var addr string
-	deadline := time.Now().Add(10 * time.Second)
-	for addr == "" {
-		if m := addrRE.FindStringSubmatch(errb.String()); m != nil {
-			addr = m[1]
-			break
-		}
+	m := errb.waitFor(regexp.MustCompile(`listening on (127\.0\.0\.1:\d+)`), exited)
+	if m == nil {
 		select {
 		case code := <-done:
 			t.Fatalf("hub exited %d: %s", code, errb.String())
-		case <-time.After(10 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
+		default:
 			t.Fatalf("hub did not start: %s", errb.String())
 		}
 	}
+	addr := m[1]
 	push, err := wechat.NewPushCodec(wechat.PushConfig{Token: hubTestToken, EncodingAESKey: hubTestKey, AppID: hubTestAppID})
 	if err != nil {
 		t.Fatal(err)
@@ -315,6 +350,7 @@ func TestHubServeAndEvents(t *testing.T) {
 }
 
 func TestHubConfigErrors(t *testing.T) {
+	t.Parallel()
 	cfg := writeFile(t, "config.toml", "[hub]\nstore_path = \""+filepath.Join(t.TempDir(), "h.db")+"\"\n")
 	code, _, errOut := runCmd(t, "--config", cfg, "hub")
 	if code != exitUsage || !strings.Contains(errOut, "hub.token") {
@@ -353,6 +389,7 @@ func TestHubConfigErrors(t *testing.T) {
 // accepts it, the expiry is WeChat's, a revoked key gets nothing, and the
 // token is never logged.
 func TestHubTokenService(t *testing.T) {
+	t.Parallel()
 	cfg, _, wx := hubSetup(t)
 	wx.LoadDemo()
 	addr, logs, stop := startHub(t, cfg)
@@ -420,6 +457,7 @@ func TestHubTokenService(t *testing.T) {
 // start (without the secret); the hub keeps taking pushes and tells tills
 // 502 for a token.
 func TestHubTokenServiceWeChatRefuses(t *testing.T) {
+	t.Parallel()
 	cfg, store, _ := hubSetup(t)
 	secretFile := filepath.Join(filepath.Dir(store), "appsecret")
 	if err := os.WriteFile(secretFile, []byte("wrong-secret-never-printed\n"), 0o600); err != nil {
@@ -436,11 +474,8 @@ func TestHubTokenServiceWeChatRefuses(t *testing.T) {
 		t.Fatalf("token with a wrong AppSecret: %v; want 502", err)
 	}
 	// The start-up fetch logs its failure (it may still be under way).
-	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(logs.String(), "no access token from WeChat"); {
-		if time.Now().After(deadline) {
-			t.Fatalf("no log line for the refused AppSecret:\n%s", logs.String())
-		}
-		<-time.After(10 * time.Millisecond)
+	if logs.waitFor(regexp.MustCompile(`no access token from WeChat`), nil) == nil {
+		t.Fatalf("no log line for the refused AppSecret:\n%s", logs.String())
 	}
 	stop()
 	if l := logs.String(); !strings.Contains(l, "no access token from WeChat") || !strings.Contains(l, "40125") || strings.Contains(l, "wrong-secret-never-printed") {

@@ -21,6 +21,7 @@ import (
 // echo: the PIN typed never comes back on the terminal, and the line
 // printed checks it. Two different PINs hash nothing.
 func TestPinHashOnATerminal(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		second string
 		ok     bool

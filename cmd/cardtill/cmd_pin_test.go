@@ -20,6 +20,7 @@ import (
 // nowhere in the output; the config takes the line, 'config show' redacts
 // it, and a bad PIN or hash is a clear error that quotes neither.
 func TestPinHashFromStdin(t *testing.T) {
+	t.Parallel()
 	const p = "482193"
 	var out, errb bytes.Buffer
 	if code := run(context.Background(), []string{"pin", "hash"}, strings.NewReader(p+"\n"), &out, &errb); code != 0 {
@@ -71,6 +72,7 @@ func TestPinHashFromStdin(t *testing.T) {
 // accepted; neither the PIN nor its hash (nor its salt or key) is in the
 // logs or anywhere in the journal file.
 func TestManagerPINNeverInLogsOrJournal(t *testing.T) {
+	t.Parallel()
 	const p = "582046"
 	h, err := pin.Hash(p)
 	if err != nil {

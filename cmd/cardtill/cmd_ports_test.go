@@ -14,6 +14,7 @@ import (
 )
 
 func TestPortsJSON(t *testing.T) {
+	t.Parallel()
 	code, out, errOut := runCmd(t, "--config", "/nonexistent/config.toml", "ports", "--json")
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, errOut)
@@ -30,6 +31,7 @@ func TestPortsJSON(t *testing.T) {
 }
 
 func TestPortsUsage(t *testing.T) {
+	t.Parallel()
 	if code, _, errOut := runCmd(t, "ports", "/dev/ttyX"); code != exitUsage || !strings.Contains(errOut, "--listen") {
 		t.Fatalf("PORT without --listen: exit %d, %s", code, errOut)
 	}
@@ -41,6 +43,7 @@ func TestPortsUsage(t *testing.T) {
 // ports --listen reads a real pty with the [scanner] settings of the config
 // file (here: LF-terminated, with a prefix) and prints each scan.
 func TestPortsListen(t *testing.T) {
+	t.Parallel()
 	m, s, err := pty.Open()
 	if err != nil {
 		t.Skipf("no pty: %v", err)
@@ -100,6 +103,7 @@ prefix = "S:"
 }
 
 func TestPortsListenText(t *testing.T) {
+	t.Parallel()
 	m, s, err := pty.Open()
 	if err != nil {
 		t.Skipf("no pty: %v", err)

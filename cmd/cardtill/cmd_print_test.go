@@ -18,6 +18,7 @@ import (
 // init and cut, to the printer of [printer] (here a serial port: a pty);
 // a missing printer is a clear error with exit 1.
 func TestShiftReportPrint(t *testing.T) {
+	t.Parallel()
 	master, slave, err := pty.Open()
 	if err != nil {
 		t.Skipf("no pty: %v", err)

@@ -80,6 +80,7 @@ func runCLI(t *testing.T, args ...string) (int, string, string) {
 }
 
 func TestRedeemCLI(t *testing.T) {
+	t.Parallel()
 	srv, cfg, _ := fakeTill(t)
 	srv.AddCard(wechattest.Card{CardID: "pCard", Title: "¥20 off any drink"})
 	for _, c := range []string{"110201201245", "110201201246", "110201201247"} {
@@ -155,6 +156,7 @@ func TestRedeemCLI(t *testing.T) {
 // once, none is lost, and conflicts are exactly the codes the fake refused.
 // CARDTILL_CRASH_CODES sets the number of codes (500 by default).
 func TestSyncCrash(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("builds and kills the real binary")
 	}

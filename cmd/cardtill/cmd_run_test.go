@@ -23,6 +23,7 @@ import (
 // at the fake WeChat, types a code into the till screen and quits: WeChat
 // consumed it once, and nothing was logged to the screen.
 func TestRunRedeemsOnTheRealConfig(t *testing.T) {
+	t.Parallel()
 	wx := wechattest.New()
 	t.Cleanup(wx.Close)
 	wx.LoadDemo()

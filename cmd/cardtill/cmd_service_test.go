@@ -10,6 +10,7 @@ import (
 )
 
 func TestServiceIsWindowsOnly(t *testing.T) {
+	t.Parallel()
 	for _, sub := range []string{"install", "uninstall", "start", "stop", "run"} {
 		t.Run(sub, func(t *testing.T) {
 			var out, errb bytes.Buffer

@@ -28,6 +28,7 @@ func runShift(t *testing.T, cfg string, args ...string) (int, string, string) {
 }
 
 func TestShiftCLI(t *testing.T) {
+	t.Parallel()
 	cfg, journal := shiftConfig(t)
 	if code, _, errs := runShift(t, cfg, "open"); code != exitUsage || !strings.Contains(errs, "--cashier") {
 		t.Fatalf("open without cashier: %d %q", code, errs)

@@ -20,6 +20,7 @@ import (
 // server still refuses it (SO_PEERCRED). Root and the till's own user get
 // answers. Needs root, to run the client as nobody.
 func TestControlSocketRefusesOtherUsers(t *testing.T) {
+	t.Parallel()
 	if os.Getuid() != 0 {
 		t.Skip("needs root to run a client as another user")
 	}

@@ -27,6 +27,7 @@ func withoutGeneratedAt(t *testing.T, s string) map[string]any {
 // from the file after the till stopped, conflicts and their resolution
 // included.
 func TestShiftReportBesideRunningTill(t *testing.T) {
+	t.Parallel()
 	srv, cfg, dbPath := fakeTill(t)
 	srv.AddCard(wechattest.Card{CardID: "pCard", Title: "满100减20优惠券"})
 	tl, _, stop := runningTill(t, cfg)

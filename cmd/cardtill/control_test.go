@@ -101,6 +101,7 @@ func countRedemptions(t *testing.T, path string) int {
 // backup opens and passes Check, and holds at least what was journaled
 // before it was asked for.
 func TestHotBackupWhileTillRuns(t *testing.T) {
+	t.Parallel()
 	srv, cfg, dbPath := fakeTill(t)
 	srv.AddCard(wechattest.Card{CardID: "pCard", Title: "¥20 off"})
 	tl, _, _ := runningTill(t, cfg)
@@ -197,6 +198,7 @@ func TestHotBackupWhileTillRuns(t *testing.T) {
 // stops a backup of a stopped till nor the next till from serving, and a
 // journal held by a process that does not answer gives a clear error.
 func TestBackupStaleSocket(t *testing.T) {
+	t.Parallel()
 	srv, cfg, dbPath := fakeTill(t)
 	srv.AddCard(wechattest.Card{CardID: "pCard", Title: "¥20 off"})
 	sock := control.SocketPath(dbPath)
@@ -235,6 +237,7 @@ func TestBackupStaleSocket(t *testing.T) {
 // control socket (an older cardtill, a one-shot command) gives a clear
 // error, and a till whose socket cannot be made still serves.
 func TestBackupHolderNotAnswering(t *testing.T) {
+	t.Parallel()
 	srv, cfg, dbPath := fakeTill(t)
 	srv.AddCard(wechattest.Card{CardID: "pCard", Title: "¥20 off"})
 	sock := control.SocketPath(dbPath)
@@ -279,6 +282,7 @@ func staleSocket(t *testing.T, path string) {
 // themselves serve the control socket, so `db backup` and `db check` work
 // while they run, and they remove it when they end.
 func TestRunAndSyncServeTheControlSocket(t *testing.T) {
+	t.Parallel()
 	for _, cmd := range []string{"sync", "run"} {
 		t.Run(cmd, func(t *testing.T) {
 			_, cfg, dbPath := fakeTill(t)

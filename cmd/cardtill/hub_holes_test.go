@@ -18,6 +18,7 @@ import (
 // Without TLS the hub listens on loopback by default; plain HTTP on any
 // other address needs hub.behind_proxy and the proxy in trusted_proxies.
 func TestHubListenAddr(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		name, toml, want, errKey string
 	}{
@@ -66,6 +67,7 @@ func TestHubListenAddr(t *testing.T) {
 // A hub with an encoding_aes_key takes only encrypted pushes unless
 // hub.require_encryption = false.
 func TestHubRequiresEncryptionWithKey(t *testing.T) {
+	t.Parallel()
 	raw, err := os.ReadFile(filepath.Join("..", "..", "wechat", "testdata", "events", "user_get_card.xml"))
 	if err != nil {
 		t.Fatal(err)

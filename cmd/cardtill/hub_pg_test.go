@@ -102,6 +102,7 @@ func hubPGConfig(t *testing.T, base, dbURL, name string) string {
 // restarted. Afterwards every push answered success is stored exactly once
 // and the feed read through either hub is the same.
 func TestTwoHubsOneDatabase(t *testing.T) {
+	t.Parallel()
 	dbURL := pgtest.URL(t)
 	base, _, _ := hubSetup(t)
 	cfgA, cfgB := hubPGConfig(t, base, dbURL, "hub-a"), hubPGConfig(t, base, dbURL, "hub-b")
@@ -253,6 +254,7 @@ func (c *atomicCount) get() int {
 // A bad hub.database_url is a configuration error naming the key, never
 // showing the password; the store is then not opened.
 func TestHubBadDatabaseURL(t *testing.T) {
+	t.Parallel()
 	base, _, _ := hubSetup(t)
 	for _, u := range []string{"mysql://hub:hunter2@db/hub", "postgres://hub:hunter2@db:port/hub"} {
 		cfg := hubPGConfig(t, base, u, "bad")
@@ -271,6 +273,7 @@ func TestHubBadDatabaseURL(t *testing.T) {
 // idempotent: a hub on the database then serves the same events, the same
 // feed (a till's old cursor goes on from where it was) and the same keys.
 func TestHubMigrateStore(t *testing.T) {
+	t.Parallel()
 	dbURL := pgtest.URL(t)
 	cfg, storePath, _ := hubSetup(t)
 	raw, err := os.ReadFile(filepath.Join("..", "..", "wechat", "testdata", "events", "user_get_card.xml"))

@@ -175,6 +175,7 @@ func hubTill(t *testing.T, h *hubRig, key string, logs io.Writer) *till.Till {
 // deleted (or given away, or consumed elsewhere) while a code the cache does
 // not know follows the offline policy.
 func TestTillAgainstHub(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	h := newHubRig(t)
 	h.wx.AddCard(wechattest.Card{CardID: e2eCard, Title: "¥20 off any drink"})
@@ -314,6 +315,7 @@ func TestTillAgainstHub(t *testing.T) {
 // --once` pulls the feed, and `cardtill redeem` offline refuses the code the
 // feed said was deleted (exit 1) and accepts an unknown one (exit 0).
 func TestTillCommandsAgainstHub(t *testing.T) {
+	t.Parallel()
 	h := newHubRig(t)
 	for _, c := range []string{e2eOnlineCode, e2eDeleted, e2eUnknown} {
 		h.wx.AddCode(wechattest.Code{Code: c, CardID: e2eCard})

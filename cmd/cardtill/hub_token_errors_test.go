@@ -23,6 +23,7 @@ import (
 // (no conflict) until the key is fixed. Neither the key nor a token is
 // logged.
 func TestTillHubTokenErrors(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	redeem := func(tl *till.Till, code string) sync.Outcome {
 		t.Helper()
@@ -132,6 +133,7 @@ func TestTillHubTokenErrors(t *testing.T) {
 // hub refuses it, the hub when it answers without a token, the network to
 // the hub when it does not answer. The key never shows.
 func TestCodeGetHubTokenErrors(t *testing.T) {
+	t.Parallel()
 	fresh := tokenFunc(func(context.Context) (string, time.Time, error) { return "tok", time.Now().Add(time.Hour), nil })
 	cases := []struct {
 		name string

@@ -54,6 +54,7 @@ func readWXS(t *testing.T) wxsFile {
 // display name, description, the hidden `service run --config` entry
 // point, and the same recovery schedule.
 func TestMSIServiceMatchesCode(t *testing.T) {
+	t.Parallel()
 	w := readWXS(t)
 	s := w.Service
 	if s.Name != winsvc.Name || w.Control.Name != winsvc.Name || s.DisplayName != winsvc.DisplayName || s.Description != winsvc.Description {
@@ -86,6 +87,7 @@ func TestMSIServiceMatchesCode(t *testing.T) {
 
 // The Start-menu and Startup shortcuts run commands that exist.
 func TestMSIShortcutsRunCommands(t *testing.T) {
+	t.Parallel()
 	w := readWXS(t)
 	for _, sc := range w.Startup {
 		w.Shortcuts = append(w.Shortcuts, struct {

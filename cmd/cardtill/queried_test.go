@@ -20,6 +20,7 @@ import (
 // and lists it, db check agrees, and the queue screen's hook lists it in
 // its own section. WeChat consumed it once.
 func TestConfirmedByQueryReportedAndListed(t *testing.T) {
+	t.Parallel()
 	srv, cfg, dbPath := fakeTill(t)
 	srv.AddCard(wechattest.Card{CardID: "pCard", Title: "¥20 off any drink"})
 	const code, plain = "452998530302", "452998530303"

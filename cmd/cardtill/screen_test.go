@@ -26,6 +26,7 @@ import (
 // and End reaches its last conflict; F3 lists the earlier run's queued
 // codes and conflicts, newest first, and, at its end, the notice.
 func TestRunShowsJournalAndHubNotices(t *testing.T) {
+	t.Parallel()
 	h := newHubRig(t)
 	key := hub.NewTerminalKey()
 	if err := h.store.AddTerminal("till-2", key); err != nil {
@@ -129,6 +130,7 @@ func formatCodeForTest(c string) string { return c[:4] + " " + c[4:8] + " " + c[
 // Notices that `cardtill sync` pulls (a till run headless, or sync --once)
 // are kept in the journal for the screen too.
 func TestSyncKeepsHubNotices(t *testing.T) {
+	t.Parallel()
 	h := newHubRig(t)
 	key := hub.NewTerminalKey()
 	if err := h.store.AddTerminal("till-2", key); err != nil {
