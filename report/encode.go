@@ -1,11 +1,12 @@
 package report
 
 import (
-	"encoding/csv"
 	"encoding/json"
 	"io"
 	"strconv"
 	"time"
+
+	"cardtill/internal/csvsafe"
 )
 
 // JSON writes r as indented JSON; field names are documented in JSON.md.
@@ -30,7 +31,7 @@ func JSON(w io.Writer, r Report) error {
 // (key: code, value: RFC 3339 time scanned), pending_at_close,
 // settled_after_close (key: outcome name), confirmed_by_query_after_close.
 func CSV(w io.Writer, r Report) error {
-	cw := csv.NewWriter(w)
+	cw := csvsafe.NewWriter(w)
 	row := func(m, k, v string) { _ = cw.Write([]string{m, k, v}) }
 	n := strconv.Itoa
 	row("metric", "key", "value")

@@ -225,6 +225,17 @@ func TestCSV(t *testing.T) {
 	if find("total", "") != "14" || find("outcome", "pending") != "2" || find("settled_after_close", "conflict") != "1" || find("refused_by_reason", "already_used") != "2" {
 		t.Fatalf("csv rows wrong:\n%v", rows)
 	}
+	// A cashier's name is typed at the till: one that starts like a
+	// formula is written as text for the manager's spreadsheet.
+	r := sample(t)
+	r.Cashier = "=HYPERLINK(\"http://x\")"
+	buf.Reset()
+	if err := CSV(&buf, r); err != nil {
+		t.Fatal(err)
+	}
+	if rows, err = csv.NewReader(&buf).ReadAll(); err != nil || find("cashier", "") != "'"+r.Cashier {
+		t.Fatalf("cashier row %q, %v", find("cashier", ""), err)
+	}
 }
 
 func TestBarsWidth(t *testing.T) {

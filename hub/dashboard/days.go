@@ -1,13 +1,13 @@
 package dashboard
 
 import (
-	"encoding/csv"
 	"net/http"
 	"slices"
 	"strconv"
 	"time"
 
 	"cardtill/hub"
+	"cardtill/internal/csvsafe"
 	"cardtill/store"
 )
 
@@ -168,27 +168,18 @@ func (d *Dashboard) daysCSV(w http.ResponseWriter, r *http.Request, c *reqCtx) {
 	}
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
-	cw := csv.NewWriter(w)
+	cw := csvsafe.NewWriter(w)
 	n := strconv.Itoa
 	if byCard {
 		_ = cw.Write([]string{"card_id", "scans", "redeemed", "settled_after_offline", "conflicts", "refused"})
 		for _, r := range cards {
-			_ = cw.Write([]string{csvSafe(r.Card), n(r.Scans), n(r.Redeemed), n(r.OfflineAccepted), n(r.Conflicts), n(r.Refused)})
+			_ = cw.Write([]string{r.Card, n(r.Scans), n(r.Redeemed), n(r.OfflineAccepted), n(r.Conflicts), n(r.Refused)})
 		}
 	} else {
 		_ = cw.Write([]string{"date", "store", "scans", "redeemed", "offline_accepted", "offline_share", "conflicts", "refused"})
 		for _, r := range days {
-			_ = cw.Write([]string{r.Date, csvSafe(r.Store), n(r.Scans), n(r.Redeemed), n(r.OfflineAccepted), strconv.FormatFloat(r.OfflineShare(), 'f', 3, 64), n(r.Conflicts), n(r.Refused)})
+			_ = cw.Write([]string{r.Date, r.Store, n(r.Scans), n(r.Redeemed), n(r.OfflineAccepted), strconv.FormatFloat(r.OfflineShare(), 'f', 3, 64), n(r.Conflicts), n(r.Refused)})
 		}
 	}
 	cw.Flush()
-}
-
-// csvSafe keeps a spreadsheet from reading a field as a formula (a store
-// name is a till's config value, not HQ's).
-func csvSafe(s string) string {
-	if s != "" && (s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@' || s[0] == '\t' || s[0] == '\r') {
-		return "'" + s
-	}
-	return s
 }

@@ -1,7 +1,6 @@
 package hubrun
 
 import (
-	"encoding/csv"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -11,6 +10,7 @@ import (
 	"time"
 
 	"cardtill/hub"
+	"cardtill/internal/csvsafe"
 	"cardtill/store"
 	"cardtill/wechat"
 )
@@ -232,7 +232,7 @@ func Shifts(w io.Writer, rs []hub.ShiftRecord) error {
 // ShiftsCSV prints the closed shifts as CSV with a header line (RFC 3339
 // times).
 func ShiftsCSV(w io.Writer, rs []hub.ShiftRecord) error {
-	cw := csv.NewWriter(w)
+	cw := csvsafe.NewWriter(w)
 	_ = cw.Write(shiftColumns)
 	for _, r := range rs {
 		_ = cw.Write(shiftRow(r, func(t time.Time) string {
@@ -312,7 +312,7 @@ func Conflicts(w io.Writer, cs []hub.ConflictRecord, open bool) error {
 // ConflictsCSV prints the conflicts as CSV with a header line (RFC 3339
 // times).
 func ConflictsCSV(w io.Writer, cs []hub.ConflictRecord) error {
-	cw := csv.NewWriter(w)
+	cw := csvsafe.NewWriter(w)
 	_ = cw.Write(conflictColumns)
 	for _, c := range cs {
 		_ = cw.Write(conflictRow(c, func(t time.Time) string {
