@@ -65,7 +65,7 @@ func writeMix(b testing.TB, db *DB, n int) {
 				b.Fatal(err)
 			}
 		}
-		code := fmt.Sprintf("%012d", 452998530302+i*7)
+		code := fmt.Sprintf("%012d", 452998530302+int64(i)*7)
 		base := Redemption{Code: code, RawScan: code, CardID: "pDEMO_cake_free_" + fmt.Sprint(i%5), Source: "scanner",
 			Terminal: "store12-till1", Cashier: "Wang Fang", ShiftID: sh.ID, CardTitle: "¥20 off any drink"}
 		must := func(_ Redemption, err error) {

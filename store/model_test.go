@@ -76,7 +76,7 @@ func TestRandomAgainstModel(t *testing.T) {
 	m := &model{recs: map[uint64]*mrec{}, shifts: map[uint64]Shift{}, pruned: map[uint64]map[string]int{}, prunedN: map[uint64]int{}, tombs: map[string]uint64{}}
 	codes := make([]string, 40)
 	for i := range codes {
-		codes[i] = fmt.Sprintf("%012d", 100000000000+i*7919)
+		codes[i] = fmt.Sprintf("%012d", 100000000000+int64(i)*7919)
 	}
 	cards := []string{"pA", "pB", "pC"}
 	cashiers := []string{"ann", "bo"}
