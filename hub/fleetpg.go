@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // The fleet reports in PostgreSQL (pgmigrations/0002_fleet.sql). The
@@ -168,27 +169,12 @@ func (s *PGStore) FleetShifts(q ShiftQuery) ([]ShiftRecord, error) {
 	}
 	var out []ShiftRecord
 	err := s.call(func(ctx context.Context) error {
-		out = out[:0]
-		rows, err := s.pool.Query(ctx, `SELECT report FROM hub_fleet_shifts
+		var err error
+		out, err = jsonRows[ShiftRecord](ctx, s.pool, `SELECT report FROM hub_fleet_shifts
 			WHERE ($1::timestamptz IS NULL OR closed_at >= $1) AND ($2::timestamptz IS NULL OR closed_at < $2)
 			AND ($3::text IS NULL OR store = $3 OR till = $3)
 			ORDER BY closed_at, till, shift_id`, from, to, store)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var raw []byte
-			if err := rows.Scan(&raw); err != nil {
-				return err
-			}
-			var r ShiftRecord
-			if err := json.Unmarshal(raw, &r); err != nil {
-				return err
-			}
-			out = append(out, r)
-		}
-		return rows.Err()
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("list shifts: %w", err)
@@ -201,24 +187,9 @@ func (s *PGStore) FleetShifts(q ShiftQuery) ([]ShiftRecord, error) {
 func (s *PGStore) FleetConflicts(open bool) ([]ConflictRecord, error) {
 	var out []ConflictRecord
 	err := s.call(func(ctx context.Context) error {
-		out = out[:0]
-		rows, err := s.pool.Query(ctx, "SELECT report FROM hub_fleet_conflicts WHERE NOT ($1 AND resolved) ORDER BY at, till, id", open)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var raw []byte
-			if err := rows.Scan(&raw); err != nil {
-				return err
-			}
-			var r ConflictRecord
-			if err := json.Unmarshal(raw, &r); err != nil {
-				return err
-			}
-			out = append(out, r)
-		}
-		return rows.Err()
+		var err error
+		out, err = jsonRows[ConflictRecord](ctx, s.pool, "SELECT report FROM hub_fleet_conflicts WHERE NOT ($1 AND resolved) ORDER BY at, till, id", open)
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("list conflicts: %w", err)
@@ -262,27 +233,36 @@ func (s *PGStore) HQResolutions(till string) ([]HQResolution, error) {
 	var out []HQResolution
 	err := s.call(func(ctx context.Context) error {
 		out = out[:0]
-		rows, err := s.pool.Query(ctx, "SELECT report FROM hub_fleet_conflicts WHERE till = $1 AND unheard ORDER BY id", till)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var raw []byte
-			if err := rows.Scan(&raw); err != nil {
-				return err
-			}
-			var r ConflictRecord
-			if err := json.Unmarshal(raw, &r); err != nil {
-				return err
-			}
+		cs, err := jsonRows[ConflictRecord](ctx, s.pool, "SELECT report FROM hub_fleet_conflicts WHERE till = $1 AND unheard ORDER BY id", till)
+		for _, r := range cs {
 			if r.Resolution != nil {
 				out = append(out, HQResolution{ID: r.ID, FleetResolution: *r.Resolution})
 			}
 		}
-		return rows.Err()
+		return err
 	})
 	return out, err
+}
+
+// jsonRows runs a query whose one column is a report's JSON and decodes
+// each row into a T (none: nil, as the bbolt store's lists).
+func jsonRows[T any](ctx context.Context, pool *pgxpool.Pool, sql string, args ...any) ([]T, error) {
+	rows, err := pool.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, err
+	}
+	out, err := pgx.AppendRows([]T(nil), rows, func(row pgx.CollectableRow) (T, error) {
+		var raw []byte
+		var v T
+		if err := row.Scan(&raw); err != nil {
+			return v, err
+		}
+		return v, json.Unmarshal(raw, &v)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 var _ FleetStore = (*PGStore)(nil)
