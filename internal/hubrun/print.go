@@ -232,15 +232,22 @@ func Shifts(w io.Writer, rs []hub.ShiftRecord) error {
 // ShiftsCSV prints the closed shifts as CSV with a header line (RFC 3339
 // times).
 func ShiftsCSV(w io.Writer, rs []hub.ShiftRecord) error {
+	return writeCSV(w, shiftColumns, rs, shiftRow)
+}
+
+// writeCSV writes a header and one row per item, times in RFC 3339 (none:
+// empty), every field safe for a spreadsheet.
+func writeCSV[T any](w io.Writer, columns []string, items []T, row func(T, func(time.Time) string) []string) error {
+	rfc3339 := func(t time.Time) string {
+		if t.IsZero() {
+			return ""
+		}
+		return t.Format(time.RFC3339)
+	}
 	cw := csvsafe.NewWriter(w)
-	_ = cw.Write(shiftColumns)
-	for _, r := range rs {
-		_ = cw.Write(shiftRow(r, func(t time.Time) string {
-			if t.IsZero() {
-				return ""
-			}
-			return t.Format(time.RFC3339)
-		}))
+	_ = cw.Write(columns)
+	for _, it := range items {
+		_ = cw.Write(row(it, rfc3339))
 	}
 	cw.Flush()
 	return cw.Error()
@@ -312,16 +319,5 @@ func Conflicts(w io.Writer, cs []hub.ConflictRecord, open bool) error {
 // ConflictsCSV prints the conflicts as CSV with a header line (RFC 3339
 // times).
 func ConflictsCSV(w io.Writer, cs []hub.ConflictRecord) error {
-	cw := csvsafe.NewWriter(w)
-	_ = cw.Write(conflictColumns)
-	for _, c := range cs {
-		_ = cw.Write(conflictRow(c, func(t time.Time) string {
-			if t.IsZero() {
-				return ""
-			}
-			return t.Format(time.RFC3339)
-		}))
-	}
-	cw.Flush()
-	return cw.Error()
+	return writeCSV(w, conflictColumns, cs, conflictRow)
 }
