@@ -241,7 +241,12 @@ func (db *DB) init(existed bool) error {
 		}
 		return nil
 	}
-	return db.b.Update(func(tx *bolt.Tx) error {
+	if ver > 0 && ver < SchemaVersion {
+		if err := db.backupBeforeMigration(ver); err != nil { // migratebackup.go
+			return err
+		}
+	}
+	err = db.b.Update(func(tx *bolt.Tx) error {
 		for _, name := range allBuckets {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return err
@@ -254,16 +259,26 @@ func (db *DB) init(existed bool) error {
 			}
 			if ver > 0 { // a new file (0) has nothing to migrate
 				db.log.Info("journal migrated", "path", db.path, "from", v, "to", v+1)
+				migrateStep("migrate-step")
 			}
 		}
 		if err := m.Put(kSchema, u64(SchemaVersion)); err != nil {
 			return err
 		}
 		if m.Get(kTerminal) == nil && db.o.Terminal != "" {
-			return m.Put(kTerminal, []byte(db.o.Terminal))
+			if err := m.Put(kTerminal, []byte(db.o.Terminal)); err != nil {
+				return err
+			}
+		}
+		if ver > 0 && ver < SchemaVersion {
+			migrateStep("migrate-commit")
 		}
 		return nil
 	})
+	if err == nil && ver > 0 && ver < SchemaVersion {
+		migrateStep("migrated")
+	}
+	return err
 }
 
 // Path returns the file's path.

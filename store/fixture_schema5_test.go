@@ -126,7 +126,9 @@ func TestMakeSchema5Fixture(t *testing.T) {
 	}
 	settleByQuery := func(r Redemption) Redemption {
 		r = must(db.Transition(r.ID, InDoubt, Consumed, Change{By: "resolver", Reason: "confirmed_by_query", WeChatStatus: "CONSUMED",
-			Update: func(r *Redemption) { r.Reason, r.WeChatStatus, r.DueAt, r.LastError = "confirmed_by_query", "CONSUMED", time.Time{}, "" }}))
+			Update: func(r *Redemption) {
+				r.Reason, r.WeChatStatus, r.DueAt, r.LastError = "confirmed_by_query", "CONSUMED", time.Time{}, ""
+			}}))
 		return r
 	}
 
@@ -181,7 +183,9 @@ func TestMakeSchema5Fixture(t *testing.T) {
 	drain(q4)
 	q3 = must(db.Transition(q3.ID, Queued, Consuming, Change{By: "drain"}))
 	q3 = must(db.Transition(q3.ID, Consuming, Conflict, Change{By: "drain", Errcode: 40099, WeChatStatus: "CONSUMED", Reason: "conflict",
-		Update: func(r *Redemption) { r.Reason, r.Errcode, r.WeChatStatus, r.DueAt = "conflict", 40099, "CONSUMED", time.Time{} }}))
+		Update: func(r *Redemption) {
+			r.Reason, r.Errcode, r.WeChatStatus, r.DueAt = "conflict", 40099, "CONSUMED", time.Time{}
+		}}))
 	limit = 3
 	// A consume whose answer is lost just before the close: settled by a
 	// query after the shift closed (SettledAfterClose).

@@ -73,6 +73,8 @@ func storeAdvice(err error) string {
 		return "check [store] path and permissions"
 	case errors.Is(err, store.ErrNewerSchema):
 		return "upgrade cardtill"
+	case errors.Is(err, store.ErrMigrationBackup):
+		return "this cardtill backs the journal up beside itself before upgrading its format: free space (as much as the journal's size) or write access in the folder of [store] path, then start it again; until then an older cardtill still reads the journal"
 	case errors.Is(err, store.ErrFull):
 		return "sync the queue, then run cardtill db compact or raise [store] max_size_mb"
 	}

@@ -34,6 +34,7 @@ func TestEveryLibraryErrorGetsItsAdvice(t *testing.T) {
 		{"journal held", &store.LockedError{Path: "/j", Waited: 2 * time.Second}, []string{"another cardtill holds", "systemctl stop cardtill", "[store] path"}},
 		{"journal folder", &store.FolderError{Path: "/j", Create: true, Err: errors.New("denied")}, []string{"[store] path"}},
 		{"journal newer", &store.SchemaError{Path: "/j", Have: 9, Knows: 5}, []string{"upgrade cardtill"}},
+		{"journal not backed up before migration", &store.MigrationBackupError{Path: "/j", Backup: "/j.schema5.bak", Schema: 5, Err: errors.New("no space left on device")}, []string{"[store] path", "free space"}},
 		{"journal full", &store.FullError{Path: "/j", Size: 2, Max: 1}, []string{"cardtill db compact", "[store] max_size_mb"}},
 		{"hub file held", fmt.Errorf("open hub store /h: %w", hub.ErrStoreLocked), []string{"another cardtill holds it", "'cardtill hub'"}},
 		{"hub file missing", fmt.Errorf("open hub store /h: %w: x", hub.ErrNoStore), []string{"hub.store_path"}},
