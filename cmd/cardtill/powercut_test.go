@@ -908,6 +908,42 @@ func (r *pcRig) schemaOf(path, when string) (int, map[uint64]bool) {
 	return ver, idx
 }
 
+// migrationBackup checks that a journal found migrated after a cut has
+// the backup its open made before migrating it (store/migratebackup.go):
+// a whole schema-3 file beside it holding the redemptions want, in their
+// states. The open syncs the backup and its folder before the migration
+// starts, so no cut can keep the migration and lose the backup.
+func (r *pcRig) migrationBackup(path, when string, want map[uint64]store.State) {
+	r.t.Helper()
+	baks, err := filepath.Glob(path + ".schema3*.bak")
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	for _, bak := range baks {
+		db, err := store.Open(bak, store.Options{ReadOnly: true, Logger: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			r.t.Fatalf("%s: backup %s: %v", when, bak, err)
+		}
+		v, err := db.SchemaVersion()
+		if err == nil {
+			err = db.Check()
+		}
+		db.Close()
+		if err != nil || v != 3 {
+			r.t.Fatalf("%s: backup %s: schema %d: %v", when, bak, v, err)
+		}
+		got := r.byID(bak)
+		same := len(got) == len(want)
+		for id, s := range want {
+			same = same && got[id] == s
+		}
+		if same {
+			return
+		}
+	}
+	r.t.Fatalf("%s: migrated, but none of the backups %v is the journal before the migration", when, baks)
+}
+
 // migrate cuts the journal migrations from schema 3 (3 -> 4 -> 5, one
 // bbolt transaction; they run when a command opens
 // the journal writable; here the first `redeem` after the upgrade, online,
@@ -978,6 +1014,7 @@ func (r *pcRig) migrate(cuts int) {
 		}
 		if v == store.SchemaVersion {
 			migrated++
+			r.migrationBackup(w.path, when, want)
 			for id := range conflicts {
 				if !idx[id] {
 					r.t.Fatalf("%s: schema %d without conflict %d in shift_conflicts", when, v, id)
