@@ -251,7 +251,7 @@ func TestMigrateSchema5Fixture(t *testing.T) {
 	}
 
 	// Another open: nothing to migrate, no second backup; the journal
-	// takes writes (a record becomes format 2) and still checks.
+	// takes writes and still checks.
 	n := len(logs.String())
 	db, err = Open(path, o)
 	if err != nil {
