@@ -14,7 +14,7 @@ import (
 )
 
 // SchemaVersion is the journal layout this build writes.
-const SchemaVersion = 6
+const SchemaVersion = 7
 
 var (
 	bMeta      = []byte("meta")

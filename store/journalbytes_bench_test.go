@@ -34,7 +34,14 @@ func BenchmarkJournalBytes(b *testing.B) {
 		}
 		writeMix(b, db, n)
 		var data int64 // the pages in use up to the file's high-water mark
-		if err := db.b.View(func(tx *bolt.Tx) error { data = tx.Size(); return nil }); err != nil {
+		if err := db.b.View(func(tx *bolt.Tx) error {
+			data = tx.Size()
+			per := bucketBytes(b, tx, n)
+			b.ReportMetric(per[string(bRed)], "records-bytes/redemption")
+			b.ReportMetric(per[string(bUsed)], "used-bytes/redemption")
+			b.ReportMetric(per[string(bByShift)]+per[string(bByState)]+per[string(bConsumedBy)]+per[string(bFinished)], "index-bytes/redemption")
+			return nil
+		}); err != nil {
 			b.Fatal(err)
 		}
 		b.ReportMetric(float64(data)/float64(n), "data-bytes/redemption")
@@ -47,6 +54,31 @@ func BenchmarkJournalBytes(b *testing.B) {
 		}
 		b.ReportMetric(float64(fi.Size())/float64(n), "file-bytes/redemption") // bbolt grows the file in steps (doubling up to 1 GB)
 	}
+}
+
+// bucketBytes logs where a journal's bytes are, bucket by bucket (bbolt's
+// Bucket.Stats: leaf and branch pages allocated, the bytes of keys and
+// values, how full the leaf pages are), and returns each bucket's pages
+// per redemption of n.
+func bucketBytes(b testing.TB, tx *bolt.Tx, n int) map[string]float64 {
+	per := map[string]float64{}
+	var total int
+	_ = tx.ForEach(func(name []byte, bk *bolt.Bucket) error {
+		s := bk.Stats()
+		alloc := s.LeafAlloc + s.BranchAlloc
+		if alloc == 0 {
+			return nil
+		}
+		kv := 0
+		_ = bk.ForEach(func(k, v []byte) error { kv += len(k) + len(v); return nil })
+		total += alloc
+		per[string(name)] = float64(alloc) / float64(n)
+		b.Logf("%-20s %6d keys, %8d B of keys and values, %4d leaf + %2d branch pages, leaf pages %3.0f%% full: %6.1f B/redemption",
+			name, s.KeyN, kv, s.LeafPageN, s.BranchPageN, 100*float64(s.LeafInuse)/float64(s.LeafAlloc), per[string(name)])
+		return nil
+	})
+	b.Logf("buckets %.1f B/redemption; the file's data %d B (the rest: meta, freelist, free pages)", float64(total)/float64(n), tx.Size())
+	return per
 }
 
 // writeMix journals n redemptions in the mix (see
@@ -94,8 +126,8 @@ func writeMix(b testing.TB, db *DB, n int) {
 }
 
 // BenchmarkRecordBytes reports a consumed-online redemption's record in
-// format 1 (the JSON of Redemption) and in format 2 (record.go), in one
-// run.
+// format 1 (the JSON of Redemption), format 2 (record.go) and format 3
+// (format3.go), in one run.
 func BenchmarkRecordBytes(b *testing.B) {
 	at := time.Date(2026, 11, 22, 10, 4, 5, 123456789, time.Local)
 	r := Redemption{ID: 123456, Code: "452998530302", RawScan: "452998530302", CardID: "pDEMO_cake_free_1", Source: "scanner",
@@ -108,11 +140,13 @@ func BenchmarkRecordBytes(b *testing.B) {
 		}
 		r.History = append(r.History, Transition{At: at.Add(time.Duration(i) * 100 * time.Millisecond), From: from, To: s, By: "engine"})
 	}
-	var v1, v2 []byte
+	var v1, v2, v3 []byte
 	for range b.N {
 		v1, _ = json.Marshal(r)
-		v2, _ = encodeRecord(r)
+		v2, _ = encodeRecord2(r)
+		v3, _ = encodeRecord3(r)
 	}
 	b.ReportMetric(float64(len(v1)), "format1-bytes")
 	b.ReportMetric(float64(len(v2)), "format2-bytes")
+	b.ReportMetric(float64(len(v3)), "format3-bytes")
 }

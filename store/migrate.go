@@ -52,6 +52,11 @@ var migrations = []func(tx *bolt.Tx) error{
 	// version keeps an older cardtill, which cannot read format 2, from
 	// opening the file.
 	5: func(*bolt.Tx) error { return nil },
+	// 6 -> 7: records and used-by-code lists may be in format 3 (binary,
+	// format3.go), written from the next change of each entry on; as for
+	// 5 -> 6 nothing is converted here, and the version keeps a cardtill
+	// that reads only formats 1 and 2 from opening the file.
+	6: func(*bolt.Tx) error { return nil },
 }
 
 // migrateConsumedByReason is the 2 -> 3 migration. It may run on a file

@@ -16,16 +16,19 @@ import (
 //     before records were versioned). Still read; never written.
 //   - recordV2 (0x02): then the JSON of recordWire: short tagged keys,
 //     times as integer Unix nanoseconds, and a field left out when it is
-//     empty or zero. A record is rewritten in this format by its next
-//     move, so a journal converts as it is used, one record per commit,
-//     and a crash leaves each record whole in one format or the other.
+//     empty or zero (schema 6). Still read; no longer written.
+//   - recordV3 (0x03): binary tagged fields (format3.go; schema 7), what
+//     this build writes. A record is rewritten in it by its next move, so
+//     a journal converts as it is used, one record per commit, and a
+//     crash leaves each record whole in one format or another.
 //
-// Why tagged JSON rather than a binary encoding: it keeps the journal
+// Why format 2 was tagged JSON rather than a binary encoding: it kept the journal
 // readable with any bbolt viewer and jq when a till must be diagnosed, its
 // fields can be added (an older build ignores a key it does not know) and
 // it needs nothing beyond the standard library, while the names, the
 // RFC 3339 strings and the empty fields it drops are most of the bytes
-// (docs/ARCHITECTURE.md, "The journal's records").
+// (docs/ARCHITECTURE.md, "The journal's records"). Format 3 then measured
+// what was left (format3.go).
 const recordV2 = 0x02
 
 // recordWire is format 2's JSON. Keys are short and stable: they are the
@@ -131,9 +134,14 @@ func subOverflows(a, b int64) bool {
 	return (b > 0 && d > a) || (b < 0 && d < a)
 }
 
-// encodeRecord is r in format 2. A time outside the years 1678 to 2262
-// (no clock of a till reads so) is refused, never written wrong.
-func encodeRecord(r Redemption) ([]byte, error) {
+// encodeRecord is r in the format this build writes (format 3,
+// format3.go).
+func encodeRecord(r Redemption) ([]byte, error) { return encodeRecord3(r) }
+
+// encodeRecord2 is r in format 2 (no longer written; kept for the tests of
+// journals that hold it). A time outside the years 1678 to 2262 (no clock
+// of a till reads so) is refused, never written wrong.
+func encodeRecord2(r Redemption) ([]byte, error) {
 	if err := inRange(r); err != nil {
 		return nil, err
 	}
@@ -185,7 +193,7 @@ func encodeRecord(r Redemption) ([]byte, error) {
 	return append([]byte{recordV2}, raw...), nil
 }
 
-// decodeRecord reads a record in either format.
+// decodeRecord reads a record in any format.
 func decodeRecord(raw []byte) (Redemption, error) {
 	var r Redemption
 	if len(raw) == 0 {
@@ -195,6 +203,8 @@ func decodeRecord(raw []byte) (Redemption, error) {
 	case '{': // format 1
 		err := json.Unmarshal(raw, &r)
 		return r, err
+	case recordV3:
+		return decodeRecord3(raw[1:])
 	case recordV2:
 	default:
 		return r, fmt.Errorf("record format %#x is unknown to this build (written by a newer one?)", raw[0])
@@ -257,7 +267,8 @@ const appendFill = 0.9
 // till's redemptions that used it, versioned as records are: a list that
 // begins with '[' is format 1 (the JSON of []FinishedCode, the code
 // repeated in each entry and times as RFC 3339 strings); recordV2 then
-// the JSON of []usedWire, written from the next change of the list on.
+// the JSON of []usedWire (format 2, read only); recordV3 then the binary
+// list of format3.go, written from the next change of the list on.
 type usedWire struct {
 	ID      uint64 `json:"i"`
 	State   State  `json:"s,omitempty"`
@@ -278,6 +289,12 @@ func getUsed(b *bolt.Bucket, code []byte) ([]FinishedCode, error) {
 			return nil, fmt.Errorf("store: damaged entry %x in used_by_code: %w", code, err)
 		}
 		return list, nil
+	case recordV3:
+		list, err := decodeUsed3(string(code), raw[1:])
+		if err != nil {
+			return nil, fmt.Errorf("store: damaged entry %x in used_by_code: %w", code, err)
+		}
+		return list, nil
 	case recordV2:
 	default:
 		return nil, fmt.Errorf("store: entry %x in used_by_code has format %#x, unknown to this build (written by a newer one?)", code, raw[0])
@@ -293,9 +310,14 @@ func getUsed(b *bolt.Bucket, code []byte) ([]FinishedCode, error) {
 	return list, nil
 }
 
-// putUsed writes code's list of uses in format 2 (only what the index
-// keeps: id, state, time of use, shift).
+// putUsed writes code's list of uses in format 3 (only what the index
+// keeps: id, state, time of use, shift; format3.go).
 func putUsed(b *bolt.Bucket, code []byte, list []FinishedCode) error {
+	return b.Put(code, encodeUsed3(list))
+}
+
+// putUsed2 writes code's list in format 2 (no longer written; for tests).
+func putUsed2(b *bolt.Bucket, code []byte, list []FinishedCode) error {
 	ws := make([]usedWire, len(list))
 	for i, f := range list {
 		ws[i] = usedWire{ID: f.ID, State: f.State, At: nanos(f.At), ShiftID: f.ShiftID}

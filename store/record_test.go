@@ -2,6 +2,7 @@ package store
 
 import (
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -76,16 +77,30 @@ func same(a, b Redemption) bool {
 	return reflect.DeepEqual(norm(a), norm(b))
 }
 
-// Every field of a redemption survives format 2, and format 1.
+// Every field of a redemption survives format 3, format 2 and format 1.
 func TestRecordRoundTrip(t *testing.T) {
 	r := fullRedemption(t)
 	raw, err := encodeRecord(r)
-	if err != nil || raw[0] != recordV2 {
+	if err != nil || raw[0] != recordV3 {
 		t.Fatalf("encode: %v, first byte %#x", err, raw[0])
 	}
 	got, err := decodeRecord(raw)
 	if err != nil || !same(got, r) {
+		t.Fatalf("format 3 round trip: %v\n got %+v\nwant %+v", err, got, r)
+	}
+	v2, err := encodeRecord2(r)
+	if err != nil || v2[0] != recordV2 {
+		t.Fatalf("encode format 2: %v", err)
+	}
+	if got, err := decodeRecord(v2); err != nil || !same(got, r) {
 		t.Fatalf("format 2 round trip: %v\n got %+v\nwant %+v", err, got, r)
+	}
+	// a state outside AllStates and the Unix epoch (not the zero time) survive format 3
+	odd := r
+	odd.State, odd.ValidFrom = State("legacy_state"), time.Unix(0, 0)
+	odd.History = append(append([]Transition(nil), r.History...), Transition{At: time.Unix(0, 0), From: State("x"), To: State("legacy_state")})
+	if got, err := decodeRecord(mustEncode(t, odd)); err != nil || !same(got, odd) {
+		t.Fatalf("format 3, odd states: %v\n got %+v\nwant %+v", err, got, odd)
 	}
 	v1, _ := json.Marshal(r)
 	if got, err := decodeRecord(v1); err != nil || !same(got, r) {
@@ -121,9 +136,15 @@ func mustEncode(t *testing.T, r Redemption) []byte {
 }
 
 // A journal written before records were versioned (format 1 records and
-// used-by-code lists) is read as it is; a record's next move rewrites it
-// in format 2, and db check holds on the mix.
+// used-by-code lists), or in format 2, is read as it is; a record's next
+// move rewrites it in format 3, and db check holds on the mix.
 func TestFormat1RecordsReadAndRewritten(t *testing.T) {
+	for _, format := range []byte{'{', recordV2} {
+		t.Run(fmt.Sprintf("format %#x", format), func(t *testing.T) { olderFormatReadAndRewritten(t, format) })
+	}
+}
+
+func olderFormatReadAndRewritten(t *testing.T, format byte) {
 	db := openTest(t, Options{NoSync: true})
 	sh, _ := db.OpenShift("T1", "alice")
 	a, err := db.Create(Redemption{Code: "100000000001", ShiftID: sh.ID, State: Queued}, "t", Path(Queued)...)
@@ -137,11 +158,22 @@ func TestFormat1RecordsReadAndRewritten(t *testing.T) {
 	// write both back as format 1, as a cardtill before this one did
 	if err := db.b.Update(func(tx *bolt.Tx) error {
 		for _, r := range []Redemption{a, b} {
+			uses := []FinishedCode{{Code: r.Code, ID: r.ID, State: r.State, At: usedAt(r), ShiftID: r.ShiftID}}
+			if format == recordV2 {
+				raw, _ := encodeRecord2(r)
+				if err := tx.Bucket(bRed).Put(u64(r.ID), raw); err != nil {
+					return err
+				}
+				if err := putUsed2(tx.Bucket(bUsed), []byte(r.Code), uses); err != nil {
+					return err
+				}
+				continue
+			}
 			raw, _ := json.Marshal(r)
 			if err := tx.Bucket(bRed).Put(u64(r.ID), raw); err != nil {
 				return err
 			}
-			list, _ := json.Marshal([]FinishedCode{{Code: r.Code, ID: r.ID, State: r.State, At: usedAt(r), ShiftID: r.ShiftID}})
+			list, _ := json.Marshal(uses)
 			if err := tx.Bucket(bUsed).Put([]byte(r.Code), list); err != nil {
 				return err
 			}
@@ -165,17 +197,20 @@ func TestFormat1RecordsReadAndRewritten(t *testing.T) {
 	if _, err := db.Transition(a.ID, Queued, Consuming, Change{By: "drain"}); err != nil {
 		t.Fatal(err)
 	}
-	if c := first(bRed, u64(a.ID)); c != recordV2 {
-		t.Fatalf("a moved record's first byte %#x, want format 2", c)
+	if c := first(bRed, u64(a.ID)); c != recordV3 {
+		t.Fatalf("a moved record's first byte %#x, want format 3", c)
 	}
-	if c := first(bRed, u64(b.ID)); c != '{' {
-		t.Fatalf("an untouched record's first byte %#x, want format 1 still", c)
+	if c := first(bRed, u64(b.ID)); c != format {
+		t.Fatalf("an untouched record's first byte %#x, want %#x still", c, format)
 	}
 	if _, err := db.Transition(a.ID, Consuming, Consumed, Change{By: "drain"}); err != nil {
 		t.Fatal(err)
 	}
-	if c := first(bUsed, []byte(a.Code)); c != recordV2 {
-		t.Fatalf("a changed used list's first byte %#x, want format 2", c)
+	if c := first(bUsed, []byte(a.Code)); c != recordV3 {
+		t.Fatalf("a changed used list's first byte %#x, want format 3", c)
+	}
+	if c, want := first(bUsed, []byte(b.Code)), map[byte]byte{'{': '[', recordV2: recordV2}[format]; c != want {
+		t.Fatalf("an untouched used list's first byte %#x, want %#x still", c, want)
 	}
 	db.mustCheck()
 }
@@ -201,15 +236,16 @@ func TestRecordOfANewerFormat(t *testing.T) {
 	db.mustCheck()
 }
 
-// FuzzRecord: whatever a record holds, format 2 gives it back.
+// FuzzRecord: whatever a record holds, format 3 and format 2 give it
+// back.
 func FuzzRecord(f *testing.F) {
 	f.Add("452998530302", "pA", "", "engine", int64(0), int64(1), uint64(7), 40099)
 	f.Add("", "", "enc", "", int64(-5), int64(0), uint64(0), 0)
+	f.Add("x", "\xff", "", "", int64(-1<<63+1), int64(1<<63-1), uint64(1<<63), -1)
 	f.Fuzz(func(t *testing.T, code, card, raw, by string, created, moved int64, id uint64, errcode int) {
+		text := true
 		for _, s := range []string{code, card, raw, by} {
-			if !utf8.ValidString(s) {
-				return // JSON keeps text, not bytes (as format 1 did); the scanner lets only text through
-			}
+			text = text && utf8.ValidString(s) // JSON (formats 1, 2) keeps text, not bytes; format 3 keeps bytes
 		}
 		var at time.Time
 		if created != 0 {
@@ -217,19 +253,53 @@ func FuzzRecord(f *testing.F) {
 		}
 		r := Redemption{ID: id, Code: code, CardID: card, RawScan: raw, ShiftID: id / 3, State: Consuming, Errcode: errcode, CreatedAt: at}
 		r.History = []Transition{{At: at, From: None, To: Received, By: by}, {At: at.Add(time.Duration(moved)), From: Received, To: Consuming, By: by + "x"}}
-		enc, err := encodeRecord(r)
-		if inRange(r) != nil {
-			if err == nil {
-				t.Fatalf("a time format 2 cannot hold was written: %+v", r)
+		encs := []func(Redemption) ([]byte, error){encodeRecord}
+		if text {
+			encs = append(encs, encodeRecord2)
+		}
+		for _, encode := range encs {
+			enc, err := encode(r)
+			if inRange(r) != nil {
+				if err == nil {
+					t.Fatalf("a time the format cannot hold was written: %+v", r)
+				}
+				continue
 			}
-			return
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := decodeRecord(enc)
+			if err != nil || !same(got, r) {
+				t.Fatalf("format %#x: %v\n got %+v\nwant %+v", enc[0], err, got, r)
+			}
 		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		got, err := decodeRecord(enc)
-		if err != nil || !same(got, r) {
-			t.Fatalf("%v\n got %+v\nwant %+v", err, got, r)
-		}
+		// whatever bytes follow the format byte, reading them fails or succeeds, never panics
+		_, _ = decodeRecord(append([]byte{recordV3}, code...))
+		_, _ = decodeUsed3(code, []byte(card))
 	})
+}
+
+// A format 3 used-by-code list keeps every use; damage is an error.
+func TestUsedListFormat3(t *testing.T) {
+	at := time.Date(2026, 11, 22, 10, 4, 5, 123456789, time.Local)
+	list := []FinishedCode{
+		{Code: "452998530302", ID: 7, State: Consumed, At: at, ShiftID: 3},
+		{Code: "452998530302", ID: 1 << 40, State: Conflict, At: time.Unix(0, 0), ShiftID: 0},
+		{Code: "452998530302", ID: 9, State: Queued},
+	}
+	got, err := decodeUsed3("452998530302", encodeUsed3(list)[1:])
+	if err != nil || len(got) != len(list) {
+		t.Fatalf("%+v %v", got, err)
+	}
+	for i := range list {
+		if got[i].ID != list[i].ID || got[i].State != list[i].State || !got[i].At.Equal(list[i].At) || got[i].At.IsZero() != list[i].At.IsZero() || got[i].ShiftID != list[i].ShiftID || got[i].Code != list[i].Code {
+			t.Errorf("entry %d: %+v, want %+v", i, got[i], list[i])
+		}
+	}
+	enc := encodeUsed3(list)
+	for _, bad := range [][]byte{enc[1 : len(enc)-1], {0x01, 0x7f << 1}, {0x80}} {
+		if _, err := decodeUsed3("c", bad); err == nil {
+			t.Errorf("damaged list %x read without an error", bad)
+		}
+	}
 }
