@@ -81,6 +81,102 @@ func (db *DB) index(tx *bolt.Tx, r Redemption) error {
 	return indexFinished(tx, r, true)
 }
 
+// reindex moves r's index entries to nr's (a move of one redemption, the
+// same ID and code), writing only the entries that change: bbolt rewrites
+// every page a transaction touches, even to delete and put back the same
+// key, so a retry that changes no index (queued -> queued with the same due
+// time) writes the record's pages and nothing else.
+func (db *DB) reindex(tx *bolt.Tx, r, nr Redemption) error {
+	if r.ID != nr.ID || r.Code != nr.Code {
+		if err := db.unindex(tx, r); err != nil {
+			return err
+		}
+		return db.index(tx, nr)
+	}
+	b := tx.Bucket(bActive)
+	switch ra, na := r.State.Active(), nr.State.Active(); {
+	case ra && !na:
+		if id := b.Get([]byte(r.Code)); id != nil && binary.BigEndian.Uint64(id) == r.ID {
+			if err := b.Delete([]byte(r.Code)); err != nil {
+				return err
+			}
+		}
+	case na && (!ra || !bytes.Equal(b.Get([]byte(r.Code)), u64(r.ID))):
+		if err := b.Put([]byte(r.Code), u64(nr.ID)); err != nil {
+			return err
+		}
+	}
+	var oldDue, newDue []byte
+	if r.State.outboxed() {
+		oldDue = dueKey(r.DueAt, r.ID)
+	}
+	if nr.State.outboxed() {
+		newDue = dueKey(nr.DueAt, nr.ID)
+	}
+	if !bytes.Equal(oldDue, newDue) {
+		if oldDue != nil {
+			if err := tx.Bucket(bOutbox).Delete(oldDue); err != nil {
+				return err
+			}
+		}
+		if newDue != nil {
+			if err := tx.Bucket(bOutbox).Put(newDue, nil); err != nil {
+				return err
+			}
+		}
+	}
+	sameUse := r.State == nr.State && usedAt(r).Equal(usedAt(nr)) && r.ShiftID == nr.ShiftID
+	switch {
+	case nr.State.usedHere() && !(r.State.usedHere() && sameUse):
+		if err := setUsed(tx, nr, true); err != nil { // replaces r's entry
+			return err
+		}
+	case r.State.usedHere() && !nr.State.usedHere():
+		if err := setUsed(tx, r, false); err != nil {
+			return err
+		}
+	}
+	if r.State != nr.State {
+		if err := tx.Bucket(bByState).Delete(stateKey(r.State, r.ID)); err != nil {
+			return err
+		}
+		bs := tx.Bucket(bByState)
+		bs.FillPercent = appendFill
+		if err := bs.Put(stateKey(nr.State, nr.ID), nil); err != nil {
+			return err
+		}
+	}
+	if r.State != nr.State || r.Reason != nr.Reason {
+		if r.State == Consumed {
+			if err := tx.Bucket(bConsumedBy).Delete(reasonKey(r.Reason, r.ID)); err != nil {
+				return err
+			}
+		}
+		if nr.State == Consumed {
+			bc := tx.Bucket(bConsumedBy)
+			bc.FillPercent = appendFill
+			if err := bc.Put(reasonKey(nr.Reason, nr.ID), nil); err != nil {
+				return err
+			}
+		}
+	}
+	if r.State == Conflict || nr.State == Conflict { // rare: the entry holds several of the record's fields
+		if err := indexConflict(tx, r, false); err != nil {
+			return err
+		}
+		if err := indexConflict(tx, nr, true); err != nil {
+			return err
+		}
+	}
+	if prunable(r) != prunable(nr) || (prunable(r) && !bytes.Equal(finishedKey(r), finishedKey(nr))) {
+		if err := indexFinished(tx, r, false); err != nil {
+			return err
+		}
+		return indexFinished(tx, nr, true)
+	}
+	return nil
+}
+
 // setUsed adds r to (or removes it from) the list of its code's consumed,
 // queued or conflict redemptions, kept in ID order.
 func setUsed(tx *bolt.Tx, r Redemption, add bool) error {

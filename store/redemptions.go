@@ -189,9 +189,6 @@ func (db *DB) transition(run func(func(*bolt.Tx) error) error, id uint64, from, 
 				return &DuplicateError{Active: a}
 			}
 		}
-		if err := db.unindex(tx, r); err != nil {
-			return err
-		}
 		nr := r
 		nr.History = append([]Transition(nil), r.History...)
 		if ch.Update != nil {
@@ -226,7 +223,7 @@ func (db *DB) transition(run func(func(*bolt.Tx) error) error, id uint64, from, 
 			return err
 		}
 		out = nr
-		if err := db.index(tx, nr); err != nil {
+		if err := db.reindex(tx, r, nr); err != nil {
 			return err
 		}
 		return db.moveCount(tx, r, nr)
