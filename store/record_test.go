@@ -303,3 +303,25 @@ func TestUsedListFormat3(t *testing.T) {
 		}
 	}
 }
+
+// The state codes of format 3 records and of tombstones are the file
+// format: a state added to AllStates goes at its end, and no code of a
+// state already written changes.
+func TestStateCodesAreTheFileFormat(t *testing.T) {
+	t.Parallel()
+	want := map[State]uint64{Received: 1, Checked: 2, Consuming: 3, Consumed: 4, Rejected: 5, InDoubt: 6, Queued: 7, Conflict: 8}
+	for s, c := range want {
+		if got, ok := stateCode(s); !ok || got != c {
+			t.Errorf("format 3 code of %s = %d (%v), the file says %d", s, got, ok, c)
+		}
+		if back, ok := stateOfCode(c); !ok || back != s {
+			t.Errorf("format 3 code %d reads as %s (%v), want %s", c, back, ok, s)
+		}
+		if i, ok := stateIndex(s); !ok || uint64(i)+1 != c {
+			t.Errorf("tombstone index of %s = %d (%v), the file says %d", s, i, ok, c-1)
+		}
+	}
+	if len(AllStates) < len(want) {
+		t.Errorf("AllStates has %d states, the file format knows %d", len(AllStates), len(want))
+	}
+}
