@@ -273,7 +273,7 @@ func (r *Reporter) heartbeat(st State, pending int) (hub.FleetReport, error) {
 	} else if ok {
 		hb.OldestQueued = oldest
 	}
-	conflicts, err := r.o.DB.CountState(store.Conflict)
+	conflicts, err := r.o.DB.Count(store.Query{Index: store.ByState, State: store.Conflict})
 	if err != nil {
 		return hub.FleetReport{}, fmt.Errorf("fleet: read the journal: %w", err)
 	}

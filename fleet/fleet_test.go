@@ -270,7 +270,7 @@ func (tl *till) drain() {
 		if _, err := tl.e.DrainOnce(context.Background()); err != nil {
 			tl.t.Fatal(err)
 		}
-		if n, _ := tl.db.QueueDepth(); n == 0 {
+		if n, _ := tl.db.Count(store.Query{Index: store.Outbox}); n == 0 {
 			return
 		}
 	}
@@ -344,7 +344,7 @@ func TestTillOfflineForADayCatchesUpInOrder(t *testing.T) {
 			tl.wx.SetOutage(false)
 			tl.drain()
 		case 3:
-			cs, _ := tl.db.Conflicts()
+			cs, _ := tl.db.Find(store.Query{Index: store.ByState, State: store.Conflict})
 			if len(cs) != 1 {
 				t.Fatalf("conflicts: %+v", cs)
 			}

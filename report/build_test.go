@@ -55,7 +55,7 @@ func create(t testing.TB, db *store.DB, shift uint64, code, card string, st stor
 // counters should.
 func recount(t testing.TB, db *store.DB, shift uint64) map[string]int {
 	t.Helper()
-	rs, err := db.ShiftRedemptions(shift, 0, 0)
+	rs, err := db.Find(store.Query{Index: store.ByShift, Shift: shift})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,7 +24,7 @@ func (w *world) checkStep() {
 func (w *world) allRecords(t *till) []store.Redemption {
 	var out []store.Redemption
 	for _, s := range store.AllStates {
-		rs, err := t.p.db.ListByState(s, 0)
+		rs, err := t.p.db.Find(store.Query{Index: store.ByState, State: s})
 		if err != nil {
 			w.fatal("list %s of %s: %v", s, t.name, err)
 		}

@@ -632,7 +632,7 @@ func (w *world) restart(t *till) {
 		// Scans the dead process never answered are set aside, nothing
 		// consumed; the cashier scans again.
 		for _, s := range []store.State{store.Received, store.Checked} {
-			if rs, err := t.p.db.ListByState(s, 0); err != nil || len(rs) > 0 {
+			if rs, err := t.p.db.Find(store.Query{Index: store.ByState, State: s}); err != nil || len(rs) > 0 {
 				w.fatal("%s: after Recover %d redemptions are still %s (%v):%s", t.name, len(rs), s, err, w.story(rs[0].Code))
 			}
 		}

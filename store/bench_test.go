@@ -180,7 +180,7 @@ func BenchmarkShiftSummary(b *testing.B) {
 		})
 		b.Run(fmt.Sprintf("records/journal=%d", n), func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
-				rs, err := db.ShiftRedemptions(target, 0, 0)
+				rs, err := db.Find(Query{Index: ByShift, Shift: target})
 				if err != nil || len(rs) != 2000 {
 					b.Fatalf("%d %v", len(rs), err)
 				}

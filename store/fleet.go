@@ -152,7 +152,7 @@ func (db *DB) OldestWaiting() (time.Time, bool, error) {
 	var oldest time.Time
 	found := false
 	for _, s := range []State{Queued, Consuming, InDoubt} {
-		rs, err := db.ListByState(s, 1)
+		rs, err := db.Find(Query{Index: ByState, State: s, Limit: 1})
 		if err != nil {
 			return time.Time{}, false, err
 		}

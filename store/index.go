@@ -245,161 +245,22 @@ func (db *DB) FinishedByCode(code string) (FinishedCode, bool, error) {
 	return fc, ok, err
 }
 
-// Due returns up to limit redemptions waiting for WeChat (queued,
-// consuming, in_doubt) whose DueAt is not after now, earliest first.
-func (db *DB) Due(now time.Time, limit int) ([]Redemption, error) {
-	var out []Redemption
-	end := dueKey(now, ^uint64(0))
-	err := db.b.View(func(tx *bolt.Tx) error {
-		c := tx.Bucket(bOutbox).Cursor()
-		for k, _ := c.First(); k != nil && bytes.Compare(k, end) <= 0 && (limit <= 0 || len(out) < limit); k, _ = c.Next() {
-			r, err := getRed(tx, binary.BigEndian.Uint64(k[8:]))
-			if err != nil {
-				return err
-			}
-			out = append(out, r)
-		}
-		return nil
-	})
-	return out, err
-}
-
-// NextDue returns the earliest DueAt in the outbox.
-func (db *DB) NextDue() (time.Time, bool, error) {
-	var at time.Time
-	var ok bool
-	err := db.b.View(func(tx *bolt.Tx) error {
-		k, _ := tx.Bucket(bOutbox).Cursor().First()
-		if k != nil {
-			ok = true
-			r, err := getRed(tx, binary.BigEndian.Uint64(k[8:]))
-			at = r.DueAt
-			return err
-		}
-		return nil
-	})
-	return at, ok, err
-}
-
-// ListByState returns up to limit (0: all) redemptions in state s, oldest first.
-func (db *DB) ListByState(s State, limit int) ([]Redemption, error) {
-	var out []Redemption
-	prefix := append([]byte(s), 0)
-	err := db.b.View(func(tx *bolt.Tx) error {
-		c := tx.Bucket(bByState).Cursor()
-		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix) && (limit <= 0 || len(out) < limit); k, _ = c.Next() {
-			r, err := getRed(tx, binary.BigEndian.Uint64(k[len(prefix):]))
-			if err != nil {
-				return err
-			}
-			out = append(out, r)
-		}
-		return nil
-	})
-	return out, err
-}
-
-// LatestByState returns up to limit (0: all) redemptions in state s,
-// newest first, walking the state index backwards: the till screen's queue
-// and conflicts list the latest without reading the rest.
-func (db *DB) LatestByState(s State, limit int) ([]Redemption, error) {
-	return db.latestUnder(bByState, string(s), limit)
-}
-
-// CountState returns how many redemptions are in state s, walking only
-// that state's keys of the index (CountByState walks every redemption).
-func (db *DB) CountState(s State) (int, error) {
-	n, err := db.CountStates(s)
-	return n[s], err
-}
-
-// CountStates is CountState of several states, in one transaction.
-func (db *DB) CountStates(states ...State) (map[State]int, error) {
-	out := make(map[State]int, len(states))
-	err := db.b.View(func(tx *bolt.Tx) error {
-		for _, s := range states {
-			out[s] = countUnder(tx.Bucket(bByState), string(s))
-		}
-		return nil
-	})
-	return out, err
-}
-
-// LatestConsumedByReason returns up to limit (0: all) consumed
-// redemptions whose Reason is reason, newest first, walking only that
-// reason's keys of the index backwards (e.g. the till screen's latest
-// confirmed by a query).
-func (db *DB) LatestConsumedByReason(reason string, limit int) ([]Redemption, error) {
-	return db.latestUnder(bConsumedBy, reason, limit)
-}
-
-// CountConsumedByReason counts the consumed redemptions whose Reason is
-// reason, walking only that reason's keys of the index.
-func (db *DB) CountConsumedByReason(reason string) (int, error) {
-	n := 0
-	err := db.b.View(func(tx *bolt.Tx) error {
-		n = countUnder(tx.Bucket(bConsumedBy), reason)
-		return nil
-	})
-	return n, err
-}
-
-// latestUnder reads up to limit (0: all) redemptions of an index keyed
-// name, 0, big-endian ID (the state and consumed-by-reason indexes) under
-// name, newest first, walking only those keys backwards.
-func (db *DB) latestUnder(bucket []byte, name string, limit int) ([]Redemption, error) {
-	var out []Redemption
-	prefix := append([]byte(name), 0)
-	end := append([]byte(name), 1) // just past every key of name
-	err := db.b.View(func(tx *bolt.Tx) error {
-		c := tx.Bucket(bucket).Cursor()
-		k, _ := c.Seek(end)
-		if k == nil {
-			k, _ = c.Last()
-		} else {
-			k, _ = c.Prev()
-		}
-		for ; k != nil && bytes.HasPrefix(k, prefix) && (limit <= 0 || len(out) < limit); k, _ = c.Prev() {
-			r, err := getRed(tx, binary.BigEndian.Uint64(k[len(prefix):]))
-			if err != nil {
-				return err
-			}
-			out = append(out, r)
-		}
-		return nil
-	})
-	return out, err
-}
-
-// countUnder counts the keys of b under name (keyed name, 0, ID).
-func countUnder(b *bolt.Bucket, name string) int {
-	prefix := append([]byte(name), 0)
-	n := 0
-	c := b.Cursor()
-	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-		n++
-	}
-	return n
-}
-
-// CountByState returns how many redemptions are in each state.
+// CountByState returns how many redemptions are in each state (states
+// with none are left out).
 func (db *DB) CountByState() (map[State]int, error) {
+	qs := make([]Query, len(AllStates))
+	for i, st := range AllStates {
+		qs[i] = Query{Index: ByState, State: st}
+	}
+	n, err := db.Counts(qs...)
+	if err != nil {
+		return nil, err
+	}
 	out := map[State]int{}
-	err := db.b.View(func(tx *bolt.Tx) error {
-		return tx.Bucket(bByState).ForEach(func(k, _ []byte) error {
-			out[State(k[:len(k)-9])]++
-			return nil
-		})
-	})
-	return out, err
+	for i, st := range AllStates {
+		if n[i] > 0 {
+			out[st] = n[i]
+		}
+	}
+	return out, nil
 }
-
-// QueueDepth returns how many redemptions wait for WeChat.
-func (db *DB) QueueDepth() (int, error) {
-	n := 0
-	err := db.b.View(func(tx *bolt.Tx) error { n = tx.Bucket(bOutbox).Stats().KeyN; return nil })
-	return n, err
-}
-
-// Conflicts returns every redemption in conflict.
-func (db *DB) Conflicts() ([]Redemption, error) { return db.ListByState(Conflict, 0) }

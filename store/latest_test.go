@@ -30,23 +30,23 @@ func TestLatestByState(t *testing.T) {
 		{Conflict, 5, 5}, {Conflict, 0, 12}, {Rejected, 3, 3}, {Rejected, 0, 12},
 		{Checked, 20, 12}, {Queued, 1, 1}, {InDoubt, 10, 0},
 	} {
-		got, err := db.LatestByState(c.s, c.limit)
+		got, err := db.Find(Query{Index: ByState, State: c.s, Newest: true, Limit: c.limit})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if len(got) != c.want {
 			t.Fatalf("%s limit %d: %d redemptions, want %d", c.s, c.limit, len(got), c.want)
 		}
-		if n, err := db.CountState(c.s); err != nil || n != len(ids[c.s]) {
+		if n, err := db.Count(Query{Index: ByState, State: c.s}); err != nil || n != len(ids[c.s]) {
 			t.Fatalf("CountState(%s) = %d, %v; want %d", c.s, n, err, len(ids[c.s]))
 		}
 		every, err := db.CountByState()
 		if err != nil {
 			t.Fatal(err)
 		}
-		some, err := db.CountStates(c.s, Consumed, Queued)
-		if err != nil || some[c.s] != every[c.s] || some[Consumed] != every[Consumed] || some[Queued] != every[Queued] {
-			t.Fatalf("CountStates %v, CountByState %v, %v", some, every, err)
+		some, err := db.Counts(Query{Index: ByState, State: c.s}, Query{Index: ByState, State: Consumed}, Query{Index: ByState, State: Queued})
+		if err != nil || some[0] != every[c.s] || some[1] != every[Consumed] || some[2] != every[Queued] {
+			t.Fatalf("Counts %v, CountByState %v, %v", some, every, err)
 		}
 		all := ids[c.s]
 		for i, r := range got {
@@ -58,8 +58,8 @@ func TestLatestByState(t *testing.T) {
 }
 
 // BenchmarkCountState counts the conflicts and the queue of a 100,000-
-// redemption journal by their own keys, against CountByState's walk of
-// every redemption.
+// redemption journal by their own keys, against CountByState's count of
+// every state (every redemption's key).
 func BenchmarkCountState(b *testing.B) {
 	p, _ := bigFile(b, 100_000)
 	db, err := Open(p, Options{ReadOnly: true})
@@ -69,7 +69,8 @@ func BenchmarkCountState(b *testing.B) {
 	defer db.Close()
 	b.Run("CountState/conflict+queued+consuming+in_doubt", func(b *testing.B) {
 		for b.Loop() {
-			if _, err := db.CountStates(Conflict, Queued, Consuming, InDoubt); err != nil {
+			if _, err := db.Counts(Query{Index: ByState, State: Conflict}, Query{Index: ByState, State: Queued},
+				Query{Index: ByState, State: Consuming}, Query{Index: ByState, State: InDoubt}); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -180,7 +180,7 @@ func TestMigrateSchema5Fixture(t *testing.T) {
 		t.Errorf("a pruned refusal is listed as used: %+v %v", fc, err)
 	}
 	// The conflict, its index entry and the manager's resolution.
-	cs, err := db.Conflicts()
+	cs, err := db.Find(Query{Index: ByState, State: Conflict})
 	if err != nil || len(cs) != 1 || cs[0].Code != f.conflictCode {
 		t.Fatalf("conflicts %+v %v", cs, err)
 	}
@@ -224,7 +224,7 @@ func TestMigrateSchema5Fixture(t *testing.T) {
 		t.Errorf("overrides %+v %v", ov, err)
 	}
 	// The outbox: queued, in doubt and the consume to retry.
-	if due, err := db.Due(time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC), 0); err != nil || len(due) != 3 {
+	if due, err := db.Find(Query{Index: Outbox, Until: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)}); err != nil || len(due) != 3 {
 		t.Errorf("due %d %v", len(due), err)
 	}
 	if cur, err := db.FeedCursor(); err != nil || cur != "feed-0001" {
@@ -264,7 +264,7 @@ func TestMigrateSchema5Fixture(t *testing.T) {
 	if names := dirNames(t, dir); !slices.Equal(names, []string{"journal.db", "journal.db.schema5.bak"}) {
 		t.Fatalf("beside the journal: %v", names)
 	}
-	q, err := db.ListByState(Queued, 0)
+	q, err := db.Find(Query{Index: ByState, State: Queued})
 	if err != nil || len(q) != 1 {
 		t.Fatalf("queued %+v %v", q, err)
 	}

@@ -52,7 +52,7 @@ func TestMigrateCrashChild(t *testing.T) {
 		os.Exit(3)
 	}
 	step("opened")
-	q, err := db.ListByState(Queued, 1)
+	q, err := db.Find(Query{Index: ByState, State: Queued, Limit: 1})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(4)

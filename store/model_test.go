@@ -281,7 +281,7 @@ func verifyModel(t *testing.T, step int, db *testDB, m *model, codes []string, f
 			t.Fatalf("step %d: %s count %d, model %d", step, s, byState[s], wantState[s])
 		}
 	}
-	if n, _ := db.QueueDepth(); n != queue {
+	if n, _ := db.Count(Query{Index: Outbox}); n != queue {
 		t.Fatalf("step %d: queue %d, model %d", step, n, queue)
 	}
 	for id, w := range wantShift {
@@ -307,11 +307,11 @@ func verifyModel(t *testing.T, step int, db *testDB, m *model, codes []string, f
 				}
 			}
 		}
-		if rs, _ := db.ShiftRedemptions(id, 0, 0); len(rs) != w.total {
+		if rs, _ := db.Find(Query{Index: ByShift, Shift: id}); len(rs) != w.total {
 			t.Fatalf("step %d shift %d: lists %d, model %d", step, id, len(rs), w.total)
 		}
 	}
-	if due, _ := db.Due(time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC), 0); len(due) != queue {
+	if due, _ := db.Find(Query{Index: Outbox, Until: time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC)}); len(due) != queue {
 		t.Fatalf("step %d: due %d, model %d", step, len(due), queue)
 	}
 	if err := db.Check(); err != nil {

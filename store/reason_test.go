@@ -100,7 +100,7 @@ func TestConsumedByReason(t *testing.T) {
 	if got, _ := db.ShiftConsumedByReason(s1.ID, byQuery, 2); !reflect.DeepEqual(ids(got), want1[:2]) {
 		t.Fatalf("limit 2: %v", ids(got))
 	}
-	latest, err := db.LatestConsumedByReason(byQuery, 3)
+	latest, err := db.Find(Query{Index: ConsumedByReason, Reason: byQuery, Newest: true, Limit: 3})
 	if err != nil || !reflect.DeepEqual(ids(latest), []uint64{want2[0], open.ID, want1[2]}) {
 		t.Fatalf("latest by query: %v %v", ids(latest), err)
 	}
@@ -109,10 +109,10 @@ func TestConsumedByReason(t *testing.T) {
 			t.Fatalf("latest by query lists %+v", r)
 		}
 	}
-	if n, err := db.CountConsumedByReason(byQuery); err != nil || n != 5 {
+	if n, err := db.Count(Query{Index: ConsumedByReason, Reason: byQuery}); err != nil || n != 5 {
 		t.Fatalf("count by query %d %v, want 5", n, err)
 	}
-	if n, _ := db.CountConsumedByReason("ok"); n != 6 {
+	if n, _ := db.Count(Query{Index: ConsumedByReason, Reason: "ok"}); n != 6 {
 		t.Fatalf("count ok %d, want 6", n)
 	}
 	db.mustCheck()
@@ -122,7 +122,7 @@ func TestConsumedByReason(t *testing.T) {
 	if err != nil || n != 11 {
 		t.Fatalf("pruned %d %v", n, err)
 	}
-	if got, _ := db.LatestConsumedByReason(byQuery, 0); len(got) != 0 {
+	if got, _ := db.Find(Query{Index: ConsumedByReason, Reason: byQuery, Newest: true}); len(got) != 0 {
 		t.Fatalf("pruned redemptions still listed: %v", ids(got))
 	}
 	if c, _ := db.ShiftCounters(s1.ID); !reflect.DeepEqual(c.ConsumedByReason, c1.ConsumedByReason) {

@@ -121,26 +121,6 @@ func (db *DB) ShiftCounters(id uint64) (Counters, error) {
 	return c, err
 }
 
-// ShiftRedemptions returns up to limit (0: all) redemptions of a shift with
-// an ID greater than after, in ID order: O(shift size), never O(journal).
-// Pruned redemptions are no longer listed (their counters stay).
-func (db *DB) ShiftRedemptions(id, after uint64, limit int) ([]Redemption, error) {
-	var out []Redemption
-	err := db.b.View(func(tx *bolt.Tx) error {
-		c := tx.Bucket(bByShift).Cursor()
-		prefix := u64(id)
-		for k, _ := c.Seek(k2(id, after+1)); k != nil && bytes.HasPrefix(k, prefix) && (limit <= 0 || len(out) < limit); k, _ = c.Next() {
-			r, err := getRed(tx, binary.BigEndian.Uint64(k[8:]))
-			if err != nil {
-				return err
-			}
-			out = append(out, r)
-		}
-		return nil
-	})
-	return out, err
-}
-
 // OfflineAccepted counts the offline acceptances of a shift.
 func (db *DB) OfflineAccepted(shiftID uint64) (int, error) {
 	c, err := db.ShiftCounters(shiftID)

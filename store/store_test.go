@@ -110,13 +110,13 @@ func TestOutboxAndShiftSettledAfterClose(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if due, _ := db.Due(clk.t, 10); len(due) != 0 {
+	if due, _ := db.Find(Query{Index: Outbox, Until: clk.t, Limit: 10}); len(due) != 0 {
 		t.Fatalf("due early: %v", due)
 	}
-	if at, ok, _ := db.NextDue(); !ok || !at.Equal(q.DueAt) {
-		t.Fatalf("next due %v %v", at, ok)
+	if next, _ := db.Find(Query{Index: Outbox, Limit: 1}); len(next) != 1 || !next[0].DueAt.Equal(q.DueAt) {
+		t.Fatalf("next due %v", next)
 	}
-	if n, _ := db.QueueDepth(); n != 1 {
+	if n, _ := db.Count(Query{Index: Outbox}); n != 1 {
 		t.Fatalf("queue depth %d", n)
 	}
 	closed, err := db.CloseShift(sh.ID)
@@ -127,7 +127,7 @@ func TestOutboxAndShiftSettledAfterClose(t *testing.T) {
 		t.Fatal("shift still current")
 	}
 	clk.t = clk.t.Add(2 * time.Minute)
-	due, _ := db.Due(clk.t, 10)
+	due, _ := db.Find(Query{Index: Outbox, Until: clk.t, Limit: 10})
 	if len(due) != 1 || due[0].ID != q.ID {
 		t.Fatalf("due %v", due)
 	}
@@ -145,7 +145,7 @@ func TestOutboxAndShiftSettledAfterClose(t *testing.T) {
 	if s.Z.ByOutcome[OutcomePending] != 1 {
 		t.Fatalf("Z report changed after close: %+v", s.Z)
 	}
-	if conf, _ := db.Conflicts(); len(conf) != 1 {
+	if conf, _ := db.Find(Query{Index: ByState, State: Conflict}); len(conf) != 1 {
 		t.Fatalf("conflicts %v", conf)
 	}
 }
@@ -314,7 +314,7 @@ func TestBackupCompactPrune(t *testing.T) {
 	if after.Total != before.Total || after.ByOutcome[OutcomeConsumedOnline] != before.ByOutcome[OutcomeConsumedOnline] {
 		t.Fatalf("counters pruned: %+v vs %+v", after, before)
 	}
-	if left, _ := db.ShiftRedemptions(sh.ID, 0, 0); len(left) != 30 {
+	if left, _ := db.Find(Query{Index: ByShift, Shift: sh.ID}); len(left) != 30 {
 		t.Fatalf("left %d (unfinished must stay)", len(left))
 	}
 	db.mustCheck()

@@ -177,7 +177,7 @@ func (j storeJournal) Get(id uint64) (Record, error) {
 }
 
 func (j storeJournal) Due(now time.Time, limit int) ([]Record, error) {
-	rs, err := j.db.Due(now, limit)
+	rs, err := j.db.Find(store.Query{Index: store.Outbox, Until: now, Limit: limit})
 	out := make([]Record, len(rs))
 	for i, r := range rs {
 		out[i] = fromStore(r)
@@ -185,12 +185,18 @@ func (j storeJournal) Due(now time.Time, limit int) ([]Record, error) {
 	return out, err
 }
 
-func (j storeJournal) NextDue() (time.Time, bool, error) { return j.db.NextDue() }
+func (j storeJournal) NextDue() (time.Time, bool, error) {
+	rs, err := j.db.Find(store.Query{Index: store.Outbox, Limit: 1})
+	if err != nil || len(rs) == 0 {
+		return time.Time{}, false, err
+	}
+	return rs[0].DueAt, true, nil
+}
 
 func (j storeJournal) ByState(states ...State) ([]Record, error) {
 	var out []Record
 	for _, s := range states {
-		rs, err := j.db.ListByState(s, 0)
+		rs, err := j.db.Find(store.Query{Index: store.ByState, State: s})
 		if err != nil {
 			return nil, err
 		}
@@ -203,11 +209,12 @@ func (j storeJournal) ByState(states ...State) ([]Record, error) {
 
 func (j storeJournal) Counts() (pending, inDoubt, conflicts int, err error) {
 	// only these states' keys: the status is read every second
-	n, err := j.db.CountStates(store.Queued, store.Consuming, store.InDoubt, store.Conflict)
+	n, err := j.db.Counts(store.Query{Index: store.ByState, State: store.Queued}, store.Query{Index: store.ByState, State: store.Consuming},
+		store.Query{Index: store.ByState, State: store.InDoubt}, store.Query{Index: store.ByState, State: store.Conflict})
 	if err != nil {
 		return 0, 0, 0, err
 	}
-	return n[store.Queued] + n[store.Consuming] + n[store.InDoubt], n[store.InDoubt], n[store.Conflict], nil
+	return n[0] + n[1] + n[2], n[2], n[3], nil
 }
 
 func (j storeJournal) CodeStatus(code string) (*CachedStatus, error) {

@@ -48,7 +48,7 @@ func TestOfflineRefusedWhenJournalFull(t *testing.T) {
 	if got := st.state("740000000009"); len(got) != 2 || got[0] != "rejected" || got[1] != "rejected" {
 		t.Fatalf("journal holds %v, want two rejected scans", got)
 	}
-	if n, err := db.QueueDepth(); err != nil || n != 0 {
+	if n, err := db.Count(store.Query{Index: store.Outbox}); err != nil || n != 0 {
 		t.Fatalf("queue %d %v", n, err)
 	}
 

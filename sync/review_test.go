@@ -20,7 +20,7 @@ import (
 func (st *storeTill) outboxed(code string) store.Redemption {
 	st.t.Helper()
 	for _, s := range []store.State{store.Queued, store.Consuming, store.InDoubt} {
-		rs, err := st.db.ListByState(s, 0)
+		rs, err := st.db.Find(store.Query{Index: store.ByState, State: s})
 		if err != nil {
 			st.t.Fatal(err)
 		}
@@ -188,7 +188,7 @@ func TestResolveQueryAnswering40099IsConsumed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rs, err := st.db.ListByState(store.Consumed, 0)
+	rs, err := st.db.Find(store.Query{Index: store.ByState, State: store.Consumed})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -295,7 +295,7 @@ func TestRunBacksOffWhileOffline(t *testing.T) {
 	if err != nil || !rep.Offline {
 		t.Fatalf("drain during the outage: %+v %v", rep, err)
 	}
-	if due, err := st.db.Due(st.clk.Now(), 0); err != nil || len(due) != 1 {
+	if due, err := st.db.Find(store.Query{Index: store.Outbox, Until: st.clk.Now()}); err != nil || len(due) != 1 {
 		t.Fatalf("due after the pass: %v %v", due, err)
 	}
 	for failures := 1; failures <= 8; failures++ {

@@ -171,7 +171,7 @@ func (st *storeTill) state(code string) []sync.State {
 	st.t.Helper()
 	var out []sync.State
 	for _, s := range store.AllStates {
-		rs, err := st.db.ListByState(s, 0)
+		rs, err := st.db.Find(store.Query{Index: store.ByState, State: s})
 		if err != nil {
 			st.t.Fatal(err)
 		}
@@ -243,7 +243,7 @@ func TestEngineOnStoreJournal(t *testing.T) {
 			t.Errorf("code %s consumed %d times", c, n)
 		}
 	}
-	conf, _ := st.db.ListByState(store.Conflict, 0)
+	conf, _ := st.db.Find(store.Query{Index: store.ByState, State: store.Conflict})
 	if len(conf) != 1 || conf[0].OfflineAcceptedAt.IsZero() || conf[0].ShiftID == 0 || conf[0].Reason != string(sync.ReasonAlreadyUsed) {
 		t.Fatalf("conflict lost details: %+v", conf)
 	}
@@ -345,7 +345,7 @@ func TestKillAfterReceivedOnStore(t *testing.T) {
 	if err := st.e.Recover(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	rs, err := st.db.ListByState(store.Rejected, 0)
+	rs, err := st.db.Find(store.Query{Index: store.ByState, State: store.Rejected})
 	if err != nil || len(rs) != 1 || rs[0].Code != code || rs[0].Reason != string(sync.ReasonInterrupted) {
 		t.Fatalf("rejected after recovery: %+v %v", rs, err)
 	}
@@ -363,7 +363,7 @@ func TestKillAfterReceivedOnStore(t *testing.T) {
 		t.Fatalf("scan again: %+v %v", out, err)
 	}
 	// The consume intent recorded the query in the same commit.
-	cs, _ := st.db.ListByState(store.Consumed, 0)
+	cs, _ := st.db.Find(store.Query{Index: store.ByState, State: store.Consumed})
 	path = path[:0]
 	for _, h := range cs[0].History {
 		path = append(path, string(h.To))
@@ -511,7 +511,7 @@ func TestUndecryptableScanIsJournaledOnStore(t *testing.T) {
 	if err != nil || out.Kind != sync.Refused {
 		t.Fatalf("an encrypted value WeChat refuses: %+v %v, want refused", out, err)
 	}
-	rs, err := st.db.ListByState(store.Rejected, 0)
+	rs, err := st.db.Find(store.Query{Index: store.ByState, State: store.Rejected})
 	if err != nil {
 		t.Fatal(err)
 	}

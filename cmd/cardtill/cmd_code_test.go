@@ -218,7 +218,7 @@ func TestCodeGetBesideRunningTill(t *testing.T) {
 	if code != exitOK || !strings.Contains(out, "NORMAL") {
 		t.Fatalf("exit %d\n%s%s", code, out, errs)
 	}
-	if n, _ := db.QueueDepth(); n != 0 {
+	if n, _ := db.Count(store.Query{Index: store.Outbox}); n != 0 {
 		t.Fatalf("queue depth %d after a look-up", n)
 	}
 }

@@ -244,7 +244,7 @@ func TestSyncCrash(t *testing.T) {
 	defer db.Close()
 	states := map[string]string{}
 	for _, s := range store.AllStates {
-		rs, err := db.ListByState(s, 0)
+		rs, err := db.Find(store.Query{Index: store.ByState, State: s})
 		if err != nil {
 			t.Fatal(err)
 		}

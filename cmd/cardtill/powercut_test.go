@@ -242,7 +242,7 @@ func (r *pcRig) states(path string) map[string][]store.State {
 	defer db.Close()
 	m := map[string][]store.State{}
 	for _, s := range store.AllStates {
-		rs, err := db.ListByState(s, 0)
+		rs, err := db.Find(store.Query{Index: store.ByState, State: s})
 		if err != nil {
 			r.t.Fatal(err)
 		}
@@ -516,7 +516,7 @@ func (r *pcRig) byID(path string) map[uint64]store.State {
 	defer db.Close()
 	m := map[uint64]store.State{}
 	for _, s := range store.AllStates {
-		rs, err := db.ListByState(s, 0)
+		rs, err := db.Find(store.Query{Index: store.ByState, State: s})
 		if err != nil {
 			r.t.Fatal(err)
 		}

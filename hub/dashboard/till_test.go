@@ -107,7 +107,7 @@ func (tl *realTill) conflict(code string) uint64 {
 		if _, err := tl.e.DrainOnce(context.Background()); err != nil {
 			tl.t.Fatal(err)
 		}
-		if n, _ := tl.db.QueueDepth(); n == 0 {
+		if n, _ := tl.db.Count(store.Query{Index: store.Outbox}); n == 0 {
 			return out.ID
 		}
 	}

@@ -44,36 +44,24 @@ func ReadTillStatus(db *store.DB) (TillStatus, error) {
 	if st.Size, st.Max, err = db.Size(); err != nil {
 		return st, err
 	}
-	if st.Waiting, err = db.QueueDepth(); err != nil {
-		return st, err
-	}
-	for _, s := range []store.State{store.Queued, store.Consuming, store.InDoubt} {
-		// By-state keys run in id order: the first is the oldest.
-		first, err := db.ListByState(s, 1)
-		if err != nil {
-			return st, err
-		}
-		if len(first) == 1 && (st.Oldest.IsZero() || first[0].CreatedAt.Before(st.Oldest)) {
-			st.Oldest = first[0].CreatedAt
-		}
-	}
-	inDoubt, err := db.ListByState(store.InDoubt, 0)
+	n, err := db.Counts(store.Query{Index: store.Outbox}, store.Query{Index: store.ByState, State: store.InDoubt},
+		store.Query{Index: store.ByState, State: store.Conflict})
 	if err != nil {
 		return st, err
 	}
-	st.InDoubt = len(inDoubt)
-	conflicts, err := db.Conflicts()
-	if err != nil {
+	st.Waiting, st.InDoubt, st.Conflicts = n[0], n[1], n[2]
+	if st.Oldest, _, err = db.OldestWaiting(); err != nil {
 		return st, err
 	}
-	st.Conflicts = len(conflicts)
 	if st.ConflictsResolved, err = db.CountResolved(); err != nil {
 		return st, err
 	}
-	if at, ok, err := db.NextDue(); err != nil {
+	next, err := db.Find(store.Query{Index: store.Outbox, Limit: 1}) // the outbox runs by due time
+	if err != nil {
 		return st, err
-	} else if ok {
-		st.NextDue = at
+	}
+	if len(next) == 1 {
+		st.NextDue = next[0].DueAt
 	}
 	return st, nil
 }

@@ -109,7 +109,7 @@ func TestRetentionSchedule(t *testing.T) {
 			t.Fatalf("unfinished redemption %d pruned", id)
 		}
 	}
-	if n, err := db.QueueDepth(); err != nil || n != 2 {
+	if n, err := db.Count(store.Query{Index: store.Outbox}); err != nil || n != 2 {
 		t.Fatalf("queue depth %d %v, want 2 (queued, consuming)", n, err)
 	}
 	after, err := db.ShiftCounters(sh.ID)

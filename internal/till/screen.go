@@ -43,7 +43,7 @@ func JournalBacklog(db *store.DB) func(limit int) (tui.Backlog, error) {
 		var b tui.Backlog
 		titles := map[string]string{}
 		add := func(to *[]sync.Outcome, s store.State) (cut bool, err error) {
-			rs, err := db.LatestByState(s, limit)
+			rs, err := db.Find(store.Query{Index: store.ByState, State: s, Newest: true, Limit: limit})
 			if err != nil {
 				return false, err
 			}
@@ -65,7 +65,7 @@ func JournalBacklog(db *store.DB) func(limit int) (tui.Backlog, error) {
 		if len(b.Waiting) > limit {
 			b.Waiting, cut = b.Waiting[:limit], true
 		}
-		conflicts, err := db.LatestByState(store.Conflict, limit)
+		conflicts, err := db.Find(store.Query{Index: store.ByState, State: store.Conflict, Newest: true, Limit: limit})
 		if err != nil {
 			return tui.Backlog{}, err
 		}
@@ -94,7 +94,7 @@ func JournalBacklog(db *store.DB) func(limit int) (tui.Backlog, error) {
 		if cut {
 			b.WaitingTotal = 0
 			for _, s := range []store.State{store.Queued, store.Consuming, store.InDoubt} {
-				n, err := db.CountState(s)
+				n, err := db.Count(store.Query{Index: store.ByState, State: s})
 				if err != nil {
 					return tui.Backlog{}, err
 				}
@@ -102,13 +102,13 @@ func JournalBacklog(db *store.DB) func(limit int) (tui.Backlog, error) {
 			}
 		}
 		if len(conflicts) == limit {
-			if b.ConflictsTotal, err = db.CountState(store.Conflict); err != nil {
+			if b.ConflictsTotal, err = db.Count(store.Query{Index: store.ByState, State: store.Conflict}); err != nil {
 				return tui.Backlog{}, err
 			}
 		}
 		b.Unseen = max(0, b.ConflictsTotal-seen.Count)
 		n := min(limit, queriedShown)
-		queried, err := db.LatestConsumedByReason(string(sync.ReasonConfirmedByQuery), n)
+		queried, err := db.Find(store.Query{Index: store.ConsumedByReason, Reason: string(sync.ReasonConfirmedByQuery), Newest: true, Limit: n})
 		if err != nil {
 			return tui.Backlog{}, err
 		}
@@ -117,7 +117,7 @@ func JournalBacklog(db *store.DB) func(limit int) (tui.Backlog, error) {
 		}
 		b.QueriedTotal = len(b.Queried)
 		if len(queried) == n {
-			if b.QueriedTotal, err = db.CountConsumedByReason(string(sync.ReasonConfirmedByQuery)); err != nil {
+			if b.QueriedTotal, err = db.Count(store.Query{Index: store.ConsumedByReason, Reason: string(sync.ReasonConfirmedByQuery)}); err != nil {
 				return tui.Backlog{}, err
 			}
 		}
@@ -157,7 +157,7 @@ func conflictsSeenMark(db *store.DB) (conflictsSeen, error) {
 func AckConflicts(db *store.DB, now func() time.Time) func() error {
 	return func() error {
 		at := now() // before the count: a conflict between the two is still new by time
-		n, err := db.CountState(store.Conflict)
+		n, err := db.Count(store.Query{Index: store.ByState, State: store.Conflict})
 		if err != nil {
 			return err
 		}
