@@ -23,6 +23,25 @@ func writeFile(t *testing.T, name, content string) string {
 
 func noEnv(string) string { return "" }
 
+// shortLockWait sets [store] lock_timeout in the config at path to 200ms,
+// for a test that opens a file another holds on purpose: the wait passes
+// there, but how long it is is not what the test is about (2s by default).
+func shortLockWait(t *testing.T, path string) {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := "\n" + string(b) // the table may open the file
+	if !strings.Contains(s, "\n[store]\n") {
+		t.Fatalf("%s has no [store] table", path)
+	}
+	s = strings.Replace(s, "\n[store]\n", "\n[store]\nlock_timeout = \"200ms\"\n", 1)[1:]
+	if err := os.WriteFile(path, []byte(s), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestConfigShowRedactsSecrets(t *testing.T) {
 	t.Parallel()
 	const tok = "static-token-never-printed"

@@ -171,6 +171,7 @@ func runCmd(t *testing.T, args ...string) (code int, stdout, stderr string) {
 func TestHubTerminalCommands(t *testing.T) {
 	t.Parallel()
 	cfg, store := hubConfig(t)
+	shortLockWait(t, cfg) // remove waits for the lock held below
 	code, out, errOut := runCmd(t, "--config", cfg, "hub", "terminal", "add", "till-1")
 	if code != 0 {
 		t.Fatalf("add: %d %s", code, errOut)

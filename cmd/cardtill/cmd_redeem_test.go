@@ -164,10 +164,7 @@ func TestSyncCrash(t *testing.T) {
 	if s := os.Getenv("CARDTILL_CRASH_CODES"); s != "" {
 		n, _ = strconv.Atoi(s)
 	}
-	bin := filepath.Join(t.TempDir(), "cardtill")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := cardtillBinary(t)
 	srv, cfg, dbPath := fakeTill(t)
 	db, err := store.Open(dbPath, store.Options{Terminal: "till-2", Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
@@ -228,8 +225,7 @@ func TestSyncCrash(t *testing.T) {
 			} else {
 				// Items left in doubt within their quiet period: run again
 				// once it is over.
-				wait := time.NewTimer(600 * time.Millisecond)
-				<-wait.C
+				untilDue(t, dbPath, deadline)
 			}
 		case <-timer.C:
 			_ = cmd.Process.Signal(syscall.SIGKILL)

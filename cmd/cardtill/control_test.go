@@ -239,6 +239,7 @@ func TestBackupStaleSocket(t *testing.T) {
 func TestBackupHolderNotAnswering(t *testing.T) {
 	t.Parallel()
 	srv, cfg, dbPath := fakeTill(t)
+	shortLockWait(t, cfg) // db backup waits for the till's lock
 	srv.AddCard(wechattest.Card{CardID: "pCard", Title: "¥20 off"})
 	sock := control.SocketPath(dbPath)
 	if err := os.WriteFile(sock, []byte("in the way"), 0o600); err != nil {
