@@ -307,6 +307,7 @@ func code(i int) string { return fmt.Sprintf("8000%08d", i) }
 // up: everything arrives, oldest first, and is stored once, even with the
 // answer to one batch lost on the way (the till sends it again).
 func TestTillOfflineForADayCatchesUpInOrder(t *testing.T) {
+	t.Parallel()
 	h, key := startHub(t)
 	tl := newTill(t, h, key)
 	for i := range 30 {
@@ -430,6 +431,7 @@ func TestTillOfflineForADayCatchesUpInOrder(t *testing.T) {
 // logs it once, however many exchanges fail, keeps every report, and sends
 // them once the hub is upgraded. A revoked key likewise.
 func TestRefusedReportsWaitAndAreLoggedOnce(t *testing.T) {
+	t.Parallel()
 	h, key := startHub(t)
 	tl := newTill(t, h, key)
 	tl.wx.AddCode(wechattest.Code{Code: code(1), CardID: "pCard"})
@@ -485,6 +487,7 @@ func TestRefusedReportsWaitAndAreLoggedOnce(t *testing.T) {
 // clock (no sleeping) and when kicked; a hub that hangs does not hold a scan: the scan is
 // answered while the reporter's request hangs.
 func TestRunOnTheClockAndAHangingHubNeverDelaysAScan(t *testing.T) {
+	t.Parallel()
 	h, key := startHub(t)
 	tl := newTillInterval(t, h, key, 30*time.Second)
 	tl.clk.started = make(chan time.Duration)
@@ -547,6 +550,7 @@ func TestRunOnTheClockAndAHangingHubNeverDelaysAScan(t *testing.T) {
 // next exchange, and the hub hears in the same exchange that the till has
 // it.
 func TestResolutionAtHQReachesTheTill(t *testing.T) {
+	t.Parallel()
 	h, key := startHub(t)
 	tl := newTill(t, h, key)
 	tl.wx.AddCode(wechattest.Code{Code: code(1), CardID: "pCard"})
@@ -588,6 +592,7 @@ func errorsIs(err, target error) bool     { return errors.Is(err, target) }
 // but the heartbeat still goes alone, saying how many wait; a text longer
 // than the hub takes (a long cashier's name) is clipped, not refused.
 func TestRefusedReportStillLetsTheHeartbeatThrough(t *testing.T) {
+	t.Parallel()
 	h, key := startHub(t)
 	tl := newTill(t, h, key)
 	long := strings.Repeat("王", hub.MaxFleetText+20)

@@ -13,6 +13,7 @@ var cheap = Params{Memory: 64, Time: 1, Threads: 1}
 // one PIN differ (salt), the string carries the parameters, and never the
 // PIN.
 func TestHashVerify(t *testing.T) {
+	t.Parallel()
 	h, err := HashWith("4821", cheap)
 	if err != nil {
 		t.Fatal(err)
@@ -33,6 +34,7 @@ func TestHashVerify(t *testing.T) {
 
 // TestDefaultHash: Hash uses the default parameters and verifies.
 func TestDefaultHash(t *testing.T) {
+	t.Parallel()
 	h, err := Hash("123456")
 	if err != nil {
 		t.Fatal(err)
@@ -49,6 +51,7 @@ func TestDefaultHash(t *testing.T) {
 // Hash; a string that is not an argon2id hash (or has absurd parameters)
 // by Parse, with an error that does not quote it.
 func TestBadPINsAndHashes(t *testing.T) {
+	t.Parallel()
 	for _, p := range []string{"", "123", "1234567890123", "12a4", "１２３４", "12 34"} {
 		if _, err := HashWith(p, cheap); !errors.Is(err, ErrFormat) {
 			t.Errorf("Hash(%q): %v", p, err)
@@ -78,6 +81,7 @@ func TestBadPINsAndHashes(t *testing.T) {
 // even the right PIN is not checked; the pause doubles with each wrong PIN
 // after it; the right PIN after a pause ends the series.
 func TestGuardPauses(t *testing.T) {
+	t.Parallel()
 	h, _ := HashWith("4821", cheap)
 	now := time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC)
 	g, err := NewGuard(h, func() time.Time { return now })

@@ -23,6 +23,7 @@ const receipt = "            交班报表\n================================\n班
 // of a pty, are ESC @, FS &, the receipt in GB18030, a feed and a cut,
 // exactly as the golden file has them.
 func TestPrintOnAPty(t *testing.T) {
+	t.Parallel()
 	if runtime.GOOS == "windows" {
 		t.Skip("no ptys on Windows")
 	}
@@ -86,6 +87,7 @@ func TestPrintOnAPty(t *testing.T) {
 
 // Control characters in the text never reach the printer as commands.
 func TestEncodeDropsControls(t *testing.T) {
+	t.Parallel()
 	b, err := Encode("a\x1b@b\x1dVc\r\nd")
 	if err != nil {
 		t.Fatal(err)
@@ -100,6 +102,7 @@ func TestEncodeDropsControls(t *testing.T) {
 // time and never holds the caller; while one write is stuck, another
 // print says so at once.
 func TestMissingAndStalledPrinter(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	p := New(Options{Port: filepath.Join(dir, "lp0"), Timeout: time.Second})
 	if err := p.Print(context.Background(), receipt); !errors.Is(err, ErrMissing) {

@@ -80,6 +80,7 @@ func nonzero(m map[string]int) map[string]int {
 // the real journal: consumed online, accepted offline then consumed,
 // conflict, refused, pending at close and settled after close.
 func TestBuildEveryOutcomeAcrossMidnight(t *testing.T) {
+	t.Parallel()
 	loc := shanghai(t)
 	c := &clock{t: time.Date(2026, 11, 22, 23, 30, 0, 0, loc)}
 	path := filepath.Join(t.TempDir(), "journal.db")
@@ -216,6 +217,7 @@ func TestBuildEveryOutcomeAcrossMidnight(t *testing.T) {
 }
 
 func TestBuildUnknownShift(t *testing.T) {
+	t.Parallel()
 	c := &clock{t: time.Now()}
 	db := openDB(t, filepath.Join(t.TempDir(), "j.db"), c)
 	defer db.Close()
@@ -239,6 +241,7 @@ func byQuery(t testing.TB, db *store.DB, id uint64) {
 // a query after it (counted apart, listed with after_close); plain
 // consumes are not listed; a shift without any lists none.
 func TestBuildConfirmedByQuery(t *testing.T) {
+	t.Parallel()
 	loc := shanghai(t)
 	c := &clock{t: time.Date(2026, 11, 24, 10, 0, 0, 0, loc)}
 	db := openDB(t, filepath.Join(t.TempDir(), "journal.db"), c)
@@ -299,6 +302,7 @@ func TestBuildConfirmedByQuery(t *testing.T) {
 // and is in the Z report after the close (text, JSON and CSV), with the
 // offline acceptances it allowed; another shift's report has none.
 func TestBuildShowsOfflineOverrides(t *testing.T) {
+	t.Parallel()
 	loc := time.FixedZone("CST", 8*3600)
 	c := &clock{t: time.Date(2026, 12, 2, 14, 0, 0, 0, loc)}
 	path := filepath.Join(t.TempDir(), "j.db")

@@ -69,6 +69,7 @@ func crashChild(path string) {
 // several times; after each kill, every shift's counters (and so its
 // report) equal a recount from its records, and the file passes check.
 func TestCountersEqualRecountAfterCrash(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("crash test spawns child processes")
 	}

@@ -107,6 +107,7 @@ func golden(t *testing.T, name, got string) {
 }
 
 func TestTextGolden(t *testing.T) {
+	t.Parallel()
 	r := sample(t)
 	x := r
 	x.Kind, x.ClosedAt = KindX, nil
@@ -127,6 +128,7 @@ func TestTextGolden(t *testing.T) {
 }
 
 func TestZReportShowsPendingAndSettled(t *testing.T) {
+	t.Parallel()
 	r := sample(t)
 	if r.Kind != KindZ || r.PendingAtClose != 2 {
 		t.Fatalf("kind %s pending at close %d, want Z and 2", r.Kind, r.PendingAtClose)
@@ -153,6 +155,7 @@ func TestZReportShowsPendingAndSettled(t *testing.T) {
 }
 
 func TestSpanningMidnightHours(t *testing.T) {
+	t.Parallel()
 	r := sample(t)
 	var got []string
 	for _, h := range r.ByHour {
@@ -165,6 +168,7 @@ func TestSpanningMidnightHours(t *testing.T) {
 }
 
 func TestJSONRoundTrip(t *testing.T) {
+	t.Parallel()
 	r := sample(t)
 	var buf bytes.Buffer
 	if err := JSON(&buf, r); err != nil {
@@ -200,6 +204,7 @@ func TestJSONRoundTrip(t *testing.T) {
 }
 
 func TestCSV(t *testing.T) {
+	t.Parallel()
 	var buf bytes.Buffer
 	if err := CSV(&buf, sample(t)); err != nil {
 		t.Fatal(err)
@@ -239,6 +244,7 @@ func TestCSV(t *testing.T) {
 }
 
 func TestBarsWidth(t *testing.T) {
+	t.Parallel()
 	r := sample(t)
 	for _, w := range []int{8, 12, 20, 40} {
 		out := Bars(r, w)
@@ -261,6 +267,7 @@ func TestBarsWidth(t *testing.T) {
 // The Chinese renderings have no English: every Latin letter left is in
 // a code, card_id, title or name (data, not words).
 func TestChineseHasNoEnglish(t *testing.T) {
+	t.Parallel()
 	r := sample(t)
 	x := r
 	x.Kind, x.ClosedAt = KindX, nil
@@ -292,6 +299,7 @@ func TestChineseHasNoEnglish(t *testing.T) {
 
 // A conflict slip fits its width, in words, with no English in Chinese.
 func TestConflictSlip(t *testing.T) {
+	t.Parallel()
 	r := sample(t)
 	for _, lang := range []string{"en", "zh"} {
 		for _, w := range []int{32, 48} {

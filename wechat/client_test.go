@@ -93,6 +93,7 @@ func wantUnknown(t *testing.T, err error) {
 }
 
 func TestGetCodeEveryStatus(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	cases := []struct {
@@ -157,6 +158,7 @@ func TestGetCodeEveryStatus(t *testing.T) {
 }
 
 func TestConsume(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	res, err := e.c.Consume(ctx, "", wechattest.DemoNormal)
@@ -193,6 +195,7 @@ func TestConsume(t *testing.T) {
 }
 
 func TestDecrypt(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	enc := e.srv.Encrypt(wechattest.DemoEncrypted)
 	code, err := e.c.Decrypt(context.Background(), enc)
@@ -206,6 +209,7 @@ func TestDecrypt(t *testing.T) {
 }
 
 func TestGetCard(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	card, err := e.c.GetCard(context.Background(), wechattest.DemoCardDrink)
 	if err != nil {
@@ -223,6 +227,7 @@ func TestGetCard(t *testing.T) {
 }
 
 func TestFaults(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	cases := []struct {
 		name    string
@@ -262,6 +267,7 @@ func TestFaults(t *testing.T) {
 }
 
 func TestNonJSONAndTimeout(t *testing.T) {
+	t.Parallel()
 	done := make(chan struct{})
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.Contains(r.URL.Path, "slow") {
@@ -301,6 +307,7 @@ func TestNonJSONAndTimeout(t *testing.T) {
 }
 
 func TestLatencyHonoursContext(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.srv.Inject(wechattest.EndpointGetCode, wechattest.Fault{Latency: time.Minute})
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
@@ -313,6 +320,7 @@ func TestLatencyHonoursContext(t *testing.T) {
 }
 
 func TestOutageAndRedaction(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	if _, err := e.c.GetCode(ctx, "", wechattest.DemoNormal, false); err != nil {
@@ -366,6 +374,7 @@ func TestOutageAndRedaction(t *testing.T) {
 }
 
 func TestTokenRefreshOnExpiry(t *testing.T) {
+	t.Parallel()
 	for _, code := range []int{40001, 40014, 42001} {
 		t.Run(fmt.Sprint(code), func(t *testing.T) {
 			e := newEnv(t)
@@ -390,6 +399,7 @@ func TestTokenRefreshOnExpiry(t *testing.T) {
 }
 
 func TestConcurrentExpiredTokenOneRefresh(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	if _, err := e.c.GetCode(ctx, "", wechattest.DemoNormal, false); err != nil {
@@ -415,6 +425,7 @@ func TestConcurrentExpiredTokenOneRefresh(t *testing.T) {
 }
 
 func TestEarlyRefreshAndColdStart(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	// 64 callers on a cold cache share one fetch.
@@ -449,6 +460,7 @@ func TestEarlyRefreshAndColdStart(t *testing.T) {
 }
 
 func TestTokenSourceErrors(t *testing.T) {
+	t.Parallel()
 	srv := wechattest.New()
 	defer srv.Close()
 	ctx := context.Background()
@@ -480,6 +492,7 @@ func TestTokenSourceErrors(t *testing.T) {
 }
 
 func TestHubTokenSource(t *testing.T) {
+	t.Parallel()
 	var fetches atomic.Int32
 	hub := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/v1/token" || r.Header.Get("Authorization") != "Bearer good-key" {
@@ -518,6 +531,7 @@ func TestHubTokenSource(t *testing.T) {
 }
 
 func TestClassString(t *testing.T) {
+	t.Parallel()
 	for c, want := range map[wechat.Class]string{wechat.ClassToken: "token", wechat.ClassRetryable: "retryable", wechat.ClassRejected: "rejected", wechat.ClassConfig: "config", 0: "Class(0)"} {
 		if c.String() != want {
 			t.Errorf("%d.String() = %q", int(c), c.String())

@@ -17,6 +17,7 @@ import (
 // (401, 403) is not an outage (ErrOutcomeUnknown). The terminal key, even
 // echoed by a proxy, never shows.
 func TestHubErrors(t *testing.T) {
+	t.Parallel()
 	const key = "TERMINAL-KEY-never-printed"
 	cases := []struct {
 		name, ctype, body string
@@ -65,6 +66,7 @@ func TestHubErrors(t *testing.T) {
 
 // TestHubErrorLongBody: a proxy's long page is cut to one short line.
 func TestHubErrorLongBody(t *testing.T) {
+	t.Parallel()
 	hub := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, strings.Repeat("x", 5000), http.StatusBadGateway)
 	}))
@@ -79,6 +81,7 @@ func TestHubErrorLongBody(t *testing.T) {
 // TestHubUnreachable: a hub that does not answer is no HubError but an
 // outage (ErrOutcomeUnknown), without the key.
 func TestHubUnreachable(t *testing.T) {
+	t.Parallel()
 	hub := httptest.NewServer(http.NotFoundHandler())
 	url := hub.URL
 	hub.Close()

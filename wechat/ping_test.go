@@ -15,6 +15,7 @@ import (
 // TestPing: Ping succeeds only when WeChat itself answered and a token can
 // be had, and it never touches a code or a card.
 func TestPing(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx := context.Background()
 	if err := e.c.Ping(ctx); err != nil {
@@ -52,6 +53,7 @@ func TestPing(t *testing.T) {
 // TestPingNotWeChat: an answer that is not WeChat's JSON (a captive portal,
 // a proxy's page) is not WeChat reachable.
 func TestPingNotWeChat(t *testing.T) {
+	t.Parallel()
 	for _, body := range []string{"<html>captive portal</html>", `{"ok":true}`} {
 		ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { fmt.Fprint(w, body) }))
 		c, err := wechat.New(wechat.Options{BaseURL: ts.URL, Tokens: wechat.StaticToken("T0KEN")})
@@ -67,6 +69,7 @@ func TestPingNotWeChat(t *testing.T) {
 // AppSecret is wrong): Ping fails with the token source's error, as the
 // call after it would.
 func TestPingWithoutToken(t *testing.T) {
+	t.Parallel()
 	srv := wechattest.New()
 	defer srv.Close()
 	bad := wechat.NewStableTokenSource(wechat.StableTokenOptions{BaseURL: srv.URL, AppID: srv.AppID, Secret: "wrong-secret"})

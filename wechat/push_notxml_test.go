@@ -8,6 +8,7 @@ import (
 
 // A body with no XML element in it is named for what it is, never quoted.
 func TestNotXMLSaysWhatTheBodyIs(t *testing.T) {
+	t.Parallel()
 	for body, want := range map[string]string{
 		"":                          "empty body",
 		"  \n ":                     "empty body",

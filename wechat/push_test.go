@@ -50,6 +50,7 @@ func vectors(t *testing.T) []cryptoVector {
 }
 
 func TestPublishedVector(t *testing.T) {
+	t.Parallel()
 	for _, v := range vectors(t) {
 		if got := wechat.Signature(v.Token, v.Timestamp, v.Nonce, v.Encrypt); got != v.MsgSignature {
 			t.Errorf("msg_signature = %s, want %s", got, v.MsgSignature)
@@ -150,6 +151,7 @@ func checkEvent(t *testing.T, raw []byte, got, want wechat.Event) {
 }
 
 func TestParseEventSeed(t *testing.T) {
+	t.Parallel()
 	if len(seedEvents) != 13 {
 		t.Fatalf("%d seed events, want all 13", len(seedEvents))
 	}
@@ -166,6 +168,7 @@ func TestParseEventSeed(t *testing.T) {
 }
 
 func TestParseEventKeepsUnknown(t *testing.T) {
+	t.Parallel()
 	raw := []byte(`<xml><ToUserName>a</ToUserName><FromUserName>o1</FromUserName><CreateTime>5</CreateTime><MsgType>event</MsgType>` +
 		`<Event>user_get_card</Event><CardId>c</CardId><UserCardCode>123</UserCardCode><IsGiveByFriend>yes</IsGiveByFriend>` +
 		`<UnionId><![CDATA[u-1]]></UnionId><Nested><A>1</A><B>2</B></Nested><CardId>second</CardId></xml>`)
@@ -191,6 +194,7 @@ func TestParseEventKeepsUnknown(t *testing.T) {
 }
 
 func TestParseEventMalformed(t *testing.T) {
+	t.Parallel()
 	for name, raw := range map[string]string{
 		"empty":           ``,
 		"not xml":         `hello`,
@@ -209,6 +213,7 @@ func TestParseEventMalformed(t *testing.T) {
 }
 
 func TestDedupKey(t *testing.T) {
+	t.Parallel()
 	a := wechat.Header{FromUserName: "o", CreateTime: 1, Event: "user_get_card", CardID: "c", UserCardCode: "1"}
 	b := a
 	b.UserCardCode = "2" // batch-added codes share user and time
@@ -265,6 +270,7 @@ func sealed(t testing.TB, p *wechat.PushCodec, mode wechat.Mode, msg []byte) *ht
 }
 
 func TestOpenAllModes(t *testing.T) {
+	t.Parallel()
 	recv := newCodec(t, currentConfig())
 	for _, tc := range seedEvents {
 		for _, mode := range []wechat.Mode{wechat.ModePlain, wechat.ModeCompatible, wechat.ModeSafe} {
@@ -284,6 +290,7 @@ func TestOpenAllModes(t *testing.T) {
 }
 
 func TestOpenRotation(t *testing.T) {
+	t.Parallel()
 	recv := newCodec(t, currentConfig())
 	raw := seedEvent(t, "user_del_card")
 	cases := []struct {
@@ -405,6 +412,7 @@ func badRequests(t testing.TB) []struct {
 }
 
 func TestOpenBadRequests(t *testing.T) {
+	t.Parallel()
 	recv := newCodec(t, currentConfig())
 	for _, tc := range badRequests(t) {
 		t.Run(tc.Name, func(t *testing.T) {
@@ -431,6 +439,7 @@ func TestOpenBadRequests(t *testing.T) {
 }
 
 func TestCompatibleUsesCiphertext(t *testing.T) {
+	t.Parallel()
 	p := newCodec(t, currentConfig())
 	q, body, err := p.Seal(wechat.ModeCompatible, seedEvent(t, "user_consume_card"))
 	if err != nil {
@@ -447,6 +456,7 @@ func TestCompatibleUsesCiphertext(t *testing.T) {
 }
 
 func TestRequireEncryption(t *testing.T) {
+	t.Parallel()
 	c := currentConfig()
 	c.RequireEncryption = true
 	p := newCodec(t, c)
@@ -460,6 +470,7 @@ func TestRequireEncryption(t *testing.T) {
 }
 
 func TestNewPushCodecErrors(t *testing.T) {
+	t.Parallel()
 	for name, c := range map[string]wechat.PushConfig{
 		"no token":            {EncodingAESKey: testKey, AppID: testAppID},
 		"short key":           {Token: testToken, EncodingAESKey: testKey[:42], AppID: testAppID},
@@ -481,6 +492,7 @@ func TestNewPushCodecErrors(t *testing.T) {
 }
 
 func TestVerifyURL(t *testing.T) {
+	t.Parallel()
 	p := newCodec(t, currentConfig())
 	ts := strconv.FormatInt(testNow.Unix(), 10)
 	good := url.Values{"timestamp": {ts}, "nonce": {"n1"}, "echostr": {"7135931234"}, "signature": {wechat.Signature(testToken, ts, "n1")}}
@@ -499,6 +511,7 @@ func TestVerifyURL(t *testing.T) {
 }
 
 func TestHandler(t *testing.T) {
+	t.Parallel()
 	var logs bytes.Buffer
 	logger := slog.New(slog.NewTextHandler(&logs, nil))
 	p := newCodec(t, currentConfig())

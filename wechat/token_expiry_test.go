@@ -17,6 +17,7 @@ import (
 // the token is cached, keeps the old token and its expiry when an early
 // refresh fails, and reports no expiry with an error.
 func TestTokenExpiry(t *testing.T) {
+	t.Parallel()
 	clock := &fakeClock{t: time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)}
 	srv := wechattest.New(wechattest.WithClock(clock.Now))
 	defer srv.Close()
@@ -58,6 +59,7 @@ func TestTokenExpiry(t *testing.T) {
 
 // TestHubTokenExpiry: the hub source's expiry is the hub's expires_in.
 func TestHubTokenExpiry(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
 	hub := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write([]byte(`{"access_token":"HUBTOKEN","expires_in":600}`))
@@ -75,6 +77,7 @@ func TestHubTokenExpiry(t *testing.T) {
 // service then costs no scan its deadline. (Before: the caller waited for
 // the refresh, and a cashier's 4 s went on it.)
 func TestEarlyRefreshDoesNotHoldTheCaller(t *testing.T) {
+	t.Parallel()
 	clock := &fakeClock{t: time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)}
 	srv := wechattest.New(wechattest.WithClock(clock.Now))
 	defer srv.Close()

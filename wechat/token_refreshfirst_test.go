@@ -61,6 +61,7 @@ const inRefreshWindow = 2*time.Hour - 2*time.Minute
 // returns the current token at once while the refresh runs beside it.
 // Ignoring RefreshFirst makes the first subtest get TOK-1.
 func TestRefreshFirst(t *testing.T) {
+	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 

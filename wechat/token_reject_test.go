@@ -15,6 +15,7 @@ import (
 // (Invalidate), the next request to the hub carries its hash, once; a
 // stale Invalidate and ordinary refreshes carry nothing.
 func TestHubSourceNamesRejectedToken(t *testing.T) {
+	t.Parallel()
 	var mu stdsync.Mutex
 	var seen []string // the header of each request
 	n := 0

@@ -113,6 +113,7 @@ func TestStoreOpenOfAFolder(t *testing.T) {
 // terminal key names the command that issues one; the customer's refusal
 // names nothing.
 func TestForRefusal(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		o          sync.Outcome
 		keyRefused bool

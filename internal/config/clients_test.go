@@ -16,6 +16,7 @@ import (
 // TestNewWeChatClient builds the client from each token_source and makes a
 // real call against the fake WeChat (or a hub on loopback).
 func TestNewWeChatClient(t *testing.T) {
+	t.Parallel()
 	srv := wechattest.New()
 	t.Cleanup(srv.Close)
 	srv.LoadDemo()
@@ -72,6 +73,7 @@ func TestNewWeChatClient(t *testing.T) {
 // TestNewTokenSourceConfigErrors: a missing piece is a Error naming
 // the key, never a secret.
 func TestNewTokenSourceConfigErrors(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	cases := []struct {
 		name, key string

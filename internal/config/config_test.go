@@ -24,6 +24,7 @@ func envMap(m map[string]string) func(string) string {
 }
 
 func TestConfigErrorsNameKeyAndLine(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name    string
 		content string
@@ -84,6 +85,7 @@ func TestConfigErrorsNameKeyAndLine(t *testing.T) {
 }
 
 func TestConfigMissingFileSaysWhatToDo(t *testing.T) {
+	t.Parallel()
 	p := filepath.Join(t.TempDir(), "nope.toml")
 	_, err := Load(p, noEnv)
 	if err == nil || !strings.Contains(err.Error(), "cardtill config example > "+p) {
@@ -92,6 +94,7 @@ func TestConfigMissingFileSaysWhatToDo(t *testing.T) {
 }
 
 func TestEnvironmentOverrides(t *testing.T) {
+	t.Parallel()
 	p := writeFile(t, "config.toml", "[offline]\nmode = \"accept\"\n")
 	cfg, err := Load(p, envMap(map[string]string{
 		"CARDTILL_OFFLINE_MODE":          "refuse",
@@ -114,6 +117,7 @@ func TestEnvironmentOverrides(t *testing.T) {
 }
 
 func TestSecrets(t *testing.T) {
+	t.Parallel()
 	const secret = "s3cr3t-app-secret-value"
 	dir := t.TempDir()
 	good := filepath.Join(dir, "secret")

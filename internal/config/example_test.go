@@ -34,6 +34,7 @@ var commentedKey = regexp.MustCompile(`(?m)^#([a-z_]+ = )`)
 // exactly the defaults, key for key; so are its commented-out path keys
 // (their Linux values) once uncommented.
 func TestExampleConfigIsTheDefaults(t *testing.T) {
+	t.Parallel()
 	texts := map[string]string{"as shipped": Example}
 	if runtime.GOOS != "windows" {
 		texts["commented keys set"] = commentedKey.ReplaceAllString(Example, "$1")
@@ -67,6 +68,7 @@ func TestExampleConfigIsTheDefaults(t *testing.T) {
 // every key is in the example, in its section, with a comment (on its line,
 // or above it in its block of keys).
 func TestExampleConfigNamesAndExplainsEveryKey(t *testing.T) {
+	t.Parallel()
 	lines := strings.Split(Example, "\n")
 	found := map[string]int{}
 	sec := ""

@@ -8,6 +8,7 @@ import (
 )
 
 func TestConfigTrustedProxies(t *testing.T) {
+	t.Parallel()
 	p := writeFile(t, "config.toml", "[hub]\ntrusted_proxies = [\"10.0.0.0/8\", \"127.0.0.1\", \"2001:db8::/32\", \"::1\", \"192.168.1.7/24\"]\n")
 	cfg, err := Load(p, noEnv)
 	if err != nil {
@@ -43,6 +44,7 @@ func TestConfigTrustedProxies(t *testing.T) {
 }
 
 func TestConfigTrustedProxiesErrors(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct{ name, content, want string }{
 		{"bad CIDR", "[hub]\nlisten = \":8443\"\ntrusted_proxies = [\"10.0.0.0/33\"]\n", "not a CIDR range"},
 		{"bad address", "[hub]\n\ntrusted_proxies = [\"127.0.0.1\", \"10.0.0.300\"]\n", "not an IP address or CIDR range"},

@@ -23,6 +23,7 @@ var _ interface {
 } = (*asciiFile)(nil)
 
 func TestASCIIGlyphsKeepWidth(t *testing.T) {
+	t.Parallel()
 	for r, s := range asciiGlyphs {
 		for _, c := range s {
 			if c >= utf8.RuneSelf {
@@ -36,6 +37,7 @@ func TestASCIIGlyphsKeepWidth(t *testing.T) {
 }
 
 func TestAsciiFor(t *testing.T) {
+	t.Parallel()
 	for _, r := range []rune{'a', '1', '中', '券', '¥', 'é', 'Ж', 'α', '，', '（'} {
 		if s, ok := asciiFor(r); ok {
 			t.Errorf("asciiFor(%q) = %q: letters, digits, wide and narrow characters stay", r, s)
@@ -72,6 +74,7 @@ func throughASCII(s string) string {
 // The till screen's parts, rendered as lipgloss renders them, keep every
 // line's width and lose every ambiguous glyph.
 func TestASCIIWriterKeepsLayout(t *testing.T) {
+	t.Parallel()
 	tx := tui.Catalogue("zh")
 	panel := lipgloss.NewStyle().Border(lipgloss.RoundedBorder()).Padding(0, 2).Width(60).
 		Render("✔  " + tx.Ready + "\n" + "满20减5券  ·  券码 1102 0120 1246 … “重复扫码”")
@@ -98,6 +101,7 @@ func TestASCIIWriterKeepsLayout(t *testing.T) {
 // Every text of both catalogues comes through without an ambiguous glyph
 // and with its width: a glyph added to the screen later is caught here.
 func TestASCIIWriterCatalogues(t *testing.T) {
+	t.Parallel()
 	for _, lang := range []string{"zh", "en"} {
 		var walk func(v reflect.Value, path string)
 		walk = func(v reflect.Value, path string) {
@@ -132,6 +136,7 @@ func TestASCIIWriterCatalogues(t *testing.T) {
 // A character cut between two writes (bubbletea writes frames in pieces)
 // comes out whole.
 func TestASCIIWriterSplitWrites(t *testing.T) {
+	t.Parallel()
 	in := "\x1b[1m✔ 已核销\x1b[0m ─── 券码 … ok\n"
 	want := throughASCII(in)
 	for cut := 0; cut <= len(in); cut++ {
@@ -160,6 +165,7 @@ func TestASCIIWriterSplitWrites(t *testing.T) {
 }
 
 func TestChooseGlyphs(t *testing.T) {
+	t.Parallel()
 	env := func(v string) func(string) string {
 		return func(k string) string {
 			if k == "CARDTILL_GLYPHS" {
@@ -188,6 +194,7 @@ func TestChooseGlyphs(t *testing.T) {
 }
 
 func TestSetupConsoleASCII(t *testing.T) {
+	t.Parallel()
 	f, err := os.CreateTemp(t.TempDir(), "out")
 	if err != nil {
 		t.Fatal(err)
@@ -217,6 +224,7 @@ func TestSetupConsoleASCII(t *testing.T) {
 }
 
 func TestPlanSize(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		win, buf, largest [2]int
 		want              sizePlan
@@ -238,6 +246,7 @@ func TestPlanSize(t *testing.T) {
 }
 
 func TestChooseFont(t *testing.T) {
+	t.Parallel()
 	for face, want := range map[string]string{
 		"Consolas": "NSimSun", "Lucida Console": "NSimSun", "Terminal": "NSimSun", "": "NSimSun",
 		"NSimSun": "", "新宋体": "", "simsun": "", "MS Gothic": "",
@@ -250,6 +259,7 @@ func TestChooseFont(t *testing.T) {
 
 // io.Copy and friends must not find a way around the fallback.
 func TestASCIIFileCopy(t *testing.T) {
+	t.Parallel()
 	f, err := os.CreateTemp(t.TempDir(), "out")
 	if err != nil {
 		t.Fatal(err)

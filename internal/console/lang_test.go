@@ -6,6 +6,7 @@ import (
 )
 
 func TestLangFromLANGID(t *testing.T) {
+	t.Parallel()
 	for id, want := range map[uint16]string{
 		0x0804: "zh", // zh-CN
 		0x0404: "zh", // zh-TW
@@ -26,6 +27,7 @@ func TestLangFromLANGID(t *testing.T) {
 }
 
 func TestResolveLang(t *testing.T) {
+	t.Parallel()
 	env := func(kv ...string) func(string) string {
 		m := map[string]string{}
 		for i := 0; i+1 < len(kv); i += 2 {

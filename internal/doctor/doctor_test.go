@@ -42,6 +42,7 @@ func dateServer(t *testing.T, offset time.Duration, status int) *httptest.Server
 }
 
 func TestCheckClock(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
 	at := func(skew, rtt time.Duration) []dated {
 		return []dated{{from: "wechat", sent: now, recv: now.Add(rtt), date: now.Add(rtt / 2).Add(-skew).Format(http.TimeFormat)}}
@@ -75,6 +76,7 @@ func TestCheckClock(t *testing.T) {
 }
 
 func TestCheckReachFeedsClock(t *testing.T) {
+	t.Parallel()
 	srv := dateServer(t, -2*time.Hour, http.StatusOK)
 	cfg := config.Default()
 	d := doctorFor(cfg)
@@ -123,6 +125,7 @@ func journalWith(t *testing.T, rs ...store.Redemption) string {
 }
 
 func TestCheckJournal(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name   string
 		path   func(t *testing.T) string
@@ -171,6 +174,7 @@ func TestCheckJournal(t *testing.T) {
 // With the till's control socket doctor reads the queue through it; a
 // holder that does not answer leaves the queue unchecked, said plainly.
 func TestCheckJournalHeldByRunningTill(t *testing.T) {
+	t.Parallel()
 	old := time.Now().Add(-2 * time.Hour)
 	p := journalWith(t,
 		store.Redemption{Code: "200000000001", State: store.Queued, CreatedAt: old, DueAt: time.Now().Add(time.Minute)},
@@ -224,6 +228,7 @@ func TestCheckJournalHeldByRunningTill(t *testing.T) {
 }
 
 func TestCheckQueue(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2026, 11, 26, 12, 0, 0, 0, time.Local)
 	cfg := config.Default()
 	d := doctorFor(cfg)
@@ -268,6 +273,7 @@ func TestCheckQueue(t *testing.T) {
 // TestJournalFullness: the warning comes at 80% of store.max_size_mb, well
 // before offline acceptance stops at 100%.
 func TestJournalFullness(t *testing.T) {
+	t.Parallel()
 	cfg := config.Default()
 	cfg.Store.MaxSizeMB = 100
 	d := doctorFor(cfg)
@@ -298,6 +304,7 @@ func TestJournalFullness(t *testing.T) {
 }
 
 func TestCheckScanner(t *testing.T) {
+	t.Parallel()
 	m, s, err := pty.Open()
 	if err != nil {
 		t.Skipf("no pty: %v", err)
@@ -347,6 +354,7 @@ func TestCheckScanner(t *testing.T) {
 type tokenFunc func(context.Context) (string, time.Time, error)
 
 func TestCheckTokenFromHub(t *testing.T) {
+	t.Parallel()
 	const accessToken = "ACCESS-TOKEN-must-not-print"
 	st, err := hub.OpenStore(filepath.Join(t.TempDir(), "hub.db"), hub.StoreOptions{})
 	if err != nil {
@@ -409,6 +417,7 @@ func TestCheckTokenFromHub(t *testing.T) {
 }
 
 func TestCheckStableToken(t *testing.T) {
+	t.Parallel()
 	const appSecret = "APPSECRET-must-not-print"
 	const accessToken = "ACCESS-TOKEN-must-not-print"
 	var forced []bool
@@ -464,6 +473,7 @@ func TestCheckStableToken(t *testing.T) {
 }
 
 func TestCheckLog(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	existing := writeFile(t, "cardtill.log", "old line\n")
 	cases := []struct {
@@ -495,6 +505,7 @@ func TestCheckLog(t *testing.T) {
 }
 
 func TestCheckConfigWarnsOnReadableSecret(t *testing.T) {
+	t.Parallel()
 	p := writeFile(t, "config.toml", "[wechat]\ntoken_source = \"static\"\nstatic_token = \"x\"\n[terminal]\nid = \"t\"\n")
 	cfg, err := config.Load(p, noEnv)
 	if err != nil {

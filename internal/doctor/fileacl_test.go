@@ -3,6 +3,7 @@ package doctor
 import "testing"
 
 func TestGrantsBroadRead(t *testing.T) {
+	t.Parallel()
 	const (
 		allow, deny = 0x00, 0x01
 		write       = 0x00000002 // FILE_WRITE_DATA

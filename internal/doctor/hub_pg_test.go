@@ -14,6 +14,7 @@ import (
 // migrates), writable; a bad URL or a closed port says what to do, never
 // the password.
 func TestDoctorHubDatabase(t *testing.T) {
+	t.Parallel()
 	dbURL := pgtest.URL(t)
 	cfg := config.Default()
 	cfg.Hub.DatabaseURL = dbURL

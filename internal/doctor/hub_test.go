@@ -48,6 +48,7 @@ func writeCert(t *testing.T, notBefore, notAfter time.Time) (cert, key string) {
 }
 
 func TestCheckTLS(t *testing.T) {
+	t.Parallel()
 	now := time.Now()
 	day := 24 * time.Hour
 	cases := []struct {
@@ -81,6 +82,7 @@ func TestCheckTLS(t *testing.T) {
 }
 
 func TestCheckListen(t *testing.T) {
+	t.Parallel()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

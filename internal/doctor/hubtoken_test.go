@@ -31,6 +31,7 @@ func answering(t *testing.T, status int, body string) string {
 // typed *wechat.HubError (status and code), and says what a store's IT
 // person must do, never printing the terminal key or a token.
 func TestDoctorHubTokenAnswers(t *testing.T) {
+	t.Parallel()
 	const accessToken = "ACCESS-TOKEN-must-not-print"
 	const terminal = "store7-till2"
 	fresh := tokenFunc(func(context.Context) (string, time.Time, error) { return accessToken, time.Now().Add(time.Hour), nil })

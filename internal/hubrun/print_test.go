@@ -11,6 +11,7 @@ import (
 )
 
 func TestParseSinceAndDay(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2026, 11, 22, 15, 0, 0, 0, time.Local)
 	for _, c := range []struct {
 		in   string
@@ -41,6 +42,7 @@ func TestParseSinceAndDay(t *testing.T) {
 // says who resolved it at HQ when the till has not heard yet, and
 // writes a note that starts like a formula as text.
 func TestConflictsCSV(t *testing.T) {
+	t.Parallel()
 	at := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
 	cs := []hub.ConflictRecord{{Till: "t1", Unheard: true, ConflictReport: hub.ConflictReport{ID: 7, At: at, Code: "123412341234",
 		CardID: "pX", Cashier: "Li", Reason: "used", Resolution: &hub.FleetResolution{By: "ops", Note: "=refund", At: at, AtHQ: true}}}}

@@ -10,6 +10,7 @@ import (
 )
 
 func TestEncryptCode(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct{ in, want, bad string }{
 		{"  abc+/=  ", "abc+/=", ""},
 		{"abc%2B%2F%3D", "abc+/=", ""},
@@ -31,6 +32,7 @@ func TestEncryptCode(t *testing.T) {
 }
 
 func TestStatusTextAndPrint(t *testing.T) {
+	t.Parallel()
 	future := time.Now().Add(48 * time.Hour)
 	if s := StatusText(wechat.CodeInfo{Status: wechat.StatusNormal, BeginTime: future}); !strings.Contains(s, "not yet") {
 		t.Errorf("a window not begun: %q", s)

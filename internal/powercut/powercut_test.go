@@ -83,6 +83,7 @@ func durable(t *testing.T, p, s string) {
 }
 
 func TestNewFileNeedsFileAndDirSync(t *testing.T) {
+	t.Parallel()
 	f := Mount(t)
 	a, b, c := filepath.Join(f.Dir, "a"), filepath.Join(f.Dir, "b"), filepath.Join(f.Dir, "c")
 	write(t, a, "file synced, folder not", true)
@@ -102,6 +103,7 @@ func TestNewFileNeedsFileAndDirSync(t *testing.T) {
 }
 
 func TestUnsyncedWriteLostSyncedKept(t *testing.T) {
+	t.Parallel()
 	f := Mount(t)
 	p := filepath.Join(f.Dir, "j")
 	durable(t, p, "v1")
@@ -140,6 +142,7 @@ func TestUnsyncedWriteLostSyncedKept(t *testing.T) {
 }
 
 func TestFdatasyncKeeps(t *testing.T) {
+	t.Parallel()
 	f := Mount(t)
 	p := filepath.Join(f.Dir, "j")
 	durable(t, p, "")
@@ -160,6 +163,7 @@ func TestFdatasyncKeeps(t *testing.T) {
 }
 
 func TestRenameNeedsDirSync(t *testing.T) {
+	t.Parallel()
 	f := Mount(t)
 	p, tmp := filepath.Join(f.Dir, "journal.db"), filepath.Join(f.Dir, "journal.db.tmp")
 	durable(t, p, "old")
@@ -182,6 +186,7 @@ func TestRenameNeedsDirSync(t *testing.T) {
 }
 
 func TestRenameAcrossDirs(t *testing.T) {
+	t.Parallel()
 	f := Mount(t)
 	a, b := filepath.Join(f.Dir, "a"), filepath.Join(f.Dir, "b")
 	for _, d := range []string{a, b} {
@@ -201,6 +206,7 @@ func TestRenameAcrossDirs(t *testing.T) {
 }
 
 func TestUnlinkAndRmdirNeedDirSync(t *testing.T) {
+	t.Parallel()
 	f := Mount(t)
 	d := filepath.Join(f.Dir, "d")
 	if err := os.Mkdir(d, 0o700); err != nil {
@@ -229,6 +235,7 @@ func TestUnlinkAndRmdirNeedDirSync(t *testing.T) {
 }
 
 func TestMkdirNeedsParentSync(t *testing.T) {
+	t.Parallel()
 	f := Mount(t)
 	d := filepath.Join(f.Dir, "new")
 	if err := os.Mkdir(d, 0o755); err != nil {
@@ -244,6 +251,7 @@ func TestMkdirNeedsParentSync(t *testing.T) {
 // TestHardLinkPublish is the backup's publish: write a temporary file,
 // sync it, link it to its name, remove the temporary name, sync the folder.
 func TestHardLinkPublish(t *testing.T) {
+	t.Parallel()
 	f := Mount(t)
 	tmp, dst := filepath.Join(f.Dir, ".b.part"), filepath.Join(f.Dir, "b")
 	write(t, tmp, "backup", true)
@@ -262,6 +270,7 @@ func TestHardLinkPublish(t *testing.T) {
 // TestKeepPrefix: with a kept prefix, what survives is the first k
 // unsynced writes, for some k, never a later one without an earlier one.
 func TestKeepPrefix(t *testing.T) {
+	t.Parallel()
 	f := Mount(t)
 	p := filepath.Join(f.Dir, "log")
 	durable(t, p, "")
@@ -307,6 +316,7 @@ func TestKeepPrefix(t *testing.T) {
 // name is durable; a new bbolt file's name is not (bbolt never syncs its
 // folder), which is what the journal must do itself.
 func TestBoltOnMount(t *testing.T) {
+	t.Parallel()
 	f := Mount(t)
 	p := filepath.Join(f.Dir, "x.db")
 	put := func(k string) {
@@ -357,6 +367,7 @@ func TestBoltOnMount(t *testing.T) {
 // TestUnixSocketOnMount: the till's control socket is listened on in a
 // private folder and renamed into place; a client connects by its name.
 func TestUnixSocketOnMount(t *testing.T) {
+	t.Parallel()
 	f := Mount(t)
 	dir, err := os.MkdirTemp(f.Dir, ".ctl-")
 	if err != nil {
@@ -393,6 +404,7 @@ func TestUnixSocketOnMount(t *testing.T) {
 
 // TestNotInBinary: the shipped binary does not contain this package.
 func TestNotInBinary(t *testing.T) {
+	t.Parallel()
 	out, err := exec.Command("go", "list", "-deps", "cardtill/cmd/cardtill").CombinedOutput()
 	if err != nil {
 		t.Fatalf("go list: %v\n%s", err, out)

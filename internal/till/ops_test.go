@@ -33,6 +33,7 @@ type pruned struct {
 // redemptions past retain_days go, at start and at the next tick; queued,
 // in-flight and conflicting ones and the shift's counters stay.
 func TestRetentionSchedule(t *testing.T) {
+	t.Parallel()
 	day0 := time.Date(2026, 1, 10, 12, 0, 0, 0, time.UTC)
 	clk := &testClock{t: day0}
 	db, err := store.Open(filepath.Join(t.TempDir(), "journal.db"), store.Options{Now: clk.Now, Logger: slog.New(slog.DiscardHandler)})
@@ -127,6 +128,7 @@ func TestRetentionSchedule(t *testing.T) {
 // TestJournalGauge: the status carries the journal's fullness against
 // [store] max_size_mb, nearly full from the threshold doctor uses.
 func TestJournalGauge(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "journal.db")
 	db, err := store.Open(path, store.Options{Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
@@ -168,6 +170,7 @@ func TestJournalGauge(t *testing.T) {
 // it pruned refused as used here until used_code_days after its use, and
 // forgets it at the first run past that.
 func TestRetentionForgetsUsedCodes(t *testing.T) {
+	t.Parallel()
 	day0 := time.Date(2026, 1, 10, 12, 0, 0, 0, time.UTC)
 	clk := &testClock{t: day0}
 	db, err := store.Open(filepath.Join(t.TempDir(), "journal.db"), store.Options{Now: clk.Now, Logger: slog.New(slog.DiscardHandler)})

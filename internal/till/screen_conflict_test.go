@@ -13,6 +13,7 @@ import (
 // refusal and what the feed said since in the screen's language, a
 // resolution is kept across a restart, and F3's backlog marks it.
 func TestConflictHooksOnTheJournal(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "journal.db")
 	db, err := store.Open(path, store.Options{Terminal: "till-1"})
 	if err != nil {

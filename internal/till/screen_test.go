@@ -22,6 +22,7 @@ import (
 // states, bounded, with the totals counted when a list is cut; consumed
 // redemptions are not listed; titles come from the card cache.
 func TestJournalBacklog(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "journal.db")
 	conflicts, queued := testkit.SeedJournal(t, path, "till-2", 7, 5)
 	db, err := store.Open(path, store.Options{Terminal: "till-2", LockTimeout: time.Second})
@@ -72,6 +73,7 @@ func TestJournalBacklog(t *testing.T) {
 // conflict is new; after it none; a conflict that comes later is new
 // again, counted and marked, also after a restart of the
 func TestConflictsSeenJournaled(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "journal.db")
 	testkit.SeedJournal(t, path, "till-2", 4, 1)
 	open := func() *store.DB {
@@ -121,6 +123,7 @@ func TestConflictsSeenJournaled(t *testing.T) {
 // The relay never blocks the feed: when the screen does not read, the
 // oldest notices give way to the newest.
 func TestNoticeRelayNeverBlocks(t *testing.T) {
+	t.Parallel()
 	r := NewNoticeRelay(nil, nil)
 	var ns []hub.Notice
 	for i := range 200 {
@@ -145,6 +148,7 @@ func TestNoticeRelayNeverBlocks(t *testing.T) {
 // reopened journal (a restarted till) hands them to the screen as past
 // ones, the newest 50, oldest first.
 func TestNoticesKeptInJournal(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "journal.db")
 	open := func() *store.DB {
 		db, err := store.Open(path, store.Options{Terminal: "till-2", LockTimeout: time.Second})
@@ -188,6 +192,7 @@ func TestNoticesKeptInJournal(t *testing.T) {
 // the newest queriedShown (or limit, if less), with the journal's total;
 // plain consumes are not listed.
 func TestJournalBacklogQueriedBounded(t *testing.T) {
+	t.Parallel()
 	path := t.TempDir() + "/journal.db"
 	testkit.SeedJournal(t, path, "till-2", 0, 0)
 	db, err := store.Open(path, store.Options{Terminal: "till-2", LockTimeout: time.Second, Logger: slog.New(slog.DiscardHandler)})

@@ -14,6 +14,7 @@ import (
 )
 
 func TestEngineOptionsFromConfig(t *testing.T) {
+	t.Parallel()
 	cfg := config.Default()
 	cfg.Terminal.ID = "till-2"
 	cfg.Offline.AllowCards = []string{"pA"}
@@ -43,6 +44,7 @@ func TestEngineOptionsFromConfig(t *testing.T) {
 }
 
 func TestHubFeedAdapter(t *testing.T) {
+	t.Parallel()
 	at := time.Date(2026, 11, 22, 14, 0, 0, 0, time.UTC)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != hub.PathChanges || r.Header.Get("Authorization") != "Bearer k1" {

@@ -115,6 +115,7 @@ func newServer(t *testing.T, opts ...wechattest.Option) *wechattest.Server {
 }
 
 func TestTokenEndpoints(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t, wechattest.WithCredentials("wxA", "secretA"))
 	if srv.AppID != "wxA" || srv.Secret != "secretA" {
 		t.Fatalf("credentials %q %q", srv.AppID, srv.Secret)
@@ -171,6 +172,7 @@ func TestTokenEndpoints(t *testing.T) {
 }
 
 func TestTokensExpireAndAreChecked(t *testing.T) {
+	t.Parallel()
 	var mu stdsync.Mutex
 	now := time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
@@ -215,6 +217,7 @@ func TestTokensExpireAndAreChecked(t *testing.T) {
 }
 
 func TestCodeGetCheckConsume(t *testing.T) {
+	t.Parallel()
 	now := time.Now()
 	srv := newServer(t)
 	begin, end := now.Add(-time.Hour), now.Add(time.Hour)
@@ -273,6 +276,7 @@ func TestCodeGetCheckConsume(t *testing.T) {
 }
 
 func TestUnknownAndCustomCodes(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t)
 	srv.AddCode(wechattest.Code{Code: "plain", CardID: "pA"})
 	srv.AddCode(wechattest.Code{Code: "CUST-1", CardID: "pCustom", Custom: true})
@@ -308,6 +312,7 @@ func TestUnknownAndCustomCodes(t *testing.T) {
 }
 
 func TestConsume(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t)
 	srv.AddCode(wechattest.Code{Code: "c1", CardID: "pA", OpenID: "oA"})
 	srv.AddCode(wechattest.Code{Code: "early", CardID: "pA", Begin: time.Now().Add(time.Hour)})
@@ -348,6 +353,7 @@ func TestConsume(t *testing.T) {
 // TestConsumeExactlyOnceUnderRace: many tills consuming one code at once,
 // one wins, the others hear 40099, and the count says 1.
 func TestConsumeExactlyOnceUnderRace(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t)
 	srv.AddCode(wechattest.Code{Code: "hot", CardID: "pA"})
 	tok := stable(t, srv, false)
@@ -382,6 +388,7 @@ func TestConsumeExactlyOnceUnderRace(t *testing.T) {
 }
 
 func TestDecrypt(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t)
 	other := newServer(t, wechattest.WithCredentials("wxOther", "s"))
 	tok := stable(t, srv, false)
@@ -404,6 +411,7 @@ func TestDecrypt(t *testing.T) {
 }
 
 func TestCardGet(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t)
 	srv.AddCard(wechattest.Card{CardID: "pA", Title: "¥20 off"})
 	srv.AddCard(wechattest.Card{CardID: "pM", Title: "Gold", Type: "MEMBER_CARD"})
@@ -427,6 +435,7 @@ func TestCardGet(t *testing.T) {
 }
 
 func TestFaults(t *testing.T) {
+	t.Parallel()
 	newSrv := func(t *testing.T) (*wechattest.Server, string) {
 		srv := newServer(t)
 		srv.AddCode(wechattest.Code{Code: "c1", CardID: "pA"})
@@ -571,6 +580,7 @@ func TestFaults(t *testing.T) {
 }
 
 func TestOutage(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t)
 	srv.AddCode(wechattest.Code{Code: "c1", CardID: "pA"})
 	tok := stable(t, srv, false)
@@ -598,6 +608,7 @@ func TestOutage(t *testing.T) {
 // TestDemoCatalogue: every demo code reads as its comment in demo.go says,
 // through the real client.
 func TestDemoCatalogue(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t)
 	srv.LoadDemo()
 	c, err := wechat.New(wechat.Options{BaseURL: srv.URL, Tokens: wechat.NewStableTokenSource(wechat.StableTokenOptions{BaseURL: srv.URL, AppID: srv.AppID, Secret: srv.Secret})})
@@ -659,6 +670,7 @@ func TestDemoCatalogue(t *testing.T) {
 // answer lost (the client sees a transport failure), once; other codes and
 // the next consume of it answer as usual.
 func TestLoseConsumeAnswer(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t)
 	srv.LoadDemo()
 	c, err := wechat.New(wechat.Options{BaseURL: srv.URL, Tokens: wechat.NewStableTokenSource(wechat.StableTokenOptions{BaseURL: srv.URL, AppID: srv.AppID, Secret: srv.Secret})})
@@ -708,6 +720,7 @@ func tokenErrcode(t *testing.T, srv *wechattest.Server, tok string) int {
 // replaces the first till's token, which works for the grace period only
 // and then answers 40001 ("invalid or not latest").
 func TestTokenReplacedAfterGrace(t *testing.T) {
+	t.Parallel()
 	clk := &tokenClock{now: time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)}
 	srv := newServer(t, wechattest.WithClock(clk.Now))
 	srv.AddCode(wechattest.Code{Code: "111", CardID: "pA"})
@@ -748,6 +761,7 @@ func TestTokenReplacedAfterGrace(t *testing.T) {
 // nothing, however often it is called; force_refresh replaces it like
 // cgi-bin/token does.
 func TestStableTokenReplacesOnlyWhenForced(t *testing.T) {
+	t.Parallel()
 	clk := &tokenClock{now: time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)}
 	srv := newServer(t, wechattest.WithClock(clk.Now))
 	srv.AddCode(wechattest.Code{Code: "111", CardID: "pA"})
@@ -793,6 +807,7 @@ func TestStableTokenReplacesOnlyWhenForced(t *testing.T) {
 // WithTokenGrace(0): a replaced token is refused (40001) at once; the
 // latest token past its TTL answers 42001, and normal mode replaces it.
 func TestTokenGraceOption(t *testing.T) {
+	t.Parallel()
 	clk := &tokenClock{now: time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC)}
 	srv := newServer(t, wechattest.WithClock(clk.Now), wechattest.WithTokenGrace(0), wechattest.WithTokenTTL(time.Hour))
 	srv.AddCode(wechattest.Code{Code: "111", CardID: "pA"})
@@ -815,6 +830,7 @@ func TestTokenGraceOption(t *testing.T) {
 // force_refresh is limited to 20 a day (Beijing time), 30 s apart; beyond
 // that stable_token answers 45033 and the current token stays.
 func TestForceRefreshLimits(t *testing.T) {
+	t.Parallel()
 	// 15:00 UTC = 23:00 in Beijing: the day ends an hour later.
 	clk := &tokenClock{now: time.Date(2026, 11, 26, 15, 0, 0, 0, time.UTC)}
 	srv := newServer(t, wechattest.WithClock(clk.Now))
