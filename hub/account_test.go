@@ -20,6 +20,7 @@ var cheapPW = hub.PasswordParams{Memory: 64, Time: 1, Threads: 1}
 // session of a removed account ends with it; an expired one is not found
 // and is pruned.
 func TestAccountsAndSessions(t *testing.T) {
+	t.Parallel()
 	s := openStore(t, filepath.Join(t.TempDir(), "hub.db")).(hub.AccountStore)
 	h, err := hub.PasswordHash("correct horse", cheapPW)
 	if err != nil {
@@ -99,6 +100,7 @@ func TestAccountsAndSessions(t *testing.T) {
 // While a bbolt hub runs, the accounts are reached through its admin
 // socket (the CLI's path); errors keep their meaning across it.
 func TestAccountsOverTheAdminSocket(t *testing.T) {
+	t.Parallel()
 	boltOnly(t)
 	dir := t.TempDir()
 	st := openStore(t, filepath.Join(dir, "hub.db"))

@@ -73,6 +73,7 @@ func fleetStore(t testing.TB, h *testHub) hub.FleetStore {
 // (a retry whose answer was lost) is stored once; the heartbeat received
 // last is kept, even from a till whose clock was set back.
 func TestFleetIngestRetryStoredOnce(t *testing.T) {
+	t.Parallel()
 	h, keys := fleetHub(t)
 	fs := fleetStore(t, h)
 	a := fleetClient(h, keys["till-a"])
@@ -143,6 +144,7 @@ func TestFleetIngestRetryStoredOnce(t *testing.T) {
 // bodies, a field naming another till, a wrong id (400), too large (413),
 // a newer format (422, with its code for the till), GET (405).
 func TestFleetRefusalsStoreNothing(t *testing.T) {
+	t.Parallel()
 	h, keys := fleetHub(t)
 	fs := fleetStore(t, h)
 	good, err := json.Marshal(hub.FleetBatch{Format: 1, Reports: []hub.FleetReport{testZ(1, testNow)}})
@@ -237,6 +239,7 @@ func TestFleetRefusalsStoreNothing(t *testing.T) {
 // A conflict resolved at HQ goes back to its till in the answers until the
 // till reports it resolved; then it is heard and goes no more.
 func TestFleetResolutionAtHQ(t *testing.T) {
+	t.Parallel()
 	h, keys := fleetHub(t)
 	fs := fleetStore(t, h)
 	a, b := fleetClient(h, keys["till-a"]), fleetClient(h, keys["till-b"])
@@ -286,6 +289,7 @@ func TestFleetResolutionAtHQ(t *testing.T) {
 // than an hour, is marked and sorted first; so is a key that never
 // reported. Just under either threshold is not marked.
 func TestViewTillsMarksAndSorts(t *testing.T) {
+	t.Parallel()
 	hb := func(store string, interval hub.Seconds, queue int, oldest time.Time) hub.Heartbeat {
 		return hub.Heartbeat{Store: store, Interval: interval, QueueDepth: queue, OldestQueued: oldest}
 	}
@@ -316,6 +320,7 @@ func TestViewTillsMarksAndSorts(t *testing.T) {
 // moment it is added, though the bbolt store answers from its index of key
 // hashes once it has authenticated anyone.
 func TestAuthenticateFollowsAddAndRemove(t *testing.T) {
+	t.Parallel()
 	st := openStore(t, filepath.Join(t.TempDir(), "hub.db"))
 	k1, k2 := hub.NewTerminalKey(), hub.NewTerminalKey()
 	if err := st.AddTerminal("t1", k1); err != nil {

@@ -15,6 +15,7 @@ import (
 // success without a copy, and an invented event under a seen (timestamp,
 // nonce) in the same group is refused without failing the others.
 func TestGroupCommitConcurrentPushes(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "hub.db")
 	h := startHub(t, path, nil, 0)
 	raw := seedEvents(t)["user_get_card"]

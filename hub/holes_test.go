@@ -35,6 +35,7 @@ func (h *testHub) post(t testing.TB, q string, body []byte) (int, string) {
 // stale. The hub takes each (timestamp, nonce) with one event only;
 // WeChat's retry of that very event is still answered success.
 func TestReplayedNonceRefused(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "hub.db")
 	h := startHub(t, path, nil, 0)
 	events := seedEvents(t)
@@ -73,6 +74,7 @@ func TestReplayedNonceRefused(t *testing.T) {
 // updates in one second; two coupon-point orders, which carry no card or
 // code) are both stored; each one's retry is not.
 func TestDifferentEventsSameDedupKeyBothStored(t *testing.T) {
+	t.Parallel()
 	h := startHub(t, filepath.Join(t.TempDir(), "hub.db"), nil, 0)
 	events := seedEvents(t)
 	bonus := events["update_member_card"]
@@ -107,6 +109,7 @@ func TestDifferentEventsSameDedupKeyBothStored(t *testing.T) {
 
 // The Bearer scheme name is case-insensitive (RFC 7235).
 func TestBearerSchemeCaseInsensitive(t *testing.T) {
+	t.Parallel()
 	tokens := tokenFunc(func(context.Context) (string, time.Time, error) { return wxToken, testNow.Add(time.Hour), nil })
 	h := startHub(t, filepath.Join(t.TempDir(), "hub.db"), tokens, 0)
 	key := hub.NewTerminalKey()
@@ -129,6 +132,7 @@ func TestBearerSchemeCaseInsensitive(t *testing.T) {
 // outage the tills' requests are answered 502 without each one calling
 // WeChat.
 func TestTokenFailureRemembered(t *testing.T) {
+	t.Parallel()
 	var mu stdsync.Mutex
 	now, calls, fail := testNow, 0, true
 	clk := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
@@ -187,6 +191,7 @@ func TestTokenFailureRemembered(t *testing.T) {
 // A hub that requires encryption (a key is set) refuses plaintext pushes,
 // stores nothing, and logs it once per source with what to do.
 func TestPlaintextRefusedWhenEncryptionRequired(t *testing.T) {
+	t.Parallel()
 	st := openStore(t, filepath.Join(t.TempDir(), "hub.db"))
 	strict, err := wechat.NewPushCodec(wechat.PushConfig{Token: testToken, EncodingAESKey: testKey, AppID: testAppID, Now: clock, RequireEncryption: true})
 	if err != nil {
@@ -225,6 +230,7 @@ func TestPlaintextRefusedWhenEncryptionRequired(t *testing.T) {
 // A schema-1 file (dedup keyed by WeChat's key alone) is migrated: a retry
 // of an event stored before the upgrade is still recognised.
 func TestSchema1Migrated(t *testing.T) {
+	t.Parallel()
 	boltOnly(t)
 	path := filepath.Join(t.TempDir(), "hub.db")
 	raw := seedEvents(t)["user_del_card"]

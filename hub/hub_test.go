@@ -145,6 +145,7 @@ func retime(msg []byte, mode wechat.Mode) []byte {
 }
 
 func TestPushEverySeedEventEveryModeStoredOnce(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "hub.db")
 	h := startHub(t, path, nil, 0)
 	events := seedEvents(t)
@@ -205,6 +206,7 @@ func TestPushEverySeedEventEveryModeStoredOnce(t *testing.T) {
 }
 
 func TestURLCheck(t *testing.T) {
+	t.Parallel()
 	h := startHub(t, filepath.Join(t.TempDir(), "hub.db"), nil, 0)
 	ts := fmt.Sprint(testNow.Unix())
 	u := fmt.Sprintf("%s%s?signature=%s&timestamp=%s&nonce=n&echostr=hello123", h.url, hub.PathPush, wechat.Signature(testToken, ts, "n"), ts)
@@ -219,6 +221,7 @@ func TestURLCheck(t *testing.T) {
 }
 
 func TestBadPushesStoreNothing(t *testing.T) {
+	t.Parallel()
 	h := startHub(t, filepath.Join(t.TempDir(), "hub.db"), nil, 0)
 	raw := seedEvents(t)["user_consume_card"]
 	other := func(c wechat.PushConfig) *wechat.PushCodec {
@@ -288,6 +291,7 @@ func TestBadPushesStoreNothing(t *testing.T) {
 }
 
 func TestTokenService(t *testing.T) {
+	t.Parallel()
 	fail := false
 	tokens := tokenFunc(func(ctx context.Context) (string, time.Time, error) {
 		if fail {
@@ -362,6 +366,7 @@ func TestTokenService(t *testing.T) {
 }
 
 func TestTokenServiceWithoutSecret(t *testing.T) {
+	t.Parallel()
 	h := startHub(t, filepath.Join(t.TempDir(), "hub.db"), nil, 0)
 	key := hub.NewTerminalKey()
 	if err := h.store.AddTerminal("till-1", key); err != nil {
@@ -375,6 +380,7 @@ func TestTokenServiceWithoutSecret(t *testing.T) {
 }
 
 func TestTerminalNames(t *testing.T) {
+	t.Parallel()
 	s := openStore(t, filepath.Join(t.TempDir(), "hub.db"))
 	for _, bad := range []string{"", "till 1", "till/1", strings.Repeat("x", 65), "tïll"} {
 		if err := s.AddTerminal(bad, hub.NewTerminalKey()); err == nil {
@@ -387,6 +393,7 @@ func TestTerminalNames(t *testing.T) {
 }
 
 func TestFeedPaging(t *testing.T) {
+	t.Parallel()
 	h := startHub(t, filepath.Join(t.TempDir(), "hub.db"), nil, 2)
 	key := hub.NewTerminalKey()
 	if err := h.store.AddTerminal("till-1", key); err != nil {
@@ -475,6 +482,7 @@ func TestFeedPaging(t *testing.T) {
 }
 
 func TestStoreLockedAndReadOnly(t *testing.T) {
+	t.Parallel()
 	boltOnly(t)
 	path := filepath.Join(t.TempDir(), "hub.db")
 	s := openStore(t, path)

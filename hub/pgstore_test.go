@@ -70,6 +70,8 @@ func readFeed(t testing.TB, s hub.Store, cursor string) ([]string, string) {
 // a till that read the feed in between: the page stops before rows of any
 // transaction still running.
 func TestPGFeedNoSkipLateCommit(t *testing.T) {
+	// Serial: the feed's cut is the cluster's transaction horizon
+	// (PGStore.Changes), which the other tests' transactions hold back.
 	key := t.Name() + t.TempDir()
 	a := openPG(t, key, hub.PGOptions{})
 	b := openPG(t, key, hub.PGOptions{})
@@ -122,6 +124,8 @@ func TestPGFeedNoSkipLateCommit(t *testing.T) {
 // turn: every push is stored once, and the till's feed, read while the
 // hubs committed, holds every item exactly once.
 func TestPGTwoHubsCommittingAtOnce(t *testing.T) {
+	// Serial: the feed's cut is the cluster's transaction horizon
+	// (PGStore.Changes), which the other tests' transactions hold back.
 	key := t.Name() + t.TempDir()
 	hubs := []hub.Store{openPG(t, key, hub.PGOptions{}), openPG(t, key, hub.PGOptions{})}
 	const n = 120
@@ -213,6 +217,7 @@ func TestPGTwoHubsCommittingAtOnce(t *testing.T) {
 // Hubs starting together on an empty database migrate it once (the
 // advisory lock), and all of them work.
 func TestPGMigrateConcurrently(t *testing.T) {
+	t.Parallel()
 	key := t.Name() + t.TempDir()
 	u := pgSchemaURL(t, key)
 	var wg stdsync.WaitGroup
@@ -257,6 +262,7 @@ func TestPGMigrateConcurrently(t *testing.T) {
 
 // A bad URL is refused without showing its password.
 func TestPGBadURL(t *testing.T) {
+	t.Parallel()
 	for _, u := range []string{"mysql://root:hunter2@db/hub", "postgres://hub:hunter2@db:notaport/hub", "postgres://hub:hunter2@db/hub?sslmode=sometimes"} {
 		_, err := hub.OpenPG(context.Background(), u, hub.PGOptions{})
 		if !errors.Is(err, hub.ErrBadDatabaseURL) || strings.Contains(err.Error(), "hunter2") {
@@ -338,6 +344,7 @@ func (p *cutProxy) mend(t *testing.T) {
 // unstored), tills keep getting the token, the log says so once, and the
 // hub is back by itself when the database is.
 func TestPGDatabaseDrops(t *testing.T) {
+	t.Parallel()
 	base, err := url.Parse(pgSchemaURL(t, t.Name()+t.TempDir()))
 	if err != nil {
 		t.Fatal(err)
@@ -409,6 +416,7 @@ func TestPGDatabaseDrops(t *testing.T) {
 // Unreachable at start: the hub starts, answers pushes 500, and migrates
 // and stores once the database is there.
 func TestPGUnreachableAtStart(t *testing.T) {
+	t.Parallel()
 	base, err := url.Parse(pgSchemaURL(t, t.Name()+t.TempDir()))
 	if err != nil {
 		t.Fatal(err)

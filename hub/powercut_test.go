@@ -16,6 +16,7 @@ import (
 // OpenStore synced the folders the cut took the whole file and every push
 // answered "success" (found by TestPowerCut/hub in cmd/cardtill).
 func TestPowerCutNewStore(t *testing.T) {
+	t.Parallel()
 	pc := powercut.Mount(t)
 	path := filepath.Join(pc.Dir, "hub", "hub.db")
 	s, err := OpenStore(path, StoreOptions{})

@@ -68,6 +68,7 @@ func refusedFrom(t *testing.T, url string, logs *syncBuffer, push bool, xff stri
 }
 
 func TestTrustedProxyClientAddress(t *testing.T) {
+	t.Parallel()
 	for _, push := range []bool{false, true} {
 		name := map[bool]string{false: "token", true: "push"}[push]
 		t.Run(name+"/trusted proxy", func(t *testing.T) {
@@ -108,6 +109,7 @@ func TestTrustedProxyClientAddress(t *testing.T) {
 }
 
 func TestTrustedProxiesInvalidPrefix(t *testing.T) {
+	t.Parallel()
 	_, err := hub.NewServer(hub.Options{Push: codec(t), Store: openStore(t, filepath.Join(t.TempDir(), "hub.db")),
 		TrustedProxies: []netip.Prefix{{}}})
 	if err == nil || !strings.Contains(err.Error(), "TrustedProxies") {

@@ -60,6 +60,7 @@ func selfSigned(t *testing.T, dir string) (certFile, keyFile string, pool *x509.
 }
 
 func TestServeTLSAndShutdown(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	certFile, keyFile, pool := selfSigned(t, dir)
 	st := openStore(t, filepath.Join(dir, "hub.db"))
@@ -104,6 +105,7 @@ func TestServeTLSAndShutdown(t *testing.T) {
 }
 
 func TestServeBadCertificate(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	st := openStore(t, filepath.Join(dir, "hub.db"))
 	srv, err := hub.NewServer(hub.Options{Push: codec(t), Store: st})
@@ -133,6 +135,7 @@ func mustEvents(t *testing.T, st hub.Store) []hub.EventRecord {
 }
 
 func TestEventsSinceAndLimit(t *testing.T) {
+	t.Parallel()
 	now := testNow
 	st := openStoreClock(t, filepath.Join(t.TempDir(), "hub.db"), func() time.Time { return now })
 	for i, name := range []string{"user_get_card", "user_del_card", "card_sku_remind", "user_consume_card"} {

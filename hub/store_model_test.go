@@ -15,8 +15,10 @@ import (
 // every distinct push is stored once, in order, and the feed holds exactly
 // the changes and notices of the stored pushes.
 func TestStoreAgainstModel(t *testing.T) {
+	t.Parallel()
 	for seed := uint64(1); seed <= 5; seed++ {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) {
+			t.Parallel() // a store file of its own
 			r := rand.New(rand.NewPCG(seed, 42))
 			path := filepath.Join(t.TempDir(), "hub.db")
 			st := openStore(t, path)

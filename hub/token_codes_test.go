@@ -17,6 +17,7 @@ import (
 // (terminal_refused 401, no_appsecret 503, wechat_unavailable 502), with
 // neither the token nor the terminal key in the error.
 func TestTokenErrorCodes(t *testing.T) {
+	t.Parallel()
 	withTokens := func(err error) hub.TokenSource {
 		return tokenFunc(func(context.Context) (string, time.Time, error) { return wxToken, testNow.Add(time.Hour), err })
 	}

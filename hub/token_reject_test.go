@@ -46,6 +46,7 @@ func (r *rotatingTokens) Invalidate(bad string) {
 // one. A report of an older token, or a second report within rejectEvery,
 // changes nothing.
 func TestTokenRejectedByWeChat(t *testing.T) {
+	t.Parallel()
 	now := testNow
 	var clockMu stdsync.Mutex
 	tick := func() time.Time { clockMu.Lock(); defer clockMu.Unlock(); return now }

@@ -131,6 +131,7 @@ func diff(a, b uint32) uint32 {
 // there, the screenshot is not blank, and two different words draw
 // differently (a missing CJK font draws every character as the same box).
 func TestBrowserLoginCSRFAndChinese(t *testing.T) {
+	t.Parallel()
 	ctx := browser(t)
 	e := newEnv(t)
 	// A wrong password first: the page says so.
@@ -189,6 +190,7 @@ func TestBrowserLoginCSRFAndChinese(t *testing.T) {
 // is resolved on the till after its next exchange, and the page then no
 // longer says the till has not heard.
 func TestBrowserTillStopsAndConflictResolvedAtHQ(t *testing.T) {
+	t.Parallel()
 	ctx := browser(t)
 	e := newEnv(t)
 	tl := newRealTill(t, e)

@@ -15,6 +15,7 @@ import (
 // A login sets an HttpOnly, SameSite=Strict session cookie (Secure when
 // served over TLS) whose id only the hash of is stored; logout ends it.
 func TestLoginAndLogout(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	c := e.client()
 	if st, _, resp := e.get(c, "/admin/tills"); st != http.StatusSeeOther || resp.Header.Get("Location") != "/admin/login" {
@@ -74,6 +75,7 @@ func TestLoginAndLogout(t *testing.T) {
 }
 
 func TestSecureCookieWithTLS(t *testing.T) {
+	t.Parallel()
 	st, err := hub.OpenStore(t.TempDir()+"/hub.db", hub.StoreOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -108,6 +110,7 @@ func (r *recorder) WriteHeader(c int)           { r.code = c }
 // Every POST route refuses a form without the session's CSRF token (403)
 // and changes nothing; the login form refuses one without its own token.
 func TestEveryPostNeedsItsCSRFToken(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.report(conflictReport(7, nil))
 	c := e.client()
@@ -155,6 +158,7 @@ func TestEveryPostNeedsItsCSRFToken(t *testing.T) {
 // password is refused unchecked), and so does the address for other names;
 // the pause passes with time.
 func TestLoginPauseAfterFailures(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	c := e.client()
 	for i := 0; i < dashboard.FreeTries; i++ {
@@ -193,6 +197,7 @@ func TestLoginPauseAfterFailures(t *testing.T) {
 // A terminal key opens nothing of the dashboard: not as a Bearer header,
 // not put in the session cookie, not as a password for the terminal's name.
 func TestTerminalKeyNeverOpensTheDashboard(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	c := e.client()
 	if st, _, _ := e.get(c, "/admin/tills", "Authorization", "Bearer "+e.key); st != http.StatusSeeOther {
@@ -216,6 +221,7 @@ func TestTerminalKeyNeverOpensTheDashboard(t *testing.T) {
 // Bearer terminal key, never the session cookie, the session id or its
 // CSRF token.
 func TestSessionNeverFetchesAToken(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	c := e.client()
 	csrf := e.login(c)
@@ -238,6 +244,7 @@ func TestSessionNeverFetchesAToken(t *testing.T) {
 }
 
 func TestLanguage(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	c := e.client()
 	if _, body, _ := e.get(c, "/admin/login", "Accept-Language", "zh-CN,zh;q=0.9,en;q=0.5"); !contains(body, `lang="zh-CN"`, "登录", "密码") {
@@ -256,6 +263,7 @@ func TestLanguage(t *testing.T) {
 }
 
 func TestCatalogueComplete(t *testing.T) {
+	t.Parallel()
 	for _, k := range dashboard.CatalogueKeys() {
 		for _, l := range []string{"en", "zh"} {
 			if !dashboard.HasWord(l, k) {

@@ -29,6 +29,7 @@ func conflictReport(id uint64, res *hub.FleetResolution) hub.FleetReport {
 // A till that stops reporting is marked after three intervals, and sorted
 // first; one with a code queued over an hour is marked too.
 func TestTillsPageMarksASilentTill(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.report(heartbeat(e.clk.Now(), 0, time.Time{}))
 	c := e.client()
@@ -52,6 +53,7 @@ func TestTillsPageMarksASilentTill(t *testing.T) {
 // HQ resolves a conflict with a note; the hub keeps it for the till, and
 // the page says the till has not heard yet.
 func TestResolveAConflictAtHQ(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	e.report(conflictReport(7, nil))
 	c := e.client()
@@ -84,6 +86,7 @@ func TestResolveAConflictAtHQ(t *testing.T) {
 }
 
 func TestDaysChartAndCSV(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	closed := e.clk.Now().Add(-2 * time.Hour)
 	e.report(hub.FleetReport{Kind: hub.KindZ, At: closed, Shift: &hub.ShiftReport{ShiftID: 1, Store: "=cmd", Cashier: "李", OpenedAt: closed.Add(-8 * time.Hour), ClosedAt: closed,
