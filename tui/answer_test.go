@@ -37,6 +37,7 @@ func (e *slowCommitEngine) SyncNow()            {}
 // error after it is said without taking the answer back; quitting then
 // does not ask about a redemption waiting for WeChat.
 func TestAnswerShownBeforeTheLastCommit(t *testing.T) {
+	t.Parallel()
 	for _, finalErr := range []error{nil, errors.New("journal: disk full")} {
 		e := &slowCommitEngine{answer: outcome(sync.Consumed, sync.ReasonOK, "452998530302", "¥20 off any drink"), commit: make(chan struct{}), finalErr: finalErr}
 		m := newTestModel("en", 80, 24, Options{Engine: e})
@@ -70,6 +71,7 @@ func TestAnswerShownBeforeTheLastCommit(t *testing.T) {
 // A scan from the serial scanner while the manager reads the report or
 // the queue brings the till forward with the answer.
 func TestSerialScanBringsTheTillForward(t *testing.T) {
+	t.Parallel()
 	e := &slowCommitEngine{answer: outcome(sync.Consumed, sync.ReasonOK, "452998530302", "¥20 off any drink"), commit: make(chan struct{})}
 	close(e.commit)
 	for _, open := range []tea.KeyType{tea.KeyF4, tea.KeyF3, tea.KeyF1} {

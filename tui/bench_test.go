@@ -96,6 +96,7 @@ func BenchmarkSettleUpdate(b *testing.B) {
 }
 
 func TestCataloguesComplete(t *testing.T) {
+	t.Parallel()
 	en, zh := Catalogue("en"), Catalogue("zh")
 	for r := range en.Reasons {
 		if zh.Reasons[r] == "" {
@@ -142,6 +143,7 @@ func TestLangFromEnv(t *testing.T) {
 }
 
 func TestStatusNeverOnlineWithoutSayingItemsWait(t *testing.T) {
+	t.Parallel()
 	m := newTestModel("en", 80, 24, Options{})
 	m.status.st = sync.Status{Online: true, LastContact: t0, QueueDepth: 4}
 	if h := m.header(80); !strings.Contains(h, "sending 4") {
@@ -157,6 +159,7 @@ func TestStatusNeverOnlineWithoutSayingItemsWait(t *testing.T) {
 }
 
 func TestRecentBounded(t *testing.T) {
+	t.Parallel()
 	r := recentList{max: 3}
 	for i := range 10 {
 		r.add(sync.Outcome{Kind: sync.Consumed, Code: fmt.Sprint(i)})
@@ -170,6 +173,7 @@ func TestRecentBounded(t *testing.T) {
 // A consume still being checked (its answer lost) is neither honoured nor
 // refused in the shift counts until it settles.
 func TestRecentCountsCheckingWhenSettled(t *testing.T) {
+	t.Parallel()
 	r := recentList{max: 5}
 	r.add(sync.Outcome{ID: 1, Kind: sync.Checking, Reason: sync.ReasonInDoubt, Code: "1"})
 	if r.ok != 0 || r.notOK != 0 {
@@ -187,6 +191,7 @@ func TestRecentCountsCheckingWhenSettled(t *testing.T) {
 }
 
 func TestFormatCode(t *testing.T) {
+	t.Parallel()
 	for in, want := range map[string]string{"452998530302": "4529 9853 0302", "CUST-8848": "CUST-8848", "1234567": "1234567"} {
 		if got := formatCode(in); got != want {
 			t.Errorf("formatCode(%q) = %q, want %q", in, got, want)
@@ -197,6 +202,7 @@ func TestFormatCode(t *testing.T) {
 // At 80 columns the header keeps the shift, the cashier and the WeChat
 // status whatever the store's name; the store name is what gets cut.
 func TestHeaderKeepsShiftCashierWeChat(t *testing.T) {
+	t.Parallel()
 	for _, lang := range []string{"en", "zh"} {
 		m := newTestModel(lang, 80, 24, Options{})
 		m.status.terminal = "Store 12 Nanjing West Road 南京西路旗舰店 / till-2"

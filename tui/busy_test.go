@@ -13,6 +13,7 @@ import (
 // busy since its first such answer, not online and not unreachable, in
 // both languages in the header; it goes when WeChat answers again.
 func TestStatusBarWeChatBusy(t *testing.T) {
+	t.Parallel()
 	for _, lang := range []string{"en", "zh"} {
 		m := newTestModel(lang, 80, 24, Options{})
 		m.status.st = sync.Status{Online: true, LastContact: t0, QueueDepth: 4, WeChatBusy: true, BusySince: t0}

@@ -14,6 +14,7 @@ import (
 // start; WeChat going down while the till is idle shows the outage banner
 // within one probe interval, and its end clears it.
 func TestTeatestConnectivityWithoutScans(t *testing.T) {
+	t.Parallel()
 	const every = 300 * time.Millisecond
 	till, err := demo.Start(demo.Options{Interval: time.Hour, ProbeInterval: every})
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 // On a console that cannot draw Chinese the screen is ASCII only, every
 // line as wide as before, in English, and it says why once.
 func TestASCIIConsole(t *testing.T) {
+	t.Parallel()
 	m := newTestModel("en", 80, 24, Options{ASCII: true})
 	m = send(withRecent(m), redeemedMsg{out: outcome(sync.Consumed, sync.ReasonOK, "452998530302", "¥20 off any drink 任意饮品立减20元")})
 	v := m.View()

@@ -84,6 +84,7 @@ func mustShow(t *testing.T, m Model, want ...string) {
 }
 
 func TestFlowValidConsumedUnknownBarcode(t *testing.T) {
+	t.Parallel()
 	till := startTill(t)
 	clock := &testClock{t: time.Now()}
 	m := tillModel(t, till, "en", Options{Now: clock.now})
@@ -122,6 +123,7 @@ func TestFlowValidConsumedUnknownBarcode(t *testing.T) {
 // A double read while the first read is still with WeChat stays on its
 // panel, marked read twice, and never reaches the engine.
 func TestFlowDuplicateRead(t *testing.T) {
+	t.Parallel()
 	till := startTill(t)
 	m := tillModel(t, till, "zh", Options{})
 	// the first redemption hangs on WeChat's query while the second read arrives
@@ -150,6 +152,7 @@ func TestFlowDuplicateRead(t *testing.T) {
 // marked read twice: no bell, no refusal counted, nothing sent to the
 // engine (nothing journaled), WeChat asked nothing.
 func TestFlowDoubleReadShowsTheAnswerAgain(t *testing.T) {
+	t.Parallel()
 	till := startTill(t)
 	clock := &testClock{t: time.Now()}
 	m := tillModel(t, till, "en", Options{Now: clock.now, Bell: true})
@@ -176,6 +179,7 @@ func TestFlowDoubleReadShowsTheAnswerAgain(t *testing.T) {
 }
 
 func TestFlowOutageOfflineThenDrained(t *testing.T) {
+	t.Parallel()
 	till := startTill(t)
 	m := tillModel(t, till, "en", Options{})
 	m = redeem(t, m, wechattest.DemoNormal) // WeChat reached once
@@ -210,6 +214,7 @@ func TestFlowOutageOfflineThenDrained(t *testing.T) {
 }
 
 func TestFlowScannerUnplugged(t *testing.T) {
+	t.Parallel()
 	till := startTill(t)
 	ev := make(chan scanner.Event, 4)
 	m := tillModel(t, till, "en", Options{ScannerPort: "/dev/ttyACM0", Events: ev})
@@ -220,6 +225,7 @@ func TestFlowScannerUnplugged(t *testing.T) {
 }
 
 func TestFlowConfirmBeforeConsume(t *testing.T) {
+	t.Parallel()
 	till := startTill(t)
 	m := tillModel(t, till, "en", Options{Confirm: true})
 	m, cmd := typeCode(m, wechattest.DemoNormal)
@@ -239,6 +245,7 @@ func TestFlowConfirmBeforeConsume(t *testing.T) {
 }
 
 func TestShiftOpenCloseFromScreen(t *testing.T) {
+	t.Parallel()
 	till := startTill(t)
 	clock := &testClock{t: time.Now()}
 	m := tillModel(t, till, "en", Options{Now: clock.now})
@@ -275,6 +282,7 @@ func TestShiftOpenCloseFromScreen(t *testing.T) {
 // TestTeatestOutageAndBack drives the whole program: scan, outage,
 // offline acceptance, back online, queue drained.
 func TestTeatestOutageAndBack(t *testing.T) {
+	t.Parallel()
 	till := startTill(t)
 	m := New(Options{Engine: till.Engine, Shifts: till.Journal, Lang: "en", Outage: till.ToggleOutage,
 		StatusC: till.StatusC, Terminal: "till-2", Cashier: "Wang Fang"})
@@ -323,6 +331,7 @@ func runCmd(cmd tea.Cmd) {
 }
 
 func TestBellOnRefusalOnly(t *testing.T) {
+	t.Parallel()
 	till := startTill(t)
 	for _, c := range []struct {
 		bell  bool
@@ -348,6 +357,7 @@ func TestBellOnRefusalOnly(t *testing.T) {
 // TestTeatestScannerAndRefusals drives the program with a serial scanner's
 // events: scans arrive from the port, then the scanner is unplugged.
 func TestTeatestScannerAndRefusals(t *testing.T) {
+	t.Parallel()
 	till := startTill(t)
 	ev := make(chan scanner.Event, 8)
 	m := New(Options{Engine: till.Engine, Shifts: till.Journal, Lang: "zh", StatusC: till.StatusC,
@@ -373,6 +383,7 @@ func TestTeatestScannerAndRefusals(t *testing.T) {
 // "accepted offline here at HH:MM", never "redeemed"; within the window it
 // is the same answer again, marked read twice.
 func TestFlowQueuedCodeAgain(t *testing.T) {
+	t.Parallel()
 	for _, lang := range []string{"en", "zh"} {
 		till := startTill(t)
 		clock := &testClock{t: time.Now()}
@@ -406,6 +417,7 @@ func TestFlowQueuedCodeAgain(t *testing.T) {
 // drain settles both, and the recent list, the counts and the panel
 // change in place without a rescan.
 func TestTeatestSettleInPlaceFromTheEngine(t *testing.T) {
+	t.Parallel()
 	till := startTill(t)
 	sub := till.Engine.Subscribe()
 	defer sub.Close()
@@ -442,6 +454,7 @@ func TestTeatestSettleInPlaceFromTheEngine(t *testing.T) {
 // query finds the code consumed, and the panel and the counts settle to
 // redeemed in place, through the engine's update stream.
 func TestTeatestInDoubtSettlesOnScreen(t *testing.T) {
+	t.Parallel()
 	clock := &engineClock{now: time.Now()}
 	till, err := demo.Start(demo.Options{Interval: time.Hour, ProbeInterval: time.Hour, Clock: clock})
 	if err != nil {

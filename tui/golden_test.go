@@ -249,6 +249,7 @@ func (fakeShifts) OpenShift(string, time.Time) (uint64, error) { return 32, nil 
 func (fakeShifts) CloseShift(uint64, time.Time) error          { return nil }
 
 func TestGolden(t *testing.T) {
+	t.Parallel()
 	sizes := []struct{ w, h int }{{80, 24}, {120, 32}, {160, 45}}
 	for name, build := range goldenStates() {
 		for _, lang := range []string{"en", "zh"} {

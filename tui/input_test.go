@@ -5,6 +5,7 @@ import (
 	"strings"
 	stdsync "sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	tea "github.com/charmbracelet/bubbletea"
@@ -110,6 +111,9 @@ func newRig(t *testing.T, o Options) *rig {
 	m.o.Now = c.now
 	r := &rig{t: t, m: m, clock: c, inbox: make(chan tea.Msg, 256)}
 	r.do(m.waitConfirm())
+	// The command waiting for a confirmation returns when the test ends
+	// (synctest.Test waits for every goroutine of its bubble).
+	t.Cleanup(func() { close(m.confirmC) })
 	return r
 }
 
@@ -191,11 +195,14 @@ func (r *rig) until(what string, ok func(m Model) bool) {
 	}
 }
 
-// settle applies what the commands sent until nothing more comes for a
-// moment; only used where nothing else can be waited for (a quit that
-// must not happen).
+// settle applies what the commands sent until nothing more comes: until
+// every goroutine of the test's bubble (synctest.Test; the commands run
+// in them) is blocked and the inbox is empty. Only used where nothing else
+// can be waited for (a quit that must not happen). Messages a timer would
+// send later do not come: the bubble's clock stands still meanwhile.
 func (r *rig) settle() {
 	for {
+		synctest.Wait()
 		select {
 		case msg := <-r.inbox:
 			switch msg.(type) {
@@ -206,10 +213,21 @@ func (r *rig) settle() {
 				continue
 			}
 			r.update(msg)
-		case <-time.After(100 * time.Millisecond):
+		default:
 			return
 		}
 	}
+}
+
+// inBubble runs f in a synctest bubble, which settle needs. When f ends,
+// the bubble's clock is moved past the timers that commands still wait on
+// (a flush, a tick: their goroutines then end, as synctest.Test requires);
+// a bubble's clock jumps, so this waits for nothing in real time.
+func inBubble(t *testing.T, f func(t *testing.T)) {
+	synctest.Test(t, func(t *testing.T) {
+		t.Cleanup(func() { <-time.After(time.Hour) }) // runs after the rigs' cleanups
+		f(t)
+	})
 }
 
 func showing(want ...string) func(Model) bool {
@@ -233,6 +251,7 @@ const (
 // typed by hand are both submitted whole; a short run with a quick Enter
 // is a person's line.
 func TestScanRuleOnTheLine(t *testing.T) {
+	t.Parallel()
 	e := &stubEngine{status: sync.Status{Online: true}}
 	r := newRig(t, Options{Engine: e})
 	r.typeAt(scannerSpeed, "452998530302")
@@ -255,6 +274,7 @@ func TestScanRuleOnTheLine(t *testing.T) {
 // same keys typed by hand leave the dialog waiting, and Enter alone
 // confirms.
 func TestScanDuringConfirm(t *testing.T) {
+	t.Parallel()
 	for _, speed := range []time.Duration{scannerSpeed, humanSpeed} {
 		e := &stubEngine{status: sync.Status{Online: true}}
 		bell := &bellCount{}
@@ -293,6 +313,7 @@ func TestScanDuringConfirm(t *testing.T) {
 
 // An Esc cancel in confirm mode is neutral: no bell, not counted refused.
 func TestConfirmCancelIsNeutral(t *testing.T) {
+	t.Parallel()
 	e := &stubEngine{status: sync.Status{Online: true}}
 	bell := &bellCount{}
 	r := newRig(t, Options{Engine: e, Confirm: true, Bell: true, BellOut: bell})
@@ -308,151 +329,167 @@ func TestConfirmCancelIsNeutral(t *testing.T) {
 // A scan during the quit prompt never quits: codes with y and n in them at
 // scanner speed are served; y typed by hand quits, n stays.
 func TestScanDuringQuit(t *testing.T) {
-	for _, c := range []struct {
-		code  string
-		speed time.Duration
-		quit  bool
-	}{
-		{"Y7N8Y9N0", scannerSpeed, false},
-		{"yes-1234", scannerSpeed, false},
-		{"n0y1n2y3", scannerSpeed, false},
-		{"y", humanSpeed, true},
-		{"n", humanSpeed, false},
-	} {
-		e := &stubEngine{status: sync.Status{Online: true, QueueDepth: 2}}
-		r := newRig(t, Options{Engine: e})
-		r.m.status.st = e.Status()
-		r.key(time.Second, tea.KeyMsg{Type: tea.KeyCtrlC})
-		if r.m.dialog.kind != dialogQuit {
-			t.Fatal("no quit prompt")
+	t.Parallel()
+	inBubble(t, func(t *testing.T) { // settle needs a bubble
+		for _, c := range []struct {
+			code  string
+			speed time.Duration
+			quit  bool
+		}{
+			{"Y7N8Y9N0", scannerSpeed, false},
+			{"yes-1234", scannerSpeed, false},
+			{"n0y1n2y3", scannerSpeed, false},
+			{"y", humanSpeed, true},
+			{"n", humanSpeed, false},
+		} {
+			e := &stubEngine{status: sync.Status{Online: true, QueueDepth: 2}}
+			r := newRig(t, Options{Engine: e})
+			r.m.status.st = e.Status()
+			r.key(time.Second, tea.KeyMsg{Type: tea.KeyCtrlC})
+			if r.m.dialog.kind != dialogQuit {
+				t.Fatal("no quit prompt")
+			}
+			if c.speed == scannerSpeed {
+				r.typeAt(c.speed, c.code)
+				r.until("served "+c.code, showing("REDEEMED", c.code))
+			} else {
+				r.human(c.code, false)
+			}
+			r.settle()
+			if r.quit != c.quit {
+				t.Errorf("%q at %v: quit %v, want %v", c.code, c.speed, r.quit, c.quit)
+			}
+			if !c.quit && r.m.dialog.kind != dialogNone {
+				t.Errorf("%q at %v: the quit prompt is still open", c.code, c.speed)
+			}
 		}
-		if c.speed == scannerSpeed {
-			r.typeAt(c.speed, c.code)
-			r.until("served "+c.code, showing("REDEEMED", c.code))
-		} else {
-			r.human(c.code, false)
-		}
-		r.settle()
-		if r.quit != c.quit {
-			t.Errorf("%q at %v: quit %v, want %v", c.code, c.speed, r.quit, c.quit)
-		}
-		if !c.quit && r.m.dialog.kind != dialogNone {
-			t.Errorf("%q at %v: the quit prompt is still open", c.code, c.speed)
-		}
-	}
+	})
 }
 
 // A scan at the close-shift prompt does not close the shift and is
 // served; y by hand closes it.
 func TestScanDuringCloseShift(t *testing.T) {
-	for _, speed := range []time.Duration{scannerSpeed, humanSpeed} {
-		e := &stubEngine{status: sync.Status{Online: true}}
-		sh := &recShifts{open: true}
-		r := newRig(t, Options{Engine: e, Shifts: sh})
-		r.key(time.Second, tea.KeyMsg{Type: tea.KeyF2})
-		r.until("asked to close", showing("Close shift #31"))
-		if speed == scannerSpeed {
-			r.typeAt(speed, "y1n2y3n4")
-			r.until("served the scan", showing("REDEEMED", "y1n2y3n4"))
-			r.settle()
-			if sh.closed != 0 {
-				t.Fatal("a scan closed the shift")
+	t.Parallel()
+	inBubble(t, func(t *testing.T) { // settle needs a bubble
+		for _, speed := range []time.Duration{scannerSpeed, humanSpeed} {
+			e := &stubEngine{status: sync.Status{Online: true}}
+			sh := &recShifts{open: true}
+			r := newRig(t, Options{Engine: e, Shifts: sh})
+			r.key(time.Second, tea.KeyMsg{Type: tea.KeyF2})
+			r.until("asked to close", showing("Close shift #31"))
+			if speed == scannerSpeed {
+				r.typeAt(speed, "y1n2y3n4")
+				r.until("served the scan", showing("REDEEMED", "y1n2y3n4"))
+				r.settle()
+				if sh.closed != 0 {
+					t.Fatal("a scan closed the shift")
+				}
+				continue
 			}
-			continue
+			r.human("y", false)
+			r.until("closed the shift", showing("Shift #31 closed"))
+			if sh.closed != 1 {
+				t.Fatalf("closed %d", sh.closed)
+			}
 		}
-		r.human("y", false)
-		r.until("closed the shift", showing("Shift #31 closed"))
-		if sh.closed != 1 {
-			t.Fatalf("closed %d", sh.closed)
-		}
-	}
+	})
 }
 
 // A scan into the open-shift name field does not become the cashier's
 // name: the dialog closes and the scan is served; a name typed by hand
 // opens the shift.
 func TestScanDuringOpenShift(t *testing.T) {
-	for _, speed := range []time.Duration{scannerSpeed, humanSpeed} {
-		e := &stubEngine{status: sync.Status{Online: true}}
-		sh := &recShifts{}
-		r := newRig(t, Options{Engine: e, Shifts: sh})
-		r.m.status.shiftID = 0
-		r.key(time.Second, tea.KeyMsg{Type: tea.KeyF2})
-		r.until("asked for a name", showing("Open a shift"))
-		r.key(time.Second, tea.KeyMsg{Type: tea.KeyCtrlU})
-		if speed == scannerSpeed {
-			r.typeAt(speed, "100000000002")
-			r.until("served the scan", showing("REDEEMED", "1000 0000 0002"))
-			r.settle()
-			if len(sh.opened) != 0 || r.m.dialog.kind != dialogNone {
-				t.Fatalf("opened %v, dialog %d", sh.opened, r.m.dialog.kind)
+	t.Parallel()
+	inBubble(t, func(t *testing.T) { // settle needs a bubble
+		for _, speed := range []time.Duration{scannerSpeed, humanSpeed} {
+			e := &stubEngine{status: sync.Status{Online: true}}
+			sh := &recShifts{}
+			r := newRig(t, Options{Engine: e, Shifts: sh})
+			r.m.status.shiftID = 0
+			r.key(time.Second, tea.KeyMsg{Type: tea.KeyF2})
+			r.until("asked for a name", showing("Open a shift"))
+			r.key(time.Second, tea.KeyMsg{Type: tea.KeyCtrlU})
+			if speed == scannerSpeed {
+				r.typeAt(speed, "100000000002")
+				r.until("served the scan", showing("REDEEMED", "1000 0000 0002"))
+				r.settle()
+				if len(sh.opened) != 0 || r.m.dialog.kind != dialogNone {
+					t.Fatalf("opened %v, dialog %d", sh.opened, r.m.dialog.kind)
+				}
+				continue
 			}
-			continue
+			r.human("Li Lei", true)
+			r.until("opened the shift", showing("Shift #32 opened for Li Lei"))
+			if len(sh.opened) != 1 || sh.opened[0] != "Li Lei" {
+				t.Fatalf("opened %v", sh.opened)
+			}
+			if c, _ := e.lists(); len(c) != 0 {
+				t.Fatalf("the name was redeemed: %v", c)
+			}
 		}
-		r.human("Li Lei", true)
-		r.until("opened the shift", showing("Shift #32 opened for Li Lei"))
-		if len(sh.opened) != 1 || sh.opened[0] != "Li Lei" {
-			t.Fatalf("opened %v", sh.opened)
-		}
-		if c, _ := e.lists(); len(c) != 0 {
-			t.Fatalf("the name was redeemed: %v", c)
-		}
-	}
+	})
 }
 
 // A frame from the serial scanner closes each dialog unanswered and is
 // served.
 func TestSerialFrameDuringDialogs(t *testing.T) {
-	frame := scannerMsg(scanner.Event{Kind: scanner.EventScan, Port: "/dev/ttyACM0",
-		Scan: scanner.Scan{Raw: "100000000003", Payload: scanner.Payload{Code: "100000000003"}, Source: "serial"}})
-	for name, open := range map[string]func(r *rig){
-		"quit":  func(r *rig) { r.m.status.st.QueueDepth = 1; r.key(time.Second, tea.KeyMsg{Type: tea.KeyCtrlC}) },
-		"close": func(r *rig) { r.key(time.Second, tea.KeyMsg{Type: tea.KeyF2}) },
-		"open": func(r *rig) {
-			r.m.status.shiftID = 0
-			r.key(time.Second, tea.KeyMsg{Type: tea.KeyF2})
-		},
-	} {
-		events := make(chan scanner.Event)
-		close(events)
-		e := &stubEngine{status: sync.Status{Online: true, QueueDepth: 1}}
-		sh := &recShifts{open: name == "close"}
-		r := newRig(t, Options{Engine: e, Shifts: sh, ScannerPort: "/dev/ttyACM0", Events: events})
-		open(r)
-		if r.m.dialog.kind == dialogNone {
-			t.Fatalf("%s: no dialog", name)
+	t.Parallel()
+	inBubble(t, func(t *testing.T) { // settle needs a bubble
+		frame := scannerMsg(scanner.Event{Kind: scanner.EventScan, Port: "/dev/ttyACM0",
+			Scan: scanner.Scan{Raw: "100000000003", Payload: scanner.Payload{Code: "100000000003"}, Source: "serial"}})
+		for name, open := range map[string]func(r *rig){
+			"quit":  func(r *rig) { r.m.status.st.QueueDepth = 1; r.key(time.Second, tea.KeyMsg{Type: tea.KeyCtrlC}) },
+			"close": func(r *rig) { r.key(time.Second, tea.KeyMsg{Type: tea.KeyF2}) },
+			"open": func(r *rig) {
+				r.m.status.shiftID = 0
+				r.key(time.Second, tea.KeyMsg{Type: tea.KeyF2})
+			},
+		} {
+			events := make(chan scanner.Event)
+			close(events)
+			e := &stubEngine{status: sync.Status{Online: true, QueueDepth: 1}}
+			sh := &recShifts{open: name == "close"}
+			r := newRig(t, Options{Engine: e, Shifts: sh, ScannerPort: "/dev/ttyACM0", Events: events})
+			open(r)
+			if r.m.dialog.kind == dialogNone {
+				t.Fatalf("%s: no dialog", name)
+			}
+			r.update(frame)
+			r.until(name+": served the frame", showing("REDEEMED", "1000 0000 0003"))
+			r.settle()
+			if r.quit || sh.closed != 0 || len(sh.opened) != 0 || r.m.dialog.kind != dialogNone {
+				t.Fatalf("%s: quit %v closed %d opened %v dialog %d", name, r.quit, sh.closed, sh.opened, r.m.dialog.kind)
+			}
 		}
-		r.update(frame)
-		r.until(name+": served the frame", showing("REDEEMED", "1000 0000 0003"))
-		r.settle()
-		if r.quit || sh.closed != 0 || len(sh.opened) != 0 || r.m.dialog.kind != dialogNone {
-			t.Fatalf("%s: quit %v closed %d opened %v dialog %d", name, r.quit, sh.closed, sh.opened, r.m.dialog.kind)
-		}
-	}
+	})
 }
 
 // A scanner set up without an Enter suffix: a run typed at scanner speed
 // in a dialog is a scan once the keys pause.
 func TestScanWithoutEnterInADialog(t *testing.T) {
-	e := &stubEngine{status: sync.Status{Online: true, QueueDepth: 1}}
-	r := newRig(t, Options{Engine: e})
-	r.m.status.st = e.Status()
-	r.key(time.Second, tea.KeyMsg{Type: tea.KeyCtrlC})
-	for _, c := range "y1n2y3n4" {
-		r.key(scannerSpeed, tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{c}})
-	}
-	r.pause()
-	r.until("served the scan", showing("REDEEMED", "y1n2y3n4"))
-	r.settle()
-	if r.quit {
-		t.Fatal("quit")
-	}
+	t.Parallel()
+	inBubble(t, func(t *testing.T) { // settle needs a bubble
+		e := &stubEngine{status: sync.Status{Online: true, QueueDepth: 1}}
+		r := newRig(t, Options{Engine: e})
+		r.m.status.st = e.Status()
+		r.key(time.Second, tea.KeyMsg{Type: tea.KeyCtrlC})
+		for _, c := range "y1n2y3n4" {
+			r.key(scannerSpeed, tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{c}})
+		}
+		r.pause()
+		r.until("served the scan", showing("REDEEMED", "y1n2y3n4"))
+		r.settle()
+		if r.quit {
+			t.Fatal("quit")
+		}
+	})
 }
 
 // The answer returns to "ready" ClearAfter after it was given, by the
 // screen's clock; a double read shows it again for another ClearAfter; a
 // redemption being checked never clears.
 func TestPanelClearsAfter(t *testing.T) {
+	t.Parallel()
 	e := &stubEngine{status: sync.Status{Online: true}}
 	r := newRig(t, Options{Engine: e, ClearAfter: 20 * time.Second})
 	r.typeAt(scannerSpeed, "452998530302")

@@ -14,6 +14,7 @@ import (
 // status bar says so in full at 80 columns, in both languages, even with
 // the queue, checks and conflicts shown; it goes once a token is had again.
 func TestStatusBarKeyRefused(t *testing.T) {
+	t.Parallel()
 	for _, lang := range []string{"en", "zh"} {
 		m := newTestModel(lang, 80, 24, Options{ScannerPort: "/dev/ttyACM0"})
 		m = send(m, scannerMsg{Kind: scanner.EventConnected, Port: "/dev/ttyACM0"})

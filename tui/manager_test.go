@@ -52,6 +52,7 @@ func personKey(m Model, k tea.KeyMsg) (Model, tea.Cmd) {
 // F2 with codes still waiting for WeChat says how many, and y alone does
 // not close: F2 again does (the CLI's --force). With none waiting, y closes.
 func TestCloseShiftWithPendingNeedsSecondKey(t *testing.T) {
+	t.Parallel()
 	for _, lang := range []string{"en", "zh"} {
 		var closed []uint64
 		m := newTestModel(lang, 80, 24, Options{})
@@ -129,6 +130,7 @@ func conflictDetailModel(m Model) Model {
 // what the customer got, WeChat's refusal and the feed), F7 asks who and
 // what was done, and the resolution shows at once.
 func TestConflictDetailAndResolve(t *testing.T) {
+	t.Parallel()
 	for _, lang := range []string{"en", "zh"} {
 		m := newTestModel(lang, 80, 24, Options{})
 		f := &fakeConflicts{}
@@ -210,6 +212,7 @@ func drive(m Model, msgs ...tea.Msg) Model {
 // shifts' Z reports and → forward again; with no shift open it shows the
 // last closed one; F9 prints the shown one.
 func TestReportPagesAndPrint(t *testing.T) {
+	t.Parallel()
 	shifts := []uint64{29, 30, 31}
 	before := func(id uint64) (uint64, error) {
 		for i := len(shifts) - 1; i >= 0; i-- {

@@ -14,6 +14,7 @@ import (
 // answers, settlings in place, resizes, the clear-after and both
 // languages, every frame equals the frame drawn with no memo at all.
 func TestDrawMemoNeverStale(t *testing.T) {
+	t.Parallel()
 	for _, lang := range []string{"en", "zh"} {
 		m := newTestModel(lang, 160, 45, Options{Recent: 20})
 		check := func(step string) {

@@ -122,6 +122,7 @@ func noPIN(t *testing.T, m Model) {
 // then to confirm; Enter journals it, and the next code is accepted up to
 // the raised limit, then refused again. The PIN is never on screen.
 func TestOverrideFlow(t *testing.T) {
+	t.Parallel()
 	for _, lang := range []string{"en", "zh"} {
 		mt := mgrTexts[lang]
 		r, e, g := overrideRig(t, lang, 1)
@@ -175,64 +176,71 @@ func TestOverrideFlow(t *testing.T) {
 // dialog says to wait, and no PIN is checked until the pause is over;
 // then the right PIN goes on. Esc cancels, allowing nothing.
 func TestOverrideWrongPIN(t *testing.T) {
-	r, e, g := overrideRig(t, "en", 0)
-	mt := mgrTexts["en"]
-	r.typeAt(scannerSpeed, "100000000001")
-	r.until("refused at the limit", showing(mt.OverrideHint))
-	r.key(time.Second, tea.KeyMsg{Type: tea.KeyF7})
-	for i := 1; i <= pin.FreeTries; i++ {
-		r.human("1111", true)
-		if i < pin.FreeTries {
-			r.until("said wrong", showing(mt.OverrideWrongPIN))
-			continue
+	t.Parallel()
+	inBubble(t, func(t *testing.T) { // settle needs a bubble
+		r, e, g := overrideRig(t, "en", 0)
+		mt := mgrTexts["en"]
+		r.typeAt(scannerSpeed, "100000000001")
+		r.until("refused at the limit", showing(mt.OverrideHint))
+		r.key(time.Second, tea.KeyMsg{Type: tea.KeyF7})
+		for i := 1; i <= pin.FreeTries; i++ {
+			r.human("1111", true)
+			if i < pin.FreeTries {
+				r.until("said wrong", showing(mt.OverrideWrongPIN))
+				continue
+			}
+			r.until("paused", showing("try again in 30 s"))
 		}
-		r.until("paused", showing("try again in 30 s"))
-	}
-	r.human(testPIN, true)
-	r.settle()
-	if g.tries() != pin.FreeTries || r.m.dialog.ov.step != ovPIN {
-		t.Fatalf("a PIN was checked during the pause (%d checks) or went on (step %d)", g.tries(), r.m.dialog.ov.step)
-	}
-	r.clock.advance(pin.FirstPause)
-	r.human(testPIN, true)
-	r.until("asked how many", showing(mt.OverrideCountAsk))
-	r.key(time.Second, tea.KeyMsg{Type: tea.KeyEsc})
-	r.until("cancelled", func(m Model) bool { return m.dialog.kind == dialogNone })
-	r.settle()
-	if _, allowed := e.lists(); len(allowed) != 0 {
-		t.Fatalf("Esc allowed %v", allowed)
-	}
+		r.human(testPIN, true)
+		r.settle()
+		if g.tries() != pin.FreeTries || r.m.dialog.ov.step != ovPIN {
+			t.Fatalf("a PIN was checked during the pause (%d checks) or went on (step %d)", g.tries(), r.m.dialog.ov.step)
+		}
+		r.clock.advance(pin.FirstPause)
+		r.human(testPIN, true)
+		r.until("asked how many", showing(mt.OverrideCountAsk))
+		r.key(time.Second, tea.KeyMsg{Type: tea.KeyEsc})
+		r.until("cancelled", func(m Model) bool { return m.dialog.kind == dialogNone })
+		r.settle()
+		if _, allowed := e.lists(); len(allowed) != 0 {
+			t.Fatalf("Esc allowed %v", allowed)
+		}
+	})
 }
 
 // TestScanDuringOverridePIN: a scan while the PIN is being typed is a
 // scan: the dialog closes unanswered (no PIN checked, nothing allowed),
 // the code alone is served, and the digits typed are dropped.
 func TestScanDuringOverridePIN(t *testing.T) {
-	r, e, g := overrideRig(t, "en", 0)
-	mt := mgrTexts["en"]
-	r.typeAt(scannerSpeed, "100000000001")
-	r.until("refused at the limit", showing(mt.OverrideHint))
-	r.key(time.Second, tea.KeyMsg{Type: tea.KeyF7})
-	r.until("opened the override", showing(mt.OverridePINAsk))
-	r.human("73", false)
-	r.typeAt(scannerSpeed, "100000000002")
-	r.until("served the scan", func(m Model) bool { return m.inFlight == 0 && m.result.code == "100000000002" })
-	r.settle()
-	scanned, allowed := e.lists()
-	if r.m.dialog.kind != dialogNone || g.tries() != 0 || len(allowed) != 0 {
-		t.Fatalf("dialog %d, %d PINs checked, allowed %v", r.m.dialog.kind, g.tries(), allowed)
-	}
-	if len(scanned) != 2 || scanned[1] != "100000000002" {
-		t.Fatalf("scanned %q", scanned)
-	}
-	if r.m.input.Value() != "" || r.m.dialog.ov.pin.Value() != "" {
-		t.Fatalf("typed digits kept: line %q", r.m.input.Value())
-	}
+	t.Parallel()
+	inBubble(t, func(t *testing.T) { // settle needs a bubble
+		r, e, g := overrideRig(t, "en", 0)
+		mt := mgrTexts["en"]
+		r.typeAt(scannerSpeed, "100000000001")
+		r.until("refused at the limit", showing(mt.OverrideHint))
+		r.key(time.Second, tea.KeyMsg{Type: tea.KeyF7})
+		r.until("opened the override", showing(mt.OverridePINAsk))
+		r.human("73", false)
+		r.typeAt(scannerSpeed, "100000000002")
+		r.until("served the scan", func(m Model) bool { return m.inFlight == 0 && m.result.code == "100000000002" })
+		r.settle()
+		scanned, allowed := e.lists()
+		if r.m.dialog.kind != dialogNone || g.tries() != 0 || len(allowed) != 0 {
+			t.Fatalf("dialog %d, %d PINs checked, allowed %v", r.m.dialog.kind, g.tries(), allowed)
+		}
+		if len(scanned) != 2 || scanned[1] != "100000000002" {
+			t.Fatalf("scanned %q", scanned)
+		}
+		if r.m.input.Value() != "" || r.m.dialog.ov.pin.Value() != "" {
+			t.Fatalf("typed digits kept: line %q", r.m.input.Value())
+		}
+	})
 }
 
 // TestOverrideInHelp: F1 lists F7 when an override is configured, and
 // not otherwise.
 func TestOverrideInHelp(t *testing.T) {
+	t.Parallel()
 	r, _, _ := overrideRig(t, "zh", 5)
 	r.key(time.Second, tea.KeyMsg{Type: tea.KeyF1})
 	mustShow(t, r.m, "F7", mgrTexts["zh"].OverrideKeyHelp)
@@ -245,6 +253,7 @@ func TestOverrideInHelp(t *testing.T) {
 // TestOverrideOnlyAtTheLimit: F7 opens nothing without an override
 // configured, or below the limit.
 func TestOverrideOnlyAtTheLimit(t *testing.T) {
+	t.Parallel()
 	r, _, _ := overrideRig(t, "en", 5)
 	r.key(time.Second, tea.KeyMsg{Type: tea.KeyF7})
 	if r.m.dialog.kind != dialogNone {
@@ -265,6 +274,7 @@ func TestOverrideOnlyAtTheLimit(t *testing.T) {
 // limit, F7, the PIN typed, the override allowed; nothing the program
 // ever drew contains the PIN.
 func TestTeatestOverridePINNeverShown(t *testing.T) {
+	t.Parallel()
 	h, err := pin.HashWith(testPIN, pin.Params{Memory: 64, Time: 1, Threads: 1})
 	if err != nil {
 		t.Fatal(err)

@@ -49,6 +49,7 @@ func realReport() report.Report {
 // F4 on a real report at 80x24, top and end, in en and zh: goldens; the
 // Chinese screen's report has no English outside codes, card_ids and names.
 func TestReportScreenGolden(t *testing.T) {
+	t.Parallel()
 	r := realReport()
 	for _, lang := range []string{"en", "zh"} {
 		for _, at := range []string{"top", "end"} {

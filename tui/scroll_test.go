@@ -18,6 +18,7 @@ import (
 // below until the end shows; it never scrolls past either end; typing a
 // code takes the till back.
 func TestReportScrolls(t *testing.T) {
+	t.Parallel()
 	for _, lang := range []string{"en", "zh"} {
 		m := longReport(newTestModel(lang, 80, 24, Options{}))
 		more, end := "more ↓", "end"
@@ -74,6 +75,7 @@ func TestReportScrolls(t *testing.T) {
 // A taller terminal shows more of the report at once, and a report that
 // fits shows no scroll line.
 func TestReportFitsOrScrollsBySize(t *testing.T) {
+	t.Parallel()
 	m := longReport(newTestModel("en", 120, 60, Options{}))
 	mustShow(t, m, "X report", "end of report")
 	if s := shown(m); strings.Contains(s, "more ↓") || strings.Contains(s, "lines 1–") {
@@ -87,6 +89,7 @@ func TestReportFitsOrScrollsBySize(t *testing.T) {
 
 // A resized terminal asks for the report again at its new width.
 func TestReportLaidOutAgainOnResize(t *testing.T) {
+	t.Parallel()
 	var widths []int
 	m := newTestModel("en", 80, 24, Options{})
 	m.o.ShiftReport = func(id uint64, lang string, width int) (string, error) {
@@ -113,6 +116,7 @@ func TestReportLaidOutAgainOnResize(t *testing.T) {
 // while it shows, keeps the last list with the error when a read fails,
 // and scrolls.
 func TestQueueFromJournalHook(t *testing.T) {
+	t.Parallel()
 	reads := 0
 	var fail error
 	b := journalBacklog()
@@ -178,6 +182,7 @@ func TestQueueFromJournalHook(t *testing.T) {
 // Hub notices show on the till's notice line as they arrive and stay
 // listed, newest first and bounded, on the queue screen.
 func TestNoticesShown(t *testing.T) {
+	t.Parallel()
 	c := make(chan Notice, 1)
 	m := newTestModel("zh", 80, 24, Options{Notices: c})
 	c <- Notice{Event: "card_sku_remind", CardID: "pFS7Fjg8kV1IdDz01r4SQwMkuCKc", Detail: "库存不足 100", At: t0}
@@ -202,6 +207,7 @@ func TestNoticesShown(t *testing.T) {
 
 // The session list stands in for the journal without the hook.
 func TestQueueWithoutHookListsSession(t *testing.T) {
+	t.Parallel()
 	m := newTestModel("en", 80, 24, Options{})
 	c := outcome(sync.Conflict, sync.ReasonAlreadyUsed, "226009850808", "Member card")
 	c.Errcode = 40099
@@ -210,6 +216,7 @@ func TestQueueWithoutHookListsSession(t *testing.T) {
 }
 
 func TestNoticeEventsInBothCatalogues(t *testing.T) {
+	t.Parallel()
 	en, zh := Catalogue("en"), Catalogue("zh")
 	for _, ev := range []string{"card_sku_remind", "update_member_card", "card_pass_check", "card_not_pass_check", "card_pay_order"} {
 		if en.NoticeEvents[ev] == "" || zh.NoticeEvents[ev] == "" {
@@ -226,6 +233,7 @@ func TestNoticeEventsInBothCatalogues(t *testing.T) {
 // 80 columns, in both languages: it gives up gaps, the port name and the
 // "syncing" word first, and the last sync only with a "…".
 func TestStatusBarCrowded(t *testing.T) {
+	t.Parallel()
 	for _, lang := range []string{"en", "zh"} {
 		m := newTestModel(lang, 80, 24, Options{ScannerPort: "/dev/ttyACM0"})
 		m = send(m, scannerMsg{Kind: scanner.EventConnected, Port: "/dev/ttyACM0"})
@@ -270,6 +278,7 @@ func TestStatusBarCrowded(t *testing.T) {
 // flags only conflicts that arrive later. F6 elsewhere does nothing; a
 // failing hook says so and changes nothing.
 func TestAckConflicts(t *testing.T) {
+	t.Parallel()
 	acks := 0
 	var ackErr error
 	b := journalBacklog()
@@ -320,6 +329,7 @@ func TestAckConflicts(t *testing.T) {
 // Notices of earlier runs are listed on F3 but not announced again on
 // the till's notice line; at most maxNotices of them, the newest.
 func TestPastNotices(t *testing.T) {
+	t.Parallel()
 	var past []Notice
 	for i := range maxNotices + 3 {
 		past = append(past, Notice{Event: "card_sku_remind", Detail: fmt.Sprint("alarm ", i), At: t0.Add(-time.Hour)})
@@ -339,6 +349,7 @@ func TestPastNotices(t *testing.T) {
 // a query in their own section after the conflicts, with how many there
 // are, and no such section when there are none.
 func TestQueueListsConfirmedByQuery(t *testing.T) {
+	t.Parallel()
 	for _, lang := range []string{"en", "zh"} {
 		b := journalBacklog()
 		m := newTestModel(lang, 120, 32, Options{Backlog: func(int) (Backlog, error) { return b, nil }})
@@ -369,6 +380,7 @@ func (m Model) backlogRead() tea.Msg {
 // A backlog read while the counts changed is read again when it arrives
 // (it may predate the change); one read for unchanged counts is not.
 func TestBacklogReadAgainWhenCountsChangedMeanwhile(t *testing.T) {
+	t.Parallel()
 	reads := 0
 	m := newTestModel("en", 80, 24, Options{Backlog: func(int) (Backlog, error) { reads++; return Backlog{}, nil }})
 	mm, cmd := m.Update(press(tea.KeyF3))
@@ -397,6 +409,7 @@ func TestBacklogReadAgainWhenCountsChangedMeanwhile(t *testing.T) {
 // again after it; a failed read keeps the last report and says why; once
 // F4 is closed nothing is read.
 func TestReportFollowsTheDrain(t *testing.T) {
+	t.Parallel()
 	reads := 0
 	var fail error
 	m := newTestModel("en", 80, 24, Options{})

@@ -16,6 +16,7 @@ import (
 // lists it as settled. An offline acceptance that becomes a conflict does
 // the same, and stops counting as honoured.
 func TestSettleInPlace(t *testing.T) {
+	t.Parallel()
 	for _, lang := range []string{"en", "zh"} {
 		tx := Catalogue(lang)
 		m := newTestModel(lang, 80, 24, Options{})
@@ -55,6 +56,7 @@ func TestSettleInPlace(t *testing.T) {
 // A teatest flow: updates arriving on the stream change the screen while
 // it runs.
 func TestTeatestSettleFromTheStream(t *testing.T) {
+	t.Parallel()
 	updates := make(chan sync.Update, 4)
 	e := &stubEngine{status: sync.Status{Online: true, LastContact: time.Now()}}
 	m := New(Options{Engine: e, Lang: "en", Updates: updates, Terminal: "till-2", Cashier: "Wang Fang"})
@@ -73,6 +75,7 @@ func TestTeatestSettleFromTheStream(t *testing.T) {
 // The commit that follows an answer (queued after "accepted offline") is
 // the same answer: the panel does not say it was settled by WeChat.
 func TestSameAnswerIsNotSettled(t *testing.T) {
+	t.Parallel()
 	for _, lang := range []string{"en", "zh"} {
 		m := newTestModel(lang, 80, 24, Options{})
 		off := sync.Outcome{ID: 7, Kind: sync.AcceptedOffline, State: sync.StateQueued, Reason: sync.ReasonAcceptedOffline, Code: "110201201246", At: t0}
