@@ -45,7 +45,7 @@ func TestConfirmedByQueryReportedAndListed(t *testing.T) {
 		if c != 1 || i == 20 {
 			t.Fatalf("sync: exit %d\n%s\n%s", c, out, errs)
 		}
-		<-time.After(600 * time.Millisecond) // the quiet period, not a guess at a goroutine
+		untilDue(t, dbPath, time.Now().Add(10*time.Second)) // the quiet period's end
 	}
 	if n := srv.ConsumeCount(code); n != 1 {
 		t.Fatalf("WeChat consumed %s %d times", code, n)
