@@ -1,9 +1,12 @@
 package store
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -288,5 +291,119 @@ func TestMigrateFinishedAt(t *testing.T) {
 	}
 	if fc, ok, _ := db.FinishedByCode("M0"); !ok || !fc.Pruned {
 		t.Fatalf("tombstone after the migration: %+v %v", fc, ok)
+	}
+}
+
+// TestFinishedKeysAscending: the 4 -> 5 migration puts finished_at's keys
+// in ascending order (finishedKeys), though it walks consumed then
+// rejected records and their finish times interleave; put out of order,
+// the migration's one transaction costs a time quadratic in the journal
+// (BenchmarkMigrateFinishedAt).
+func TestFinishedKeysAscending(t *testing.T) {
+	t.Parallel()
+	db := openTest(t, Options{NoSync: true})
+	sh, _ := db.OpenShift("T1", "alice")
+	want := 0
+	for i := range 40 {
+		s := []State{Rejected, Consumed, Conflict, Consumed, Rejected}[i%5]
+		if _, err := db.Create(Redemption{Code: fmt.Sprint("K", i), ShiftID: sh.ID, State: s}, "t", Path(s)...); err != nil {
+			t.Fatal(err)
+		}
+		if s == Consumed || s == Rejected {
+			want++
+		}
+	}
+	if err := db.b.View(func(tx *bolt.Tx) error {
+		keys, err := finishedKeys(tx)
+		if err != nil {
+			return err
+		}
+		if len(keys) != want {
+			t.Errorf("%d keys, want %d", len(keys), want)
+		}
+		for i := 1; i < len(keys); i++ {
+			if bytes.Compare(keys[i-1], keys[i]) >= 0 {
+				t.Fatalf("key %d (%x) not after key %d (%x)", i, keys[i], i-1, keys[i-1])
+			}
+		}
+		n := 0
+		err = tx.Bucket(bFinished).ForEach(func(k, _ []byte) error {
+			if n >= len(keys) || !bytes.Equal(k, keys[n]) {
+				t.Errorf("finished_at key %d is %x, finishedKeys has another", n, k)
+			}
+			n++
+			return nil
+		})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// migrateFinishedAtUnsorted is the 4 -> 5 migration as it was first
+// written, putting each key as the walk finds it, kept for
+// BenchmarkMigrateFinishedAt's ratio.
+func migrateFinishedAtUnsorted(tx *bolt.Tx) error {
+	b := tx.Bucket(bFinished)
+	for _, s := range []State{Consumed, Rejected} {
+		prefix := append([]byte(s), 0)
+		c := tx.Bucket(bByState).Cursor()
+		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+			r, err := getRed(tx, binary.BigEndian.Uint64(k[len(prefix):]))
+			if err != nil {
+				return err
+			}
+			if prunable(r) {
+				if err := b.Put(finishedKey(r), nil); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// BenchmarkMigrateFinishedAt is the 4 -> 5 migration of a journal of
+// 100,000 redemptions (bulkLoad's mix; 1,000,000 with CARDTILL_BENCH_1M),
+// rolled back after each run: unsorted as it was first written
+// (migrateFinishedAtUnsorted), sorted as it is. Compare them as a ratio
+// of one run.
+func BenchmarkMigrateFinishedAt(b *testing.B) {
+	sizes := []int{100_000}
+	if os.Getenv("CARDTILL_BENCH_1M") != "" {
+		sizes = append(sizes, 1_000_000)
+	}
+	for _, n := range sizes {
+		p, _ := bigFile(b, n)
+		db, err := Open(p, Options{NoSync: true})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, m := range []struct {
+			name string
+			fn   func(*bolt.Tx) error
+		}{{"unsorted", migrateFinishedAtUnsorted}, {"sorted", migrateFinishedAt}} {
+			b.Run(fmt.Sprintf("%s/journal=%d", m.name, n), func(b *testing.B) {
+				errRollback := errors.New("rolled back")
+				for i := 0; i < b.N; i++ {
+					err := db.b.Update(func(tx *bolt.Tx) error {
+						if err := tx.DeleteBucket(bFinished); err != nil {
+							return err
+						}
+						if _, err := tx.CreateBucket(bFinished); err != nil {
+							return err
+						}
+						if err := m.fn(tx); err != nil {
+							return err
+						}
+						return errRollback
+					})
+					if !errors.Is(err, errRollback) {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+		db.Close()
 	}
 }
