@@ -29,7 +29,7 @@ func (db *DB) unindex(tx *bolt.Tx, r Redemption) error {
 			return err
 		}
 	}
-	if err := tx.Bucket(bByState).Delete(stateKey(r.State, r.ID)); err != nil {
+	if err := delStateKey(tx, r.State, r.ID); err != nil {
 		return err
 	}
 	if r.State == Consumed {
@@ -61,14 +61,11 @@ func (db *DB) index(tx *bolt.Tx, r Redemption) error {
 			return err
 		}
 	}
-	// state, then id; reason, then id: within a state or reason the keys
-	// only grow, so these pages are filled densely too
-	bs := tx.Bucket(bByState)
-	bs.FillPercent = appendFill
-	if err := bs.Put(stateKey(r.State, r.ID), nil); err != nil {
+	if err := putStateKey(tx, r.State, r.ID); err != nil {
 		return err
 	}
 	if r.State == Consumed {
+		// reason, then id: within a reason the keys only grow
 		bc := tx.Bucket(bConsumedBy)
 		bc.FillPercent = appendFill
 		if err := bc.Put(reasonKey(r.Reason, r.ID), nil); err != nil {
@@ -246,21 +243,16 @@ func (db *DB) FinishedByCode(code string) (FinishedCode, bool, error) {
 }
 
 // CountByState returns how many redemptions are in each state (states
-// with none are left out).
+// with none are left out), from state_counts (statecounts.go).
 func (db *DB) CountByState() (map[State]int, error) {
-	qs := make([]Query, len(AllStates))
-	for i, st := range AllStates {
-		qs[i] = Query{Index: ByState, State: st}
-	}
-	n, err := db.Counts(qs...)
-	if err != nil {
-		return nil, err
-	}
 	out := map[State]int{}
-	for i, st := range AllStates {
-		if n[i] > 0 {
-			out[st] = n[i]
+	err := db.b.View(func(tx *bolt.Tx) error {
+		for s, n := range stateCounts(tx, AllStates) {
+			if n > 0 {
+				out[s] = n
+			}
 		}
-	}
-	return out, nil
+		return nil
+	})
+	return out, err
 }

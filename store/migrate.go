@@ -57,6 +57,9 @@ var migrations = []func(tx *bolt.Tx) error{
 	// 5 -> 6 nothing is converted here, and the version keeps a cardtill
 	// that reads only formats 1 and 2 from opening the file.
 	6: func(*bolt.Tx) error { return nil },
+	// 7 -> 8: how many redemptions are in each state is kept
+	// (state_counts, statecounts.go), counted here from by_state's keys.
+	7: migrateStateCounts,
 }
 
 // migrateConsumedByReason is the 2 -> 3 migration. It may run on a file

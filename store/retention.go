@@ -49,6 +49,7 @@ var bucketsSince = []struct {
 }{
 	{4, [][]byte{bShiftConflicts, bResolutions}},
 	{5, [][]byte{bFinished, bTombs, bTombsAt}},
+	{7, [][]byte{bStateCounts}},
 }
 
 func bucketNames(names [][]byte) string {
@@ -270,9 +271,12 @@ func (db *DB) PruneContext(ctx context.Context, olderThan time.Time) (int, error
 		if !due(r) || !bytes.Equal(finishedKey(r), key) {
 			return false, nil
 		}
+		if err := delStateKey(tx, r.State, r.ID); err != nil {
+			return false, err
+		}
 		for _, d := range []struct {
 			bucket, key []byte
-		}{{bByState, stateKey(r.State, r.ID)}, {bByShift, k2(r.ShiftID, r.ID)}, {bFinished, key}} {
+		}{{bByShift, k2(r.ShiftID, r.ID)}, {bFinished, key}} {
 			if err := tx.Bucket(d.bucket).Delete(d.key); err != nil {
 				return false, err
 			}

@@ -339,7 +339,7 @@ func (db *DB) Check() error {
 				}
 			}
 		}
-		has4, has5 := !absent[string(bShiftConflicts)], !absent[string(bFinished)]
+		has4, has5, has7 := !absent[string(bShiftConflicts)], !absent[string(bFinished)], !absent[string(bStateCounts)]
 		for _, name := range allBuckets {
 			if absent[string(name)] {
 				continue
@@ -361,6 +361,7 @@ func (db *DB) Check() error {
 		finished := map[string]bool{}
 		used := map[string][]FinishedCode{}
 		counts := map[uint64]*Counters{}
+		perState := map[State]int{}
 		shifts := map[uint64]Shift{}
 		err := tx.Bucket(bRed).ForEach(func(k, v []byte) error {
 			if len(k) != 8 {
@@ -397,6 +398,7 @@ func (db *DB) Check() error {
 				used[r.Code] = append(used[r.Code], FinishedCode{Code: r.Code, ID: r.ID, State: r.State, At: usedAt(r), ShiftID: r.ShiftID})
 			}
 			states[string(stateKey(r.State, r.ID))] = true
+			perState[r.State]++
 			if r.State == Consumed {
 				consumedBy[string(reasonKey(r.Reason, r.ID))] = true
 			}
@@ -457,6 +459,9 @@ func (db *DB) Check() error {
 		checkOverrides(tx, add)
 		if has5 {
 			checkRetention(tx, finished, add)
+		}
+		if has7 {
+			checkStateCounts(tx, perState, add)
 		}
 		nUsed := 0
 		_ = tx.Bucket(bUsed).ForEach(func(k, _ []byte) error {
