@@ -727,3 +727,36 @@ func TestRecoverLeavesLiveScanAlone(t *testing.T) {
 		t.Fatalf("%+v %v %+v", out, err, h.j.records("91"))
 	}
 }
+
+// TestOfflineDrainReadsABoundedBatch: a drain pass while WeChat is down
+// reads as many records with a backlog of 600 as with one of 300 (one
+// batch: the pass ends at the first Concurrency unreachable items), so a
+// till at rest with a large backlog does not decode it every pass; back
+// online, the whole backlog drains.
+func TestOfflineDrainReadsABoundedBatch(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, func(o *sync.Options) { o.Policy.MaxPerShift = 1000 })
+	h.wx.setDown(true)
+	read := func(backlog int) int64 {
+		for i := h.e.Status().QueueDepth; i < backlog; i++ {
+			c := fmt.Sprint(10000 + i)
+			h.wx.add(c, "p")
+			if a := h.redeem(c); a.Kind != sync.AcceptedOffline {
+				t.Fatalf("offline %s: %+v", c, a)
+			}
+		}
+		before := h.j.dueRead.Load()
+		if _, err := h.e.DrainOnce(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		return h.j.dueRead.Load() - before
+	}
+	r300, r600 := read(300), read(600)
+	if r600 != r300 || r600 >= 300 {
+		t.Fatalf("an offline pass read %d records with 300 queued, %d with 600", r300, r600)
+	}
+	h.settle()
+	if st := h.e.Status(); st.QueueDepth != 0 {
+		t.Fatalf("after the outage: %+v", st)
+	}
+}

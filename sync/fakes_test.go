@@ -127,6 +127,7 @@ type memJournal struct {
 	meta      map[string]string
 	commits   atomic.Int64
 	dues      atomic.Int64 // calls of Due: drain passes
+	dueRead   atomic.Int64 // records Due returned
 	// killAt, when > 0, makes every write fail once commits reach it: the
 	// process "died" there. onKill runs once when that happens.
 	killAt int64
@@ -308,6 +309,7 @@ func (j *memJournal) Due(now time.Time, limit int) ([]sync.Record, error) {
 		}
 		out = append(out, r)
 	}
+	j.dueRead.Add(int64(len(out)))
 	return out, nil
 }
 
