@@ -842,8 +842,8 @@ func (r *pcRig) hubPushes(cuts int) {
 
 // newBuckets are the buckets the migrations from schema 3 create: 3 -> 4
 // (the conflict index and resolutions) and 4 -> 5 (retention's finished_at
-// index and the used-code tombstones).
-var newBuckets = []string{"shift_conflicts", "conflict_resolutions", "finished_at", "used_tombstones", "tombstones_by_at"}
+// index and the used-code tombstones) and 6 -> 7 (state_counts).
+var newBuckets = []string{"shift_conflicts", "conflict_resolutions", "finished_at", "used_tombstones", "tombstones_by_at", "state_counts"}
 
 // toSchema3 makes the journal what schema 3 wrote (none of newBuckets,
 // schema_version 3), in one synced bbolt commit, and syncs its folder.
