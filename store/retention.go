@@ -49,7 +49,7 @@ var bucketsSince = []struct {
 }{
 	{4, [][]byte{bShiftConflicts, bResolutions}},
 	{5, [][]byte{bFinished, bTombs, bTombsAt}},
-	{7, [][]byte{bStateCounts}},
+	{8, [][]byte{bStateCounts}},
 }
 
 func bucketNames(names [][]byte) string {

@@ -339,7 +339,7 @@ func (db *DB) Check() error {
 				}
 			}
 		}
-		has4, has5, has7 := !absent[string(bShiftConflicts)], !absent[string(bFinished)], !absent[string(bStateCounts)]
+		has4, has5, has8 := !absent[string(bShiftConflicts)], !absent[string(bFinished)], !absent[string(bStateCounts)]
 		for _, name := range allBuckets {
 			if absent[string(name)] {
 				continue
@@ -460,7 +460,7 @@ func (db *DB) Check() error {
 		if has5 {
 			checkRetention(tx, finished, add)
 		}
-		if has7 {
+		if has8 {
 			checkStateCounts(tx, perState, add)
 		}
 		nUsed := 0
