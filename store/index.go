@@ -134,12 +134,10 @@ func (db *DB) reindex(tx *bolt.Tx, r, nr Redemption) error {
 		}
 	}
 	if r.State != nr.State {
-		if err := tx.Bucket(bByState).Delete(stateKey(r.State, r.ID)); err != nil {
+		if err := delStateKey(tx, r.State, r.ID); err != nil {
 			return err
 		}
-		bs := tx.Bucket(bByState)
-		bs.FillPercent = appendFill
-		if err := bs.Put(stateKey(nr.State, nr.ID), nil); err != nil {
+		if err := putStateKey(tx, nr.State, nr.ID); err != nil {
 			return err
 		}
 	}

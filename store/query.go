@@ -163,6 +163,9 @@ func (db *DB) Counts(qs ...Query) ([]int, error) {
 	out := make([]int, len(qs))
 	err := db.b.View(func(tx *bolt.Tx) error {
 		for i, q := range qs {
+			if _, _, _, _, err := q.bounds(); err != nil {
+				return err
+			}
 			if q.Index == ByState && q.After == 0 && q.Limit == 0 {
 				out[i] = stateCounts(tx, []State{q.State})[q.State] // kept, not walked: statecounts.go
 				continue
