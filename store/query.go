@@ -70,8 +70,11 @@ func (q Query) bounds() (bucket, prefix, lo, past []byte, err error) {
 			return nil, nil, nil, nil, fmt.Errorf("%w: After does not apply to the outbox", ErrQuery)
 		}
 		bucket = bOutbox
-		if !q.Until.IsZero() {
-			past = append(dueKey(q.Until, ^uint64(0)), 0) // keys due by Until, whatever their id
+		// keys due by Until, whatever their id; a time past the last an
+		// outbox key holds (the year 2262: its UnixNano would wrap) bounds
+		// nothing, one before 1970 is the clamped 0 of dueKey
+		if !q.Until.IsZero() && !q.Until.After(maxTime) {
+			past = append(dueKey(q.Until, ^uint64(0)), 0)
 		}
 		return bucket, nil, nil, past, nil
 	default:

@@ -1,0 +1,91 @@
+package store
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// walkIDs is q's ids as its walk returns them.
+func walkIDs(t *testing.T, db *testDB, q Query) []uint64 {
+	t.Helper()
+	var out []uint64
+	err := db.b.View(func(tx *bolt.Tx) error {
+		return q.walk(tx, func(id uint64) (bool, error) { out = append(out, id); return true, nil })
+	})
+	if err != nil {
+		t.Fatalf("%+v: %v", q, err)
+	}
+	return out
+}
+
+// putKeys puts index keys straight into bucket (the bounds at the edges of
+// the key space: no redemption the store makes has them) and removes them
+// when the test ends, so the cleanup's Check sees the journal as it was.
+func putKeys(t *testing.T, db *testDB, bucket []byte, keys ...[]byte) {
+	t.Helper()
+	put := func(del bool) error {
+		return db.b.Update(func(tx *bolt.Tx) error {
+			for _, k := range keys {
+				var err error
+				if del {
+					err = tx.Bucket(bucket).Delete(k)
+				} else {
+					err = tx.Bucket(bucket).Put(k, nil)
+				}
+				if err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	if err := put(false); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := put(true); err != nil {
+			t.Error(err)
+		}
+	})
+}
+
+// The outbox's Until at the edges of time: zero is all of it, a time past
+// the year 2262 (whose Unix nanoseconds wrap) is all of it too, a time
+// before 1970 is what is due at the clamped 0.
+func TestQueryOutboxUntilAtTheEdges(t *testing.T) {
+	t.Parallel()
+	db := openTest(t, Options{NoSync: true})
+	due := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	putKeys(t, db, bOutbox, dueKey(time.Time{}, 1), dueKey(due, 2), dueKey(maxTime, 3))
+	for _, c := range []struct {
+		until time.Time
+		want  []uint64
+	}{
+		{time.Time{}, []uint64{1, 2, 3}},
+		{time.Date(1960, 1, 1, 0, 0, 0, 0, time.UTC), []uint64{1}},
+		{due.Add(-time.Nanosecond), []uint64{1}},
+		{due, []uint64{1, 2}},
+		{maxTime.Add(-time.Nanosecond), []uint64{1, 2}},
+		{maxTime, []uint64{1, 2, 3}},
+		{maxTime.Add(time.Nanosecond), []uint64{1, 2, 3}},
+		{time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC), []uint64{1, 2, 3}},
+		{time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC), []uint64{1, 2, 3}},
+	} {
+		for _, newest := range []bool{false, true} {
+			q := Query{Index: Outbox, Until: c.until, Newest: newest}
+			want := slices.Clone(c.want)
+			if newest {
+				slices.Reverse(want)
+			}
+			if got := walkIDs(t, db, q); !slices.Equal(got, want) {
+				t.Errorf("Until %s newest %v: %v, want %v", c.until, newest, got, want)
+			}
+			if n, err := db.Count(q); err != nil || n != len(want) {
+				t.Errorf("Count Until %s: %d %v, want %d", c.until, n, err, len(want))
+			}
+		}
+	}
+}
