@@ -84,11 +84,13 @@ func (q Query) bounds() (bucket, prefix, lo, past []byte, err error) {
 		return nil, nil, nil, nil, fmt.Errorf("%w: Until applies to the outbox only", ErrQuery)
 	}
 	lo = prefix
-	if q.After > 0 {
+	switch {
+	case q.After == ^uint64(0):
+		// nothing is greater: a lo past every key of prefix and an id (past
+		// is nil for the last shift, which would bound nothing)
+		lo = append(append(bytes.Clone(prefix), u64(q.After)...), 0)
+	case q.After > 0:
 		lo = append(bytes.Clone(prefix), u64(q.After+1)...)
-		if q.After == ^uint64(0) {
-			lo = past // nothing is greater
-		}
 	}
 	return bucket, prefix, lo, past, nil
 }

@@ -89,3 +89,43 @@ func TestQueryOutboxUntilAtTheEdges(t *testing.T) {
 		}
 	}
 }
+
+// ByShift at the last shift and After at the last id: the bounds never
+// wrap into everything (the last shift has no key after it to stop at).
+func TestQueryAfterTheLastID(t *testing.T) {
+	t.Parallel()
+	db := openTest(t, Options{NoSync: true})
+	max := ^uint64(0)
+	putKeys(t, db, bByShift, k2(max-1, 5), k2(max-1, max), k2(max, 3), k2(max, 7), k2(max, max))
+	for _, c := range []struct {
+		shift, after uint64
+		want         []uint64
+	}{
+		{max, 0, []uint64{3, 7, max}},
+		{max, 3, []uint64{7, max}},
+		{max, max - 1, []uint64{max}},
+		{max, max, nil},
+		{max - 1, 0, []uint64{5, max}},
+		{max - 1, 5, []uint64{max}},
+		{max - 1, max, nil},
+	} {
+		for _, newest := range []bool{false, true} {
+			for _, limit := range []int{0, 1} {
+				q := Query{Index: ByShift, Shift: c.shift, After: c.after, Newest: newest, Limit: limit}
+				want := slices.Clone(c.want)
+				if newest {
+					slices.Reverse(want)
+				}
+				if limit > 0 && len(want) > limit {
+					want = want[:limit]
+				}
+				if got := walkIDs(t, db, q); !slices.Equal(got, want) {
+					t.Errorf("%+v: %v, want %v", q, got, want)
+				}
+				if n, err := db.Count(q); err != nil || n != len(want) {
+					t.Errorf("Count(%+v) = %d %v, want %d", q, n, err, len(want))
+				}
+			}
+		}
+	}
+}
