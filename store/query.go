@@ -125,12 +125,22 @@ func (q Query) walk(tx *bolt.Tx, fn func(id uint64) (bool, error)) error {
 	if q.Newest {
 		next = c.Prev
 	}
-	for n := 0; in(k) && (q.Limit <= 0 || n < q.Limit); n++ {
+	// A key of the index's key and an id is exactly this long: a reason
+	// holding a 0 byte ("a\x00b") puts its keys inside the range of the
+	// reason before it ("a"), and they are skipped, never read as its.
+	width := len(prefix) + 8
+	if prefix == nil {
+		width = 16 // the outbox: due(8) id(8)
+	}
+	for n := 0; in(k) && (q.Limit <= 0 || n < q.Limit); k, _ = next() {
+		if len(k) != width {
+			continue
+		}
 		more, err := fn(binary.BigEndian.Uint64(k[len(k)-8:]))
 		if err != nil || !more {
 			return err
 		}
-		k, _ = next()
+		n++
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -126,6 +127,55 @@ func TestQueryAfterTheLastID(t *testing.T) {
 					t.Errorf("Count(%+v) = %d %v, want %d", q, n, err, len(want))
 				}
 			}
+		}
+	}
+}
+
+// A reason holding a 0 byte ("ok\x00x") sorts its consumed_by_reason keys
+// inside the range of the reason before the byte ("ok"): Query and the
+// shift's list by reason never return them as that reason's.
+func TestQueryReasonWithAZeroByte(t *testing.T) {
+	t.Parallel()
+	db := openTest(t, Options{NoSync: true})
+	sh, err := db.OpenShift("T1", "ann")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string][]uint64{}
+	for i, reason := range []string{"ok", "ok\x00x", "ok", "ok\x00", "ok\x00\x00\x00\x00\x00\x00\x00\x00", "o", "ok"} {
+		r, err := db.Create(Redemption{Code: fmt.Sprintf("%012d", 100000000000+int64(i)), ShiftID: sh.ID, State: Consumed, Reason: reason}, "test", Path(Consumed)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[reason] = append(want[reason], r.ID)
+	}
+	for reason, ids := range want {
+		for _, newest := range []bool{false, true} {
+			w := slices.Clone(ids)
+			if newest {
+				slices.Reverse(w)
+			}
+			q := Query{Index: ConsumedByReason, Reason: reason, Newest: newest}
+			if got := walkIDs(t, db, q); !slices.Equal(got, w) {
+				t.Errorf("%q newest %v: %v, want %v", reason, newest, got, w)
+			}
+			if got := walkIDs(t, db, Query{Index: ConsumedByReason, Reason: reason, Newest: newest, Limit: 1}); !slices.Equal(got, w[:1]) {
+				t.Errorf("%q newest %v limit 1: %v, want %v", reason, newest, got, w[:1])
+			}
+			if n, err := db.Count(q); err != nil || n != len(w) {
+				t.Errorf("Count %q: %d %v, want %d", reason, n, err, len(w))
+			}
+		}
+		rs, err := db.ShiftConsumedByReason(sh.ID, reason, 0)
+		var got []uint64
+		for _, r := range rs {
+			got = append(got, r.ID)
+			if r.Reason != reason {
+				t.Errorf("ShiftConsumedByReason(%q) listed %d of reason %q", reason, r.ID, r.Reason)
+			}
+		}
+		if err != nil || !slices.Equal(got, ids) {
+			t.Errorf("ShiftConsumedByReason(%q): %v %v, want %v", reason, got, err, ids)
 		}
 	}
 }

@@ -592,6 +592,9 @@ func (db *DB) ShiftConsumedByReason(id uint64, reason string, limit int) ([]Rede
 		end := reasonKey(reason, hi)
 		c := tx.Bucket(bConsumedBy).Cursor()
 		for k, _ := c.Seek(reasonKey(reason, lo)); k != nil && bytes.HasPrefix(k, prefix) && bytes.Compare(k, end) <= 0 && (limit <= 0 || len(out) < limit); k, _ = c.Next() {
+			if len(k) != len(prefix)+8 {
+				continue // another reason's, one that holds a 0 byte (query.go's walk)
+			}
 			r, err := getRed(tx, binary.BigEndian.Uint64(k[len(prefix):]))
 			if err != nil {
 				return err
