@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -20,6 +21,15 @@ type mrec struct {
 	due                 time.Time
 	hist                int
 	reason              string
+	updated, offlineAt  time.Time // the record's UpdatedAt and OfflineAcceptedAt
+}
+
+// usedAt is when the model's redemption used its code (index.go's usedAt).
+func (r *mrec) usedAt() time.Time {
+	if !r.offlineAt.IsZero() {
+		return r.offlineAt
+	}
+	return r.updated
 }
 
 type model struct {
@@ -116,7 +126,8 @@ func TestRandomAgainstModel(t *testing.T) {
 			if err != nil {
 				t.Fatalf("step %d create: %v", step, err)
 			}
-			mr := &mrec{code: code, card: r.CardID, cashier: r.Cashier, shift: m.open, state: st, offline: st == Queued, created: got.CreatedAt, due: r.DueAt, hist: len(Path(st)) + 1, reason: r.Reason}
+			mr := &mrec{code: code, card: r.CardID, cashier: r.Cashier, shift: m.open, state: st, offline: st == Queued, created: got.CreatedAt, due: r.DueAt, hist: len(Path(st)) + 1, reason: r.Reason,
+				updated: got.UpdatedAt, offlineAt: got.OfflineAcceptedAt}
 			if st.Finished() {
 				mr.finished = got.UpdatedAt
 			}
@@ -147,15 +158,52 @@ func TestRandomAgainstModel(t *testing.T) {
 			} else {
 				to = next[rng.IntN(len(next))]
 			}
+			// What a move's Update changes (reindex writes only the index
+			// entries that change): the due time, or nothing but the
+			// attempts (a retry that changes no index), the card, the
+			// reason (also of a redemption becoming consumed), when it was
+			// accepted offline, rarely the shift; or no Update at all.
 			newDue := clk.t.Add(time.Duration(rng.IntN(120)) * time.Second)
+			keepDue := rng.IntN(3) == 0
 			newCard := cards[rng.IntN(3)]
 			changeCard := rng.IntN(5) == 0
-			got, err := db.Transition(id, from, to, Change{By: "model", Errcode: rng.IntN(2) * 40099, Update: func(r *Redemption) {
-				r.DueAt = newDue
+			newReason := "r" + strconv.Itoa(rng.IntN(3))
+			changeReason := rng.IntN(3) == 0
+			offAt := clk.t.Add(-time.Duration(rng.IntN(100)) * time.Second)
+			setOffline := rng.IntN(15) == 0
+			newShift := uint64(0)
+			changeShift := rng.IntN(30) == 0
+			if changeShift {
+				newShift = uint64(rng.IntN(len(m.shifts) + 1)) // 0 or a shift that exists
+			}
+			pure := keepDue && rng.IntN(2) == 0
+			changeCard, changeReason, setOffline, changeShift = changeCard && !pure, changeReason && !pure, setOffline && !pure, changeShift && !pure
+			ch := Change{By: []string{"model", "drain"}[rng.IntN(2)], Errcode: rng.IntN(2) * 40099, Reason: newReason, Update: func(r *Redemption) {
+				if !keepDue {
+					r.DueAt = newDue
+				}
+				r.Attempts++
 				if changeCard {
 					r.CardID = newCard
 				}
-			}})
+				if changeReason {
+					r.Reason = newReason
+				}
+				if setOffline {
+					r.OfflineAcceptedAt = offAt
+				}
+				if changeShift {
+					r.ShiftID = newShift
+				}
+			}}
+			if pure {
+				ch.Update = nil
+			}
+			move := db.Transition
+			if rng.IntN(4) == 0 {
+				move = db.TransitionBatch
+			}
+			got, err := move(id, from, to, ch)
 			if !Allowed(from, to) {
 				var me *MoveError
 				if !errors.As(err, &me) || me.From != from || me.To != to || !errors.Is(err, ErrMove) {
@@ -182,12 +230,25 @@ func TestRandomAgainstModel(t *testing.T) {
 			if to.Finished() && !from.Finished() {
 				mr.finished = got.UpdatedAt
 			}
-			if to == Queued {
+			if to == Queued || setOffline {
 				mr.offline = true
 			}
-			mr.state, mr.due = to, newDue
+			mr.state = to
+			if !keepDue {
+				mr.due = newDue
+			}
 			if changeCard {
 				mr.card = newCard
+			}
+			if changeReason {
+				mr.reason = newReason
+			}
+			if changeShift {
+				mr.shift = newShift
+			}
+			mr.updated, mr.offlineAt = got.UpdatedAt, got.OfflineAcceptedAt
+			if got.ShiftID != mr.shift || got.Reason != mr.reason || !got.DueAt.Equal(mr.due) || got.CardID != mr.card {
+				t.Fatalf("step %d: moved %d: %+v, model %+v", step, id, got, mr)
 			}
 			mr.hist++
 			id2 := id
@@ -221,7 +282,7 @@ func TestRandomAgainstModel(t *testing.T) {
 		default:
 			db.Reopen()
 		}
-		verifyModel(t, step, db, m, codes, step%100 == 0)
+		verifyModel(t, step, db, m, codes, step%25 == 0)
 	}
 	db.Reopen()
 	verifyModel(t, steps, db, m, codes, true)
@@ -244,6 +305,12 @@ func verifyModel(t *testing.T, step int, db *testDB, m *model, codes []string, f
 		}
 		if err != nil || ok != (want != 0) || fc.ID != want {
 			t.Fatalf("step %d: used(%s) = %+v %v, model %d", step, code, fc, ok, want)
+		}
+		if r := m.recs[want]; r != nil && (fc.Pruned || fc.State != r.state || fc.ShiftID != r.shift || !fc.At.Equal(r.usedAt())) {
+			t.Fatalf("step %d: used(%s) = %+v, model %+v (used at %s)", step, code, fc, r, r.usedAt())
+		}
+		if want != 0 && m.recs[want] == nil && !fc.Pruned {
+			t.Fatalf("step %d: used(%s) = %+v, the model pruned it", step, code, fc)
 		}
 	}
 	if !full {
@@ -314,7 +381,63 @@ func verifyModel(t *testing.T, step int, db *testDB, m *model, codes []string, f
 	if due, _ := db.Find(Query{Index: Outbox, Until: time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC)}); len(due) != queue {
 		t.Fatalf("step %d: due %d, model %d", step, len(due), queue)
 	}
+	verifyQueries(t, step, db, m)
 	if err := db.Check(); err != nil {
 		t.Fatalf("step %d: %v", step, err)
+	}
+}
+
+// verifyQueries checks every index's walk against the model: each state's
+// and each consumed reason's ids in order, the outbox by due time, and a
+// whole state's Count (state_counts) against a walk of its keys.
+func verifyQueries(t *testing.T, step int, db *testDB, m *model) {
+	t.Helper()
+	var all []uint64
+	for id := range m.recs {
+		all = append(all, id)
+	}
+	slices.Sort(all)
+	ids := func(q Query) []uint64 {
+		rs, err := db.Find(q)
+		if err != nil {
+			t.Fatalf("step %d: %+v: %v", step, q, err)
+		}
+		var out []uint64
+		for _, r := range rs {
+			out = append(out, r.ID)
+		}
+		return out
+	}
+	check := func(q Query, in func(*mrec) bool) {
+		var want []uint64
+		for _, id := range all {
+			if in(m.recs[id]) {
+				want = append(want, id)
+			}
+		}
+		if got := ids(q); !slices.Equal(got, want) {
+			t.Fatalf("step %d: %+v: %v, model %v", step, q, got, want)
+		}
+		n, err := db.Counts(q, Query{Index: q.Index, State: q.State, Reason: q.Reason, Limit: 1 << 30})
+		if err != nil || n[0] != len(want) || n[1] != len(want) {
+			t.Fatalf("step %d: Counts(%+v) = %v %v, model %d", step, q, n, err, len(want))
+		}
+	}
+	for _, s := range AllStates {
+		check(Query{Index: ByState, State: s}, func(r *mrec) bool { return r.state == s })
+	}
+	for i := range 3 {
+		reason := "r" + strconv.Itoa(i)
+		check(Query{Index: ConsumedByReason, Reason: reason}, func(r *mrec) bool { return r.state == Consumed && r.reason == reason })
+	}
+	var want []uint64
+	for _, id := range all {
+		if m.recs[id].state.outboxed() {
+			want = append(want, id)
+		}
+	}
+	slices.SortStableFunc(want, func(a, b uint64) int { return m.recs[a].due.Compare(m.recs[b].due) })
+	if got := ids(Query{Index: Outbox}); !slices.Equal(got, want) {
+		t.Fatalf("step %d: outbox %v, model %v", step, got, want)
 	}
 }
