@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"reflect"
@@ -323,5 +324,57 @@ func TestStateCodesAreTheFileFormat(t *testing.T) {
 	}
 	if len(AllStates) < len(want) {
 		t.Errorf("AllStates has %d states, the file format knows %d", len(AllStates), len(want))
+	}
+}
+
+// A format 3 record cut short is refused by a read (getRed), not read as
+// a redemption with fields missing: every cut but one that drops only
+// retries at the end of the history (a move from a state to itself, which
+// leaves the record's state and history consistent).
+func TestTruncatedRecordRefused(t *testing.T) {
+	t.Parallel()
+	db := openTest(t, Options{NoSync: true})
+	r, err := db.Create(Redemption{Code: "452998530302", CardID: "pA", Cashier: "ann", Reason: "ok", DueAt: time.Now(), State: Received}, "engine")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, err = db.Transition(r.ID, Received, Consuming, Change{By: "engine", Via: []State{Checked}}); err != nil {
+		t.Fatal(err)
+	}
+	if r, err = db.Transition(r.ID, Consuming, Consuming, Change{By: "drain", Err: "timeout", Update: func(r *Redemption) { r.Attempts++ }}); err != nil {
+		t.Fatal(err)
+	}
+	var whole []byte
+	_ = db.b.View(func(tx *bolt.Tx) error { whole = bytes.Clone(tx.Bucket(bRed).Get(u64(r.ID))); return nil })
+	if whole[0] != recordV3 {
+		t.Fatalf("written in format %#x", whole[0])
+	}
+	// the cut that drops the last history entry, a retry, is the one a
+	// read cannot tell
+	noRetry := r
+	noRetry.History = r.History[:len(r.History)-1]
+	cutRetry := len(mustEncode(t, noRetry)) // the history is the record's last field
+	put := func(raw []byte) {
+		if err := db.b.Update(func(tx *bolt.Tx) error { return tx.Bucket(bRed).Put(u64(r.ID), raw) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	read := 0
+	for n := 1; n < len(whole); n++ {
+		put(whole[:n])
+		got, err := db.Get(r.ID)
+		if err == nil {
+			read++
+			if n != cutRetry || got.State != Consuming || len(got.History) != len(r.History)-1 {
+				t.Errorf("cut to %d of %d bytes read without an error: %+v", n, len(whole), got)
+			}
+		}
+	}
+	if read > 1 {
+		t.Errorf("%d cuts read without an error, want at most 1", read)
+	}
+	put(whole)
+	if got, err := db.Get(r.ID); err != nil || !same(got, r) {
+		t.Fatalf("whole record: %v\n got %+v\nwant %+v", err, got, r)
 	}
 }

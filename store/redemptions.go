@@ -16,10 +16,32 @@ func getRed(tx *bolt.Tx, id uint64) (Redemption, error) {
 		return Redemption{}, fmt.Errorf("%w: redemption %d", ErrNotFound, id)
 	}
 	r, err := decodeRecord(raw)
+	if err == nil {
+		err = wholeRecord(r, id)
+	}
 	if err != nil {
 		return r, fmt.Errorf("store: damaged entry %x in redemptions (redemption %d): %w", u64(id), id, err)
 	}
 	return r, nil
+}
+
+// wholeRecord refuses a record that decoded but cannot be one the store
+// wrote under key id: another id, a state outside AllStates, a history
+// that does not end in its state (what Check reports too). Format 3's
+// fields carry no end mark, so a record cut at a field's boundary decodes
+// with the fields after it missing (its history last); this catches all
+// but a cut that drops only retries at the end of the history
+// (TestTruncatedRecordRefused).
+func wholeRecord(r Redemption, id uint64) error {
+	switch n := len(r.History); {
+	case r.ID != id:
+		return fmt.Errorf("it holds id %d", r.ID)
+	case !r.State.Valid():
+		return fmt.Errorf("unknown state %q", r.State)
+	case n == 0 || r.History[n-1].To != r.State:
+		return fmt.Errorf("its history does not end in its state %s", r.State)
+	}
+	return nil
 }
 
 // putRed writes r in the current record format (record.go). The bucket is
