@@ -138,45 +138,16 @@ func decodeEntry(b []byte) (ConflictEntry, error) {
 	if len(b) < 1 || b[0] != entryVersion {
 		return e, errEntry
 	}
-	b = b[1:]
-	bad := false
-	uv := func() uint64 {
-		v, n := binary.Uvarint(b)
-		if n <= 0 {
-			bad = true
-			return 0
-		}
-		b = b[n:]
-		return v
-	}
-	sv := func() int64 {
-		v, n := binary.Varint(b)
-		if n <= 0 {
-			bad = true
-			return 0
-		}
-		b = b[n:]
-		return v
-	}
-	str := func() string {
-		l := uv()
-		if bad || l > uint64(len(b)) {
-			bad = true
-			return ""
-		}
-		s := string(b[:l])
-		b = b[l:]
-		return s
-	}
-	e.ID, e.ShiftID = uv(), uv()
-	e.Code, e.CardID, e.CardTitle, e.Cashier = str(), str(), str(), str()
-	e.ScannedAt, e.AcceptedAt, e.At = fromUnixNano(sv()), fromUnixNano(sv()), fromUnixNano(sv())
-	e.Errcode = int(sv())
-	e.Reason, e.ReasonText, e.WeChatStatus = str(), str(), str()
-	if bad || len(b) != 1 || b[0] > 1 {
+	r := varReader{b: b[1:]}
+	e.ID, e.ShiftID = r.uv(), r.uv()
+	e.Code, e.CardID, e.CardTitle, e.Cashier = r.str(), r.str(), r.str(), r.str()
+	e.ScannedAt, e.AcceptedAt, e.At = fromUnixNano(r.sv()), fromUnixNano(r.sv()), fromUnixNano(r.sv())
+	e.Errcode = int(r.sv())
+	e.Reason, e.ReasonText, e.WeChatStatus = r.str(), r.str(), r.str()
+	if r.bad || len(r.b) != 1 || r.b[0] > 1 {
 		return ConflictEntry{}, errEntry
 	}
-	e.AfterClose = b[0] == 1
+	e.AfterClose = r.b[0] == 1
 	return e, nil
 }
 

@@ -433,37 +433,24 @@ func encodeUsed3(list []FinishedCode) []byte {
 
 func decodeUsed3(code string, b []byte) ([]FinishedCode, error) {
 	var list []FinishedCode
-	bad := false
-	uv := func() uint64 {
-		v, n := binary.Uvarint(b)
-		if n <= 0 {
-			bad = true
-			return 0
-		}
-		b = b[n:]
-		return v
-	}
-	for len(b) > 0 && !bad {
-		f := FinishedCode{Code: code, ID: uv()}
-		c := uv()
+	r := varReader{b: b}
+	for len(r.b) > 0 && !r.bad {
+		f := FinishedCode{Code: code, ID: r.uv()}
+		c := r.uv()
 		s, ok := stateOfCode(c >> 1)
 		if !ok || s == None {
 			return nil, fmt.Errorf("%w: state code %d", errFormat3, c>>1)
 		}
 		f.State = s
-		if c&1 == 1 && !bad {
-			v, n := binary.Varint(b)
-			if n <= 0 {
-				bad = true
-				break
+		if c&1 == 1 {
+			if v := r.sv(); !r.bad {
+				f.At = time.Unix(0, v)
 			}
-			b = b[n:]
-			f.At = time.Unix(0, v)
 		}
-		f.ShiftID = uv()
+		f.ShiftID = r.uv()
 		list = append(list, f)
 	}
-	if bad {
+	if r.bad {
 		return nil, errFormat3
 	}
 	return list, nil

@@ -132,30 +132,10 @@ func decodeTombstone(b []byte) (tombstone, error) {
 	}
 	t.State = AllStates[b[1]]
 	t.At = fromUnixNano(int64(binary.BigEndian.Uint64(b[2:10])))
-	b = b[10:]
-	bad := false
-	uv := func() uint64 {
-		v, n := binary.Uvarint(b)
-		if n <= 0 {
-			bad = true
-			return 0
-		}
-		b = b[n:]
-		return v
-	}
-	str := func() string {
-		l := uv()
-		if bad || l > uint64(len(b)) {
-			bad = true
-			return ""
-		}
-		s := string(b[:l])
-		b = b[l:]
-		return s
-	}
-	t.ID, t.ShiftID = uv(), uv()
-	t.CardID, t.Terminal, t.Cashier = str(), str(), str()
-	if bad || len(b) != 0 {
+	r := varReader{b: b[10:]}
+	t.ID, t.ShiftID = r.uv(), r.uv()
+	t.CardID, t.Terminal, t.Cashier = r.str(), r.str(), r.str()
+	if r.bad || len(r.b) != 0 {
 		return tombstone{}, errTombstone
 	}
 	return t, nil
