@@ -92,6 +92,9 @@ func indexConflict(tx *bolt.Tx, r Redemption, add bool) error {
 // entryVersion is the first byte of an encoded ConflictEntry.
 const entryVersion = 1
 
+// unixNano and fromUnixNano are the Unix-nanosecond times of the store's
+// encodings (format 2 records, conflict entries, tombstones), the zero
+// time as 0.
 func unixNano(t time.Time) int64 {
 	if t.IsZero() {
 		return 0

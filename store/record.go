@@ -90,20 +90,6 @@ const (
 	fromNone  = State("-")
 )
 
-func nanos(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixNano()
-}
-
-func fromNanos(n int64) time.Time {
-	if n == 0 {
-		return time.Time{}
-	}
-	return time.Unix(0, n)
-}
-
 // minTime and maxTime bound the times format 2 holds (Unix nanoseconds in
 // an int64: the years 1678 to 2262).
 var (
@@ -149,9 +135,9 @@ func encodeRecord2(r Redemption) ([]byte, error) {
 		ID: r.ID, Code: r.Code, CardID: r.CardID, EncryptCode: r.EncryptCode, Source: r.Source,
 		Terminal: r.Terminal, Cashier: r.Cashier, ShiftID: r.ShiftID, State: r.State,
 		Reason: r.Reason, ReasonText: r.ReasonText, Errcode: r.Errcode, WeChatStatus: r.WeChatStatus, OpenID: r.OpenID,
-		CardTitle: r.CardTitle, ValidFrom: nanos(r.ValidFrom), ValidUntil: nanos(r.ValidUntil),
-		CreatedAt: nanos(r.CreatedAt), UpdatedAt: nanos(r.UpdatedAt), OfflineAcceptedAt: nanos(r.OfflineAcceptedAt),
-		FinishedAt: nanos(r.FinishedAt), SettledAfterClose: r.SettledAfterClose, DueAt: nanos(r.DueAt),
+		CardTitle: r.CardTitle, ValidFrom: unixNano(r.ValidFrom), ValidUntil: unixNano(r.ValidUntil),
+		CreatedAt: unixNano(r.CreatedAt), UpdatedAt: unixNano(r.UpdatedAt), OfflineAcceptedAt: unixNano(r.OfflineAcceptedAt),
+		FinishedAt: unixNano(r.FinishedAt), SettledAfterClose: r.SettledAfterClose, DueAt: unixNano(r.DueAt),
 		Attempts: r.Attempts, LastError: r.LastError,
 	}
 	switch {
@@ -168,7 +154,7 @@ func encodeRecord2(r Redemption) ([]byte, error) {
 		for i, h := range r.History {
 			m := moveWire{To: h.To, Errcode: h.Errcode, WeChatStatus: h.WeChatStatus, Reason: h.Reason, Err: h.Err}
 			if !h.At.IsZero() {
-				m.At = h.At.UnixNano() - nanos(r.CreatedAt)
+				m.At = h.At.UnixNano() - unixNano(r.CreatedAt)
 				if m.At == 0 {
 					m.At = atCreated
 				}
@@ -217,9 +203,9 @@ func decodeRecord(raw []byte) (Redemption, error) {
 		ID: w.ID, Code: w.Code, CardID: w.CardID, EncryptCode: w.EncryptCode, Source: w.Source,
 		RawScan: w.RawScan, Terminal: w.Terminal, Cashier: w.Cashier, ShiftID: w.ShiftID, State: w.State,
 		Reason: w.Reason, ReasonText: w.ReasonText, Errcode: w.Errcode, WeChatStatus: w.WeChatStatus, OpenID: w.OpenID,
-		CardTitle: w.CardTitle, ValidFrom: fromNanos(w.ValidFrom), ValidUntil: fromNanos(w.ValidUntil),
-		CreatedAt: fromNanos(w.CreatedAt), UpdatedAt: fromNanos(w.UpdatedAt), OfflineAcceptedAt: fromNanos(w.OfflineAcceptedAt),
-		FinishedAt: fromNanos(w.FinishedAt), SettledAfterClose: w.SettledAfterClose, DueAt: fromNanos(w.DueAt),
+		CardTitle: w.CardTitle, ValidFrom: fromUnixNano(w.ValidFrom), ValidUntil: fromUnixNano(w.ValidUntil),
+		CreatedAt: fromUnixNano(w.CreatedAt), UpdatedAt: fromUnixNano(w.UpdatedAt), OfflineAcceptedAt: fromUnixNano(w.OfflineAcceptedAt),
+		FinishedAt: fromUnixNano(w.FinishedAt), SettledAfterClose: w.SettledAfterClose, DueAt: fromUnixNano(w.DueAt),
 		Attempts: w.Attempts, LastError: w.LastError,
 	}
 	if w.RawScan == "" && !w.RawIsEmpty {
@@ -305,7 +291,7 @@ func getUsed(b *bolt.Bucket, code []byte) ([]FinishedCode, error) {
 	}
 	list := make([]FinishedCode, len(ws))
 	for i, w := range ws {
-		list[i] = FinishedCode{Code: string(code), ID: w.ID, State: w.State, At: fromNanos(w.At), ShiftID: w.ShiftID}
+		list[i] = FinishedCode{Code: string(code), ID: w.ID, State: w.State, At: fromUnixNano(w.At), ShiftID: w.ShiftID}
 	}
 	return list, nil
 }
@@ -320,7 +306,7 @@ func putUsed(b *bolt.Bucket, code []byte, list []FinishedCode) error {
 func putUsed2(b *bolt.Bucket, code []byte, list []FinishedCode) error {
 	ws := make([]usedWire, len(list))
 	for i, f := range list {
-		ws[i] = usedWire{ID: f.ID, State: f.State, At: nanos(f.At), ShiftID: f.ShiftID}
+		ws[i] = usedWire{ID: f.ID, State: f.State, At: unixNano(f.At), ShiftID: f.ShiftID}
 	}
 	raw, err := json.Marshal(ws)
 	if err != nil {
