@@ -266,11 +266,21 @@ func decodeRecord3(raw []byte) (Redemption, error) {
 	var rawSet bool
 	var updated, offline, finished, due []int64 // a time's difference from CreatedAt, when present
 	type entry struct {
-		t              Transition
-		at             *int64
-		fromSet, bySet bool
+		t                     Transition
+		at                    int64
+		atSet, fromSet, bySet bool
 	}
-	var entries []entry
+	n := 0 // history entries: one pass over the fields sizes the slices
+	for c := (dec3{b: raw}); ; {
+		f, _, _, ok := c.next()
+		if !ok {
+			break
+		}
+		if f == f3History {
+			n++
+		}
+	}
+	entries := make([]entry, 0, n)
 	d := dec3{b: raw}
 	str := func(b []byte) string { return string(b) }
 	for {
@@ -343,8 +353,7 @@ func decodeRecord3(raw []byte) (Redemption, error) {
 				}
 				switch hf {
 				case h3At:
-					at := hv
-					en.at = &at
+					en.at, en.atSet = hv, true
 				case h3From:
 					en.t.From, en.fromSet = hd.state(hv), true
 				case h3FromText:
@@ -389,7 +398,8 @@ func decodeRecord3(raw []byte) (Redemption, error) {
 	}
 	r.UpdatedAt, r.OfflineAcceptedAt, r.FinishedAt, r.DueAt = at(updated), at(offline), at(finished), at(due)
 	if len(entries) > 0 {
-		r.History = make([]Transition, len(entries))
+		// room for the entries of a move, which the next commit appends
+		r.History = make([]Transition, len(entries), len(entries)+2)
 		var prevTo State
 		var prevBy string
 		for i, en := range entries {
@@ -400,8 +410,8 @@ func decodeRecord3(raw []byte) (Redemption, error) {
 			if !en.bySet {
 				t.By = prevBy
 			}
-			if en.at != nil {
-				t.At = time.Unix(0, int64(uint64(base)+uint64(*en.at)))
+			if en.atSet {
+				t.At = time.Unix(0, int64(uint64(base)+uint64(en.at)))
 			}
 			r.History[i] = t
 			prevTo, prevBy = t.To, t.By

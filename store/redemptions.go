@@ -212,7 +212,9 @@ func (db *DB) transition(run func(func(*bolt.Tx) error) error, id uint64, from, 
 			}
 		}
 		nr := r
-		nr.History = append([]Transition(nil), r.History...)
+		// nr shares r's history: r is this transaction's own decode, and
+		// the entries apply appends go past its end (r's stay as read)
+		nr.History = r.History
 		if ch.Update != nil {
 			ch.Update(&nr)
 		}
@@ -231,7 +233,7 @@ func (db *DB) transition(run func(func(*bolt.Tx) error) error, id uint64, from, 
 		if to == Queued && nr.OfflineAcceptedAt.IsZero() {
 			nr.OfflineAcceptedAt = now
 		}
-		nr.History = r.History[:len(r.History):len(r.History)]
+		nr.History = r.History
 		for _, v := range ch.Via {
 			if err := apply(&nr, v, now, Transition{By: ch.By}); err != nil {
 				return err
