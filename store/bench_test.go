@@ -62,7 +62,7 @@ func BenchmarkCommit(b *testing.B) {
 				db.b.Update(func(tx *bolt.Tx) error {
 					rr, _ := getRed(tx, r.ID)
 					rr.History = rr.History[len(rr.History)-1:]
-					return putRed(tx, rr)
+					return putRed(tx, rr, rr.State)
 				})
 				b.StartTimer()
 			}
@@ -102,7 +102,7 @@ func bulkLoad(b testing.TB, db *DB, n int) (target uint64) {
 		target = sh.ID
 		err = db.b.Update(func(tx *bolt.Tx) error {
 			for i := 0; i < perShift && done < n; i++ {
-				id, _ := tx.Bucket(bRed).NextSequence()
+				id, _ := tx.Bucket(bLive).NextSequence()
 				clk = clk.Add(time.Second)
 				st := outs[done%len(outs)]
 				r := Redemption{ID: id, Code: fmt.Sprintf("%012d", done), CardID: fmt.Sprintf("p%d", done%5), Cashier: "bulk", Terminal: "T",
@@ -111,7 +111,7 @@ func bulkLoad(b testing.TB, db *DB, n int) (target uint64) {
 				if st.Finished() {
 					r.FinishedAt = clk
 				}
-				if err := putRed(tx, r); err != nil {
+				if err := putRed(tx, r, None); err != nil {
 					return err
 				}
 				if err := db.index(tx, r); err != nil {

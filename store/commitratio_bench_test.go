@@ -66,7 +66,7 @@ func BenchmarkCommitRatio(b *testing.B) {
 					return err
 				}
 				rr.History = rr.History[len(rr.History)-1:]
-				return putRed(tx, rr)
+				return putRed(tx, rr, rr.State)
 			}); err != nil {
 				return err
 			}

@@ -14,7 +14,7 @@ import (
 )
 
 // SchemaVersion is the journal layout this build writes.
-const SchemaVersion = 8
+const SchemaVersion = 9
 
 var (
 	bMeta      = []byte("meta")
@@ -35,7 +35,7 @@ var (
 	// report those of one shift, without reading the rest.
 	bConsumedBy = []byte("consumed_by_reason")
 
-	allBuckets = [][]byte{bMeta, bRed, bActive, bUsed, bOutbox, bByState, bByShift, bShifts, bOpenShift, bCounters, bCodes, bCards, bPruned, bConsumedBy, bShiftConflicts, bResolutions, bFinished, bTombs, bTombsAt, bOverrides, bStateCounts}
+	allBuckets = [][]byte{bMeta, bRed, bActive, bUsed, bOutbox, bByState, bByShift, bShifts, bOpenShift, bCounters, bCodes, bCards, bPruned, bConsumedBy, bShiftConflicts, bResolutions, bFinished, bTombs, bTombsAt, bOverrides, bStateCounts, bLive}
 
 	kSchema   = []byte("schema_version")
 	kTerminal = []byte("terminal_id")

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"errors"
 	"path/filepath"
 	"testing"
@@ -95,6 +96,15 @@ func toSchema(t testing.TB, path string, v uint64) {
 	}
 	defer b.Close()
 	if err := b.Update(func(tx *bolt.Tx) error {
+		if live := tx.Bucket(bLive); live != nil && v < 9 { // before schema 9 every record was in redemptions
+			red := tx.Bucket(bRed)
+			if err := live.ForEach(func(k, rec []byte) error { return red.Put(bytes.Clone(k), bytes.Clone(rec)) }); err != nil {
+				return err
+			}
+			if err := red.SetSequence(live.Sequence()); err != nil {
+				return err
+			}
+		}
 		for _, g := range bucketsSince {
 			if g.ver <= v {
 				continue
@@ -109,4 +119,12 @@ func toSchema(t testing.TB, path string, v uint64) {
 	}); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// holding is the bucket that holds redemption id's record (live.go).
+func holding(tx *bolt.Tx, id uint64) *bolt.Bucket {
+	if tx.Bucket(bLive).Get(u64(id)) != nil {
+		return tx.Bucket(bLive)
+	}
+	return tx.Bucket(bRed)
 }

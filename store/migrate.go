@@ -60,6 +60,9 @@ var migrations = []func(tx *bolt.Tx) error{
 	// 7 -> 8: how many redemptions are in each state is kept
 	// (state_counts, statecounts.go), counted here from by_state's keys.
 	7: migrateStateCounts,
+	// 8 -> 9: the records of active redemptions move to their own bucket
+	// (live_redemptions, live.go), which also hands out the ids.
+	8: migrateLive,
 }
 
 // migrateConsumedByReason is the 2 -> 3 migration. It may run on a file

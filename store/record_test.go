@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"reflect"
@@ -162,7 +163,7 @@ func olderFormatReadAndRewritten(t *testing.T, format byte) {
 			uses := []FinishedCode{{Code: r.Code, ID: r.ID, State: r.State, At: usedAt(r), ShiftID: r.ShiftID}}
 			if format == recordV2 {
 				raw, _ := encodeRecord2(r)
-				if err := tx.Bucket(bRed).Put(u64(r.ID), raw); err != nil {
+				if err := holding(tx, r.ID).Put(u64(r.ID), raw); err != nil {
 					return err
 				}
 				if err := putUsed2(tx.Bucket(bUsed), []byte(r.Code), uses); err != nil {
@@ -171,7 +172,7 @@ func olderFormatReadAndRewritten(t *testing.T, format byte) {
 				continue
 			}
 			raw, _ := json.Marshal(r)
-			if err := tx.Bucket(bRed).Put(u64(r.ID), raw); err != nil {
+			if err := holding(tx, r.ID).Put(u64(r.ID), raw); err != nil {
 				return err
 			}
 			list, _ := json.Marshal(uses)
@@ -186,7 +187,14 @@ func olderFormatReadAndRewritten(t *testing.T, format byte) {
 	db.mustCheck()
 	first := func(bucket []byte, k []byte) byte {
 		var c byte
-		_ = db.b.View(func(tx *bolt.Tx) error { c = tx.Bucket(bucket).Get(k)[0]; return nil })
+		_ = db.b.View(func(tx *bolt.Tx) error {
+			b := tx.Bucket(bucket)
+			if bucket == nil { // a record, wherever it is
+				b = holding(tx, binary.BigEndian.Uint64(k))
+			}
+			c = b.Get(k)[0]
+			return nil
+		})
 		return c
 	}
 	if got, err := db.Get(a.ID); err != nil || got.Code != a.Code || got.State != Queued || len(got.History) != len(a.History) {
@@ -198,10 +206,10 @@ func olderFormatReadAndRewritten(t *testing.T, format byte) {
 	if _, err := db.Transition(a.ID, Queued, Consuming, Change{By: "drain"}); err != nil {
 		t.Fatal(err)
 	}
-	if c := first(bRed, u64(a.ID)); c != recordV3 {
+	if c := first(nil, u64(a.ID)); c != recordV3 {
 		t.Fatalf("a moved record's first byte %#x, want format 3", c)
 	}
-	if c := first(bRed, u64(b.ID)); c != format {
+	if c := first(nil, u64(b.ID)); c != format {
 		t.Fatalf("an untouched record's first byte %#x, want %#x still", c, format)
 	}
 	if _, err := db.Transition(a.ID, Consuming, Consumed, Change{By: "drain"}); err != nil {
@@ -224,8 +232,8 @@ func TestRecordOfANewerFormat(t *testing.T) {
 	r, _ := db.Create(Redemption{Code: "100000000001", ShiftID: sh.ID, State: Consumed}, "t", Path(Consumed)...)
 	var saved []byte
 	_ = db.b.Update(func(tx *bolt.Tx) error {
-		saved = append([]byte(nil), tx.Bucket(bRed).Get(u64(r.ID))...)
-		return tx.Bucket(bRed).Put(u64(r.ID), []byte{0x09, '{', '}'})
+		saved = append([]byte(nil), holding(tx, r.ID).Get(u64(r.ID))...)
+		return holding(tx, r.ID).Put(u64(r.ID), []byte{0x09, '{', '}'})
 	})
 	if _, err := db.Get(r.ID); err == nil || !strings.Contains(err.Error(), "newer one") {
 		t.Fatalf("read: %v", err)
@@ -233,7 +241,7 @@ func TestRecordOfANewerFormat(t *testing.T) {
 	if err := db.Check(); err == nil || !strings.Contains(err.Error(), "newer one") {
 		t.Fatalf("check: %v", err)
 	}
-	_ = db.b.Update(func(tx *bolt.Tx) error { return tx.Bucket(bRed).Put(u64(r.ID), saved) })
+	_ = db.b.Update(func(tx *bolt.Tx) error { return holding(tx, r.ID).Put(u64(r.ID), saved) })
 	db.mustCheck()
 }
 
@@ -345,7 +353,7 @@ func TestTruncatedRecordRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	var whole []byte
-	_ = db.b.View(func(tx *bolt.Tx) error { whole = bytes.Clone(tx.Bucket(bRed).Get(u64(r.ID))); return nil })
+	_ = db.b.View(func(tx *bolt.Tx) error { whole = bytes.Clone(holding(tx, r.ID).Get(u64(r.ID))); return nil })
 	if whole[0] != recordV3 {
 		t.Fatalf("written in format %#x", whole[0])
 	}
@@ -355,7 +363,7 @@ func TestTruncatedRecordRefused(t *testing.T) {
 	noRetry.History = r.History[:len(r.History)-1]
 	cutRetry := len(mustEncode(t, noRetry)) // the history is the record's last field
 	put := func(raw []byte) {
-		if err := db.b.Update(func(tx *bolt.Tx) error { return tx.Bucket(bRed).Put(u64(r.ID), raw) }); err != nil {
+		if err := db.b.Update(func(tx *bolt.Tx) error { return holding(tx, r.ID).Put(u64(r.ID), raw) }); err != nil {
 			t.Fatal(err)
 		}
 	}

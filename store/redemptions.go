@@ -11,7 +11,7 @@ import (
 // ---- redemptions ----
 
 func getRed(tx *bolt.Tx, id uint64) (Redemption, error) {
-	raw := tx.Bucket(bRed).Get(u64(id))
+	raw := rawRecord(tx, id)
 	if raw == nil {
 		return Redemption{}, fmt.Errorf("%w: redemption %d", ErrNotFound, id)
 	}
@@ -44,16 +44,22 @@ func wholeRecord(r Redemption, id uint64) error {
 	return nil
 }
 
-// putRed writes r in the current record format (record.go). The bucket is
-// filled densely: its keys only grow, so a page once split stays full.
-func putRed(tx *bolt.Tx, r Redemption) error {
+// putRed writes r in the current record format (record.go) into the
+// bucket of its state (live.go); was is the state it is stored in (None
+// for a new one), and a record that finishes leaves the live bucket in
+// the same commit.
+func putRed(tx *bolt.Tx, r Redemption, was State) error {
 	raw, err := encodeRecord(r)
 	if err != nil {
 		return err
 	}
-	b := tx.Bucket(bRed)
-	b.FillPercent = appendFill
-	return b.Put(u64(r.ID), raw)
+	if err := recordBucket(tx, r.State).Put(u64(r.ID), raw); err != nil {
+		return err
+	}
+	if was.Active() && !r.State.Active() {
+		return tx.Bucket(bLive).Delete(u64(r.ID))
+	}
+	return nil
 }
 
 // Create journals a new redemption in one transaction. path lists the
@@ -103,8 +109,7 @@ func (db *DB) Create(r Redemption, by string, path ...State) (Redemption, error)
 				return fmt.Errorf("%w: shift #%d closed at %s; a redemption belongs to the shift open when it was scanned", ErrShiftClosed, s.ID, s.ClosedAt.Format(time.RFC3339))
 			}
 		}
-		rb := tx.Bucket(bRed)
-		id, err := rb.NextSequence()
+		id, err := tx.Bucket(bLive).NextSequence() // ids: live.go
 		if err != nil {
 			return err
 		}
@@ -132,7 +137,7 @@ func (db *DB) Create(r Redemption, by string, path ...State) (Redemption, error)
 				return err
 			}
 		}
-		if err := putRed(tx, r); err != nil {
+		if err := putRed(tx, r, None); err != nil {
 			return err
 		}
 		out = r
@@ -243,7 +248,7 @@ func (db *DB) transition(run func(func(*bolt.Tx) error) error, id uint64, from, 
 			Errcode: ch.Errcode, WeChatStatus: ch.WeChatStatus, Reason: ch.Reason, Err: ch.Err}); err != nil {
 			return err
 		}
-		if err := putRed(tx, nr); err != nil {
+		if err := putRed(tx, nr, r.State); err != nil {
 			return err
 		}
 		out = nr

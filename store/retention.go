@@ -50,6 +50,7 @@ var bucketsSince = []struct {
 	{4, [][]byte{bShiftConflicts, bResolutions}},
 	{5, [][]byte{bFinished, bTombs, bTombsAt}},
 	{8, [][]byte{bStateCounts}},
+	{9, [][]byte{bLive}},
 }
 
 func bucketNames(names [][]byte) string {
@@ -421,7 +422,7 @@ func checkRetention(tx *bolt.Tx, want map[string]bool, add func(string, ...any))
 	if got != len(want) {
 		add("%s index has %d entries, records say %d", bFinished, got, len(want))
 	}
-	seq := tx.Bucket(bRed).Sequence()
+	seq := lastID(tx)
 	atKeys := map[string]bool{}
 	_ = tx.Bucket(bTombs).ForEach(func(k, v []byte) error {
 		t, err := decodeTombstone(v)
@@ -435,7 +436,7 @@ func checkRetention(tx *bolt.Tx, want map[string]bool, add func(string, ...any))
 		if t.ID == 0 || t.ID > seq {
 			add("tombstone of code %q names redemption %d, never created", k, t.ID)
 		}
-		if tx.Bucket(bRed).Get(u64(t.ID)) != nil {
+		if rawRecord(tx, t.ID) != nil {
 			add("tombstone of code %q names redemption %d, which is still in the journal", k, t.ID)
 		}
 		atKeys[string(tombAtKey(t.At, string(k)))] = true

@@ -99,8 +99,8 @@ func TestPruneReadsOnlyWhatIsDue(t *testing.T) {
 	var saved []byte
 	damage := func() {
 		if err := db.b.Update(func(tx *bolt.Tx) error {
-			saved = append([]byte(nil), tx.Bucket(bRed).Get(u64(last.ID))...)
-			return tx.Bucket(bRed).Put(u64(last.ID), []byte("{not json"))
+			saved = append([]byte(nil), holding(tx, last.ID).Get(u64(last.ID))...)
+			return holding(tx, last.ID).Put(u64(last.ID), []byte("{not json"))
 		}); err != nil {
 			t.Fatal(err)
 		}
@@ -115,7 +115,7 @@ func TestPruneReadsOnlyWhatIsDue(t *testing.T) {
 	if _, err := db.Prune(last.FinishedAt.Add(time.Second)); err == nil || !strings.Contains(err.Error(), "damaged entry") {
 		t.Fatalf("a due damaged record: %v", err)
 	}
-	if err := db.b.Update(func(tx *bolt.Tx) error { return tx.Bucket(bRed).Put(u64(last.ID), saved) }); err != nil {
+	if err := db.b.Update(func(tx *bolt.Tx) error { return holding(tx, last.ID).Put(u64(last.ID), saved) }); err != nil {
 		t.Fatal(err)
 	}
 	db.mustCheck()

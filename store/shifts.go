@@ -375,7 +375,11 @@ func (db *DB) Check() error {
 		counts := map[uint64]*Counters{}
 		perState := map[State]int{}
 		shifts := map[uint64]Shift{}
-		err := tx.Bucket(bRed).ForEach(func(k, v []byte) error {
+		seq, live := lastID(tx), tx.Bucket(bLive) // no live bucket before schema 9
+		if live != nil && live.Sequence() < tx.Bucket(bRed).Sequence() {
+			add("%s has sequence %d, below %s' %d: new redemptions would reuse ids", bLive, live.Sequence(), bRed, tx.Bucket(bRed).Sequence())
+		}
+		err := forEachRecord(tx, func(bucket []byte, k, v []byte) error {
 			if len(k) != 8 {
 				add("redemption key %x is not an 8-byte id", k)
 				return nil
@@ -387,6 +391,15 @@ func (db *DB) Check() error {
 			}
 			if r.ID != binary.BigEndian.Uint64(k) {
 				add("redemption key %x holds id %d", k, r.ID)
+			}
+			if r.ID > seq {
+				add("redemption %d is above the last id handed out, %d", r.ID, seq)
+			}
+			if inLive := bytes.Equal(bucket, bLive); live != nil && r.State.Valid() && inLive != r.State.Active() {
+				add("redemption %d is %s but kept in %s", r.ID, r.State, bucket)
+			}
+			if live != nil && bytes.Equal(bucket, bRed) && live.Get(k) != nil {
+				add("redemption %d is in both %s and %s", r.ID, bLive, bRed)
 			}
 			if !r.State.Valid() {
 				add("redemption %d has unknown state %q", r.ID, r.State)

@@ -99,7 +99,7 @@ func TestStateCounts(t *testing.T) {
 		if err := tx.Bucket(bStateCounts).Put([]byte(Queued), u64(uint64(want[Queued]))); err != nil {
 			return err
 		}
-		return tx.Bucket(bRed).ForEach(func(k, v []byte) error {
+		return forEachRecord(tx, func(_, k, v []byte) error {
 			r, err := decodeRecord(v)
 			if err != nil || r.State != Conflict {
 				return err

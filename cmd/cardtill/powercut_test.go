@@ -842,8 +842,9 @@ func (r *pcRig) hubPushes(cuts int) {
 
 // newBuckets are the buckets the migrations from schema 3 create: 3 -> 4
 // (the conflict index and resolutions) and 4 -> 5 (retention's finished_at
-// index and the used-code tombstones) and 6 -> 7 (state_counts).
-var newBuckets = []string{"shift_conflicts", "conflict_resolutions", "finished_at", "used_tombstones", "tombstones_by_at", "state_counts"}
+// index and the used-code tombstones), 7 -> 8 (state_counts) and 8 -> 9
+// (the live records).
+var newBuckets = []string{"shift_conflicts", "conflict_resolutions", "finished_at", "used_tombstones", "tombstones_by_at", "state_counts", "live_redemptions"}
 
 // toSchema3 makes the journal what schema 3 wrote (none of newBuckets,
 // schema_version 3), in one synced bbolt commit, and syncs its folder.
@@ -854,6 +855,15 @@ func (r *pcRig) toSchema3(path string) {
 		r.t.Fatal(err)
 	}
 	err = b.Update(func(tx *bolt.Tx) error {
+		if live := tx.Bucket([]byte("live_redemptions")); live != nil { // schema 3 kept every record in redemptions
+			red := tx.Bucket([]byte("redemptions"))
+			if err := live.ForEach(func(k, v []byte) error { return red.Put(bytes.Clone(k), bytes.Clone(v)) }); err != nil {
+				return err
+			}
+			if err := red.SetSequence(live.Sequence()); err != nil {
+				return err
+			}
+		}
 		for _, name := range newBuckets {
 			if err := tx.DeleteBucket([]byte(name)); err != nil && !errors.Is(err, bolterrors.ErrBucketNotFound) {
 				return err

@@ -1,0 +1,106 @@
+package store
+
+import (
+	"bytes"
+	"fmt"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// bLive (schema 9) holds the records of redemptions in an active state
+// (received, checked, consuming, in doubt, queued): id(8) -> record, as
+// redemptions does. A record lives here from its scan until it finishes,
+// and then moves to redemptions in the commit of its final move (a
+// finished state is final: a record moves once and never back). The
+// bucket holds the few redemptions the engine is working on, so it is
+// one page or inline in the root, and the moves of a scan before its
+// answer and a queued code's retries write that page instead of the
+// path through the tall redemptions tree (docs/ARCHITECTURE.md, "The
+// journal's records"). Its sequence gives new redemptions their ids.
+var bLive = []byte("live_redemptions")
+
+// recordBucket is the bucket a record in state s belongs in.
+func recordBucket(tx *bolt.Tx, s State) *bolt.Bucket {
+	if s.Active() {
+		return tx.Bucket(bLive)
+	}
+	b := tx.Bucket(bRed)
+	// its keys are ids, put mostly in order: pages once split stay full
+	b.FillPercent = appendFill
+	return b
+}
+
+// rawRecord is the stored record of redemption id, from whichever bucket
+// holds it (nil when neither does). A file not yet migrated to schema 9
+// (opened read-only) has no live bucket and every record in redemptions.
+func rawRecord(tx *bolt.Tx, id uint64) []byte {
+	k := u64(id)
+	if b := tx.Bucket(bLive); b != nil {
+		if v := b.Get(k); v != nil {
+			return v
+		}
+	}
+	return tx.Bucket(bRed).Get(k)
+}
+
+// lastID is the highest id the journal has handed out: the live bucket's
+// sequence, which took over redemptions' at the migration to schema 9.
+func lastID(tx *bolt.Tx) uint64 {
+	seq := tx.Bucket(bRed).Sequence()
+	if b := tx.Bucket(bLive); b != nil {
+		seq = max(seq, b.Sequence())
+	}
+	return seq
+}
+
+// migrateLive is the 8 -> 9 migration: the records of active redemptions
+// move, as stored, from redemptions to live_redemptions, found through
+// by_state (a few records, whatever the journal's size), and the live
+// bucket's sequence continues redemptions'.
+func migrateLive(tx *bolt.Tx) error {
+	red, live := tx.Bucket(bRed), tx.Bucket(bLive)
+	if err := live.SetSequence(max(live.Sequence(), red.Sequence())); err != nil {
+		return err
+	}
+	for _, s := range AllStates {
+		if !s.Active() {
+			continue
+		}
+		prefix := stateKey(s, 0)[:len(s)+1]
+		c := tx.Bucket(bByState).Cursor()
+		var ids [][]byte
+		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+			ids = append(ids, bytes.Clone(k[len(prefix):]))
+		}
+		for _, k := range ids {
+			v := red.Get(k)
+			if v == nil {
+				if live.Get(k) != nil {
+					continue // moved already
+				}
+				return fmt.Errorf("%s index names redemption %x, which has no record", bByState, k)
+			}
+			if err := live.Put(k, bytes.Clone(v)); err != nil {
+				return err
+			}
+			if err := red.Delete(k); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// forEachRecord calls fn with every stored record, the live ones first.
+func forEachRecord(tx *bolt.Tx, fn func(bucket, k, v []byte) error) error {
+	for _, name := range [][]byte{bLive, bRed} {
+		b := tx.Bucket(name)
+		if b == nil {
+			continue
+		}
+		if err := b.ForEach(func(k, v []byte) error { return fn(name, k, v) }); err != nil {
+			return err
+		}
+	}
+	return nil
+}

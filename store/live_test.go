@@ -1,0 +1,178 @@
+package store
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// where says which bucket holds each redemption's record: "live",
+// "finished", "both" or "none".
+func where(t *testing.T, db *testDB, ids ...uint64) map[uint64]string {
+	t.Helper()
+	out := map[uint64]string{}
+	if err := db.b.View(func(tx *bolt.Tx) error {
+		for _, id := range ids {
+			l, f := tx.Bucket(bLive).Get(u64(id)) != nil, tx.Bucket(bRed).Get(u64(id)) != nil
+			out[id] = map[[2]bool]string{{true, false}: "live", {false, true}: "finished", {true, true}: "both", {false, false}: "none"}[[2]bool{l, f}]
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestLiveRecords: a record is in live_redemptions while its redemption
+// is active and in redemptions from the commit of its final move on
+// (invariant 1's journal holds it in exactly one), for every path of the
+// move table; ids keep growing across both and a restart.
+func TestLiveRecords(t *testing.T) {
+	t.Parallel()
+	db := openTest(t, Options{NoSync: true})
+	sh, _ := db.OpenShift("T1", "alice")
+	var ids []uint64
+	seen := map[uint64]bool{}
+	for i, m := range Moves() {
+		if m.From == None {
+			continue
+		}
+		r, err := db.Create(Redemption{Code: fmt.Sprint("L", i), ShiftID: sh.ID, State: m.From}, "t", Path(m.From)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if seen[r.ID] || (len(ids) > 0 && r.ID <= ids[len(ids)-1]) {
+			t.Fatalf("id %d after %v", r.ID, ids)
+		}
+		ids = append(ids, r.ID)
+		seen[r.ID] = true
+		want := map[bool]string{true: "live", false: "finished"}
+		if got := where(t, db, r.ID)[r.ID]; got != want[m.From.Active()] {
+			t.Fatalf("created %s: record %s", m.From, got)
+		}
+		r, err = db.Transition(r.ID, m.From, m.To, Change{By: "t"})
+		if err != nil {
+			t.Fatalf("%s -> %s: %v", m.From, m.To, err)
+		}
+		if got := where(t, db, r.ID)[r.ID]; got != want[m.To.Active()] {
+			t.Fatalf("%s -> %s: record %s", m.From, m.To, got)
+		}
+		if got, err := db.Get(r.ID); err != nil || got.State != m.To {
+			t.Fatalf("%s -> %s: read %v %v", m.From, m.To, got.State, err)
+		}
+	}
+	db.mustCheck()
+	db.Reopen()
+	r, err := db.Create(Redemption{Code: "after-restart", ShiftID: sh.ID, State: Received}, "t", Path(Received)...)
+	if err != nil || r.ID <= ids[len(ids)-1] {
+		t.Fatalf("id after a restart: %d %v (last %d)", r.ID, err, ids[len(ids)-1])
+	}
+}
+
+// TestMigrateLive: a schema-8 journal (every record in redemptions) opens
+// with the active redemptions' records moved, as they were, to
+// live_redemptions and the finished ones left, Check passes, and new ids
+// continue after the old ones; the moved records move on as before.
+func TestMigrateLive(t *testing.T) {
+	t.Parallel()
+	db := openTest(t, Options{NoSync: true})
+	sh, _ := db.OpenShift("T1", "alice")
+	byState := map[State]Redemption{}
+	for i, s := range AllStates {
+		r, err := db.Create(Redemption{Code: fmt.Sprint("M", i), ShiftID: sh.ID, State: s}, "t", Path(s)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		byState[s] = r
+	}
+	var before map[string]string
+	if err := db.DB.Close(); err != nil {
+		t.Fatal(err)
+	}
+	toSchema(t, db.path, 8)
+	before = dumpFile(t, db.path)
+	var ids []uint64
+	for _, r := range byState {
+		ids = append(ids, r.ID)
+	}
+	db.Reopen2()
+	if v, _ := db.SchemaVersion(); v != SchemaVersion {
+		t.Fatalf("schema %d", v)
+	}
+	got := where(t, db, ids...)
+	for s, r := range byState {
+		want := "finished"
+		if s.Active() {
+			want = "live"
+		}
+		if got[r.ID] != want {
+			t.Errorf("%s: record %s after the migration, want %s", s, got[r.ID], want)
+		}
+		var raw []byte
+		_ = db.b.View(func(tx *bolt.Tx) error { raw = append(raw, holding(tx, r.ID).Get(u64(r.ID))...); return nil })
+		if string(raw) != before[string(bRed)+"/"+fmt.Sprintf("%x", u64(r.ID))] {
+			t.Errorf("%s: record changed by the migration", s)
+		}
+	}
+	db.mustCheck()
+	n, err := db.Create(Redemption{Code: "new", ShiftID: sh.ID, State: Received}, "t", Path(Received)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range ids {
+		if n.ID <= id {
+			t.Fatalf("new id %d, not above %d", n.ID, id)
+		}
+	}
+	if _, err := db.Transition(byState[Queued].ID, Queued, Consumed, Change{By: "drain", Via: []State{Consuming}}); err != nil {
+		t.Fatal(err)
+	}
+	if got := where(t, db, byState[Queued].ID)[byState[Queued].ID]; got != "finished" {
+		t.Fatalf("the migrated queued record, consumed: %s", got)
+	}
+}
+
+// TestCheckFindsMisplacedRecords: Check reports a record kept in the
+// bucket of the other kind, one in both, and a live sequence behind the
+// ids handed out.
+func TestCheckFindsMisplacedRecords(t *testing.T) {
+	t.Parallel()
+	db := openTest(t, Options{NoSync: true})
+	sh, _ := db.OpenShift("T1", "alice")
+	q, _ := db.Create(Redemption{Code: "100000000001", ShiftID: sh.ID, State: Queued}, "t", Path(Queued)...)
+	c, _ := db.Create(Redemption{Code: "100000000002", ShiftID: sh.ID, State: Consumed}, "t", Path(Consumed)...)
+	damage := func(name, want string, do, undo func(tx *bolt.Tx) error) {
+		t.Helper()
+		if err := db.b.Update(do); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Check(); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: check says %v, want %q", name, err, want)
+		}
+		if err := db.b.Update(undo); err != nil {
+			t.Fatal(err)
+		}
+		db.mustCheck()
+	}
+	move := func(id uint64, from, to []byte) func(tx *bolt.Tx) error {
+		return func(tx *bolt.Tx) error {
+			v := append([]byte(nil), tx.Bucket(from).Get(u64(id))...)
+			if err := tx.Bucket(to).Put(u64(id), v); err != nil {
+				return err
+			}
+			return tx.Bucket(from).Delete(u64(id))
+		}
+	}
+	damage("queued kept finished", "is queued but kept in redemptions", move(q.ID, bLive, bRed), move(q.ID, bRed, bLive))
+	damage("consumed kept live", "is consumed but kept in live_redemptions", move(c.ID, bRed, bLive), move(c.ID, bLive, bRed))
+	damage("in both", "is in both", func(tx *bolt.Tx) error {
+		return tx.Bucket(bRed).Put(u64(q.ID), append([]byte(nil), tx.Bucket(bLive).Get(u64(q.ID))...))
+	}, func(tx *bolt.Tx) error { return tx.Bucket(bRed).Delete(u64(q.ID)) })
+	var seq uint64
+	damage("sequence behind", "above the last id handed out", func(tx *bolt.Tx) error {
+		seq = tx.Bucket(bLive).Sequence()
+		return tx.Bucket(bLive).SetSequence(1)
+	}, func(tx *bolt.Tx) error { return tx.Bucket(bLive).SetSequence(seq) })
+}
