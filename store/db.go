@@ -134,6 +134,12 @@ func Open(path string, o Options) (*DB, error) {
 		_ = b.Close()
 		return nil, err
 	}
+	if !o.ReadOnly {
+		if err := db.tidyRoot(); err != nil { // live.go
+			_ = b.Close()
+			return nil, fmt.Errorf("store: %s: %w", path, err)
+		}
+	}
 	return db, nil
 }
 

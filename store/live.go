@@ -104,3 +104,53 @@ func forEachRecord(tx *bolt.Tx, fn func(bucket, k, v []byte) error) error {
 	}
 	return nil
 }
+
+// rootSplit reports whether the file's top level (the buckets, the small
+// ones inline) is spread over several pages under a branch.
+func rootSplit(tx *bolt.Tx) (bool, error) {
+	p, err := tx.Page(int(tx.Cursor().Bucket().Root()))
+	if err != nil {
+		return false, err
+	}
+	return p != nil && p.Type == "branch", nil
+}
+
+// tidyRoot puts the file's top level back into one page when it is split
+// and fits in one. Every commit writes the pages from the top level down
+// to what it changed, so a split top level costs every commit a page (a
+// branch) more than it needs. The top level splits early in a journal's
+// life, while every bucket is small enough to be inline in it, and bbolt
+// never joins its pages again by itself: it joins a page only when a key
+// on it is deleted, and the top level's keys (the buckets) never are. So
+// Open (read-write) gives every page of the top level a key it deletes
+// again: a bucket named after each bucket with a 0 byte added (no name of
+// ours holds one), created and deleted in one commit, and bbolt joins the
+// pages under half full at that commit. Nothing else changes, nothing is
+// copied, and a crash leaves the commit made or not.
+func (db *DB) tidyRoot() error {
+	var split bool
+	if err := db.b.View(func(tx *bolt.Tx) (err error) { split, err = rootSplit(tx); return }); err != nil || !split {
+		return err
+	}
+	return db.b.Update(func(tx *bolt.Tx) error {
+		tx.Cursor().Bucket().FillPercent = 1 // join pages up to half full, split them full
+		var names [][]byte
+		c := tx.Cursor()
+		for k, _ := c.First(); k != nil; k, _ = c.Next() {
+			names = append(names, bytes.Clone(k))
+		}
+		for _, n := range names {
+			k := append(n, 0) // sorts right after n: on n's page
+			if tx.Bucket(k) != nil {
+				continue
+			}
+			if _, err := tx.CreateBucket(k); err != nil {
+				return err
+			}
+			if err := tx.DeleteBucket(k); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}

@@ -176,3 +176,52 @@ func TestCheckFindsMisplacedRecords(t *testing.T) {
 		return tx.Bucket(bLive).SetSequence(1)
 	}, func(tx *bolt.Tx) error { return tx.Bucket(bLive).SetSequence(seq) })
 }
+
+// TestTidyRoot: a journal grown from empty has its top level split over
+// pages (bbolt split it while the buckets were inline, and never joins
+// it again); a read-write open puts it back in one page, changing no
+// bucket's content, and a retry then writes the pages a bare bbolt
+// commit of one key does: the top level, the freelist and the meta page.
+func TestTidyRoot(t *testing.T) {
+	t.Parallel()
+	db := openTest(t, Options{NoSync: true})
+	writeMix(t, db.DB, 200)
+	q, err := db.Create(Redemption{Code: "987654321098", State: Queued}, "t", Path(Queued)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	split := func() bool {
+		var s bool
+		if err := db.b.View(func(tx *bolt.Tx) (err error) { s, err = rootSplit(tx); return }); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	if !split() {
+		t.Fatal("the top level of a grown journal is one page: nothing to tidy (the test needs a split one)")
+	}
+	if err := db.DB.Close(); err != nil {
+		t.Fatal(err)
+	}
+	before := dumpFile(t, db.path)
+	db.Reopen2()
+	if split() {
+		t.Fatal("the open left the top level split")
+	}
+	if err := db.DB.Close(); err != nil {
+		t.Fatal(err)
+	}
+	after := dumpFile(t, db.path)
+	if d := sameDump(before, after); d != "" || len(before) != len(after) {
+		t.Fatalf("the tidy changed the content: %s (%d entries, then %d)", d, len(before), len(after))
+	}
+	db.Reopen2()
+	db.mustCheck()
+	w0 := pagesWritten(db.DB)
+	if _, err := db.Transition(q.ID, Queued, Queued, Change{By: "t"}); err != nil {
+		t.Fatal(err)
+	}
+	if n := pagesWritten(db.DB) - w0; n != 3 {
+		t.Fatalf("a retry wrote %d pages, want 3 (top level, freelist, meta)", n)
+	}
+}
