@@ -56,52 +56,38 @@ func BenchmarkCommitRatio(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer db.Close()
-	r, err := db.Create(Redemption{Code: "987654321098", State: Queued}, "bench", Path(Queued)...)
-	if err != nil {
-		b.Fatal(err)
-	}
-	retries := 0
-	transition := func() error {
-		if retries++; retries%64 == 0 { // keep the history (and so the record) a retry's size
-			if err := db.b.Update(func(tx *bolt.Tx) error {
-				rr, err := getRed(tx, r.ID)
-				if err != nil {
+	// retrier retries a queued redemption with ch; every 64th time it
+	// first cuts the history back to its last entry, to keep the record a
+	// retry's size
+	retrier := func(code string, ch Change) func() error {
+		r, err := db.Create(Redemption{Code: code, State: Queued, DueAt: clk}, "bench", Path(Queued)...)
+		if err != nil {
+			b.Fatal(err)
+		}
+		n := 0
+		return func() error {
+			if n++; n%64 == 0 {
+				if err := db.b.Update(func(tx *bolt.Tx) error {
+					rr, err := getRed(tx, r.ID)
+					if err != nil {
+						return err
+					}
+					rr.History = rr.History[len(rr.History)-1:]
+					return putRed(tx, rr, rr.State)
+				}); err != nil {
 					return err
 				}
-				rr.History = rr.History[len(rr.History)-1:]
-				return putRed(tx, rr, rr.State)
-			}); err != nil {
-				return err
 			}
+			_, err := db.Transition(r.ID, Queued, Queued, ch)
+			return err
 		}
-		_, err := db.Transition(r.ID, Queued, Queued, Change{By: "bench"})
-		return err
 	}
+	transition := retrier("987654321098", Change{By: "bench"})
 	// the engine's retry: a new due time (the outbox key moves), one more
 	// attempt, the error
-	q, err := db.Create(Redemption{Code: "987654321099", State: Queued, DueAt: clk}, "bench", Path(Queued)...)
-	if err != nil {
-		b.Fatal(err)
-	}
-	dueRetries := 0
-	retryDue := func() error {
-		if dueRetries++; dueRetries%64 == 0 {
-			if err := db.b.Update(func(tx *bolt.Tx) error {
-				rr, err := getRed(tx, q.ID)
-				if err != nil {
-					return err
-				}
-				rr.History = rr.History[len(rr.History)-1:]
-				return putRed(tx, rr, rr.State)
-			}); err != nil {
-				return err
-			}
-		}
-		_, err := db.Transition(q.ID, Queued, Queued, Change{By: "drain", Err: "timeout", Update: func(r *Redemption) {
-			r.DueAt, r.Attempts, r.LastError = r.DueAt.Add(time.Minute), r.Attempts+1, "timeout"
-		}})
-		return err
-	}
+	retryDue := retrier("987654321099", Change{By: "drain", Err: "timeout", Update: func(r *Redemption) {
+		r.DueAt, r.Attempts, r.LastError = r.DueAt.Add(time.Minute), r.Attempts+1, "timeout"
+	}})
 	f, err := os.OpenFile(filepath.Join(dir, "plain"), os.O_CREATE|os.O_WRONLY, 0o600)
 	if err != nil {
 		b.Fatal(err)
