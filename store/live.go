@@ -30,17 +30,17 @@ func recordBucket(tx *bolt.Tx, s State) *bolt.Bucket {
 	return b
 }
 
-// rawRecord is the stored record of redemption id, from whichever bucket
+// rawRecord is the stored record of redemption id and the bucket that
 // holds it (nil when neither does). A file not yet migrated to schema 9
 // (opened read-only) has no live bucket and every record in redemptions.
-func rawRecord(tx *bolt.Tx, id uint64) []byte {
+func rawRecord(tx *bolt.Tx, id uint64) ([]byte, []byte) {
 	k := u64(id)
 	if b := tx.Bucket(bLive); b != nil {
 		if v := b.Get(k); v != nil {
-			return v
+			return v, bLive
 		}
 	}
-	return tx.Bucket(bRed).Get(k)
+	return tx.Bucket(bRed).Get(k), bRed
 }
 
 // lastID is the highest id the journal has handed out: the live bucket's
@@ -115,8 +115,26 @@ func rootSplit(tx *bolt.Tx) (bool, error) {
 	return p != nil && p.Type == "branch", nil
 }
 
+// rootBytes is about what the file's top level holds: per bucket bbolt's
+// leaf element, the name and the bucket's header, and an inline bucket's
+// page besides.
+func rootBytes(tx *bolt.Tx) int {
+	const elem, header = 16, 16 // bbolt's leafPageElement and bucket header
+	n := 16                     // the page header
+	c := tx.Cursor()
+	for k, _ := c.First(); k != nil; k, _ = c.Next() {
+		n += elem + len(k) + header
+		if b := tx.Bucket(k); b != nil && b.Root() == 0 { // inline: its page is in the value
+			n += b.Stats().InlineBucketInuse
+		}
+	}
+	return n
+}
+
 // tidyRoot puts the file's top level back into one page when it is split
-// and fits in one. Every commit writes the pages from the top level down
+// and fits in three quarters of one (so that it does not split again at
+// once, and a top level that needs several pages is left as it is rather
+// than rewritten at every open). Every commit writes the pages from the top level down
 // to what it changed, so a split top level costs every commit a page (a
 // branch) more than it needs. The top level splits early in a journal's
 // life, while every bucket is small enough to be inline in it, and bbolt
@@ -129,7 +147,12 @@ func rootSplit(tx *bolt.Tx) (bool, error) {
 // copied, and a crash leaves the commit made or not.
 func (db *DB) tidyRoot() error {
 	var split bool
-	if err := db.b.View(func(tx *bolt.Tx) (err error) { split, err = rootSplit(tx); return }); err != nil || !split {
+	if err := db.b.View(func(tx *bolt.Tx) (err error) {
+		if split, err = rootSplit(tx); split {
+			split = rootBytes(tx) <= db.b.Info().PageSize*3/4
+		}
+		return err
+	}); err != nil || !split {
 		return err
 	}
 	return db.b.Update(func(tx *bolt.Tx) error {

@@ -225,3 +225,80 @@ func TestTidyRoot(t *testing.T) {
 		t.Fatalf("a retry wrote %d pages, want 3 (top level, freelist, meta)", n)
 	}
 }
+
+// TestTidyRootLeavesABigTopLevel: a top level that needs more than three
+// quarters of a page stays as it is: the open's tidy commits nothing.
+func TestTidyRootLeavesABigTopLevel(t *testing.T) {
+	t.Parallel()
+	db := openTest(t, Options{NoSync: true})
+	if err := db.b.Update(func(tx *bolt.Tx) error {
+		for i := range 200 {
+			if _, err := tx.CreateBucket(fmt.Appendf(nil, "zz_someone_elses_bucket_%03d", i)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	txid := func() (id int, split bool, bytes int) {
+		if err := db.b.View(func(tx *bolt.Tx) (err error) {
+			id, bytes = tx.ID(), rootBytes(tx)
+			split, err = rootSplit(tx)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	before, split, n := txid()
+	if !split || n <= db.b.Info().PageSize*3/4 {
+		t.Fatalf("the test needs a split top level over 3/4 of a page: split %v, %d bytes", split, n)
+	}
+	if err := db.tidyRoot(); err != nil {
+		t.Fatal(err)
+	}
+	if after, split, _ := txid(); after != before || !split {
+		t.Fatalf("the tidy committed (tx %d, then %d) or joined (split %v) a top level that cannot fit", before, after, split)
+	}
+	if err := db.b.Update(func(tx *bolt.Tx) error {
+		for i := range 200 {
+			if err := tx.DeleteBucket(fmt.Appendf(nil, "zz_someone_elses_bucket_%03d", i)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestUpdateCannotTouchHistory: a Change's Update is given the record
+// without its history, so whatever it does to History is not kept: the
+// history is what the moves wrote.
+func TestUpdateCannotTouchHistory(t *testing.T) {
+	t.Parallel()
+	db := openTest(t, Options{NoSync: true})
+	r, err := db.Create(Redemption{Code: "100000000001", State: Queued}, "t", Path(Queued)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := len(r.History) + 1
+	r, err = db.Transition(r.ID, Queued, Queued, Change{By: "drain", Update: func(x *Redemption) {
+		if len(x.History) != 0 {
+			t.Errorf("Update was given %d history entries", len(x.History))
+		}
+		x.History = append(x.History, Transition{By: "forged", To: Consumed})
+		x.Attempts++
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.Get(r.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.History) != want || got.History[want-1].By != "drain" || got.Attempts != 1 {
+		t.Fatalf("history %+v, attempts %d; want %d entries ending in the drain's", got.History, got.Attempts, want)
+	}
+}

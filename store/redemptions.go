@@ -11,7 +11,7 @@ import (
 // ---- redemptions ----
 
 func getRed(tx *bolt.Tx, id uint64) (Redemption, error) {
-	raw := rawRecord(tx, id)
+	raw, bucket := rawRecord(tx, id)
 	if raw == nil {
 		return Redemption{}, fmt.Errorf("%w: redemption %d", ErrNotFound, id)
 	}
@@ -20,7 +20,7 @@ func getRed(tx *bolt.Tx, id uint64) (Redemption, error) {
 		err = wholeRecord(r, id)
 	}
 	if err != nil {
-		return r, fmt.Errorf("store: damaged entry %x in redemptions (redemption %d): %w", u64(id), id, err)
+		return r, fmt.Errorf("store: damaged entry %x in %s (redemption %d): %w", u64(id), bucket, id, err)
 	}
 	return r, nil
 }
@@ -217,9 +217,11 @@ func (db *DB) transition(run func(func(*bolt.Tx) error) error, id uint64, from, 
 			}
 		}
 		nr := r
-		// nr shares r's history: r is this transaction's own decode, and
-		// the entries apply appends go past its end (r's stay as read)
-		nr.History = r.History
+		// Update sees no history (it must not change it), so nothing it
+		// does reaches the entries; then nr shares r's: r is this
+		// transaction's own decode, and the entries apply appends go past
+		// its end (r's stay as read)
+		nr.History = nil
 		if ch.Update != nil {
 			ch.Update(&nr)
 		}

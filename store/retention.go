@@ -436,7 +436,7 @@ func checkRetention(tx *bolt.Tx, want map[string]bool, add func(string, ...any))
 		if t.ID == 0 || t.ID > seq {
 			add("tombstone of code %q names redemption %d, never created", k, t.ID)
 		}
-		if rawRecord(tx, t.ID) != nil {
+		if raw, _ := rawRecord(tx, t.ID); raw != nil {
 			add("tombstone of code %q names redemption %d, which is still in the journal", k, t.ID)
 		}
 		atKeys[string(tombAtKey(t.At, string(k)))] = true

@@ -60,7 +60,8 @@ type Transition struct {
 
 // Change describes why a transition happens; its fields go into the
 // history entry. Update, if set, edits the stored record (it must not
-// change ID, Code, State or History) and may run more than once.
+// change ID, Code or State; it is given the record without its History,
+// which the store keeps) and may run more than once.
 type Change struct {
 	By           string
 	Errcode      int
