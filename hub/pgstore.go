@@ -668,3 +668,51 @@ type redacted struct {
 
 func (r *redacted) Error() string { return r.msg }
 func (r *redacted) Unwrap() error { return r.err }
+
+// LongWriter is a transaction on the database's cluster that has written
+// and has been open for a while: until it ends, the code-status feed
+// hands no till anything committed after it began (see Changes).
+type LongWriter struct {
+	PID      int           // the backend's pid (0 for a prepared transaction)
+	Database string        // the database it is connected to
+	State    string        // "idle in transaction", "active", ...; "prepared" for a prepared transaction
+	Age      time.Duration // since its transaction began (or was prepared)
+	GID      string        // a prepared transaction's name
+}
+
+// LongWriters lists the transactions of the cluster that hold an xid and
+// have been open for at least minAge, oldest first: the sessions the
+// store's user may see in pg_stat_activity (every one with pg_monitor or
+// pg_read_all_stats; otherwise its own role's) and the prepared
+// transactions.
+func (s *PGStore) LongWriters(minAge time.Duration) ([]LongWriter, error) {
+	var out []LongWriter
+	err := s.call(func(ctx context.Context) error {
+		out = out[:0]
+		rows, err := s.pool.Query(ctx, `
+			SELECT pid, coalesce(datname, ''), coalesce(state, ''), extract(epoch FROM now() - xact_start)::float8, ''
+			FROM pg_stat_activity
+			WHERE backend_xid IS NOT NULL AND xact_start IS NOT NULL AND pid <> pg_backend_pid()
+				AND now() - xact_start >= $1 * interval '1 microsecond'
+			UNION ALL
+			SELECT 0, coalesce(database, ''), 'prepared', extract(epoch FROM now() - prepared)::float8, gid
+			FROM pg_prepared_xacts
+			WHERE now() - prepared >= $1 * interval '1 microsecond'
+			ORDER BY 4 DESC`, minAge.Microseconds())
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var w LongWriter
+			var age float64
+			if err := rows.Scan(&w.PID, &w.Database, &w.State, &age, &w.GID); err != nil {
+				return err
+			}
+			w.Age = time.Duration(age * float64(time.Second))
+			out = append(out, w)
+		}
+		return rows.Err()
+	})
+	return out, err
+}

@@ -69,6 +69,9 @@ type Doctor struct {
 	// journal is what the journal check read (nil until then, or when it
 	// could not read the figures).
 	journal *control.TillStatus
+	// longWriter is how long a write transaction on the hub's database
+	// cluster may be open before doctor --hub warns (0: longWriterAge).
+	longWriter time.Duration
 }
 
 // New returns a Doctor for cfg on this machine: the real clock, an HTTP

@@ -25,11 +25,14 @@ const certWarnBefore = 14 * 24 * time.Hour
 
 // Hub performs the checks for a hub (`doctor --hub`).
 func (d *Doctor) Hub(ctx context.Context) []Finding {
-	store := d.checkBolt("hub file", d.cfg.Hub.StorePath, 0)
+	var store []Finding
 	if d.cfg.Hub.DatabaseURL != "" {
 		store = d.checkHubDatabase(ctx)
+	} else {
+		store = []Finding{d.checkBolt("hub file", d.cfg.Hub.StorePath, 0)}
 	}
-	out := []Finding{d.checkConfig(), d.checkPush(), d.checkHubSecret(), store, d.checkTLS(), d.checkListen()}
+	out := append([]Finding{d.checkConfig(), d.checkPush(), d.checkHubSecret()}, store...)
+	out = append(out, d.checkTLS(), d.checkListen())
 	wc, wd := d.checkReach(ctx, "wechat", d.cfg.Hub.APIBase)
 	out = append(out, wc)
 	var dates []dated
@@ -225,10 +228,63 @@ func (d *Doctor) outageStatus() string {
 	return Fail
 }
 
+// longWriterAge is how long a write transaction on the hub's database
+// cluster may be open before doctor --hub warns: the hubs' own are over
+// in milliseconds.
+const longWriterAge = time.Minute
+
 // checkHubDatabase: hub.database_url parses, the database answers, its
 // schema is this cardtill's (doctor never migrates it) and it takes a
-// write (rolled back).
-func (d *Doctor) checkHubDatabase(ctx context.Context) Finding {
+// write (rolled back); then, when it does, whether a long write
+// transaction on its cluster holds back the tills' feed.
+func (d *Doctor) checkHubDatabase(ctx context.Context) []Finding {
+	f, st := d.checkHubDatabaseOpen(ctx)
+	if st == nil {
+		return []Finding{f}
+	}
+	defer st.Close()
+	return []Finding{f, d.checkHubFeed(st)}
+}
+
+// checkHubFeed: no transaction that has written has been open on the
+// cluster longer than longWriterAge (the feed hands no till a change
+// committed after such a transaction began until it ends).
+func (d *Doctor) checkHubFeed(st *hub.PGStore) Finding {
+	f := Finding{Name: "hub feed"}
+	age := d.longWriter
+	if age <= 0 {
+		age = longWriterAge
+	}
+	ws, err := st.LongWriters(age)
+	if err != nil {
+		f.Status, f.Detail = Warn, "could not list the database's open transactions: "+err.Error()
+		f.Fix = "grant the hub's database user pg_monitor so that doctor can see them"
+		return f
+	}
+	if len(ws) == 0 {
+		f.Status, f.Detail = OK, fmt.Sprintf("no write transaction open longer than %s on the database's cluster (among those its user may see)", age)
+		return f
+	}
+	var each []string
+	var ends []string
+	for _, w := range ws {
+		if w.PID == 0 {
+			each = append(each, fmt.Sprintf("prepared transaction %q in database %q, for %s", w.GID, w.Database, w.Age.Round(time.Second)))
+			ends = append(ends, fmt.Sprintf("COMMIT PREPARED or ROLLBACK PREPARED '%s'", w.GID))
+			continue
+		}
+		each = append(each, fmt.Sprintf("pid %d in database %q, %s, for %s", w.PID, w.Database, w.State, w.Age.Round(time.Second)))
+		ends = append(ends, fmt.Sprintf("SELECT pg_terminate_backend(%d)", w.PID))
+	}
+	f.Status = Warn
+	f.Detail = "write transactions open on the database's cluster hold back every till's code-status feed until they end: " + strings.Join(each, "; ")
+	f.Fix = "end them (" + strings.Join(ends, "; ") + "), or set idle_in_transaction_session_timeout on the cluster"
+	return f
+}
+
+// checkHubDatabaseOpen is the database's finding and, when it passed,
+// the open store (the caller closes it).
+func (d *Doctor) checkHubDatabaseOpen(ctx context.Context) (Finding, *hub.PGStore) {
 	f := Finding{Name: "hub database"}
 	u := d.cfg.Hub.DatabaseURL
 	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
@@ -238,19 +294,19 @@ func (d *Doctor) checkHubDatabase(ctx context.Context) Finding {
 	case errors.Is(err, hub.ErrBadDatabaseURL):
 		f.Status, f.Detail = Fail, "hub.database_url: "+err.Error()
 		f.Fix = "write hub.database_url as postgres://USER:PASSWORD@HOST:5432/DATABASE (or set CARDTILL_HUB_DATABASE_URL)"
-		return f
+		return f, nil
 	case errors.Is(err, hub.ErrNotMigrated):
 		f.Status, f.Detail = Fail, err.Error()
 		f.Fix = "start 'cardtill hub' (it applies the migrations at start), then run doctor again"
-		return f
+		return f, nil
 	case err != nil:
 		f.Status, f.Detail = Fail, err.Error()
 		f.Fix = "check the user and password in hub.database_url, that the database exists, and pg_hba.conf lets this machine in"
-		return f
+		return f, nil
 	}
-	defer st.Close()
 	where := hub.RedactURL(u)
 	if err := st.Check(); err != nil {
+		st.Close()
 		f.Status, f.Detail = Fail, where+": "+err.Error()
 		switch {
 		case errors.Is(err, hub.ErrNotMigrated):
@@ -260,8 +316,8 @@ func (d *Doctor) checkHubDatabase(ctx context.Context) Finding {
 		default:
 			f.Fix = "is PostgreSQL running and reachable from here (host, port, firewall)? pushes are answered 500 until it is"
 		}
-		return f
+		return f, nil
 	}
 	f.Status, f.Detail = OK, fmt.Sprintf("%s reachable, schema %d, writable", where, hub.PGSchemaVersion())
-	return f
+	return f, st
 }
