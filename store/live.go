@@ -55,8 +55,8 @@ func lastID(tx *bolt.Tx) uint64 {
 
 // migrateLive is the 8 -> 9 migration: the records of active redemptions
 // move, as stored, from redemptions to live_redemptions, found through
-// by_state (a few records, whatever the journal's size), and the live
-// bucket's sequence continues redemptions'.
+// by_state (a till's offline backlog at most, whatever the journal's
+// size), and the live bucket's sequence continues redemptions'.
 func migrateLive(tx *bolt.Tx) error {
 	red, live := tx.Bucket(bRed), tx.Bucket(bLive)
 	if err := live.SetSequence(max(live.Sequence(), red.Sequence())); err != nil {
@@ -134,9 +134,9 @@ func rootBytes(tx *bolt.Tx) int {
 // tidyRoot puts the file's top level back into one page when it is split
 // and fits in three quarters of one (so that it does not split again at
 // once, and a top level that needs several pages is left as it is rather
-// than rewritten at every open). Every commit writes the pages from the top level down
-// to what it changed, so a split top level costs every commit a page (a
-// branch) more than it needs. The top level splits early in a journal's
+// than rewritten at every open). Every commit writes the pages from the
+// top level down to what it changed, so a split top level costs every
+// commit a page (a branch) more than it needs. The top level splits early in a journal's
 // life, while every bucket is small enough to be inline in it, and bbolt
 // never joins its pages again by itself: it joins a page only when a key
 // on it is deleted, and the top level's keys (the buckets) never are. So
