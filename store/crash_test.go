@@ -5,10 +5,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
-	"strings"
 	stdsync "sync"
 	"syscall"
 	"testing"
@@ -95,17 +93,7 @@ func TestCrashKill(t *testing.T) {
 		rank[s] = i
 	}
 	for k := 0; k < kills; k++ {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.count=1")
-		cmd.Env = append(os.Environ(), crashEnv+"="+path)
-		out, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		var stderr strings.Builder
-		cmd.Stderr = &stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
+		cmd, out, stderr := startChild(t, "TestCrashChild", crashEnv+"="+path)
 		sc := bufio.NewScanner(out)
 		killAfter := 1 + rng.IntN(300)
 		n := 0
@@ -125,7 +113,7 @@ func TestCrashKill(t *testing.T) {
 				killed = true
 			}
 		}
-		err = cmd.Wait()
+		err := cmd.Wait()
 		if !killed {
 			t.Fatalf("child ended by itself: %v\n%s", err, stderr.String())
 		}

@@ -82,17 +82,7 @@ type childRun struct {
 // says it reached the step, while the child goes on (into the commit).
 func runMigrateChild(t *testing.T, path, kill string) childRun {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestMigrateCrashChild$", "-test.count=1")
-	cmd.Env = append(os.Environ(), migrateChildEnv+"="+path, migrateKillEnv+"="+kill)
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	cmd, out, stderr := startChild(t, "TestMigrateCrashChild", migrateChildEnv+"="+path, migrateKillEnv+"="+kill)
 	var run childRun
 	race := strings.TrimPrefix(kill, "race:")
 	sc := bufio.NewScanner(out)
@@ -109,7 +99,7 @@ func runMigrateChild(t *testing.T, path, kill string) childRun {
 		}
 	}
 	_, _ = io.Copy(io.Discard, out)
-	err = cmd.Wait()
+	err := cmd.Wait()
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
 		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() && ws.Signal() == syscall.SIGKILL {
@@ -264,4 +254,22 @@ func TestMigrateCrash(t *testing.T) {
 		finish(path, when)
 	}
 	t.Logf("%d kills at %d steps (%s); %d of %d sent during the commit landed before it returned", kills, len(survey.steps), strings.Join(survey.steps, " "), landed, races)
+}
+
+// startChild starts this test binary running only the test named, with
+// env added to the environment: its stdout to read, its stderr kept.
+func startChild(t *testing.T, test string, env ...string) (*exec.Cmd, io.ReadCloser, *strings.Builder) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^"+test+"$", "-test.count=1")
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stderr := &strings.Builder{}
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return cmd, out, stderr
 }
